@@ -1,0 +1,46 @@
+# Prepaid-consumption trust platform. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast bench lint deps-system venv clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+deps-system: ## Install rabbitmq-server, postgresql and python3-venv with apt-get when missing
+	@PYTHON=$(PYTHON) scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip >/dev/null
+	@$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## Create .venv with the pinned Python dependencies
+
+run: ## Start RabbitMQ, the relays, all services and the gateway (embedded SQLite under ./var)
+	@PYTHON=$(PYTHON) scripts/system-deps.sh rabbitmq
+	@$(MAKE) --no-print-directory venv
+	@PORT=$(PORT) $(PY) -m platformrun
+
+test: deps-system venv ## Run the whole suite against throwaway RabbitMQ and PostgreSQL servers
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: venv ## Run the tests that need no broker and no PostgreSQL
+	@$(PY) -m pytest -m "not broker and not postgres and not slow" $(PYTEST_ARGS)
+
+bench: deps-system venv ## Print the benchmark figures and ratios, measured side by side
+	@$(PY) -m bench
+
+lint: venv ## Lint with ruff
+	@$(VENV)/bin/ruff check .
+
+clean: ## Remove .venv and the embedded data under ./var
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,161 @@
+"""A throwaway RabbitMQ node bound to 127.0.0.1, for tests and `make run`.
+
+Every node gets its own node name, ports, epmd, cookie and data directory, so two
+test sessions on one machine never share a broker (stray consumers would steal events).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devenv.ports import free_port, wait_for_port
+
+RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
+
+
+def _install_hint() -> str:
+    return "rabbitmq-server is not installed: run `make deps-system` (apt-get install rabbitmq-server)"
+
+
+@dataclass
+class RabbitNode:
+    base_dir: Path
+    amqp_port: int = 0
+    dist_port: int = 0
+    epmd_port: int = 0
+    node_name: str = ""
+    process: subprocess.Popen | None = None
+    env: dict = field(default_factory=dict)
+
+    @property
+    def amqp_uri(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/"
+
+    def _environment(self) -> dict:
+        home = self.base_dir / "home"
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))
+        }
+        env.update(
+            HOME=str(home),
+            RABBITMQ_NODENAME=self.node_name,
+            RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+            RABBITMQ_NODE_PORT=str(self.amqp_port),
+            RABBITMQ_DIST_PORT=str(self.dist_port),
+            ERL_EPMD_ADDRESS="127.0.0.1",
+            ERL_EPMD_PORT=str(self.epmd_port),
+            RABBITMQ_MNESIA_BASE=str(self.base_dir / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.base_dir / "log"),
+            RABBITMQ_CONFIG_FILE=str(self.base_dir / "rabbitmq"),
+            RABBITMQ_ADVANCED_CONFIG_FILE=str(self.base_dir / "advanced.config"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base_dir / "enabled_plugins"),
+            RABBITMQ_PLUGINS_EXPAND_DIR=str(self.base_dir / "plugins-expand"),
+            RABBITMQ_PID_FILE=str(self.base_dir / "rabbit.pid"),
+            # The distribution port listens on loopback only, like AMQP and epmd.
+            RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+            RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+        )
+        return env
+
+    def start(self, timeout: float = 90.0) -> "RabbitNode":
+        if not (RABBIT_BIN / "rabbitmq-server").exists():
+            raise RuntimeError(_install_hint())
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        for sub in ("home", "mnesia", "log"):
+            (self.base_dir / sub).mkdir(exist_ok=True)
+        self.amqp_port = self.amqp_port or free_port()
+        self.dist_port = self.dist_port or free_port()
+        self.epmd_port = self.epmd_port or free_port()
+        self.node_name = self.node_name or f"rabbit{self.amqp_port}@localhost"
+        (self.base_dir / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
+            "management.tcp.ip = 127.0.0.1\n"
+            "log.console = false\n"
+            "log.file.level = warning\n"
+            # A test box has little free disk at times; the broker must not block publishers.
+            "disk_free_limit.absolute = 50MB\n"
+        )
+        (self.base_dir / "advanced.config").write_text("[].\n")
+        (self.base_dir / "enabled_plugins").write_text("[].\n")
+        cookie = self.base_dir / "home" / ".erlang.cookie"
+        cookie.write_text(f"devenv{self.amqp_port}{os.getpid()}")
+        cookie.chmod(0o400)
+        self.env = self._environment()
+        log = open(self.base_dir / "server.out", "wb")
+        self.process = subprocess.Popen(
+            [str(RABBIT_BIN / "rabbitmq-server")],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._await_startup(timeout)
+        return self
+
+    def ctl(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_name, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def _await_startup(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"rabbitmq-server exited with {self.process.returncode}; see "
+                    f"{self.base_dir / 'server.out'} and {self.base_dir / 'log'}"
+                )
+            try:
+                # `ping` answers before AMQP listens; await_startup waits for the app itself.
+                if self.ctl("await_startup", "--timeout", "10", timeout=20).returncode == 0:
+                    wait_for_port(self.amqp_port, timeout=max(1.0, deadline - time.monotonic()))
+                    return
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"RabbitMQ did not start within {timeout}s ({self.base_dir})")
+
+    def add_vhost(self, name: str) -> str:
+        self.ctl("add_vhost", name).check_returncode()
+        self.ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*").check_returncode()
+        return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/{name}"
+
+    def stop_app(self) -> None:
+        """Stops the broker but keeps the Erlang node, as a broker outage looks to clients."""
+        self.ctl("stop_app").check_returncode()
+
+    def start_app(self) -> None:
+        self.ctl("start_app").check_returncode()
+        wait_for_port(self.amqp_port, timeout=30)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                self.ctl("stop", timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._kill_epmd()
+        self.process = None
+
+    def _kill_epmd(self) -> None:
+        # Our epmd listens on its own port, so `epmd -kill` on that port stops only ours.
+        epmd = shutil.which("epmd") or next(iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")), None)
+        if epmd:
+            subprocess.run([epmd, "-port", str(self.epmd_port), "-kill"], capture_output=True, timeout=10)

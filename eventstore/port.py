@@ -1,0 +1,92 @@
+"""The event-store port: what every adapter (SQLite, PostgreSQL, EventStoreDB) provides.
+
+Guarantees every adapter keeps, and the conformance suite checks:
+* `append` is all-or-nothing and checks `expected_version` (there is no "any version").
+* `read_all` returns events in one global order; a reader paging by position never skips an
+  event that commits later with a smaller position.
+* Tracking (consumer, event id) is written in the same transaction as the consumer's effects,
+  so a redelivered event is seen as processed exactly when its effects are stored.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+
+from eventstore.records import NewEvent, RecordedEvent, Tracking
+from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
+
+
+class UnitOfWork(ABC):
+    """One atomic transaction: appends, tracking records and view writes commit together."""
+
+    @abstractmethod
+    def append(self, stream: str, events: Sequence[NewEvent], expected_version: int) -> int:
+        """Appends after `expected_version`; returns the stream's new version."""
+
+    @abstractmethod
+    def track(self, tracking: Tracking) -> None:
+        """Records that the consumer handled the event; raises AlreadyProcessed if it had."""
+
+    def put_view(self, collection: str, key: str, doc: dict) -> None:
+        raise NotImplementedError(f"{type(self).__name__} keeps no views")
+
+    def get_view(self, collection: str, key: str) -> dict | None:
+        raise NotImplementedError(f"{type(self).__name__} keeps no views")
+
+
+class EventStore(ABC):
+    upcasters: UpcasterChain = NO_UPCASTERS
+
+    @abstractmethod
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """Commits on a clean exit and rolls back when the block raises."""
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        *,
+        tracking: Tracking | None = None,
+    ) -> int:
+        with self.unit_of_work() as uow:
+            if tracking is not None:
+                uow.track(tracking)
+            return uow.append(stream, events, expected_version)
+
+    @abstractmethod
+    def read_stream(self, stream: str, from_version: int = 1) -> list[RecordedEvent]:
+        """Events of one stream with version >= from_version, oldest first."""
+
+    @abstractmethod
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Up to `limit` events with position > after_position, in position order."""
+
+    @abstractmethod
+    def head_position(self) -> int:
+        """The position of the newest event, or 0 when the store is empty."""
+
+    @abstractmethod
+    def is_processed(self, consumer: str, event_id: str) -> bool: ...
+
+    @abstractmethod
+    def position(self, consumer: str) -> int:
+        """The last position saved by `consumer` (0 if none)."""
+
+    @abstractmethod
+    def save_position(self, consumer: str, position: int) -> None: ...
+
+    def get_view(self, collection: str, key: str) -> dict | None:
+        raise NotImplementedError(f"{type(self).__name__} keeps no views")
+
+    def iter_all(self, after_position: int = 0, page: int = 1000) -> Iterator[RecordedEvent]:
+        while True:
+            batch = self.read_all(after_position, page)
+            yield from batch
+            if len(batch) < page:
+                return
+            after_position = batch[-1].position
+
+    def close(self) -> None:
+        """Releases connections; the store must not be used afterwards."""

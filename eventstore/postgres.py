@@ -1,0 +1,126 @@
+"""PostgreSQL adapter (psycopg 3).
+
+Commit order equals position order: every append transaction takes one transaction-scoped
+advisory lock before it reads the head position, and keeps it until it commits, so no
+transaction can commit position p+1 while p is still open. Positions come from MAX()+1 under
+that lock rather than from a sequence, so a rolled-back append leaves no gap.
+
+Under eventlet, psycopg must run its pure-Python implementation (PSYCOPG_IMPL=python, or no
+psycopg-binary installed): its waits then go through the green `select`, and greenthreads
+are not serialised behind libpq calls.
+"""
+from __future__ import annotations
+
+import queue
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from eventstore.sql import SqlDialect, SqlEventStore, utc_now
+from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
+
+APPEND_LOCK_KEY = 0x70726570  # "prep"; mixed with the schema name, one lock per store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    position    BIGINT PRIMARY KEY,
+    event_id    UUID NOT NULL UNIQUE,
+    stream      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    data        JSONB NOT NULL,
+    metadata    JSONB NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (stream, version)
+);
+CREATE TABLE IF NOT EXISTS tracking (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
+CREATE TABLE IF NOT EXISTS positions (
+    consumer TEXT PRIMARY KEY,
+    position BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS views (
+    collection TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    doc        JSONB NOT NULL,
+    PRIMARY KEY (collection, key)
+);
+"""
+
+
+class PgDialect(SqlDialect):
+    placeholder = "%s"
+
+
+class PostgresEventStore(SqlEventStore):
+    dialect = PgDialect()
+    integrity_errors = (psycopg.errors.IntegrityError,)
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 4,
+        schema: str | None = None,
+        connect_timeout: int = 10,
+        upcasters: UpcasterChain = NO_UPCASTERS,
+        clock=utc_now,
+    ):
+        super().__init__(upcasters=upcasters, clock=clock)
+        self._dsn = dsn
+        self._schema = schema
+        self._lock_key = APPEND_LOCK_KEY ^ zlib.crc32((schema or "public").encode())
+        self._connect_timeout = connect_timeout
+        self._pool: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
+        self._all: list[psycopg.Connection] = []
+        if schema:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout) as conn:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        for _ in range(pool_size):
+            self._pool.put(self._connect())
+        with self._write_transaction() as cursor:
+            # Two services creating the schema at once would race on CREATE TABLE.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key + 1,))
+            cursor.execute(SCHEMA)
+
+    def _connect(self) -> psycopg.Connection:
+        extra = {"options": f"-c search_path={self._schema}"} if self._schema else {}
+        conn = psycopg.connect(
+            self._dsn, autocommit=True, connect_timeout=self._connect_timeout, **extra
+        )
+        self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        conn = self._pool.get()
+        if conn.closed:
+            self._all.remove(conn)
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._pool.put(conn)
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[psycopg.Cursor]:
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield cursor
+
+    @contextmanager
+    def _read_cursor(self) -> Iterator[psycopg.Cursor]:
+        with self._connection() as conn, conn.cursor() as cursor:
+            yield cursor
+
+    def lock_for_append(self, cursor: psycopg.Cursor) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()

@@ -1,0 +1,286 @@
+"""One conformance suite for every event-store adapter.
+
+Subclass `EventStoreConformance` once per adapter and give it a `store` fixture that yields a
+fresh, empty store (and a `store_factory` fixture for tests that need a second instance over
+the same data, such as upcasting).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import datetime
+
+import pytest
+
+from eventstore import (
+    AlreadyProcessed,
+    ConcurrencyError,
+    EventStoreError,
+    NewEvent,
+    Tracking,
+    UpcasterChain,
+)
+
+RACE_ROUNDS = int(os.environ.get("RACE_ROUNDS", "200"))
+RACE_THREADS = 8
+
+
+def events(n: int, prefix: str = "test.Happened.v1", **data) -> list[NewEvent]:
+    return [NewEvent(type=prefix, data={"n": i, **data}) for i in range(n)]
+
+
+def run_together(n: int, fn) -> list:
+    """Runs fn(i) in n threads released at the same instant; returns results or exceptions."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
+            results[i] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a worker hung"
+    return results
+
+
+class EventStoreConformance:
+    supports_views = True
+    dense_positions = True
+    """SQL stores number events 1, 2, 3...; EventStoreDB commit positions only increase."""
+
+    # --- append and read ---------------------------------------------------------------
+    def test_append_then_read_stream_round_trips_every_field(self, store):
+        first = NewEvent(
+            type="escrow.CardPurchased.v1",
+            data={"card_id": "c1", "amount": 10_000, "nested": {"k": ["a", 1]}, "名": "卡"},
+            metadata={"correlation_id": "corr-1", "causation_id": "cause-1"},
+        )
+        second = NewEvent(type="escrow.CardActivated.v1", data={"card_id": "c1"})
+        assert store.append("card-c1", [first, second], expected_version=0) == 2
+
+        got = store.read_stream("card-c1")
+        assert [e.id for e in got] == [first.id, second.id]
+        assert [e.version for e in got] == [1, 2]
+        assert got[0].type == "escrow.CardPurchased.v1"
+        assert got[0].data == first.data
+        assert got[0].metadata == first.metadata
+        assert got[0].stream == "card-c1"
+        assert isinstance(got[0].recorded_at, datetime) and got[0].recorded_at.tzinfo
+        assert got[0].position < got[1].position
+
+    def test_read_stream_from_version_and_unknown_stream(self, store):
+        store.append("s", events(5), 0)
+        assert [e.version for e in store.read_stream("s", from_version=4)] == [4, 5]
+        assert store.read_stream("nobody") == []
+
+    def test_wrong_expected_version_raises_and_writes_nothing(self, store):
+        store.append("s", events(2), 0)
+        for wrong in (0, 1, 3):
+            with pytest.raises(ConcurrencyError) as info:
+                store.append("s", events(1, marker="bad"), expected_version=wrong)
+            assert info.value.actual == 2 and info.value.expected == wrong
+        assert [e.version for e in store.read_stream("s")] == [1, 2]
+        assert store.append("s", events(1), expected_version=2) == 3
+
+    @pytest.mark.parametrize("bad", [-1, None, "any", 1.0])
+    def test_there_is_no_any_version(self, store, bad):
+        with pytest.raises((ValueError, TypeError)):
+            store.append("s", events(1), expected_version=bad)
+        assert store.read_stream("s") == []
+
+    def test_empty_append_is_refused(self, store):
+        with pytest.raises(ValueError):
+            store.append("s", [], expected_version=0)
+
+    def test_duplicate_event_id_fails_whole_batch(self, store):
+        first = NewEvent(type="t.A.v1", data={})
+        store.append("a", [first], 0)
+        with pytest.raises(EventStoreError):
+            store.append("b", [NewEvent(type="t.B.v1", data={}), first], 0)
+        assert store.read_stream("b") == []
+        assert len(store.read_all()) == 1
+
+    # --- global order --------------------------------------------------------------------
+    def test_read_all_is_global_order_with_paging(self, store):
+        store.append("a", events(3), 0)
+        store.append("b", events(2), 0)
+        store.append("a", events(1), 3)
+        everything = store.read_all(0, limit=100)
+        assert [(e.stream, e.version) for e in everything] == [
+            ("a", 1), ("a", 2), ("a", 3), ("b", 1), ("b", 2), ("a", 4)
+        ]
+        positions = [e.position for e in everything]
+        assert positions == sorted(positions) and len(set(positions)) == 6
+        if self.dense_positions:
+            assert positions == list(range(1, 7))
+        assert store.head_position() == positions[-1]
+        page = store.read_all(positions[1], limit=2)
+        assert [e.position for e in page] == positions[2:4]
+        assert [e.id for e in store.iter_all(0, page=4)] == [e.id for e in everything]
+        assert store.read_all(positions[-1]) == []
+
+    def test_empty_store(self, store):
+        assert store.read_all() == []
+        assert store.head_position() == 0
+
+    def test_concurrent_writers_on_many_streams_lose_nothing(self, store):
+        per_writer = 25
+
+        def writer(i: int) -> int:
+            version = 0
+            for _ in range(per_writer):
+                version = store.append(f"w{i}", events(1, writer=i), version)
+            return version
+
+        assert run_together(6, writer) == [per_writer] * 6
+        everything = list(store.iter_all())
+        assert len(everything) == 6 * per_writer
+        positions = [e.position for e in everything]
+        assert positions == sorted(set(positions))
+        if self.dense_positions:
+            assert positions == list(range(1, len(positions) + 1))
+
+    def test_reader_paging_by_position_never_skips_a_late_commit(self, store):
+        total_writers, per_writer = 4, 40
+        done = threading.Event()
+        seen: list[int] = []
+
+        def follow() -> None:
+            after = 0
+            while True:
+                finished = done.is_set()
+                batch = store.read_all(after, limit=7)
+                for event in batch:
+                    seen.append(event.position)
+                    after = event.position
+                if finished and not batch:
+                    return
+
+        reader = threading.Thread(target=follow)
+        reader.start()
+        run_together(
+            total_writers,
+            lambda i: [store.append(f"r{i}-{k}", events(1), 0) for k in range(per_writer)],
+        )
+        done.set()
+        reader.join(timeout=120)
+        assert not reader.is_alive()
+        assert len(seen) == total_writers * per_writer
+        assert seen == sorted(set(seen)), "a page was out of order or repeated"
+        assert seen == [e.position for e in store.iter_all()]
+
+    # --- the race: exactly one wins -------------------------------------------------------
+    def test_concurrent_append_at_same_version_exactly_one_wins(self, store):
+        for round_no in range(RACE_ROUNDS):
+            stream = f"race-{round_no}"
+            store.append(stream, events(1), 0)
+            results = run_together(
+                RACE_THREADS,
+                lambda i, s=stream: store.append(s, events(1, contender=i), expected_version=1),
+            )
+            winners = [r for r in results if r == 2]
+            losers = [r for r in results if isinstance(r, ConcurrencyError)]
+            assert len(winners) == 1, f"round {round_no}: {results}"
+            assert len(losers) == RACE_THREADS - 1, f"round {round_no}: {results}"
+            recorded = store.read_stream(stream)
+            assert [e.version for e in recorded] == [1, 2]
+
+    # --- tracking -------------------------------------------------------------------------
+    def test_tracking_is_written_with_the_effect(self, store):
+        source_id = str(uuid.uuid4())
+        tracking = Tracking("ledger", source_id, position=7)
+        store.append("effects", events(1), 0, tracking=tracking)
+        assert store.is_processed("ledger", source_id)
+        assert not store.is_processed("risk", source_id)
+        assert store.position("ledger") == 7
+
+        with pytest.raises(AlreadyProcessed):
+            store.append("effects", events(1), 1, tracking=tracking)
+        assert len(store.read_stream("effects")) == 1
+
+    def test_failed_effect_leaves_no_tracking(self, store):
+        source_id = str(uuid.uuid4())
+        store.append("effects", events(1), 0)
+        with pytest.raises(ConcurrencyError):
+            store.append("effects", events(1), 0, tracking=Tracking("c", source_id, 3))
+        assert not store.is_processed("c", source_id)
+        assert store.position("c") == 0
+
+    def test_unit_of_work_rolls_back_everything_on_error(self, store):
+        source_id = str(uuid.uuid4())
+        with pytest.raises(RuntimeError):
+            with store.unit_of_work() as uow:
+                uow.track(Tracking("c", source_id, 5))
+                uow.append("x", events(2), 0)
+                raise RuntimeError("consumer crashed before commit")
+        assert not store.is_processed("c", source_id)
+        assert store.read_stream("x") == []
+        assert store.position("c") == 0
+        store.append("x", events(1), 0, tracking=Tracking("c", source_id, 5))
+        assert store.is_processed("c", source_id)
+
+    def test_concurrent_consumers_of_one_event_exactly_one_records(self, store):
+        source_id = str(uuid.uuid4())
+        results = run_together(
+            RACE_THREADS,
+            lambda i: store.append(f"eff-{i}", events(1), 0, tracking=Tracking("c", source_id)),
+        )
+        assert sum(1 for r in results if r == 1) == 1, results
+        assert sum(1 for r in results if isinstance(r, AlreadyProcessed)) == RACE_THREADS - 1
+        assert len(store.read_all()) == 1
+
+    def test_saved_position_never_moves_back(self, store):
+        assert store.position("relay") == 0
+        store.save_position("relay", 10)
+        store.save_position("relay", 4)
+        assert store.position("relay") == 10
+        store.save_position("relay", 11)
+        assert store.position("relay") == 11
+
+    # --- views (read models kept beside the events) ----------------------------------------
+    def test_views_commit_and_roll_back_with_tracking(self, store):
+        if not self.supports_views:
+            pytest.skip("this adapter keeps read models in a separate store")
+        with store.unit_of_work() as uow:
+            uow.track(Tracking("stats", "e1"))
+            uow.put_view("stats", "m1", {"issued": 100})
+        with pytest.raises(AlreadyProcessed):
+            with store.unit_of_work() as uow:
+                uow.put_view("stats", "m1", {"issued": 200})
+                uow.track(Tracking("stats", "e1"))
+        assert store.get_view("stats", "m1") == {"issued": 100}
+        assert store.get_view("stats", "nope") is None
+
+    # --- upcasting --------------------------------------------------------------------------
+    def test_upcasters_upgrade_old_events_on_read(self, store_factory):
+        chain = UpcasterChain()
+
+        @chain.register("shop.Paid.v1", "shop.Paid.v2")
+        def _v1_to_v2(data):
+            data["amount"] = data.pop("yuan") * 100
+            return data
+
+        @chain.register("shop.Paid.v2", "shop.Paid.v3")
+        def _v2_to_v3(data):
+            data.setdefault("currency", "CNY")
+            return data
+
+        plain = store_factory()
+        plain.append("p", [NewEvent("shop.Paid.v1", {"yuan": 12}),
+                           NewEvent("shop.Paid.v3", {"amount": 5, "currency": "CNY"})], 0)
+        upgraded = store_factory(upcasters=chain)
+        got = upgraded.read_stream("p")
+        assert [(e.type, e.data) for e in got] == [
+            ("shop.Paid.v3", {"amount": 1200, "currency": "CNY"}),
+            ("shop.Paid.v3", {"amount": 5, "currency": "CNY"}),
+        ]
+        assert upgraded.read_all()[0].type == "shop.Paid.v3"
+        assert plain.read_stream("p")[0].data == {"yuan": 12}, "stored bytes are never rewritten"

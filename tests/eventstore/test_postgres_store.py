@@ -1,0 +1,37 @@
+import pytest
+
+from eventstore.postgres import PostgresEventStore
+from tests.eventstore.conformance import EventStoreConformance
+
+pytestmark = pytest.mark.postgres
+
+
+class TestPostgresConformance(EventStoreConformance):
+    @pytest.fixture
+    def store_factory(self, pg_dsn):
+        opened = []
+
+        def factory(**kwargs):
+            store = PostgresEventStore(pg_dsn, pool_size=10, **kwargs)
+            opened.append(store)
+            return store
+
+        yield factory
+        for store in opened:
+            store.close()
+
+    @pytest.fixture
+    def store(self, store_factory):
+        return store_factory()
+
+
+def test_two_schemas_in_one_database_are_separate_stores(pg_dsn):
+    from eventstore import NewEvent
+
+    escrow = PostgresEventStore(pg_dsn, schema="escrow")
+    merchant = PostgresEventStore(pg_dsn, schema="merchant")
+    escrow.append("s", [NewEvent("t.A.v1", {})], 0)
+    assert merchant.read_all() == []
+    assert len(escrow.read_all()) == 1
+    escrow.close()
+    merchant.close()

@@ -1,0 +1,40 @@
+import pytest
+
+from eventstore.sqlite import SqliteEventStore
+from tests.eventstore.conformance import EventStoreConformance
+
+
+class TestSqliteConformance(EventStoreConformance):
+    @pytest.fixture
+    def store_factory(self, tmp_path):
+        opened = []
+
+        def factory(**kwargs):
+            store = SqliteEventStore(tmp_path / "events.db", pool_size=10, **kwargs)
+            opened.append(store)
+            return store
+
+        yield factory
+        for store in opened:
+            store.close()
+
+    @pytest.fixture
+    def store(self, store_factory):
+        return store_factory()
+
+
+def test_file_is_in_wal_mode_with_full_sync(tmp_path):
+    store = SqliteEventStore(tmp_path / "e.db")
+    with store._read_cursor() as cursor:
+        assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    store.close()
+
+
+def test_events_survive_reopening(tmp_path):
+    store = SqliteEventStore(tmp_path / "e.db")
+    store.append("s", [__import__("eventstore").NewEvent("t.A.v1", {"amount": 1})], 0)
+    store.close()
+    again = SqliteEventStore(tmp_path / "e.db")
+    assert again.read_stream("s")[0].data == {"amount": 1}
+    again.close()
