@@ -3,11 +3,17 @@
 `BEGIN IMMEDIATE` takes SQLite's single write lock at the start of every write transaction,
 which is the store-wide lock the append protocol in `eventstore.sql` relies on; it also
 serialises writers in other processes (the relay saving its position) on the same file.
+
+Writers in one process first queue on a Python lock. Under eventlet that lock is green: a
+greenthread that yields inside a transaction (say, for an RPC) makes the others wait in the
+hub, instead of spinning in SQLite's C busy handler, which would block the hub and with it
+the transaction they are waiting for.
 """
 from __future__ import annotations
 
 import queue
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -67,6 +73,7 @@ class SqliteEventStore(SqlEventStore):
         self._synchronous = synchronous
         self._busy_timeout_ms = busy_timeout_ms
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._write_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         for _ in range(pool_size):
             self._pool.put(self._connect())
@@ -91,7 +98,7 @@ class SqliteEventStore(SqlEventStore):
 
     @contextmanager
     def _write_transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._connection() as conn:
+        with self._write_lock, self._connection() as conn:
             cursor = conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:

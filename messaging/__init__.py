@@ -1,0 +1,1 @@
+"""Integration messaging: the outbox relay (pika) and the idempotent nameko consumer."""

@@ -1,0 +1,38 @@
+"""`python -m messaging.run_relay --service escrow --store-url ... --amqp-uri ...`"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+
+from eventstore.factory import open_store
+from messaging.relay import OutboxRelay
+from messaging.topology import parse_binding
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Publish a service's stored events to RabbitMQ")
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--store-url", required=True)
+    parser.add_argument("--amqp-uri", required=True)
+    parser.add_argument("--bind", action="append", default=[], type=parse_binding,
+                        help="queue=source:routing_key to declare before publishing")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--max-in-flight", type=int, default=2000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
+
+    store = open_store(args.store_url)
+    relay = OutboxRelay(store, args.service, args.amqp_uri, bindings=args.bind,
+                        batch_size=args.batch_size, max_in_flight=args.max_in_flight)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: relay.stop())
+    try:
+        relay.run()
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

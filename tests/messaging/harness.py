@@ -1,0 +1,65 @@
+"""Starts real processes for the messaging tests: nameko services and relays."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_nameko(module: str, config: dict, workdir: Path) -> subprocess.Popen:
+    # JSON is valid YAML, and nameko reads its config file as YAML.
+    config_path = workdir / f"{module.rsplit('.', 1)[-1]}.yaml"
+    config_path.write_text(json.dumps(config))
+    log = open(workdir / f"{module.rsplit('.', 1)[-1]}.log", "ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "nameko", "run", "--config", str(config_path), module],
+        cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def start_relay(service: str, store_url: str, amqp_uri: str, workdir: Path,
+                bindings=(), extra_env: dict | None = None) -> subprocess.Popen:
+    from messaging.topology import format_binding
+
+    args = [sys.executable, "-m", "messaging.run_relay", "--service", service,
+            "--store-url", store_url, "--amqp-uri", amqp_uri]
+    for binding in bindings:
+        args += ["--bind", format_binding(binding)]
+    log = open(workdir / f"relay-{service}.log", "ab")
+    return subprocess.Popen(args, cwd=ROOT, env={**_env(), **(extra_env or {})}, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
