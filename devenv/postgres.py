@@ -42,7 +42,7 @@ class PostgresCluster:
     def dsn(self, dbname: str = "postgres") -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         bindir = _bin_dir()
         self.port = self.port or free_port()
         self.base_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,8 @@ RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 
 
 def _install_hint() -> str:
-    return "rabbitmq-server is not installed: run `make deps-system` (apt-get install rabbitmq-server)"
+    return ("rabbitmq-server is not installed: run `make deps-system`"
+            " (apt-get install rabbitmq-server)")
 
 
 @dataclass
@@ -63,7 +64,7 @@ class RabbitNode:
         )
         return env
 
-    def start(self, timeout: float = 90.0) -> "RabbitNode":
+    def start(self, timeout: float = 90.0) -> RabbitNode:
         if not (RABBIT_BIN / "rabbitmq-server").exists():
             raise RuntimeError(_install_hint())
         self.base_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +85,7 @@ class RabbitNode:
         (self.base_dir / "advanced.config").write_text("[].\n")
         (self.base_dir / "enabled_plugins").write_text("[].\n")
         cookie = self.base_dir / "home" / ".erlang.cookie"
+        cookie.unlink(missing_ok=True)
         cookie.write_text(f"devenv{self.amqp_port}{os.getpid()}")
         cookie.chmod(0o400)
         self.env = self._environment()
@@ -156,6 +158,8 @@ class RabbitNode:
 
     def _kill_epmd(self) -> None:
         # Our epmd listens on its own port, so `epmd -kill` on that port stops only ours.
-        epmd = shutil.which("epmd") or next(iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")), None)
+        epmd = shutil.which("epmd") or next(iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")),
+                                            None)
         if epmd:
-            subprocess.run([epmd, "-port", str(self.epmd_port), "-kill"], capture_output=True, timeout=10)
+            subprocess.run([epmd, "-port", str(self.epmd_port), "-kill"],
+                           capture_output=True, timeout=10)

@@ -88,5 +88,5 @@ class EventStore(ABC):
                 return
             after_position = batch[-1].position
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - stores without connections have nothing to release
         """Releases connections; the store must not be used afterwards."""

@@ -27,7 +27,13 @@ from pika.spec import Basic
 
 from eventstore.port import EventStore
 from messaging.topology import QueueBinding
-from messaging.wire import CONTENT_TYPE, IntegrationEvent, encode_body, exchange_name, message_headers
+from messaging.wire import (
+    CONTENT_TYPE,
+    IntegrationEvent,
+    encode_body,
+    exchange_name,
+    message_headers,
+)
 
 log = logging.getLogger("relay")
 

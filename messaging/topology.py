@@ -7,7 +7,6 @@ back as an error instead of a silent loss.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from messaging.wire import nameko_queue_name
@@ -41,10 +40,6 @@ def subscriptions_of(service_cls: type) -> list[QueueBinding]:
                     )
                 )
     return found
-
-
-def bindings_for_source(source_service: str, bindings: Iterable[QueueBinding]) -> list[QueueBinding]:
-    return [b for b in bindings if b.source_service == source_service]
 
 
 def parse_binding(text: str) -> QueueBinding:

@@ -1,14 +1,13 @@
 """Starts real processes for the messaging tests: nameko services and relays."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import json
 
 ROOT = Path(__file__).resolve().parents[2]
 

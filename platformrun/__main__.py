@@ -1,0 +1,138 @@
+"""`make run`: the whole platform on one machine, with embedded SQLite stores under ./var.
+
+Starts a local RabbitMQ node, then per service its outbox relay and its nameko process, then
+the gateway; prints the URL once /healthz is green. A child that dies is restarted. Ctrl-C (or
+SIGTERM) stops everything, the broker last.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from devenv.ports import free_port
+from devenv.rabbitmq import RabbitNode
+from messaging.topology import format_binding
+from services.registry import SERVICE_CLASSES, all_bindings
+
+log = logging.getLogger("platform")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Child:
+    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path):
+        self.name, self.args, self.env, self.log_path = name, args, env, log_dir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        out = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _port(preferred: int) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            return free_port()
+
+
+def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "AMQP_URI": amqp_uri}
+    log_dir = var / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    bindings = all_bindings()
+    children = []
+    for service, module in SERVICE_CLASSES.items():
+        data = var / service
+        data.mkdir(parents=True, exist_ok=True)
+        store_url = f"sqlite:///{data / 'events.db'}"
+        config = data / "nameko.yaml"
+        # JSON is YAML, which is what nameko reads.
+        config.write_text(json.dumps({"AMQP_URI": amqp_uri, "STORE_URL": store_url}))
+        relay_args = [sys.executable, "-m", "messaging.run_relay", "--service", service,
+                      "--store-url", store_url, "--amqp-uri", amqp_uri]
+        for binding in bindings:
+            if binding.source_service == service:
+                relay_args += ["--bind", format_binding(binding)]
+        children.append(Child(f"{service}-relay", relay_args, env, log_dir))
+        children.append(Child(service, [sys.executable, "-m", "nameko", "run", "--config",
+                                        str(config), module], env, log_dir))
+    gateway_env = {**env, "PORT": str(http_port)}
+    children.append(Child("gateway", [sys.executable, "-m", "services.gateway.serve"],
+                          gateway_env, log_dir))
+    return children
+
+
+def wait_healthy(url: str, timeout: float = 90.0) -> dict:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last = exc
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} not healthy after {timeout}s: {last}")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    var = Path(os.environ.get("PLATFORM_VAR", ROOT / "var")).resolve()
+    http_port = int(os.environ.get("PORT", "8000"))
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    log.info("starting RabbitMQ (data in %s)", var / "rabbitmq")
+    node = RabbitNode(var / "rabbitmq", node_name="prepaid@localhost", amqp_port=_port(5672))
+    node.start()
+    children = build_children(var, node.amqp_uri, http_port)
+    try:
+        for child in children:
+            child.start()
+        url = f"http://127.0.0.1:{http_port}"
+        health = wait_healthy(f"{url}/healthz")
+        print(f"\nPlatform is up: {url}   (health: {url}/healthz, status {health['status']})")
+        print(f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   Ctrl-C stops everything.\n",
+              flush=True)
+        while not stopping.wait(1.0):
+            for child in children:
+                if child.process.poll() is not None:
+                    child.restarts += 1
+                    log.warning("%s exited with %s; restarting (see %s)", child.name,
+                                child.process.returncode, child.log_path)
+                    child.start()
+        return 0
+    finally:
+        log.info("stopping")
+        for child in reversed(children):
+            child.stop()
+        node.stop()
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

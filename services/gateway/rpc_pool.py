@@ -1,0 +1,88 @@
+"""A fixed-size pool of nameko standalone RPC proxies, shared by the gateway's threads.
+
+A proxy per request (or per thread) leaks reply queues and connections; a fixed pool bounds
+them. A proxy is not thread-safe, so each request checks one out. A proxy that timed out or
+lost its connection is replaced rather than reused: nameko's standalone proxy keeps stray
+late replies forever.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nameko.exceptions import RpcTimeout
+from nameko.standalone.rpc import ClusterRpcProxy
+
+
+class RpcPoolExhausted(Exception):
+    """No proxy became free in time: the gateway is overloaded."""
+
+
+class RpcProxyPool:
+    def __init__(self, amqp_uri: str, size: int = 8, timeout: float = 10.0,
+                 checkout_timeout: float = 10.0):
+        self._config = {"AMQP_URI": amqp_uri}
+        self.size = size
+        self.timeout = timeout
+        self.checkout_timeout = checkout_timeout
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    def _new_proxy(self):
+        runner = ClusterRpcProxy(self._config, timeout=self.timeout)
+        return runner, runner.start()
+
+    @contextmanager
+    def proxy(self) -> Iterator:
+        entry = self._checkout()
+        healthy = True
+        try:
+            yield entry[1]
+        except (RpcTimeout, OSError, ConnectionError):
+            healthy = False
+            raise
+        finally:
+            if healthy:
+                self._idle.put(entry)
+            else:
+                self._discard(entry)
+
+    def _checkout(self):
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            may_create = self._created < self.size
+            if may_create:
+                self._created += 1
+        if may_create:
+            try:
+                return self._new_proxy()
+            except Exception:
+                with self._lock:
+                    self._created -= 1
+                raise
+        try:
+            return self._idle.get(timeout=self.checkout_timeout)
+        except queue.Empty:
+            raise RpcPoolExhausted(f"all {self.size} RPC proxies busy") from None
+
+    def _discard(self, entry) -> None:
+        with self._lock:
+            self._created -= 1
+        try:
+            entry[0].stop()
+        except Exception:  # noqa: BLE001 - the connection is already broken
+            pass
+
+    def close(self) -> None:
+        while True:
+            try:
+                entry = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._discard(entry)

@@ -1,0 +1,33 @@
+"""Gateway settings, read from the environment once at start-up."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from services.registry import SERVICE_CLASSES
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    amqp_uri: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mode: str = "demo"
+    """`demo` enables dev-login and the simulated bank; `production` is an explicit choice."""
+    rpc_pool_size: int = 8
+    rpc_timeout: float = 10.0
+    services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> GatewaySettings:
+        mode = environ.get("PLATFORM_MODE", "demo")
+        if mode not in ("demo", "production"):
+            raise ValueError(f"PLATFORM_MODE must be demo or production, not {mode!r}")
+        return cls(
+            amqp_uri=environ["AMQP_URI"],
+            host=environ.get("HOST", "127.0.0.1"),
+            port=int(environ.get("PORT", "8000")),
+            mode=mode,
+            rpc_pool_size=int(environ.get("RPC_POOL_SIZE", "8")),
+            rpc_timeout=float(environ.get("RPC_TIMEOUT", "10")),
+        )

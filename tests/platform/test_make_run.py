@@ -1,0 +1,59 @@
+"""`make run`'s launcher, end to end: every dependency green, then a clean Ctrl-C."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from devenv.ports import free_port
+from tests.messaging.harness import ROOT, wait_until
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def _children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True).stdout
+    return [int(p) for p, pp in (line.split() for line in out.splitlines()[1:]) if int(pp) == pid]
+
+
+def test_platform_starts_reports_healthy_and_stops_cleanly(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "PLATFORM_VAR": str(tmp_path / "var"),
+           "PYTHONUNBUFFERED": "1"}
+    out = open(tmp_path / "run.out", "w+")
+    launcher = subprocess.Popen([sys.executable, "-m", "platformrun"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        banner = wait_until(
+            lambda: re.search(r"Platform is up: (http://\S+)", (tmp_path / "run.out").read_text()),
+            timeout=120, what="the launcher's banner")
+        url = banner.group(1)
+        assert url == f"http://127.0.0.1:{port}"
+        children = _children_of(launcher.pid)
+        assert len(children) == 8, "RabbitMQ, 3 services, 3 relays and the gateway"
+
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
+            assert response.status == 200
+            health = json.loads(response.read())
+        assert health["status"] == "ok"
+        assert set(health["dependencies"]) == {"rabbitmq", "merchant", "escrow", "risk"}
+        assert all(d["status"] == "ok" for d in health["dependencies"].values())
+        assert health["dependencies"]["escrow"]["relay_lag"] == 0
+        assert (tmp_path / "var" / "escrow" / "events.db").exists()
+
+        launcher.send_signal(signal.SIGINT)
+        assert launcher.wait(timeout=60) == 0
+        time.sleep(0.5)
+        alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")
+                 and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]]
+        assert alive == [], "every child stops with the launcher"
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
