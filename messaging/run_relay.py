@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 
 from eventstore.factory import open_store
@@ -13,13 +14,22 @@ from messaging.topology import parse_binding
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Publish a service's stored events to RabbitMQ")
     parser.add_argument("--service", required=True)
-    parser.add_argument("--store-url", required=True)
-    parser.add_argument("--amqp-uri", required=True)
+    parser.add_argument("--store-url", default=os.environ.get("STORE_URL"),
+                        help="default: $STORE_URL")
+    parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI"),
+                        help="default: $AMQP_URI")
     parser.add_argument("--bind", action="append", default=[], type=parse_binding,
-                        help="queue=source:routing_key to declare before publishing")
+                        help="queue=source:routing_key to declare before publishing; default:"
+                             " the queues of the platform's handlers of this service's events")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--max-in-flight", type=int, default=2000)
     args = parser.parse_args(argv)
+    if not (args.store_url and args.amqp_uri):
+        parser.error("--store-url and --amqp-uri (or STORE_URL and AMQP_URI) are required")
+    if not args.bind:
+        from services.registry import all_bindings
+
+        args.bind = [b for b in all_bindings() if b.source_service == args.service]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
 

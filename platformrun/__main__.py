@@ -19,8 +19,7 @@ from pathlib import Path
 
 from devenv.ports import free_port
 from devenv.rabbitmq import RabbitNode
-from messaging.topology import format_binding
-from services.registry import SERVICE_CLASSES, all_bindings
+from services.registry import SERVICE_CLASSES
 
 log = logging.getLogger("platform")
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +61,6 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "AMQP_URI": amqp_uri}
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    bindings = all_bindings()
     children = []
     for service, module in SERVICE_CLASSES.items():
         data = var / service
@@ -71,11 +69,9 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
         config = data / "nameko.yaml"
         # JSON is YAML, which is what nameko reads.
         config.write_text(json.dumps({"AMQP_URI": amqp_uri, "STORE_URL": store_url}))
+        # The relay declares the queues of the platform's handlers for this service's events.
         relay_args = [sys.executable, "-m", "messaging.run_relay", "--service", service,
                       "--store-url", store_url, "--amqp-uri", amqp_uri]
-        for binding in bindings:
-            if binding.source_service == service:
-                relay_args += ["--bind", format_binding(binding)]
         children.append(Child(f"{service}-relay", relay_args, env, log_dir))
         children.append(Child(service, [sys.executable, "-m", "nameko", "run", "--config",
                                         str(config), module], env, log_dir))
