@@ -96,6 +96,7 @@ class RabbitNode:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=self.base_dir,  # crash dumps (MnesiaCore.*) land here, not in the caller's tree
         )
         self._await_startup(timeout)
         return self

@@ -11,7 +11,7 @@ NO_STREAM = 0
 
 @dataclass(frozen=True)
 class NewEvent:
-    """An event about to be appended. `type` is a stable versioned name, e.g. escrow.CardPurchased.v1."""
+    """An event about to be appended; `type` is a stable versioned name (escrow.CardPurchased.v1)."""
 
     type: str
     data: dict
@@ -34,7 +34,7 @@ class RecordedEvent:
 
 @dataclass(frozen=True)
 class Tracking:
-    """That `consumer` has handled the event `event_id` (at `position` in its source, if ordered)."""
+    """That `consumer` handled the event `event_id` (at `position` in its source, if ordered)."""
 
     consumer: str
     event_id: str
