@@ -11,7 +11,7 @@ NO_STREAM = 0
 
 @dataclass(frozen=True)
 class NewEvent:
-    """An event about to be appended; `type` is a stable versioned name (escrow.CardPurchased.v1)."""
+    """An event about to be appended; `type` is a stable versioned name (shop.Sold.v1)."""
 
     type: str
     data: dict
