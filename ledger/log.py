@@ -1,0 +1,248 @@
+"""The ledger file: entries, their leaf hashes, the tree's perfect subtrees and checkpoints.
+
+One SQLite file (WAL, synchronous=FULL). Each append batch is one transaction, hence one
+fsync, and may carry the signed checkpoint of the tree it produces, so a checkpoint is never
+durable without its entries nor the reverse.
+
+Stored nodes are the hashes of perfect subtrees (level >= 1; level 0 is the leaf hash kept
+with its entry), written once when they complete and never changed. The right edge of the
+tree (the "compact range") is kept in memory, so an append reads nothing, and any root or
+proof needs O(log n) node reads. `verify` never trusts these nodes: it rehashes the entries.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger import merkle
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    idx      INTEGER PRIMARY KEY,
+    event_id TEXT UNIQUE,
+    entry    BLOB NOT NULL,
+    leaf     BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cosignatures (
+    size    INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    line    TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+) WITHOUT ROWID;
+"""
+
+Signer = Callable[[int, bytes], str]
+"""sign(size, root) -> the signed checkpoint note for that tree."""
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    cosignatures: dict[str, str]
+
+
+class Ledger:
+    def __init__(self, conn: sqlite3.Connection, path: str):
+        self._conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self._size = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
+        self._frontier = [
+            (end - start, self._perfect(start, end)) for start, end in
+            merkle.perfect_ranges(0, self._size)
+        ]
+
+    @classmethod
+    def open(cls, path: str | Path, *, synchronous: str = "FULL") -> Ledger:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.executescript(SCHEMA)
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # --- reading ---------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def entry(self, index: int) -> bytes:
+        return self._row("SELECT entry FROM entries WHERE idx = ?", index)
+
+    def leaf(self, index: int) -> bytes:
+        return self._row("SELECT leaf FROM entries WHERE idx = ?", index)
+
+    def index_of(self, event_id: str) -> int | None:
+        row = self._conn.execute("SELECT idx FROM entries WHERE event_id = ?",
+                                 (event_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        yield from self._conn.execute(
+            "SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
+        )
+
+    def _row(self, sql: str, key) -> bytes:
+        row = self._conn.execute(sql, (key,)).fetchone()
+        if row is None:
+            raise IndexError(f"no entry {key} in a ledger of size {self._size}")
+        return bytes(row[0])
+
+    def _perfect(self, start: int, end: int) -> bytes:
+        level = (end - start).bit_length() - 1
+        if level == 0:
+            return self.leaf(start)
+        row = self._conn.execute("SELECT hash FROM nodes WHERE level = ? AND idx = ?",
+                                 (level, start >> level)).fetchone()
+        if row is None:
+            raise LookupError(f"node ({level}, {start >> level}) missing from {self.path}")
+        return bytes(row[0])
+
+    def _subtree(self, start: int, end: int) -> bytes:
+        return merkle.fold_right([self._perfect(s, e) for s, e in merkle.perfect_ranges(start, end)])
+
+    def _check_size(self, size: int) -> None:
+        if not 0 <= size <= self._size:
+            raise ValueError(f"size {size} is beyond the ledger's {self._size} entries")
+
+    def root(self, size: int | None = None) -> bytes:
+        with self._lock:
+            if size is None or size == self._size:
+                return merkle.fold_right([digest for _, digest in self._frontier])
+            self._check_size(size)
+            return self._subtree(0, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        with self._lock:
+            size = self._size if size is None else size
+            self._check_size(size)
+            return merkle.inclusion_proof(index, size, self._subtree)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        with self._lock:
+            size2 = self._size if size2 is None else size2
+            self._check_size(size2)
+            return merkle.consistency_proof(size1, size2, self._subtree)
+
+    # --- writing -----------------------------------------------------------------------------
+    def append(self, entry: bytes, *, event_id: str | None = None) -> int:
+        return self.append_batch([(event_id, entry)])[0]
+
+    def append_batch(
+        self,
+        items: Sequence[tuple[str | None, bytes] | bytes],
+        *,
+        build: Callable[[int, bytes, object], bytes] | None = None,
+        sign: Signer | None = None,
+    ) -> list[int]:
+        """Appends in one transaction; returns each item's index.
+
+        An item whose event id is already in the ledger is not appended again: its existing
+        index is returned. `build(index, previous_leaf, payload)` turns an item's payload into
+        its entry bytes once its index is known (entries name their index and chain to the
+        previous leaf). `sign(size, root)` returns the checkpoint note stored with the batch.
+        """
+        with self._lock:
+            frontier = list(self._frontier)
+            size = self._size
+            previous = self.leaf(size - 1) if size else b""
+            indexes: list[int] = []
+            entry_rows, node_rows = [], []
+            seen: dict[str, int] = {}
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for item in items:
+                    event_id, payload = item if isinstance(item, tuple) else (None, item)
+                    if event_id is not None:
+                        existing = seen.get(event_id, self.index_of(event_id))
+                        if existing is not None:
+                            indexes.append(existing)
+                            continue
+                        seen[event_id] = size
+                    entry = build(size, previous, payload) if build else payload
+                    leaf = merkle.leaf_hash(entry)
+                    entry_rows.append((size, event_id, entry, leaf))
+                    node_rows.extend(_grow(frontier, size, leaf))
+                    indexes.append(size)
+                    previous = leaf
+                    size += 1
+                self._conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", entry_rows)
+                self._conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
+                if sign is not None and size > self._size:
+                    new_root = merkle.fold_right([digest for _, digest in frontier])
+                    self._conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?)",
+                                       (size, new_root, sign(size, new_root)))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._frontier, self._size = frontier, size
+            return indexes
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def save_checkpoint(self, size: int, note: str) -> None:
+        with self._lock:
+            self._check_size(size)
+            self._conn.execute("INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)",
+                               (size, self.root(size), note))
+
+    def add_cosignature(self, size: int, witness: str, line: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO cosignatures VALUES (?, ?, ?)",
+                           (size, witness, line))
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        row = self._conn.execute("SELECT root, note FROM checkpoints WHERE size = ?",
+                                 (size,)).fetchone()
+        if row is None:
+            return None
+        cosigned = dict(self._conn.execute(
+            "SELECT witness, line FROM cosignatures WHERE size = ?", (size,)))
+        return StoredCheckpoint(size, bytes(row[0]), row[1], cosigned)
+
+    def checkpoint_sizes(self) -> list[int]:
+        return [size for (size,) in self._conn.execute("SELECT size FROM checkpoints ORDER BY size")]
+
+    def latest_checkpoint(self, witnesses: Sequence[str] = ()) -> StoredCheckpoint | None:
+        """The newest checkpoint cosigned by every named witness (any, when none is named)."""
+        marks = ",".join("?" * len(witnesses))
+        row = self._conn.execute(
+            "SELECT MAX(size) FROM checkpoints c WHERE ? = (SELECT COUNT(*) FROM cosignatures s"
+            f" WHERE s.size = c.size AND s.witness IN ({marks or 'NULL'}))",
+            (len(witnesses), *witnesses),
+        ).fetchone()
+        return None if row[0] is None else self.checkpoint(row[0])
+
+
+def _grow(frontier: list[tuple[int, bytes]], index: int, leaf: bytes) -> list[tuple]:
+    """Adds leaf `index` to the compact range; returns the perfect nodes it completes."""
+    completed = []
+    size, digest = 1, leaf
+    while frontier and frontier[-1][0] == size:
+        _, left = frontier.pop()
+        size, digest = size * 2, merkle.node_hash(left, digest)
+        level = size.bit_length() - 1
+        completed.append((level, index >> level, digest))
+    frontier.append((size, digest))
+    return completed
