@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast bench lint deps-system venv clean
+.PHONY: help run test test-fast bench lint deps-system venv clean verify-ledger
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -38,6 +38,10 @@ test-fast: venv ## Run the tests that need no broker and no PostgreSQL
 
 bench: deps-system venv ## Print the benchmark figures and ratios, measured side by side
 	@$(PY) -m bench
+
+LEDGER ?= var/ledger/ledger.db
+verify-ledger: venv ## Re-verify a ledger file from its entry bytes (LEDGER=path, default var/ledger/ledger.db)
+	@$(PY) -m ledger verify $(LEDGER)
 
 lint: venv ## Lint with ruff
 	@$(VENV)/bin/ruff check .

@@ -1,0 +1,99 @@
+"""Canonical ledger entries: versioned, deterministic bytes for one integration event.
+
+The bytes are JSON with sorted keys, no insignificant white space, UTF-8 and no floats, so
+any party can rebuild them. An entry holds:
+* `v`: the encoding version (1);
+* `index` and `prev`: its place in the log and the previous entry's leaf hash (hex; "" for
+  the first), which chain the entries so `verify` can name the first bad index;
+* `event`: the source event's id, type, service, stream, version and recorded time;
+* `amounts`: every integer money field of the event, in fen (`amount`, `price`, `bonus`, and
+  fields ending in `_amount`, `_price` or `_fen`);
+* `parties`: every `..._id` field, all pseudonymous ids;
+* `data_hash`: SHA-256 of the event data's canonical JSON, so a holder of the event can show
+  the entry is its own;
+* `personal_hash`: SHA-256 of the personal fields (named `..._encrypted`, or `personal`), if
+  any. Personal data reaches the ledger only as this hash, never in plaintext.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+ENTRY_VERSION = 1
+MONEY_NAMES = frozenset({"amount", "price", "bonus"})
+MONEY_SUFFIXES = ("_amount", "_price", "_fen")
+
+
+class EntryError(ValueError):
+    """A value that has no canonical encoding (a float, a non-string key) or a bad entry."""
+
+
+def _check(value, path: str = "$") -> None:
+    if isinstance(value, float):
+        raise EntryError(f"{path} is a float; money and counts must be integers")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EntryError(f"{path} has a non-string key {key!r}")
+            _check(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+
+
+def canonical(value) -> bytes:
+    _check(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode()
+
+
+def _sha256(value) -> str:
+    return hashlib.sha256(canonical(value)).hexdigest()
+
+
+def _is_money(name: str, value) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and (name in MONEY_NAMES or name.endswith(MONEY_SUFFIXES)))
+
+
+def _is_personal(name: str) -> bool:
+    return name == "personal" or name.endswith("_encrypted")
+
+
+def summarise(event: dict) -> dict:
+    """The entry body for an integration event payload (see messaging.wire.IntegrationEvent)."""
+    data = event["data"]
+    personal = {k: v for k, v in data.items() if _is_personal(k)}
+    summary = {
+        "event": {
+            "id": event["event_id"],
+            "type": event["type"],
+            "service": event["source"],
+            "stream": event["stream"],
+            "version": event["version"],
+            "recorded_at": event["recorded_at"],
+        },
+        "amounts": {k: v for k, v in data.items() if _is_money(k, v)},
+        "parties": {k: v for k, v in data.items()
+                    if k.endswith("_id") and isinstance(v, str) and not _is_personal(k)},
+        "data_hash": _sha256(data),
+    }
+    if personal:
+        summary["personal_hash"] = _sha256(personal)
+    return summary
+
+
+def build_entry(index: int, previous_leaf: bytes, summary: dict) -> bytes:
+    return canonical({"v": ENTRY_VERSION, "index": index, "prev": previous_leaf.hex(), **summary})
+
+
+def parse_entry(entry: bytes) -> dict:
+    try:
+        parsed = json.loads(entry)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EntryError(f"entry is not JSON: {exc}") from exc
+    if not isinstance(parsed, dict) or parsed.get("v") != ENTRY_VERSION:
+        raise EntryError("entry is not a version 1 ledger entry")
+    if canonical(parsed) != entry:
+        raise EntryError("entry bytes are not canonical")
+    return parsed
