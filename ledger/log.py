@@ -45,8 +45,10 @@ CREATE TABLE IF NOT EXISTS cosignatures (
 ) WITHOUT ROWID;
 """
 
-Signer = Callable[[int, bytes], str]
-"""sign(size, root) -> the signed checkpoint note for that tree."""
+Prover = Callable[[int], list[bytes]]
+"""prove(old_size) -> the consistency proof from old_size to the tree being signed."""
+Signer = Callable[[int, bytes, Prover], str]
+"""sign(size, root, prove) -> the signed checkpoint note for that tree."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ class Ledger:
         return bytes(row[0])
 
     def _subtree(self, start: int, end: int) -> bytes:
-        return merkle.fold_right([self._perfect(s, e) for s, e in merkle.perfect_ranges(start, end)])
+        ranges = merkle.perfect_ranges(start, end)
+        return merkle.fold_right([self._perfect(s, e) for s, e in ranges])
 
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self._size:
@@ -162,7 +165,8 @@ class Ledger:
         An item whose event id is already in the ledger is not appended again: its existing
         index is returned. `build(index, previous_leaf, payload)` turns an item's payload into
         its entry bytes once its index is known (entries name their index and chain to the
-        previous leaf). `sign(size, root)` returns the checkpoint note stored with the batch.
+        previous leaf). `sign(size, root, prove)` returns the checkpoint note stored with the
+        batch; `prove(old_size)` gives it the consistency proof to check first.
         """
         with self._lock:
             frontier = list(self._frontier)
@@ -192,8 +196,13 @@ class Ledger:
                 self._conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
                 if sign is not None and size > self._size:
                     new_root = merkle.fold_right([digest for _, digest in frontier])
+                    # The batch's nodes are already inserted, so this transaction's reads see
+                    # the new tree.
+                    def prove(old_size: int, new_size: int = size) -> list[bytes]:
+                        return merkle.consistency_proof(old_size, new_size, self._subtree)
+
                     self._conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?)",
-                                       (size, new_root, sign(size, new_root)))
+                                       (size, new_root, sign(size, new_root, prove)))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -222,7 +231,12 @@ class Ledger:
         return StoredCheckpoint(size, bytes(row[0]), row[1], cosigned)
 
     def checkpoint_sizes(self) -> list[int]:
-        return [size for (size,) in self._conn.execute("SELECT size FROM checkpoints ORDER BY size")]
+        rows = self._conn.execute("SELECT size FROM checkpoints ORDER BY size")
+        return [size for (size,) in rows]
+
+    def checkpoints(self) -> Iterator[StoredCheckpoint]:
+        for size in self.checkpoint_sizes():
+            yield self.checkpoint(size)
 
     def latest_checkpoint(self, witnesses: Sequence[str] = ()) -> StoredCheckpoint | None:
         """The newest checkpoint cosigned by every named witness (any, when none is named)."""
