@@ -1,0 +1,135 @@
+"""The notary: turns integration events into ledger entries, signs one checkpoint per batch,
+collects witness cosignatures, and answers checkpoint, entry, receipt and consistency queries.
+
+No nameko here: the service wraps it. The log never signs two inconsistent checkpoints: each
+new checkpoint is signed only after a consistency proof from the last signed one verifies
+against the tree inside the same transaction.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ledger import merkle
+from ledger.entry import build_entry, parse_entry, summarise
+from ledger.log import Ledger, Prover, StoredCheckpoint
+from ledger.note import Checkpoint, Signer, add_signatures, sign_note, split_note
+
+log = logging.getLogger("ledger.notary")
+
+
+class InconsistentCheckpoint(RuntimeError):
+    """Signing this tree would contradict a checkpoint the log already signed."""
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    name: str
+    client: object
+    """Has `cosign(ledger, size, note) -> str` (ledger.witness_client.WitnessClient)."""
+
+
+class Notary:
+    def __init__(self, ledger: Ledger, signer: Signer, *, witnesses: Sequence[WitnessEndpoint] = (),
+                 quorum: Sequence[str] | None = None, clock: Callable[[], float] = time.time):
+        self.ledger = ledger
+        self.signer = signer
+        self.origin = signer.name
+        self.witnesses = list(witnesses)
+        self.quorum = list(quorum if quorum is not None else (w.name for w in self.witnesses))
+        self.clock = clock
+        latest = ledger.latest_checkpoint()
+        self._last_signed = (latest.size, latest.root) if latest else (0, merkle.EMPTY_ROOT)
+        self._cosign_lock = threading.Lock()
+
+    # --- writing: the single writer calls this with a batch ----------------------------------
+    def notarise(self, payloads: Sequence[dict]) -> list[int]:
+        """Appends each event once (by event id) in one transaction with one checkpoint."""
+        items = [(p["event_id"], summarise(p)) for p in payloads]
+        signed: list[tuple[int, bytes]] = []
+        indexes = self.ledger.append_batch(
+            items, build=build_entry, sign=lambda size, root, prove: self._sign(
+                size, root, prove, signed))
+        if signed:  # only once the batch, and so its checkpoint, has committed
+            self._last_signed = signed[0]
+        return indexes
+
+    def _sign(self, size: int, root: bytes, prove: Prover, signed: list) -> str:
+        old_size, old_root = self._last_signed
+        if old_size and not merkle.verify_consistency(old_size, size, prove(old_size),
+                                                      old_root, root):
+            raise InconsistentCheckpoint(f"tree of size {size} does not extend the signed "
+                                         f"checkpoint of size {old_size}")
+        signed.append((size, root))
+        return sign_note(Checkpoint(self.origin, size, root).body(), self.signer)
+
+    # --- witnesses ------------------------------------------------------------------------------
+    def cosign_latest(self) -> dict[str, str]:
+        """Asks every witness missing from the newest checkpoint; returns who refused and why."""
+        with self._cosign_lock:
+            latest = self.ledger.latest_checkpoint()
+            if latest is None:
+                return {}
+            problems = {}
+            for witness in self.witnesses:
+                if witness.name in latest.cosignatures:
+                    continue
+                try:
+                    line = witness.client.cosign(self.ledger, latest.size, latest.note)
+                except Exception as exc:  # noqa: BLE001 - reported and retried later
+                    problems[witness.name] = f"{type(exc).__name__}: {exc}"
+                    log.warning("witness %s did not cosign size %s: %s", witness.name,
+                                latest.size, exc)
+                    continue
+                self.ledger.add_cosignature(latest.size, witness.name, line)
+            return problems
+
+    # --- reading --------------------------------------------------------------------------------
+    def published(self) -> StoredCheckpoint | None:
+        """The newest checkpoint that every quorum witness has cosigned."""
+        return self.ledger.latest_checkpoint(self.quorum)
+
+    def checkpoint_view(self, checkpoint: StoredCheckpoint) -> dict:
+        note = add_signatures(checkpoint.note, list(checkpoint.cosignatures.values()))
+        _, lines = split_note(note)
+        signatures = []
+        for line in lines:
+            name, _, encoded = line[2:].partition(" ")
+            raw = base64.b64decode(encoded)
+            signatures.append({"signer": name, "key_id": raw[:4].hex(),
+                               "sig": base64.b64encode(raw[4:]).decode()})
+        return {"origin": self.origin, "size": checkpoint.size, "root_hash": checkpoint.root.hex(),
+                "signatures": signatures, "note": note}
+
+    def checkpoint(self) -> dict | None:
+        published = self.published()
+        return None if published is None else self.checkpoint_view(published)
+
+    def entries(self, start: int, end: int) -> list[dict]:
+        return [{"index": index, "entry": base64.b64encode(entry).decode()}
+                for index, entry in self.ledger.entries(start, end)]
+
+    def receipt(self, event_id: str) -> dict | None:
+        """The inclusion proof of an event against the published checkpoint; None until then."""
+        index = self.ledger.index_of(event_id)
+        published = self.published()
+        if index is None or published is None or published.size <= index:
+            return None
+        entry = self.ledger.entry(index)
+        proof = self.ledger.inclusion_proof(index, published.size)
+        return {
+            "index": index,
+            "tree_size": published.size,
+            "leaf_hash": merkle.leaf_hash(entry).hex(),
+            "entry": base64.b64encode(entry).decode(),
+            "inclusion_proof": [h.hex() for h in proof],
+            "checkpoint": self.checkpoint_view(published),
+            "parties": parse_entry(entry)["parties"],
+        }
+
+    def consistency(self, first: int, second: int) -> list[str]:
+        return [h.hex() for h in self.ledger.consistency_proof(first, second)]
