@@ -16,6 +16,8 @@ class GatewaySettings:
     """`demo` enables dev-login and the simulated bank; `production` is an explicit choice."""
     rpc_pool_size: int = 8
     rpc_timeout: float = 10.0
+    jwt_key_file: str = "var/gateway/jwt-ed25519.pem"
+    """The token signing key; created on first start in demo mode, required in production."""
     services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
 
     @classmethod
@@ -30,4 +32,5 @@ class GatewaySettings:
             mode=mode,
             rpc_pool_size=int(environ.get("RPC_POOL_SIZE", "8")),
             rpc_timeout=float(environ.get("RPC_TIMEOUT", "10")),
+            jwt_key_file=environ.get("GATEWAY_JWT_KEY_FILE", "var/gateway/jwt-ed25519.pem"),
         )

@@ -1,0 +1,36 @@
+"""Calls into the services, with remote failures mapped to the contract's HTTP errors."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+
+from services.gateway.errors import ApiError
+from services.gateway.rpc_pool import RpcPoolExhausted
+
+log = logging.getLogger("gateway.remote")
+
+REMOTE_ERRORS = {
+    # exc_type raised in a service -> (status, code)
+    "ValueError": (400, "invalid_input"),
+    "NotFound": (404, "not_found"),
+    "ConcurrencyError": (409, "conflict"),
+    "Conflict": (409, "conflict"),
+    "BusinessRuleViolation": (422, "business_rule_violated"),
+}
+
+
+def call(service: str, method: str, *args, **kwargs):
+    try:
+        with current_app.config["RPC_POOL"].proxy() as proxy:
+            return getattr(proxy[service], method)(*args, **kwargs)
+    except RemoteError as exc:
+        status, code = REMOTE_ERRORS.get(exc.exc_type, (None, None))
+        if status is None:
+            log.error("%s.%s failed remotely: %s", service, method, exc)
+            raise ApiError(500, "internal_error", f"{service} failed") from None
+        raise ApiError(status, code, str(exc.value)) from None
+    except (UnknownService, RpcTimeout, RpcPoolExhausted, OSError, ConnectionError) as exc:
+        log.warning("%s.%s unavailable: %r", service, method, exc)
+        raise ApiError(503, "service_unavailable", f"{service} is not answering") from None

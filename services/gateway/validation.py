@@ -1,0 +1,26 @@
+"""Loading request input through a schema: a 400 with the field errors, or clean data."""
+from __future__ import annotations
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from services.gateway.errors import ApiError
+
+
+def _load(schema: Schema, data):
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_input", "the request is not valid",
+                       {"fields": exc.normalized_messages()}) from None
+
+
+def json_body(schema: Schema) -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return _load(schema, data)
+
+
+def query(schema: Schema) -> dict:
+    return _load(schema, request.args.to_dict())
