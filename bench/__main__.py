@@ -8,6 +8,7 @@ import sys
 SUITES = {
     "eventstore": "bench.eventstore_bench",
     "relay": "bench.relay_bench",
+    "ledger": "bench.ledger_bench",
 }
 
 

@@ -28,17 +28,21 @@ class EntryError(ValueError):
     """A value that has no canonical encoding (a float, a non-string key) or a bad entry."""
 
 
-def _check(value, path: str = "$") -> None:
-    if isinstance(value, float):
-        raise EntryError(f"{path} is a float; money and counts must be integers")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise EntryError(f"{path} has a non-string key {key!r}")
-            _check(item, f"{path}.{key}")
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _check(item, f"{path}[{i}]")
+def _check(value) -> None:
+    # Iterative, type-exact, and only containers go on the stack: this runs on every entry
+    # the single writer appends.
+    stack = [[value]]
+    while stack:
+        item = stack.pop()
+        children = item.values() if type(item) is dict else item
+        if type(item) is dict and any(type(key) is not str for key in item):
+            raise EntryError(f"non-string key in {item!r}")
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list or kind is tuple:
+                stack.append(child)
+            elif kind is float:
+                raise EntryError(f"float {child!r}: money and counts must be integers")
 
 
 def canonical(value) -> bytes:

@@ -4,8 +4,10 @@ One SQLite file (WAL, synchronous=FULL). Each append batch is one transaction, h
 fsync, and may carry the signed checkpoint of the tree it produces, so a checkpoint is never
 durable without its entries nor the reverse.
 
-Stored nodes are the hashes of perfect subtrees (level >= 1; level 0 is the leaf hash kept
-with its entry), written once when they complete and never changed. The right edge of the
+Stored nodes are the hashes of perfect subtrees of at least 2**STORED_LEVEL leaves, written
+once when they complete and never changed; a smaller subtree is rehashed from at most
+2**STORED_LEVEL - 1 leaf hashes read in one range query (level 0 is the leaf hash kept with
+its entry). Not storing the bottom levels saves most of the node writes. The right edge of the
 tree (the "compact range") is kept in memory, so an append reads nothing, and any root or
 proof needs O(log n) node reads. `verify` never trusts these nodes: it rehashes the entries.
 """
@@ -44,6 +46,8 @@ CREATE TABLE IF NOT EXISTS cosignatures (
     PRIMARY KEY (size, witness)
 ) WITHOUT ROWID;
 """
+
+STORED_LEVEL = 4
 
 Prover = Callable[[int], list[bytes]]
 """prove(old_size) -> the consistency proof from old_size to the tree being signed."""
@@ -101,6 +105,15 @@ class Ledger:
                                  (event_id,)).fetchone()
         return None if row is None else row[0]
 
+    def _indexes_of(self, event_ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._conn.execute(
+                f"SELECT event_id, idx FROM entries WHERE event_id IN ({marks})", chunk))
+        return found
+
     def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         yield from self._conn.execute(
             "SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
@@ -116,6 +129,13 @@ class Ledger:
         level = (end - start).bit_length() - 1
         if level == 0:
             return self.leaf(start)
+        if level < STORED_LEVEL:
+            rows = self._conn.execute(
+                "SELECT leaf FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end))
+            leaves = [bytes(leaf) for (leaf,) in rows]
+            if len(leaves) != end - start:
+                raise LookupError(f"leaves [{start}, {end}) missing from {self.path}")
+            return merkle.root(leaves)
         row = self._conn.execute("SELECT hash FROM nodes WHERE level = ? AND idx = ?",
                                  (level, start >> level)).fetchone()
         if row is None:
@@ -174,13 +194,13 @@ class Ledger:
             previous = self.leaf(size - 1) if size else b""
             indexes: list[int] = []
             entry_rows, node_rows = [], []
-            seen: dict[str, int] = {}
+            pairs = [item if isinstance(item, tuple) else (None, item) for item in items]
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for item in items:
-                    event_id, payload = item if isinstance(item, tuple) else (None, item)
+                seen = self._indexes_of([event_id for event_id, _ in pairs if event_id])
+                for event_id, payload in pairs:
                     if event_id is not None:
-                        existing = seen.get(event_id, self.index_of(event_id))
+                        existing = seen.get(event_id)
                         if existing is not None:
                             indexes.append(existing)
                             continue
@@ -257,6 +277,7 @@ def _grow(frontier: list[tuple[int, bytes]], index: int, leaf: bytes) -> list[tu
         _, left = frontier.pop()
         size, digest = size * 2, merkle.node_hash(left, digest)
         level = size.bit_length() - 1
-        completed.append((level, index >> level, digest))
+        if level >= STORED_LEVEL:
+            completed.append((level, index >> level, digest))
     frontier.append((size, digest))
     return completed
