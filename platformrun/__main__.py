@@ -19,9 +19,10 @@ from pathlib import Path
 
 from devenv.ports import free_port
 from devenv.rabbitmq import RabbitNode
-from services.registry import SERVICE_CLASSES
+from services.registry import EVENT_SOURCED, SERVICE_CLASSES
 
 log = logging.getLogger("platform")
+WITNESS_PARTIES = ("bank", "regulator")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -57,25 +58,63 @@ def _port(preferred: int) -> int:
             return free_port()
 
 
+def _nameko(name: str, path: str, config: dict, data: Path, env: dict, log_dir: Path) -> Child:
+    config_file = data / "nameko.yaml"
+    config_file.write_text(json.dumps(config))  # JSON is YAML, which is what nameko reads
+    return Child(name, [sys.executable, "-m", "nameko", "run", "--config", str(config_file),
+                        path], env, log_dir)
+
+
+def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], list[dict]]:
+    """The bank's and the regulator's witnesses, each with its own key, for the local demo."""
+    from ledger.bootstrap import DEFAULT_ORIGIN, load_or_create_log_key
+
+    log_vkey = load_or_create_log_key(var / "ledger" / "keys", DEFAULT_ORIGIN).verifier.vkey()
+    children, specs = [], []
+    for party in WITNESS_PARTIES:
+        name = f"{party}.prepaid-trust.local/witness"
+        data = var / f"witness-{party}"
+        data.mkdir(parents=True, exist_ok=True)
+        key_file = data / "witness.key"
+        vkey = subprocess.run(
+            [sys.executable, "-m", "ledger.witness", "init", "--name", name,
+             "--key-file", str(key_file)],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1]
+        port = free_port()
+        children.append(Child(f"witness-{party}", [
+            sys.executable, "-m", "ledger.witness", "serve", "--name", name,
+            "--key-file", str(key_file), "--log-vkey", log_vkey, "--origin", DEFAULT_ORIGIN,
+            "--db", str(data / "state.db"), "--host", "127.0.0.1", "--port", str(port),
+        ], env, log_dir))
+        specs.append({"name": name, "url": f"http://127.0.0.1:{port}", "vkey": vkey})
+    return children, specs
+
+
 def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "AMQP_URI": amqp_uri}
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = []
-    for service, module in SERVICE_CLASSES.items():
+    for service in EVENT_SOURCED:
         data = var / service
         data.mkdir(parents=True, exist_ok=True)
         store_url = f"sqlite:///{data / 'events.db'}"
-        config = data / "nameko.yaml"
-        # JSON is YAML, which is what nameko reads.
-        config.write_text(json.dumps({"AMQP_URI": amqp_uri, "STORE_URL": store_url}))
         # The relay declares the queues of the platform's handlers for this service's events.
-        relay_args = [sys.executable, "-m", "messaging.run_relay", "--service", service,
-                      "--store-url", store_url, "--amqp-uri", amqp_uri]
-        children.append(Child(f"{service}-relay", relay_args, env, log_dir))
-        children.append(Child(service, [sys.executable, "-m", "nameko", "run", "--config",
-                                        str(config), module], env, log_dir))
-    gateway_env = {**env, "PORT": str(http_port)}
+        children.append(Child(f"{service}-relay", [
+            sys.executable, "-m", "messaging.run_relay", "--service", service,
+            "--store-url", store_url, "--amqp-uri", amqp_uri], env, log_dir))
+        children.append(_nameko(service, SERVICE_CLASSES[service],
+                                {"AMQP_URI": amqp_uri, "STORE_URL": store_url}, data, env,
+                                log_dir))
+    witnesses, specs = witness_children(var, env, log_dir)
+    children += witnesses
+    children.append(_nameko("ledger", SERVICE_CLASSES["ledger"], {
+        "AMQP_URI": amqp_uri, "LEDGER_DIR": str(var / "ledger"), "WITNESSES": specs,
+        "max_workers": 50,
+    }, var / "ledger", env, log_dir))
+    gateway_env = {**env, "PORT": str(http_port),
+                   "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem")}
     children.append(Child("gateway", [sys.executable, "-m", "services.gateway.serve"],
                           gateway_env, log_dir))
     return children
