@@ -1,0 +1,97 @@
+"""The versioned policy file, loaded into frozen values the domains take as an argument.
+
+Stdlib only, so every domain may import it. `load_policy()` reads the shipped defaults,
+`load_policy(path)` an operator's file; every key must be known (a typo is an error, not a
+silently ignored rule).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+
+DEFAULT_FILE = Path(__file__).with_name("policy.v1.toml")
+SUPPORTED_VERSION = 1
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CardRules:
+    max_card_price: int
+    max_consumer_total_per_merchant: int
+    max_bonus_ratio_percent: int
+    max_validity_days: int
+
+
+@dataclass(frozen=True)
+class EscrowRules:
+    ratio_percent: int
+    hold_expiry_minutes: int
+    settlement_delay_days: int
+
+
+@dataclass(frozen=True)
+class RefundRules:
+    cooling_off_days: int
+    cooling_off_due_working_days: int
+    other_refunds_due_days: int
+    stored_value_formula: str
+
+
+@dataclass(frozen=True)
+class MerchantRules:
+    blocked_flags: tuple[str, ...]
+    min_licence_age_days: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    cards: CardRules
+    escrow: EscrowRules
+    refunds: RefundRules
+    merchants: MerchantRules
+    sectors: MappingProxyType
+    """sector name -> its caps (a read-only mapping of rule name -> integer)."""
+    risk: MappingProxyType
+
+
+def _section(cls, raw: dict, name: str):
+    known = {f.name for f in fields(cls)}
+    unknown = set(raw) - known
+    missing = known - set(raw)
+    if unknown or missing:
+        raise PolicyError(f"[{name}]: unknown {sorted(unknown)}, missing {sorted(missing)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    for key, value in values.items():
+        if isinstance(value, float):
+            raise PolicyError(f"[{name}] {key} is a float; use integers (fen, percent, days)")
+    return cls(**values)
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    raw = tomllib.loads(Path(path or DEFAULT_FILE).read_text(encoding="utf-8"))
+    if raw.get("version") != SUPPORTED_VERSION:
+        raise PolicyError(f"policy version {raw.get('version')!r} is not {SUPPORTED_VERSION}")
+    expected = {"version", "cards", "escrow", "refunds", "sectors", "merchants", "risk"}
+    if set(raw) != expected:
+        raise PolicyError(f"policy sections must be exactly {sorted(expected)}")
+    refunds = _section(RefundRules, raw["refunds"], "refunds")
+    if refunds.stored_value_formula not in ("pro_rata", "list_price"):
+        raise PolicyError("refunds.stored_value_formula must be pro_rata or list_price")
+    escrow = _section(EscrowRules, raw["escrow"], "escrow")
+    if not 0 < escrow.ratio_percent <= 100:
+        raise PolicyError("escrow.ratio_percent must be in 1..100")
+    return Policy(
+        version=raw["version"],
+        cards=_section(CardRules, raw["cards"], "cards"),
+        escrow=escrow,
+        refunds=refunds,
+        merchants=_section(MerchantRules, raw["merchants"], "merchants"),
+        sectors=MappingProxyType({k: MappingProxyType(v) for k, v in raw["sectors"].items()}),
+        risk=MappingProxyType(dict(raw["risk"])),
+    )
