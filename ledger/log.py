@@ -86,6 +86,12 @@ class Ledger:
         conn.executescript(SCHEMA)
         return cls(conn, path)
 
+    @classmethod
+    def open_readonly(cls, path: str | Path) -> Ledger:
+        """For auditors and `verify`: never writes, never creates the file."""
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        return cls(conn, str(path))
+
     def close(self) -> None:
         self._conn.close()
 

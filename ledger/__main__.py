@@ -1,0 +1,68 @@
+"""`python -m ledger verify PATH`: exit 0 when the ledger verifies, 1 on tampering, 2 when it
+cannot be checked (bad arguments, unreadable file, no trusted log key)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ledger.note import NoteError, Verifier
+
+
+def _trusted_keys(args) -> list[Verifier]:
+    if args.vkey:
+        return [Verifier.from_vkey(v) for v in args.vkey]
+    keys_dir = args.keys_dir or Path(args.path).resolve().parent / "keys"
+    return [Verifier.from_vkey(f.read_text()) for f in sorted(keys_dir.glob("*.vkey"))]
+
+
+def verify_command(args) -> int:
+    from tqdm import tqdm
+
+    from ledger.verify import verify_ledger
+
+    if not Path(args.path).is_file():
+        print(f"{args.path}: no such ledger file", file=sys.stderr)
+        return 2
+    try:
+        keys = _trusted_keys(args)
+    except (OSError, NoteError) as exc:
+        print(f"cannot read the trusted keys: {exc}", file=sys.stderr)
+        return 2
+    quiet = args.quiet or not sys.stderr.isatty()
+    with tqdm(desc="verifying", unit=" entries", unit_scale=True, disable=quiet,
+              file=sys.stderr) as bar:
+        try:
+            report = verify_ledger(args.path, keys, progress=bar.update)
+        except LookupError as exc:
+            print(f"cannot verify: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # noqa: BLE001 - an unreadable file is not a crash
+            print(f"cannot read {args.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+    if not report.ok:
+        print(f"first bad index {report.first_bad_index}: {report.reason}")
+        for problem in report.problems[:20]:
+            print(f"  {problem}")
+        return 1
+    print(f"ok: {report.size} entries, root {report.root.hex()}, "
+          f"{report.checkpoints_checked} checkpoints and {report.cosignatures_checked} "
+          f"cosignatures verified in {report.elapsed:.1f}s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ledger")
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser("verify", help="re-verify a ledger file from its entries")
+    verify.add_argument("path")
+    verify.add_argument("--vkey", action="append", help="a trusted key (repeatable)")
+    verify.add_argument("--keys-dir", type=Path, help="trust every *.vkey here "
+                        "(default: keys/ beside the ledger file)")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    return verify_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
