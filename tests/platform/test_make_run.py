@@ -8,11 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 
 from devenv.ports import free_port
+from eventstore import NewEvent
+from eventstore.sqlite import SqliteEventStore
 from tests.messaging.harness import ROOT, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -37,16 +40,41 @@ def test_platform_starts_reports_healthy_and_stops_cleanly(tmp_path):
         url = banner.group(1)
         assert url == f"http://127.0.0.1:{port}"
         children = _children_of(launcher.pid)
-        assert len(children) == 8, "RabbitMQ, 3 services, 3 relays and the gateway"
+        assert len(children) == 11, \
+            "RabbitMQ, 3 services, 3 relays, the ledger, 2 witnesses and the gateway"
 
         with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
             assert response.status == 200
             health = json.loads(response.read())
         assert health["status"] == "ok"
-        assert set(health["dependencies"]) == {"rabbitmq", "merchant", "escrow", "risk"}
+        assert set(health["dependencies"]) == {"rabbitmq", "merchant", "escrow", "risk",
+                                               "ledger"}
         assert all(d["status"] == "ok" for d in health["dependencies"].values())
         assert health["dependencies"]["escrow"]["relay_lag"] == 0
         assert (tmp_path / "var" / "escrow" / "events.db").exists()
+
+        # An event stored by escrow travels: relay -> RabbitMQ -> ledger -> both witnesses.
+        store = SqliteEventStore(tmp_path / "var" / "escrow" / "events.db")
+        store.append("card-1", [NewEvent("escrow.DepositConfirmed.v1",
+                                         {"card_id": "card-1", "amount": 10_000})], 0)
+        store.close()
+
+        def published():
+            try:
+                with urllib.request.urlopen(f"{url}/api/v1/ledger/checkpoint", timeout=5) as r:
+                    return json.loads(r.read())
+            except urllib.error.HTTPError:
+                return None
+
+        checkpoint = wait_until(published, timeout=60, what="a witnessed checkpoint")
+        assert checkpoint["size"] == 1
+        assert {s["signer"] for s in checkpoint["signatures"]} == {
+            "prepaid-trust.local/ledger", "bank.prepaid-trust.local/witness",
+            "regulator.prepaid-trust.local/witness"}
+        verify = subprocess.run([sys.executable, "-m", "ledger", "verify",
+                                 str(tmp_path / "var" / "ledger" / "ledger.db"), "--quiet"],
+                                cwd=ROOT, capture_output=True, text=True)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
 
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=60) == 0
