@@ -44,14 +44,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from esdbclient import EventStoreDBClient, StreamState
@@ -68,87 +65,34 @@ from esdbclient.exceptions import (
 )
 
 from eventstore.errors import AlreadyProcessed, ConcurrencyError, EventStoreError, StoreUnavailable
+from eventstore.esdb_mapping import (  # noqa: F401 - the mapping rules are part of this API
+    _LAST_POSITION,
+    ABORTED,
+    ID_RECORD,
+    ID_RECORDS,
+    INTENT,
+    KEEP_POSITIONS,
+    MAX_ROUNDS,
+    NAMESPACE,
+    POSITION,
+    UNKNOWN_TIME,
+    actual_version,
+    check_append,
+    esdb_event,
+    esdb_revision,
+    esdb_stream,
+    event_doc,
+    id_record_event_id,
+    json_bytes,
+    namespace_filter,
+    port_stream,
+)
 from eventstore.port import EventStore, UnitOfWork
 from eventstore.records import NewEvent, RecordedEvent, Tracking
-from eventstore.sql import encode_json
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
 log = logging.getLogger(__name__)
 
-INTENT = "eventstore.TrackingIntent.v1"
-ABORTED = "eventstore.TrackingAborted.v1"
-POSITION = "eventstore.ConsumerPosition.v1"
-ID_RECORD = "eventstore.EventIdRecorded.v1"
-ID_RECORDS = uuid.UUID("6f1c9a52-3a47-4a0e-9a53-2f4f3f0d7c11")
-NAMESPACE = re.compile(r"[A-Za-z0-9_]+")
-MAX_ROUNDS = 20
-KEEP_POSITIONS = 16
-UNKNOWN_TIME = datetime.fromtimestamp(0, UTC)
-_LAST_POSITION = re.compile(r"Stream position of last event is (\d+)")
-
-
-# --- pure mapping rules, unit-tested without a server ------------------------------------
-def esdb_revision(expected_version: int) -> int | StreamState:
-    """The port's expected version as esdbclient's `current_version`."""
-    return StreamState.NO_STREAM if expected_version == 0 else expected_version - 1
-
-
-def actual_version(error: WrongCurrentVersion) -> int | None:
-    """The stream's port version named in esdbclient's message, if it names one."""
-    text = str(error)
-    found = _LAST_POSITION.search(text)
-    if found:
-        return int(found.group(1)) + 1
-    return 0 if "does not exist" in text else None
-
-
-def esdb_stream(namespace: str, stream: str) -> str:
-    return f"{namespace}-{stream}"
-
-
-def port_stream(namespace: str, name: str) -> str:
-    prefix = f"{namespace}-"
-    if not name.startswith(prefix):
-        raise EventStoreError(f"stream {name!r} is outside namespace {namespace!r}")
-    return name[len(prefix):]
-
-
-def namespace_filter(namespace: str) -> str:
-    """Stream-name regex (esdbclient anchors it) for this namespace's own streams only."""
-    return f"{namespace}-[^$].*"
-
-
-def id_record_event_id(event_id: str, stream: str, version: int) -> uuid.UUID:
-    """Same id for the same (event, slot): re-recording after a replay is idempotent."""
-    return uuid.uuid5(ID_RECORDS, f"{event_id}\n{stream}\n{version}")
-
-
-def check_append(stream: str, events: Sequence[NewEvent], expected_version: int) -> None:
-    if not isinstance(expected_version, int) or expected_version < 0:
-        raise ValueError("expected_version must be a stream version (0 for a new stream)")
-    if not events:
-        raise ValueError("append needs at least one event")
-    if not isinstance(stream, str) or not stream or stream.startswith("$"):
-        raise ValueError(f"stream name {stream!r} must be non-empty and not start with '$'")
-    for event in events:
-        uuid.UUID(event.id)  # ESDB ids are UUIDs; ValueError otherwise
-        if event.type.startswith("$"):
-            raise ValueError(f"event type {event.type!r} would be a system event")
-
-
-def _json(value: Any) -> bytes:
-    return encode_json(value).encode()
-
-
-def _doc(event: NewEvent) -> dict:
-    # Copied now, as SQL encodes at append time: later changes to the dicts must not leak in.
-    return json.loads(encode_json({"id": str(uuid.UUID(event.id)), "type": event.type,
-                                   "data": event.data, "metadata": event.metadata}))
-
-
-def _esdb_event(doc: dict) -> EsdbNewEvent:
-    return EsdbNewEvent(type=doc["type"], data=_json(doc["data"]),
-                        metadata=_json(doc["metadata"]), id=uuid.UUID(doc["id"]))
 
 
 class EsdbUnitOfWork(UnitOfWork):
@@ -172,7 +116,7 @@ class EsdbUnitOfWork(UnitOfWork):
             )
         elif expected_version != self.expected + len(self.events):
             raise ConcurrencyError(stream, expected_version, self.expected + len(self.events))
-        self.events.extend(_doc(event) for event in events)
+        self.events.extend(event_doc(event) for event in events)
         return expected_version + len(events)
 
     def track(self, tracking: Tracking) -> None:
@@ -283,7 +227,7 @@ class EsdbEventStore(EventStore):
         """Writes the events at `expected`: None once written, else the stream's version."""
         try:
             self._write(deadline, self._name(stream), esdb_revision(expected),
-                        [_esdb_event(doc) for doc in events])
+                        [esdb_event(doc) for doc in events])
         except WrongCurrentVersion as exc:
             found = actual_version(exc)
             return self._version(deadline, stream) if found is None else found
@@ -295,7 +239,7 @@ class EsdbEventStore(EventStore):
         # The effect is already stored: failing here must not report the append as failed.
         for version, doc in enumerate(events, start=expected + 1):
             slot = {"stream": stream, "version": version}
-            record = EsdbNewEvent(type=ID_RECORD, data=_json(slot),
+            record = EsdbNewEvent(type=ID_RECORD, data=json_bytes(slot),
                                   id=id_record_event_id(doc["id"], stream, version))
             try:
                 self._write(deadline, self._name(f"$id-{doc['id']}"), StreamState.NO_STREAM,
@@ -357,7 +301,8 @@ class EsdbEventStore(EventStore):
                     "position": tracking.position}
             after = StreamState.NO_STREAM if revision is None else revision
             try:
-                self._write(deadline, name, after, [EsdbNewEvent(type=INTENT, data=_json(mine))])
+                self._write(deadline, name, after,
+                            [EsdbNewEvent(type=INTENT, data=json_bytes(mine))])
             except WrongCurrentVersion:
                 continue  # a competing attempt landed first: resolve it
             if not self._resolve(deadline, mine):
@@ -399,7 +344,7 @@ class EsdbEventStore(EventStore):
             revision, saved = self._last_position(deadline, name)
             if revision is not StreamState.NO_STREAM and saved >= position:
                 return
-            event = EsdbNewEvent(type=POSITION, data=_json({"position": position}))
+            event = EsdbNewEvent(type=POSITION, data=json_bytes({"position": position}))
             try:
                 self._write(deadline, name, revision, [event])
             except WrongCurrentVersion:

@@ -5,7 +5,7 @@ adapter cannot live in an eventlet process. The parent side here uses only `subp
 `select` and raw pipe reads and writes: under eventlet's monkey patching `select` is green, so
 a greenthread waiting for the child lets the others run.
 
-Protocol: the child (`python -m eventstore.isolated --spec JSON`) opens the store the spec
+Protocol: the child (`python -m eventstore.isolated_child --spec JSON`) opens the store the spec
 names, writes one line `{"ready": true}` (or `{"error": ...}`), then answers each request line
 `{"id", "op", "args"}` with one line `{"id", "ok": result}` or `{"id", "error": {...}}`. Requests
 are serialised by a lock, so there is one request in flight. Errors keep their type (and the
@@ -22,12 +22,10 @@ next call starts a new child. A child found dead before a request is replaced tr
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import posix
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -38,61 +36,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eventstore.errors import AlreadyProcessed, ConcurrencyError, EventStoreError, StoreUnavailable
+from eventstore.errors import AlreadyProcessed, EventStoreError, StoreUnavailable
+from eventstore.isolated_wire import (  # noqa: F401 - encode_error is re-exported for tests
+    STORE_KINDS,
+    decode_error,
+    dumps_line,
+    encode_error,
+    event_to_wire,
+    new_event_to_wire,
+    snapshot,
+)
 from eventstore.port import EventStore, UnitOfWork
 from eventstore.records import NewEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
-STORE_KINDS = {
-    "sqlite": ("eventstore.sqlite", "SqliteEventStore"),
-    "postgres": ("eventstore.postgres", "PostgresEventStore"),
-    "esdb": ("eventstore.esdb", "EsdbEventStore"),
-}
-ERROR_TYPES = {cls.__name__: cls for cls in (
-    ConcurrencyError, AlreadyProcessed, StoreUnavailable, EventStoreError,
-    ValueError, TypeError, NotImplementedError,
-)}
 _SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)
-
-
-def _dumps(value: Any) -> bytes:
-    # JSON escapes newlines inside strings, so one message is exactly one line.
-    return json.dumps(value, separators=(",", ":")).encode() + b"\n"
-
-
-def encode_error(exc: BaseException) -> dict:
-    fields: dict = {}
-    if isinstance(exc, ConcurrencyError):
-        fields = {"stream": exc.stream, "expected": exc.expected, "actual": exc.actual}
-    elif isinstance(exc, AlreadyProcessed):
-        fields = {"consumer": exc.consumer, "event_id": exc.event_id}
-    for cls in type(exc).__mro__:
-        if ERROR_TYPES.get(cls.__name__) is cls:
-            return {"type": cls.__name__, "message": str(exc), "fields": fields}
-    return {"type": "EventStoreError", "message": f"{type(exc).__name__}: {exc}", "fields": {}}
-
-
-def _snapshot(value: Any) -> Any:
-    """A JSON copy, taken when the caller hands the value over (as SQL encodes it then), so
-    later changes to the caller's dicts do not leak into a buffered unit of work."""
-    return json.loads(json.dumps(value))
-
-
-def decode_error(error: dict) -> Exception:
-    cls = ERROR_TYPES.get(error.get("type"), EventStoreError)
-    if error.get("fields"):
-        return cls(**error["fields"])
-    return cls(error.get("message", ""))
-
-
-def event_to_wire(event: RecordedEvent) -> dict:
-    return {"id": event.id, "type": event.type, "data": event.data, "metadata": event.metadata,
-            "stream": event.stream, "version": event.version, "position": event.position,
-            "recorded_at": event.recorded_at.isoformat()}
-
-
-def new_event_to_wire(event: NewEvent) -> dict:
-    return {"id": event.id, "type": event.type, "data": event.data, "metadata": event.metadata}
 
 
 # --- parent side ---------------------------------------------------------------------------
@@ -111,7 +69,7 @@ class IsolatedUnitOfWork(UnitOfWork):
             raise ValueError("expected_version must be a stream version (0 for a new stream)")
         if not events:
             raise ValueError("append needs at least one event")
-        wire = _snapshot([new_event_to_wire(e) for e in events])
+        wire = snapshot([new_event_to_wire(e) for e in events])
         self.ops.append(["append", {"stream": stream, "expected_version": expected_version,
                                     "events": wire}])
         return expected_version + len(events)
@@ -124,15 +82,15 @@ class IsolatedUnitOfWork(UnitOfWork):
                                    "position": tracking.position}])
 
     def put_view(self, collection: str, key: str, doc: dict) -> None:
-        self._views[(collection, key)] = doc = _snapshot(doc)
+        self._views[(collection, key)] = doc = snapshot(doc)
         self.ops.append(["put_view", {"collection": collection, "key": key, "doc": doc}])
 
     def get_view(self, collection: str, key: str) -> dict | None:
         if (collection, key) in self._views:
-            return _snapshot(self._views[(collection, key)])
+            return snapshot(self._views[(collection, key)])
         doc = self._store.get_view(collection, key)
         self.ops.append(["expect_view", {"collection": collection, "key": key,
-                                         "doc": _snapshot(doc)}])
+                                         "doc": snapshot(doc)}])
         return doc
 
 
@@ -171,7 +129,7 @@ class IsolatedEventStore(EventStore):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_SOURCE_ROOT, env.get("PYTHONPATH")]))
         # Looked up at call time so that eventlet's green Popen is used when patched.
         self._proc = subprocess.Popen(
-            [self._python, "-m", "eventstore.isolated", "--spec", json.dumps(self.spec)],
+            [self._python, "-m", "eventstore.isolated_child", "--spec", json.dumps(self.spec)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )
         self._buffer = bytearray()
@@ -262,7 +220,7 @@ class IsolatedEventStore(EventStore):
             request_id = self._next_id
             deadline = time.monotonic() + self.call_timeout
             try:
-                self._send(_dumps({"id": request_id, "op": op, "args": args}), deadline)
+                self._send(dumps_line({"id": request_id, "op": op, "args": args}), deadline)
                 response = self._receive(deadline)
                 if response.get("id") != request_id:
                     raise _ChildLost(f"answer {response.get('id')} to request {request_id}")
@@ -326,7 +284,7 @@ class IsolatedEventStore(EventStore):
             self._closed = True
             if self._proc is not None and self._proc.poll() is None:
                 try:
-                    self._send(_dumps({"id": 0, "op": "close", "args": {}}),
+                    self._send(dumps_line({"id": 0, "op": "close", "args": {}}),
                                time.monotonic() + 5)
                 except _ChildLost:
                     pass
@@ -349,98 +307,3 @@ def open_isolated_esdb(
     # esdbclient retries a failed RPC once, so the child may take twice its own deadline.
     return IsolatedEventStore(spec, upcasters=upcasters, start_timeout=start_timeout,
                               call_timeout=call_timeout or 2 * timeout + 5)
-
-
-# --- child side ----------------------------------------------------------------------------
-def open_store_from_spec(spec: dict) -> EventStore:
-    options = dict(spec)
-    kind = options.pop("kind", None)
-    if kind not in STORE_KINDS:
-        raise ValueError(f"unknown store kind {kind!r}; known: {sorted(STORE_KINDS)}")
-    module_name, class_name = STORE_KINDS[kind]
-    module = __import__(module_name, fromlist=[class_name])
-    return getattr(module, class_name)(**options)
-
-
-def _commit(store: EventStore, ops: list) -> list[int]:
-    versions = []
-    with store.unit_of_work() as uow:
-        for name, args in ops:
-            if name == "append":
-                events = [NewEvent(**wire) for wire in args["events"]]
-                versions.append(uow.append(args["stream"], events, args["expected_version"]))
-            elif name == "track":
-                uow.track(Tracking(**args))
-            elif name == "put_view":
-                uow.put_view(args["collection"], args["key"], args["doc"])
-            elif name == "expect_view":
-                if uow.get_view(args["collection"], args["key"]) != args["doc"]:
-                    raise EventStoreError(
-                        f"view {args['collection']}/{args['key']} changed during the unit of work")
-            else:
-                raise ValueError(f"unknown unit-of-work operation {name!r}")
-    return versions
-
-
-def dispatch(store: EventStore, op: str, args: dict) -> Any:
-    if op == "commit":
-        return _commit(store, args["ops"])
-    if op == "read_stream":
-        return [event_to_wire(e) for e in store.read_stream(args["stream"], args["from_version"])]
-    if op == "read_all":
-        return [event_to_wire(e) for e in store.read_all(args["after_position"], args["limit"])]
-    if op == "head_position":
-        return store.head_position()
-    if op == "is_processed":
-        return store.is_processed(args["consumer"], args["event_id"])
-    if op == "position":
-        return store.position(args["consumer"])
-    if op == "save_position":
-        return store.save_position(args["consumer"], args["position"])
-    if op == "get_view":
-        return store.get_view(args["collection"], args["key"])
-    raise ValueError(f"unknown operation {op!r}")
-
-
-def serve(spec: dict, requests: Any, out_fd: int) -> int:
-    def answer(message: dict) -> None:
-        data = memoryview(_dumps(message))
-        while data:
-            data = data[os.write(out_fd, data):]
-
-    try:
-        store = open_store_from_spec(spec)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        answer({"error": encode_error(exc)})
-        return 1
-    answer({"ready": True})
-    try:
-        for line in iter(requests.readline, b""):
-            request = json.loads(line)
-            if request["op"] == "close":
-                break
-            try:
-                answer({"id": request["id"], "ok": dispatch(store, request["op"], request["args"])})
-            except Exception as exc:  # noqa: BLE001 - every failure crosses to the parent
-                answer({"id": request["id"], "error": encode_error(exc)})
-    finally:
-        store.close()
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Host an event store for a parent process")
-    parser.add_argument("--spec", required=True, help='JSON, e.g. {"kind": "sqlite", "path": ...}')
-    args = parser.parse_args(argv)
-    # Ctrl-C reaches the whole process group; the child finishes its request and leaves when
-    # the parent closes its stdin instead of dying halfway through a write.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Only protocol lines may reach the parent: whatever else prints goes to stderr.
-    out_fd = os.dup(1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return serve(json.loads(args.spec), sys.stdin.buffer, out_fd)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
