@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,28 @@ from devenv.postgres import PostgresCluster
 from devenv.rabbitmq import RabbitNode
 
 
+@contextmanager
+def throwaway_rabbit(prefix: str = "test-rabbit-"):
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    node = RabbitNode(base).start()
+    try:
+        yield node
+    finally:
+        node.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def rabbit_node():
-    base = Path(tempfile.mkdtemp(prefix="test-rabbit-"))
-    node = RabbitNode(base).start()
-    yield node
-    node.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    with throwaway_rabbit() as node:
+        yield node
+
+
+@pytest.fixture
+def own_rabbit():
+    """A node of the test's own, for tests that stop or break the broker."""
+    with throwaway_rabbit("test-rabbit-own-") as node:
+        yield node
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """One conformance suite for every event-store adapter.
 
-Subclass `EventStoreConformance` once per adapter and give it a `store` fixture that yields a
-fresh, empty store (and a `store_factory` fixture for tests that need a second instance over
-the same data, such as upcasting).
+Subclass `EventStoreConformance` once per adapter: its `store_location` fixture names fresh,
+empty storage, and `open_store` opens a store over it (twice, for tests such as upcasting
+that need a second instance over the same data).
 """
 from __future__ import annotations
 
@@ -52,9 +52,31 @@ def run_together(n: int, fn) -> list:
 
 
 class EventStoreConformance:
+    """Subclasses give a `store_location` fixture and `open_store(location, **kwargs)`."""
+
     supports_views = True
     dense_positions = True
     """SQL stores number events 1, 2, 3...; EventStoreDB commit positions only increase."""
+
+    def open_store(self, location, **kwargs):
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store_factory(self, store_location):
+        opened = []
+
+        def factory(**kwargs):
+            store = self.open_store(store_location, **kwargs)
+            opened.append(store)
+            return store
+
+        yield factory
+        for store in opened:
+            store.close()
+
+    @pytest.fixture
+    def store(self, store_factory):
+        return store_factory()
 
     # --- append and read ---------------------------------------------------------------
     def test_append_then_read_stream_round_trips_every_field(self, store):

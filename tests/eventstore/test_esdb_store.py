@@ -64,36 +64,18 @@ class TestEsdbConformance(EventStoreConformance):
     dense_positions = False
 
     @pytest.fixture
-    def store_factory(self, esdb_uri):
-        namespace, opened = fresh_namespace(), []
+    def store_location(self, esdb_uri):
+        return esdb_uri, fresh_namespace()
 
-        def factory(**kwargs):
-            store = EsdbEventStore(esdb_uri, namespace=namespace, **kwargs)
-            opened.append(store)
-            return store
-
-        yield factory
-        for store in opened:
-            store.close()
-
-    @pytest.fixture
-    def store(self, store_factory):
-        return store_factory()
+    def open_store(self, location, **kwargs):
+        uri, namespace = location
+        return EsdbEventStore(uri, namespace=namespace, **kwargs)
 
 
 class TestIsolatedEsdbConformance(TestEsdbConformance):
-    @pytest.fixture
-    def store_factory(self, esdb_uri):
-        namespace, opened = fresh_namespace(), []
-
-        def factory(**kwargs):
-            store = open_isolated_esdb(esdb_uri, namespace, **kwargs)
-            opened.append(store)
-            return store
-
-        yield factory
-        for store in opened:
-            store.close()
+    def open_store(self, location, **kwargs):
+        uri, namespace = location
+        return open_isolated_esdb(uri, namespace, **kwargs)
 
 
 # --- an in-memory stand-in for the esdbclient calls the adapter makes --------------------------
@@ -191,22 +173,17 @@ class TestEsdbConformanceOnFakeServer(EventStoreConformance):
         return FakeEsdbClient()
 
     @pytest.fixture
-    def store_factory(self, fake):
-        namespace = fresh_namespace()
+    def store_location(self, fake):
         # A neighbour namespace writing alongside must never show up in this one's reads.
         neighbour = EsdbEventStore("esdb://fake", namespace="neighbour",
                                    client_factory=lambda _: fake)
         neighbour.append("a", events(2), 0)
+        return fake, fresh_namespace()
 
-        def factory(**kwargs):
-            return EsdbEventStore("esdb://fake", namespace=namespace,
-                                  client_factory=lambda _: fake, **kwargs)
-
-        return factory
-
-    @pytest.fixture
-    def store(self, store_factory):
-        return store_factory()
+    def open_store(self, location, **kwargs):
+        fake, namespace = location
+        return EsdbEventStore("esdb://fake", namespace=namespace,
+                              client_factory=lambda _: fake, **kwargs)
 
 
 @pytest.fixture
@@ -337,7 +314,8 @@ def test_repeat_of_the_same_append_is_a_concurrency_error_not_an_idempotent_succ
     assert info.value.actual == 2
 
 
-def test_intent_left_by_a_crash_is_rolled_forward(fake_store, monkeypatch):
+def crash_after_first_intent(monkeypatch) -> list:
+    """The first consumer dies right after writing its intent; returns that intent."""
     original = EsdbEventStore._resolve
     crashed = []
 
@@ -348,6 +326,11 @@ def test_intent_left_by_a_crash_is_rolled_forward(fake_store, monkeypatch):
         return original(self, deadline, intent)
 
     monkeypatch.setattr(EsdbEventStore, "_resolve", crash_once)
+    return crashed
+
+
+def test_intent_left_by_a_crash_is_rolled_forward(fake_store, monkeypatch):
+    crashed = crash_after_first_intent(monkeypatch)
     with pytest.raises(RuntimeError):
         fake_store.append("effects", events(1), 0, tracking=Tracking("c", "e1", 9))
     assert fake_store.read_stream("effects") == []
@@ -357,16 +340,7 @@ def test_intent_left_by_a_crash_is_rolled_forward(fake_store, monkeypatch):
 
 def test_intent_whose_slot_was_taken_is_aborted_and_the_event_can_be_retried(fake_store,
                                                                               monkeypatch):
-    original = EsdbEventStore._resolve
-    crashed = []
-
-    def crash_once(self, deadline, intent):
-        if not crashed:
-            crashed.append(intent)
-            raise RuntimeError("consumer died after writing its intent")
-        return original(self, deadline, intent)
-
-    monkeypatch.setattr(EsdbEventStore, "_resolve", crash_once)
+    crash_after_first_intent(monkeypatch)
     with pytest.raises(RuntimeError):
         fake_store.append("effects", events(1), 0, tracking=Tracking("c", "e1", 9))
     fake_store.append("effects", events(1, by="someone else"), 0)

@@ -32,21 +32,11 @@ def sqlite_spec(path) -> dict:
 
 class TestIsolatedSqliteConformance(EventStoreConformance):
     @pytest.fixture
-    def store_factory(self, tmp_path):
-        opened = []
+    def store_location(self, tmp_path):
+        return tmp_path / "events.db"
 
-        def factory(**kwargs):
-            store = IsolatedEventStore(sqlite_spec(tmp_path / "events.db"), **kwargs)
-            opened.append(store)
-            return store
-
-        yield factory
-        for store in opened:
-            store.close()
-
-    @pytest.fixture
-    def store(self, store_factory):
-        return store_factory()
+    def open_store(self, location, **kwargs):
+        return IsolatedEventStore(sqlite_spec(location), **kwargs)
 
 
 @pytest.fixture

@@ -8,21 +8,11 @@ pytestmark = pytest.mark.postgres
 
 class TestPostgresConformance(EventStoreConformance):
     @pytest.fixture
-    def store_factory(self, pg_dsn):
-        opened = []
+    def store_location(self, pg_dsn):
+        return pg_dsn
 
-        def factory(**kwargs):
-            store = PostgresEventStore(pg_dsn, pool_size=10, **kwargs)
-            opened.append(store)
-            return store
-
-        yield factory
-        for store in opened:
-            store.close()
-
-    @pytest.fixture
-    def store(self, store_factory):
-        return store_factory()
+    def open_store(self, location, **kwargs):
+        return PostgresEventStore(location, pool_size=10, **kwargs)
 
 
 def test_two_schemas_in_one_database_are_separate_stores(pg_dsn):

@@ -6,21 +6,11 @@ from tests.eventstore.conformance import EventStoreConformance
 
 class TestSqliteConformance(EventStoreConformance):
     @pytest.fixture
-    def store_factory(self, tmp_path):
-        opened = []
+    def store_location(self, tmp_path):
+        return tmp_path / "events.db"
 
-        def factory(**kwargs):
-            store = SqliteEventStore(tmp_path / "events.db", pool_size=10, **kwargs)
-            opened.append(store)
-            return store
-
-        yield factory
-        for store in opened:
-            store.close()
-
-    @pytest.fixture
-    def store(self, store_factory):
-        return store_factory()
+    def open_store(self, location, **kwargs):
+        return SqliteEventStore(location, pool_size=10, **kwargs)
 
 
 def test_file_is_in_wal_mode_with_full_sync(tmp_path):

@@ -1,15 +1,12 @@
 """The outbox relay against a real RabbitMQ node and a real nameko consumer process."""
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
-from devenv.rabbitmq import RabbitNode
 from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
 from messaging.relay import FAULT_ENV
@@ -142,15 +139,6 @@ def test_a_handler_that_raises_gets_the_event_again(platform):
     recorded = platform.wait_for(ok + [flaky])
     assert recorded[flaky]["applied"] == 1
     assert platform.deliveries().count(flaky) == 3
-
-
-@pytest.fixture
-def own_rabbit():
-    base = Path(tempfile.mkdtemp(prefix="test-rabbit-restart-"))
-    node = RabbitNode(base).start()
-    yield node
-    node.stop()
-    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.slow
