@@ -1,0 +1,69 @@
+"""The merchant service's events, stored under stable versioned names.
+
+Personal data (the contact phone) is only ever carried encrypted with the merchant's own key
+(`..._encrypted`), so deleting that key erases it from every copy of every event.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class MerchantApplied:
+    TYPE: ClassVar[str] = "merchant.MerchantApplied.v1"
+    merchant_id: str
+    name: str
+    uscc: str
+    industry: str
+    address: str
+    contact_phone_encrypted: str
+    applied_by: str
+
+
+@dataclass(frozen=True)
+class MerchantApproved:
+    TYPE: ClassVar[str] = "merchant.MerchantApproved.v1"
+    merchant_id: str
+    approved_by: str
+
+
+@dataclass(frozen=True)
+class MerchantFlagSet:
+    """A listing such as 失信 (dishonest_debtor) or 经营异常 (abnormal_operations)."""
+
+    TYPE: ClassVar[str] = "merchant.MerchantFlagSet.v1"
+    merchant_id: str
+    flag: str
+    on: bool
+    set_by: str
+
+
+@dataclass(frozen=True)
+class MerchantStatusChanged:
+    """warned, delisted, closed or defaulted, with who decided and why."""
+
+    TYPE: ClassVar[str] = "merchant.MerchantStatusChanged.v1"
+    merchant_id: str
+    status: str
+    reason: str
+    changed_by: str
+
+
+@dataclass(frozen=True)
+class ProductCreated:
+    TYPE: ClassVar[str] = "merchant.ProductCreated.v1"
+    product_id: str
+    merchant_id: str
+    type: str
+    name: str
+    price: int
+    bonus: int
+    uses: int
+    validity_days: int
+    period_days: int
+    sector: str
+
+
+MERCHANT_EVENTS = (MerchantApplied, MerchantApproved, MerchantFlagSet, MerchantStatusChanged,
+                   ProductCreated)

@@ -1,0 +1,177 @@
+"""Merchants and their card products: state from events, and the rules that decide.
+
+Stdlib and the policy only. Money is integer fen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from policy import Policy
+from services.merchant.domain.errors import BusinessRuleViolation, Conflict, InvalidInput
+from services.merchant.domain.events import (
+    MerchantApplied,
+    MerchantApproved,
+    MerchantFlagSet,
+    MerchantStatusChanged,
+    ProductCreated,
+)
+from services.merchant.domain.uscc import is_valid_uscc
+
+STATUSES = ("pending", "active", "warned", "delisted", "closed", "defaulted")
+FINAL = ("closed", "defaulted")
+# Where a status may go next; approval is the only way out of pending.
+NEXT_STATUS = {
+    "active": {"warned", "delisted", "closed", "defaulted"},
+    "warned": {"active", "delisted", "closed", "defaulted"},
+    "delisted": {"active", "closed", "defaulted"},
+}
+PRODUCT_TYPES = ("stored_value", "count", "period")
+INDUSTRIES = ("education", "fitness", "beauty", "catering", "retail", "other")
+
+
+@dataclass
+class Merchant:
+    merchant_id: str
+    name: str = ""
+    uscc: str = ""
+    industry: str = "other"
+    address: str = ""
+    contact_phone_encrypted: str = ""
+    status: str = "pending"
+    status_reason: str = ""
+    flags: set[str] = field(default_factory=set)
+    version: int = 0
+
+    @classmethod
+    def from_events(cls, merchant_id: str, events) -> Merchant:
+        merchant = cls(merchant_id)
+        for event in events:
+            merchant.apply(event)
+        return merchant
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def apply(self, event) -> None:
+        if isinstance(event, MerchantApplied):
+            self.name, self.uscc, self.industry = event.name, event.uscc, event.industry
+            self.address = event.address
+            self.contact_phone_encrypted = event.contact_phone_encrypted
+        elif isinstance(event, MerchantApproved):
+            self.status = "active"
+        elif isinstance(event, MerchantFlagSet):
+            (self.flags.add if event.on else self.flags.discard)(event.flag)
+        elif isinstance(event, MerchantStatusChanged):
+            self.status, self.status_reason = event.status, event.reason
+        self.version += 1
+
+    def why_not_selling(self, policy: Policy) -> str | None:
+        """None when the merchant may sell prepaid cards; else the reason it may not."""
+        if self.status not in ("active",):
+            return f"merchant is {self.status}"
+        blocked = sorted(self.flags & set(policy.merchants.blocked_flags))
+        if blocked:
+            return f"merchant is listed: {', '.join(blocked)}"
+        return None
+
+
+# --- decisions --------------------------------------------------------------------------------
+def apply_for(merchant_id: str, *, name: str, uscc: str, industry: str, address: str,
+              contact_phone_encrypted: str, applied_by: str) -> MerchantApplied:
+    if not is_valid_uscc(uscc):
+        raise InvalidInput("the unified social credit code fails its check digit",
+                           "invalid_uscc", {"uscc": uscc})
+    if industry not in INDUSTRIES:
+        raise InvalidInput(f"industry must be one of {', '.join(INDUSTRIES)}", "invalid_industry")
+    return MerchantApplied(merchant_id, name.strip(), uscc.upper(), industry, address.strip(),
+                           contact_phone_encrypted, applied_by)
+
+
+def approve(merchant: Merchant, approved_by: str) -> MerchantApproved | None:
+    if merchant.status == "active":
+        return None  # approving twice changes nothing
+    if merchant.status != "pending":
+        raise Conflict(f"a {merchant.status} merchant cannot be approved", "invalid_transition")
+    return MerchantApproved(merchant.merchant_id, approved_by)
+
+
+def change_status(merchant: Merchant, status: str, reason: str,
+                  changed_by: str) -> MerchantStatusChanged | None:
+    if status == merchant.status:
+        return None
+    if status not in NEXT_STATUS.get(merchant.status, set()):
+        raise Conflict(f"a {merchant.status} merchant cannot become {status}",
+                       "invalid_transition")
+    return MerchantStatusChanged(merchant.merchant_id, status, reason, changed_by)
+
+
+def create_product(merchant: Merchant, policy: Policy, *, product_id: str, type: str, name: str,
+                   price: int, bonus: int = 0, uses: int = 0, validity_days: int = 0,
+                   period_days: int = 0) -> ProductCreated:
+    reason = merchant.why_not_selling(policy)
+    if reason:
+        raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
+                                    "merchant_may_not_sell")
+    if type not in PRODUCT_TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(PRODUCT_TYPES)}", "invalid_type")
+    product = ProductCreated(product_id, merchant.merchant_id, type, name.strip(), price, bonus,
+                             uses, validity_days, period_days, merchant.industry)
+    _check_shape(product)
+    breaches = product_breaches(product, policy)
+    if breaches:
+        raise BusinessRuleViolation("the product breaks the policy", "policy_breach",
+                                    {"breaches": breaches, "policy_version": policy.version})
+    return product
+
+
+def _check_shape(product: ProductCreated) -> None:
+    """What the type itself requires (400s); caps and ratios are the policy's (422s)."""
+    fields_by_type = {"stored_value": ("validity_days",), "count": ("uses", "validity_days"),
+                      "period": ("period_days",)}
+    for name in ("price",) + fields_by_type[product.type]:
+        if getattr(product, name) <= 0:
+            raise InvalidInput(f"{name} must be a positive integer", "invalid_input",
+                               {"field": name})
+    if product.bonus < 0 or (product.bonus and product.type != "stored_value"):
+        raise InvalidInput("only stored-value cards carry a bonus, never negative",
+                           "invalid_input", {"field": "bonus"})
+
+
+def product_breaches(product: ProductCreated, policy: Policy) -> list[dict]:
+    """Every policy cap the product exceeds, as {rule, limit, value}."""
+    breaches = []
+
+    def cap(rule: str, limit: int, value: int) -> None:
+        if value > limit:
+            breaches.append({"rule": rule, "limit": limit, "value": value})
+
+    cards = policy.cards
+    sector = policy.sectors.get(product.sector, {})
+    lesson_pack = product.sector == "fitness" and product.type == "count"
+    if not lesson_pack:
+        cap("cards.max_card_price", cards.max_card_price, product.price)
+    if product.type != "period":
+        cap("cards.max_validity_days", cards.max_validity_days, product.validity_days)
+    if product.type == "stored_value":
+        cap("cards.max_bonus_ratio_percent", cards.max_bonus_ratio_percent,
+            -(-product.bonus * 100 // product.price))
+    if product.sector == "education":
+        cap("sectors.education.max_price", sector["max_price"], product.price)
+        cap("sectors.education.max_lessons", sector["max_lessons"], product.uses)
+        cap("sectors.education.max_period_days", sector["max_period_days"],
+            product.period_days or product.validity_days)
+    elif product.sector == "fitness":
+        if product.type == "period":
+            cap("sectors.fitness.max_membership_price", sector["max_membership_price"],
+                product.price)
+            cap("sectors.fitness.max_membership_days", sector["max_membership_days"],
+                product.period_days)
+        elif product.type == "count":
+            cap("sectors.fitness.max_lesson_pack_price", sector["max_lesson_pack_price"],
+                product.price)
+            cap("sectors.fitness.max_lessons", sector["max_lessons"], product.uses)
+        else:
+            cap("sectors.fitness.max_stored_value_price", sector["max_stored_value_price"],
+                product.price)
+    return breaches

@@ -1,0 +1,122 @@
+"""The merchant domain alone: USCC check digits, the lifecycle, and product policy caps."""
+import pytest
+
+from policy import load_policy
+from services.merchant.domain import model
+from services.merchant.domain.errors import BusinessRuleViolation, Conflict, InvalidInput
+from services.merchant.domain.events import MerchantFlagSet
+from services.merchant.domain.uscc import check_character, is_valid_uscc
+
+POLICY = load_policy()
+GOOD_USCC = "91350100M000100Y43"
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y43", "91110000600037341L",
+                                  "91440300708461136T", "91350100m000100y43"])
+def test_valid_codes(code):
+    assert is_valid_uscc(code)
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y44", "91350100M000100Y4", "",
+                                  "91350100M000100I43", "913501000000100Y43X", None])
+def test_invalid_codes(code):
+    assert not is_valid_uscc(code)
+
+
+def test_every_single_character_change_is_caught():
+    for position in range(17):
+        for replacement in "0123456789ABCDEFGHJKLMNPQRTUWXY":
+            if replacement == GOOD_USCC[position]:
+                continue
+            changed = GOOD_USCC[:position] + replacement + GOOD_USCC[position + 1:]
+            assert check_character(changed[:17]) != GOOD_USCC[17]
+
+
+def active(industry="fitness", **flags) -> model.Merchant:
+    merchant = model.Merchant.from_events("m-1", [
+        model.apply_for("m-1", name="Gym", uscc=GOOD_USCC, industry=industry, address="Weihai",
+                        contact_phone_encrypted="ct", applied_by="operator:o"),
+    ])
+    merchant.apply(model.approve(merchant, "operator:o"))
+    for flag in flags:
+        merchant.apply(MerchantFlagSet("m-1", flag, True, "regulator:r"))
+    return merchant
+
+
+def test_lifecycle():
+    merchant = active()
+    assert merchant.status == "active" and model.approve(merchant, "o") is None
+    merchant.apply(model.change_status(merchant, "warned", "complaints", "regulator:r"))
+    merchant.apply(model.change_status(merchant, "delisted", "red code", "regulator:r"))
+    with pytest.raises(Conflict):
+        model.approve(merchant, "o")
+    merchant.apply(model.change_status(merchant, "defaulted", "absconded", "regulator:r"))
+    with pytest.raises(Conflict):
+        model.change_status(merchant, "active", "", "r")
+    with pytest.raises(InvalidInput):
+        model.apply_for("m-2", name="x", uscc="91350100M000100Y44", industry="fitness",
+                        address="", contact_phone_encrypted="", applied_by="o")
+
+
+def product(merchant=None, **kwargs):
+    args = {"product_id": "p", "type": "stored_value", "name": "Card", "price": 100_000,
+            "bonus": 0, "validity_days": 365} | kwargs
+    return model.create_product(merchant or active(), POLICY, **args)
+
+
+@pytest.mark.parametrize("kwargs, ok", [
+    ({"price": 500_000}, True), ({"price": 500_001}, False),            # 5,000 yuan named cap
+    ({"bonus": 30_000}, True), ({"bonus": 30_001}, False),              # bonus <= 30% of price
+    ({"validity_days": 1095}, True), ({"validity_days": 1096}, False),
+    ({"type": "count", "uses": 60, "price": 2_000_000}, True),          # fitness lesson pack
+    ({"type": "count", "uses": 61}, False),
+    ({"type": "count", "uses": 10, "price": 2_000_001}, False),
+    ({"type": "period", "period_days": 730, "price": 500_000}, True),   # membership 24 months
+    ({"type": "period", "period_days": 731}, False),
+])
+def test_fitness_caps_on_both_sides_of_each_boundary(kwargs, ok):
+    if ok:
+        assert product(**kwargs).price == kwargs.get("price", 100_000)
+    else:
+        with pytest.raises(BusinessRuleViolation) as info:
+            product(**kwargs)
+        assert info.value.code == "policy_breach" and info.value.details["breaches"]
+
+
+@pytest.mark.parametrize("kwargs, ok", [
+    ({"type": "count", "uses": 60, "validity_days": 90, "price": 500_000}, True),
+    ({"type": "count", "uses": 61, "validity_days": 90}, False),
+    ({"type": "count", "uses": 10, "validity_days": 91}, False),        # at most 3 months
+    ({"type": "period", "period_days": 91}, False),
+    ({"type": "count", "uses": 10, "validity_days": 30, "price": 500_001}, False),
+])
+def test_education_caps(kwargs, ok):
+    merchant = active("education")
+    if ok:
+        product(merchant, **kwargs)
+    else:
+        with pytest.raises(BusinessRuleViolation):
+            product(merchant, **kwargs)
+
+
+@pytest.mark.parametrize("flag", ["dishonest_debtor", "abnormal_operations"])
+def test_listed_merchants_cannot_sell(flag):
+    with pytest.raises(BusinessRuleViolation) as info:
+        product(active(**{flag: True}))
+    assert info.value.code == "merchant_may_not_sell"
+
+
+def test_warned_and_delisted_merchants_cannot_sell():
+    for status in ("warned", "delisted"):
+        merchant = active()
+        merchant.apply(model.change_status(merchant, status, "why", "regulator:r"))
+        with pytest.raises(BusinessRuleViolation):
+            product(merchant)
+
+
+@pytest.mark.parametrize("kwargs", [{"price": 0}, {"bonus": -1}, {"type": "count", "uses": 0},
+                                    {"type": "period", "period_days": 0},
+                                    {"type": "count", "uses": 3, "bonus": 5}, {"type": "gift"}])
+def test_malformed_products_are_invalid_input(kwargs):
+    with pytest.raises(InvalidInput):
+        product(**kwargs)
