@@ -1,0 +1,84 @@
+"""Personal data, encrypted per person so that deleting that person's key erases it.
+
+A `Vault` keeps one AES-256-GCM key per subject (a merchant, a consumer) in its own SQLite
+file, apart from the event store: events, the ledger and logs only ever see ciphertext, and
+`forget(subject)` deletes the key (crypto-shredding), after which every copy of that
+ciphertext, in every event and backup, is unreadable.
+
+Ciphertexts are `pd1.<base64url(nonce || ciphertext+tag)>`, bound to subject and purpose by
+the associated data, so one person's ciphertext cannot be passed off as another's.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+PREFIX = "pd1."
+
+
+class Forgotten(Exception):
+    """The subject's key was deleted: the data is gone for good."""
+
+
+class Vault:
+    def __init__(self, path: str | Path):
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        # secure_delete overwrites a deleted key's bytes in the file instead of leaving them.
+        self._conn.execute("PRAGMA secure_delete = ON")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS subject_keys"
+                           " (subject TEXT PRIMARY KEY, key BLOB NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS forgotten (subject TEXT PRIMARY KEY)")
+        self._lock = threading.Lock()
+
+    def _key(self, subject: str, create: bool) -> bytes:
+        with self._lock:
+            row = self._conn.execute("SELECT key FROM subject_keys WHERE subject = ?",
+                                     (subject,)).fetchone()
+            if row:
+                return bytes(row[0])
+            if self._conn.execute("SELECT 1 FROM forgotten WHERE subject = ?",
+                                  (subject,)).fetchone():
+                raise Forgotten(subject)
+            if not create:
+                raise Forgotten(subject)
+            key = AESGCM.generate_key(bit_length=256)
+            self._conn.execute("INSERT INTO subject_keys VALUES (?, ?)", (subject, key))
+            return key
+
+    def encrypt(self, subject: str, purpose: str, plaintext: str) -> str:
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._key(subject, create=True)).encrypt(
+            nonce, plaintext.encode(), f"{subject}|{purpose}".encode())
+        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def decrypt(self, subject: str, purpose: str, token: str) -> str:
+        if not token.startswith(PREFIX):
+            raise ValueError("not a personal-data ciphertext")
+        raw = base64.urlsafe_b64decode(token[len(PREFIX):])
+        return AESGCM(self._key(subject, create=False)).decrypt(
+            raw[:12], raw[12:], f"{subject}|{purpose}".encode()).decode()
+
+    def forget(self, subject: str) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("DELETE FROM subject_keys WHERE subject = ?", (subject,))
+            self._conn.execute("INSERT OR IGNORE INTO forgotten VALUES (?)", (subject,))
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: what every role but the owner sees."""
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
