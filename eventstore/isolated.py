@@ -277,6 +277,10 @@ class IsolatedEventStore(EventStore):
     def get_view(self, collection: str, key: str) -> dict | None:
         return self._call("get_view", collection=collection, key=key)
 
+    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> list:
+        return [tuple(pair) for pair in self._call("list_views", collection=collection,
+                                                   after_key=after_key, limit=limit)]
+
     def close(self) -> None:
         with self._lock:
             if self._closed:

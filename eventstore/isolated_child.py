@@ -65,6 +65,8 @@ def dispatch(store: EventStore, op: str, args: dict) -> Any:
         return store.position(args["consumer"])
     if op == "save_position":
         return store.save_position(args["consumer"], args["position"])
+    if op == "list_views":
+        return store.list_views(args["collection"], args["after_key"], args["limit"])
     if op == "get_view":
         return store.get_view(args["collection"], args["key"])
     raise ValueError(f"unknown operation {op!r}")

@@ -80,6 +80,10 @@ class EventStore(ABC):
     def get_view(self, collection: str, key: str) -> dict | None:
         raise NotImplementedError(f"{type(self).__name__} keeps no views")
 
+    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> list:
+        """(key, doc) pairs of a collection in key order, after `after_key`."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no views")
+
     def iter_all(self, after_position: int = 0, page: int = 1000) -> Iterator[RecordedEvent]:
         while True:
             batch = self.read_all(after_position, page)

@@ -69,6 +69,9 @@ class SqlDialect:
             " ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc"
         ),
         "get_view": "SELECT doc FROM views WHERE collection = ? AND key = ?",
+        "list_views": (
+            "SELECT key, doc FROM views WHERE collection = ? AND key > ? ORDER BY key LIMIT ?"
+        ),
     }
 
 
@@ -212,3 +215,7 @@ class SqlEventStore(EventStore):
     def get_view(self, collection: str, key: str) -> dict | None:
         rows = self._rows("get_view", collection, key)
         return self.decode_json(rows[0][0]) if rows else None
+
+    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> list:
+        return [(key, self.decode_json(doc))
+                for key, doc in self._rows("list_views", collection, after_key, limit)]

@@ -280,6 +280,12 @@ class EventStoreConformance:
                 uow.track(Tracking("stats", "e1"))
         assert store.get_view("stats", "m1") == {"issued": 100}
         assert store.get_view("stats", "nope") is None
+        with store.unit_of_work() as uow:
+            for key in ("m3", "m2", "a9"):
+                uow.put_view("stats", key, {"k": key})
+            uow.put_view("other", "m0", {})
+        assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m2", "m3"]
+        assert store.list_views("stats", after_key="m1", limit=1) == [("m2", {"k": "m2"})]
 
     # --- upcasting --------------------------------------------------------------------------
     def test_upcasters_upgrade_old_events_on_read(self, store_factory):

@@ -1,0 +1,25 @@
+"""Domain events (frozen dataclasses with a `TYPE` such as "merchant.ProductCreated.v1") to
+and from the store's records. Types are stored by their stable name, never an import path."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, fields
+
+from eventstore.records import NewEvent, RecordedEvent
+
+
+class EventCodec:
+    def __init__(self, event_classes: Iterable[type]):
+        self._by_type = {cls.TYPE: cls for cls in event_classes}
+
+    def encode(self, event, metadata: dict | None = None) -> NewEvent:
+        if type(event).TYPE not in self._by_type:
+            raise TypeError(f"{type(event).__name__} is not registered with this codec")
+        return NewEvent(type=event.TYPE, data=asdict(event), metadata=metadata or {})
+
+    def decode(self, record: RecordedEvent):
+        cls = self._by_type.get(record.type)
+        if cls is None:
+            raise LookupError(f"no event class for {record.type!r}")
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.data.items() if k in names})
