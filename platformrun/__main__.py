@@ -105,7 +105,8 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
             sys.executable, "-m", "messaging.run_relay", "--service", service,
             "--store-url", store_url, "--amqp-uri", amqp_uri], env, log_dir))
         children.append(_nameko(service, SERVICE_CLASSES[service],
-                                {"AMQP_URI": amqp_uri, "STORE_URL": store_url}, data, env,
+                                {"AMQP_URI": amqp_uri, "STORE_URL": store_url,
+                                 "VAULT_PATH": str(data / "vault.db")}, data, env,
                                 log_dir))
     witnesses, specs = witness_children(var, env, log_dir)
     children += witnesses
@@ -114,7 +115,8 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
         "max_workers": 50,
     }, var / "ledger", env, log_dir))
     gateway_env = {**env, "PORT": str(http_port),
-                   "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem")}
+                   "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem"),
+                   "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db")}
     children.append(Child("gateway", [sys.executable, "-m", "services.gateway.serve"],
                           gateway_env, log_dir))
     return children

@@ -58,3 +58,11 @@ def pg_cluster():
 def pg_dsn(pg_cluster):
     """A fresh database per test."""
     return pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+def gateway_settings(tmp_path, amqp_uri: str, **overrides):
+    """Gateway settings whose files (signing key, idempotency store) live in the test's dir."""
+    from services.gateway.settings import GatewaySettings
+
+    return GatewaySettings(amqp_uri=amqp_uri, jwt_key_file=str(tmp_path / "jwt.pem"),
+                           idempotency_db=str(tmp_path / "idempotency.db"), **overrides)

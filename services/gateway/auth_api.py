@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from services.gateway.errors import ApiError
+from services.gateway.idempotency import idempotent
 from services.gateway.schemas.auth import DevLoginRequest, TokenResponse
 from services.gateway.validation import json_body
 
 blueprint = Blueprint("auth", __name__)
 
 OPENAPI = {
-    "/auth/dev-login": {"post": {
+    "/api/v1/auth/dev-login": {"post": {
         "summary": "Demo mode only: a token for any role and subject",
         "tags": ["auth"],
         "requestBody": {"content": {"application/json": {"schema": "DevLoginRequest"}}},
@@ -23,7 +24,9 @@ OPENAPI = {
 SCHEMAS = {"DevLoginRequest": DevLoginRequest, "TokenResponse": TokenResponse}
 
 
+@blueprint.post("/api/v1/auth/dev-login")
 @blueprint.post("/auth/dev-login")
+@idempotent
 def dev_login():
     if current_app.config["SETTINGS"].mode != "demo":
         raise ApiError(404, "not_found", "dev-login exists only in demo mode")

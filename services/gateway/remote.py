@@ -8,9 +8,12 @@ from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 
 from services.gateway.errors import ApiError
 from services.gateway.rpc_pool import RpcPoolExhausted
+from services.remote_errors import ServiceError
 
 log = logging.getLogger("gateway.remote")
 
+SERVICE_ERROR_STATUS = {"invalid_input": 400, "not_found": 404, "conflict": 409,
+                        "business_rule": 422}
 REMOTE_ERRORS = {
     # exc_type raised in a service -> (status, code)
     "ValueError": (400, "invalid_input"),
@@ -25,6 +28,9 @@ def call(service: str, method: str, *args, **kwargs):
     try:
         with current_app.config["RPC_POOL"].proxy() as proxy:
             return getattr(proxy[service], method)(*args, **kwargs)
+    except ServiceError as exc:
+        status = SERVICE_ERROR_STATUS.get(exc.kind, 500)
+        raise ApiError(status, exc.code, exc.message, exc.details) from None
     except RemoteError as exc:
         status, code = REMOTE_ERRORS.get(exc.exc_type, (None, None))
         if status is None:

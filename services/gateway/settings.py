@@ -17,6 +17,7 @@ class GatewaySettings:
     rpc_pool_size: int = 8
     rpc_timeout: float = 10.0
     jwt_key_file: str = "var/gateway/jwt-ed25519.pem"
+    idempotency_db: str = "var/gateway/idempotency.db"
     """The token signing key; created on first start in demo mode, required in production."""
     services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
 
@@ -33,4 +34,5 @@ class GatewaySettings:
             rpc_pool_size=int(environ.get("RPC_POOL_SIZE", "8")),
             rpc_timeout=float(environ.get("RPC_TIMEOUT", "10")),
             jwt_key_file=environ.get("GATEWAY_JWT_KEY_FILE", "var/gateway/jwt-ed25519.pem"),
+            idempotency_db=environ.get("GATEWAY_IDEMPOTENCY_DB", "var/gateway/idempotency.db"),
         )

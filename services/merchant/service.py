@@ -1,6 +1,54 @@
-"""The merchant nameko service: thin entrypoints over the application layer."""
+"""The merchant nameko service: thin RPC entrypoints over the application layer."""
+from nameko.rpc import rpc
+
+from services.dependencies import PolicyDependency, VaultDependency
+from services.merchant.application import handlers
 from services.platform_service import PlatformService
+from services.remote_errors import domain_errors_cross
 
 
 class MerchantService(PlatformService):
     name = "merchant"
+    vault = VaultDependency()
+    policy = PolicyDependency()
+
+    @rpc
+    @domain_errors_cross
+    def apply(self, application: dict, applied_by: str, metadata: dict | None = None) -> dict:
+        return handlers.apply_for_merchant(**application, applied_by=applied_by,
+                                           store=self.store, vault=self.vault, metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def approve(self, merchant_id: str, approved_by: str, metadata: dict | None = None) -> dict:
+        return handlers.approve_merchant(merchant_id, approved_by, store=self.store,
+                                         metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def change_status(self, merchant_id: str, status: str, reason: str, changed_by: str,
+                      metadata: dict | None = None) -> dict:
+        return handlers.change_status(merchant_id, status, reason, changed_by,
+                                      store=self.store, metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def get(self, merchant_id: str, viewer_is_owner: bool = False) -> dict:
+        return handlers.get_merchant(merchant_id, viewer_is_owner=viewer_is_owner,
+                                     store=self.store, vault=self.vault)
+
+    @rpc
+    def directory(self, industry: str | None = None, after: str = "", limit: int = 100) -> dict:
+        return handlers.directory(industry=industry, after=after, limit=limit, store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def create_product(self, merchant_id: str, fields: dict,
+                       metadata: dict | None = None) -> dict:
+        return handlers.create_product(merchant_id, fields, store=self.store,
+                                       policy=self.policy, metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def get_product(self, product_id: str) -> dict:
+        return handlers.get_product(product_id, store=self.store)

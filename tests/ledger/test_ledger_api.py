@@ -7,7 +7,7 @@ import pytest
 
 from ledger import merkle
 from services.gateway.app import create_app
-from services.gateway.settings import GatewaySettings
+from tests.conftest import gateway_settings
 from tests.ledger.conftest import payloads, publish
 from tests.messaging.harness import wait_until
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.broker
 
 @pytest.fixture
 def client(ledger_service, amqp_uri, tmp_path):
-    app = create_app(GatewaySettings(amqp_uri=amqp_uri, jwt_key_file=str(tmp_path / "jwt.pem")))
+    app = create_app(gateway_settings(tmp_path, amqp_uri))
     yield app.test_client()
     app.config["RPC_POOL"].close()
 
@@ -78,7 +78,7 @@ def test_ledger_endpoints_and_who_may_see_what(client, ledger_service, amqp_uri)
 def test_openapi_document_lists_the_ledger_and_auth_paths(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    for path in ("/auth/dev-login", "/api/v1/ledger/checkpoint", "/api/v1/ledger/entries",
+    for path in ("/api/v1/auth/dev-login", "/api/v1/ledger/checkpoint", "/api/v1/ledger/entries",
                  "/api/v1/ledger/receipts/{event_id}", "/api/v1/ledger/consistency"):
         assert path in document["paths"]
     assert "ReceiptResponse" in document["components"]["schemas"]

@@ -1,0 +1,135 @@
+"""Merchants: applications, approval, the public card and directory, and card products."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from services.gateway.auth import current_principal, require
+from services.gateway.errors import ApiError
+from services.gateway.idempotency import idempotent
+from services.gateway.remote import call
+from services.gateway.schemas.merchants import (
+    PRODUCT_SCHEMAS,
+    CountProduct,
+    Directory,
+    DirectoryQuery,
+    Merchant,
+    MerchantApplication,
+    MerchantCreated,
+    PeriodProduct,
+    Product,
+    StoredValueProduct,
+)
+from services.gateway.validation import json_body, query
+
+blueprint = Blueprint("merchants", __name__, url_prefix="/api/v1/merchants")
+
+
+def actor() -> str:
+    principal = current_principal()
+    return f"{principal.role}:{principal.subject}"
+
+
+def metadata() -> dict:
+    return {"correlation_id": request.headers.get("X-Request-Id", ""), "actor": actor()}
+
+
+def _public(card: dict) -> dict:
+    # The health code and warnings belong to the risk service, which is not built yet.
+    return Merchant().dump({"health_code": None, "public_warning": None, **card})
+
+
+@blueprint.post("")
+@require("operator", "merchant")
+@idempotent
+def apply():
+    application = json_body(MerchantApplication())
+    created = call("merchant", "apply", application, actor(), metadata())
+    return jsonify(MerchantCreated().dump(created)), 201
+
+
+@blueprint.post("/<merchant_id>/approve")
+@require("operator")
+@idempotent
+def approve(merchant_id: str):
+    if request.get_data() and request.get_json(silent=True) not in ({}, None):
+        raise ApiError(400, "invalid_input", "approve takes no body")
+    return jsonify(call("merchant", "approve", merchant_id, actor(), metadata()))
+
+
+@blueprint.get("/<merchant_id>")
+def get(merchant_id: str):
+    principal = current_principal()
+    owner = principal is not None and principal.role == "merchant" \
+        and principal.subject == merchant_id
+    return jsonify(_public(call("merchant", "get", merchant_id, owner)))
+
+
+@blueprint.get("")
+def directory():
+    args = query(DirectoryQuery())
+    if args.get("health_code"):
+        return jsonify(Directory().dump({"items": [], "next_cursor": None}))  # none assessed
+    page = call("merchant", "directory", args.get("industry"), args.get("cursor", ""),
+                args["limit"])
+    return jsonify(Directory().dump({"items": [_public(c) for c in page["items"]],
+                                     "next_cursor": page["next_cursor"]}))
+
+
+@blueprint.post("/<merchant_id>/products")
+@require("merchant")
+@idempotent
+def create_product(merchant_id: str):
+    if current_principal().subject != merchant_id:
+        raise ApiError(404, "not_found", "no such merchant for you")
+    body = request.get_json(silent=True)
+    schema = PRODUCT_SCHEMAS.get(body.get("type")) if isinstance(body, dict) else None
+    if schema is None:
+        raise ApiError(400, "invalid_input", "type must be stored_value, count or period",
+                       {"fields": {"type": ["unknown card type"]}})
+    fields = json_body(schema())
+    product = call("merchant", "create_product", merchant_id, fields, metadata())
+    return jsonify(Product().dump(product)), 201
+
+
+def _responses(ok: str, schema: str | None, errors: tuple[int, ...]) -> dict:
+    content = {"content": {"application/json": {"schema": schema}}} if schema else {}
+    return {ok: {"description": "ok", **content},
+            **{str(code): {"description": "error"} for code in errors}}
+
+
+def _body(schema) -> dict:
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+ID = [{"name": "merchant_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+OPENAPI = {
+    "/api/v1/merchants": {
+        "post": {"summary": "Apply as a merchant (operator or merchant applicant)",
+                 "tags": ["merchants"], "security": [{"bearer": []}],
+                 **_body("MerchantApplication"),
+                 "responses": _responses("201", "MerchantCreated", (400, 401, 403, 422))},
+        "get": {"summary": "The public directory of listed merchants", "tags": ["merchants"],
+                "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                               for n in ("industry", "health_code", "cursor", "limit")],
+                "responses": _responses("200", "Directory", (400,))},
+    },
+    "/api/v1/merchants/{merchant_id}": {"get": {
+        "summary": "A merchant's public card (phone masked except for the merchant itself)",
+        "tags": ["merchants"], "parameters": ID,
+        "responses": _responses("200", "Merchant", (404,))}},
+    "/api/v1/merchants/{merchant_id}/approve": {"post": {
+        "summary": "Approve an application (operator)", "tags": ["merchants"],
+        "security": [{"bearer": []}], "parameters": ID,
+        "responses": _responses("200", None, (401, 403, 404, 409))}},
+    "/api/v1/merchants/{merchant_id}/products": {"post": {
+        "summary": "Create a card product (the merchant itself)", "tags": ["merchants"],
+        "security": [{"bearer": []}], "parameters": ID,
+        **_body({"oneOf": [{"$ref": f"#/components/schemas/{n}"}
+                           for n in ("StoredValueProduct", "CountProduct", "PeriodProduct")]}),
+        "responses": _responses("201", "Product", (400, 401, 403, 404, 422))}},
+}
+SCHEMAS = {"MerchantApplication": MerchantApplication, "MerchantCreated": MerchantCreated,
+           "Merchant": Merchant, "Directory": Directory, "Product": Product,
+           "StoredValueProduct": StoredValueProduct, "CountProduct": CountProduct,
+           "PeriodProduct": PeriodProduct}

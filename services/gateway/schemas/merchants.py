@@ -1,0 +1,88 @@
+from marshmallow import fields, validate
+
+from services.gateway.schemas import Money, StrictSchema
+from services.merchant.domain.model import INDUSTRIES
+
+NAME = validate.Length(min=1, max=200)
+PHONE = validate.Regexp(r"^\+?[0-9]{6,20}$", error="a phone number is digits, optionally +")
+
+
+class MerchantApplication(StrictSchema):
+    name = fields.String(required=True, validate=NAME)
+    uscc = fields.String(required=True, validate=validate.Length(equal=18))
+    industry = fields.String(required=True, validate=validate.OneOf(INDUSTRIES))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    contact_phone = fields.String(required=True, validate=PHONE)
+
+
+class MerchantCreated(StrictSchema):
+    merchant_id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class Merchant(StrictSchema):
+    merchant_id = fields.String(required=True)
+    name = fields.String(required=True)
+    uscc = fields.String(required=True)
+    industry = fields.String(required=True)
+    address = fields.String(required=True)
+    contact_phone = fields.String(allow_none=True, required=True,
+                                  metadata={"description": "masked unless you are the merchant"})
+    status = fields.String(required=True)
+    status_reason = fields.String(required=True)
+    flags = fields.List(fields.String(), required=True)
+    health_code = fields.String(allow_none=True, required=True,
+                                metadata={"description": "green|yellow|red; null until assessed"})
+    public_warning = fields.String(allow_none=True, required=True)
+    version = fields.Integer(required=True)
+
+
+class DirectoryQuery(StrictSchema):
+    industry = fields.String(validate=validate.OneOf(INDUSTRIES))
+    health_code = fields.String(validate=validate.OneOf(("green", "yellow", "red")))
+    cursor = fields.String()
+    limit = fields.Integer(validate=validate.Range(min=1, max=500), load_default=100)
+
+
+class Directory(StrictSchema):
+    items = fields.List(fields.Nested(Merchant), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class _Product(StrictSchema):
+    name = fields.String(required=True, validate=NAME)
+    price = Money(required=True, validate=validate.Range(min=1))
+
+
+class StoredValueProduct(_Product):
+    type = fields.String(required=True, validate=validate.Equal("stored_value"))
+    bonus = Money(load_default=0, validate=validate.Range(min=0))
+    validity_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+
+
+class CountProduct(_Product):
+    type = fields.String(required=True, validate=validate.Equal("count"))
+    uses = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    validity_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+
+
+class PeriodProduct(_Product):
+    type = fields.String(required=True, validate=validate.Equal("period"))
+    period_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+
+
+PRODUCT_SCHEMAS = {"stored_value": StoredValueProduct, "count": CountProduct,
+                   "period": PeriodProduct}
+
+
+class Product(StrictSchema):
+    product_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    type = fields.String(required=True)
+    name = fields.String(required=True)
+    price = Money(required=True)
+    bonus = Money(required=True)
+    uses = fields.Integer(required=True)
+    validity_days = fields.Integer(required=True)
+    period_days = fields.Integer(required=True)
+    sector = fields.String(required=True)
