@@ -1,0 +1,108 @@
+"""The escrow service's events: one stream per card, money in integer fen.
+
+Every money movement is an event: the deposit into the card's escrow sub-account (and any
+share paid to the merchant up front), each release to the merchant, and each refund with the
+rule and the inputs of its formula.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class CardPurchased:
+    TYPE: ClassVar[str] = "escrow.CardPurchased.v1"
+    card_id: str
+    consumer_id: str
+    merchant_id: str
+    product_id: str
+    card_type: str
+    price: int
+    bonus: int
+    uses: int
+    validity_days: int
+    period_days: int
+    payment_id: str
+    escrow_ratio_percent: int
+    purchased_at: str
+
+
+@dataclass(frozen=True)
+class DepositConfirmed:
+    TYPE: ClassVar[str] = "escrow.DepositConfirmed.v1"
+    card_id: str
+    merchant_id: str
+    payment_id: str
+    amount: int
+    held_amount: int
+    upfront_amount: int
+    """Paid to the merchant at once when the policy's escrow ratio is below 100%."""
+    confirmed_at: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class RedemptionRequested:
+    TYPE: ClassVar[str] = "escrow.RedemptionRequested.v1"
+    card_id: str
+    merchant_id: str
+    redemption_id: str
+    value: int
+    """Face value taken from a stored-value card (fen of face value)."""
+    uses: int
+    check_in: bool
+    requested_at: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class RedemptionConfirmed:
+    TYPE: ClassVar[str] = "escrow.RedemptionConfirmed.v1"
+    card_id: str
+    merchant_id: str
+    consumer_id: str
+    redemption_id: str
+    released_amount: int
+    confirmed_at: str
+
+
+@dataclass(frozen=True)
+class RedemptionVoided:
+    """Rejected by the card's owner, or expired unconfirmed."""
+
+    TYPE: ClassVar[str] = "escrow.RedemptionVoided.v1"
+    card_id: str
+    redemption_id: str
+    reason: str
+    voided_at: str
+
+
+@dataclass(frozen=True)
+class FundsReleased:
+    """Money released to the merchant by a rule, not a confirmation: a period card's days
+    elapsed (`period_elapsed`), or value consumed at list price before a refund."""
+
+    TYPE: ClassVar[str] = "escrow.FundsReleased.v1"
+    card_id: str
+    merchant_id: str
+    released_amount: int
+    reason: str
+    days_elapsed: int
+    released_at: str
+
+
+@dataclass(frozen=True)
+class CardRefunded:
+    TYPE: ClassVar[str] = "escrow.CardRefunded.v1"
+    card_id: str
+    merchant_id: str
+    consumer_id: str
+    rule: str
+    refund_amount: int
+    inputs: dict
+    refunded_at: str
+
+
+ESCROW_EVENTS = (CardPurchased, DepositConfirmed, RedemptionRequested, RedemptionConfirmed,
+                 RedemptionVoided, FundsReleased, CardRefunded)
