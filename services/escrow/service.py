@@ -1,6 +1,95 @@
-"""The escrow nameko service: thin entrypoints over the application layer."""
+"""The escrow nameko service: thin RPC entrypoints over the application layer."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy, rpc
+
+from services.dependencies import PolicyDependency
+from services.escrow.adapters.simulated_bank import SimulatedBank
+from services.escrow.application import handlers
 from services.platform_service import PlatformService
+from services.remote_errors import domain_errors_cross
+
+
+class BankDependency(DependencyProvider):
+    """The escrow bank adapter; demo mode's simulated bank writes its statements to
+    config BANK_STATEMENT_DIR."""
+
+    def setup(self) -> None:
+        self.bank = SimulatedBank(self.container.config["BANK_STATEMENT_DIR"])
+
+    def get_dependency(self, worker_ctx) -> SimulatedBank:
+        return self.bank
+
+
+class MerchantsOverRpc:
+    def __init__(self, proxy):
+        self.proxy = proxy
+
+    def product_for_sale(self, product_id: str) -> dict:
+        return self.proxy.product_for_sale(product_id)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 class EscrowService(PlatformService):
     name = "escrow"
+    policy = PolicyDependency()
+    bank = BankDependency()
+    merchant_rpc = RpcProxy("merchant")
+
+    @rpc
+    @domain_errors_cross
+    def purchase(self, consumer_id: str, product_id: str, metadata: dict | None = None) -> dict:
+        return handlers.purchase_card(consumer_id, product_id, store=self.store,
+                                      merchants=MerchantsOverRpc(self.merchant_rpc),
+                                      bank=self.bank, policy=self.policy, now=now(),
+                                      metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def confirm_payment(self, payment_id: str, amount: int, metadata: dict | None = None):
+        return handlers.confirm_payment(payment_id, amount, store=self.store, now=now(),
+                                        metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def get_card(self, card_id: str) -> dict:
+        return handlers.get_card(card_id, store=self.store)
+
+    @rpc
+    def consumer_cards(self, consumer_id: str) -> list[dict]:
+        return handlers.consumer_cards(consumer_id, store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def request_redemption(self, card_id: str, merchant_id: str, value: int = 0, uses: int = 0,
+                           metadata: dict | None = None) -> dict:
+        return handlers.request_redemption(card_id, merchant_id, value=value, uses=uses,
+                                           store=self.store, policy=self.policy, now=now(),
+                                           metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def confirm_redemption(self, redemption_id: str, consumer_id: str,
+                           metadata: dict | None = None) -> dict:
+        return handlers.confirm_redemption(redemption_id, consumer_id, store=self.store,
+                                           now=now(), metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def reject_redemption(self, redemption_id: str, consumer_id: str,
+                          metadata: dict | None = None) -> dict:
+        return handlers.void_redemption(redemption_id, consumer_id, "rejected",
+                                        store=self.store, now=now(), metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def refund(self, card_id: str, consumer_id: str, metadata: dict | None = None) -> dict:
+        return handlers.refund_card(card_id, consumer_id, rule=None, store=self.store,
+                                    bank=self.bank, policy=self.policy, now=now(),
+                                    metadata=metadata)

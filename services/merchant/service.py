@@ -50,5 +50,10 @@ class MerchantService(PlatformService):
 
     @rpc
     @domain_errors_cross
+    def product_for_sale(self, product_id: str) -> dict:
+        return handlers.product_for_sale(product_id, store=self.store, policy=self.policy)
+
+    @rpc
+    @domain_errors_cross
     def get_product(self, product_id: str) -> dict:
         return handlers.get_product(product_id, store=self.store)

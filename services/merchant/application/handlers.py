@@ -13,7 +13,7 @@ from eventstore.codec import EventCodec
 from policy import Policy
 from privacy import Forgotten, Vault, mask_phone
 from services.merchant.domain import model
-from services.merchant.domain.errors import Conflict, NotFound
+from services.merchant.domain.errors import BusinessRuleViolation, Conflict, NotFound
 from services.merchant.domain.events import MERCHANT_EVENTS
 
 CODEC = EventCodec(MERCHANT_EVENTS)
@@ -128,6 +128,16 @@ def create_product(merchant_id: str, fields: dict, *, store: EventStore, policy:
         uow.append(f"product-{product.product_id}", [CODEC.encode(product, metadata or {})], 0)
         uow.put_view(PRODUCTS, product.product_id, view)
     return view
+
+
+def product_for_sale(product_id: str, *, store: EventStore, policy: Policy) -> dict:
+    """The product, if its merchant may sell cards right now (not warned, delisted, listed)."""
+    product = get_product(product_id, store=store)
+    reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy)
+    if reason:
+        raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
+                                    "merchant_may_not_sell")
+    return product
 
 
 def get_product(product_id: str, *, store: EventStore) -> dict:

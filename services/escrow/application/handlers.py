@@ -1,0 +1,232 @@
+"""The escrow service's use cases: plain functions over the store, the bank and a clock.
+
+Every command loads the card from its stream, asks the domain for events, and appends them at
+the version it read; a concurrent command on the same card makes the append fail, and the
+command is decided again on the fresh state. The domain's decisions are idempotent, so
+racing confirmations of one hold all see one release and return the same answer.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from eventstore import ConcurrencyError, EventStore
+from eventstore.codec import EventCodec
+from policy import Policy
+from services.escrow.application.ports import Bank, Merchants
+from services.escrow.domain import card as domain
+from services.escrow.domain.errors import BusinessRuleViolation, Conflict, NotFound
+from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased
+
+CODEC = EventCodec(ESCROW_EVENTS)
+CARDS, BY_CONSUMER, PAYMENTS, REDEMPTIONS, TOTALS = (
+    "cards", "cards_by_consumer", "payments", "redemptions", "consumer_totals")
+RETRIES = 50
+
+
+def card_stream(card_id: str) -> str:
+    return f"card-{card_id}"
+
+
+def load_card(store: EventStore, card_id: str) -> tuple[domain.Card, list]:
+    records = store.read_stream(card_stream(card_id))
+    if not records:
+        raise NotFound(f"no card {card_id}")
+    return domain.Card.from_events(card_id, (CODEC.decode(r) for r in records)), records
+
+
+def card_view(card: domain.Card) -> dict:
+    p = card.purchase
+    balance = {"stored_value": {"value": card.value_left},
+               "count": {"uses": card.uses_left}}.get(p.card_type)
+    if balance is None:
+        balance = {"days_left": p.period_days - card.days_released}
+    return {"card_id": card.card_id, "type": p.card_type, "status": card.status,
+            "merchant_id": p.merchant_id, "product_id": p.product_id,
+            "consumer_id": p.consumer_id, "balance": balance, "deposited": card.deposited,
+            "escrow_held": card.held, "released_amount": card.released,
+            "refunded_amount": card.refunded,
+            "expires_at": card.expires_at.isoformat() if card.expires_at else None}
+
+
+def _commit(store: EventStore, card: domain.Card, events: list, expected: int,
+            metadata: dict) -> list[str]:
+    """Appends and refreshes the card's views in one unit of work; returns the event ids."""
+    encoded = [CODEC.encode(e, metadata) for e in events]
+    with store.unit_of_work() as uow:
+        uow.append(card_stream(card.card_id), encoded, expected)
+        for event in events:
+            card.apply(event)
+        card.check_invariant()
+        view = card_view(card)
+        uow.put_view(CARDS, card.card_id, view)
+        uow.put_view(BY_CONSUMER, f"{card.purchase.consumer_id}/{card.card_id}", view)
+        for event in events:
+            if type(event).__name__ == "RedemptionRequested":
+                uow.put_view(REDEMPTIONS, event.redemption_id, {"card_id": card.card_id})
+    return [e.id for e in encoded]
+
+
+def decide(store: EventStore, card_id: str, decision: Callable[[domain.Card], list],
+           metadata: dict | None = None) -> tuple[domain.Card, list, list[str], list]:
+    """Runs a decision until it commits; returns the card, new events, their ids, records."""
+    for _ in range(RETRIES):
+        card, records = load_card(store, card_id)
+        events = decision(card)
+        if not events:
+            return card, [], [], records
+        try:
+            ids = _commit(store, card, events, card.version, metadata or {})
+            return card, events, ids, records
+        except ConcurrencyError:
+            continue
+    raise Conflict("the card is too busy; retry", "card_busy")
+
+
+# --- purchase and deposit -------------------------------------------------------------------------
+def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merchants: Merchants,
+                  bank: Bank, policy: Policy, now: datetime, metadata: dict | None = None,
+                  new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:20]) -> dict:
+    product = merchants.product_for_sale(product_id)
+    total_key = f"{consumer_id}/{product['merchant_id']}"
+    card_id, payment_id = f"card-{new_id()}", f"pay-{new_id()}"
+    purchase = CardPurchased(
+        card_id, consumer_id, product["merchant_id"], product_id, product["type"],
+        product["price"], product["bonus"], product["uses"], product["validity_days"],
+        product["period_days"], payment_id, policy.escrow.ratio_percent, now.isoformat())
+    card = domain.Card(card_id)
+    encoded = [CODEC.encode(purchase, metadata or {})]
+    with store.unit_of_work() as uow:
+        spent = (uow.get_view(TOTALS, total_key) or {"amount": 0})["amount"]
+        limit = policy.cards.max_consumer_total_per_merchant
+        if spent + purchase.price > limit:
+            raise BusinessRuleViolation("this consumer's prepaid total with the merchant would "
+                                        "exceed the cap", "consumer_cap_exceeded",
+                                        {"cap": limit, "already": spent})
+        uow.append(card_stream(card_id), encoded, 0)
+        card.apply(purchase)
+        uow.put_view(TOTALS, total_key, {"amount": spent + purchase.price})
+        uow.put_view(PAYMENTS, payment_id, {"card_id": card_id})
+        uow.put_view(CARDS, card_id, card_view_pending(card))
+        uow.put_view(BY_CONSUMER, f"{consumer_id}/{card_id}", card_view_pending(card))
+    if bank.request_deposit(payment_id, card_id, purchase.price):
+        confirm_payment(payment_id, purchase.price, store=store, now=now, metadata=metadata)
+    view = get_card(card_id, store=store)
+    return {"card_id": card_id, "status": view["status"],
+            "payment": {"payment_id": payment_id, "amount": purchase.price}}
+
+
+def card_view_pending(card: domain.Card) -> dict:
+    p = card.purchase
+    return {"card_id": card.card_id, "type": p.card_type, "status": card.status,
+            "merchant_id": p.merchant_id, "product_id": p.product_id,
+            "consumer_id": p.consumer_id, "balance": {}, "deposited": 0, "escrow_held": 0,
+            "released_amount": 0, "refunded_amount": 0, "expires_at": None}
+
+
+def confirm_payment(payment_id: str, amount: int, *, store: EventStore, now: datetime,
+                    metadata: dict | None = None) -> dict:
+    payment = store.get_view(PAYMENTS, payment_id)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    card, *_ = decide(store, payment["card_id"],
+                      lambda c: domain.confirm_deposit(c, payment_id, amount, now), metadata)
+    return card_view(card)
+
+
+# --- redemptions --------------------------------------------------------------------------------
+def request_redemption(card_id: str, merchant_id: str, *, value: int, uses: int,
+                       store: EventStore, policy: Policy, now: datetime,
+                       metadata: dict | None = None,
+                       new_id: Callable[[], str] = lambda: f"red-{uuid.uuid4().hex[:20]}") -> dict:
+    card, _ = load_card(store, card_id)
+    if card.purchase.merchant_id != merchant_id:
+        raise NotFound(f"no card {card_id} of yours")
+    redemption_id = new_id()
+    card, events, _, _ = decide(store, card_id, lambda c: domain.request_redemption(
+        c, redemption_id, value=value, uses=uses, now=now,
+        hold_minutes=policy.escrow.hold_expiry_minutes), metadata)
+    return {"redemption_id": redemption_id, "status": "pending_confirmation",
+            "expires_at": events[0].expires_at}
+
+
+def _owned_hold(store: EventStore, redemption_id: str, consumer_id: str | None) -> str:
+    found = store.get_view(REDEMPTIONS, redemption_id)
+    if found is None:
+        raise NotFound(f"no redemption {redemption_id}")
+    card, _ = load_card(store, found["card_id"])
+    if consumer_id is not None and card.purchase.consumer_id != consumer_id:
+        raise NotFound(f"no redemption {redemption_id} of yours")
+    return found["card_id"]
+
+
+def confirm_redemption(redemption_id: str, consumer_id: str, *, store: EventStore,
+                       now: datetime, metadata: dict | None = None) -> dict:
+    card_id = _owned_hold(store, redemption_id, consumer_id)
+    card, events, ids, records = decide(
+        store, card_id, lambda c: domain.confirm_redemption(c, redemption_id, now), metadata)
+    hold = card.holds[redemption_id]
+    if hold.status != "confirmed":
+        raise Conflict(f"the redemption was {hold.status}", "redemption_not_pending")
+    if events:
+        return {"status": "confirmed", "released_amount": events[0].released_amount,
+                "event_id": ids[0]}
+    # Confirmed before: answer exactly as the first confirmation did.
+    first = next(r for r in records if r.type == "escrow.RedemptionConfirmed.v1"
+                 and r.data["redemption_id"] == redemption_id)
+    return {"status": "confirmed", "released_amount": first.data["released_amount"],
+            "event_id": first.id}
+
+
+def void_redemption(redemption_id: str, consumer_id: str | None, reason: str, *,
+                    store: EventStore, now: datetime, metadata: dict | None = None) -> dict:
+    card_id = _owned_hold(store, redemption_id, consumer_id)
+    card, *_ = decide(store, card_id,
+                      lambda c: domain.void_redemption(c, redemption_id, reason, now), metadata)
+    status = card.holds[redemption_id].status
+    if status != reason:
+        raise Conflict(f"the redemption is {status}", "redemption_not_pending")
+    return {"status": reason}
+
+
+# --- refunds and reads ----------------------------------------------------------------------------
+def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, store: EventStore,
+                bank: Bank, policy: Policy, now: datetime, metadata: dict | None = None) -> dict:
+    """`rule=None` is the consumer's own request: cooling-off when it applies (the whole
+    principal), on request otherwise."""
+    card, _ = load_card(store, card_id)
+    if consumer_id is not None and card.purchase.consumer_id != consumer_id:
+        raise NotFound(f"no card {card_id} of yours")
+
+    refunds = policy.refunds
+
+    def decision(c: domain.Card) -> list:
+        options = [rule] if rule else ["cooling_off", "on_request"]
+        for option in options:
+            try:
+                return domain.refund(c, option, now, cooling_off_days=refunds.cooling_off_days,
+                                     stored_value_formula=refunds.stored_value_formula)
+            except BusinessRuleViolation:
+                if option == options[-1]:
+                    raise
+        return []
+
+    card, events, ids, _ = decide(store, card_id, decision, metadata)
+    refund = events[-1]
+    bank.refund_to_origin(card.purchase.payment_id, card_id, refund.refund_amount)
+    return {"status": card.status, "refund_amount": refund.refund_amount, "rule": refund.rule,
+            "event_id": ids[-1]}
+
+
+def get_card(card_id: str, *, store: EventStore) -> dict:
+    view = store.get_view(CARDS, card_id)
+    if view is None:
+        raise NotFound(f"no card {card_id}")
+    return view
+
+
+def consumer_cards(consumer_id: str, *, store: EventStore, limit: int = 500) -> list[dict]:
+    prefix = f"{consumer_id}/"
+    return [view for key, view in store.list_views(BY_CONSUMER, prefix, limit)
+            if key.startswith(prefix)]

@@ -1,0 +1,153 @@
+"""The escrow use cases over a real SQLite store: purchase to refund, and racing confirms."""
+from __future__ import annotations
+
+import os
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eventstore.sqlite import SqliteEventStore
+from policy import load_policy
+from services.escrow.adapters.simulated_bank import SimulatedBank
+from services.escrow.application import handlers
+from services.escrow.domain.errors import BusinessRuleViolation, Conflict, NotFound
+
+POLICY = load_policy()
+T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+ROUNDS = int(os.environ.get("CONFIRM_RACE_ROUNDS", "1000"))
+
+
+class Products:
+    def __init__(self, **products):
+        self.products = products
+
+    def product_for_sale(self, product_id):
+        return self.products[product_id]
+
+
+PRODUCTS = Products(
+    sv={"merchant_id": "m-1", "type": "stored_value", "price": 100_000, "bonus": 20_000,
+        "uses": 0, "validity_days": 365, "period_days": 0},
+    big={"merchant_id": "m-1", "type": "stored_value", "price": 500_000, "bonus": 0,
+         "uses": 0, "validity_days": 365, "period_days": 0},
+)
+
+
+@pytest.fixture
+def env(tmp_path):
+    store = SqliteEventStore(tmp_path / "escrow.db", pool_size=20)
+    bank = SimulatedBank(tmp_path / "statements", clock=lambda: T0)
+    yield store, bank
+    store.close()
+
+
+def buy(store, bank, consumer="c-1", product="sv"):
+    return handlers.purchase_card(consumer, product, store=store, merchants=PRODUCTS, bank=bank,
+                                  policy=POLICY, now=T0)
+
+
+def test_purchase_redeem_confirm_refund(env):
+    store, bank = env
+    bought = buy(store, bank)
+    assert bought["status"] == "active" and bought["payment"]["amount"] == 100_000
+    card_id = bought["card_id"]
+    hold = handlers.request_redemption(card_id, "m-1", value=30_000, uses=0, store=store,
+                                       policy=POLICY, now=T0)
+    with pytest.raises(NotFound):
+        handlers.confirm_redemption(hold["redemption_id"], "c-2", store=store, now=T0)
+    with pytest.raises(NotFound):
+        handlers.request_redemption(card_id, "m-2", value=1, uses=0, store=store,
+                                    policy=POLICY, now=T0)
+    done = handlers.confirm_redemption(hold["redemption_id"], "c-1", store=store, now=T0)
+    assert done["released_amount"] == 25_000
+    assert handlers.confirm_redemption(hold["redemption_id"], "c-1", store=store,
+                                       now=T0) == done, "a repeat answers the same"
+    card = handlers.get_card(card_id, store=store)
+    assert (card["deposited"], card["escrow_held"], card["released_amount"]) == (
+        100_000, 75_000, 25_000)
+    assert card["balance"] == {"value": 90_000}
+    refund = handlers.refund_card(card_id, "c-1", rule=None, store=store, bank=bank,
+                                  policy=POLICY, now=T0 + timedelta(days=1))
+    assert refund["rule"] == "on_request" and refund["refund_amount"] == 75_000
+    card = handlers.get_card(card_id, store=store)
+    assert card["released_amount"] + card["refunded_amount"] == card["deposited"]
+    kinds = [line["kind"] for line in bank.statement(T0.date().isoformat())]
+    assert kinds == ["deposit", "refund"]
+    assert [c["card_id"] for c in handlers.consumer_cards("c-1", store=store)] == [card_id]
+    assert handlers.consumer_cards("c-2", store=store) == []
+
+
+def test_cooling_off_refund_returns_the_whole_principal(env):
+    store, bank = env
+    card_id = buy(store, bank)["card_id"]
+    refund = handlers.refund_card(card_id, "c-1", rule=None, store=store, bank=bank,
+                                  policy=POLICY, now=T0 + timedelta(days=6))
+    assert refund == {"status": "refunded", "refund_amount": 100_000, "rule": "cooling_off",
+                      "event_id": refund["event_id"]}
+    with pytest.raises(Conflict):
+        handlers.refund_card(card_id, "c-1", rule=None, store=store, bank=bank, policy=POLICY,
+                             now=T0 + timedelta(days=6))
+
+
+def test_consumer_cap_per_merchant(env):
+    store, bank = env
+    for _ in range(4):
+        buy(store, bank, product="big")  # 4 x 5,000 yuan = the 20,000 yuan cap
+    with pytest.raises(BusinessRuleViolation) as info:
+        buy(store, bank, product="sv")
+    assert info.value.code == "consumer_cap_exceeded"
+    buy(store, bank, consumer="c-2", product="sv")
+
+
+def race_round(store, card_id: str, round_no: int, contenders: int) -> None:
+    hold = handlers.request_redemption(card_id, "m-1", value=1, uses=0, store=store,
+                                       policy=POLICY, now=T0)
+    rid, late = hold["redemption_id"], T0 + timedelta(minutes=20)
+
+    def act(i):
+        kind = ("confirm", "reject", "expire")[i % 3] if round_no % 2 else "confirm"
+        try:
+            if kind == "confirm":
+                return handlers.confirm_redemption(rid, "c-1", store=store, now=T0)
+            if kind == "reject":
+                return handlers.void_redemption(rid, "c-1", "rejected", store=store, now=T0)
+            return handlers.void_redemption(rid, None, "expired", store=store, now=late)
+        except Conflict as exc:
+            return exc
+
+    results = [None] * contenders
+    barrier = threading.Barrier(contenders)
+
+    def worker(i):
+        barrier.wait()
+        results[i] = act(i)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(contenders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    outcomes = {r["status"] for r in results if isinstance(r, dict)}
+    assert len(outcomes) == 1, f"round {round_no}: {results}"
+    confirmed = [r for r in results if isinstance(r, dict) and r["status"] == "confirmed"]
+    assert len({(r["event_id"], r["released_amount"]) for r in confirmed}) <= 1
+    records = store.read_stream(handlers.card_stream(card_id))
+    settled = [r for r in records if r.data.get("redemption_id") == rid
+               and r.type in ("escrow.RedemptionConfirmed.v1", "escrow.RedemptionVoided.v1")]
+    assert len(settled) == 1, f"round {round_no}: exactly one outcome is recorded"
+
+
+def test_racing_confirms_reject_and_expiry_have_one_winner(env):
+    """Odd rounds race confirm against reject against expiry; even rounds confirm only."""
+    store, bank = env
+    rng = random.Random(7)
+    cards = []
+    for round_no in range(ROUNDS):
+        if round_no % 100 == 0:  # a fresh card now and then keeps the streams short
+            cards.append(buy(store, bank)["card_id"])
+        race_round(store, cards[-1], round_no, rng.randint(2, 16))
+    for card_id in cards:
+        card = handlers.get_card(card_id, store=store)
+        assert card["deposited"] == card["escrow_held"] + card["released_amount"]
