@@ -106,7 +106,9 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
             "--store-url", store_url, "--amqp-uri", amqp_uri], env, log_dir))
         children.append(_nameko(service, SERVICE_CLASSES[service],
                                 {"AMQP_URI": amqp_uri, "STORE_URL": store_url,
-                                 "VAULT_PATH": str(data / "vault.db")}, data, env,
+                                 "VAULT_PATH": str(data / "vault.db"),
+                                 "BANK_STATEMENT_DIR": str(var / "bank" / "statements")},
+                                data, env,
                                 log_dir))
     witnesses, specs = witness_children(var, env, log_dir)
     children += witnesses

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.gateway import auth_api, health, ledger_api, merchants_api, openapi
+from services.gateway import auth_api, cards_api, health, ledger_api, merchants_api, openapi
 from services.gateway.auth import TokenIssuer
 from services.gateway.errors import register_error_handlers
 from services.gateway.idempotency import IdempotencyStore
 from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
 
-API_AREAS = (auth_api, merchants_api, ledger_api)
+API_AREAS = (auth_api, merchants_api, cards_api, ledger_api)
 
 
 def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,

@@ -125,13 +125,14 @@ def card_view_pending(card: domain.Card) -> dict:
             "released_amount": 0, "refunded_amount": 0, "expires_at": None}
 
 
-def confirm_payment(payment_id: str, amount: int, *, store: EventStore, now: datetime,
+def confirm_payment(payment_id: str, amount: int | None, *, store: EventStore, now: datetime,
                     metadata: dict | None = None) -> dict:
+    """`amount` is what the bank received; None means the card's price."""
     payment = store.get_view(PAYMENTS, payment_id)
     if payment is None:
         raise NotFound(f"no payment {payment_id}")
-    card, *_ = decide(store, payment["card_id"],
-                      lambda c: domain.confirm_deposit(c, payment_id, amount, now), metadata)
+    card, *_ = decide(store, payment["card_id"], lambda c: domain.confirm_deposit(
+        c, payment_id, c.purchase.price if amount is None else amount, now), metadata)
     return card_view(card)
 
 

@@ -1,0 +1,150 @@
+"""Cards and money: purchase, the bank's payment confirmation, redemptions confirmed by the
+card's owner, and refunds. Another consumer's or merchant's card is a 404, never a 403."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from services.gateway.auth import current_principal, require
+from services.gateway.errors import ApiError
+from services.gateway.idempotency import idempotent
+from services.gateway.merchants_api import metadata
+from services.gateway.remote import call
+from services.gateway.schemas.cards import (
+    Card,
+    CardList,
+    PaymentConfirmation,
+    PurchaseRequest,
+    PurchaseResponse,
+    RedemptionConfirmed,
+    RedemptionCreated,
+    RedemptionRejected,
+    RedemptionRequest,
+    RefundRequest,
+    RefundResponse,
+)
+from services.gateway.validation import json_body
+
+blueprint = Blueprint("cards", __name__, url_prefix="/api/v1")
+
+
+def _json_object_or_empty(schema) -> dict:
+    from flask import request
+
+    return json_body(schema) if request.get_data() else schema.load({})
+
+
+@blueprint.post("/cards")
+@require("consumer")
+@idempotent
+def purchase():
+    body = json_body(PurchaseRequest())
+    bought = call("escrow", "purchase", current_principal().subject, body["product_id"],
+                  metadata())
+    return jsonify(PurchaseResponse().dump(bought)), 201
+
+
+@blueprint.post("/payments/<payment_id>/confirm")
+@require("bank")
+@idempotent
+def confirm_payment(payment_id: str):
+    body = _json_object_or_empty(PaymentConfirmation())
+    card = call("escrow", "confirm_payment", payment_id, body.get("amount"), metadata())
+    return jsonify(Card().dump(card))
+
+
+@blueprint.get("/cards/<card_id>")
+@require("consumer", "merchant", "regulator")
+def get_card(card_id: str):
+    card = call("escrow", "get_card", card_id)
+    principal = current_principal()
+    allowed = principal.role == "regulator" or (
+        principal.role == "consumer" and card["consumer_id"] == principal.subject) or (
+        principal.role == "merchant" and card["merchant_id"] == principal.subject)
+    if not allowed:
+        raise ApiError(404, "not_found", f"no card {card_id} for you")
+    return jsonify(Card().dump(card))
+
+
+@blueprint.get("/consumers/me/cards")
+@require("consumer")
+def my_cards():
+    cards = call("escrow", "consumer_cards", current_principal().subject)
+    return jsonify(CardList().dump({"items": cards, "next_cursor": None}))
+
+
+@blueprint.post("/cards/<card_id>/redemptions")
+@require("merchant")
+@idempotent
+def request_redemption(card_id: str):
+    body = _json_object_or_empty(RedemptionRequest())
+    created = call("escrow", "request_redemption", card_id, current_principal().subject,
+                   body.get("amount", 0), body.get("uses", 0), metadata())
+    return jsonify(RedemptionCreated().dump(created)), 201
+
+
+@blueprint.post("/redemptions/<redemption_id>/confirm")
+@require("consumer")
+@idempotent
+def confirm_redemption(redemption_id: str):
+    done = call("escrow", "confirm_redemption", redemption_id, current_principal().subject,
+                metadata())
+    return jsonify(RedemptionConfirmed().dump(done))
+
+
+@blueprint.post("/redemptions/<redemption_id>/reject")
+@require("consumer")
+@idempotent
+def reject_redemption(redemption_id: str):
+    done = call("escrow", "reject_redemption", redemption_id, current_principal().subject,
+                metadata())
+    return jsonify(RedemptionRejected().dump(done))
+
+
+@blueprint.post("/cards/<card_id>/refund")
+@require("consumer")
+@idempotent
+def refund(card_id: str):
+    json_body(RefundRequest())
+    done = call("escrow", "refund", card_id, current_principal().subject, metadata())
+    return jsonify(RefundResponse().dump(done))
+
+
+def _op(method, summary, roles, response, errors, body=None, status="200"):
+    op = {"summary": summary, "tags": ["cards"], "security": [{"bearer": []}],
+          "x-roles": list(roles),
+          "responses": {status: {"description": "ok", "content": {
+              "application/json": {"schema": response}}},
+              **{str(c): {"description": "error"} for c in errors}}}
+    if body:
+        op["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    return {method: op}
+
+
+OPENAPI = {
+    "/api/v1/cards": _op("post", "Buy a card of a product", ["consumer"], "PurchaseResponse",
+                         (400, 401, 403, 404, 422), "PurchaseRequest", "201"),
+    "/api/v1/payments/{payment_id}/confirm": _op(
+        "post", "The bank confirms a deposit", ["bank"], "Card", (400, 401, 403, 404, 409, 422),
+        "PaymentConfirmation"),
+    "/api/v1/cards/{card_id}": _op("get", "A card (its owner, its merchant, the regulator)",
+                                   ["consumer", "merchant", "regulator"], "Card", (401, 404)),
+    "/api/v1/consumers/me/cards": _op("get", "The caller's cards", ["consumer"], "CardList",
+                                      (401, 403)),
+    "/api/v1/cards/{card_id}/redemptions": _op(
+        "post", "The card's merchant asks for an amount, uses, or a check-in", ["merchant"],
+        "RedemptionCreated", (400, 401, 403, 404, 409, 422), "RedemptionRequest", "201"),
+    "/api/v1/redemptions/{redemption_id}/confirm": _op(
+        "post", "The owner confirms: money moves to the merchant, once", ["consumer"],
+        "RedemptionConfirmed", (401, 403, 404, 409)),
+    "/api/v1/redemptions/{redemption_id}/reject": _op(
+        "post", "The owner rejects the redemption", ["consumer"], "RedemptionRejected",
+        (401, 403, 404, 409)),
+    "/api/v1/cards/{card_id}/refund": _op(
+        "post", "Refund the rest: cooling-off when it applies, else on request", ["consumer"],
+        "RefundResponse", (400, 401, 403, 404, 409, 422), "RefundRequest"),
+}
+SCHEMAS = {"PurchaseRequest": PurchaseRequest, "PurchaseResponse": PurchaseResponse,
+           "PaymentConfirmation": PaymentConfirmation, "Card": Card, "CardList": CardList,
+           "RedemptionRequest": RedemptionRequest, "RedemptionCreated": RedemptionCreated,
+           "RedemptionConfirmed": RedemptionConfirmed, "RedemptionRejected": RedemptionRejected,
+           "RefundRequest": RefundRequest, "RefundResponse": RefundResponse}

@@ -1,0 +1,125 @@
+"""Each card type end to end through HTTP, the gateway and real merchant and escrow services."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.gateway.app import create_app
+from tests.conftest import gateway_settings
+from tests.merchant.test_merchant_api import auth, onboard
+from tests.messaging.harness import start_nameko, stop, wait_until
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def client(tmp_path, amqp_uri):
+    services = [
+        start_nameko("services.merchant.service:MerchantService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'merchant.db'}",
+            "VAULT_PATH": str(tmp_path / "vault.db")}, tmp_path),
+        start_nameko("services.escrow.service:EscrowService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'escrow.db'}",
+            "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path),
+    ]
+    app = create_app(gateway_settings(tmp_path, amqp_uri))
+    client = app.test_client()
+    consumer = auth(client, "consumer", "c-probe")
+    wait_until(lambda: client.get("/api/v1/merchants").status_code == 200
+               and client.get("/api/v1/consumers/me/cards", headers=consumer).status_code
+               == 200, timeout=60, what="the merchant and escrow services")
+    yield client
+    app.config["RPC_POOL"].close()
+    for service in services:
+        stop(service)
+
+
+CASES = {
+    # product, redemption request, released on confirm, refund of the rest
+    "stored_value": ({"type": "stored_value", "name": "1000+200", "price": 100_000,
+                      "bonus": 20_000, "validity_days": 365}, {"amount": 30_000}, 25_000, 75_000),
+    "count": ({"type": "count", "name": "10 lessons", "price": 80_000, "uses": 10,
+               "validity_days": 180}, {"uses": 3}, 24_000, 56_000),
+    "period": ({"type": "period", "name": "Quarter", "price": 90_000, "period_days": 90},
+               {}, 0, 90_000),
+}
+
+
+@pytest.mark.parametrize("card_type", CASES)
+def test_card_life_through_http(client, card_type, tmp_path):
+    product_body, redemption, released, refund_amount = CASES[card_type]
+    merchant_id = onboard(client)
+    merchant = auth(client, "merchant", merchant_id)
+    product = client.post(f"/api/v1/merchants/{merchant_id}/products", json=product_body,
+                          headers=merchant).get_json()
+
+    owner = auth(client, "consumer", "c-owner")
+    bought = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
+                         headers=owner)
+    assert bought.status_code == 201, bought.get_json()
+    card_id = bought.get_json()["card_id"]
+    assert bought.get_json()["status"] == "active", "the demo bank confirms at once"
+    assert bought.get_json()["payment"]["amount"] == product_body["price"]
+
+    hold = client.post(f"/api/v1/cards/{card_id}/redemptions", json=redemption, headers=merchant)
+    assert hold.status_code == 201, hold.get_json()
+    rid = hold.get_json()["redemption_id"]
+    assert client.post(f"/api/v1/redemptions/{rid}/confirm",
+                       headers=auth(client, "consumer", "c-thief")).status_code == 404
+    confirmed = client.post(f"/api/v1/redemptions/{rid}/confirm", headers=owner).get_json()
+    assert confirmed["status"] == "confirmed" and confirmed["released_amount"] == released
+    again = client.post(f"/api/v1/redemptions/{rid}/confirm", headers=owner).get_json()
+    assert again == confirmed
+
+    card = client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()
+    assert card["deposited"] == product_body["price"]
+    assert card["released_amount"] == released
+    assert card["escrow_held"] == product_body["price"] - released
+    assert "consumer_id" not in card
+    assert client.get(f"/api/v1/cards/{card_id}", headers=merchant).status_code == 200
+    assert client.get(f"/api/v1/cards/{card_id}",
+                      headers=auth(client, "merchant", "m-other")).status_code == 404
+    assert client.get(f"/api/v1/cards/{card_id}",
+                      headers=auth(client, "consumer", "c-thief")).status_code == 404
+    mine = client.get("/api/v1/consumers/me/cards", headers=owner).get_json()["items"]
+    assert [c["card_id"] for c in mine] == [card_id]
+
+    refunded = client.post(f"/api/v1/cards/{card_id}/refund", json={"reason": "moving away"},
+                           headers=owner).get_json()
+    assert refunded["status"] == "refunded"
+    assert refunded["refund_amount"] == refund_amount
+    assert refunded["rule"] == "on_request", "a confirmed spend or check-in ends cooling-off"
+    card = client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()
+    assert card["released_amount"] + card["refunded_amount"] == card["deposited"]
+    assert card["escrow_held"] == 0
+
+    statement = [json.loads(line) for f in (tmp_path / "bank").glob("*.jsonl")
+                 for line in f.read_text().splitlines()]
+    assert [(s["kind"], s["amount"]) for s in statement if s["account"] == card_id] == [
+        ("deposit", product_body["price"]), ("refund", refund_amount)]
+
+
+def test_money_requests_are_validated(client):
+    merchant_id = onboard(client)
+    merchant = auth(client, "merchant", merchant_id)
+    product = client.post(f"/api/v1/merchants/{merchant_id}/products", json=CASES[
+        "stored_value"][0], headers=merchant).get_json()
+    owner = auth(client, "consumer", "c-1")
+    card_id = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
+                          headers=owner).get_json()["card_id"]
+    url = f"/api/v1/cards/{card_id}/redemptions"
+    assert client.post(url, json={"amount": 10.5}, headers=merchant).status_code == 400
+    assert client.post(url, json={"amount": 1, "tip": 2}, headers=merchant).status_code == 400
+    too_much = client.post(url, json={"amount": 120_001}, headers=merchant)
+    assert too_much.status_code == 422
+    assert too_much.get_json()["error"]["code"] == "insufficient_balance"
+    rid = client.post(url, json={"amount": 100}, headers=merchant).get_json()["redemption_id"]
+    assert client.post(f"/api/v1/redemptions/{rid}/reject", headers=owner).get_json() == {
+        "status": "rejected"}
+    late = client.post(f"/api/v1/redemptions/{rid}/confirm", headers=owner)
+    assert late.status_code == 409
+    assert client.post("/api/v1/cards", json={"product_id": "p-nope"},
+                       headers=owner).status_code == 404
+    assert client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()[
+        "released_amount"] == 0
