@@ -89,6 +89,14 @@ class EscrowService(PlatformService):
 
     @rpc
     @domain_errors_cross
+    def default_merchant(self, merchant_id: str, reason: str, declared_by: str,
+                         metadata: dict | None = None) -> dict:
+        return handlers.default_merchant(merchant_id, reason, declared_by, store=self.store,
+                                         bank=self.bank, policy=self.policy, now=now(),
+                                         metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
     def refund(self, card_id: str, consumer_id: str, metadata: dict | None = None) -> dict:
         return handlers.refund_card(card_id, consumer_id, rule=None, store=self.store,
                                     bank=self.bank, policy=self.policy, now=now(),

@@ -10,6 +10,8 @@ from services.gateway.remote import call
 from services.gateway.schemas.merchants import (
     PRODUCT_SCHEMAS,
     CountProduct,
+    DefaultDeclaration,
+    DefaultResult,
     Directory,
     DirectoryQuery,
     Merchant,
@@ -91,6 +93,17 @@ def create_product(merchant_id: str):
     return jsonify(Product().dump(product)), 201
 
 
+@blueprint.post("/<merchant_id>/default")
+@require("regulator")
+@idempotent
+def declare_default(merchant_id: str):
+    body = json_body(DefaultDeclaration())
+    call("merchant", "change_status", merchant_id, "defaulted", body["reason"], actor(),
+         metadata())
+    result = call("escrow", "default_merchant", merchant_id, body["reason"], actor(), metadata())
+    return jsonify(DefaultResult().dump(result))
+
+
 def _responses(ok: str, schema: str | None, errors: tuple[int, ...]) -> dict:
     content = {"content": {"application/json": {"schema": schema}}} if schema else {}
     return {ok: {"description": "ok", **content},
@@ -122,6 +135,11 @@ OPENAPI = {
         "summary": "Approve an application (operator)", "tags": ["merchants"],
         "security": [{"bearer": []}], "parameters": ID,
         "responses": _responses("200", None, (401, 403, 404, 409))}},
+    "/api/v1/merchants/{merchant_id}/default": {"post": {
+        "summary": "Declare a merchant defaulted: every open card is refunded from escrow",
+        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
+        **_body("DefaultDeclaration"),
+        "responses": _responses("200", "DefaultResult", (400, 401, 403, 404, 409))}},
     "/api/v1/merchants/{merchant_id}/products": {"post": {
         "summary": "Create a card product (the merchant itself)", "tags": ["merchants"],
         "security": [{"bearer": []}], "parameters": ID,
@@ -132,4 +150,5 @@ OPENAPI = {
 SCHEMAS = {"MerchantApplication": MerchantApplication, "MerchantCreated": MerchantCreated,
            "Merchant": Merchant, "Directory": Directory, "Product": Product,
            "StoredValueProduct": StoredValueProduct, "CountProduct": CountProduct,
-           "PeriodProduct": PeriodProduct}
+           "PeriodProduct": PeriodProduct, "DefaultDeclaration": DefaultDeclaration,
+           "DefaultResult": DefaultResult}

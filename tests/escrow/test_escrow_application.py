@@ -151,3 +151,41 @@ def test_racing_confirms_reject_and_expiry_have_one_winner(env):
     for card_id in cards:
         card = handlers.get_card(card_id, store=store)
         assert card["deposited"] == card["escrow_held"] + card["released_amount"]
+
+
+def test_default_of_a_merchant_with_1000_open_cards_refunds_each_exactly_once(env):
+    store, bank = env
+    products = Products(card={"merchant_id": "m-9", "type": "count", "price": 9_999, "bonus": 0,
+                              "uses": 7, "validity_days": 365, "period_days": 0},
+                        other={"merchant_id": "m-8", "type": "count", "price": 5_000,
+                               "bonus": 0, "uses": 5, "validity_days": 365, "period_days": 0})
+    cards = [handlers.purchase_card(f"c-{i}", "card", store=store, merchants=products,
+                                    bank=bank, policy=POLICY, now=T0)["card_id"]
+             for i in range(1000)]
+    bystander = handlers.purchase_card("c-x", "other", store=store, merchants=products,
+                                       bank=bank, policy=POLICY, now=T0)["card_id"]
+    for card_id in cards[:10]:  # some already partly used, one already refunded
+        hold = handlers.request_redemption(card_id, "m-9", value=0, uses=2, store=store,
+                                           policy=POLICY, now=T0)
+        handlers.confirm_redemption(hold["redemption_id"], handlers.get_card(
+            card_id, store=store)["consumer_id"], store=store, now=T0)
+    handlers.refund_card(cards[-1], None, rule="on_request", store=store, bank=bank,
+                         policy=POLICY, now=T0)
+    later = T0 + timedelta(days=30)
+    result = handlers.default_merchant("m-9", "absconded", "regulator:r", store=store,
+                                       bank=bank, policy=POLICY, now=later)
+    used_refund = 9_999 - 2 * 9_999 // 7
+    assert result == {"cards_refunded": 999, "amount_refunded": 989 * 9_999 + 10 * used_refund}
+    again = handlers.default_merchant("m-9", "absconded", "regulator:r", store=store,
+                                      bank=bank, policy=POLICY, now=later)
+    assert again == result, "a repeat refunds nothing twice"
+    for card_id in cards:
+        card = handlers.get_card(card_id, store=store)
+        assert card["status"] == "refunded" and card["escrow_held"] == 0
+        assert card["released_amount"] + card["refunded_amount"] == card["deposited"]
+        refunds = [r for r in store.read_stream(handlers.card_stream(card_id))
+                   if r.type == "escrow.CardRefunded.v1"]
+        assert len(refunds) == 1
+    assert handlers.get_card(bystander, store=store)["status"] == "active"
+    statement = bank.statement(T0.date().isoformat())
+    assert sum(1 for s in statement if s["kind"] == "refund") == 1000

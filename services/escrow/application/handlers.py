@@ -20,8 +20,10 @@ from services.escrow.domain.errors import BusinessRuleViolation, Conflict, NotFo
 from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased
 
 CODEC = EventCodec(ESCROW_EVENTS)
-CARDS, BY_CONSUMER, PAYMENTS, REDEMPTIONS, TOTALS = (
-    "cards", "cards_by_consumer", "payments", "redemptions", "consumer_totals")
+CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS, DEFAULTS = (
+    "cards", "cards_by_consumer", "cards_by_merchant", "payments", "redemptions",
+    "consumer_totals", "defaults")
+DEFAULT_BATCH = 100
 RETRIES = 50
 
 
@@ -62,6 +64,7 @@ def _commit(store: EventStore, card: domain.Card, events: list, expected: int,
         view = card_view(card)
         uow.put_view(CARDS, card.card_id, view)
         uow.put_view(BY_CONSUMER, f"{card.purchase.consumer_id}/{card.card_id}", view)
+        uow.put_view(BY_MERCHANT, f"{card.purchase.merchant_id}/{card.card_id}", view)
         for event in events:
             if type(event).__name__ == "RedemptionRequested":
                 uow.put_view(REDEMPTIONS, event.redemption_id, {"card_id": card.card_id})
@@ -110,6 +113,7 @@ def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merch
         uow.put_view(PAYMENTS, payment_id, {"card_id": card_id})
         uow.put_view(CARDS, card_id, card_view_pending(card))
         uow.put_view(BY_CONSUMER, f"{consumer_id}/{card_id}", card_view_pending(card))
+        uow.put_view(BY_MERCHANT, f"{product['merchant_id']}/{card_id}", card_view_pending(card))
     if bank.request_deposit(payment_id, card_id, purchase.price):
         confirm_payment(payment_id, purchase.price, store=store, now=now, metadata=metadata)
     view = get_card(card_id, store=store)
@@ -231,3 +235,74 @@ def consumer_cards(consumer_id: str, *, store: EventStore, limit: int = 500) -> 
     prefix = f"{consumer_id}/"
     return [view for key, view in store.list_views(BY_CONSUMER, prefix, limit)
             if key.startswith(prefix)]
+
+
+def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: EventStore,
+                     bank: Bank, policy: Policy, now: datetime,
+                     metadata: dict | None = None) -> dict:
+    """Refunds every open card of a defaulted merchant by the `merchant_default` rule.
+
+    Cards go in batches, each batch one unit of work (one fsync), with the progress saved in
+    the same transaction, so a crash resumes where it stopped and a repeat refunds nothing
+    twice. Returns the totals over every card this merchant's default has refunded.
+    """
+    progress = store.get_view(DEFAULTS, merchant_id) or {
+        "merchant_id": merchant_id, "reason": reason, "declared_by": declared_by,
+        "cards_refunded": 0, "amount_refunded": 0, "finished": False}
+    cursor, prefix = f"{merchant_id}/", f"{merchant_id}/"
+    while True:
+        page = [(k, v) for k, v in store.list_views(BY_MERCHANT, cursor, DEFAULT_BATCH)
+                if k.startswith(prefix)]
+        if not page:
+            break
+        cursor = page[-1][0]
+        refunds = _refund_batch(store, [v["card_id"] for _, v in page if v["status"] == "active"],
+                                progress, policy, now, metadata or {})
+        for card, amount in refunds:
+            bank.refund_to_origin(card.purchase.payment_id, card.card_id, amount)
+    progress["finished"] = True
+    with store.unit_of_work() as uow:
+        uow.put_view(DEFAULTS, merchant_id, progress)
+    return {"cards_refunded": progress["cards_refunded"],
+            "amount_refunded": progress["amount_refunded"]}
+
+
+def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy: Policy,
+                  now: datetime, metadata: dict) -> list[tuple[domain.Card, int]]:
+    for _ in range(RETRIES):
+        done = []
+        try:
+            with store.unit_of_work() as uow:
+                for card_id in card_ids:
+                    card, _ = load_card(store, card_id)
+                    if card.status != "active":
+                        continue
+                    events = domain.refund(card, "merchant_default", now,
+                                           cooling_off_days=policy.refunds.cooling_off_days)
+                    uow.append(card_stream(card_id), [CODEC.encode(e, metadata) for e in events],
+                               card.version)
+                    for event in events:
+                        card.apply(event)
+                    card.check_invariant()
+                    view = card_view(card)
+                    p = card.purchase
+                    for collection, key in ((CARDS, card_id),
+                                            (BY_CONSUMER, f"{p.consumer_id}/{card_id}"),
+                                            (BY_MERCHANT, f"{p.merchant_id}/{card_id}")):
+                        uow.put_view(collection, key, view)
+                    done.append((card, events[-1].refund_amount))
+                progress["cards_refunded"] += len(done)
+                progress["amount_refunded"] += sum(amount for _, amount in done)
+                uow.put_view(DEFAULTS, progress["merchant_id"], progress)
+            return done
+        except ConcurrencyError:
+            progress = store.get_view(DEFAULTS, progress["merchant_id"]) or progress
+            continue
+    raise Conflict("cards of this merchant are too busy; retry the default", "cards_busy")
+
+
+def default_progress(merchant_id: str, *, store: EventStore) -> dict:
+    progress = store.get_view(DEFAULTS, merchant_id)
+    if progress is None:
+        raise NotFound(f"no default declared for {merchant_id}")
+    return progress

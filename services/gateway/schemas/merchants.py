@@ -86,3 +86,12 @@ class Product(StrictSchema):
     validity_days = fields.Integer(required=True)
     period_days = fields.Integer(required=True)
     sector = fields.String(required=True)
+
+
+class DefaultDeclaration(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class DefaultResult(StrictSchema):
+    cards_refunded = fields.Integer(required=True)
+    amount_refunded = Money(required=True)
