@@ -123,3 +123,33 @@ def test_money_requests_are_validated(client):
                        headers=owner).status_code == 404
     assert client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()[
         "released_amount"] == 0
+
+
+def test_regulator_declares_a_default_and_every_open_card_is_refunded(client):
+    merchant_id = onboard(client)
+    merchant = auth(client, "merchant", merchant_id)
+    product = client.post(f"/api/v1/merchants/{merchant_id}/products", json=CASES[
+        "count"][0], headers=merchant).get_json()
+    cards = []
+    for i in range(12):
+        owner = auth(client, "consumer", f"c-{i}")
+        cards.append((owner, client.post("/api/v1/cards", json={
+            "product_id": product["product_id"]}, headers=owner).get_json()["card_id"]))
+    url = f"/api/v1/merchants/{merchant_id}/default"
+    body = {"reason": "the shop closed and the owner vanished"}
+    for headers, status in [({}, 401), (merchant, 403), (auth(client, "operator", "o"), 403)]:
+        assert client.post(url, json=body, headers=headers).status_code == status
+    regulator = auth(client, "regulator", "reg-1")
+    result = client.post(url, json=body, headers=regulator)
+    assert result.status_code == 200, result.get_json()
+    assert result.get_json() == {"cards_refunded": 12, "amount_refunded": 12 * 80_000}
+    assert client.post(url, json=body, headers=regulator).get_json() == result.get_json()
+    assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()["status"] == "defaulted"
+    for owner, card_id in cards:
+        card = client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()
+        assert (card["status"], card["refunded_amount"], card["escrow_held"]) == (
+            "refunded", 80_000, 0)
+    refused = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
+                          headers=auth(client, "consumer", "c-new"))
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "merchant_may_not_sell"
