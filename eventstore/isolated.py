@@ -85,6 +85,10 @@ class IsolatedUnitOfWork(UnitOfWork):
         self._views[(collection, key)] = doc = snapshot(doc)
         self.ops.append(["put_view", {"collection": collection, "key": key, "doc": doc}])
 
+    def delete_view(self, collection: str, key: str) -> None:
+        self._views[(collection, key)] = None
+        self.ops.append(["delete_view", {"collection": collection, "key": key}])
+
     def get_view(self, collection: str, key: str) -> dict | None:
         if (collection, key) in self._views:
             return snapshot(self._views[(collection, key)])

@@ -41,6 +41,8 @@ def _commit(store: EventStore, ops: list) -> list[int]:
                 uow.track(Tracking(**args))
             elif name == "put_view":
                 uow.put_view(args["collection"], args["key"], args["doc"])
+            elif name == "delete_view":
+                uow.delete_view(args["collection"], args["key"])
             elif name == "expect_view":
                 if uow.get_view(args["collection"], args["key"]) != args["doc"]:
                     raise EventStoreError(

@@ -34,6 +34,9 @@ class UnitOfWork(ABC):
     def get_view(self, collection: str, key: str) -> dict | None:
         raise NotImplementedError(f"{type(self).__name__} keeps no views")
 
+    def delete_view(self, collection: str, key: str) -> None:
+        raise NotImplementedError(f"{type(self).__name__} keeps no views")
+
 
 class EventStore(ABC):
     upcasters: UpcasterChain = NO_UPCASTERS

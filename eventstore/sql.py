@@ -69,6 +69,7 @@ class SqlDialect:
             " ON CONFLICT (collection, key) DO UPDATE SET doc = excluded.doc"
         ),
         "get_view": "SELECT doc FROM views WHERE collection = ? AND key = ?",
+        "delete_view": "DELETE FROM views WHERE collection = ? AND key = ?",
         "list_views": (
             "SELECT key, doc FROM views WHERE collection = ? AND key > ? ORDER BY key LIMIT ?"
         ),
@@ -130,6 +131,9 @@ class SqlUnitOfWork(UnitOfWork):
 
     def put_view(self, collection: str, key: str, doc: dict) -> None:
         self._cursor.execute(self._sql["put_view"], (collection, key, encode_json(doc)))
+
+    def delete_view(self, collection: str, key: str) -> None:
+        self._cursor.execute(self._sql["delete_view"], (collection, key))
 
     def get_view(self, collection: str, key: str) -> dict | None:
         doc = self._one("get_view", collection, key)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.simulated_bank import SimulatedBank
@@ -41,6 +42,15 @@ class EscrowService(PlatformService):
     policy = PolicyDependency()
     bank = BankDependency()
     merchant_rpc = RpcProxy("merchant")
+
+    @timer(interval=30)
+    def scheduled_work(self) -> None:
+        handlers.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now())
+
+    @rpc
+    def sweep(self) -> dict:
+        """Runs the scheduled work now (operators, tests)."""
+        return handlers.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now())
 
     @rpc
     @domain_errors_cross

@@ -189,3 +189,33 @@ def test_default_of_a_merchant_with_1000_open_cards_refunds_each_exactly_once(en
     assert handlers.get_card(bystander, store=store)["status"] == "active"
     statement = bank.statement(T0.date().isoformat())
     assert sum(1 for s in statement if s["kind"] == "refund") == 1000
+
+
+def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env):
+    store, bank = env
+    products = Products(year={"merchant_id": "m-1", "type": "period", "price": 36_500,
+                              "bonus": 0, "uses": 0, "validity_days": 0, "period_days": 365})
+    stored = buy(store, bank)["card_id"]
+    period = handlers.purchase_card("c-2", "year", store=store, merchants=products, bank=bank,
+                                    policy=POLICY, now=T0)["card_id"]
+    hold = handlers.request_redemption(stored, "m-1", value=500, uses=0, store=store,
+                                       policy=POLICY, now=T0)
+    run = lambda when: handlers.sweep(store=store, bank=bank, policy=POLICY, now=when)  # noqa: E731
+    assert run(T0 + timedelta(minutes=14)) == {"holds_expired": 0, "cards_expired": 0,
+                                               "period_releases": 0}
+    assert run(T0 + timedelta(minutes=16))["holds_expired"] == 1
+    with pytest.raises(Conflict):
+        handlers.confirm_redemption(hold["redemption_id"], "c-1", store=store,
+                                    now=T0 + timedelta(minutes=17))
+    assert run(T0 + timedelta(days=10)) == {"holds_expired": 0, "cards_expired": 0,
+                                            "period_releases": 1}
+    assert handlers.get_card(period, store=store)["released_amount"] == 1_000
+    assert run(T0 + timedelta(days=10))["period_releases"] == 0, "once per elapsed day"
+    year_later = run(T0 + timedelta(days=366))
+    assert year_later["cards_expired"] == 2
+    card = handlers.get_card(stored, store=store)
+    assert (card["status"], card["refunded_amount"]) == ("expired", 100_000)
+    served = handlers.get_card(period, store=store)
+    assert served["released_amount"] == 36_500 and served["refunded_amount"] == 0
+    assert run(T0 + timedelta(days=400)) == {"holds_expired": 0, "cards_expired": 0,
+                                             "period_releases": 0}

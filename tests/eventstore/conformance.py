@@ -286,6 +286,10 @@ class EventStoreConformance:
             uow.put_view("other", "m0", {})
         assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m2", "m3"]
         assert store.list_views("stats", after_key="m1", limit=1) == [("m2", {"k": "m2"})]
+        with store.unit_of_work() as uow:
+            uow.delete_view("stats", "m2")
+            assert uow.get_view("stats", "m2") is None
+        assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m3"]
 
     # --- upcasting --------------------------------------------------------------------------
     def test_upcasters_upgrade_old_events_on_read(self, store_factory):

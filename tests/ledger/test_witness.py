@@ -107,26 +107,30 @@ def serving(witness: Witness):
     port = free_port()
     server = waitress.create_server(create_witness_app(witness), host="127.0.0.1", port=port,
                                     threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run():
+        # Our own loop rather than server.run(), so that closing happens in this thread, the
+        # only one that touches the socket map: closing from outside races the loop.
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.task_dispatcher.shutdown()  # workers finish, and stop pulling the trigger
+        for dispatcher in list(server._map.values()):
+            # A channel drops its buffers in handle_close; the listener and the trigger only
+            # know close().
+            if isinstance(dispatcher, HTTPChannel):
+                dispatcher.handle_close()
+            else:
+                dispatcher.close()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        # Closed from inside the loop's own thread (a trigger thunk): every channel, the
-        # listener and the trigger leave the map, and the loop, with nothing left, ends.
-        def close_all():
-            for dispatcher in list(server._map.values()):
-                # Channels drop their buffers in handle_close; the listener and trigger
-                # would only log "unhandled close event" there.
-                if isinstance(dispatcher, HTTPChannel):
-                    dispatcher.handle_close()
-                else:
-                    dispatcher.close()
-
-        server.trigger.pull_trigger(close_all)
+        stopping.set()
         thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-        assert not thread.is_alive()
+        assert not thread.is_alive() and not server._map
 
 
 # --- the rules, through the Flask test client ---------------------------------------------------

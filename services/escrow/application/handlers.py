@@ -23,6 +23,8 @@ CODEC = EventCodec(ESCROW_EVENTS)
 CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS, DEFAULTS = (
     "cards", "cards_by_consumer", "cards_by_merchant", "payments", "redemptions",
     "consumer_totals", "defaults")
+# Schedules, keyed "<ISO time>|<id>" so that a scan in key order stops at the present.
+OPEN_HOLDS, CARD_EXPIRY, PERIOD_CARDS = "open_holds", "card_expiry", "period_cards"
 DEFAULT_BATCH = 100
 RETRIES = 50
 
@@ -58,17 +60,36 @@ def _commit(store: EventStore, card: domain.Card, events: list, expected: int,
     encoded = [CODEC.encode(e, metadata) for e in events]
     with store.unit_of_work() as uow:
         uow.append(card_stream(card.card_id), encoded, expected)
-        for event in events:
-            card.apply(event)
-        card.check_invariant()
-        view = card_view(card)
-        uow.put_view(CARDS, card.card_id, view)
-        uow.put_view(BY_CONSUMER, f"{card.purchase.consumer_id}/{card.card_id}", view)
-        uow.put_view(BY_MERCHANT, f"{card.purchase.merchant_id}/{card.card_id}", view)
-        for event in events:
-            if type(event).__name__ == "RedemptionRequested":
-                uow.put_view(REDEMPTIONS, event.redemption_id, {"card_id": card.card_id})
+        _apply_and_index(uow, card, events)
     return [e.id for e in encoded]
+
+
+def _apply_and_index(uow, card: domain.Card, events: list) -> None:
+    """Applies the events, checks the money rule, and keeps the card's views and schedules."""
+    for event in events:
+        card.apply(event)
+        kind = type(event).__name__
+        if kind == "RedemptionRequested":
+            uow.put_view(REDEMPTIONS, event.redemption_id, {"card_id": card.card_id})
+            uow.put_view(OPEN_HOLDS, f"{event.expires_at}|{event.redemption_id}",
+                         {"card_id": card.card_id, "redemption_id": event.redemption_id})
+        elif kind in ("RedemptionConfirmed", "RedemptionVoided"):
+            hold = card.holds[event.redemption_id]
+            uow.delete_view(OPEN_HOLDS, f"{hold.expires_at.isoformat()}|{hold.redemption_id}")
+        elif kind == "DepositConfirmed":
+            uow.put_view(CARD_EXPIRY, f"{event.expires_at}|{card.card_id}",
+                         {"card_id": card.card_id})
+            if card.purchase.card_type == "period":
+                uow.put_view(PERIOD_CARDS, card.card_id, {"card_id": card.card_id})
+        elif kind == "CardRefunded":
+            uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
+            uow.delete_view(PERIOD_CARDS, card.card_id)
+    card.check_invariant()
+    view = card_view(card)
+    p = card.purchase
+    for collection, key in ((CARDS, card.card_id), (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),
+                            (BY_MERCHANT, f"{p.merchant_id}/{card.card_id}")):
+        uow.put_view(collection, key, view)
 
 
 def decide(store: EventStore, card_id: str, decision: Callable[[domain.Card], list],
@@ -281,15 +302,7 @@ def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy
                                            cooling_off_days=policy.refunds.cooling_off_days)
                     uow.append(card_stream(card_id), [CODEC.encode(e, metadata) for e in events],
                                card.version)
-                    for event in events:
-                        card.apply(event)
-                    card.check_invariant()
-                    view = card_view(card)
-                    p = card.purchase
-                    for collection, key in ((CARDS, card_id),
-                                            (BY_CONSUMER, f"{p.consumer_id}/{card_id}"),
-                                            (BY_MERCHANT, f"{p.merchant_id}/{card_id}")):
-                        uow.put_view(collection, key, view)
+                    _apply_and_index(uow, card, events)
                     done.append((card, events[-1].refund_amount))
                 progress["cards_refunded"] += len(done)
                 progress["amount_refunded"] += sum(amount for _, amount in done)
@@ -306,3 +319,37 @@ def default_progress(merchant_id: str, *, store: EventStore) -> dict:
     if progress is None:
         raise NotFound(f"no default declared for {merchant_id}")
     return progress
+
+
+def _due(store: EventStore, collection: str, now: datetime, limit: int = 500) -> list[dict]:
+    stamp = now.isoformat()
+    return [doc for key, doc in store.list_views(collection, "", limit) if key < stamp]
+
+
+def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime) -> dict:
+    """The scheduled work: lapse unconfirmed holds past their expiry, refund expired cards,
+    and release period cards' money for the days elapsed. Safe to run any number of times."""
+    counts = {"holds_expired": 0, "cards_expired": 0, "period_releases": 0}
+    for due in _due(store, OPEN_HOLDS, now):
+        try:
+            void_redemption(due["redemption_id"], None, "expired", store=store, now=now)
+            counts["holds_expired"] += 1
+        except Conflict:
+            pass  # settled meanwhile
+    for due in _due(store, CARD_EXPIRY, now):
+        try:
+            refund_card(due["card_id"], None, rule="expiry", store=store, bank=bank,
+                        policy=policy, now=now)
+            counts["cards_expired"] += 1
+        except (Conflict, BusinessRuleViolation):
+            pass
+    cursor = ""
+    while page := store.list_views(PERIOD_CARDS, cursor, 500):
+        for key, doc in page:
+            cursor = key
+            _, events, _, _ = decide(store, doc["card_id"],
+                                     lambda c: domain.release_period(c, now, disputed=False))
+            counts["period_releases"] += len(events)
+        if len(page) < 500:
+            break
+    return counts
