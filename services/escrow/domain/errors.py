@@ -1,29 +1,10 @@
-"""Domain errors. The gateway maps them by name: InvalidInput 400, NotFound 404,
-Conflict 409, BusinessRuleViolation 422."""
+"""This domain's errors are the platform's shared domain errors."""
+from services.domain_errors import (
+    BusinessRuleViolation,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+)
 
-
-class DomainError(Exception):
-    code = "domain_error"
-
-    def __init__(self, message: str, code: str | None = None, details: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-        self.details = details or {}
-
-
-class InvalidInput(DomainError):
-    code = "invalid_input"
-
-
-class NotFound(DomainError):
-    code = "not_found"
-
-
-class Conflict(DomainError):
-    code = "conflict"
-
-
-class BusinessRuleViolation(DomainError):
-    code = "business_rule_violated"
+__all__ = ["BusinessRuleViolation", "Conflict", "DomainError", "InvalidInput", "NotFound"]
