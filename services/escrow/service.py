@@ -53,6 +53,10 @@ class EscrowService(PlatformService):
         return handlers.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now())
 
     @rpc
+    def settlements(self, merchant_id: str) -> list[dict]:
+        return handlers.settlements(merchant_id, store=self.store)
+
+    @rpc
     @domain_errors_cross
     def purchase(self, consumer_id: str, product_id: str, metadata: dict | None = None) -> dict:
         return handlers.purchase_card(consumer_id, product_id, store=self.store,

@@ -19,6 +19,7 @@ from services.gateway.schemas.merchants import (
     MerchantCreated,
     PeriodProduct,
     Product,
+    SettlementList,
     StoredValueProduct,
 )
 from services.gateway.validation import json_body, query
@@ -104,6 +105,15 @@ def declare_default(merchant_id: str):
     return jsonify(DefaultResult().dump(result))
 
 
+@blueprint.get("/<merchant_id>/settlements")
+@require("merchant")
+def settlements(merchant_id: str):
+    if current_principal().subject != merchant_id:
+        raise ApiError(404, "not_found", "no such merchant for you")
+    payouts = call("escrow", "settlements", merchant_id)
+    return jsonify(SettlementList().dump({"items": payouts, "next_cursor": None}))
+
+
 def _responses(ok: str, schema: str | None, errors: tuple[int, ...]) -> dict:
     content = {"content": {"application/json": {"schema": schema}}} if schema else {}
     return {ok: {"description": "ok", **content},
@@ -140,6 +150,10 @@ OPENAPI = {
         "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
         **_body("DefaultDeclaration"),
         "responses": _responses("200", "DefaultResult", (400, 401, 403, 404, 409))}},
+    "/api/v1/merchants/{merchant_id}/settlements": {"get": {
+        "summary": "Payouts of released money to the merchant (the merchant itself)",
+        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
+        "responses": _responses("200", "SettlementList", (401, 403, 404))}},
     "/api/v1/merchants/{merchant_id}/products": {"post": {
         "summary": "Create a card product (the merchant itself)", "tags": ["merchants"],
         "security": [{"bearer": []}], "parameters": ID,
@@ -151,4 +165,4 @@ SCHEMAS = {"MerchantApplication": MerchantApplication, "MerchantCreated": Mercha
            "Merchant": Merchant, "Directory": Directory, "Product": Product,
            "StoredValueProduct": StoredValueProduct, "CountProduct": CountProduct,
            "PeriodProduct": PeriodProduct, "DefaultDeclaration": DefaultDeclaration,
-           "DefaultResult": DefaultResult}
+           "DefaultResult": DefaultResult, "SettlementList": SettlementList}

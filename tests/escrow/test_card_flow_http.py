@@ -94,6 +94,12 @@ def test_card_life_through_http(client, card_type, tmp_path):
     assert card["released_amount"] + card["refunded_amount"] == card["deposited"]
     assert card["escrow_held"] == 0
 
+    settlements = f"/api/v1/merchants/{merchant_id}/settlements"
+    assert client.get(settlements, headers=merchant).get_json() == {
+        "items": [], "next_cursor": None}, "released today is paid out tomorrow (T+1)"
+    assert client.get(settlements, headers=auth(client, "merchant", "m-x")).status_code == 404
+    assert client.get(settlements, headers=owner).status_code == 403
+
     statement = [json.loads(line) for f in (tmp_path / "bank").glob("*.jsonl")
                  for line in f.read_text().splitlines()]
     assert [(s["kind"], s["amount"]) for s in statement if s["account"] == card_id] == [

@@ -202,20 +202,44 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
                                        policy=POLICY, now=T0)
     run = lambda when: handlers.sweep(store=store, bank=bank, policy=POLICY, now=when)  # noqa: E731
     assert run(T0 + timedelta(minutes=14)) == {"holds_expired": 0, "cards_expired": 0,
-                                               "period_releases": 0}
+                                               "period_releases": 0, "payouts": 0}
     assert run(T0 + timedelta(minutes=16))["holds_expired"] == 1
     with pytest.raises(Conflict):
         handlers.confirm_redemption(hold["redemption_id"], "c-1", store=store,
                                     now=T0 + timedelta(minutes=17))
     assert run(T0 + timedelta(days=10)) == {"holds_expired": 0, "cards_expired": 0,
-                                            "period_releases": 1}
+                                            "period_releases": 1, "payouts": 0}
     assert handlers.get_card(period, store=store)["released_amount"] == 1_000
     assert run(T0 + timedelta(days=10))["period_releases"] == 0, "once per elapsed day"
     year_later = run(T0 + timedelta(days=366))
-    assert year_later["cards_expired"] == 2
+    assert year_later["cards_expired"] == 2 and year_later["payouts"] == 1
     card = handlers.get_card(stored, store=store)
     assert (card["status"], card["refunded_amount"]) == ("expired", 100_000)
     served = handlers.get_card(period, store=store)
     assert served["released_amount"] == 36_500 and served["refunded_amount"] == 0
     assert run(T0 + timedelta(days=400)) == {"holds_expired": 0, "cards_expired": 0,
-                                             "period_releases": 0}
+                                             "period_releases": 0, "payouts": 1}
+    paid = handlers.settlements("m-1", store=store)
+    assert sum(p["amount"] for p in paid) == 36_500
+
+
+def test_settlement_pays_released_money_the_next_day(env):
+    store, bank = env
+    day0 = T0
+    cards = [buy(store, bank, consumer=f"c-{i}")["card_id"] for i in range(3)]
+    for i, card_id in enumerate(cards):
+        hold = handlers.request_redemption(card_id, "m-1", value=12_000 * (i + 1), uses=0,
+                                           store=store, policy=POLICY, now=day0)
+        handlers.confirm_redemption(hold["redemption_id"], f"c-{i}", store=store, now=day0)
+    released = sum(handlers.get_card(c, store=store)["released_amount"] for c in cards)
+    assert released == 10_000 + 20_000 + 30_000
+    assert handlers.settle(store=store, bank=bank, policy=POLICY, now=day0) == [], "T+1"
+    paid = handlers.settle(store=store, bank=bank, policy=POLICY, now=day0 + timedelta(days=1))
+    assert [(p["merchant_id"], p["amount"], p["days"]) for p in paid] == [
+        ("m-1", 60_000, [day0.date().isoformat()])]
+    assert handlers.settle(store=store, bank=bank, policy=POLICY,
+                           now=day0 + timedelta(days=2)) == [], "paid once"
+    assert [p["amount"] for p in handlers.settlements("m-1", store=store)] == [60_000]
+    assert handlers.settlements("m-2", store=store) == []
+    payouts = [s for s in bank.statement(day0.date().isoformat()) if s["kind"] == "payout"]
+    assert [(s["account"], s["amount"]) for s in payouts] == [("m-1", 60_000)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import EventCodec
@@ -17,7 +17,7 @@ from policy import Policy
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
 from services.escrow.domain.errors import BusinessRuleViolation, Conflict, NotFound
-from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased
+from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased, PayoutMade
 
 CODEC = EventCodec(ESCROW_EVENTS)
 CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS, DEFAULTS = (
@@ -25,6 +25,9 @@ CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS, DEFAULTS = (
     "consumer_totals", "defaults")
 # Schedules, keyed "<ISO time>|<id>" so that a scan in key order stops at the present.
 OPEN_HOLDS, CARD_EXPIRY, PERIOD_CARDS = "open_holds", "card_expiry", "period_cards"
+UNSETTLED, PAYOUTS = "unsettled_releases", "payouts"
+RELEASES = {"DepositConfirmed": "upfront_amount", "RedemptionConfirmed": "released_amount",
+            "FundsReleased": "released_amount"}
 DEFAULT_BATCH = 100
 RETRIES = 50
 
@@ -84,6 +87,13 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
         elif kind == "CardRefunded":
             uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
             uow.delete_view(PERIOD_CARDS, card.card_id)
+        if getattr(event, RELEASES.get(kind, ""), 0):
+            day = _stamp(event)[:10]
+            key = f"{day}|{card.purchase.merchant_id}"
+            owed = uow.get_view(UNSETTLED, key) or {"merchant_id": card.purchase.merchant_id,
+                                                    "day": day, "amount": 0}
+            owed["amount"] += getattr(event, RELEASES[kind])
+            uow.put_view(UNSETTLED, key, owed)
     card.check_invariant()
     view = card_view(card)
     p = card.purchase
@@ -329,7 +339,7 @@ def _due(store: EventStore, collection: str, now: datetime, limit: int = 500) ->
 def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime) -> dict:
     """The scheduled work: lapse unconfirmed holds past their expiry, refund expired cards,
     and release period cards' money for the days elapsed. Safe to run any number of times."""
-    counts = {"holds_expired": 0, "cards_expired": 0, "period_releases": 0}
+    counts = {"holds_expired": 0, "cards_expired": 0, "period_releases": 0, "payouts": 0}
     for due in _due(store, OPEN_HOLDS, now):
         try:
             void_redemption(due["redemption_id"], None, "expired", store=store, now=now)
@@ -352,4 +362,46 @@ def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime) -> di
             counts["period_releases"] += len(events)
         if len(page) < 500:
             break
+    counts["payouts"] = len(settle(store=store, bank=bank, policy=policy, now=now))
     return counts
+
+
+def _stamp(event) -> str:
+    return next(getattr(event, name) for name in ("confirmed_at", "released_at")
+                if hasattr(event, name))
+
+
+def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
+           new_id: Callable[[], str] = lambda: f"po-{uuid.uuid4().hex[:20]}") -> list[dict]:
+    """Pays each merchant what was released to it on days at least `settlement_delay_days`
+    old, one payout per merchant per run; the payout event and the cleared balances commit
+    together, and the bank is asked after the commit (its reference is the payout id)."""
+    last_day = (now - timedelta(days=policy.escrow.settlement_delay_days)).date().isoformat()
+    owed: dict[str, list] = {}
+    for key, doc in store.list_views(UNSETTLED, "", 5000):
+        if doc["day"] > last_day:
+            break
+        owed.setdefault(doc["merchant_id"], []).append((key, doc))
+    payouts = []
+    for merchant_id, rows in owed.items():
+        event = PayoutMade(new_id(), merchant_id, sum(d["amount"] for _, d in rows),
+                           sorted({d["day"] for _, d in rows}), now.isoformat())
+        stream = f"payouts-{merchant_id}"
+        view = {"payout_id": event.payout_id, "amount": event.amount, "days": event.days,
+                "paid_at": event.paid_at}
+        try:
+            with store.unit_of_work() as uow:
+                uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
+                for key, _ in rows:
+                    uow.delete_view(UNSETTLED, key)
+                uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
+        except ConcurrencyError:
+            continue  # another run is paying this merchant; whatever is left, the next run pays
+        bank.payout(event.payout_id, merchant_id, event.amount)
+        payouts.append({"merchant_id": merchant_id, **view})
+    return payouts
+
+
+def settlements(merchant_id: str, *, store: EventStore, limit: int = 500) -> list[dict]:
+    prefix = f"{merchant_id}/"
+    return [v for k, v in store.list_views(PAYOUTS, prefix, limit) if k.startswith(prefix)]

@@ -104,5 +104,17 @@ class CardRefunded:
     refunded_at: str
 
 
+@dataclass(frozen=True)
+class PayoutMade:
+    """Released money of whole days moved from escrow to the merchant (T+1 by default)."""
+
+    TYPE: ClassVar[str] = "escrow.PayoutMade.v1"
+    payout_id: str
+    merchant_id: str
+    amount: int
+    days: list
+    paid_at: str
+
+
 ESCROW_EVENTS = (CardPurchased, DepositConfirmed, RedemptionRequested, RedemptionConfirmed,
-                 RedemptionVoided, FundsReleased, CardRefunded)
+                 RedemptionVoided, FundsReleased, CardRefunded, PayoutMade)

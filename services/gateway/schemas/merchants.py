@@ -95,3 +95,15 @@ class DefaultDeclaration(StrictSchema):
 class DefaultResult(StrictSchema):
     cards_refunded = fields.Integer(required=True)
     amount_refunded = Money(required=True)
+
+
+class Settlement(StrictSchema):
+    payout_id = fields.String(required=True)
+    amount = Money(required=True)
+    days = fields.List(fields.String(), required=True)
+    paid_at = fields.String(required=True)
+
+
+class SettlementList(StrictSchema):
+    items = fields.List(fields.Nested(Settlement), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
