@@ -10,6 +10,7 @@ from nameko.timer import timer
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import handlers
+from services.escrow.application.reconciliation import reconcile
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 
@@ -51,6 +52,11 @@ class EscrowService(PlatformService):
     def sweep(self) -> dict:
         """Runs the scheduled work now (operators, tests)."""
         return handlers.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now())
+
+    @rpc
+    def reconcile(self, day: str) -> dict:
+        """The bank's statement of `day` (YYYY-MM-DD) against the escrow's events."""
+        return reconcile(day, self.bank.statement(day), store=self.store)
 
     @rpc
     def settlements(self, merchant_id: str) -> list[dict]:

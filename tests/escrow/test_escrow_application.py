@@ -243,3 +243,29 @@ def test_settlement_pays_released_money_the_next_day(env):
     assert handlers.settlements("m-2", store=store) == []
     payouts = [s for s in bank.statement(day0.date().isoformat()) if s["kind"] == "payout"]
     assert [(s["account"], s["amount"]) for s in payouts] == [("m-1", 60_000)]
+
+
+def test_reconciliation_of_a_clean_day_and_of_every_kind_of_difference(env, tmp_path):
+    from services.escrow.application.reconciliation import reconcile
+
+    store, bank = env
+    day = T0.date().isoformat()
+    cards = [buy(store, bank, consumer=f"c-{i}")["card_id"] for i in range(3)]
+    hold = handlers.request_redemption(cards[0], "m-1", value=12_000, uses=0, store=store,
+                                       policy=POLICY, now=T0)
+    handlers.confirm_redemption(hold["redemption_id"], "c-0", store=store, now=T0)
+    handlers.refund_card(cards[1], "c-1", rule=None, store=store, bank=bank, policy=POLICY,
+                         now=T0)
+    clean = reconcile(day, bank.statement(day), store=store)
+    assert clean == {"day": day, "matched": 4, "missing_at_bank": [], "unexpected_at_bank": []}
+
+    statement = bank.statement(day)
+    deposit = next(line for line in statement if line["kind"] == "deposit")
+    statement.remove(deposit)                                   # the bank lost a deposit
+    statement.append({**statement[0], "amount": 1})             # and shows an odd movement
+    report = reconcile(day, statement, store=store)
+    assert report["matched"] == 3
+    assert report["missing_at_bank"] == [{"kind": "deposit", "reference": deposit["reference"],
+                                          "amount": 100_000, "count": 1}]
+    assert len(report["unexpected_at_bank"]) == 1 and report["unexpected_at_bank"][0][
+        "amount"] == 1
