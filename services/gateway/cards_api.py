@@ -2,7 +2,7 @@
 card's owner, and refunds. Another consumer's or merchant's card is a 404, never a 403."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from services.gateway.auth import current_principal, require
 from services.gateway.errors import ApiError
@@ -28,8 +28,6 @@ blueprint = Blueprint("cards", __name__, url_prefix="/api/v1")
 
 
 def _json_object_or_empty(schema) -> dict:
-    from flask import request
-
     return json_body(schema) if request.get_data() else schema.load({})
 
 
