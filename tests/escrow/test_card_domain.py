@@ -9,8 +9,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from services.domain_errors import BusinessRuleViolation, Conflict, DomainError
 from services.escrow.domain import card as domain
-from services.escrow.domain.errors import BusinessRuleViolation, Conflict, DomainError
 from services.escrow.domain.events import CardPurchased
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

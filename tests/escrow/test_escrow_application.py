@@ -10,9 +10,9 @@ import pytest
 
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
+from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import handlers
-from services.escrow.domain.errors import BusinessRuleViolation, Conflict, NotFound
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)

@@ -2,8 +2,8 @@
 import pytest
 
 from policy import load_policy
+from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.merchant.domain import model
-from services.merchant.domain.errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.merchant.domain.events import MerchantFlagSet
 from services.merchant.domain.uscc import check_character, is_valid_uscc
 

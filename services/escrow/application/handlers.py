@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import EventCodec
 from policy import Policy
+from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
-from services.escrow.domain.errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased, PayoutMade
 
 CODEC = EventCodec(ESCROW_EVENTS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.escrow.domain.errors import BusinessRuleViolation, Conflict, InvalidInput
+from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.escrow.domain.events import (
     CardPurchased,
     CardRefunded,

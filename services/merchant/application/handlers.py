@@ -12,8 +12,8 @@ from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import EventCodec
 from policy import Policy
 from privacy import Forgotten, Vault, mask_phone
+from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.merchant.domain import model
-from services.merchant.domain.errors import BusinessRuleViolation, Conflict, NotFound
 from services.merchant.domain.events import MERCHANT_EVENTS
 
 CODEC = EventCodec(MERCHANT_EVENTS)

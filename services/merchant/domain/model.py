@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from policy import Policy
-from services.merchant.domain.errors import BusinessRuleViolation, Conflict, InvalidInput
+from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.merchant.domain.events import (
     MerchantApplied,
     MerchantApproved,
