@@ -42,13 +42,15 @@ def start_nameko(module: str, config: dict, workdir: Path) -> subprocess.Popen:
 
 
 def start_relay(service: str, store_url: str, amqp_uri: str, workdir: Path,
-                bindings=(), extra_env: dict | None = None) -> subprocess.Popen:
+                bindings=(), extra_env: dict | None = None,
+                extra_args: tuple = ()) -> subprocess.Popen:
     from messaging.topology import format_binding
 
     args = [sys.executable, "-m", "messaging.run_relay", "--service", service,
             "--store-url", store_url, "--amqp-uri", amqp_uri]
     for binding in bindings:
         args += ["--bind", format_binding(binding)]
+    args += list(extra_args)
     log = open(workdir / f"relay-{service}.log", "ab")
     return subprocess.Popen(args, cwd=ROOT, env={**_env(), **(extra_env or {})}, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
