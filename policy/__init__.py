@@ -25,6 +25,7 @@ class CardRules:
     max_consumer_total_per_merchant: int
     max_bonus_ratio_percent: int
     max_validity_days: int
+    max_promotion_days: int
 
 
 @dataclass(frozen=True)

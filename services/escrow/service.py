@@ -59,6 +59,10 @@ class EscrowService(PlatformService):
         return reconcile(day, self.bank.statement(day), store=self.store)
 
     @rpc
+    def merchant_stats(self, merchant_id: str) -> dict:
+        return handlers.merchant_stats(merchant_id, store=self.store)
+
+    @rpc
     def settlements(self, merchant_id: str) -> list[dict]:
         return handlers.settlements(merchant_id, store=self.store)
 

@@ -14,11 +14,18 @@ from services.gateway.schemas.merchants import (
     DefaultResult,
     Directory,
     DirectoryQuery,
+    FlagChange,
+    FlagResult,
     Merchant,
     MerchantApplication,
     MerchantCreated,
+    MerchantStats,
     PeriodProduct,
     Product,
+    Promotion,
+    PromotionList,
+    PromotionQuery,
+    PromotionRequest,
     SettlementList,
     StoredValueProduct,
 )
@@ -78,12 +85,17 @@ def directory():
                                      "next_cursor": page["next_cursor"]}))
 
 
+def _only_itself(merchant_id: str) -> None:
+    principal = current_principal()
+    if principal.role == "merchant" and principal.subject != merchant_id:
+        raise ApiError(404, "not_found", "no such merchant for you")
+
+
 @blueprint.post("/<merchant_id>/products")
 @require("merchant")
 @idempotent
 def create_product(merchant_id: str):
-    if current_principal().subject != merchant_id:
-        raise ApiError(404, "not_found", "no such merchant for you")
+    _only_itself(merchant_id)
     body = request.get_json(silent=True)
     schema = PRODUCT_SCHEMAS.get(body.get("type")) if isinstance(body, dict) else None
     if schema is None:
@@ -105,11 +117,46 @@ def declare_default(merchant_id: str):
     return jsonify(DefaultResult().dump(result))
 
 
+@blueprint.post("/<merchant_id>/flags")
+@require("regulator", "operator")
+@idempotent
+def set_flag(merchant_id: str):
+    body = json_body(FlagChange())
+    result = call("merchant", "set_flag", merchant_id, body["flag"], body["on"], body["source"],
+                  actor(), metadata())
+    return jsonify(FlagResult().dump(result))
+
+
+@blueprint.post("/<merchant_id>/promotions")
+@require("merchant")
+@idempotent
+def create_promotion(merchant_id: str):
+    _only_itself(merchant_id)
+    body = json_body(PromotionRequest())
+    body.update(starts_at=body["starts_at"].isoformat(), ends_at=body["ends_at"].isoformat())
+    promotion = call("merchant", "create_promotion", merchant_id, body, actor(), metadata())
+    return jsonify(Promotion().dump(promotion)), 201
+
+
+@blueprint.get("/<merchant_id>/promotions")
+def promotions(merchant_id: str):
+    args = query(PromotionQuery())
+    items = call("merchant", "promotions", merchant_id, args["include_ended"])
+    return jsonify(PromotionList().dump({"items": items, "next_cursor": None}))
+
+
+@blueprint.get("/<merchant_id>/stats")
+@require("merchant", "regulator")
+def stats(merchant_id: str):
+    _only_itself(merchant_id)
+    call("merchant", "get", merchant_id, False)  # 404 for a merchant that does not exist
+    return jsonify(MerchantStats().dump(call("escrow", "merchant_stats", merchant_id)))
+
+
 @blueprint.get("/<merchant_id>/settlements")
 @require("merchant")
 def settlements(merchant_id: str):
-    if current_principal().subject != merchant_id:
-        raise ApiError(404, "not_found", "no such merchant for you")
+    _only_itself(merchant_id)
     payouts = call("escrow", "settlements", merchant_id)
     return jsonify(SettlementList().dump({"items": payouts, "next_cursor": None}))
 
@@ -160,9 +207,32 @@ OPENAPI = {
         **_body({"oneOf": [{"$ref": f"#/components/schemas/{n}"}
                            for n in ("StoredValueProduct", "CountProduct", "PeriodProduct")]}),
         "responses": _responses("201", "Product", (400, 401, 403, 404, 422))}},
+    "/api/v1/merchants/{merchant_id}/flags": {"post": {
+        "summary": "Record or lift a listing (失信, 经营异常, ...) read from a public source",
+        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
+        **_body("FlagChange"),
+        "responses": _responses("200", "FlagResult", (400, 401, 403, 404))}},
+    "/api/v1/merchants/{merchant_id}/promotions": {
+        "post": {"summary": "A time-limited bonus on a stored-value product (the merchant)",
+                 "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
+                 **_body("PromotionRequest"),
+                 "responses": _responses("201", "Promotion", (400, 401, 403, 404, 409, 422))},
+        "get": {"summary": "The merchant's running and coming promotions (public)",
+                "tags": ["merchants"],
+                "parameters": ID + [{"name": "include_ended", "in": "query",
+                                     "schema": {"type": "boolean"}}],
+                "responses": _responses("200", "PromotionList", (400, 404))}},
+    "/api/v1/merchants/{merchant_id}/stats": {"get": {
+        "summary": "Issuance, redemption, refunds, outstanding balance and escrow held "
+                   "(the merchant itself, regulators)",
+        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
+        "responses": _responses("200", "MerchantStats", (401, 403, 404))}},
 }
 SCHEMAS = {"MerchantApplication": MerchantApplication, "MerchantCreated": MerchantCreated,
            "Merchant": Merchant, "Directory": Directory, "Product": Product,
            "StoredValueProduct": StoredValueProduct, "CountProduct": CountProduct,
            "PeriodProduct": PeriodProduct, "DefaultDeclaration": DefaultDeclaration,
-           "DefaultResult": DefaultResult, "SettlementList": SettlementList}
+           "DefaultResult": DefaultResult, "SettlementList": SettlementList,
+           "FlagChange": FlagChange, "FlagResult": FlagResult,
+           "PromotionRequest": PromotionRequest, "Promotion": Promotion,
+           "PromotionList": PromotionList, "MerchantStats": MerchantStats}

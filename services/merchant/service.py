@@ -1,4 +1,6 @@
 """The merchant nameko service: thin RPC entrypoints over the application layer."""
+from datetime import UTC, datetime
+
 from nameko.rpc import rpc
 
 from services.dependencies import PolicyDependency, VaultDependency
@@ -51,7 +53,29 @@ class MerchantService(PlatformService):
     @rpc
     @domain_errors_cross
     def product_for_sale(self, product_id: str) -> dict:
-        return handlers.product_for_sale(product_id, store=self.store, policy=self.policy)
+        return handlers.product_for_sale(product_id, store=self.store, policy=self.policy,
+                                         now=datetime.now(UTC))
+
+    @rpc
+    @domain_errors_cross
+    def set_flag(self, merchant_id: str, flag: str, on: bool, source: str, set_by: str,
+                 metadata: dict | None = None) -> dict:
+        return handlers.set_flag(merchant_id, flag, on, source, set_by, store=self.store,
+                                 metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def create_promotion(self, merchant_id: str, fields: dict, created_by: str,
+                         metadata: dict | None = None) -> dict:
+        return handlers.create_promotion(merchant_id, fields, created_by, store=self.store,
+                                         policy=self.policy, now=datetime.now(UTC),
+                                         metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def promotions(self, merchant_id: str, include_ended: bool = False) -> list[dict]:
+        return handlers.promotions(merchant_id, store=self.store, now=datetime.now(UTC),
+                                   include_ended=include_ended)
 
     @rpc
     @domain_errors_cross

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -84,6 +85,17 @@ def test_card_life_through_http(client, card_type, tmp_path):
                       headers=auth(client, "consumer", "c-thief")).status_code == 404
     mine = client.get("/api/v1/consumers/me/cards", headers=owner).get_json()["items"]
     assert [c["card_id"] for c in mine] == [card_id]
+    stats_url = f"/api/v1/merchants/{merchant_id}/stats"
+    stats = client.get(stats_url, headers=merchant).get_json()
+    assert {k: stats[k] for k in ("cards_issued", "issuance_amount", "redemption_amount",
+                                  "refund_amount", "outstanding_balance", "escrow_held")} == {
+        "cards_issued": 1, "issuance_amount": product_body["price"],
+        "redemption_amount": released, "refund_amount": 0,
+        "outstanding_balance": product_body["price"] - released,
+        "escrow_held": product_body["price"] - released}
+    assert client.get(stats_url, headers=auth(client, "regulator", "r-1")).get_json() == stats
+    assert client.get(stats_url, headers=auth(client, "merchant", "m-other")).status_code == 404
+    assert client.get(stats_url, headers=owner).status_code == 403
 
     refunded = client.post(f"/api/v1/cards/{card_id}/refund", json={"reason": "moving away"},
                            headers=owner).get_json()
@@ -93,6 +105,11 @@ def test_card_life_through_http(client, card_type, tmp_path):
     card = client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()
     assert card["released_amount"] + card["refunded_amount"] == card["deposited"]
     assert card["escrow_held"] == 0
+    stats = client.get(stats_url, headers=merchant).get_json()
+    assert (stats["refund_amount"], stats["cards_refunded"], stats["open_cards"]) == (
+        refund_amount, 1, 0)
+    assert stats["outstanding_balance"] == stats["escrow_held"] == 0
+    assert stats["redemption_amount"] + stats["refund_amount"] == stats["issuance_amount"]
 
     settlements = f"/api/v1/merchants/{merchant_id}/settlements"
     assert client.get(settlements, headers=merchant).get_json() == {
@@ -159,3 +176,54 @@ def test_regulator_declares_a_default_and_every_open_card_is_refunded(client):
                           headers=auth(client, "consumer", "c-new"))
     assert refused.status_code == 422
     assert refused.get_json()["error"]["code"] == "merchant_may_not_sell"
+
+
+def test_listings_stop_sales_and_promotions_raise_the_bonus(client):
+    merchant_id = onboard(client)
+    merchant = auth(client, "merchant", merchant_id)
+    regulator, owner = auth(client, "regulator", "r-1"), auth(client, "consumer", "c-promo")
+    product = client.post(f"/api/v1/merchants/{merchant_id}/products", json=CASES[
+        "stored_value"][0], headers=merchant).get_json()
+    promotions = f"/api/v1/merchants/{merchant_id}/promotions"
+    now = datetime.now(UTC)
+    spring = {"product_id": product["product_id"], "name": "Spring", "bonus": 30_000,
+              "starts_at": (now - timedelta(minutes=1)).isoformat(),
+              "ends_at": (now + timedelta(days=7)).isoformat()}
+    created = client.post(promotions, json=spring, headers=merchant)
+    assert created.status_code == 201, created.get_json()
+    assert client.post(promotions, json=spring | {"name": "Again"},
+                       headers=merchant).status_code == 409
+    assert client.post(promotions, json=spring | {"bonus": 30_001, "product_id": "p-none"},
+                       headers=merchant).status_code == 404
+    assert client.post(promotions, json=spring | {"bonus": 1.5}, headers=merchant).status_code \
+        == 400
+    assert client.post(promotions, json=spring | {"starts_at": "tomorrow"},
+                       headers=merchant).status_code == 400
+    listed = client.get(promotions).get_json()["items"]
+    assert [p["promotion_id"] for p in listed] == [created.get_json()["promotion_id"]]
+
+    card_id = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
+                          headers=owner).get_json()["card_id"]
+    card = client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()
+    assert card["balance"] == {"value": 130_000}, "bought during the promotion"
+
+    flags = f"/api/v1/merchants/{merchant_id}/flags"
+    listing = {"flag": "dishonest_debtor", "on": True, "source": "credit-china"}
+    assert client.post(flags, json=listing, headers=merchant).status_code == 403
+    flagged = client.post(flags, json=listing, headers=regulator)
+    assert flagged.get_json()["flags"] == ["dishonest_debtor"]
+    refused = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
+                          headers=owner)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "merchant_may_not_sell"
+    assert client.post(f"/api/v1/merchants/{merchant_id}/products", json=CASES["count"][0],
+                       headers=merchant).status_code == 422
+    assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()["flags"] == [
+        "dishonest_debtor"]
+    lifted = client.post(flags, json=listing | {"on": False},
+                         headers=auth(client, "operator", "op-1"))
+    assert lifted.get_json()["flags"] == []
+    assert client.post("/api/v1/cards", json={"product_id": product["product_id"]},
+                       headers=owner).status_code == 201
+    assert client.post(flags, json=listing | {"flag": "bad"},
+                       headers=regulator).status_code == 400

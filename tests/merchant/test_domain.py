@@ -1,4 +1,6 @@
 """The merchant domain alone: USCC check digits, the lifecycle, and product policy caps."""
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from policy import load_policy
@@ -39,7 +41,7 @@ def active(industry="fitness", **flags) -> model.Merchant:
     ])
     merchant.apply(model.approve(merchant, "operator:o"))
     for flag in flags:
-        merchant.apply(MerchantFlagSet("m-1", flag, True, "regulator:r"))
+        merchant.apply(MerchantFlagSet("m-1", flag, True, "credit-china", "regulator:r"))
     return merchant
 
 
@@ -120,3 +122,65 @@ def test_warned_and_delisted_merchants_cannot_sell():
 def test_malformed_products_are_invalid_input(kwargs):
     with pytest.raises(InvalidInput):
         product(**kwargs)
+
+
+def test_flags_are_recorded_once_and_lifted():
+    merchant = active()
+    event = model.set_flag(merchant, "abnormal_operations", True, "samr", "operator:o")
+    merchant.apply(event)
+    assert merchant.why_not_selling(POLICY) == "merchant is listed: abnormal_operations"
+    assert model.set_flag(merchant, "abnormal_operations", True, "samr", "o") is None
+    merchant.apply(model.set_flag(merchant, "abnormal_operations", False, "samr", "o"))
+    assert merchant.why_not_selling(POLICY) is None and merchant.flags == set()
+    merchant.apply(model.set_flag(merchant, "closure_notice", True, "notice", "o"))
+    assert merchant.why_not_selling(POLICY) is None, "a notice is the risk code's business"
+    with pytest.raises(InvalidInput):
+        model.set_flag(merchant, "naughty", True, "x", "o")
+
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+SV = {"product_id": "p-1", "merchant_id": "m-1", "type": "stored_value", "price": 100_000,
+      "bonus": 10_000}
+
+
+def promotion(existing=(), product=SV, merchant=None, **kwargs):
+    args = {"promotion_id": "promo-1", "name": "Spring", "bonus": 30_000, "starts_at": NOW,
+            "ends_at": NOW + timedelta(days=30), "now": NOW, "created_by": "merchant:m-1",
+            **kwargs}
+    return model.create_promotion(merchant or active(), product, list(existing), POLICY, **args)
+
+
+def test_a_promotion_replaces_the_bonus_only_while_it_runs():
+    made = promotion().__dict__
+    assert made["bonus"] == 30_000 and made["ends_at"] == "2026-12-22T12:00:00+00:00"
+    for moment, bonus in ((NOW - timedelta(seconds=1), 10_000), (NOW, 30_000),
+                          (NOW + timedelta(days=30) - timedelta(seconds=1), 30_000),
+                          (NOW + timedelta(days=30), 10_000)):
+        assert model.price_at(SV, [made], moment)["bonus"] == bonus, moment
+
+
+@pytest.mark.parametrize("kwargs, error, code", [
+    ({"bonus": 30_001}, BusinessRuleViolation, "policy_breach"),
+    ({"ends_at": NOW + timedelta(days=91)}, BusinessRuleViolation, "policy_breach"),
+    ({"product": {**SV, "type": "count", "bonus": 0}}, BusinessRuleViolation,
+     "promotion_not_applicable"),
+    ({"ends_at": NOW}, InvalidInput, "invalid_promotion"),
+    ({"starts_at": NOW - timedelta(days=40), "ends_at": NOW - timedelta(days=1)}, InvalidInput,
+     "invalid_promotion"),
+    ({"bonus": -1}, InvalidInput, "invalid_promotion"),
+])
+def test_promotions_are_checked_against_the_policy(kwargs, error, code):
+    with pytest.raises(error) as info:
+        promotion(**kwargs)
+    assert info.value.code == code
+
+
+def test_promotions_of_a_product_may_not_overlap_and_listed_merchants_run_none():
+    first = promotion().__dict__
+    with pytest.raises(Conflict):
+        promotion([first], starts_at=NOW + timedelta(days=29), ends_at=NOW + timedelta(days=40))
+    after = promotion([first], starts_at=NOW + timedelta(days=30),
+                      ends_at=NOW + timedelta(days=40))
+    assert after.starts_at == first["ends_at"], "back to back is not an overlap"
+    with pytest.raises(BusinessRuleViolation):
+        promotion(merchant=active(dishonest_debtor=True))

@@ -17,6 +17,7 @@ from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
+from services.escrow.domain import stats
 from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased, PayoutMade
 
 CODEC = EventCodec(ESCROW_EVENTS)
@@ -26,6 +27,7 @@ CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS, DEFAULTS = (
 # Schedules, keyed "<ISO time>|<id>" so that a scan in key order stops at the present.
 OPEN_HOLDS, CARD_EXPIRY, PERIOD_CARDS = "open_holds", "card_expiry", "period_cards"
 UNSETTLED, PAYOUTS = "unsettled_releases", "payouts"
+MERCHANT_STATS = "merchant_stats"
 RELEASES = {"DepositConfirmed": "upfront_amount", "RedemptionConfirmed": "released_amount",
             "FundsReleased": "released_amount"}
 DEFAULT_BATCH = 100
@@ -68,7 +70,9 @@ def _commit(store: EventStore, card: domain.Card, events: list, expected: int,
 
 
 def _apply_and_index(uow, card: domain.Card, events: list) -> None:
-    """Applies the events, checks the money rule, and keeps the card's views and schedules."""
+    """Applies the events, checks the money rule, and keeps the card's views, schedules and
+    its merchant's figures."""
+    before = stats.contribution(card)
     for event in events:
         card.apply(event)
         kind = type(event).__name__
@@ -97,6 +101,10 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
     card.check_invariant()
     view = card_view(card)
     p = card.purchase
+    after = stats.contribution(card)
+    if after != before:
+        totals = uow.get_view(MERCHANT_STATS, p.merchant_id) or stats.empty(p.merchant_id)
+        uow.put_view(MERCHANT_STATS, p.merchant_id, stats.add(totals, before, after))
     for collection, key in ((CARDS, card.card_id), (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),
                             (BY_MERCHANT, f"{p.merchant_id}/{card.card_id}")):
         uow.put_view(collection, key, view)
@@ -132,13 +140,15 @@ def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merch
     card = domain.Card(card_id)
     encoded = [CODEC.encode(purchase, metadata or {})]
     with store.unit_of_work() as uow:
+        # Appending first takes the store's write lock, so two purchases racing for the last
+        # of the cap read the total one after the other; a refusal rolls the append back.
+        uow.append(card_stream(card_id), encoded, 0)
         spent = (uow.get_view(TOTALS, total_key) or {"amount": 0})["amount"]
         limit = policy.cards.max_consumer_total_per_merchant
         if spent + purchase.price > limit:
             raise BusinessRuleViolation("this consumer's prepaid total with the merchant would "
                                         "exceed the cap", "consumer_cap_exceeded",
                                         {"cap": limit, "already": spent})
-        uow.append(card_stream(card_id), encoded, 0)
         card.apply(purchase)
         uow.put_view(TOTALS, total_key, {"amount": spent + purchase.price})
         uow.put_view(PAYMENTS, payment_id, {"card_id": card_id})
@@ -394,12 +404,20 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
                 uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
                 for key, _ in rows:
                     uow.delete_view(UNSETTLED, key)
+                totals = uow.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
+                uow.put_view(MERCHANT_STATS, merchant_id,
+                             {**totals, "paid_out": totals["paid_out"] + event.amount})
                 uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
         except ConcurrencyError:
             continue  # another run is paying this merchant; whatever is left, the next run pays
         bank.payout(event.payout_id, merchant_id, event.amount)
         payouts.append({"merchant_id": merchant_id, **view})
     return payouts
+
+
+def merchant_stats(merchant_id: str, *, store: EventStore) -> dict:
+    """The merchant's figures; all zero for a merchant that has sold nothing yet."""
+    return store.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
 
 
 def settlements(merchant_id: str, *, store: EventStore, limit: int = 500) -> list[dict]:

@@ -1,7 +1,7 @@
 from marshmallow import fields, validate
 
 from services.gateway.schemas import Money, StrictSchema
-from services.merchant.domain.model import INDUSTRIES
+from services.merchant.domain.model import FLAGS, INDUSTRIES
 
 NAME = validate.Length(min=1, max=200)
 PHONE = validate.Regexp(r"^\+?[0-9]{6,20}$", error="a phone number is digits, optionally +")
@@ -107,3 +107,62 @@ class Settlement(StrictSchema):
 class SettlementList(StrictSchema):
     items = fields.List(fields.Nested(Settlement), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class FlagChange(StrictSchema):
+    flag = fields.String(required=True, validate=validate.OneOf(FLAGS))
+    on = fields.Boolean(required=True)
+    source = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "where the listing was read"})
+
+
+class FlagResult(StrictSchema):
+    merchant_id = fields.String(required=True)
+    status = fields.String(required=True)
+    flags = fields.List(fields.String(), required=True)
+
+
+class PromotionRequest(StrictSchema):
+    product_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=NAME)
+    bonus = Money(required=True, validate=validate.Range(min=0))
+    starts_at = fields.AwareDateTime(required=True, format="iso")
+    ends_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class Promotion(StrictSchema):
+    promotion_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    product_id = fields.String(required=True)
+    name = fields.String(required=True)
+    bonus = Money(required=True)
+    starts_at = fields.String(required=True)
+    ends_at = fields.String(required=True)
+
+
+class PromotionList(StrictSchema):
+    items = fields.List(fields.Nested(Promotion), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class PromotionQuery(StrictSchema):
+    include_ended = fields.Boolean(load_default=False)
+
+
+class MerchantStats(StrictSchema):
+    merchant_id = fields.String(required=True)
+    currency = fields.String(required=True)
+    cards_issued = fields.Integer(required=True)
+    issuance_amount = Money(required=True, metadata={"description": "deposited, fen"})
+    redemptions_confirmed = fields.Integer(required=True)
+    redemption_amount = Money(required=True, metadata={
+        "description": "released to the merchant by confirmed spends and elapsed days"})
+    upfront_paid = Money(required=True, metadata={
+        "description": "paid at purchase when the escrow ratio is below 100%"})
+    cards_refunded = fields.Integer(required=True)
+    refund_amount = Money(required=True)
+    open_cards = fields.Integer(required=True)
+    outstanding_balance = Money(required=True, metadata={
+        "description": "what open cards have paid for and not yet received, at their price"})
+    escrow_held = Money(required=True)
+    paid_out = Money(required=True, metadata={"description": "settled to the merchant"})

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import EventCodec
 from policy import Policy
 from privacy import Forgotten, Vault, mask_phone
-from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
+from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
 from services.merchant.domain import model
 from services.merchant.domain.events import MERCHANT_EVENTS
 
@@ -20,6 +21,7 @@ CODEC = EventCodec(MERCHANT_EVENTS)
 PHONE = "contact_phone"
 DIRECTORY = "directory"
 PRODUCTS = "products"
+PROMOTIONS, PRODUCT_PROMOTIONS = "promotions", "product_promotions"
 
 
 def merchant_stream(merchant_id: str) -> str:
@@ -88,6 +90,13 @@ def change_status(merchant_id: str, status: str, reason: str, changed_by: str, *
                    lambda m: model.change_status(m, status, reason, changed_by), metadata)
 
 
+def set_flag(merchant_id: str, flag: str, on: bool, source: str, set_by: str, *,
+             store: EventStore, metadata: dict | None = None) -> dict:
+    result = _decide(store, merchant_id,
+                     lambda m: model.set_flag(m, flag, on, source, set_by), metadata)
+    return {**result, "flags": store.get_view(DIRECTORY, merchant_id)["flags"]}
+
+
 def get_merchant(merchant_id: str, *, viewer_is_owner: bool, store: EventStore,
                  vault: Vault) -> dict:
     card = store.get_view(DIRECTORY, merchant_id)
@@ -130,14 +139,69 @@ def create_product(merchant_id: str, fields: dict, *, store: EventStore, policy:
     return view
 
 
-def product_for_sale(product_id: str, *, store: EventStore, policy: Policy) -> dict:
-    """The product, if its merchant may sell cards right now (not warned, delisted, listed)."""
+def product_for_sale(product_id: str, *, store: EventStore, policy: Policy,
+                     now: datetime) -> dict:
+    """The product as sold now (with any running promotion's bonus), if its merchant may sell
+    cards right now (not warned, delisted or listed)."""
     product = get_product(product_id, store=store)
     reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy)
     if reason:
         raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
                                     "merchant_may_not_sell")
-    return product
+    return model.price_at(product, _promotions_of(store, product_id), now)
+
+
+def _promotions_of(store: EventStore, product_id: str) -> list[dict]:
+    return (store.get_view(PRODUCT_PROMOTIONS, product_id) or {"items": []})["items"]
+
+
+def create_promotion(merchant_id: str, fields: dict, created_by: str, *, store: EventStore,
+                     policy: Policy, now: datetime,
+                     new_id: Callable[[], str] = lambda: f"promo-{uuid.uuid4().hex[:16]}",
+                     metadata: dict | None = None) -> dict:
+    """Recorded on the product's stream, at the version read: two overlapping promotions
+    created at once cannot both pass the overlap check."""
+    merchant = load_merchant(store, merchant_id)
+    product = get_product(fields["product_id"], store=store)
+    if product["merchant_id"] != merchant_id:
+        raise NotFound(f"no product {fields['product_id']} of yours")
+    stream = f"product-{product['product_id']}"
+    version = len(store.read_stream(stream))
+    existing = _promotions_of(store, product["product_id"])
+    event = model.create_promotion(
+        merchant, product, existing, policy, promotion_id=new_id(), name=fields["name"],
+        bonus=fields["bonus"], starts_at=_instant(fields["starts_at"]),
+        ends_at=_instant(fields["ends_at"]), now=now, created_by=created_by)
+    view = {k: v for k, v in event.__dict__.items() if k != "created_by"}
+    try:
+        with store.unit_of_work() as uow:
+            uow.append(stream, [CODEC.encode(event, metadata or {})], version)
+            uow.put_view(PRODUCT_PROMOTIONS, product["product_id"], {"items": existing + [view]})
+            uow.put_view(PROMOTIONS, f"{merchant_id}/{event.starts_at}|{event.promotion_id}",
+                         view)
+    except ConcurrencyError as exc:
+        raise Conflict("the product changed meanwhile; retry", "version_conflict") from exc
+    return view
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput(f"{text!r} is not an RFC 3339 time with a UTC offset",
+                           "invalid_time")
+    return moment.astimezone(UTC)
+
+
+def promotions(merchant_id: str, *, store: EventStore, now: datetime,
+               include_ended: bool = False, limit: int = 500) -> list[dict]:
+    """The merchant's promotions by start time; ended ones only when asked for."""
+    load_merchant(store, merchant_id)
+    prefix = f"{merchant_id}/"
+    return [v for k, v in store.list_views(PROMOTIONS, prefix, limit) if k.startswith(prefix)
+            and (include_ended or datetime.fromisoformat(v["ends_at"]) > now)]
 
 
 def get_product(product_id: str, *, store: EventStore) -> dict:

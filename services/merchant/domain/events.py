@@ -36,6 +36,8 @@ class MerchantFlagSet:
     merchant_id: str
     flag: str
     on: bool
+    source: str
+    """Where the listing was read, e.g. credit-china or the SAMR abnormal-operations list."""
     set_by: str
 
 
@@ -65,5 +67,21 @@ class ProductCreated:
     sector: str
 
 
+@dataclass(frozen=True)
+class PromotionCreated:
+    """A time-limited bonus on a stored-value product: cards bought in [starts_at, ends_at)
+    carry `bonus` instead of the product's own."""
+
+    TYPE: ClassVar[str] = "merchant.PromotionCreated.v1"
+    promotion_id: str
+    merchant_id: str
+    product_id: str
+    name: str
+    bonus: int
+    starts_at: str
+    ends_at: str
+    created_by: str
+
+
 MERCHANT_EVENTS = (MerchantApplied, MerchantApproved, MerchantFlagSet, MerchantStatusChanged,
-                   ProductCreated)
+                   ProductCreated, PromotionCreated)

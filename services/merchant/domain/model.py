@@ -5,6 +5,7 @@ Stdlib and the policy only. Money is integer fen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
@@ -14,6 +15,7 @@ from services.merchant.domain.events import (
     MerchantFlagSet,
     MerchantStatusChanged,
     ProductCreated,
+    PromotionCreated,
 )
 from services.merchant.domain.uscc import is_valid_uscc
 
@@ -27,6 +29,10 @@ NEXT_STATUS = {
 }
 PRODUCT_TYPES = ("stored_value", "count", "period")
 INDUSTRIES = ("education", "fitness", "beauty", "catering", "retail", "other")
+# Public listings an operator or regulator records: 失信 judgment debtors, 经营异常 abnormal
+# operations, deregistration, and closure or relocation notices (hard flags for the risk code).
+FLAGS = ("dishonest_debtor", "abnormal_operations", "deregistering", "closure_notice",
+         "relocation_notice")
 
 
 @dataclass
@@ -106,6 +112,15 @@ def change_status(merchant: Merchant, status: str, reason: str,
     return MerchantStatusChanged(merchant.merchant_id, status, reason, changed_by)
 
 
+def set_flag(merchant: Merchant, flag: str, on: bool, source: str,
+             set_by: str) -> MerchantFlagSet | None:
+    if flag not in FLAGS:
+        raise InvalidInput(f"flag must be one of {', '.join(FLAGS)}", "invalid_flag")
+    if (flag in merchant.flags) == on:
+        return None  # recording a listing twice changes nothing
+    return MerchantFlagSet(merchant.merchant_id, flag, on, source.strip(), set_by)
+
+
 def create_product(merchant: Merchant, policy: Policy, *, product_id: str, type: str, name: str,
                    price: int, bonus: int = 0, uses: int = 0, validity_days: int = 0,
                    period_days: int = 0) -> ProductCreated:
@@ -175,3 +190,50 @@ def product_breaches(product: ProductCreated, policy: Policy) -> list[dict]:
             cap("sectors.fitness.max_stored_value_price", sector["max_stored_value_price"],
                 product.price)
     return breaches
+
+
+def create_promotion(merchant: Merchant, product: dict, promotions: list[dict], policy: Policy,
+                     *, promotion_id: str, name: str, bonus: int, starts_at: datetime,
+                     ends_at: datetime, now: datetime, created_by: str) -> PromotionCreated:
+    """A bonus for cards of `product` bought in [starts_at, ends_at); `promotions` are the
+    product's existing ones, which it may not overlap."""
+    reason = merchant.why_not_selling(policy)
+    if reason:
+        raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
+                                    "merchant_may_not_sell")
+    if product["type"] != "stored_value":
+        raise BusinessRuleViolation("only stored-value products carry a bonus",
+                                    "promotion_not_applicable")
+    if bonus < 0 or not starts_at < ends_at or ends_at <= now:
+        raise InvalidInput("a promotion needs a bonus >= 0 and starts_at < ends_at, ending in "
+                           "the future", "invalid_promotion")
+    breaches = []
+    ratio = -(-bonus * 100 // product["price"])
+    if ratio > policy.cards.max_bonus_ratio_percent:
+        breaches.append({"rule": "cards.max_bonus_ratio_percent",
+                         "limit": policy.cards.max_bonus_ratio_percent, "value": ratio})
+    if ends_at - starts_at > timedelta(days=policy.cards.max_promotion_days):
+        breaches.append({"rule": "cards.max_promotion_days",
+                         "limit": policy.cards.max_promotion_days,
+                         "value": -(-(ends_at - starts_at) // timedelta(days=1))})
+    if breaches:
+        raise BusinessRuleViolation("the promotion breaks the policy", "policy_breach",
+                                    {"breaches": breaches, "policy_version": policy.version})
+    for other in promotions:
+        if datetime.fromisoformat(other["starts_at"]) < ends_at and \
+                starts_at < datetime.fromisoformat(other["ends_at"]):
+            raise Conflict("another promotion of this product overlaps that time",
+                           "promotion_overlaps", {"promotion_id": other["promotion_id"]})
+    return PromotionCreated(promotion_id, merchant.merchant_id, product["product_id"],
+                            name.strip(), bonus, starts_at.isoformat(), ends_at.isoformat(),
+                            created_by)
+
+
+def price_at(product: dict, promotions: list[dict], now: datetime) -> dict:
+    """The product as sold at `now`: an active promotion's bonus replaces the product's."""
+    for promotion in promotions:
+        if datetime.fromisoformat(promotion["starts_at"]) <= now < \
+                datetime.fromisoformat(promotion["ends_at"]):
+            return {**product, "bonus": promotion["bonus"],
+                    "promotion_id": promotion["promotion_id"]}
+    return {**product, "promotion_id": None}
