@@ -54,9 +54,10 @@ class TokenIssuer:
             raise ValueError(f"{path} is not an Ed25519 private key")
         return cls(key)
 
-    def issue(self, role: str, subject: str) -> str:
+    def issue(self, role: str, subject: str, *, ttl: int | None = None) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": subject, "role": role, "iat": now, "exp": now + self.ttl}
+        claims = {"iss": ISSUER, "sub": subject, "role": role, "iat": now,
+                  "exp": now + (ttl or self.ttl)}
         return jwt.encode(claims, self._private, algorithm="EdDSA")
 
     def verify(self, token: str) -> Principal:

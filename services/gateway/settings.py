@@ -19,6 +19,9 @@ class GatewaySettings:
     jwt_key_file: str = "var/gateway/jwt-ed25519.pem"
     idempotency_db: str = "var/gateway/idempotency.db"
     """The token signing key; created on first start in demo mode, required in production."""
+    credentials_file: str = ""
+    """The production logins' registry (services/gateway/credentials.py); none: no logins."""
+    wechat_app_secret: str = ""
     services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
 
     @classmethod
@@ -35,4 +38,6 @@ class GatewaySettings:
             rpc_timeout=float(environ.get("RPC_TIMEOUT", "10")),
             jwt_key_file=environ.get("GATEWAY_JWT_KEY_FILE", "var/gateway/jwt-ed25519.pem"),
             idempotency_db=environ.get("GATEWAY_IDEMPOTENCY_DB", "var/gateway/idempotency.db"),
+            credentials_file=environ.get("GATEWAY_CREDENTIALS_FILE", ""),
+            wechat_app_secret=environ.get("WECHAT_APP_SECRET", ""),
         )

@@ -13,3 +13,20 @@ class TokenResponse(StrictSchema):
     token = fields.String(required=True)
     role = fields.String(required=True)
     subject = fields.String(required=True)
+
+
+class StaffLogin(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    totp = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$"))
+
+
+class DeviceTokenRequest(StrictSchema):
+    key_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    timestamp = fields.Integer(required=True, strict=True,
+                               metadata={"description": "Unix seconds when signed"})
+    nonce = fields.String(required=True, validate=validate.Length(min=16, max=128))
+
+
+class ConsumerLogin(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=256))

@@ -1,0 +1,176 @@
+"""The production logins. Each answers a bearer token like dev-login's, in any mode, once its
+credentials are provisioned (see services/gateway/credentials.py); unprovisioned, it is 404.
+
+A login changes no state, so a repeat simply gets a fresh token. They take no
+Idempotency-Key replay: a stored response would be a live token kept at rest, and anonymous
+callers share one key scope.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+import requests
+from flask import Blueprint, current_app, jsonify, request
+
+from services.gateway import credentials as creds
+from services.gateway.errors import ApiError
+from services.gateway.schemas.auth import (
+    ConsumerLogin,
+    DeviceTokenRequest,
+    StaffLogin,
+    TokenResponse,
+)
+from services.gateway.validation import json_body
+
+blueprint = Blueprint("logins", __name__, url_prefix="/api/v1/auth")
+
+MAX_FAILURES, FAILURE_WINDOW = 5, 15 * 60
+SIGNATURE_WINDOW = 300
+DEVICE_TOKEN_TTL = 15 * 60
+
+
+class LoginGuard:
+    """Per gateway process: failed-login throttling, TOTP codes used once, device nonces used
+    once within the signature window. Replicas each keep their own (see README)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[str, deque] = defaultdict(deque)
+        self._last_step: dict[str, int] = {}
+        self._nonces: dict[str, float] = {}
+
+    def check_not_locked(self, who: str, now: float) -> None:
+        with self._lock:
+            recent = self._failures[who]
+            while recent and recent[0] < now - FAILURE_WINDOW:
+                recent.popleft()
+            if len(recent) >= MAX_FAILURES:
+                raise ApiError(429, "too_many_attempts", "too many failed logins; wait",
+                               {"retry_after_seconds": int(recent[0] + FAILURE_WINDOW - now)})
+
+    def failed(self, who: str, now: float) -> None:
+        with self._lock:
+            self._failures[who].append(now)
+
+    def use_step(self, who: str, step: int) -> bool:
+        with self._lock:
+            if step <= self._last_step.get(who, -1):
+                return False
+            self._last_step[who] = step
+            self._failures.pop(who, None)
+            return True
+
+    def use_nonce(self, key_id: str, nonce: str, now: float) -> bool:
+        with self._lock:
+            for seen, at in list(self._nonces.items()):
+                if at < now - 2 * SIGNATURE_WINDOW:
+                    del self._nonces[seen]
+            if f"{key_id}/{nonce}" in self._nonces:
+                return False
+            self._nonces[f"{key_id}/{nonce}"] = now
+            return True
+
+
+class WeChatCodeExchange:
+    """jscode2session: the mini-program's one-time code for the user's openid."""
+
+    def __init__(self, app_id: str, secret: str, endpoint: str, timeout: float = 5.0):
+        self.app_id, self.secret, self.endpoint, self.timeout = app_id, secret, endpoint, timeout
+
+    def openid(self, code: str) -> str | None:
+        params = {"appid": self.app_id, "secret": self.secret, "js_code": code,
+                  "grant_type": "authorization_code"}
+        try:
+            answer = requests.get(self.endpoint, params=params, timeout=self.timeout).json()
+        except (requests.RequestException, ValueError):
+            raise ApiError(503, "login_provider_unavailable",
+                           "the mini-program login could not be checked; retry") from None
+        return answer.get("openid") if not answer.get("errcode") else None
+
+
+def _token(role: str, subject: str, ttl: int | None = None):
+    token = current_app.config["TOKENS"].issue(role, subject, ttl=ttl)
+    return jsonify(TokenResponse().dump({"token": token, "role": role, "subject": subject}))
+
+
+def _invalid() -> ApiError:
+    return ApiError(401, "invalid_credentials", "those credentials are not valid")
+
+
+@blueprint.post("/staff/login")
+def staff_login():
+    registry: creds.Credentials = current_app.config["CREDENTIALS"]
+    if not registry.staff:
+        raise ApiError(404, "not_found", "staff logins are not provisioned here")
+    body, now, guard = json_body(StaffLogin()), time.time(), current_app.config["LOGIN_GUARD"]
+    guard.check_not_locked(body["username"], now)
+    staff = registry.staff.get(body["username"])
+    # The password is hashed even for an unknown user, so timing does not tell who exists.
+    stored = staff.password if staff else creds.hash_password("", salt=b"0" * 16)
+    password_ok = creds.password_matches(body["password"], stored) and staff is not None
+    step = creds.totp_step_matching(staff.totp_secret, body["totp"], now) if staff else None
+    if not password_ok or step is None or not guard.use_step(staff.username, step):
+        guard.failed(body["username"], now)
+        raise _invalid()
+    return _token(staff.role, staff.subject)
+
+
+@blueprint.post("/device/token")
+def device_token():
+    """The body is signed as sent: `X-Signature` is Ed25519 over the raw body bytes."""
+    registry: creds.Credentials = current_app.config["CREDENTIALS"]
+    if not registry.devices:
+        raise ApiError(404, "not_found", "device logins are not provisioned here")
+    raw = request.get_data()
+    body, now = json_body(DeviceTokenRequest()), time.time()
+    device = registry.devices.get(body["key_id"])
+    signature = request.headers.get("X-Signature", "")
+    if device is None or not creds.signature_valid(device.public_key, raw, signature):
+        raise _invalid()
+    if abs(now - body["timestamp"]) > SIGNATURE_WINDOW:
+        raise ApiError(401, "stale_signature", "the signed timestamp is too far from now",
+                       {"window_seconds": SIGNATURE_WINDOW})
+    if not current_app.config["LOGIN_GUARD"].use_nonce(device.key_id, body["nonce"], now):
+        raise ApiError(401, "replayed_signature", "that signed request was already used")
+    return _token(device.role, device.subject, DEVICE_TOKEN_TTL)
+
+
+@blueprint.post("/consumer/login")
+def consumer_login():
+    registry: creds.Credentials = current_app.config["CREDENTIALS"]
+    exchange = current_app.config.get("CODE_EXCHANGE")
+    if exchange is None:
+        raise ApiError(404, "not_found", "mini-program logins are not provisioned here")
+    openid = exchange.openid(json_body(ConsumerLogin())["code"])
+    if not openid:
+        raise ApiError(401, "invalid_code", "the login code is not valid or was used")
+    return _token("consumer", creds.consumer_subject(registry.consumer_pepper, openid))
+
+
+def _login(summary: str, schema: str, extra: dict | None = None) -> dict:
+    return {"post": {
+        "summary": summary, "tags": ["auth"], **(extra or {}),
+        "requestBody": {"content": {"application/json": {"schema": schema}}},
+        "responses": {"200": {"description": "a bearer token", "content": {
+            "application/json": {"schema": "TokenResponse"}}},
+            **{code: {"description": text} for code, text in (
+                ("400", "invalid input"), ("401", "invalid credentials"),
+                ("404", "not provisioned here"), ("429", "too many failed attempts"),
+                ("503", "login provider down"))}}}}
+
+
+OPENAPI = {
+    "/api/v1/auth/staff/login": _login("Staff: password and TOTP code", "StaffLogin"),
+    "/api/v1/auth/device/token": _login(
+        "POS terminals and the bank: a body signed with the device's Ed25519 key",
+        "DeviceTokenRequest", {"parameters": [{
+            "name": "X-Signature", "in": "header", "required": True,
+            "description": "base64 Ed25519 signature of the raw request body",
+            "schema": {"type": "string"}}]}),
+    "/api/v1/auth/consumer/login": _login("Consumers: the mini-program's login code",
+                                          "ConsumerLogin"),
+}
+SCHEMAS = {"StaffLogin": StaffLogin, "DeviceTokenRequest": DeviceTokenRequest,
+           "ConsumerLogin": ConsumerLogin}
