@@ -26,7 +26,7 @@ class MerchantFigures:
     released: int = 0
     refunded: int = 0
     upfront: int = 0
-    open_cards: set[str] = field(default_factory=set)
+    open_cards: int = 0
     open_complaints: set[str] = field(default_factory=set)
     complaints_opened: dict[str, str] = field(default_factory=dict)
     """complaint id -> the ISO time it was filed."""
@@ -34,6 +34,7 @@ class MerchantFigures:
     last_redemption: str | None = None
     bonus_percent: dict[str, int] = field(default_factory=dict)
     """product id -> bonus / price of each live stored-value product, in percent."""
+    product_prices: dict[str, int] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
 
     def add(self, at: str, name: str, amount: int = 1) -> None:
@@ -113,7 +114,7 @@ def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
     refunded_cards = figures.window("refunded_cards", as_of, long_days)
     refund_rate = refunded_cards * 1000 // issued_cards if issued_cards else 0
     complaints = figures.window("complaints", as_of, short_days)
-    per_thousand = complaints * 1000 // max(1, len(figures.open_cards)) if complaints else 0
+    per_thousand = complaints * 1000 // max(1, figures.open_cards) if complaints else 0
     filed = [c for c, at in figures.complaints_opened.items()
              if as_of - datetime.fromisoformat(at) <= timedelta(days=long_days)]
     unresolved = sum(c in figures.open_complaints for c in filed)
@@ -128,4 +129,4 @@ def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
         unresolved_complaints_percent=unresolved * 100 // len(filed) if filed else 0,
         dormancy_days=dormancy, max_bonus_percent=max(figures.bonus_percent.values(), default=0),
         outstanding=outstanding, escrow_held=figures.escrow_held,
-        open_cards=len(figures.open_cards))
+        open_cards=figures.open_cards)
