@@ -1,0 +1,99 @@
+"""Assessing a merchant: fold an event into its figures, compute the indicators as of the
+event's time, and move its health code; a change is an event, and a worse code opens an alert.
+
+Everything is written through the caller's unit of work, so the figures, the code, the alert
+and the consumer's dedupe record commit together.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from eventstore.codec import EventCodec
+from services.risk.application.observations import observe
+from services.risk.domain import health_code
+from services.risk.domain.events import RISK_EVENTS, AlertOpened, HealthCodeChanged
+from services.risk.domain.indicators import MerchantFigures, compute
+
+CODEC = EventCodec(RISK_EVENTS)
+FIGURES, CODES, ALERTS, OPEN_ALERTS, DEADLINES = (
+    "risk_figures", "health_codes", "alerts", "open_alerts", "delisting_deadlines")
+SURGE_DAYS = 7
+
+
+def figures_to_doc(figures: MerchantFigures) -> dict:
+    doc = asdict(figures)
+    doc["flags"] = sorted(figures.flags)
+    doc["open_complaints"] = sorted(figures.open_complaints)
+    return doc
+
+
+def figures_from_doc(doc: dict) -> MerchantFigures:
+    return MerchantFigures(**{**doc, "flags": set(doc["flags"]),
+                              "open_complaints": set(doc["open_complaints"])})
+
+
+def state_from_doc(doc: dict | None) -> health_code.CodeState:
+    if doc is None:
+        return health_code.CodeState()
+    return health_code.CodeState(**{**doc["state"], "reasons": tuple(doc["state"]["reasons"])})
+
+
+def code_stream(merchant_id: str) -> str:
+    return f"health-{merchant_id}"
+
+
+def assess(uow, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRules,
+           event: tuple[str, dict, str] | None = None, metadata: dict | None = None,
+           new_id: Callable[[], str] = lambda: f"al-{uuid.uuid4().hex[:20]}") -> dict:
+    """Folds `event` (type, data, event time) if given, then evaluates at `as_of`; returns the
+    merchant's code document. Evaluation time never goes back: an event older than the last
+    evaluation is folded in and evaluated at the last evaluation's time."""
+    doc = uow.get_view(FIGURES, merchant_id)
+    figures = figures_from_doc(doc) if doc else MerchantFigures(merchant_id)
+    if event is not None:
+        observe(figures, *event)
+    previous = uow.get_view(CODES, merchant_id) or {}
+    state, version = state_from_doc(previous or None), previous.get("version", 0)
+    if previous and previous["evaluated_at"] > as_of.isoformat():
+        as_of = datetime.fromisoformat(previous["evaluated_at"])
+    indicators = compute(figures, as_of, short_days=rules.window_short_days,
+                         long_days=rules.window_long_days)
+    surge = figures.window("complaints", as_of, SURGE_DAYS)
+    new_state = health_code.evaluate(
+        state, soft=health_code.soft_breaches(indicators, rules),
+        hard=health_code.hard_flags(indicators, figures.flags, surge, rules),
+        as_of=as_of, rules=rules)
+    metrics = indicators.as_dict()
+    uow.put_view(FIGURES, merchant_id, figures_to_doc(figures))
+    code_doc = {"merchant_id": merchant_id, "code": new_state.code,
+                "since": new_state.since or previous.get("since") or as_of.isoformat(),
+                "reasons": list(new_state.reasons), "metrics": metrics,
+                "evaluated_at": as_of.isoformat(), "state": asdict(new_state)}
+    if not previous or new_state.code != state.code:
+        changed = HealthCodeChanged(merchant_id, new_state.code,
+                                    state.code if previous else "unassessed",
+                                    list(new_state.reasons), metrics, as_of.isoformat())
+        events = [changed]
+        if health_code.LEVELS.index(new_state.code) > health_code.LEVELS.index(state.code):
+            improve_by = None
+            if new_state.code == "red":
+                improve_by = (as_of + timedelta(days=rules.red_grace_days)).isoformat()
+            events.append(AlertOpened(new_id(), merchant_id, new_state.code,
+                                      list(new_state.reasons), as_of.isoformat(), improve_by))
+        uow.append(code_stream(merchant_id), [CODEC.encode(e, metadata or {}) for e in events],
+                   version)
+        version += len(events)
+        for opened in events[1:]:
+            alert = {**asdict(opened), "status": "open", "steps": [], "disposition": None}
+            uow.put_view(ALERTS, opened.alert_id, alert)
+            uow.put_view(OPEN_ALERTS, f"{opened.opened_at}|{opened.alert_id}",
+                         {"alert_id": opened.alert_id})
+            if opened.improve_by:
+                uow.put_view(DEADLINES, f"{opened.improve_by}|{merchant_id}",
+                             {"merchant_id": merchant_id, "alert_id": opened.alert_id,
+                              "deadline": opened.improve_by})
+    uow.put_view(CODES, merchant_id, {**code_doc, "version": version})
+    return {**code_doc, "version": version}
