@@ -96,6 +96,7 @@ def indicators(**changes):
     ({"liability_months_x100": 600}, []),
     ({"liability_months_x100": 601}, ["months_of_liability_x100"]),
     ({"liability_months_x100": None}, ["months_of_liability_x100"]),
+    ({"liability_months_x100": None, "observed_days": 29}, []),
     ({"spike_percent": 200}, []),
     ({"spike_percent": 201}, ["issuance_spike_percent"]),
     ({"refund_rate_per_mille": 49}, []),

@@ -78,6 +78,8 @@ class Indicators:
     dormancy_days: int
     """Days since the last redemption while something is owed; 0 when nothing is owed."""
     max_bonus_percent: int
+    observed_days: int
+    """Days since the merchant was first seen, capped to the long window."""
     outstanding: int
     escrow_held: int
     open_cards: int
@@ -128,5 +130,6 @@ def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
         refund_rate_per_mille=refund_rate, complaints_per_thousand_cards=per_thousand,
         unresolved_complaints_percent=unresolved * 100 // len(filed) if filed else 0,
         dormancy_days=dormancy, max_bonus_percent=max(figures.bonus_percent.values(), default=0),
+        observed_days=min(long_days, _days_between(figures.first_seen, as_of)),
         outstanding=outstanding, escrow_held=figures.escrow_held,
         open_cards=figures.open_cards)

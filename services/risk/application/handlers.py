@@ -1,0 +1,207 @@
+"""The risk service's use cases: complaints, assessments, the regulator's alerts, and the
+red-code deadline. Plain functions over the store, the vault, the rules and a clock."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+
+from eventstore import ConcurrencyError, EventStore
+from privacy import Forgotten, Vault
+from services.domain_errors import Conflict, NotFound
+from services.risk.application.assessment import (
+    ALERTS,
+    CODEC,
+    CODES,
+    OPEN_ALERTS,
+    assess,
+)
+from services.risk.domain import complaints as domain
+from services.risk.domain.events import AlertOpened
+from services.risk.domain.health_code import RiskRules
+
+COMPLAINTS, BY_MERCHANT = "complaints", "complaints_by_merchant"
+TEXT, RESPONSE = "complaint_text", "complaint_response"
+
+
+def complaint_stream(complaint_id: str) -> str:
+    return f"complaint-{complaint_id}"
+
+
+def _load_complaint(store: EventStore, complaint_id: str) -> domain.Complaint:
+    complaint = domain.Complaint(complaint_id)
+    for record in store.read_stream(complaint_stream(complaint_id)):
+        complaint.apply(CODEC.decode(record))
+    if complaint.status == "none":
+        raise NotFound(f"no complaint {complaint_id}")
+    return complaint
+
+
+def _record(store: EventStore, complaint: domain.Complaint, event, *, rules: RiskRules,
+            now: datetime, metadata: dict | None) -> None:
+    """Appends a complaint's event, keeps its views, and reassesses its merchant, at once."""
+    try:
+        with store.unit_of_work() as uow:
+            uow.append(complaint_stream(complaint.complaint_id),
+                       [CODEC.encode(event, metadata or {})], complaint.version)
+            complaint.apply(event)
+            view = uow.get_view(COMPLAINTS, complaint.complaint_id) or {}
+            view = {**view, **{k: v for k, v in asdict(event).items()
+                               if not k.endswith("_encrypted")},
+                    "status": complaint.status, "responded": complaint.responded}
+            uow.put_view(COMPLAINTS, complaint.complaint_id, view)
+            uow.put_view(BY_MERCHANT, f"{complaint.merchant_id}/{view['filed_at']}|"
+                         f"{complaint.complaint_id}", {"complaint_id": complaint.complaint_id})
+            assess(uow, complaint.merchant_id, as_of=now, rules=rules, metadata=metadata,
+                   event=(event.TYPE, asdict(event), now.isoformat()))
+    except ConcurrencyError as exc:
+        raise Conflict("the complaint changed meanwhile; retry", "version_conflict") from exc
+
+
+def file_complaint(consumer_id: str, merchant_id: str, card_id: str | None, category: str,
+                   text: str, *, store: EventStore, vault: Vault, rules: RiskRules,
+                   now: datetime, metadata: dict | None = None,
+                   new_id: Callable[[], str] = lambda: f"cp-{uuid.uuid4().hex[:20]}") -> dict:
+    complaint_id = new_id()
+    domain.file_complaint(complaint_id, merchant_id=merchant_id, card_id=card_id,
+                          consumer_id=consumer_id, category=category, text_encrypted="",
+                          now=now.isoformat())  # validated before any key is made
+    event = domain.file_complaint(
+        complaint_id, merchant_id=merchant_id, card_id=card_id, consumer_id=consumer_id,
+        category=category, text_encrypted=vault.encrypt(consumer_id, TEXT, text),
+        now=now.isoformat())
+    _record(store, domain.Complaint(complaint_id), event, rules=rules, now=now,
+            metadata=metadata)
+    return {"complaint_id": complaint_id, "status": "open"}
+
+
+def respond_to_complaint(complaint_id: str, merchant_id: str, response: str, *,
+                         store: EventStore, vault: Vault, rules: RiskRules, now: datetime,
+                         metadata: dict | None = None) -> dict:
+    complaint = _load_complaint(store, complaint_id)
+    if complaint.merchant_id != merchant_id:
+        raise NotFound(f"no complaint {complaint_id} about you")
+    event = domain.respond(complaint, vault.encrypt(complaint.consumer_id, RESPONSE, response),
+                           now.isoformat())
+    _record(store, complaint, event, rules=rules, now=now, metadata=metadata)
+    return get_complaint(complaint_id, store=store, vault=vault)
+
+
+def close_complaint(complaint_id: str, consumer_id: str | None, by: str, how: str, *,
+                    store: EventStore, rules: RiskRules, now: datetime,
+                    outcome: str = "accepted", metadata: dict | None = None) -> dict:
+    """`how` is "resolve" or "escalate"; a consumer may only close their own complaint
+    (`consumer_id`), a regulator any (`consumer_id` None)."""
+    complaint = _load_complaint(store, complaint_id)
+    if consumer_id is not None and complaint.consumer_id != consumer_id:
+        raise NotFound(f"no complaint {complaint_id} of yours")
+    if how == "escalate":
+        event = domain.escalate(complaint, by, outcome, now.isoformat())
+    else:
+        event = domain.resolve(complaint, by, outcome, now.isoformat())
+    if event is not None:
+        _record(store, complaint, event, rules=rules, now=now, metadata=metadata)
+    return {"complaint_id": complaint_id, "status": complaint.status}
+
+
+def get_complaint(complaint_id: str, *, store: EventStore, vault: Vault) -> dict:
+    view = store.get_view(COMPLAINTS, complaint_id)
+    if view is None:
+        raise NotFound(f"no complaint {complaint_id}")
+    texts = {}
+    for record in store.read_stream(complaint_stream(complaint_id)):
+        for field, purpose in (("text_encrypted", TEXT), ("response_encrypted", RESPONSE)):
+            if field in record.data:
+                try:
+                    texts[field[:-10]] = vault.decrypt(view["consumer_id"], purpose,
+                                                       record.data[field])
+                except Forgotten:
+                    texts[field[:-10]] = None
+    return {**view, **texts}
+
+
+def merchant_complaints(merchant_id: str, *, store: EventStore, limit: int = 500) -> list:
+    prefix = f"{merchant_id}/"
+    return [store.get_view(COMPLAINTS, v["complaint_id"])
+            for k, v in store.list_views(BY_MERCHANT, prefix, limit) if k.startswith(prefix)]
+
+
+# --- assessments ---------------------------------------------------------------------------
+def observe_event(uow, event_type: str, data: dict, at: str, *, rules: RiskRules,
+                  metadata: dict | None = None) -> dict | None:
+    """A published merchant or escrow event, inside the consumer's unit of work."""
+    merchant_id = data.get("merchant_id")
+    if not merchant_id:
+        return None
+    return assess(uow, merchant_id, as_of=datetime.fromisoformat(at), rules=rules,
+                  event=(event_type, data, at), metadata=metadata)
+
+
+def health(merchant_id: str, *, store: EventStore) -> dict:
+    doc = store.get_view(CODES, merchant_id)
+    if doc is None:
+        raise NotFound(f"no assessment of {merchant_id} yet")
+    return {k: doc[k] for k in ("merchant_id", "code", "since", "reasons", "metrics",
+                                "evaluated_at")}
+
+
+def reassess_all(*, store: EventStore, rules: RiskRules, now: datetime,
+                 batch: int = 200) -> int:
+    """The scheduled evaluation for time-driven indicators (dormancy, windows moving on)."""
+    done, cursor = 0, ""
+    while page := store.list_views(CODES, cursor, batch):
+        cursor = page[-1][0]
+        with store.unit_of_work() as uow:
+            for merchant_id, _ in page:
+                assess(uow, merchant_id, as_of=now, rules=rules)
+        done += len(page)
+        if len(page) < batch:
+            break
+    return done
+
+
+# --- alerts --------------------------------------------------------------------------------
+def open_alerts(*, store: EventStore, now: datetime, status: str = "open",
+                limit: int = 500) -> list[dict]:
+    """Oldest first, each with its SLA age in hours."""
+    found = []
+    for _, ref in store.list_views(OPEN_ALERTS, "", limit):
+        alert = store.get_view(ALERTS, ref["alert_id"])
+        if status in ("any", alert["status"]):
+            age = now - datetime.fromisoformat(alert["opened_at"])
+            found.append({**alert, "age_hours": int(age.total_seconds() // 3600)})
+    return found
+
+
+def alert_step(alert_id: str, step: str, *, by: str, store: EventStore, now: datetime,
+               note: str = "", evidence_sha256: str | None = None,
+               disposition: str | None = None, metadata: dict | None = None) -> dict:
+    view = store.get_view(ALERTS, alert_id)
+    if view is None:
+        raise NotFound(f"no alert {alert_id}")
+    # The opening is in the merchant's health stream; the regulator's steps in the alert's.
+    alert, stream = domain.Alert(alert_id), f"alert-{alert_id}"
+    alert.apply(AlertOpened(view["alert_id"], view["merchant_id"], view["code"],
+                            view["reasons"], view["opened_at"], view["improve_by"]))
+    records = store.read_stream(stream)
+    for record in records:
+        alert.apply(CODEC.decode(record))
+    event = domain.alert_step(alert, step, by=by, now=now.isoformat(), note=note,
+                              evidence_sha256=evidence_sha256, disposition=disposition)
+    if event is None:
+        return view
+    view = {**view, "status": event.step, "disposition": event.disposition or
+            view["disposition"], "steps": view["steps"] + [
+                {k: getattr(event, k) for k in ("step", "by", "at", "note", "evidence_sha256",
+                                                "disposition")}]}
+    try:
+        with store.unit_of_work() as uow:
+            uow.append(stream, [CODEC.encode(event, metadata or {})], len(records))
+            uow.put_view(ALERTS, alert_id, view)
+            if event.step == "resolved":
+                uow.delete_view(OPEN_ALERTS, f"{view['opened_at']}|{alert_id}")
+    except ConcurrencyError as exc:
+        raise Conflict("the alert changed meanwhile; retry", "version_conflict") from exc
+    return view
+

@@ -1,0 +1,114 @@
+"""The risk use cases over a real SQLite store: complaints, codes, alerts and their steps."""
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eventstore.sqlite import SqliteEventStore
+from policy import load_policy
+from privacy import Vault
+from services.domain_errors import Conflict, InvalidInput, NotFound
+from services.risk.application import handlers
+from services.risk.domain.health_code import RiskRules
+
+RULES = RiskRules.from_policy(load_policy().risk)
+T0 = datetime(2026, 9, 1, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def env(tmp_path):
+    store = SqliteEventStore(tmp_path / "risk.db")
+    yield store, Vault(tmp_path / "vault.db")
+    store.close()
+
+
+def publish(store, event_type, at, **data):
+    with store.unit_of_work() as uow:
+        return handlers.observe_event(uow, event_type, data, at.isoformat(), rules=RULES)
+
+
+def healthy_shop(store, merchant="m-1", cards=200):
+    """Sells cards every day for 90 days and is visited every 3 days, in time order."""
+    events = [(T0 - timedelta(days=95), "merchant.MerchantApproved.v1", {})]
+    events += [(T0 - timedelta(days=90 - i % 90, minutes=i), "escrow.DepositConfirmed.v1",
+                {"card_id": f"{merchant}-c{i}", "amount": 10_000, "upfront_amount": 0})
+               for i in range(cards)]
+    events += [(T0 - timedelta(days=day, hours=1), "escrow.RedemptionConfirmed.v1",
+                {"released_amount": 50_000}) for day in range(0, 90, 3)]
+    for at, event_type, data in sorted(events, key=lambda e: e[0]):
+        publish(store, event_type, at, merchant_id=merchant, **data)
+
+
+def test_a_healthy_shop_is_green_with_its_metrics(env):
+    store, _ = env
+    healthy_shop(store)
+    code = handlers.health("m-1", store=store)
+    assert code["code"] == "green", code["reasons"]
+    assert code["metrics"]["open_cards"] == 200
+    assert code["metrics"]["outstanding"] == 200 * 10_000 - 30 * 50_000
+    assert [e.type for e in store.read_stream("health-m-1")] == ["risk.HealthCodeChanged.v1"]
+
+
+def test_a_complaint_surge_turns_red_and_opens_an_alert(env):
+    store, vault = env
+    healthy_shop(store, cards=200)
+    for i in range(5):
+        handlers.file_complaint(f"c-{i}", "m-1", None, "refused_refund", f"text {i}",
+                                store=store, vault=vault, rules=RULES,
+                                now=T0 + timedelta(hours=i))
+    code = handlers.health("m-1", store=store)
+    assert code["code"] == "red"
+    assert "complaint_surge_per_thousand_cards" in [r["indicator"] for r in code["reasons"]]
+    alerts = handlers.open_alerts(store=store, now=T0 + timedelta(days=1))
+    assert [(a["code"], a["merchant_id"]) for a in alerts] == [("yellow", "m-1"), ("red", "m-1")]
+    red = alerts[1]
+    assert red["improve_by"] == (T0 + timedelta(hours=4) + timedelta(days=30)).isoformat()
+    raw = b"".join(r.data.get("text_encrypted", "").encode()
+                   for r in store.read_all(0, 10_000))
+    assert b"text 0" not in raw, "complaint texts are stored encrypted"
+
+    with pytest.raises(Conflict):
+        handlers.alert_step(red["alert_id"], "verified", by="r-1", store=store, now=T0)
+    handlers.alert_step(red["alert_id"], "acknowledged", by="r-1", store=store, now=T0)
+    with pytest.raises(InvalidInput):
+        handlers.alert_step(red["alert_id"], "verified", by="r-1", store=store, now=T0,
+                            note="visited", evidence_sha256="nothex")
+    evidence = hashlib.sha256(b"photo").hexdigest()
+    handlers.alert_step(red["alert_id"], "verified", by="r-1", store=store, now=T0,
+                        note="visited", evidence_sha256=evidence)
+    done = handlers.alert_step(red["alert_id"], "resolved", by="r-2", store=store, now=T0,
+                               disposition="public_warning", note="warned")
+    assert [s["step"] for s in done["steps"]] == ["acknowledged", "verified", "resolved"]
+    assert done["disposition"] == "public_warning"
+    assert [a["alert_id"] for a in handlers.open_alerts(store=store, now=T0)] == [
+        alerts[0]["alert_id"]]
+
+
+def test_complaint_lifecycle_and_erasure(env):
+    store, vault = env
+    filed = handlers.file_complaint("c-1", "m-1", "card-1", "quality", "cold coffee",
+                                    store=store, vault=vault, rules=RULES, now=T0)
+    cid = filed["complaint_id"]
+    with pytest.raises(NotFound):
+        handlers.respond_to_complaint(cid, "m-2", "?", store=store, vault=vault, rules=RULES,
+                                      now=T0)
+    answered = handlers.respond_to_complaint(cid, "m-1", "sorry, refunded a cup",
+                                             store=store, vault=vault, rules=RULES, now=T0)
+    assert (answered["text"], answered["response"]) == ("cold coffee", "sorry, refunded a cup")
+    with pytest.raises(Conflict):
+        handlers.respond_to_complaint(cid, "m-1", "again", store=store, vault=vault,
+                                      rules=RULES, now=T0)
+    with pytest.raises(NotFound):
+        handlers.close_complaint(cid, "c-2", "consumer:c-2", "resolve", store=store,
+                                 rules=RULES, now=T0)
+    closed = handlers.close_complaint(cid, "c-1", "consumer:c-1", "resolve", store=store,
+                                      rules=RULES, now=T0)
+    assert closed["status"] == "resolved"
+    vault.forget("c-1")
+    gone = handlers.get_complaint(cid, store=store, vault=vault)
+    assert (gone["text"], gone["response"]) == (None, None)
+    with pytest.raises(InvalidInput):
+        handlers.file_complaint("c-1", "m-1", None, "gossip", "x", store=store, vault=vault,
+                                rules=RULES, now=T0)
