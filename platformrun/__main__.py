@@ -107,6 +107,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
         children.append(_nameko(service, SERVICE_CLASSES[service],
                                 {"AMQP_URI": amqp_uri, "STORE_URL": store_url,
                                  "VAULT_PATH": str(data / "vault.db"),
+                                 "RISK_SIGNING_KEY": str(data / "signing.pem"),
                                  "BANK_STATEMENT_DIR": str(var / "bank" / "statements")},
                                 data, env,
                                 log_dir))

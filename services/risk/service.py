@@ -1,6 +1,156 @@
-"""The risk nameko service: thin entrypoints over the application layer."""
+"""The risk nameko service: thin entrypoints over the application layer.
+
+It consumes every event of the merchant and escrow services (one durable queue per source),
+assesses the merchant each event is about, and on a timer re-evaluates time-driven indicators
+and enforces red-code deadlines.
+"""
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nameko.exceptions import RemoteError
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from messaging.consumer import consumes
+from messaging.wire import IntegrationEvent
+from services.dependencies import PolicyDependency, VaultDependency
 from services.platform_service import PlatformService
+from services.remote_errors import domain_errors_cross
+from services.risk.application import credit, delisting, handlers
+from services.risk.application.observations import RELEVANT, event_time
+from services.risk.domain.health_code import RiskRules
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SigningKey(DependencyProvider):
+    """The platform's Ed25519 key for credit reports, from config RISK_SIGNING_KEY (a PEM
+    file); demo mode creates it on first start."""
+
+    def setup(self) -> None:
+        path = Path(self.container.config.get("RISK_SIGNING_KEY", "var/risk/signing.pem"))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(Ed25519PrivateKey.generate().private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption()))
+        self.key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        raw = self.key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                 serialization.PublicFormat.Raw)
+        self.key_id = raw.hex()[:16]
+
+    def get_dependency(self, worker_ctx) -> SigningKey:
+        return self
+
+
+class MerchantsOverRpc:
+    def __init__(self, proxy):
+        self.proxy = proxy
+
+    def change_status(self, merchant_id, status, reason, changed_by) -> dict:
+        try:
+            return self.proxy.change_status(merchant_id, status, reason, changed_by)
+        except RemoteError as exc:
+            # Closed or defaulted merchants sell nothing already; there is nothing to delist.
+            if "invalid_transition" in str(exc):
+                return {"merchant_id": merchant_id, "status": "unchanged"}
+            raise
 
 
 class RiskService(PlatformService):
     name = "risk"
+    vault = VaultDependency()
+    policy = PolicyDependency()
+    signing = SigningKey()
+    merchant_rpc = RpcProxy("merchant")
+
+    @property
+    def rules(self) -> RiskRules:
+        return RiskRules.from_policy(self.policy.risk)
+
+    def _observe(self, event: IntegrationEvent, uow) -> None:
+        if event.type in RELEVANT:
+            handlers.observe_event(uow, event.type, event.data,
+                                   event_time(event.data, event.recorded_at), rules=self.rules,
+                                   metadata={"causation_id": event.event_id})
+
+    @consumes("merchant", "#")
+    def on_merchant_event(self, event: IntegrationEvent, uow) -> None:
+        self._observe(event, uow)
+
+    @consumes("escrow", "#")
+    def on_escrow_event(self, event: IntegrationEvent, uow) -> None:
+        self._observe(event, uow)
+
+    @timer(interval=60)
+    def scheduled_work(self) -> None:
+        self.sweep()
+
+    @rpc
+    def sweep(self) -> dict:
+        """Re-evaluates every merchant now and enforces passed deadlines (operators, tests)."""
+        at = now()
+        assessed = handlers.reassess_all(store=self.store, rules=self.rules, now=at)
+        return {"assessed": assessed, **delisting.check_deadlines(
+            store=self.store, merchants=MerchantsOverRpc(self.merchant_rpc), now=at)}
+
+    @rpc
+    @domain_errors_cross
+    def file_complaint(self, consumer_id, merchant_id, card_id, category, text,
+                       metadata=None) -> dict:
+        return handlers.file_complaint(consumer_id, merchant_id, card_id, category, text,
+                                       store=self.store, vault=self.vault, rules=self.rules,
+                                       now=now(), metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def respond_to_complaint(self, complaint_id, merchant_id, response, metadata=None):
+        return handlers.respond_to_complaint(complaint_id, merchant_id, response,
+                                             store=self.store, vault=self.vault,
+                                             rules=self.rules, now=now(), metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def close_complaint(self, complaint_id, consumer_id, by, how, outcome="accepted",
+                        metadata=None) -> dict:
+        return handlers.close_complaint(complaint_id, consumer_id, by, how, store=self.store,
+                                        rules=self.rules, now=now(), outcome=outcome,
+                                        metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def get_complaint(self, complaint_id) -> dict:
+        return handlers.get_complaint(complaint_id, store=self.store, vault=self.vault)
+
+    @rpc
+    @domain_errors_cross
+    def health_code(self, merchant_id) -> dict:
+        return handlers.health(merchant_id, store=self.store)
+
+    @rpc
+    def alerts(self, status="open") -> list:
+        return handlers.open_alerts(store=self.store, now=now(), status=status)
+
+    @rpc
+    @domain_errors_cross
+    def alert_step(self, alert_id, step, by, note="", evidence_sha256=None, disposition=None,
+                   metadata=None) -> dict:
+        return handlers.alert_step(alert_id, step, by=by, store=self.store, now=now(),
+                                   note=note, evidence_sha256=evidence_sha256,
+                                   disposition=disposition, metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
+    def credit_report(self, merchant_id) -> dict:
+        return credit.credit_report(merchant_id, store=self.store, key=self.signing.key,
+                                    key_id=self.signing.key_id, now=now())

@@ -1,0 +1,44 @@
+"""The red-code process manager: when a red merchant's deadline to improve passes and it is
+still red, it is delisted (new sales stop; its cards may be refunded on request).
+
+It asks the merchant service first and records the decision after, so a crash in between
+repeats a request the merchant service treats as done, never a missing delisting.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from eventstore import EventStore
+from services.risk.application.assessment import CODEC, CODES, DEADLINES
+from services.risk.domain.events import MerchantDelistingDue
+
+
+class Merchants(Protocol):
+    def change_status(self, merchant_id: str, status: str, reason: str,
+                      changed_by: str) -> dict: ...
+
+
+def check_deadlines(*, store: EventStore, merchants: Merchants, now: datetime,
+                    limit: int = 500) -> dict:
+    counts = {"delisted": 0, "improved": 0}
+    stamp = now.isoformat()
+    for key, due in store.list_views(DEADLINES, "", limit):
+        if key >= stamp:
+            break
+        code = store.get_view(CODES, due["merchant_id"]) or {"code": "red"}
+        still_red = code["code"] == "red"
+        if still_red:
+            merchants.change_status(
+                due["merchant_id"], "delisted",
+                f"red health code not improved by {due['deadline']} (alert {due['alert_id']})",
+                "risk:red-code-deadline")
+        stream = f"delisting-{due['merchant_id']}"
+        with store.unit_of_work() as uow:
+            if still_red:
+                event = MerchantDelistingDue(due["merchant_id"], due["alert_id"],
+                                             due["deadline"], code["code"], stamp)
+                uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
+            uow.delete_view(DEADLINES, key)
+        counts["delisted" if still_red else "improved"] += 1
+    return counts
