@@ -1,0 +1,278 @@
+"""Who may call what: every gateway route x {anonymous, consumer A, consumer B, merchant X,
+merchant Y, regulator, bank, operator}, against real merchant, escrow and ledger services.
+
+Each cell that could change state gets fresh objects, so cells do not depend on each other.
+A refused cell must answer the contract's error shape, leak nothing of the object, and leave
+it as it was. The table must cover exactly the routes the gateway serves.
+"""
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.gateway.app import create_app
+from tests.conftest import gateway_settings
+from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
+
+pytestmark = pytest.mark.broker
+
+WHO = ("anonymous", "consumer_a", "consumer_b", "merchant_x", "merchant_y", "regulator",
+       "bank", "operator")
+# Cheap, so consumer A's many cards stay under the per-merchant cap.
+SV = {"type": "stored_value", "name": "10+1", "price": 1_000, "bonus": 100,
+      "validity_days": 365}
+USCC = "91350100M000100Y43"
+KEYS = itertools.count()
+
+
+def row(allowed: dict[str, int], default: int) -> dict[str, int]:
+    """Statuses by principal: `allowed` named, the rest `default`, anonymous 401."""
+    return {"anonymous": 401, **{w: default for w in WHO[1:]}, **allowed}
+
+
+PUBLIC = dict.fromkeys(WHO, 200)
+OWNER_A = row({"consumer_a": 200, "consumer_b": 404}, 403)
+
+
+class World:
+    """Real objects made through the API by the principals who own them."""
+
+    def __init__(self, client):
+        self.client = client
+        self.headers = {"anonymous": {}}
+        for who, (role, subject) in {
+                "consumer_a": ("consumer", "c-a"), "consumer_b": ("consumer", "c-b"),
+                "regulator": ("regulator", "r-1"), "bank": ("bank", "b-1"),
+                "operator": ("operator", "o-1")}.items():
+            self.headers[who] = self.login(role, subject)
+        self.x, self.y = self.merchant(), self.merchant()
+        self.headers["merchant_x"] = self.login("merchant", self.x)
+        self.headers["merchant_y"] = self.login("merchant", self.y)
+        self.product = self.post(f"/api/v1/merchants/{self.x}/products", SV, "merchant_x")
+        self.card = self.buy()
+
+    def login(self, role, subject):
+        token = self.client.post("/api/v1/auth/dev-login", json={"role": role, "subject": subject})
+        return {"Authorization": f"Bearer {token.get_json()['token']}"}
+
+    def post(self, url, body, who):
+        answer = self.client.post(url, json=body, headers=self.headers[who])
+        assert answer.status_code in (200, 201), (url, answer.get_json())
+        return answer.get_json()
+
+    def merchant(self, approve=True):
+        made = self.post("/api/v1/merchants", {
+            "name": "Shop", "uscc": USCC, "industry": "fitness", "address": "Weihai",
+            "contact_phone": "13812345678"}, "operator")["merchant_id"]
+        if approve:
+            self.post(f"/api/v1/merchants/{made}/approve", {}, "operator")
+        return made
+
+    def buy(self):
+        return self.post("/api/v1/cards", {"product_id": self.product["product_id"]},
+                         "consumer_a")
+
+    def hold(self):
+        card = self.buy()
+        return self.post(f"/api/v1/cards/{card['card_id']}/redemptions", {"amount": 100},
+                         "merchant_x")
+
+    def confirmed_event(self):
+        hold = self.hold()
+        return self.post(f"/api/v1/redemptions/{hold['redemption_id']}/confirm", {},
+                         "consumer_a")["event_id"]
+
+
+def in_future(days):
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+# route -> (method, make(world) -> (url, body, state probe or None), expected statuses)
+TABLE = {
+    "/api/v1/auth/dev-login": ("POST", lambda w: (
+        "/api/v1/auth/dev-login", {"role": "consumer", "subject": "c-z"}, None), PUBLIC),
+    "/auth/dev-login": ("POST", lambda w: (
+        "/auth/dev-login", {"role": "bank", "subject": "b-z"}, None), PUBLIC),
+    "/api/v1/auth/staff/login": ("POST", lambda w: (
+        "/api/v1/auth/staff/login", {"username": "u", "password": "p", "totp": "123456"}, None),
+        dict.fromkeys(WHO, 404)),
+    "/api/v1/auth/device/token": ("POST", lambda w: (
+        "/api/v1/auth/device/token", {"key_id": "k", "timestamp": 1, "nonce": "n" * 16}, None),
+        dict.fromkeys(WHO, 404)),
+    "/api/v1/auth/consumer/login": ("POST", lambda w: (
+        "/api/v1/auth/consumer/login", {"code": "c"}, None), dict.fromkeys(WHO, 404)),
+    "/api/v1/openapi.json": ("GET", lambda w: ("/api/v1/openapi.json", None, None), PUBLIC),
+    "/healthz": ("GET", lambda w: ("/healthz", None, None), None),
+    "/api/v1/merchants": ("POST", lambda w: ("/api/v1/merchants", {
+        "name": "New", "uscc": USCC, "industry": "beauty", "address": "A",
+        "contact_phone": "13812345678"}, None),
+        row({"merchant_x": 201, "merchant_y": 201, "operator": 201}, 403)),
+    "/api/v1/merchants#GET": ("GET", lambda w: ("/api/v1/merchants", None, None), PUBLIC),
+    "/api/v1/merchants/<merchant_id>": ("GET", lambda w: (
+        f"/api/v1/merchants/{w.x}", None, None), PUBLIC),
+    "/api/v1/merchants/<merchant_id>/approve": ("POST", lambda w: (
+        f"/api/v1/merchants/{(m := w.merchant(approve=False))}/approve", {},
+        f"/api/v1/merchants/{m}"), row({"operator": 200}, 403)),
+    "/api/v1/merchants/<merchant_id>/products": ("POST", lambda w: (
+        f"/api/v1/merchants/{w.x}/products", SV, None),
+        row({"merchant_x": 201, "merchant_y": 404}, 403)),
+    "/api/v1/merchants/<merchant_id>/promotions": ("POST", lambda w: (
+        f"/api/v1/merchants/{w.x}/promotions", {
+            "product_id": w.post(f"/api/v1/merchants/{w.x}/products", SV,
+                                 "merchant_x")["product_id"],
+            "name": "Spring", "bonus": 200, "starts_at": in_future(1),
+            "ends_at": in_future(8)}, None),
+        row({"merchant_x": 201, "merchant_y": 404}, 403)),
+    "/api/v1/merchants/<merchant_id>/promotions#GET": ("GET", lambda w: (
+        f"/api/v1/merchants/{w.x}/promotions", None, None), PUBLIC),
+    "/api/v1/merchants/<merchant_id>/stats": ("GET", lambda w: (
+        f"/api/v1/merchants/{w.x}/stats", None, None),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403)),
+    "/api/v1/merchants/<merchant_id>/flags": ("POST", lambda w: (
+        f"/api/v1/merchants/{(m := w.merchant())}/flags",
+        {"flag": "abnormal_operations", "on": True, "source": "samr"},
+        f"/api/v1/merchants/{m}"), row({"regulator": 200, "operator": 200}, 403)),
+    "/api/v1/merchants/<merchant_id>/default": ("POST", lambda w: (
+        f"/api/v1/merchants/{(m := w.merchant())}/default", {"reason": "absconded"},
+        f"/api/v1/merchants/{m}"), row({"regulator": 200}, 403)),
+    "/api/v1/merchants/<merchant_id>/settlements": ("GET", lambda w: (
+        f"/api/v1/merchants/{w.x}/settlements", None, None),
+        row({"merchant_x": 200, "merchant_y": 404}, 403)),
+    "/api/v1/cards": ("POST", lambda w: (
+        "/api/v1/cards", {"product_id": w.product["product_id"]}, None),
+        row({"consumer_a": 201, "consumer_b": 201}, 403)),
+    "/api/v1/payments/<payment_id>/confirm": ("POST", lambda w: (
+        f"/api/v1/payments/{(c := w.buy())['payment']['payment_id']}/confirm", {},
+        f"/api/v1/cards/{c['card_id']}"), row({"bank": 200}, 403)),
+    "/api/v1/cards/<card_id>": ("GET", lambda w: (
+        f"/api/v1/cards/{w.card['card_id']}", None, None),
+        row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
+             "regulator": 200}, 403)),
+    "/api/v1/consumers/me/cards": ("GET", lambda w: ("/api/v1/consumers/me/cards", None, None),
+                                   row({"consumer_a": 200, "consumer_b": 200}, 403)),
+    "/api/v1/cards/<card_id>/redemptions": ("POST", lambda w: (
+        f"/api/v1/cards/{(c := w.buy())['card_id']}/redemptions", {"amount": 50},
+        f"/api/v1/cards/{c['card_id']}"), row({"merchant_x": 201, "merchant_y": 404}, 403)),
+    "/api/v1/redemptions/<redemption_id>/confirm": ("POST", lambda w: (
+        f"/api/v1/redemptions/{w.hold()['redemption_id']}/confirm", {}, "hold"), OWNER_A),
+    "/api/v1/redemptions/<redemption_id>/reject": ("POST", lambda w: (
+        f"/api/v1/redemptions/{w.hold()['redemption_id']}/reject", {}, "hold"), OWNER_A),
+    "/api/v1/cards/<card_id>/refund": ("POST", lambda w: (
+        f"/api/v1/cards/{(c := w.buy())['card_id']}/refund", {"reason": "moving"},
+        f"/api/v1/cards/{c['card_id']}"), OWNER_A),
+    "/api/v1/ledger/checkpoint": ("GET", lambda w: ("/api/v1/ledger/checkpoint", None, None),
+                                  PUBLIC),
+    "/api/v1/ledger/consistency": ("GET", lambda w: (
+        "/api/v1/ledger/consistency?first=1&second=2", None, None), PUBLIC),
+    "/api/v1/ledger/entries": ("GET", lambda w: (
+        "/api/v1/ledger/entries?start=0&end=2", None, None),
+        row({"regulator": 200, "bank": 200}, 403)),
+    "/api/v1/ledger/receipts/<event_id>": ("GET", lambda w: (
+        f"/api/v1/ledger/receipts/{w.receipt_event}", None, None),
+        row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
+             "regulator": 200, "bank": 200, "operator": 404}, 404)),
+}
+
+
+@pytest.fixture
+def world(tmp_path, amqp_uri):
+    escrow_store = f"sqlite:///{tmp_path / 'escrow.db'}"
+    processes = [
+        start_nameko("services.merchant.service:MerchantService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'merchant.db'}",
+            "VAULT_PATH": str(tmp_path / "vault.db")}, tmp_path),
+        start_nameko("services.escrow.service:EscrowService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": escrow_store,
+            "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path),
+        start_nameko("ledger.service:LedgerService", {
+            "AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger")}, tmp_path),
+        start_relay("escrow", escrow_store, amqp_uri, tmp_path),
+    ]
+    app = create_app(gateway_settings(tmp_path, amqp_uri))
+    client = app.test_client()
+    try:
+        wait_until(lambda: _services_up(client), timeout=90, what="the services")
+        built = World(client)
+        built.receipt_event = built.confirmed_event()
+        wait_until(lambda: client.get(f"/api/v1/ledger/receipts/{built.receipt_event}",
+                                      headers=built.headers["regulator"]).status_code == 200,
+                   timeout=60, what="the receipt of a confirmation")
+        yield built
+    finally:
+        app.config["RPC_POOL"].close()
+        for process in processes:
+            stop(process)
+
+
+def _services_up(client) -> bool:
+    token = client.post("/api/v1/auth/dev-login", json={"role": "consumer", "subject": "p"})
+    auth = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    return client.get("/api/v1/merchants").status_code == 200 and client.get(
+        "/api/v1/consumers/me/cards", headers=auth).status_code == 200 and client.get(
+        "/api/v1/ledger/consistency?first=0&second=0").status_code != 503
+
+
+def _routes(app) -> set[str]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            found.add(rule.rule if method == "POST" or rule.rule not in _posted(app)
+                      else f"{rule.rule}#GET")
+    return found
+
+
+def _posted(app) -> set[str]:
+    return {r.rule for r in app.url_map.iter_rules() if "POST" in r.methods}
+
+
+def _private(world) -> list[str]:
+    return [world.card["card_id"], world.card["payment"]["payment_id"], "c-a", "13812345678",
+            '"deposited"', '"escrow_held"', '"contact_phone"']
+
+
+def test_every_route_for_every_principal(world):
+    client = world.client
+    assert set(TABLE) == _routes(client.application), "every route has a row, and no more"
+    wrong = []
+    for route, (method, make, expected) in TABLE.items():
+        if expected is None:
+            continue  # /healthz: the operators' probe, public and state-free
+        for who in WHO:
+            url, body, probe = make(world)
+            before = _state(client, world, probe)
+            headers = {**world.headers[who], "Idempotency-Key": f"cell-{next(KEYS)}"}
+            answer = (client.post(url, json=body, headers=headers) if method == "POST"
+                      else client.get(url, headers=headers))
+            status = answer.status_code
+            if status != expected[who]:
+                wrong.append(f"{method} {route} as {who}: {status}, expected {expected[who]} "
+                             f"{answer.get_data(as_text=True)[:200]}")
+                continue
+            if status >= 400:
+                error = (answer.get_json() or {}).get("error", {})
+                text = answer.get_data(as_text=True)
+                if not (error.get("code") and error.get("message")):
+                    wrong.append(f"{method} {route} as {who}: not the error shape: {text}")
+                # What the caller named in the URL may be echoed; nothing else of the object.
+                leaked = [secret for secret in _private(world)
+                          if secret in text and secret not in url]
+                if leaked:
+                    wrong.append(f"{method} {route} as {who}: leaks {leaked}")
+                if _state(client, world, probe) != before:
+                    wrong.append(f"{method} {route} as {who}: refused, yet state changed")
+    assert not wrong, f"{len(wrong)} wrong cells:\n" + "\n".join(wrong)
+
+
+def _state(client, world, probe):
+    if probe is None:
+        return None
+    if probe == "hold":
+        cards = client.get("/api/v1/consumers/me/cards", headers=world.headers["consumer_a"])
+        return sorted((c["card_id"], c["released_amount"], c["status"])
+                      for c in cards.get_json()["items"])
+    headers = world.headers["regulator" if probe.startswith("/api/v1/cards") else "anonymous"]
+    return client.get(probe, headers=headers).get_json()
