@@ -9,6 +9,7 @@ SUITES = {
     "eventstore": "bench.eventstore_bench",
     "relay": "bench.relay_bench",
     "ledger": "bench.ledger_bench",
+    "escrow": "bench.escrow_bench",
 }
 
 

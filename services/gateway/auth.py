@@ -31,10 +31,15 @@ class Principal:
 
 
 class TokenIssuer:
+    VERIFIED_CACHE = 50_000
+
     def __init__(self, private_key: Ed25519PrivateKey, ttl_seconds: int = 12 * 3600):
         self._private = private_key
         self._public = private_key.public_key()
         self.ttl = ttl_seconds
+        # A client sends the same token on every call: its signature is checked once, and the
+        # result kept until the token expires (a dict is safe to share between threads here).
+        self._verified: dict[str, tuple[Principal, int]] = {}
 
     @classmethod
     def from_key_file(cls, path: str | Path, *, create: bool) -> TokenIssuer:
@@ -61,11 +66,18 @@ class TokenIssuer:
         return jwt.encode(claims, self._private, algorithm="EdDSA")
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
         claims = jwt.decode(token, self._public, algorithms=["EdDSA"], issuer=ISSUER,
                             options={"require": ["exp", "iat", "sub", "iss"]})
         if claims.get("role") not in ROLES:
             raise jwt.InvalidTokenError("unknown role")
-        return Principal(claims["role"], claims["sub"])
+        principal = Principal(claims["role"], claims["sub"])
+        if len(self._verified) >= self.VERIFIED_CACHE:
+            self._verified.clear()
+        self._verified[token] = (principal, claims["exp"])
+        return principal
 
 
 def current_principal() -> Principal | None:

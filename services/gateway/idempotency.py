@@ -36,9 +36,14 @@ class IdempotencyStore:
         self._lock = threading.Lock()
 
     def begin(self, scope: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
-        """None when this request may run; else the stored (status, body) to replay."""
+        """None when this request may run; else the stored (status, body) to replay.
+
+        The in-progress marker is committed without waiting for the disk (synchronous =
+        NORMAL): a crash of this process keeps it, and the response's commit in `finish`
+        waits for the disk and makes the marker durable with it."""
         with self._lock:
             try:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
                 self._conn.execute("INSERT INTO responses VALUES (?, ?, ?, ?, NULL, ?)",
                                    (scope, key, fingerprint, IN_PROGRESS, time.time()))
                 return None
@@ -46,6 +51,8 @@ class IdempotencyStore:
                 row = self._conn.execute(
                     "SELECT fingerprint, status, body FROM responses WHERE scope = ? AND key = ?",
                     (scope, key)).fetchone()
+            finally:
+                self._conn.execute("PRAGMA synchronous = FULL")
         if row[0] != fingerprint:
             raise ApiError(422, "idempotency_key_reused",
                            "this Idempotency-Key was used with a different request")

@@ -77,7 +77,8 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
         card.apply(event)
         kind = type(event).__name__
         if kind == "RedemptionRequested":
-            uow.put_view(REDEMPTIONS, event.redemption_id, {"card_id": card.card_id})
+            uow.put_view(REDEMPTIONS, event.redemption_id,
+                         {"card_id": card.card_id, "consumer_id": card.purchase.consumer_id})
             uow.put_view(OPEN_HOLDS, f"{event.expires_at}|{event.redemption_id}",
                          {"card_id": card.card_id, "redemption_id": event.redemption_id})
         elif kind in ("RedemptionConfirmed", "RedemptionVoided"):
@@ -201,8 +202,8 @@ def _owned_hold(store: EventStore, redemption_id: str, consumer_id: str | None) 
     found = store.get_view(REDEMPTIONS, redemption_id)
     if found is None:
         raise NotFound(f"no redemption {redemption_id}")
-    card, _ = load_card(store, found["card_id"])
-    if consumer_id is not None and card.purchase.consumer_id != consumer_id:
+    owner = found.get("consumer_id") or load_card(store, found["card_id"])[0].purchase.consumer_id
+    if consumer_id is not None and owner != consumer_id:
         raise NotFound(f"no redemption {redemption_id} of yours")
     return found["card_id"]
 
