@@ -11,6 +11,7 @@ from services.gateway import (
     logins_api,
     merchants_api,
     openapi,
+    risk_api,
 )
 from services.gateway.auth import TokenIssuer
 from services.gateway.credentials import Credentials
@@ -19,7 +20,7 @@ from services.gateway.idempotency import IdempotencyStore
 from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
 
-API_AREAS = (auth_api, logins_api, merchants_api, cards_api, ledger_api)
+API_AREAS = (auth_api, logins_api, merchants_api, cards_api, risk_api, ledger_api)
 
 
 def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,

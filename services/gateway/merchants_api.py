@@ -43,9 +43,31 @@ def metadata() -> dict:
     return {"correlation_id": request.headers.get("X-Request-Id", ""), "actor": actor()}
 
 
-def _public(card: dict) -> dict:
-    # The health code and warnings belong to the risk service, which is not built yet.
-    return Merchant().dump({"health_code": None, "public_warning": None, **card})
+RANK = {"green": 0, "yellow": 1, "red": 2, None: 3}
+
+
+def _codes(merchant_ids: list[str]) -> dict:
+    """The risk service's codes; while it is down, the merchants' pages still answer, with
+    the code unknown (null) rather than a guess."""
+    try:
+        return call("risk", "codes", merchant_ids)
+    except ApiError as exc:
+        if exc.status != 503:
+            raise
+        return {}
+
+
+def _public(card: dict, health: dict | None) -> dict:
+    """The merchant's card with its health code and any public warning: a red code's reasons,
+    or the regulator's warning."""
+    code = (health or {}).get("code")
+    warning = None
+    if code == "red":
+        reasons = ", ".join(r["indicator"] for r in health["reasons"])
+        warning = f"red prepaid health code since {health['since']}: {reasons}"
+    if card["status"] == "warned":
+        warning = "; ".join(filter(None, (warning, card["status_reason"] or "warned")))
+    return Merchant().dump({**card, "health_code": code, "public_warning": warning})
 
 
 @blueprint.post("")
@@ -71,18 +93,28 @@ def get(merchant_id: str):
     principal = current_principal()
     owner = principal is not None and principal.role == "merchant" \
         and principal.subject == merchant_id
-    return jsonify(_public(call("merchant", "get", merchant_id, owner)))
+    card = call("merchant", "get", merchant_id, owner)
+    return jsonify(_public(card, _codes([merchant_id]).get(merchant_id)))
 
 
 @blueprint.get("")
 def directory():
+    """Green first, then yellow, red and not yet assessed, within each page; with
+    `health_code`, only merchants with that code, pages read until the page is full."""
     args = query(DirectoryQuery())
-    if args.get("health_code"):
-        return jsonify(Directory().dump({"items": [], "next_cursor": None}))  # none assessed
-    page = call("merchant", "directory", args.get("industry"), args.get("cursor", ""),
-                args["limit"])
-    return jsonify(Directory().dump({"items": [_public(c) for c in page["items"]],
-                                     "next_cursor": page["next_cursor"]}))
+    wanted, items, cursor = args.get("health_code"), [], args.get("cursor", "")
+    while True:
+        page = call("merchant", "directory", args.get("industry"), cursor, args["limit"])
+        codes = _codes([c["merchant_id"] for c in page["items"]])
+        for card in page["items"]:
+            health = codes.get(card["merchant_id"])
+            if wanted in (None, (health or {}).get("code")):
+                items.append(_public(card, health))
+        cursor = page["next_cursor"]
+        if cursor is None or len(items) >= args["limit"] or not wanted:
+            break
+    items.sort(key=lambda m: RANK[m["health_code"]])
+    return jsonify(Directory().dump({"items": items[:args["limit"]], "next_cursor": cursor}))
 
 
 def _only_itself(merchant_id: str) -> None:

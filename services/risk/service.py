@@ -138,6 +138,10 @@ class RiskService(PlatformService):
         return handlers.health(merchant_id, store=self.store)
 
     @rpc
+    def codes(self, merchant_ids) -> dict:
+        return handlers.codes(merchant_ids, store=self.store)
+
+    @rpc
     def alerts(self, status="open") -> list:
         return handlers.open_alerts(store=self.store, now=now(), status=status)
 
@@ -145,9 +149,17 @@ class RiskService(PlatformService):
     @domain_errors_cross
     def alert_step(self, alert_id, step, by, note="", evidence_sha256=None, disposition=None,
                    metadata=None) -> dict:
-        return handlers.alert_step(alert_id, step, by=by, store=self.store, now=now(),
-                                   note=note, evidence_sha256=evidence_sha256,
-                                   disposition=disposition, metadata=metadata)
+        alert = handlers.alert_step(alert_id, step, by=by, store=self.store, now=now(),
+                                    note=note, evidence_sha256=evidence_sha256,
+                                    disposition=disposition, metadata=metadata)
+        # The regulator's disposition takes effect on the merchant: a public warning, or
+        # delisting (new sales stop). Repeating it changes nothing.
+        status = {"public_warning": "warned", "delisted": "delisted"}.get(
+            alert.get("disposition") if step == "resolved" else None)
+        if status:
+            MerchantsOverRpc(self.merchant_rpc).change_status(
+                alert["merchant_id"], status, note or f"alert {alert_id}: {disposition}", by)
+        return alert
 
     @rpc
     @domain_errors_cross

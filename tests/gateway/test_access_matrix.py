@@ -79,6 +79,23 @@ class World:
         return self.post(f"/api/v1/cards/{card['card_id']}/redemptions", {"amount": 100},
                          "merchant_x")
 
+    def complaint(self):
+        return self.post("/api/v1/complaints", {
+            "merchant_id": self.x, "card_id": self.card["card_id"], "category": "quality",
+            "text": "the towels were dirty"}, "consumer_a")["complaint_id"]
+
+    def alert(self, acknowledged=False):
+        """A fresh alert: one complaint about a fresh merchant with no cards turns it yellow."""
+        merchant = self.merchant()
+        self.post("/api/v1/complaints", {"merchant_id": merchant, "category": "other",
+                                         "text": "closed early"}, "consumer_b")
+        alerts = self.client.get("/api/v1/alerts", headers=self.headers["regulator"])
+        alert_id = next(a["alert_id"] for a in alerts.get_json()["items"]
+                        if a["merchant_id"] == merchant)
+        if acknowledged:
+            self.post(f"/api/v1/alerts/{alert_id}/acknowledge", {}, "regulator")
+        return alert_id
+
     def confirmed_event(self):
         hold = self.hold()
         return self.post(f"/api/v1/redemptions/{hold['redemption_id']}/confirm", {},
@@ -162,6 +179,41 @@ TABLE = {
     "/api/v1/cards/<card_id>/refund": ("POST", lambda w: (
         f"/api/v1/cards/{(c := w.buy())['card_id']}/refund", {"reason": "moving"},
         f"/api/v1/cards/{c['card_id']}"), OWNER_A),
+    "/api/v1/complaints": ("POST", lambda w: ("/api/v1/complaints", {
+        "merchant_id": w.x, "card_id": w.card["card_id"], "category": "quality",
+        "text": "cold"}, None), row({"consumer_a": 201, "consumer_b": 404}, 403)),
+    "/api/v1/complaints/<complaint_id>": ("GET", lambda w: (
+        f"/api/v1/complaints/{w.filed}", None, None),
+        row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
+             "regulator": 200}, 403)),
+    "/api/v1/complaints/<complaint_id>/response": ("POST", lambda w: (
+        f"/api/v1/complaints/{(c := w.complaint())}/response", {"response": "sorry"},
+        f"complaint:{c}"), row({"merchant_x": 200, "merchant_y": 404}, 403)),
+    "/api/v1/complaints/<complaint_id>/resolve": ("POST", lambda w: (
+        f"/api/v1/complaints/{(c := w.complaint())}/resolve", {}, f"complaint:{c}"),
+        row({"consumer_a": 200, "consumer_b": 404, "regulator": 200}, 403)),
+    "/api/v1/complaints/<complaint_id>/escalate": ("POST", lambda w: (
+        f"/api/v1/complaints/{(c := w.complaint())}/escalate", {"outcome": "no answer"},
+        f"complaint:{c}"), OWNER_A),
+    "/api/v1/merchants/<merchant_id>/health": ("GET", lambda w: (
+        f"/api/v1/merchants/{w.x}/health", None, None), PUBLIC),
+    # X has complaints by now, so it is not green: the allowed callers get 422, not a report.
+    "/api/v1/merchants/<merchant_id>/credit-report": ("GET", lambda w: (
+        f"/api/v1/merchants/{w.x}/credit-report", None, None),
+        row({"merchant_x": 422, "merchant_y": 404, "regulator": 422, "bank": 422}, 403)),
+    "/api/v1/alerts": ("GET", lambda w: ("/api/v1/alerts", None, None),
+                       row({"regulator": 200}, 403)),
+    "/api/v1/alerts/<alert_id>/acknowledge": ("POST", lambda w: (
+        f"/api/v1/alerts/{(a := w.alert())}/acknowledge", {}, f"alert:{a}"),
+        row({"regulator": 200}, 403)),
+    "/api/v1/alerts/<alert_id>/verify": ("POST", lambda w: (
+        f"/api/v1/alerts/{(a := w.alert(acknowledged=True))}/verify",
+        {"note": "visited", "evidence_sha256": "ab" * 32}, f"alert:{a}"),
+        row({"regulator": 200}, 403)),
+    "/api/v1/alerts/<alert_id>/resolve": ("POST", lambda w: (
+        f"/api/v1/alerts/{(a := w.alert(acknowledged=True))}/resolve",
+        {"disposition": "verified_ok", "note": "fine"}, f"alert:{a}"),
+        row({"regulator": 200}, 403)),
     "/api/v1/ledger/checkpoint": ("GET", lambda w: ("/api/v1/ledger/checkpoint", None, None),
                                   PUBLIC),
     "/api/v1/ledger/consistency": ("GET", lambda w: (
@@ -186,6 +238,10 @@ def world(tmp_path, amqp_uri):
         start_nameko("services.escrow.service:EscrowService", {
             "AMQP_URI": amqp_uri, "STORE_URL": escrow_store,
             "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path),
+        start_nameko("services.risk.service:RiskService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'risk.db'}",
+            "VAULT_PATH": str(tmp_path / "risk-vault.db"),
+            "RISK_SIGNING_KEY": str(tmp_path / "risk.pem")}, tmp_path),
         start_nameko("ledger.service:LedgerService", {
             "AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger")}, tmp_path),
         start_relay("escrow", escrow_store, amqp_uri, tmp_path),
@@ -196,6 +252,7 @@ def world(tmp_path, amqp_uri):
         wait_until(lambda: _services_up(client), timeout=90, what="the services")
         built = World(client)
         built.receipt_event = built.confirmed_event()
+        built.filed = built.complaint()
         wait_until(lambda: client.get(f"/api/v1/ledger/receipts/{built.receipt_event}",
                                       headers=built.headers["regulator"]).status_code == 200,
                    timeout=60, what="the receipt of a confirmation")
@@ -211,7 +268,13 @@ def _services_up(client) -> bool:
     auth = {"Authorization": f"Bearer {token.get_json()['token']}"}
     return client.get("/api/v1/merchants").status_code == 200 and client.get(
         "/api/v1/consumers/me/cards", headers=auth).status_code == 200 and client.get(
+        "/api/v1/alerts", headers=_regulator(client)).status_code == 200 and client.get(
         "/api/v1/ledger/consistency?first=0&second=0").status_code != 503
+
+
+def _regulator(client) -> dict:
+    token = client.post("/api/v1/auth/dev-login", json={"role": "regulator", "subject": "r"})
+    return {"Authorization": f"Bearer {token.get_json()['token']}"}
 
 
 def _routes(app) -> set[str]:
@@ -270,6 +333,13 @@ def test_every_route_for_every_principal(world):
 def _state(client, world, probe):
     if probe is None:
         return None
+    if probe.startswith(("complaint:", "alert:")):
+        kind, _, key = probe.partition(":")
+        path = {"complaint": "/api/v1/complaints/", "alert": "/api/v1/alerts?status=any"}[kind]
+        answer = client.get(path + (key if kind == "complaint" else ""),
+                            headers=world.headers["regulator"]).get_json()
+        return answer if kind == "complaint" else [a for a in answer["items"]
+                                                   if a["alert_id"] == key]
     if probe == "hold":
         cards = client.get("/api/v1/consumers/me/cards", headers=world.headers["consumer_a"])
         return sorted((c["card_id"], c["released_amount"], c["status"])

@@ -146,6 +146,16 @@ def health(merchant_id: str, *, store: EventStore) -> dict:
                                 "evaluated_at")}
 
 
+def codes(merchant_ids: list[str], *, store: EventStore) -> dict:
+    """The assessed codes of these merchants, by id; the unassessed are absent."""
+    found = {}
+    for merchant_id in merchant_ids:
+        doc = store.get_view(CODES, merchant_id)
+        if doc is not None:
+            found[merchant_id] = {k: doc[k] for k in ("code", "since", "reasons")}
+    return found
+
+
 def reassess_all(*, store: EventStore, rules: RiskRules, now: datetime,
                  batch: int = 200) -> int:
     """The scheduled evaluation for time-driven indicators (dormancy, windows moving on)."""

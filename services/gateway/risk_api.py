@@ -1,0 +1,201 @@
+"""Complaints, health codes, regulators' alerts and credit reports (the risk service).
+
+A complaint is seen by the consumer who filed it, the merchant it is about, and regulators;
+anyone else gets 404, as for cards.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from services.gateway.auth import current_principal, require
+from services.gateway.errors import ApiError
+from services.gateway.idempotency import idempotent
+from services.gateway.merchants_api import _body, _responses, actor, metadata
+from services.gateway.remote import call
+from services.gateway.schemas.risk import (
+    Alert,
+    AlertList,
+    AlertQuery,
+    Complaint,
+    ComplaintClosing,
+    ComplaintCreated,
+    ComplaintRequest,
+    ComplaintResponse,
+    ComplaintState,
+    CreditReport,
+    Health,
+    Resolution,
+    Verification,
+)
+from services.gateway.validation import json_body, query
+
+blueprint = Blueprint("risk", __name__, url_prefix="/api/v1")
+
+
+def _not_yours() -> ApiError:
+    return ApiError(404, "not_found", "no such complaint for you")
+
+
+def _visible_complaint(complaint_id: str) -> dict:
+    complaint = call("risk", "get_complaint", complaint_id)
+    principal = current_principal()
+    if principal.role == "consumer" and complaint["consumer_id"] != principal.subject or \
+            principal.role == "merchant" and complaint["merchant_id"] != principal.subject:
+        raise _not_yours()
+    return complaint
+
+
+@blueprint.post("/complaints")
+@require("consumer")
+@idempotent
+def file_complaint():
+    body, consumer = json_body(ComplaintRequest()), current_principal().subject
+    if body["card_id"]:
+        card = call("escrow", "get_card", body["card_id"])
+        if card["consumer_id"] != consumer or card["merchant_id"] != body["merchant_id"]:
+            raise ApiError(404, "not_found", "no such card of yours at that merchant")
+    else:
+        call("merchant", "get", body["merchant_id"], False)  # 404 for an unknown merchant
+    created = call("risk", "file_complaint", consumer, body["merchant_id"], body["card_id"],
+                   body["category"], body["text"], metadata())
+    return jsonify(ComplaintCreated().dump(created)), 201
+
+
+@blueprint.get("/complaints/<complaint_id>")
+@require("consumer", "merchant", "regulator")
+def get_complaint(complaint_id: str):
+    return jsonify(Complaint().dump(_visible_complaint(complaint_id)))
+
+
+@blueprint.post("/complaints/<complaint_id>/response")
+@require("merchant")
+@idempotent
+def respond(complaint_id: str):
+    body = json_body(ComplaintResponse())
+    answered = call("risk", "respond_to_complaint", complaint_id, current_principal().subject,
+                    body["response"], metadata())
+    return jsonify(Complaint().dump(answered))
+
+
+def _close(complaint_id: str, how: str):
+    body = json_body(ComplaintClosing()) if request.get_data() else ComplaintClosing().load({})
+    principal = current_principal()
+    owner = principal.subject if principal.role == "consumer" else None
+    closed = call("risk", "close_complaint", complaint_id, owner, actor(), how,
+                  body["outcome"], metadata())
+    return jsonify(ComplaintState().dump(closed))
+
+
+@blueprint.post("/complaints/<complaint_id>/resolve")
+@require("consumer", "regulator")
+@idempotent
+def resolve_complaint(complaint_id: str):
+    return _close(complaint_id, "resolve")
+
+
+@blueprint.post("/complaints/<complaint_id>/escalate")
+@require("consumer")
+@idempotent
+def escalate_complaint(complaint_id: str):
+    return _close(complaint_id, "escalate")
+
+
+@blueprint.get("/merchants/<merchant_id>/health")
+def health(merchant_id: str):
+    return jsonify(Health().dump(call("risk", "health_code", merchant_id)))
+
+
+@blueprint.get("/merchants/<merchant_id>/credit-report")
+@require("bank", "regulator", "merchant")
+def credit_report(merchant_id: str):
+    principal = current_principal()
+    if principal.role == "merchant" and principal.subject != merchant_id:
+        raise ApiError(404, "not_found", "no such merchant for you")
+    return jsonify(CreditReport().dump(call("risk", "credit_report", merchant_id)))
+
+
+@blueprint.get("/alerts")
+@require("regulator")
+def alerts():
+    items = call("risk", "alerts", query(AlertQuery())["status"])
+    return jsonify(AlertList().dump({"items": items, "next_cursor": None}))
+
+
+def _step(alert_id: str, step: str, **fields):
+    done = call("risk", "alert_step", alert_id, step, actor(), metadata=metadata(), **fields)
+    return jsonify(Alert().dump(done))
+
+
+@blueprint.post("/alerts/<alert_id>/acknowledge")
+@require("regulator")
+@idempotent
+def acknowledge(alert_id: str):
+    return _step(alert_id, "acknowledged")
+
+
+@blueprint.post("/alerts/<alert_id>/verify")
+@require("regulator")
+@idempotent
+def verify(alert_id: str):
+    return _step(alert_id, "verified", **json_body(Verification()))
+
+
+@blueprint.post("/alerts/<alert_id>/resolve")
+@require("regulator")
+@idempotent
+def resolve_alert(alert_id: str):
+    return _step(alert_id, "resolved", **json_body(Resolution()))
+
+
+def _path(name: str) -> list:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _op(summary: str, ok: str, schema: str | None, errors: tuple, *, path: str | None = None,
+        body: str | None = None, public: bool = False) -> dict:
+    return {"summary": summary, "tags": ["risk"],
+            **({} if public else {"security": [{"bearer": []}]}),
+            **({"parameters": _path(path)} if path else {}), **(_body(body) if body else {}),
+            "responses": _responses(ok, schema, errors)}
+
+
+OPENAPI = {
+    "/api/v1/complaints": {"post": _op(
+        "File a complaint (consumer)", "201", "ComplaintCreated", (400, 401, 403, 404),
+        body="ComplaintRequest")},
+    "/api/v1/complaints/{complaint_id}": {"get": _op(
+        "A complaint: its consumer, its merchant, regulators", "200", "Complaint",
+        (401, 403, 404), path="complaint_id")},
+    "/api/v1/complaints/{complaint_id}/response": {"post": _op(
+        "The merchant's response, once", "200", "Complaint", (400, 401, 403, 404, 409),
+        path="complaint_id", body="ComplaintResponse")},
+    "/api/v1/complaints/{complaint_id}/resolve": {"post": _op(
+        "Resolve (its consumer, or a regulator)", "200", "ComplaintState",
+        (400, 401, 403, 404), path="complaint_id", body="ComplaintClosing")},
+    "/api/v1/complaints/{complaint_id}/escalate": {"post": _op(
+        "Escalate to the regulator (its consumer)", "200", "ComplaintState",
+        (400, 401, 403, 404, 409), path="complaint_id", body="ComplaintClosing")},
+    "/api/v1/merchants/{merchant_id}/health": {"get": _op(
+        "The 预付健康码 with its reasons and metrics (public)", "200", "Health", (404,),
+        path="merchant_id", public=True)},
+    "/api/v1/merchants/{merchant_id}/credit-report": {"get": _op(
+        "A signed credit recommendation for a green merchant (banks, regulators, itself)",
+        "200", "CreditReport", (401, 403, 404, 422), path="merchant_id")},
+    "/api/v1/alerts": {"get": {**_op("Alerts, oldest first, with their SLA age (regulator)",
+                                     "200", "AlertList", (400, 401, 403)),
+                               "parameters": [{"name": "status", "in": "query",
+                                               "schema": {"type": "string"}}]}},
+    "/api/v1/alerts/{alert_id}/acknowledge": {"post": _op(
+        "Acknowledge an alert", "200", "Alert", (401, 403, 404, 409), path="alert_id")},
+    "/api/v1/alerts/{alert_id}/verify": {"post": _op(
+        "Record the offline verification: a note and the evidence's SHA-256", "200", "Alert",
+        (400, 401, 403, 404, 409), path="alert_id", body="Verification")},
+    "/api/v1/alerts/{alert_id}/resolve": {"post": _op(
+        "Dispose of an alert", "200", "Alert", (400, 401, 403, 404, 409), path="alert_id",
+        body="Resolution")},
+}
+SCHEMAS = {"ComplaintRequest": ComplaintRequest, "ComplaintCreated": ComplaintCreated,
+           "Complaint": Complaint, "ComplaintResponse": ComplaintResponse,
+           "ComplaintClosing": ComplaintClosing, "ComplaintState": ComplaintState,
+           "Health": Health, "CreditReport": CreditReport, "Alert": Alert,
+           "AlertList": AlertList, "Verification": Verification, "Resolution": Resolution}

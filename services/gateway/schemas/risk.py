@@ -1,0 +1,105 @@
+from marshmallow import fields, validate
+
+from services.gateway.schemas import StrictSchema
+from services.risk.domain.complaints import CATEGORIES, DISPOSITIONS
+
+TEXT = validate.Length(min=1, max=4000)
+
+
+class ComplaintRequest(StrictSchema):
+    merchant_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    card_id = fields.String(validate=validate.Length(min=1, max=100), load_default=None)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    text = fields.String(required=True, validate=TEXT)
+
+
+class ComplaintCreated(StrictSchema):
+    complaint_id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class Complaint(StrictSchema):
+    complaint_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    card_id = fields.String(allow_none=True)
+    category = fields.String(required=True)
+    status = fields.String(required=True)
+    responded = fields.Boolean(required=True)
+    filed_at = fields.String(required=True)
+    text = fields.String(allow_none=True, metadata={"description": "null once erased"})
+    response = fields.String(allow_none=True)
+
+
+class ComplaintResponse(StrictSchema):
+    response = fields.String(required=True, validate=TEXT)
+
+
+class ComplaintClosing(StrictSchema):
+    outcome = fields.String(validate=validate.Length(min=1, max=500), load_default="accepted")
+
+
+class ComplaintState(StrictSchema):
+    complaint_id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class Reason(StrictSchema):
+    indicator = fields.String(required=True)
+    value = fields.Raw(allow_none=True)
+    threshold = fields.String(required=True)
+
+
+class Health(StrictSchema):
+    code = fields.String(required=True, metadata={"description": "green|yellow|red"})
+    since = fields.String(required=True)
+    reasons = fields.List(fields.Nested(Reason), required=True)
+    metrics = fields.Dict(required=True)
+    evaluated_at = fields.String(required=True)
+
+
+class AlertQuery(StrictSchema):
+    status = fields.String(load_default="open", validate=validate.OneOf(
+        ("open", "acknowledged", "verified", "any")))
+
+
+class AlertStep(StrictSchema):
+    step = fields.String(required=True)
+    by = fields.String(required=True)
+    at = fields.String(required=True)
+    note = fields.String(required=True)
+    evidence_sha256 = fields.String(allow_none=True)
+    disposition = fields.String(allow_none=True)
+
+
+class Alert(StrictSchema):
+    alert_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    code = fields.String(required=True)
+    reasons = fields.List(fields.Nested(Reason), required=True)
+    opened_at = fields.String(required=True)
+    status = fields.String(required=True)
+    improve_by = fields.String(allow_none=True)
+    disposition = fields.String(allow_none=True)
+    steps = fields.List(fields.Nested(AlertStep), required=True)
+    age_hours = fields.Integer()
+
+
+class AlertList(StrictSchema):
+    items = fields.List(fields.Nested(Alert), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class Verification(StrictSchema):
+    note = fields.String(required=True, validate=TEXT)
+    evidence_sha256 = fields.String(required=True,
+                                    validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class Resolution(StrictSchema):
+    disposition = fields.String(required=True, validate=validate.OneOf(DISPOSITIONS))
+    note = fields.String(load_default="", validate=validate.Length(max=4000))
+
+
+class CreditReport(StrictSchema):
+    report = fields.Dict(required=True)
+    signature = fields.Dict(required=True)
