@@ -1,0 +1,116 @@
+"""The red-code path through HTTP and real RabbitMQ: a complaint surge turns a merchant red, a
+regulator works the alert, the deadline passes without improvement, the merchant is delisted
+and can sell no more cards."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from policy import DEFAULT_FILE
+from services.gateway.app import create_app
+from tests.conftest import gateway_settings
+from tests.merchant.test_merchant_api import auth, onboard
+from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def platform(tmp_path, amqp_uri):
+    # A red merchant's deadline is due at once, so the test needs no 30-day wait.
+    policy = tmp_path / "policy.toml"
+    policy.write_text(Path(DEFAULT_FILE).read_text().replace("red_grace_days = 30",
+                                                             "red_grace_days = 0"))
+    stores = {name: f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("merchant", "escrow",
+                                                                        "risk")}
+    processes = [
+        start_nameko("services.merchant.service:MerchantService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": stores["merchant"],
+            "VAULT_PATH": str(tmp_path / "merchant-vault.db")}, tmp_path),
+        start_nameko("services.escrow.service:EscrowService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": stores["escrow"],
+            "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path),
+        start_nameko("services.risk.service:RiskService", {
+            "AMQP_URI": amqp_uri, "STORE_URL": stores["risk"], "POLICY_FILE": str(policy),
+            "VAULT_PATH": str(tmp_path / "risk-vault.db"),
+            "RISK_SIGNING_KEY": str(tmp_path / "risk.pem")}, tmp_path),
+        start_relay("merchant", stores["merchant"], amqp_uri, tmp_path),
+        start_relay("escrow", stores["escrow"], amqp_uri, tmp_path),
+    ]
+    app = create_app(gateway_settings(tmp_path, amqp_uri))
+    client = app.test_client()
+    rpc = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30)
+    proxy = rpc.start()
+    regulator = auth(client, "regulator", "r-zhang")
+    wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
+               and client.get("/api/v1/merchants").status_code == 200, timeout=60,
+               what="the services")
+    yield client, proxy
+    rpc.stop()
+    app.config["RPC_POOL"].close()
+    for process in processes:
+        stop(process)
+
+
+def test_complaint_surge_to_delisting(platform):
+    client, rpc = platform
+    regulator = auth(client, "regulator", "r-zhang")
+    merchant_id = onboard(client)
+    merchant = auth(client, "merchant", merchant_id)
+    product = client.post(f"/api/v1/merchants/{merchant_id}/products", json={
+        "type": "count", "name": "10 classes", "price": 50_000, "uses": 10,
+        "validity_days": 180}, headers=merchant).get_json()["product_id"]
+    cards = {}
+    for i in range(20):
+        consumer = auth(client, "consumer", f"c-{i}")
+        cards[f"c-{i}"] = (consumer, client.post("/api/v1/cards", json={
+            "product_id": product}, headers=consumer).get_json()["card_id"])
+    health = f"/api/v1/merchants/{merchant_id}/health"
+    wait_until(lambda: client.get(health).status_code == 200 and client.get(
+        health).get_json()["metrics"]["open_cards"] == 20, timeout=30,
+        what="the risk service to see the 20 cards")
+    assert client.get(health).get_json()["code"] == "green"
+
+    for i in range(5):
+        consumer, card_id = cards[f"c-{i}"]
+        filed = client.post("/api/v1/complaints", json={
+            "merchant_id": merchant_id, "card_id": card_id, "category": "refused_refund",
+            "text": f"they will not refund me ({i})"}, headers=consumer)
+        assert filed.status_code == 201, filed.get_json()
+
+    code = client.get(health).get_json()
+    assert code["code"] == "red"
+    indicators = {r["indicator"] for r in code["reasons"]}
+    assert {"complaint_surge_per_thousand_cards", "complaint_rate_per_thousand_cards"} <= \
+        indicators
+    public = client.get(f"/api/v1/merchants/{merchant_id}").get_json()
+    assert public["health_code"] == "red" and "complaint" in public["public_warning"]
+
+    alerts = client.get("/api/v1/alerts", headers=regulator).get_json()["items"]
+    red = next(a for a in alerts if a["merchant_id"] == merchant_id and a["code"] == "red")
+    assert red["improve_by"] is not None and red["status"] == "open"
+    url = f"/api/v1/alerts/{red['alert_id']}"
+    assert client.post(f"{url}/acknowledge", headers=regulator).get_json()["status"] == \
+        "acknowledged"
+    resolved = client.post(f"{url}/resolve", json={"disposition": "rectification_ordered",
+                                                   "note": "refund the five within 7 days"},
+                           headers=regulator).get_json()
+    assert resolved["status"] == "resolved"
+    assert [s["by"] for s in resolved["steps"]] == ["regulator:r-zhang"] * 2
+    assert red["alert_id"] not in [a["alert_id"] for a in client.get(
+        "/api/v1/alerts", headers=regulator).get_json()["items"]]
+
+    swept = rpc.risk.sweep()   # the scheduled work, now: the deadline has passed
+    assert swept["delisted"] == 1
+    assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()["status"] == "delisted"
+    consumer, _ = cards["c-19"]
+    refused = client.post("/api/v1/cards", json={"product_id": product}, headers=consumer)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "merchant_may_not_sell"
+    assert rpc.risk.sweep()["delisted"] == 0, "a deadline is enforced once"
+    owner, card_id = cards["c-7"]
+    refund = client.post(f"/api/v1/cards/{card_id}/refund", json={"reason": "delisted"},
+                         headers=owner)
+    assert refund.status_code == 200 and refund.get_json()["refund_amount"] == 50_000
