@@ -7,9 +7,11 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from messaging.consumer import consumes
+from messaging.wire import IntegrationEvent
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers
+from services.escrow.application import defaults, handlers
 from services.escrow.application.reconciliation import reconcile
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -43,6 +45,15 @@ class EscrowService(PlatformService):
     policy = PolicyDependency()
     bank = BankDependency()
     merchant_rpc = RpcProxy("merchant")
+
+    @consumes("risk", "risk.ComplaintFiled.v1")
+    def on_complaint_filed(self, event: IntegrationEvent, uow) -> None:
+        if event.data.get("card_id"):
+            handlers.open_dispute(uow, event.data["complaint_id"], event.data["card_id"])
+
+    @consumes("risk", "risk.ComplaintResolved.v1")
+    def on_complaint_resolved(self, event: IntegrationEvent, uow) -> None:
+        handlers.close_dispute(uow, event.data["complaint_id"])
 
     @timer(interval=30)
     def scheduled_work(self) -> None:
@@ -115,7 +126,7 @@ class EscrowService(PlatformService):
     @domain_errors_cross
     def default_merchant(self, merchant_id: str, reason: str, declared_by: str,
                          metadata: dict | None = None) -> dict:
-        return handlers.default_merchant(merchant_id, reason, declared_by, store=self.store,
+        return defaults.default_merchant(merchant_id, reason, declared_by, store=self.store,
                                          bank=self.bank, policy=self.policy, now=now(),
                                          metadata=metadata)
 

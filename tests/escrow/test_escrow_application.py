@@ -12,7 +12,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers
+from services.escrow.application import defaults, handlers
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -172,11 +172,11 @@ def test_default_of_a_merchant_with_1000_open_cards_refunds_each_exactly_once(en
     handlers.refund_card(cards[-1], None, rule="on_request", store=store, bank=bank,
                          policy=POLICY, now=T0)
     later = T0 + timedelta(days=30)
-    result = handlers.default_merchant("m-9", "absconded", "regulator:r", store=store,
+    result = defaults.default_merchant("m-9", "absconded", "regulator:r", store=store,
                                        bank=bank, policy=POLICY, now=later)
     used_refund = 9_999 - 2 * 9_999 // 7
     assert result == {"cards_refunded": 999, "amount_refunded": 989 * 9_999 + 10 * used_refund}
-    again = handlers.default_merchant("m-9", "absconded", "regulator:r", store=store,
+    again = defaults.default_merchant("m-9", "absconded", "regulator:r", store=store,
                                       bank=bank, policy=POLICY, now=later)
     assert again == result, "a repeat refunds nothing twice"
     for card_id in cards:
@@ -269,3 +269,21 @@ def test_reconciliation_of_a_clean_day_and_of_every_kind_of_difference(env, tmp_
                                           "amount": 100_000, "count": 1}]
     assert len(report["unexpected_at_bank"]) == 1 and report["unexpected_at_bank"][0][
         "amount"] == 1
+
+
+def test_an_open_dispute_holds_back_period_releases_until_resolved(env):
+    store, bank = env
+    period = Products(p={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0,
+                         "uses": 0, "validity_days": 0, "period_days": 90})
+    card_id = handlers.purchase_card("c-1", "p", store=store, merchants=period, bank=bank,
+                                     policy=POLICY, now=T0)["card_id"]
+    with store.unit_of_work() as uow:
+        handlers.open_dispute(uow, "cp-1", card_id)
+    handlers.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=10))
+    assert handlers.get_card(card_id, store=store)["released_amount"] == 0
+    with store.unit_of_work() as uow:
+        handlers.close_dispute(uow, "cp-unrelated")
+        handlers.close_dispute(uow, "cp-1")
+    handlers.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=12))
+    card = handlers.get_card(card_id, store=store)
+    assert card["released_amount"] == 12_000, "the held-back days are released together"

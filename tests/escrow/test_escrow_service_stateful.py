@@ -21,7 +21,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers
+from services.escrow.application import defaults, handlers
 from services.escrow.domain import stats
 from services.escrow.domain.card import Card
 from tests.escrow.test_escrow_application import Products
@@ -131,7 +131,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
     @rule(merchant=st.sampled_from(["m-1", "m-2"]))
     def default(self, merchant):
-        handlers.default_merchant(merchant, "absconded", "regulator:r", store=self.store,
+        defaults.default_merchant(merchant, "absconded", "regulator:r", store=self.store,
                                   bank=self.bank, policy=POLICY, now=self.now)
         self.defaulted.add(merchant)
 

@@ -10,7 +10,7 @@ import pytest
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers
+from services.escrow.application import defaults, handlers
 from services.escrow.domain import stats
 from services.escrow.domain.card import Card
 from tests.escrow.test_escrow_application import Products
@@ -122,7 +122,7 @@ def test_a_default_moves_every_card_to_refunded(env):
     store, bank = env
     cards = [buy(env, "count", consumer=f"c-{i}") for i in range(7)]
     spend(store, cards[0], consumer="c-0", uses=5)
-    result = handlers.default_merchant("m-1", "absconded", "regulator:r", store=store, bank=bank,
+    result = defaults.default_merchant("m-1", "absconded", "regulator:r", store=store, bank=bank,
                                        policy=POLICY, now=T0 + timedelta(hours=1))
     figures = handlers.merchant_stats("m-1", store=store)
     assert result["amount_refunded"] == figures["refund_amount"] == 7 * 80_000 - 40_000

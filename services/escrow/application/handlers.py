@@ -21,16 +21,16 @@ from services.escrow.domain import stats
 from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased, PayoutMade
 
 CODEC = EventCodec(ESCROW_EVENTS)
-CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS, DEFAULTS = (
+CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS = (
     "cards", "cards_by_consumer", "cards_by_merchant", "payments", "redemptions",
-    "consumer_totals", "defaults")
+    "consumer_totals")
 # Schedules, keyed "<ISO time>|<id>" so that a scan in key order stops at the present.
 OPEN_HOLDS, CARD_EXPIRY, PERIOD_CARDS = "open_holds", "card_expiry", "period_cards"
 UNSETTLED, PAYOUTS = "unsettled_releases", "payouts"
 MERCHANT_STATS = "merchant_stats"
+DISPUTES, DISPUTED_BY = "disputed_cards", "dispute_cards"
 RELEASES = {"DepositConfirmed": "upfront_amount", "RedemptionConfirmed": "released_amount",
             "FundsReleased": "released_amount"}
-DEFAULT_BATCH = 100
 RETRIES = 50
 
 
@@ -279,69 +279,6 @@ def consumer_cards(consumer_id: str, *, store: EventStore, limit: int = 500) -> 
             if key.startswith(prefix)]
 
 
-def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: EventStore,
-                     bank: Bank, policy: Policy, now: datetime,
-                     metadata: dict | None = None) -> dict:
-    """Refunds every open card of a defaulted merchant by the `merchant_default` rule.
-
-    Cards go in batches, each batch one unit of work (one fsync), with the progress saved in
-    the same transaction, so a crash resumes where it stopped and a repeat refunds nothing
-    twice. Returns the totals over every card this merchant's default has refunded.
-    """
-    progress = store.get_view(DEFAULTS, merchant_id) or {
-        "merchant_id": merchant_id, "reason": reason, "declared_by": declared_by,
-        "cards_refunded": 0, "amount_refunded": 0, "finished": False}
-    cursor, prefix = f"{merchant_id}/", f"{merchant_id}/"
-    while True:
-        page = [(k, v) for k, v in store.list_views(BY_MERCHANT, cursor, DEFAULT_BATCH)
-                if k.startswith(prefix)]
-        if not page:
-            break
-        cursor = page[-1][0]
-        refunds = _refund_batch(store, [v["card_id"] for _, v in page if v["status"] == "active"],
-                                progress, policy, now, metadata or {})
-        for card, amount in refunds:
-            bank.refund_to_origin(card.purchase.payment_id, card.card_id, amount)
-    progress["finished"] = True
-    with store.unit_of_work() as uow:
-        uow.put_view(DEFAULTS, merchant_id, progress)
-    return {"cards_refunded": progress["cards_refunded"],
-            "amount_refunded": progress["amount_refunded"]}
-
-
-def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy: Policy,
-                  now: datetime, metadata: dict) -> list[tuple[domain.Card, int]]:
-    for _ in range(RETRIES):
-        done = []
-        try:
-            with store.unit_of_work() as uow:
-                for card_id in card_ids:
-                    card, _ = load_card(store, card_id)
-                    if card.status != "active":
-                        continue
-                    events = domain.refund(card, "merchant_default", now,
-                                           cooling_off_days=policy.refunds.cooling_off_days)
-                    uow.append(card_stream(card_id), [CODEC.encode(e, metadata) for e in events],
-                               card.version)
-                    _apply_and_index(uow, card, events)
-                    done.append((card, events[-1].refund_amount))
-                progress["cards_refunded"] += len(done)
-                progress["amount_refunded"] += sum(amount for _, amount in done)
-                uow.put_view(DEFAULTS, progress["merchant_id"], progress)
-            return done
-        except ConcurrencyError:
-            progress = store.get_view(DEFAULTS, progress["merchant_id"]) or progress
-            continue
-    raise Conflict("cards of this merchant are too busy; retry the default", "cards_busy")
-
-
-def default_progress(merchant_id: str, *, store: EventStore) -> dict:
-    progress = store.get_view(DEFAULTS, merchant_id)
-    if progress is None:
-        raise NotFound(f"no default declared for {merchant_id}")
-    return progress
-
-
 def _due(store: EventStore, collection: str, now: datetime, limit: int = 500) -> list[dict]:
     stamp = now.isoformat()
     return [doc for key, doc in store.list_views(collection, "", limit) if key < stamp]
@@ -368,8 +305,9 @@ def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime) -> di
     while page := store.list_views(PERIOD_CARDS, cursor, 500):
         for key, doc in page:
             cursor = key
-            _, events, _, _ = decide(store, doc["card_id"],
-                                     lambda c: domain.release_period(c, now, disputed=False))
+            disputed = store.get_view(DISPUTES, doc["card_id"]) is not None
+            _, events, _, _ = decide(store, doc["card_id"], lambda c, held=disputed:
+                                     domain.release_period(c, now, disputed=held))
             counts["period_releases"] += len(events)
         if len(page) < 500:
             break
@@ -414,6 +352,27 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
         bank.payout(event.payout_id, merchant_id, event.amount)
         payouts.append({"merchant_id": merchant_id, **view})
     return payouts
+
+
+def open_dispute(uow, complaint_id: str, card_id: str) -> None:
+    """A consumer's complaint about a card holds back its period releases until resolved;
+    the days elapsed meanwhile are released together afterwards."""
+    uow.put_view(DISPUTED_BY, complaint_id, {"card_id": card_id})
+    found = uow.get_view(DISPUTES, card_id) or {"complaints": []}
+    uow.put_view(DISPUTES, card_id, {"complaints": sorted({*found["complaints"], complaint_id})})
+
+
+def close_dispute(uow, complaint_id: str) -> None:
+    """A resolution names no card; one that was never a dispute changes nothing."""
+    link = uow.get_view(DISPUTED_BY, complaint_id)
+    if link is None:
+        return
+    found = uow.get_view(DISPUTES, link["card_id"]) or {"complaints": []}
+    still = sorted(set(found["complaints"]) - {complaint_id})
+    if still:
+        uow.put_view(DISPUTES, link["card_id"], {"complaints": still})
+    else:
+        uow.delete_view(DISPUTES, link["card_id"])
 
 
 def merchant_stats(merchant_id: str, *, store: EventStore) -> dict:
