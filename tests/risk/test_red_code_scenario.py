@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from policy import DEFAULT_FILE
+from eventstore.sqlite import SqliteEventStore
+from policy import DEFAULT_FILE, load_policy
 from services.gateway.app import create_app
+from services.risk.application.replay import codes_and_alerts, replay
+from services.risk.domain.health_code import RiskRules
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth, onboard
 from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
@@ -54,7 +57,7 @@ def platform(tmp_path, amqp_uri):
         stop(process)
 
 
-def test_complaint_surge_to_delisting(platform):
+def test_complaint_surge_to_delisting(platform, tmp_path):
     client, rpc = platform
     regulator = auth(client, "regulator", "r-zhang")
     merchant_id = onboard(client)
@@ -102,6 +105,8 @@ def test_complaint_surge_to_delisting(platform):
     assert red["alert_id"] not in [a["alert_id"] for a in client.get(
         "/api/v1/alerts", headers=regulator).get_json()["items"]]
 
+    assert_replay_reproduces(tmp_path)
+
     swept = rpc.risk.sweep()   # the scheduled work, now: the deadline has passed
     assert swept["delisted"] == 1
     assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()["status"] == "delisted"
@@ -114,3 +119,20 @@ def test_complaint_surge_to_delisting(platform):
     refund = client.post(f"/api/v1/cards/{card_id}/refund", json={"reason": "delisted"},
                          headers=owner)
     assert refund.status_code == 200 and refund.get_json()["refund_amount"] == 50_000
+
+
+def assert_replay_reproduces(tmp_path):
+    """A fresh risk store fed every event from position 0 decides the same codes and alerts."""
+    stores = {n: SqliteEventStore(tmp_path / f"{n}.db") for n in ("merchant", "escrow", "risk",
+                                                                  "fresh")}
+    try:
+        replayed = replay(
+            [stores["merchant"], stores["escrow"]], stores["risk"], stores["fresh"],
+            rules=RiskRules.from_policy(load_policy(tmp_path / "policy.toml").risk))
+        assert replayed >= 20 + 5
+        live, again = codes_and_alerts(stores["risk"]), codes_and_alerts(stores["fresh"])
+        assert again == live
+        assert sorted(code for _, code, *_ in live[1]) == ["red", "yellow"]
+    finally:
+        for store in stores.values():
+            store.close()
