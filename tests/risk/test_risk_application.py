@@ -1,10 +1,12 @@
 """The risk use cases over a real SQLite store: complaints, codes, alerts and their steps."""
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
@@ -112,3 +114,30 @@ def test_complaint_lifecycle_and_erasure(env):
     with pytest.raises(InvalidInput):
         handlers.file_complaint("c-1", "m-1", None, "gossip", "x", store=store, vault=vault,
                                 rules=RULES, now=T0)
+
+
+def test_credit_report_is_signed_and_only_for_green(env):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from services.domain_errors import BusinessRuleViolation
+    from services.risk.application import credit
+
+    store, vault = env
+    key = Ed25519PrivateKey.generate()
+    healthy_shop(store)
+    signed = credit.credit_report("m-1", store=store, key=key, key_id="k1", now=T0)
+    report = signed["report"]
+    assert report["code"] == "green" and report["history"][0]["code"] == "green"
+    assert report["indicators"]["open_cards"] == 200
+    key.public_key().verify(base64.b64decode(signed["signature"]["sig"]),
+                            credit.canonical(report))
+    forged = {**report, "indicators": {**report["indicators"], "open_cards": 9}}
+    with pytest.raises(InvalidSignature):
+        key.public_key().verify(base64.b64decode(signed["signature"]["sig"]),
+                                credit.canonical(forged))
+    handlers.file_complaint("c-1", "m-1", None, "quality", "x", store=store, vault=vault,
+                            rules=RULES, now=T0 + timedelta(hours=1))
+    with pytest.raises(BusinessRuleViolation):
+        credit.credit_report("m-1", store=store, key=key, key_id="k1", now=T0)
+    with pytest.raises(NotFound):
+        credit.credit_report("m-unknown", store=store, key=key, key_id="k1", now=T0)
