@@ -10,6 +10,7 @@ SUITES = {
     "relay": "bench.relay_bench",
     "ledger": "bench.ledger_bench",
     "escrow": "bench.escrow_bench",
+    "risk": "bench.risk_bench",
 }
 
 

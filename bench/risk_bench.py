@@ -1,0 +1,111 @@
+"""Risk: how fast a complaint surge shows up as a red alert, and a full re-evaluation.
+
+* complaint -> red code -> alert visible through the API: from the start of the complaint that
+  completes a surge until the regulator's alert list shows the red alert (real merchant and
+  risk services, the gateway's API);
+* recomputing the codes of 10,000 merchants, as the scheduled work does.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from devenv.rabbitmq import RabbitNode
+from eventstore.sqlite import SqliteEventStore
+from policy import load_policy
+from services.gateway.app import create_app
+from services.risk.application import handlers
+from services.risk.domain.health_code import RiskRules
+from tests.conftest import gateway_settings
+from tests.messaging.harness import start_nameko, stop, wait_until
+
+SURGES = 100
+MERCHANTS = 10_000
+RULES = RiskRules.from_policy(load_policy().risk)
+
+
+def _login(client, role, subject) -> dict:
+    token = client.post("/api/v1/auth/dev-login", json={"role": role, "subject": subject})
+    return {"Authorization": f"Bearer {token.get_json()['token']}"}
+
+
+def _surge_latencies(base: Path, uri: str) -> list[float]:
+    processes = [
+        start_nameko("services.merchant.service:MerchantService", {
+            "AMQP_URI": uri, "STORE_URL": f"sqlite:///{base / 'merchant.db'}",
+            "VAULT_PATH": str(base / "merchant-vault.db")}, base),
+        start_nameko("services.risk.service:RiskService", {
+            "AMQP_URI": uri, "STORE_URL": f"sqlite:///{base / 'risk.db'}",
+            "VAULT_PATH": str(base / "risk-vault.db"),
+            "RISK_SIGNING_KEY": str(base / "risk.pem")}, base),
+    ]
+    app = create_app(gateway_settings(base, uri))
+    client = app.test_client()
+    try:
+        operator, regulator = _login(client, "operator", "o"), _login(client, "regulator", "r")
+        wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
+                   and client.get("/api/v1/merchants").status_code == 200, timeout=90,
+                   what="the merchant and risk services")
+        consumers = [_login(client, "consumer", f"c-{i}") for i in range(5)]
+        latencies = []
+        for _ in range(SURGES):
+            merchant = client.post("/api/v1/merchants", headers=operator, json={
+                "name": "Shop", "uscc": "91350100M000100Y43", "industry": "beauty",
+                "address": "1 Road", "contact_phone": "13800000000"}).get_json()["merchant_id"]
+            client.post(f"/api/v1/merchants/{merchant}/approve", headers=operator)
+            for consumer in consumers[:4]:
+                client.post("/api/v1/complaints", headers=consumer, json={
+                    "merchant_id": merchant, "category": "refused_refund", "text": "no refund"})
+            started = time.perf_counter()
+            client.post("/api/v1/complaints", headers=consumers[4], json={
+                "merchant_id": merchant, "category": "refused_refund", "text": "no refund"})
+            while not any(a["merchant_id"] == merchant and a["code"] == "red" for a in client.get(
+                    "/api/v1/alerts", headers=regulator).get_json()["items"]):
+                time.sleep(0.005)
+            latencies.append(time.perf_counter() - started)
+        return sorted(latencies)
+    finally:
+        app.config["RPC_POOL"].close()
+        for process in processes:
+            stop(process)
+
+
+def _recompute(base: Path) -> tuple[float, int]:
+    store = SqliteEventStore(base / "risk-10k.db")
+    t0 = datetime(2026, 9, 1, tzinfo=UTC)
+    try:
+        for first in range(0, MERCHANTS, 500):
+            with store.unit_of_work() as uow:
+                for m in range(first, first + 500):
+                    for day in range(0, 60, 20):
+                        at = (t0 + timedelta(days=day)).isoformat()
+                        handlers.observe_event(uow, "escrow.DepositConfirmed.v1", {
+                            "merchant_id": f"m-{m}", "card_id": f"c-{m}-{day}",
+                            "amount": 50_000, "upfront_amount": 0}, at, rules=RULES)
+                        handlers.observe_event(uow, "escrow.RedemptionConfirmed.v1", {
+                            "merchant_id": f"m-{m}", "released_amount": 20_000}, at,
+                            rules=RULES)
+        started = time.perf_counter()
+        count = handlers.reassess_all(store=store, rules=RULES, now=t0 + timedelta(days=90))
+        return time.perf_counter() - started, count
+    finally:
+        store.close()
+
+
+def run(report) -> None:
+    base = Path(tempfile.mkdtemp(prefix="bench-risk-"))
+    (base / "rabbit").mkdir()
+    node = RabbitNode(base / "rabbit").start()
+    try:
+        latencies = _surge_latencies(base, node.amqp_uri)
+        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        report(f"complaint -> red -> alert in the API, p99 ({SURGES} surges)", p99, None, "ms",
+               absolute_target=1000, lower_is_better=True)
+        report("  the same, p50", latencies[len(latencies) // 2] * 1000, None, "ms")
+    finally:
+        node.stop()
+    seconds, count = _recompute(base)
+    report(f"recompute the codes of {count:,} merchants", seconds, None, "s",
+           absolute_target=5, lower_is_better=True)
