@@ -92,7 +92,9 @@ def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], 
 
 
 def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "AMQP_URI": amqp_uri}
+    # Every process reads the demo clock's offset, so simulated days pass for all at once.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "AMQP_URI": amqp_uri,
+           "PLATFORM_CLOCK_FILE": str(var / "clock.json")}
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = []

@@ -1,7 +1,7 @@
 """The escrow nameko service: thin RPC entrypoints over the application layer."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
@@ -9,6 +9,7 @@ from nameko.timer import timer
 
 from messaging.consumer import consumes
 from messaging.wire import IntegrationEvent
+from services import clock
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import defaults, handlers
@@ -22,7 +23,7 @@ class BankDependency(DependencyProvider):
     config BANK_STATEMENT_DIR."""
 
     def setup(self) -> None:
-        self.bank = SimulatedBank(self.container.config["BANK_STATEMENT_DIR"])
+        self.bank = SimulatedBank(self.container.config["BANK_STATEMENT_DIR"], clock=clock.now)
 
     def get_dependency(self, worker_ctx) -> SimulatedBank:
         return self.bank
@@ -37,7 +38,7 @@ class MerchantsOverRpc:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class EscrowService(PlatformService):

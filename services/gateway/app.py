@@ -6,6 +6,7 @@ from flask import Flask
 from services.gateway import (
     auth_api,
     cards_api,
+    demo_api,
     health,
     ledger_api,
     logins_api,
@@ -20,7 +21,8 @@ from services.gateway.idempotency import IdempotencyStore
 from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
 
-API_AREAS = (auth_api, logins_api, merchants_api, cards_api, risk_api, ledger_api)
+API_AREAS = (auth_api, logins_api, merchants_api, cards_api, risk_api, ledger_api,
+             demo_api)
 
 
 def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,

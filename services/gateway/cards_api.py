@@ -59,7 +59,7 @@ def get_card(card_id: str):
         principal.role == "consumer" and card["consumer_id"] == principal.subject) or (
         principal.role == "merchant" and card["merchant_id"] == principal.subject)
     if not allowed:
-        raise ApiError(404, "not_found", f"no card {card_id} for you")
+        raise ApiError(404, "not_found", f"no card {card_id}")
     return jsonify(Card().dump(card))
 
 

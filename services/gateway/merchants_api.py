@@ -120,7 +120,7 @@ def directory():
 def _only_itself(merchant_id: str) -> None:
     principal = current_principal()
     if principal.role == "merchant" and principal.subject != merchant_id:
-        raise ApiError(404, "not_found", "no such merchant for you")
+        raise ApiError(404, "not_found", f"no merchant {merchant_id}")
 
 
 @blueprint.post("/<merchant_id>/products")

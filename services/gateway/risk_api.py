@@ -32,8 +32,9 @@ from services.gateway.validation import json_body, query
 blueprint = Blueprint("risk", __name__, url_prefix="/api/v1")
 
 
-def _not_yours() -> ApiError:
-    return ApiError(404, "not_found", "no such complaint for you")
+def _not_yours(complaint_id: str) -> ApiError:
+    # Word for word what an unknown id gets, so a 404 does not tell "exists" from "absent".
+    return ApiError(404, "not_found", f"no complaint {complaint_id}")
 
 
 def _visible_complaint(complaint_id: str) -> dict:
@@ -41,7 +42,7 @@ def _visible_complaint(complaint_id: str) -> dict:
     principal = current_principal()
     if principal.role == "consumer" and complaint["consumer_id"] != principal.subject or \
             principal.role == "merchant" and complaint["merchant_id"] != principal.subject:
-        raise _not_yours()
+        raise _not_yours(complaint_id)
     return complaint
 
 
@@ -53,7 +54,7 @@ def file_complaint():
     if body["card_id"]:
         card = call("escrow", "get_card", body["card_id"])
         if card["consumer_id"] != consumer or card["merchant_id"] != body["merchant_id"]:
-            raise ApiError(404, "not_found", "no such card of yours at that merchant")
+            raise ApiError(404, "not_found", f"no card {body['card_id']}")
     else:
         call("merchant", "get", body["merchant_id"], False)  # 404 for an unknown merchant
     created = call("risk", "file_complaint", consumer, body["merchant_id"], body["card_id"],
@@ -110,7 +111,7 @@ def health(merchant_id: str):
 def credit_report(merchant_id: str):
     principal = current_principal()
     if principal.role == "merchant" and principal.subject != merchant_id:
-        raise ApiError(404, "not_found", "no such merchant for you")
+        raise ApiError(404, "not_found", f"no merchant {merchant_id}")
     return jsonify(CreditReport().dump(call("risk", "credit_report", merchant_id)))
 
 

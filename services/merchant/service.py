@@ -1,8 +1,7 @@
 """The merchant nameko service: thin RPC entrypoints over the application layer."""
-from datetime import UTC, datetime
-
 from nameko.rpc import rpc
 
+from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
 from services.merchant.application import handlers
 from services.platform_service import PlatformService
@@ -54,7 +53,7 @@ class MerchantService(PlatformService):
     @domain_errors_cross
     def product_for_sale(self, product_id: str) -> dict:
         return handlers.product_for_sale(product_id, store=self.store, policy=self.policy,
-                                         now=datetime.now(UTC))
+                                         now=clock.now())
 
     @rpc
     @domain_errors_cross
@@ -68,13 +67,13 @@ class MerchantService(PlatformService):
     def create_promotion(self, merchant_id: str, fields: dict, created_by: str,
                          metadata: dict | None = None) -> dict:
         return handlers.create_promotion(merchant_id, fields, created_by, store=self.store,
-                                         policy=self.policy, now=datetime.now(UTC),
+                                         policy=self.policy, now=clock.now(),
                                          metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def promotions(self, merchant_id: str, include_ended: bool = False) -> list[dict]:
-        return handlers.promotions(merchant_id, store=self.store, now=datetime.now(UTC),
+        return handlers.promotions(merchant_id, store=self.store, now=clock.now(),
                                    include_ended=include_ended)
 
     @rpc

@@ -7,7 +7,7 @@ and enforces red-code deadlines.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -19,6 +19,7 @@ from nameko.timer import timer
 
 from messaging.consumer import consumes
 from messaging.wire import IntegrationEvent
+from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -28,7 +29,7 @@ from services.risk.domain.health_code import RiskRules
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class SigningKey(DependencyProvider):

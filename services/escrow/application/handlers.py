@@ -189,7 +189,7 @@ def request_redemption(card_id: str, merchant_id: str, *, value: int, uses: int,
                        new_id: Callable[[], str] = lambda: f"red-{uuid.uuid4().hex[:20]}") -> dict:
     card, _ = load_card(store, card_id)
     if card.purchase.merchant_id != merchant_id:
-        raise NotFound(f"no card {card_id} of yours")
+        raise NotFound(f"no card {card_id}")
     redemption_id = new_id()
     card, events, _, _ = decide(store, card_id, lambda c: domain.request_redemption(
         c, redemption_id, value=value, uses=uses, now=now,
@@ -204,7 +204,7 @@ def _owned_hold(store: EventStore, redemption_id: str, consumer_id: str | None) 
         raise NotFound(f"no redemption {redemption_id}")
     owner = found.get("consumer_id") or load_card(store, found["card_id"])[0].purchase.consumer_id
     if consumer_id is not None and owner != consumer_id:
-        raise NotFound(f"no redemption {redemption_id} of yours")
+        raise NotFound(f"no redemption {redemption_id}")
     return found["card_id"]
 
 
@@ -244,7 +244,7 @@ def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, stor
     principal), on request otherwise."""
     card, _ = load_card(store, card_id)
     if consumer_id is not None and card.purchase.consumer_id != consumer_id:
-        raise NotFound(f"no card {card_id} of yours")
+        raise NotFound(f"no card {card_id}")
 
     refunds = policy.refunds
 

@@ -164,7 +164,7 @@ def create_promotion(merchant_id: str, fields: dict, created_by: str, *, store: 
     merchant = load_merchant(store, merchant_id)
     product = get_product(fields["product_id"], store=store)
     if product["merchant_id"] != merchant_id:
-        raise NotFound(f"no product {fields['product_id']} of yours")
+        raise NotFound(f"no product {fields['product_id']}")
     stream = f"product-{product['product_id']}"
     version = len(store.read_stream(stream))
     existing = _promotions_of(store, product["product_id"])

@@ -81,7 +81,7 @@ def respond_to_complaint(complaint_id: str, merchant_id: str, response: str, *,
                          metadata: dict | None = None) -> dict:
     complaint = _load_complaint(store, complaint_id)
     if complaint.merchant_id != merchant_id:
-        raise NotFound(f"no complaint {complaint_id} about you")
+        raise NotFound(f"no complaint {complaint_id}")
     event = domain.respond(complaint, vault.encrypt(complaint.consumer_id, RESPONSE, response),
                            now.isoformat())
     _record(store, complaint, event, rules=rules, now=now, metadata=metadata)
@@ -95,7 +95,7 @@ def close_complaint(complaint_id: str, consumer_id: str | None, by: str, how: st
     (`consumer_id`), a regulator any (`consumer_id` None)."""
     complaint = _load_complaint(store, complaint_id)
     if consumer_id is not None and complaint.consumer_id != consumer_id:
-        raise NotFound(f"no complaint {complaint_id} of yours")
+        raise NotFound(f"no complaint {complaint_id}")
     if how == "escalate":
         event = domain.escalate(complaint, by, outcome, now.isoformat())
     else:

@@ -1,0 +1,56 @@
+"""POST /api/v1/demo/clock: demo mode's simulated time. An operator moves the platform's clock
+forward and the scheduled work runs at once for the new time (holds lapse, cards expire,
+period money is released, payouts are made, codes are re-evaluated, deadlines enforced).
+
+It exists only in demo mode with a clock file (`make run`); elsewhere it is 404.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from marshmallow import fields, validate
+
+from services import clock
+from services.gateway.auth import require
+from services.gateway.errors import ApiError
+from services.gateway.idempotency import idempotent
+from services.gateway.remote import call
+from services.gateway.schemas import StrictSchema
+from services.gateway.validation import json_body
+
+blueprint = Blueprint("demo", __name__, url_prefix="/api/v1/demo")
+
+
+class ClockAdvance(StrictSchema):
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=400))
+
+
+class ClockMoved(StrictSchema):
+    now = fields.String(required=True)
+    escrow = fields.Dict(required=True)
+    risk = fields.Dict(required=True)
+
+
+@blueprint.post("/clock")
+@require("operator")
+@idempotent
+def advance_clock():
+    """Each call moves time on; a retry with the same Idempotency-Key moves it only once."""
+    if current_app.config["SETTINGS"].mode != "demo" or clock.clock_file() is None:
+        raise ApiError(404, "not_found", "the clock moves only on a demo platform")
+    body = json_body(ClockAdvance())
+    moved = clock.advance(body["days"])
+    return jsonify(ClockMoved().dump({"now": moved.isoformat(),
+                                      "escrow": call("escrow", "sweep"),
+                                      "risk": call("risk", "sweep")}))
+
+
+OPENAPI = {"/api/v1/demo/clock": {"post": {
+    "summary": "Demo only: move the platform's clock forward and run the scheduled work",
+    "tags": ["demo"], "security": [{"bearer": []}],
+    "requestBody": {"content": {"application/json": {"schema": "ClockAdvance"}}},
+    "responses": {"200": {"description": "moved", "content": {
+        "application/json": {"schema": "ClockMoved"}}},
+        **{code: {"description": text} for code, text in (
+            ("400", "invalid input"), ("401", "no token"), ("403", "not an operator"),
+            ("404", "not a demo platform"))}}}}}
+SCHEMAS = {"ClockAdvance": ClockAdvance, "ClockMoved": ClockMoved}
