@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast bench lint deps-system venv clean verify-ledger
+.PHONY: help run demo test test-fast bench lint deps-system venv clean verify-ledger
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -29,6 +29,10 @@ run: ## Start RabbitMQ, the relays, all services and the gateway (embedded SQLit
 	@PYTHON=$(PYTHON) scripts/system-deps.sh rabbitmq
 	@$(MAKE) --no-print-directory venv
 	@PORT=$(PORT) $(PY) -m platformrun
+
+DEMO_ARGS ?=
+demo: venv ## Drive the running platform (make run) through 90 simulated days of a synthetic city
+	@$(PY) -m platformrun.simulator --url http://127.0.0.1:$(PORT) $(DEMO_ARGS)
 
 test: deps-system venv ## Run the whole suite against throwaway RabbitMQ and PostgreSQL servers
 	@$(PY) -m pytest $(PYTEST_ARGS)
