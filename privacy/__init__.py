@@ -27,6 +27,10 @@ class Forgotten(Exception):
 
 class Vault:
     def __init__(self, path: str | Path):
+        # The keys are readable by this service's user only; SQLite gives its WAL and shared
+        # memory files the same permissions as the database file.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")

@@ -31,3 +31,11 @@ def test_round_trip_binding_and_crypto_shredding(tmp_path):
                                            ("+8613812345678", "+86*******5678"), ("123", "***")])
 def test_mask(phone, masked):
     assert mask_phone(phone) == masked
+
+
+def test_the_key_file_is_for_its_owner_only(tmp_path):
+    vault = Vault(tmp_path / "vault.db")
+    vault.encrypt("c-1", "phone", "13812345678")
+    for name in ("vault.db", "vault.db-wal"):
+        assert (tmp_path / name).stat().st_mode & 0o077 == 0, name
+    vault.close()
