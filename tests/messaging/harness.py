@@ -64,3 +64,22 @@ def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def start_platform(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    """`make run`'s launcher on a free port with its data under `tmp_path/var`; returns the
+    launcher and the URL its banner printed."""
+    import re
+
+    from devenv.ports import free_port
+
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "PLATFORM_VAR": str(tmp_path / "var"),
+           "PYTHONUNBUFFERED": "1"}
+    out = open(tmp_path / "run.out", "w+")
+    launcher = subprocess.Popen([sys.executable, "-m", "platformrun"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    banner = wait_until(lambda: re.search(r"Platform is up: (http://\S+)",
+                                          (tmp_path / "run.out").read_text()),
+                        timeout=120, what="the launcher's banner")
+    return launcher, banner.group(1)

@@ -1,32 +1,20 @@
 """`make demo` at a small scale, against a platform started as `make run` starts it."""
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 
 import pytest
 
-from devenv.ports import free_port
 from platformrun import simulator
-from tests.messaging.harness import ROOT, wait_until
+from tests.messaging.harness import start_platform
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
 def test_the_simulated_city_ends_with_the_codes_its_shops_deserve(tmp_path, capsys):
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "PLATFORM_VAR": str(tmp_path / "var"),
-           "PYTHONUNBUFFERED": "1"}
-    out = open(tmp_path / "run.out", "w+")
-    launcher = subprocess.Popen([sys.executable, "-m", "platformrun"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+    launcher, url = start_platform(tmp_path)
     try:
-        url = wait_until(lambda: re.search(r"Platform is up: (http://\S+)",
-                                           (tmp_path / "run.out").read_text()),
-                         timeout=120, what="the platform").group(1)
         status = simulator.main(["--url", url, "--merchants", "8", "--consumers", "600",
                                  "--days", "90"])
         printed = capsys.readouterr().out

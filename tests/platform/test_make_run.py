@@ -13,10 +13,9 @@ import urllib.request
 
 import pytest
 
-from devenv.ports import free_port
 from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
-from tests.messaging.harness import ROOT, wait_until
+from tests.messaging.harness import ROOT, start_platform, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -27,18 +26,9 @@ def _children_of(pid: int) -> list[int]:
 
 
 def test_platform_starts_reports_healthy_and_stops_cleanly(tmp_path):
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "PLATFORM_VAR": str(tmp_path / "var"),
-           "PYTHONUNBUFFERED": "1"}
-    out = open(tmp_path / "run.out", "w+")
-    launcher = subprocess.Popen([sys.executable, "-m", "platformrun"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+    launcher, url = start_platform(tmp_path)
     try:
-        banner = wait_until(
-            lambda: re.search(r"Platform is up: (http://\S+)", (tmp_path / "run.out").read_text()),
-            timeout=120, what="the launcher's banner")
-        url = banner.group(1)
-        assert url == f"http://127.0.0.1:{port}"
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         children = _children_of(launcher.pid)
         assert len(children) == 11, \
             "RabbitMQ, 3 services, 3 relays, the ledger, 2 witnesses and the gateway"
