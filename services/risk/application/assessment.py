@@ -35,6 +35,11 @@ def figures_from_doc(doc: dict) -> MerchantFigures:
                               "open_complaints": set(doc["open_complaints"])})
 
 
+def state_to_doc(state: health_code.CodeState) -> dict:
+    # Shallow on purpose: dataclasses.asdict deep-copies every reason, per merchant, per run.
+    return {**state.__dict__, "reasons": list(state.reasons)}
+
+
 def state_from_doc(doc: dict | None) -> health_code.CodeState:
     if doc is None:
         return health_code.CodeState()
@@ -67,11 +72,12 @@ def assess(uow, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRul
         hard=health_code.hard_flags(indicators, figures.flags, surge, rules),
         as_of=as_of, rules=rules)
     metrics = indicators.as_dict()
-    uow.put_view(FIGURES, merchant_id, figures_to_doc(figures))
+    if event is not None:   # a scheduled re-evaluation changes no figure
+        uow.put_view(FIGURES, merchant_id, figures_to_doc(figures))
     code_doc = {"merchant_id": merchant_id, "code": new_state.code,
                 "since": new_state.since or previous.get("since") or as_of.isoformat(),
                 "reasons": list(new_state.reasons), "metrics": metrics,
-                "evaluated_at": as_of.isoformat(), "state": asdict(new_state)}
+                "evaluated_at": as_of.isoformat(), "state": state_to_doc(new_state)}
     if not previous or new_state.code != state.code:
         changed = HealthCodeChanged(merchant_id, new_state.code,
                                     state.code if previous else "unassessed",
