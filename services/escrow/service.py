@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
@@ -129,7 +130,7 @@ class EscrowService(PlatformService):
                          metadata: dict | None = None) -> dict:
         return defaults.default_merchant(merchant_id, reason, declared_by, store=self.store,
                                          bank=self.bank, policy=self.policy, now=now(),
-                                         metadata=metadata)
+                                         metadata=metadata, between_batches=eventlet.sleep)
 
     @rpc
     @domain_errors_cross

@@ -202,13 +202,15 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
                                        policy=POLICY, now=T0)
     run = lambda when: handlers.sweep(store=store, bank=bank, policy=POLICY, now=when)  # noqa: E731
     assert run(T0 + timedelta(minutes=14)) == {"holds_expired": 0, "cards_expired": 0,
-                                               "period_releases": 0, "payouts": 0}
+                                               "period_releases": 0, "payouts": 0,
+                                               "bank_instructions_resent": 0}
     assert run(T0 + timedelta(minutes=16))["holds_expired"] == 1
     with pytest.raises(Conflict):
         handlers.confirm_redemption(hold["redemption_id"], "c-1", store=store,
                                     now=T0 + timedelta(minutes=17))
     assert run(T0 + timedelta(days=10)) == {"holds_expired": 0, "cards_expired": 0,
-                                            "period_releases": 1, "payouts": 0}
+                                            "period_releases": 1, "payouts": 0,
+                                            "bank_instructions_resent": 0}
     assert handlers.get_card(period, store=store)["released_amount"] == 1_000
     assert run(T0 + timedelta(days=10))["period_releases"] == 0, "once per elapsed day"
     year_later = run(T0 + timedelta(days=366))
@@ -218,7 +220,8 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
     served = handlers.get_card(period, store=store)
     assert served["released_amount"] == 36_500 and served["refunded_amount"] == 0
     assert run(T0 + timedelta(days=400)) == {"holds_expired": 0, "cards_expired": 0,
-                                             "period_releases": 0, "payouts": 1}
+                                             "period_releases": 0, "payouts": 1,
+                                             "bank_instructions_resent": 0}
     paid = handlers.settlements("m-1", store=store)
     assert sum(p["amount"] for p in paid) == 36_500
 
@@ -287,3 +290,28 @@ def test_an_open_dispute_holds_back_period_releases_until_resolved(env):
     handlers.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=12))
     card = handlers.get_card(card_id, store=store)
     assert card["released_amount"] == 12_000, "the held-back days are released together"
+
+
+def test_a_refund_committed_before_a_crash_reaches_the_bank_once(env, tmp_path):
+    store, bank = env
+
+    class CrashingBank(SimulatedBank):
+        def refund_to_origin(self, *args):
+            raise ConnectionError("the process died before the bank was asked")
+
+    card_id = buy(store, bank)["card_id"]
+    with pytest.raises(ConnectionError):
+        handlers.refund_card(card_id, "c-1", rule=None, store=store,
+                             bank=CrashingBank(tmp_path / "statements"), policy=POLICY, now=T0)
+    assert handlers.get_card(card_id, store=store)["status"] == "refunded"
+    refunds = lambda: [m for m in bank.statement(T0.date().isoformat())  # noqa: E731
+                       if m["kind"] == "refund"]
+    assert refunds() == []
+    assert handlers.sweep(store=store, bank=bank, policy=POLICY,
+                          now=T0)["bank_instructions_resent"] == 1
+    assert [m["amount"] for m in refunds()] == [100_000]
+    again = SimulatedBank(tmp_path / "statements", clock=lambda: T0)
+    again.refund_to_origin(refunds()[0]["reference"], card_id, 100_000)
+    assert len(refunds()) == 1, "the bank takes a reference once, even after a restart"
+    assert handlers.sweep(store=store, bank=bank, policy=POLICY,
+                          now=T0)["bank_instructions_resent"] == 0

@@ -2,11 +2,13 @@
 from escrow by the `merchant_default` rule, in batches, resumable, and never twice."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from eventstore import ConcurrencyError, EventStore
 from policy import Policy
 from services.domain_errors import Conflict, NotFound
+from services.escrow.application import bank_instructions
 from services.escrow.application.handlers import (
     BY_MERCHANT,
     CODEC,
@@ -23,13 +25,15 @@ DEFAULT_BATCH = 100
 
 
 def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: EventStore,
-                     bank: Bank, policy: Policy, now: datetime,
-                     metadata: dict | None = None) -> dict:
+                     bank: Bank, policy: Policy, now: datetime, metadata: dict | None = None,
+                     between_batches: Callable[[], None] = lambda: None) -> dict:
     """Refunds every open card of a defaulted merchant by the `merchant_default` rule.
 
     Cards go in batches, each batch one unit of work (one fsync), with the progress saved in
     the same transaction, so a crash resumes where it stopped and a repeat refunds nothing
     twice. Returns the totals over every card this merchant's default has refunded.
+    `between_batches` lets the caller's other work run meanwhile (eventlet's sleep(0) in the
+    service: SQLite never yields to the hub by itself).
     """
     progress = store.get_view(DEFAULTS, merchant_id) or {
         "merchant_id": merchant_id, "reason": reason, "declared_by": declared_by,
@@ -43,8 +47,9 @@ def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: 
         cursor = page[-1][0]
         refunds = _refund_batch(store, [v["card_id"] for _, v in page if v["status"] == "active"],
                                 progress, policy, now, metadata or {})
-        for card, amount in refunds:
-            bank.refund_to_origin(card.purchase.payment_id, card.card_id, amount)
+        bank_instructions.send(store, bank, [bank_instructions.key_of(
+            "refund", card.purchase.payment_id, card.card_id) for card, _ in refunds])
+        between_batches()
     progress["finished"] = True
     with store.unit_of_work() as uow:
         uow.put_view(DEFAULTS, merchant_id, progress)

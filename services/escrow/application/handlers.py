@@ -15,6 +15,7 @@ from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import EventCodec
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
+from services.escrow.application import bank_instructions
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
@@ -92,6 +93,8 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
         elif kind == "CardRefunded":
             uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
             uow.delete_view(PERIOD_CARDS, card.card_id)
+            bank_instructions.instruct(uow, "refund", card.purchase.payment_id, card.card_id,
+                                       event.refund_amount)
         if getattr(event, RELEASES.get(kind, ""), 0):
             day = _stamp(event)[:10]
             key = f"{day}|{card.purchase.merchant_id}"
@@ -261,7 +264,8 @@ def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, stor
 
     card, events, ids, _ = decide(store, card_id, decision, metadata)
     refund = events[-1]
-    bank.refund_to_origin(card.purchase.payment_id, card_id, refund.refund_amount)
+    bank_instructions.send(store, bank, [bank_instructions.key_of(
+        "refund", card.purchase.payment_id, card_id)])
     return {"status": card.status, "refund_amount": refund.refund_amount, "rule": refund.rule,
             "event_id": ids[-1]}
 
@@ -287,7 +291,8 @@ def _due(store: EventStore, collection: str, now: datetime, limit: int = 500) ->
 def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime) -> dict:
     """The scheduled work: lapse unconfirmed holds past their expiry, refund expired cards,
     and release period cards' money for the days elapsed. Safe to run any number of times."""
-    counts = {"holds_expired": 0, "cards_expired": 0, "period_releases": 0, "payouts": 0}
+    counts = {"holds_expired": 0, "cards_expired": 0, "period_releases": 0, "payouts": 0,
+              "bank_instructions_resent": bank_instructions.send(store, bank)}
     for due in _due(store, OPEN_HOLDS, now):
         try:
             void_redemption(due["redemption_id"], None, "expired", store=store, now=now)
@@ -347,9 +352,11 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
                 uow.put_view(MERCHANT_STATS, merchant_id,
                              {**totals, "paid_out": totals["paid_out"] + event.amount})
                 uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
+                key = bank_instructions.instruct(uow, "payout", event.payout_id, merchant_id,
+                                                 event.amount)
         except ConcurrencyError:
             continue  # another run is paying this merchant; whatever is left, the next run pays
-        bank.payout(event.payout_id, merchant_id, event.amount)
+        bank_instructions.send(store, bank, [key])
         payouts.append({"merchant_id": merchant_id, **view})
     return payouts
 
