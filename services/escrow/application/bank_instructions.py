@@ -31,11 +31,15 @@ def send(store: EventStore, bank: Bank, keys: list[str] | None = None) -> int:
         pending = [(k, d) for k, d in store.list_views(PENDING, "", 5000)]
     else:
         pending = [(k, d) for k in keys if (d := store.get_view(PENDING, k)) is not None]
-    for key, doc in pending:
+    for _, doc in pending:
         if doc["kind"] == "refund":
             bank.refund_to_origin(doc["reference"], doc["account"], doc["amount"])
         else:
             bank.payout(doc["reference"], doc["account"], doc["amount"])
+    # One commit for the lot: a crash before it only means sending again what the bank
+    # already took, which it ignores.
+    if pending:
         with store.unit_of_work() as uow:
-            uow.delete_view(PENDING, key)
+            for key, _ in pending:
+                uow.delete_view(PENDING, key)
     return len(pending)
