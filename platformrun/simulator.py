@@ -103,6 +103,8 @@ class Holder:
     card_id: str
     card_type: str
     next_visit: int
+    spent: bool = False
+    """Used up, refunded or expired: no more visits."""
 
 
 class City:
@@ -171,7 +173,9 @@ class City:
                           "consumer", holder.consumer_id)
             outcome = "spends confirmed"
         except ApiError as exc:
-            outcome = f"visit refused: {exc.body['error']['code']}"
+            code = exc.body["error"]["code"]
+            outcome = f"visit refused: {code}"
+            holder.spent = code in ("insufficient_balance", "card_not_active", "card_expired")
         with self.lock:
             self.counts[outcome] += 1
         holder.next_visit = day + self.random.randint(3, 10)
@@ -196,7 +200,7 @@ class City:
             purchases.append((consumer, shop))
         list(self.pool.map(lambda p: self.buy(p[0], day, p[1]), purchases))
         # Golden Gym stops serving its members after day 50.
-        due = [h for h in self.holders if h.next_visit <= day
+        due = [h for h in self.holders if h.next_visit <= day and not h.spent
                and not (h.shop.kind == "aggressive" and day >= 50)]
         list(self.pool.map(lambda h: self.visit(h, day), due))
         if day == 60:
