@@ -250,9 +250,10 @@ def world(tmp_path, amqp_uri):
             "AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger")}, tmp_path),
         start_relay("escrow", escrow_store, amqp_uri, tmp_path),
     ]
-    app = create_app(gateway_settings(tmp_path, amqp_uri))
-    client = app.test_client()
+    app = None
     try:
+        app = create_app(gateway_settings(tmp_path, amqp_uri))
+        client = app.test_client()
         wait_until(lambda: _services_up(client), timeout=90, what="the services")
         built = World(client)
         built.receipt_event = built.confirmed_event()
@@ -261,8 +262,9 @@ def world(tmp_path, amqp_uri):
                                       headers=built.headers["regulator"]).status_code == 200,
                    timeout=60, what="the receipt of a confirmation")
         yield built
-    finally:
-        app.config["RPC_POOL"].close()
+    finally:   # the services are stopped even when the app itself fails to build
+        if app is not None:
+            app.config["RPC_POOL"].close()
         for process in processes:
             stop(process)
 
