@@ -19,16 +19,12 @@ from services.gateway.app import create_app
 from services.risk.application import handlers
 from services.risk.domain.health_code import RiskRules
 from tests.conftest import gateway_settings
+from tests.merchant.test_merchant_api import auth
 from tests.messaging.harness import start_nameko, stop, wait_until
 
 SURGES = 100
 MERCHANTS = 10_000
 RULES = RiskRules.from_policy(load_policy().risk)
-
-
-def _login(client, role, subject) -> dict:
-    token = client.post("/api/v1/auth/dev-login", json={"role": role, "subject": subject})
-    return {"Authorization": f"Bearer {token.get_json()['token']}"}
 
 
 def _surge_latencies(base: Path, uri: str) -> list[float]:
@@ -44,11 +40,11 @@ def _surge_latencies(base: Path, uri: str) -> list[float]:
     app = create_app(gateway_settings(base, uri))
     client = app.test_client()
     try:
-        operator, regulator = _login(client, "operator", "o"), _login(client, "regulator", "r")
+        operator, regulator = auth(client, "operator", "o"), auth(client, "regulator", "r")
         wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
                    and client.get("/api/v1/merchants").status_code == 200, timeout=90,
                    what="the merchant and risk services")
-        consumers = [_login(client, "consumer", f"c-{i}") for i in range(5)]
+        consumers = [auth(client, "consumer", f"c-{i}") for i in range(5)]
         latencies = []
         for _ in range(SURGES):
             merchant = client.post("/api/v1/merchants", headers=operator, json={

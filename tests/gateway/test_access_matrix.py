@@ -15,6 +15,7 @@ import pytest
 
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
+from tests.merchant.test_merchant_api import auth
 from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
 
 pytestmark = pytest.mark.broker
@@ -55,8 +56,7 @@ class World:
         self.card = self.buy()
 
     def login(self, role, subject):
-        token = self.client.post("/api/v1/auth/dev-login", json={"role": role, "subject": subject})
-        return {"Authorization": f"Bearer {token.get_json()['token']}"}
+        return auth(self.client, role, subject)
 
     def post(self, url, body, who):
         answer = self.client.post(url, json=body, headers=self.headers[who])
@@ -270,17 +270,11 @@ def world(tmp_path, amqp_uri):
 
 
 def _services_up(client) -> bool:
-    token = client.post("/api/v1/auth/dev-login", json={"role": "consumer", "subject": "p"})
-    auth = {"Authorization": f"Bearer {token.get_json()['token']}"}
     return client.get("/api/v1/merchants").status_code == 200 and client.get(
-        "/api/v1/consumers/me/cards", headers=auth).status_code == 200 and client.get(
-        "/api/v1/alerts", headers=_regulator(client)).status_code == 200 and client.get(
-        "/api/v1/ledger/consistency?first=0&second=0").status_code != 503
-
-
-def _regulator(client) -> dict:
-    token = client.post("/api/v1/auth/dev-login", json={"role": "regulator", "subject": "r"})
-    return {"Authorization": f"Bearer {token.get_json()['token']}"}
+        "/api/v1/consumers/me/cards", headers=auth(client, "consumer", "p")).status_code == 200 \
+        and client.get("/api/v1/alerts",
+                       headers=auth(client, "regulator", "r")).status_code == 200 \
+        and client.get("/api/v1/ledger/consistency?first=0&second=0").status_code != 503
 
 
 def _routes(app) -> set[str]:
