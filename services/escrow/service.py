@@ -13,7 +13,7 @@ from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import defaults, handlers
+from services.escrow.application import defaults, handlers, scheduled_work
 from services.escrow.application.reconciliation import reconcile
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -58,13 +58,16 @@ class EscrowService(PlatformService):
         handlers.close_dispute(uow, event.data["complaint_id"])
 
     @timer(interval=30)
-    def scheduled_work(self) -> None:
-        handlers.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now())
+    def scheduled_sweep(self) -> None:
+        scheduled_work.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now(),
+                             between_pages=eventlet.sleep)
 
     @rpc
-    def sweep(self) -> dict:
-        """Runs the scheduled work now (operators, tests)."""
-        return handlers.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now())
+    def sweep(self, budget: int = scheduled_work.PAGE) -> dict:
+        """One page of the scheduled work due now (operators, tests, the demo clock); call
+        again while `more` is true."""
+        return scheduled_work.sweep_page(store=self.store, bank=self.bank, policy=self.policy,
+                                         now=now(), budget=budget)
 
     @rpc
     def reconcile(self, day: str) -> dict:

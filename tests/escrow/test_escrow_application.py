@@ -12,7 +12,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import defaults, handlers
+from services.escrow.application import defaults, handlers, scheduled_work
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -200,7 +200,7 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
                                     policy=POLICY, now=T0)["card_id"]
     hold = handlers.request_redemption(stored, "m-1", value=500, uses=0, store=store,
                                        policy=POLICY, now=T0)
-    run = lambda when: handlers.sweep(store=store, bank=bank, policy=POLICY, now=when)  # noqa: E731
+    run = lambda when: scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=when)  # noqa: E731
     assert run(T0 + timedelta(minutes=14)) == {"holds_expired": 0, "cards_expired": 0,
                                                "period_releases": 0, "payouts": 0,
                                                "bank_instructions_resent": 0}
@@ -236,11 +236,12 @@ def test_settlement_pays_released_money_the_next_day(env):
         handlers.confirm_redemption(hold["redemption_id"], f"c-{i}", store=store, now=day0)
     released = sum(handlers.get_card(c, store=store)["released_amount"] for c in cards)
     assert released == 10_000 + 20_000 + 30_000
-    assert handlers.settle(store=store, bank=bank, policy=POLICY, now=day0) == [], "T+1"
-    paid = handlers.settle(store=store, bank=bank, policy=POLICY, now=day0 + timedelta(days=1))
+    assert scheduled_work.settle(store=store, bank=bank, policy=POLICY, now=day0) == [], "T+1"
+    paid = scheduled_work.settle(store=store, bank=bank, policy=POLICY,
+                                 now=day0 + timedelta(days=1))
     assert [(p["merchant_id"], p["amount"], p["days"]) for p in paid] == [
         ("m-1", 60_000, [day0.date().isoformat()])]
-    assert handlers.settle(store=store, bank=bank, policy=POLICY,
+    assert scheduled_work.settle(store=store, bank=bank, policy=POLICY,
                            now=day0 + timedelta(days=2)) == [], "paid once"
     assert [p["amount"] for p in handlers.settlements("m-1", store=store)] == [60_000]
     assert handlers.settlements("m-2", store=store) == []
@@ -282,12 +283,12 @@ def test_an_open_dispute_holds_back_period_releases_until_resolved(env):
                                      policy=POLICY, now=T0)["card_id"]
     with store.unit_of_work() as uow:
         handlers.open_dispute(uow, "cp-1", card_id)
-    handlers.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=10))
+    scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=10))
     assert handlers.get_card(card_id, store=store)["released_amount"] == 0
     with store.unit_of_work() as uow:
         handlers.close_dispute(uow, "cp-unrelated")
         handlers.close_dispute(uow, "cp-1")
-    handlers.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=12))
+    scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=12))
     card = handlers.get_card(card_id, store=store)
     assert card["released_amount"] == 12_000, "the held-back days are released together"
 
@@ -307,11 +308,50 @@ def test_a_refund_committed_before_a_crash_reaches_the_bank_once(env, tmp_path):
     refunds = lambda: [m for m in bank.statement(T0.date().isoformat())  # noqa: E731
                        if m["kind"] == "refund"]
     assert refunds() == []
-    assert handlers.sweep(store=store, bank=bank, policy=POLICY,
-                          now=T0)["bank_instructions_resent"] == 1
+    assert scheduled_work.sweep(store=store, bank=bank, policy=POLICY,
+                                now=T0)["bank_instructions_resent"] == 1
     assert [m["amount"] for m in refunds()] == [100_000]
     again = SimulatedBank(tmp_path / "statements", clock=lambda: T0)
     again.refund_to_origin(refunds()[0]["reference"], card_id, 100_000)
     assert len(refunds()) == 1, "the bank takes a reference once, even after a restart"
-    assert handlers.sweep(store=store, bank=bank, policy=POLICY,
-                          now=T0)["bank_instructions_resent"] == 0
+    assert scheduled_work.sweep(store=store, bank=bank, policy=POLICY,
+                                now=T0)["bank_instructions_resent"] == 0
+
+
+def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_them(env):
+    store, bank = env
+    period = Products(p={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0,
+                         "uses": 0, "validity_days": 0, "period_days": 90})
+    cards = [handlers.purchase_card(f"c-{i}", "p", store=store, merchants=period, bank=bank,
+                                    policy=POLICY, now=T0 + timedelta(seconds=i))["card_id"]
+             for i in range(7)]
+    with store.unit_of_work() as uow:   # the three cards due first are in dispute
+        for card_id in cards[:3]:
+            handlers.open_dispute(uow, f"cp-{card_id}", card_id)
+    day3 = T0 + timedelta(days=3, hours=1)
+    page = lambda when: scheduled_work.sweep_page(store=store, bank=bank,  # noqa: E731
+                                                  policy=POLICY, now=when, budget=2)
+    first, second = page(day3), page(day3)
+    assert (first["period_releases"], first["more"]) == (2, True)
+    assert (second["period_releases"], second["more"]) == (2, False)
+    assert page(day3)["period_releases"] == 0
+    released = [handlers.get_card(c, store=store)["released_amount"] for c in cards]
+    assert released == [0, 0, 0, 3_000, 3_000, 3_000, 3_000]
+    day5 = day3 + timedelta(days=2)
+    first, second = page(day5), page(day5)
+    assert (first["more"], first["payouts"]) == (True, 0), "payouts wait for the last page"
+    assert (second["more"], second["payouts"]) == (False, 1)
+    assert [p["amount"] for p in handlers.settlements("m-1", store=store)] == [12_000]
+    schedule = [key for key, _ in store.list_views(handlers.PERIOD_DUE, "", 100)]
+    assert len(schedule) == 7 and all(key.split("|")[1] in cards for key in schedule)
+    assert sorted(schedule)[-1].startswith((T0 + timedelta(days=6)).date().isoformat()), \
+        "a released card is due again the day after"
+
+    scheduled = lambda: [key.split("|")[1] for key, _ in  # noqa: E731
+                         store.list_views(handlers.PERIOD_DUE, "", 100)]
+    handlers.refund_card(cards[3], "c-3", rule=None, store=store, bank=bank, policy=POLICY,
+                         now=day5)
+    assert cards[3] not in scheduled() and len(scheduled()) == 6, "a refunded card leaves it"
+    total = scheduled_work.sweep(store=store, bank=bank, policy=POLICY,
+                                 now=T0 + timedelta(days=91), budget=2)
+    assert total["cards_expired"] == 6 and scheduled() == [], "so does an expired one"

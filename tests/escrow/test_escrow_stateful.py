@@ -34,7 +34,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import defaults, handlers
+from services.escrow.application import defaults, handlers, scheduled_work
 from services.escrow.domain import stats
 from services.escrow.domain.card import Card
 
@@ -161,7 +161,7 @@ class EscrowHandlers(RuleBasedStateMachine):
         else:
             expires = handlers.get_card(card, store=self.store)["expires_at"]
             self.now = max(self.now, datetime.fromisoformat(expires)) + timedelta(minutes=1)
-        handlers.sweep(store=self.store, bank=self.bank, policy=POLICY, now=self.now)
+        scheduled_work.sweep(store=self.store, bank=self.bank, policy=POLICY, now=self.now)
 
     @rule(card=cards)
     def refund(self, card):

@@ -10,7 +10,7 @@ import pytest
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import defaults, handlers
+from services.escrow.application import defaults, handlers, scheduled_work
 from services.escrow.domain import stats
 from services.escrow.domain.card import Card
 from tests.escrow.test_escrow_application import Products
@@ -79,7 +79,7 @@ def test_figures_follow_issuance_redemption_refunds_and_payouts(env):
     spend(store, count, uses=3)              # releases 3 x 8,000 = 24,000
     handlers.request_redemption(count, "m-1", value=0, uses=2, store=store, policy=POLICY,
                                 now=T0)      # a pending hold moves no figure
-    handlers.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=30))
+    scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=30))
     # 30 of 90 days elapsed: 30,000 released; holds lapsed; day-one releases paid out T+1.
     handlers.refund_card(sv, "c-1", rule=None, store=store, bank=bank, policy=POLICY,
                          now=T0 + timedelta(days=30))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import EventCodec
@@ -19,14 +19,14 @@ from services.escrow.application import bank_instructions
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
-from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased, PayoutMade
+from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased
 
 CODEC = EventCodec(ESCROW_EVENTS)
 CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS = (
     "cards", "cards_by_consumer", "cards_by_merchant", "payments", "redemptions",
     "consumer_totals")
 # Schedules, keyed "<ISO time>|<id>" so that a scan in key order stops at the present.
-OPEN_HOLDS, CARD_EXPIRY, PERIOD_CARDS = "open_holds", "card_expiry", "period_cards"
+OPEN_HOLDS, CARD_EXPIRY, PERIOD_DUE = "open_holds", "card_expiry", "period_release_due"
 UNSETTLED, PAYOUTS = "unsettled_releases", "payouts"
 MERCHANT_STATS = "merchant_stats"
 DISPUTES, DISPUTED_BY = "disputed_cards", "dispute_cards"
@@ -73,7 +73,7 @@ def _commit(store: EventStore, card: domain.Card, events: list, expected: int,
 def _apply_and_index(uow, card: domain.Card, events: list) -> None:
     """Applies the events, checks the money rule, and keeps the card's views, schedules and
     its merchant's figures."""
-    before = stats.contribution(card)
+    before, release_before = stats.contribution(card), _release_key(card)
     for event in events:
         card.apply(event)
         kind = type(event).__name__
@@ -88,11 +88,8 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
         elif kind == "DepositConfirmed":
             uow.put_view(CARD_EXPIRY, f"{event.expires_at}|{card.card_id}",
                          {"card_id": card.card_id})
-            if card.purchase.card_type == "period":
-                uow.put_view(PERIOD_CARDS, card.card_id, {"card_id": card.card_id})
         elif kind == "CardRefunded":
             uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
-            uow.delete_view(PERIOD_CARDS, card.card_id)
             bank_instructions.instruct(uow, "refund", card.purchase.payment_id, card.card_id,
                                        event.refund_amount)
         if getattr(event, RELEASES.get(kind, ""), 0):
@@ -103,6 +100,7 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
             owed["amount"] += getattr(event, RELEASES[kind])
             uow.put_view(UNSETTLED, key, owed)
     card.check_invariant()
+    _reschedule_release(uow, card, release_before)
     view = card_view(card)
     p = card.purchase
     after = stats.contribution(card)
@@ -112,6 +110,21 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
     for collection, key in ((CARDS, card.card_id), (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),
                             (BY_MERCHANT, f"{p.merchant_id}/{card.card_id}")):
         uow.put_view(collection, key, view)
+
+
+def _release_key(card: domain.Card) -> str | None:
+    due = card.next_release_at()
+    return f"{due.isoformat()}|{card.card_id}" if due else None
+
+
+def _reschedule_release(uow, card: domain.Card, scheduled: str | None) -> None:
+    """Keeps a period card's one entry in the release schedule at its next due day."""
+    key = _release_key(card)
+    if key != scheduled:
+        if scheduled:
+            uow.delete_view(PERIOD_DUE, scheduled)
+        if key:
+            uow.put_view(PERIOD_DUE, key, {"card_id": card.card_id})
 
 
 def decide(store: EventStore, card_id: str, decision: Callable[[domain.Card], list],
@@ -283,82 +296,9 @@ def consumer_cards(consumer_id: str, *, store: EventStore, limit: int = 500) -> 
             if key.startswith(prefix)]
 
 
-def _due(store: EventStore, collection: str, now: datetime, limit: int = 500) -> list[dict]:
-    stamp = now.isoformat()
-    return [doc for key, doc in store.list_views(collection, "", limit) if key < stamp]
-
-
-def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime) -> dict:
-    """The scheduled work: lapse unconfirmed holds past their expiry, refund expired cards,
-    and release period cards' money for the days elapsed. Safe to run any number of times."""
-    counts = {"holds_expired": 0, "cards_expired": 0, "period_releases": 0, "payouts": 0,
-              "bank_instructions_resent": bank_instructions.send(store, bank)}
-    for due in _due(store, OPEN_HOLDS, now):
-        try:
-            void_redemption(due["redemption_id"], None, "expired", store=store, now=now)
-            counts["holds_expired"] += 1
-        except Conflict:
-            pass  # settled meanwhile
-    for due in _due(store, CARD_EXPIRY, now):
-        try:
-            refund_card(due["card_id"], None, rule="expiry", store=store, bank=bank,
-                        policy=policy, now=now)
-            counts["cards_expired"] += 1
-        except (Conflict, BusinessRuleViolation):
-            pass
-    cursor = ""
-    while page := store.list_views(PERIOD_CARDS, cursor, 500):
-        for key, doc in page:
-            cursor = key
-            disputed = store.get_view(DISPUTES, doc["card_id"]) is not None
-            _, events, _, _ = decide(store, doc["card_id"], lambda c, held=disputed:
-                                     domain.release_period(c, now, disputed=held))
-            counts["period_releases"] += len(events)
-        if len(page) < 500:
-            break
-    counts["payouts"] = len(settle(store=store, bank=bank, policy=policy, now=now))
-    return counts
-
-
 def _stamp(event) -> str:
     return next(getattr(event, name) for name in ("confirmed_at", "released_at")
                 if hasattr(event, name))
-
-
-def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
-           new_id: Callable[[], str] = lambda: f"po-{uuid.uuid4().hex[:20]}") -> list[dict]:
-    """Pays each merchant what was released to it on days at least `settlement_delay_days`
-    old, one payout per merchant per run; the payout event and the cleared balances commit
-    together, and the bank is asked after the commit (its reference is the payout id)."""
-    last_day = (now - timedelta(days=policy.escrow.settlement_delay_days)).date().isoformat()
-    owed: dict[str, list] = {}
-    for key, doc in store.list_views(UNSETTLED, "", 5000):
-        if doc["day"] > last_day:
-            break
-        owed.setdefault(doc["merchant_id"], []).append((key, doc))
-    payouts = []
-    for merchant_id, rows in owed.items():
-        event = PayoutMade(new_id(), merchant_id, sum(d["amount"] for _, d in rows),
-                           sorted({d["day"] for _, d in rows}), now.isoformat())
-        stream = f"payouts-{merchant_id}"
-        view = {"payout_id": event.payout_id, "amount": event.amount, "days": event.days,
-                "paid_at": event.paid_at}
-        try:
-            with store.unit_of_work() as uow:
-                uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
-                for key, _ in rows:
-                    uow.delete_view(UNSETTLED, key)
-                totals = uow.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
-                uow.put_view(MERCHANT_STATS, merchant_id,
-                             {**totals, "paid_out": totals["paid_out"] + event.amount})
-                uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
-                key = bank_instructions.instruct(uow, "payout", event.payout_id, merchant_id,
-                                                 event.amount)
-        except ConcurrencyError:
-            continue  # another run is paying this merchant; whatever is left, the next run pays
-        bank_instructions.send(store, bank, [key])
-        payouts.append({"merchant_id": merchant_id, **view})
-    return payouts
 
 
 def open_dispute(uow, complaint_id: str, card_id: str) -> None:

@@ -93,6 +93,14 @@ class Card:
             return 0
         return max(0, min(self.purchase.period_days, (now - self.activated_at).days))
 
+    def next_release_at(self) -> datetime | None:
+        """When a period card's next day of money falls due; None once none will."""
+        p = self.purchase
+        if self.status != "active" or p is None or p.card_type != "period" \
+                or self.activated_at is None or self.days_released >= p.period_days:
+            return None
+        return self.activated_at + timedelta(days=self.days_released + 1)
+
     def due(self, *, value_used: int | None = None, uses_used: int | None = None,
             days: int | None = None) -> int:
         """What the merchant is owed now beyond what it was paid, never more than is held."""

@@ -1,0 +1,158 @@
+"""The escrow's scheduled work: unconfirmed holds lapse, expired cards are refunded, period
+cards earn their elapsed days, and released money is paid out T+n.
+
+Every schedule is a view keyed "<ISO time>|<id>", so the work due now is a scan in key order
+that stops at the present. The work comes in pages of bounded size, so that a caller with a
+deadline (an RPC) is answered in time however much is due; `sweep` runs pages until nothing
+due is left. Every step is idempotent, so overlapping runs only repeat no-ops.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from eventstore import ConcurrencyError, EventStore
+from policy import Policy
+from services.domain_errors import BusinessRuleViolation, Conflict
+from services.escrow.application import bank_instructions
+from services.escrow.application.handlers import (
+    CARD_EXPIRY,
+    CODEC,
+    DISPUTES,
+    MERCHANT_STATS,
+    OPEN_HOLDS,
+    PAYOUTS,
+    PERIOD_DUE,
+    UNSETTLED,
+    decide,
+    refund_card,
+    void_redemption,
+)
+from services.escrow.application.ports import Bank
+from services.escrow.domain import card as domain
+from services.escrow.domain import stats
+from services.escrow.domain.events import PayoutMade
+
+PAGE = 200
+"""Cards decided per step and page: a page of each kind takes well under a second."""
+
+
+def _due(store: EventStore, collection: str, now: datetime, budget: int):
+    """Due (key, doc) entries oldest first, past those a step chose to leave for later."""
+    stamp, cursor = now.isoformat(), ""
+    while page := store.list_views(collection, cursor, budget):
+        for key, doc in page:
+            if key >= stamp:
+                return
+            cursor = key
+            yield key, doc
+        if len(page) < budget:
+            return
+
+
+def _expire_holds(store: EventStore, now: datetime, budget: int) -> tuple[int, bool]:
+    done = 0
+    for _, due in _due(store, OPEN_HOLDS, now, budget):
+        if done == budget:
+            return done, True
+        try:
+            void_redemption(due["redemption_id"], None, "expired", store=store, now=now)
+            done += 1
+        except Conflict:
+            pass  # settled meanwhile
+    return done, False
+
+
+def _expire_cards(store: EventStore, bank: Bank, policy: Policy, now: datetime,
+                  budget: int) -> tuple[int, bool]:
+    done = 0
+    for _, due in _due(store, CARD_EXPIRY, now, budget):
+        if done == budget:
+            return done, True
+        try:
+            refund_card(due["card_id"], None, rule="expiry", store=store, bank=bank,
+                        policy=policy, now=now)
+            done += 1
+        except (Conflict, BusinessRuleViolation):
+            pass
+    return done, False
+
+
+def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple[int, bool]:
+    """A disputed card keeps its place and is passed over until its complaints resolve; its
+    days elapsed meanwhile are released together afterwards."""
+    done = 0
+    for _, due in _due(store, PERIOD_DUE, now, budget):
+        if done == budget:
+            return done, True
+        if store.get_view(DISPUTES, due["card_id"]) is not None:
+            continue
+        _, events, _, _ = decide(store, due["card_id"],
+                                 lambda c: domain.release_period(c, now, disputed=False))
+        done += len(events)
+    return done, False
+
+
+def sweep_page(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
+               budget: int = PAGE) -> dict:
+    """One bounded step of each kind of work; `more` says whether due work was left over.
+    Payouts wait for the last page, so that a day's releases are paid in one payout."""
+    counts = {"bank_instructions_resent": bank_instructions.send(store, bank)}
+    counts["holds_expired"], holds_left = _expire_holds(store, now, budget)
+    counts["cards_expired"], cards_left = _expire_cards(store, bank, policy, now, budget)
+    counts["period_releases"], periods_left = _release_period_days(store, now, budget)
+    more = holds_left or cards_left or periods_left
+    counts["payouts"] = 0 if more else len(settle(store=store, bank=bank, policy=policy,
+                                                  now=now))
+    return {**counts, "more": more}
+
+
+def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
+          budget: int = PAGE, between_pages: Callable[[], None] = lambda: None) -> dict:
+    """All the work due at `now`, page by page; the totals of what was done."""
+    total: Counter = Counter()
+    while True:
+        page = sweep_page(store=store, bank=bank, policy=policy, now=now, budget=budget)
+        more = page.pop("more")
+        total.update(page)
+        if not more:
+            return dict(total)
+        between_pages()
+
+
+def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
+           new_id: Callable[[], str] = lambda: f"po-{uuid.uuid4().hex[:20]}") -> list[dict]:
+    """Pays each merchant what was released to it on days at least `settlement_delay_days`
+    old, one payout per merchant per run; the payout event and the cleared balances commit
+    together, and the bank is asked after the commit (its reference is the payout id)."""
+    last_day = (now - timedelta(days=policy.escrow.settlement_delay_days)).date().isoformat()
+    owed: dict[str, list] = {}
+    for key, doc in store.list_views(UNSETTLED, "", 5000):
+        if doc["day"] > last_day:
+            break
+        owed.setdefault(doc["merchant_id"], []).append((key, doc))
+    payouts = []
+    for merchant_id, rows in owed.items():
+        event = PayoutMade(new_id(), merchant_id, sum(d["amount"] for _, d in rows),
+                           sorted({d["day"] for _, d in rows}), now.isoformat())
+        stream = f"payouts-{merchant_id}"
+        view = {"payout_id": event.payout_id, "amount": event.amount, "days": event.days,
+                "paid_at": event.paid_at}
+        try:
+            with store.unit_of_work() as uow:
+                uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
+                for key, _ in rows:
+                    uow.delete_view(UNSETTLED, key)
+                totals = uow.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
+                uow.put_view(MERCHANT_STATS, merchant_id,
+                             {**totals, "paid_out": totals["paid_out"] + event.amount})
+                uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
+                key = bank_instructions.instruct(uow, "payout", event.payout_id, merchant_id,
+                                                 event.amount)
+        except ConcurrencyError:
+            continue  # another run is paying this merchant; whatever is left, the next run pays
+        bank_instructions.send(store, bank, [key])
+        payouts.append({"merchant_id": merchant_id, **view})
+    return payouts
