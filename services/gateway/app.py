@@ -51,5 +51,5 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     app.register_blueprint(openapi.blueprint)
     for area in API_AREAS:
         app.register_blueprint(area.blueprint)
-    app.config["OPENAPI"] = openapi.build_spec(API_AREAS)
+    app.config["OPENAPI"] = openapi.build_spec(API_AREAS, app)
     return app

@@ -5,22 +5,16 @@ from flask import Blueprint, current_app, jsonify
 
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
+from services.gateway.openapi import operation
 from services.gateway.schemas.auth import DevLoginRequest, TokenResponse
 from services.gateway.validation import json_body
 
 blueprint = Blueprint("auth", __name__)
 
-OPENAPI = {
-    "/api/v1/auth/dev-login": {"post": {
-        "summary": "Demo mode only: a token for any role and subject",
-        "tags": ["auth"],
-        "requestBody": {"content": {"application/json": {"schema": "DevLoginRequest"}}},
-        "responses": {"200": {"description": "a bearer token",
-                              "content": {"application/json": {"schema": "TokenResponse"}}},
-                      "400": {"description": "invalid input"},
-                      "404": {"description": "not in demo mode"}},
-    }},
-}
+OPENAPI = {"/api/v1/auth/dev-login": {"post": operation(
+    "Demo mode only: a token for any role and subject", tag="auth", schema="TokenResponse",
+    body="DevLoginRequest", errors=(400, 404), ok="a bearer token",
+    says={404: "not in demo mode"})}}
 SCHEMAS = {"DevLoginRequest": DevLoginRequest, "TokenResponse": TokenResponse}
 
 

@@ -8,6 +8,7 @@ from services.gateway.auth import current_principal, require
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.merchants_api import metadata
+from services.gateway.openapi import operation
 from services.gateway.remote import call
 from services.gateway.schemas.cards import (
     Card,
@@ -107,39 +108,31 @@ def refund(card_id: str):
     return jsonify(RefundResponse().dump(done))
 
 
-def _op(method, summary, roles, response, errors, body=None, status="200"):
-    op = {"summary": summary, "tags": ["cards"], "security": [{"bearer": []}],
-          "x-roles": list(roles),
-          "responses": {status: {"description": "ok", "content": {
-              "application/json": {"schema": response}}},
-              **{str(c): {"description": "error"} for c in errors}}}
-    if body:
-        op["requestBody"] = {"content": {"application/json": {"schema": body}}}
-    return {method: op}
+def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
+    return operation(summary, tag="cards", schema=schema, errors=errors, **more)
 
 
 OPENAPI = {
-    "/api/v1/cards": _op("post", "Buy a card of a product", ["consumer"], "PurchaseResponse",
-                         (400, 401, 403, 404, 422), "PurchaseRequest", "201"),
-    "/api/v1/payments/{payment_id}/confirm": _op(
-        "post", "The bank confirms a deposit", ["bank"], "Card", (400, 401, 403, 404, 409, 422),
-        "PaymentConfirmation"),
-    "/api/v1/cards/{card_id}": _op("get", "A card (its owner, its merchant, the regulator)",
-                                   ["consumer", "merchant", "regulator"], "Card", (401, 404)),
-    "/api/v1/consumers/me/cards": _op("get", "The caller's cards", ["consumer"], "CardList",
-                                      (401, 403)),
-    "/api/v1/cards/{card_id}/redemptions": _op(
-        "post", "The card's merchant asks for an amount, uses, or a check-in", ["merchant"],
-        "RedemptionCreated", (400, 401, 403, 404, 409, 422), "RedemptionRequest", "201"),
-    "/api/v1/redemptions/{redemption_id}/confirm": _op(
-        "post", "The owner confirms: money moves to the merchant, once", ["consumer"],
-        "RedemptionConfirmed", (401, 403, 404, 409)),
-    "/api/v1/redemptions/{redemption_id}/reject": _op(
-        "post", "The owner rejects the redemption", ["consumer"], "RedemptionRejected",
-        (401, 403, 404, 409)),
-    "/api/v1/cards/{card_id}/refund": _op(
-        "post", "Refund the rest: cooling-off when it applies, else on request", ["consumer"],
-        "RefundResponse", (400, 401, 403, 404, 409, 422), "RefundRequest"),
+    "/api/v1/cards": {"post": _op("Buy a card of a product", "PurchaseResponse",
+                                  (400, 404, 422), status="201", body="PurchaseRequest")},
+    "/api/v1/payments/{payment_id}/confirm": {"post": _op(
+        "The bank confirms a deposit", "Card", (400, 404, 409, 422),
+        body="PaymentConfirmation", body_optional=True)},
+    "/api/v1/cards/{card_id}": {"get": _op(
+        "A card (its owner, its merchant, the regulator)", "Card", (404,))},
+    "/api/v1/consumers/me/cards": {"get": _op("The caller's cards", "CardList", ())},
+    "/api/v1/cards/{card_id}/redemptions": {"post": _op(
+        "The card's merchant asks for an amount, uses, or a check-in", "RedemptionCreated",
+        (400, 404, 409, 422), status="201", body="RedemptionRequest",
+        body_optional=True)},
+    "/api/v1/redemptions/{redemption_id}/confirm": {"post": _op(
+        "The owner confirms: money moves to the merchant, once", "RedemptionConfirmed",
+        (404, 409))},
+    "/api/v1/redemptions/{redemption_id}/reject": {"post": _op(
+        "The owner rejects the redemption", "RedemptionRejected", (404, 409))},
+    "/api/v1/cards/{card_id}/refund": {"post": _op(
+        "Refund the rest: cooling-off when it applies, else on request", "RefundResponse",
+        (400, 404, 409, 422), body="RefundRequest")},
 }
 SCHEMAS = {"PurchaseRequest": PurchaseRequest, "PurchaseResponse": PurchaseResponse,
            "PaymentConfirmation": PaymentConfirmation, "Card": Card, "CardList": CardList,

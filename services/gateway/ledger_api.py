@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 
 from services.gateway.auth import current_principal, require
 from services.gateway.errors import ApiError
+from services.gateway.openapi import operation, param
 from services.gateway.remote import call
 from services.gateway.schemas.ledger import (
     CheckpointResponse,
@@ -68,37 +69,27 @@ def consistency():
     return jsonify(ConsistencyResponse().dump({"proof": proof}))
 
 
-def _op(summary, response, roles=None, params=None, errors=(404, 503)):
-    op = {"summary": summary, "tags": ["ledger"],
-          "responses": {"200": {"description": "ok",
-                                "content": {"application/json": {"schema": response}}},
-                        **{str(code): {"description": "error"} for code in errors}}}
-    if roles is not None:
-        op["security"] = [{"bearer": []}]
-        op["x-roles"] = list(roles)
-    if params:
-        op["parameters"] = params
-    return {"get": op}
+def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
+    return {"get": operation(summary, tag="ledger", schema=schema, errors=errors, **more)}
 
 
-def _param(name, where="query"):
-    return {"name": name, "in": where, "required": True, "schema": {"type": "integer"
-            if where == "query" else "string"}}
+def _integer(name: str) -> dict:
+    return param(name, "integer", required=True)
 
 
 OPENAPI = {
     "/api/v1/ledger/checkpoint": _op("The newest checkpoint cosigned by the witness quorum",
-                                     "CheckpointResponse"),
+                                     "CheckpointResponse", (404, 503),
+                                     says={404: "no checkpoint published yet"}),
     "/api/v1/ledger/entries": _op("Entries [start, end) with their canonical bytes",
-                                  "EntriesResponse", AUDITORS,
-                                  [_param("start"), _param("end")], (400, 401, 403, 503)),
+                                  "EntriesResponse", (400, 503),
+                                  params=(_integer("start"), _integer("end"))),
     "/api/v1/ledger/receipts/{event_id}": _op(
-        "Inclusion proof of an event against the published checkpoint (parties only)",
-        "ReceiptResponse", ("a party to the event", *AUDITORS),
-        [_param("event_id", "path")], (401, 404, 503)),
+        "Inclusion proof of an event against the published checkpoint (the event's parties, "
+        "regulators, banks)", "ReceiptResponse", (404, 503)),
     "/api/v1/ledger/consistency": _op("RFC 9162 consistency proof between two tree sizes",
-                                      "ConsistencyResponse", None,
-                                      [_param("first"), _param("second")], (400, 404, 503)),
+                                      "ConsistencyResponse", (400, 404, 503),
+                                      params=(_integer("first"), _integer("second"))),
 }
 SCHEMAS = {"CheckpointResponse": CheckpointResponse, "EntriesResponse": EntriesResponse,
            "ReceiptResponse": ReceiptResponse, "ConsistencyResponse": ConsistencyResponse}

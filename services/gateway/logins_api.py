@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from services.gateway import credentials as creds
 from services.gateway.errors import ApiError
+from services.gateway.openapi import operation, param
 from services.gateway.schemas.auth import (
     ConsumerLogin,
     DeviceTokenRequest,
@@ -149,26 +150,21 @@ def consumer_login():
     return _token("consumer", creds.consumer_subject(registry.consumer_pepper, openid))
 
 
-def _login(summary: str, schema: str, extra: dict | None = None) -> dict:
-    return {"post": {
-        "summary": summary, "tags": ["auth"], **(extra or {}),
-        "requestBody": {"content": {"application/json": {"schema": schema}}},
-        "responses": {"200": {"description": "a bearer token", "content": {
-            "application/json": {"schema": "TokenResponse"}}},
-            **{code: {"description": text} for code, text in (
-                ("400", "invalid input"), ("401", "invalid credentials"),
-                ("404", "not provisioned here"), ("429", "too many failed attempts"),
-                ("503", "login provider down"))}}}}
+def _login(summary: str, schema: str, **more) -> dict:
+    return {"post": operation(summary, tag="auth", schema="TokenResponse", body=schema,
+                              errors=(400, 401, 404, 429, 503), ok="a bearer token", says={
+                                  401: "invalid credentials", 404: "not provisioned here",
+                                  429: "too many failed attempts",
+                                  503: "login provider down"}, **more)}
 
 
 OPENAPI = {
     "/api/v1/auth/staff/login": _login("Staff: password and TOTP code", "StaffLogin"),
     "/api/v1/auth/device/token": _login(
         "POS terminals and the bank: a body signed with the device's Ed25519 key",
-        "DeviceTokenRequest", {"parameters": [{
-            "name": "X-Signature", "in": "header", "required": True,
-            "description": "base64 Ed25519 signature of the raw request body",
-            "schema": {"type": "string"}}]}),
+        "DeviceTokenRequest", params=(param(
+            "X-Signature", where="header", required=True,
+            description="base64 Ed25519 signature of the raw request body"),)),
     "/api/v1/auth/consumer/login": _login("Consumers: the mini-program's login code",
                                           "ConsumerLogin"),
 }

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, request
 from services.gateway.auth import current_principal, require
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
+from services.gateway.openapi import operation, param
 from services.gateway.remote import call
 from services.gateway.schemas.merchants import (
     PRODUCT_SCHEMAS,
@@ -193,72 +194,44 @@ def settlements(merchant_id: str):
     return jsonify(SettlementList().dump({"items": payouts, "next_cursor": None}))
 
 
-def _responses(ok: str, schema: str | None, errors: tuple[int, ...]) -> dict:
-    content = {"content": {"application/json": {"schema": schema}}} if schema else {}
-    return {ok: {"description": "ok", **content},
-            **{str(code): {"description": "error"} for code in errors}}
+def _op(summary: str, schema: str | None, errors: tuple[int, ...], **more) -> dict:
+    return operation(summary, tag="merchants", schema=schema, errors=errors, **more)
 
 
-def _body(schema) -> dict:
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": schema}}}}
-
-
-ID = [{"name": "merchant_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+PRODUCT_TYPES = {"oneOf": [{"$ref": f"#/components/schemas/{n}"}
+                           for n in ("StoredValueProduct", "CountProduct", "PeriodProduct")]}
 OPENAPI = {
     "/api/v1/merchants": {
-        "post": {"summary": "Apply as a merchant (operator or merchant applicant)",
-                 "tags": ["merchants"], "security": [{"bearer": []}],
-                 **_body("MerchantApplication"),
-                 "responses": _responses("201", "MerchantCreated", (400, 401, 403, 422))},
-        "get": {"summary": "The public directory of listed merchants", "tags": ["merchants"],
-                "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
-                               for n in ("industry", "health_code", "cursor", "limit")],
-                "responses": _responses("200", "Directory", (400,))},
-    },
-    "/api/v1/merchants/{merchant_id}": {"get": {
-        "summary": "A merchant's public card (phone masked except for the merchant itself)",
-        "tags": ["merchants"], "parameters": ID,
-        "responses": _responses("200", "Merchant", (404,))}},
-    "/api/v1/merchants/{merchant_id}/approve": {"post": {
-        "summary": "Approve an application (operator)", "tags": ["merchants"],
-        "security": [{"bearer": []}], "parameters": ID,
-        "responses": _responses("200", None, (401, 403, 404, 409))}},
-    "/api/v1/merchants/{merchant_id}/default": {"post": {
-        "summary": "Declare a merchant defaulted: every open card is refunded from escrow",
-        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
-        **_body("DefaultDeclaration"),
-        "responses": _responses("200", "DefaultResult", (400, 401, 403, 404, 409))}},
-    "/api/v1/merchants/{merchant_id}/settlements": {"get": {
-        "summary": "Payouts of released money to the merchant (the merchant itself)",
-        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
-        "responses": _responses("200", "SettlementList", (401, 403, 404))}},
-    "/api/v1/merchants/{merchant_id}/products": {"post": {
-        "summary": "Create a card product (the merchant itself)", "tags": ["merchants"],
-        "security": [{"bearer": []}], "parameters": ID,
-        **_body({"oneOf": [{"$ref": f"#/components/schemas/{n}"}
-                           for n in ("StoredValueProduct", "CountProduct", "PeriodProduct")]}),
-        "responses": _responses("201", "Product", (400, 401, 403, 404, 422))}},
-    "/api/v1/merchants/{merchant_id}/flags": {"post": {
-        "summary": "Record or lift a listing (失信, 经营异常, ...) read from a public source",
-        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
-        **_body("FlagChange"),
-        "responses": _responses("200", "FlagResult", (400, 401, 403, 404))}},
+        "post": _op("Apply as a merchant (operator or merchant applicant)", "MerchantCreated",
+                    (400, 422), status="201", body="MerchantApplication"),
+        "get": _op("The public directory of listed merchants", "Directory", (400,),
+                   params=tuple(param(n) for n in ("industry", "health_code", "cursor")) +
+                   (param("limit", "integer"),))},
+    "/api/v1/merchants/{merchant_id}": {"get": _op(
+        "A merchant's public card (phone masked except for the merchant itself)", "Merchant",
+        (404,))},
+    "/api/v1/merchants/{merchant_id}/approve": {"post": _op(
+        "Approve an application (operator)", None, (404, 409))},
+    "/api/v1/merchants/{merchant_id}/default": {"post": _op(
+        "Declare a merchant defaulted: every open card is refunded from escrow",
+        "DefaultResult", (400, 404, 409), body="DefaultDeclaration")},
+    "/api/v1/merchants/{merchant_id}/settlements": {"get": _op(
+        "Payouts of released money to the merchant (the merchant itself)", "SettlementList",
+        (404,))},
+    "/api/v1/merchants/{merchant_id}/products": {"post": _op(
+        "Create a card product (the merchant itself)", "Product", (400, 404, 422),
+        status="201", body=PRODUCT_TYPES)},
+    "/api/v1/merchants/{merchant_id}/flags": {"post": _op(
+        "Record or lift a listing (失信, 经营异常, ...) read from a public source",
+        "FlagResult", (400, 404), body="FlagChange")},
     "/api/v1/merchants/{merchant_id}/promotions": {
-        "post": {"summary": "A time-limited bonus on a stored-value product (the merchant)",
-                 "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
-                 **_body("PromotionRequest"),
-                 "responses": _responses("201", "Promotion", (400, 401, 403, 404, 409, 422))},
-        "get": {"summary": "The merchant's running and coming promotions (public)",
-                "tags": ["merchants"],
-                "parameters": ID + [{"name": "include_ended", "in": "query",
-                                     "schema": {"type": "boolean"}}],
-                "responses": _responses("200", "PromotionList", (400, 404))}},
-    "/api/v1/merchants/{merchant_id}/stats": {"get": {
-        "summary": "Issuance, redemption, refunds, outstanding balance and escrow held "
-                   "(the merchant itself, regulators)",
-        "tags": ["merchants"], "security": [{"bearer": []}], "parameters": ID,
-        "responses": _responses("200", "MerchantStats", (401, 403, 404))}},
+        "post": _op("A time-limited bonus on a stored-value product (the merchant)",
+                    "Promotion", (400, 404, 409, 422), status="201", body="PromotionRequest"),
+        "get": _op("The merchant's running and coming promotions (public)", "PromotionList",
+                   (400, 404), params=(param("include_ended", "boolean"),))},
+    "/api/v1/merchants/{merchant_id}/stats": {"get": _op(
+        "Issuance, redemption, refunds, outstanding balance and escrow held "
+        "(the merchant itself, regulators)", "MerchantStats", (404,))},
 }
 SCHEMAS = {"MerchantApplication": MerchantApplication, "MerchantCreated": MerchantCreated,
            "Merchant": Merchant, "Directory": Directory, "Product": Product,

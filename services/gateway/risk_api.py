@@ -10,7 +10,8 @@ from flask import Blueprint, jsonify, request
 from services.gateway.auth import current_principal, require
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
-from services.gateway.merchants_api import _body, _responses, actor, metadata
+from services.gateway.merchants_api import actor, metadata
+from services.gateway.openapi import operation, param
 from services.gateway.remote import call
 from services.gateway.schemas.risk import (
     Alert,
@@ -19,6 +20,8 @@ from services.gateway.schemas.risk import (
     Complaint,
     ComplaintClosing,
     ComplaintCreated,
+    ComplaintList,
+    ComplaintListQuery,
     ComplaintRequest,
     ComplaintResponse,
     ComplaintState,
@@ -101,6 +104,20 @@ def escalate_complaint(complaint_id: str):
     return _close(complaint_id, "escalate")
 
 
+@blueprint.get("/merchants/<merchant_id>/complaints")
+@require("merchant", "regulator")
+def merchant_complaints(merchant_id: str):
+    """What consumers said about the merchant: the merchant's own list to respond to, and the
+    regulator's view of it."""
+    principal = current_principal()
+    if principal.role == "merchant" and principal.subject != merchant_id:
+        raise ApiError(404, "not_found", f"no merchant {merchant_id}")
+    args = query(ComplaintListQuery())
+    call("merchant", "get", merchant_id, False)  # 404 for a merchant that does not exist
+    page = call("risk", "merchant_complaints", merchant_id, args["cursor"], args["limit"])
+    return jsonify(ComplaintList().dump(page))
+
+
 @blueprint.get("/merchants/<merchant_id>/health")
 def health(merchant_id: str):
     return jsonify(Health().dump(call("risk", "health_code", merchant_id)))
@@ -148,55 +165,48 @@ def resolve_alert(alert_id: str):
     return _step(alert_id, "resolved", **json_body(Resolution()))
 
 
-def _path(name: str) -> list:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
-
-
-def _op(summary: str, ok: str, schema: str | None, errors: tuple, *, path: str | None = None,
-        body: str | None = None, public: bool = False) -> dict:
-    return {"summary": summary, "tags": ["risk"],
-            **({} if public else {"security": [{"bearer": []}]}),
-            **({"parameters": _path(path)} if path else {}), **(_body(body) if body else {}),
-            "responses": _responses(ok, schema, errors)}
+def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
+    return operation(summary, tag="risk", schema=schema, errors=errors, **more)
 
 
 OPENAPI = {
     "/api/v1/complaints": {"post": _op(
-        "File a complaint (consumer)", "201", "ComplaintCreated", (400, 401, 403, 404),
+        "File a complaint (consumer)", "ComplaintCreated", (400, 404), status="201",
         body="ComplaintRequest")},
     "/api/v1/complaints/{complaint_id}": {"get": _op(
-        "A complaint: its consumer, its merchant, regulators", "200", "Complaint",
-        (401, 403, 404), path="complaint_id")},
+        "A complaint: its consumer, its merchant, regulators", "Complaint", (404,))},
     "/api/v1/complaints/{complaint_id}/response": {"post": _op(
-        "The merchant's response, once", "200", "Complaint", (400, 401, 403, 404, 409),
-        path="complaint_id", body="ComplaintResponse")},
+        "The merchant's response, once", "Complaint", (400, 404, 409),
+        body="ComplaintResponse")},
     "/api/v1/complaints/{complaint_id}/resolve": {"post": _op(
-        "Resolve (its consumer, or a regulator)", "200", "ComplaintState",
-        (400, 401, 403, 404), path="complaint_id", body="ComplaintClosing")},
+        "Resolve (its consumer, or a regulator)", "ComplaintState", (400, 404),
+        body="ComplaintClosing", body_optional=True)},
     "/api/v1/complaints/{complaint_id}/escalate": {"post": _op(
-        "Escalate to the regulator (its consumer)", "200", "ComplaintState",
-        (400, 401, 403, 404, 409), path="complaint_id", body="ComplaintClosing")},
+        "Escalate to the regulator (its consumer)", "ComplaintState", (400, 404, 409),
+        body="ComplaintClosing", body_optional=True)},
+    "/api/v1/merchants/{merchant_id}/complaints": {"get": _op(
+        "Complaints about the merchant, oldest first (the merchant itself, regulators)",
+        "ComplaintList", (400, 404), params=(param("cursor"), param("limit", "integer")))},
     "/api/v1/merchants/{merchant_id}/health": {"get": _op(
-        "The 预付健康码 with its reasons and metrics (public)", "200", "Health", (404,),
-        path="merchant_id", public=True)},
+        "The 预付健康码 with its reasons and metrics (public)", "Health", (404,))},
     "/api/v1/merchants/{merchant_id}/credit-report": {"get": _op(
         "A signed credit recommendation for a green merchant (banks, regulators, itself)",
-        "200", "CreditReport", (401, 403, 404, 422), path="merchant_id")},
-    "/api/v1/alerts": {"get": {**_op("Alerts, oldest first, with their SLA age (regulator)",
-                                     "200", "AlertList", (400, 401, 403)),
-                               "parameters": [{"name": "status", "in": "query",
-                                               "schema": {"type": "string"}}]}},
+        "CreditReport", (404, 422))},
+    "/api/v1/alerts": {"get": _op(
+        "Alerts, oldest first, with their SLA age (regulator)", "AlertList", (400,),
+        params=(param("status", description="open (default), acknowledged, verified or "
+                      "any"),))},
     "/api/v1/alerts/{alert_id}/acknowledge": {"post": _op(
-        "Acknowledge an alert", "200", "Alert", (401, 403, 404, 409), path="alert_id")},
+        "Acknowledge an alert", "Alert", (404, 409))},
     "/api/v1/alerts/{alert_id}/verify": {"post": _op(
-        "Record the offline verification: a note and the evidence's SHA-256", "200", "Alert",
-        (400, 401, 403, 404, 409), path="alert_id", body="Verification")},
+        "Record the offline verification: a note and the evidence's SHA-256", "Alert",
+        (400, 404, 409), body="Verification")},
     "/api/v1/alerts/{alert_id}/resolve": {"post": _op(
-        "Dispose of an alert", "200", "Alert", (400, 401, 403, 404, 409), path="alert_id",
-        body="Resolution")},
+        "Dispose of an alert", "Alert", (400, 404, 409), body="Resolution")},
 }
 SCHEMAS = {"ComplaintRequest": ComplaintRequest, "ComplaintCreated": ComplaintCreated,
-           "Complaint": Complaint, "ComplaintResponse": ComplaintResponse,
+           "Complaint": Complaint, "ComplaintList": ComplaintList,
+           "ComplaintResponse": ComplaintResponse,
            "ComplaintClosing": ComplaintClosing, "ComplaintState": ComplaintState,
            "Health": Health, "CreditReport": CreditReport, "Alert": Alert,
            "AlertList": AlertList, "Verification": Verification, "Resolution": Resolution}

@@ -134,6 +134,11 @@ class RiskService(PlatformService):
         return handlers.get_complaint(complaint_id, store=self.store, vault=self.vault)
 
     @rpc
+    def merchant_complaints(self, merchant_id, after="", limit=100) -> dict:
+        return handlers.merchant_complaints(merchant_id, store=self.store, vault=self.vault,
+                                            after=after, limit=limit)
+
+    @rpc
     @domain_errors_cross
     def health_code(self, merchant_id) -> dict:
         return handlers.health(merchant_id, store=self.store)

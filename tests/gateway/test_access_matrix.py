@@ -196,6 +196,9 @@ TABLE = {
     "/api/v1/complaints/<complaint_id>/escalate": ("POST", lambda w: (
         f"/api/v1/complaints/{(c := w.complaint())}/escalate", {"outcome": "no answer"},
         f"complaint:{c}"), OWNER_A),
+    "/api/v1/merchants/<merchant_id>/complaints": ("GET", lambda w: (
+        f"/api/v1/merchants/{w.x}/complaints", None, None),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403)),
     "/api/v1/merchants/<merchant_id>/health": ("GET", lambda w: (
         f"/api/v1/merchants/{w.x}/health", None, None), PUBLIC),
     # X has complaints by now, so it is not green: the allowed callers get 422, not a report.

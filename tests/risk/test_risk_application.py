@@ -116,6 +116,22 @@ def test_complaint_lifecycle_and_erasure(env):
                                 rules=RULES, now=T0)
 
 
+def test_a_merchant_reads_its_complaints_a_page_at_a_time(env):
+    store, vault = env
+    for i, merchant in enumerate(["m-1", "m-10", "m-10", "m-1", "m-1", "m-2"]):
+        handlers.file_complaint(f"c-{i}", merchant, None, "quality", f"text {i}", store=store,
+                                vault=vault, rules=RULES, now=T0 + timedelta(hours=i))
+    page = lambda after: handlers.merchant_complaints(  # noqa: E731
+        "m-1", store=store, vault=vault, after=after, limit=2)
+    first = page("")
+    assert [c["text"] for c in first["items"]] == ["text 0", "text 3"], "oldest first, only m-1"
+    second = page(first["next_cursor"])
+    assert [c["text"] for c in second["items"]] == ["text 4"]
+    assert second["next_cursor"] is None
+    assert handlers.merchant_complaints("m-3", store=store, vault=vault) == {
+        "items": [], "next_cursor": None}
+
+
 def test_credit_report_is_signed_and_only_for_green(env):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

@@ -30,6 +30,16 @@ class Complaint(StrictSchema):
     response = fields.String(allow_none=True)
 
 
+class ComplaintList(StrictSchema):
+    items = fields.List(fields.Nested(Complaint), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ComplaintListQuery(StrictSchema):
+    cursor = fields.String(load_default="", validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
 class ComplaintResponse(StrictSchema):
     response = fields.String(required=True, validate=TEXT)
 

@@ -121,10 +121,17 @@ def get_complaint(complaint_id: str, *, store: EventStore, vault: Vault) -> dict
     return {**view, **texts}
 
 
-def merchant_complaints(merchant_id: str, *, store: EventStore, limit: int = 500) -> list:
+def merchant_complaints(merchant_id: str, *, store: EventStore, vault: Vault,
+                        after: str = "", limit: int = 100) -> dict:
+    """The complaints about a merchant, oldest first, with their texts, a page at a time;
+    `next_cursor` is where the next page starts, None after the last."""
     prefix = f"{merchant_id}/"
-    return [store.get_view(COMPLAINTS, v["complaint_id"])
-            for k, v in store.list_views(BY_MERCHANT, prefix, limit) if k.startswith(prefix)]
+    rows = [(key, ref) for key, ref in store.list_views(BY_MERCHANT, prefix + after, limit + 1)
+            if key.startswith(prefix)]
+    items = [get_complaint(ref["complaint_id"], store=store, vault=vault)
+             for _, ref in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next_cursor": rows[limit - 1][0][len(prefix):] if more else None}
 
 
 # --- assessments ---------------------------------------------------------------------------
