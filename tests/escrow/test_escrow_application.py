@@ -355,3 +355,23 @@ def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_t
     total = scheduled_work.sweep(store=store, bank=bank, policy=POLICY,
                                  now=T0 + timedelta(days=91), budget=2)
     assert total["cards_expired"] == 6 and scheduled() == [], "so does an expired one"
+
+
+def test_period_cards_listed_the_old_way_join_the_schedule_and_stale_entries_go(env):
+    store, bank = env
+    period = Products(p={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0,
+                         "uses": 0, "validity_days": 0, "period_days": 90})
+    card_id = handlers.purchase_card("c-1", "p", store=store, merchants=period, bank=bank,
+                                     policy=POLICY, now=T0)["card_id"]
+    [(key, _)] = store.list_views(handlers.PERIOD_DUE, "", 10)
+    with store.unit_of_work() as uow:   # as a store written before the schedule holds it
+        uow.delete_view(handlers.PERIOD_DUE, key)
+        uow.put_view(scheduled_work.LEGACY_PERIOD_CARDS, card_id, {"card_id": card_id})
+        uow.put_view(handlers.PERIOD_DUE, f"{T0.isoformat()}|{card_id}", {"card_id": card_id})
+    done = scheduled_work.sweep(store=store, bank=bank, policy=POLICY,
+                                now=T0 + timedelta(days=2, hours=1))
+    assert done["period_releases"] == 1
+    assert handlers.get_card(card_id, store=store)["released_amount"] == 2_000
+    assert store.list_views(scheduled_work.LEGACY_PERIOD_CARDS, "", 10) == []
+    assert [k for k, _ in store.list_views(handlers.PERIOD_DUE, "", 10)] == [
+        f"{(T0 + timedelta(days=3)).isoformat()}|{card_id}"], "one entry, at the next day"

@@ -116,6 +116,19 @@ def test_complaint_lifecycle_and_erasure(env):
                                 rules=RULES, now=T0)
 
 
+def test_the_refund_rate_counts_the_refunds_consumers_asked_for(env):
+    store, _ = env
+    healthy_shop(store, cards=100)
+    for i, rule in enumerate(["expiry"] * 20 + ["merchant_default"] * 20 +
+                             ["on_request"] * 4 + ["cooling_off"]):
+        publish(store, "escrow.CardRefunded.v1", T0 + timedelta(minutes=i), merchant_id="m-1",
+                card_id=f"m-1-c{i}", rule=rule, refund_amount=0)
+    metrics = handlers.health("m-1", store=store)["metrics"]
+    in_window = 98   # the shop's two oldest cards were issued before the 90 days
+    assert metrics["refund_rate_per_mille"] == 5 * 1000 // in_window
+    assert metrics["open_cards"] == 100 - 45, "every refunded card is closed all the same"
+
+
 def test_a_merchant_reads_its_complaints_a_page_at_a_time(env):
     store, vault = env
     for i, merchant in enumerate(["m-1", "m-10", "m-10", "m-1", "m-1", "m-2"]):

@@ -73,7 +73,7 @@ def _commit(store: EventStore, card: domain.Card, events: list, expected: int,
 def _apply_and_index(uow, card: domain.Card, events: list) -> None:
     """Applies the events, checks the money rule, and keeps the card's views, schedules and
     its merchant's figures."""
-    before, release_before = stats.contribution(card), _release_key(card)
+    before, release_before = stats.contribution(card), release_key(card)
     for event in events:
         card.apply(event)
         kind = type(event).__name__
@@ -112,14 +112,15 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
         uow.put_view(collection, key, view)
 
 
-def _release_key(card: domain.Card) -> str | None:
+def release_key(card: domain.Card) -> str | None:
+    """The card's place in the period release schedule, if it has one."""
     due = card.next_release_at()
     return f"{due.isoformat()}|{card.card_id}" if due else None
 
 
 def _reschedule_release(uow, card: domain.Card, scheduled: str | None) -> None:
     """Keeps a period card's one entry in the release schedule at its next due day."""
-    key = _release_key(card)
+    key = release_key(card)
     if key != scheduled:
         if scheduled:
             uow.delete_view(PERIOD_DUE, scheduled)

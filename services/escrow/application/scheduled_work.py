@@ -27,7 +27,9 @@ from services.escrow.application.handlers import (
     PERIOD_DUE,
     UNSETTLED,
     decide,
+    load_card,
     refund_card,
+    release_key,
     void_redemption,
 )
 from services.escrow.application.ports import Bank
@@ -84,21 +86,39 @@ def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple
     """A disputed card keeps its place and is passed over until its complaints resolve; its
     days elapsed meanwhile are released together afterwards."""
     done = 0
-    for _, due in _due(store, PERIOD_DUE, now, budget):
+    for key, due in _due(store, PERIOD_DUE, now, budget):
         if done == budget:
             return done, True
         if store.get_view(DISPUTES, due["card_id"]) is not None:
             continue
-        _, events, _, _ = decide(store, due["card_id"],
-                                 lambda c: domain.release_period(c, now, disputed=False))
+        card, events, _, _ = decide(store, due["card_id"],
+                                    lambda c: domain.release_period(c, now, disputed=False))
         done += len(events)
+        if release_key(card) != key and store.get_view(PERIOD_DUE, key) is not None:
+            with store.unit_of_work() as uow:   # an entry the card had moved on from
+                uow.delete_view(PERIOD_DUE, key)
     return done, False
+
+
+LEGACY_PERIOD_CARDS = "period_cards"
+"""Stores written before the release schedule listed every open period card by id."""
+
+
+def _move_legacy_period_cards(store: EventStore, budget: int) -> None:
+    """Puts each card of the old list in the schedule at its next due day."""
+    for card_id, _ in store.list_views(LEGACY_PERIOD_CARDS, "", budget):
+        card, _ = load_card(store, card_id)
+        with store.unit_of_work() as uow:
+            if (key := release_key(card)) is not None:
+                uow.put_view(PERIOD_DUE, key, {"card_id": card_id})
+            uow.delete_view(LEGACY_PERIOD_CARDS, card_id)
 
 
 def sweep_page(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
                budget: int = PAGE) -> dict:
     """One bounded step of each kind of work; `more` says whether due work was left over.
     Payouts wait for the last page, so that a day's releases are paid in one payout."""
+    _move_legacy_period_cards(store, budget)
     counts = {"bank_instructions_resent": bank_instructions.send(store, bank)}
     counts["holds_expired"], holds_left = _expire_holds(store, now, budget)
     counts["cards_expired"], cards_left = _expire_cards(store, bank, policy, now, budget)

@@ -21,6 +21,11 @@ RELEVANT = (
 )
 """The event types that move a merchant's indicators, and so trigger an evaluation."""
 
+# The refund rate counts the refunds consumers asked for. A card that lapsed (most often a
+# period card fully served, refunding nothing) says nothing against its merchant, and a
+# default is judged on its own.
+ASKED_FOR = ("on_request", "cooling_off")
+
 
 def event_time(data: dict, recorded_at: str) -> str:
     return next((data[name] for name in TIME_FIELDS if data.get(name)), recorded_at)
@@ -55,7 +60,8 @@ def observe(figures: MerchantFigures, event_type: str, data: dict, at: str) -> b
         if kind == "RedemptionConfirmed":
             figures.last_redemption = max(filter(None, (figures.last_redemption, at)))
     elif kind == "CardRefunded":
-        figures.add(at, "refunded_cards")
+        if data["rule"] in ASKED_FOR:
+            figures.add(at, "refunded_cards")
         figures.refunded += data["refund_amount"]
         figures.open_cards -= 1
     elif kind == "ComplaintFiled":
