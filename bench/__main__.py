@@ -11,6 +11,7 @@ SUITES = {
     "ledger": "bench.ledger_bench",
     "escrow": "bench.escrow_bench",
     "risk": "bench.risk_bench",
+    "schedule": "bench.schedule_bench",
 }
 
 

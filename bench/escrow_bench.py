@@ -34,7 +34,7 @@ from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import handlers
 from services.gateway.rpc_pool import RpcProxyPool
-from tests.messaging.harness import ROOT, start_nameko, stop, wait_until
+from tests.messaging.harness import ROOT, start_nameko, start_service, stop, wait_until
 
 CLIENTS = 16          # client threads; also the gateway's waitress threads and RPC pool size
 WARMUP = CLIENTS * 4  # untimed calls first, so every pooled proxy and connection exists
@@ -89,12 +89,8 @@ class Api:
 
 def _start_platform(base: Path, uri: str, logs: list) -> tuple[list, str]:
     processes = [
-        start_nameko("services.merchant.service:MerchantService", {
-            "AMQP_URI": uri, "STORE_URL": f"sqlite:///{base / 'merchant.db'}",
-            "VAULT_PATH": str(base / "vault.db")}, base),
-        start_nameko("services.escrow.service:EscrowService", {
-            "AMQP_URI": uri, "STORE_URL": f"sqlite:///{base / 'escrow.db'}",
-            "BANK_STATEMENT_DIR": str(base / "bank")}, base),
+        start_service("merchant", base, uri),
+        start_service("escrow", base, uri),
         start_nameko("bench.echo_service:EchoService", {"AMQP_URI": uri}, base),
     ]
     port = free_port()

@@ -20,7 +20,7 @@ from services.risk.application import handlers
 from services.risk.domain.health_code import RiskRules
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth
-from tests.messaging.harness import start_nameko, stop, wait_until
+from tests.messaging.harness import start_service, stop, wait_until
 
 SURGES = 100
 MERCHANTS = 10_000
@@ -28,15 +28,7 @@ RULES = RiskRules.from_policy(load_policy().risk)
 
 
 def _surge_latencies(base: Path, uri: str) -> list[float]:
-    processes = [
-        start_nameko("services.merchant.service:MerchantService", {
-            "AMQP_URI": uri, "STORE_URL": f"sqlite:///{base / 'merchant.db'}",
-            "VAULT_PATH": str(base / "merchant-vault.db")}, base),
-        start_nameko("services.risk.service:RiskService", {
-            "AMQP_URI": uri, "STORE_URL": f"sqlite:///{base / 'risk.db'}",
-            "VAULT_PATH": str(base / "risk-vault.db"),
-            "RISK_SIGNING_KEY": str(base / "risk.pem")}, base),
-    ]
+    processes = [start_service(name, base, uri) for name in ("merchant", "risk")]
     app = create_app(gateway_settings(base, uri))
     client = app.test_client()
     try:

@@ -9,21 +9,14 @@ import pytest
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_nameko, stop, wait_until
+from tests.messaging.harness import start_service, stop, wait_until
 
 pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
 def client(tmp_path, amqp_uri):
-    services = [
-        start_nameko("services.merchant.service:MerchantService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'merchant.db'}",
-            "VAULT_PATH": str(tmp_path / "vault.db")}, tmp_path),
-        start_nameko("services.escrow.service:EscrowService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'escrow.db'}",
-            "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path),
-    ]
+    services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
     app = create_app(gateway_settings(tmp_path, amqp_uri))
     client = app.test_client()
     consumer = auth(client, "consumer", "c-probe")

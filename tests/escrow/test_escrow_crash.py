@@ -24,7 +24,7 @@ from eventstore.sqlite import SqliteEventStore
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_nameko, stop, wait_until
+from tests.messaging.harness import start_service, stop, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -45,12 +45,6 @@ TYPES = {
 CONFIRMED, DEPOSITED = "escrow.RedemptionConfirmed.v1", "escrow.DepositConfirmed.v1"
 
 
-def start_escrow(tmp_path, amqp_uri):
-    return start_nameko("services.escrow.service:EscrowService", {
-        "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'escrow.db'}",
-        "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path)
-
-
 def read_store(path, card_ids) -> tuple[list, dict]:
     """Every event in global order, and each card's stream."""
     store = SqliteEventStore(path)
@@ -61,10 +55,8 @@ def read_store(path, card_ids) -> tuple[list, dict]:
 
 
 def test_confirms_survive_sigkill_of_the_escrow_with_one_release_per_hold(tmp_path, amqp_uri):
-    merchant_service = start_nameko("services.merchant.service:MerchantService", {
-        "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'merchant.db'}",
-        "VAULT_PATH": str(tmp_path / "vault.db")}, tmp_path)
-    escrow = {"process": start_escrow(tmp_path, amqp_uri)}
+    merchant_service = start_service("merchant", tmp_path, amqp_uri)
+    escrow = {"process": start_service("escrow", tmp_path, amqp_uri)}
     app = create_app(gateway_settings(tmp_path, amqp_uri, rpc_timeout=RPC_TIMEOUT,
                                       rpc_pool_size=CLIENTS + 2))
     client = app.test_client()
@@ -132,7 +124,7 @@ def test_confirms_survive_sigkill_of_the_escrow_with_one_release_per_hold(tmp_pa
             # Down for longer than the RPC timeout: every confirm in flight at the kill
             # times out at the gateway and is retried by its client.
             time.sleep(RPC_TIMEOUT + 0.5)
-            escrow["process"] = start_escrow(tmp_path, amqp_uri)
+            escrow["process"] = start_service("escrow", tmp_path, amqp_uri)
             restarted_at = time.monotonic()
             done, _ = wait(futures, timeout=240)
             assert len(done) == len(futures), "some clients never got an answer"

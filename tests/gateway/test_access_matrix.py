@@ -16,7 +16,14 @@ import pytest
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth
-from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
+from tests.messaging.harness import (
+    start_nameko,
+    start_relay,
+    start_service,
+    stop,
+    store_url,
+    wait_until,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -237,18 +244,9 @@ TABLE = {
 
 @pytest.fixture
 def world(tmp_path, amqp_uri):
-    escrow_store = f"sqlite:///{tmp_path / 'escrow.db'}"
+    escrow_store = store_url(tmp_path, "escrow")
     processes = [
-        start_nameko("services.merchant.service:MerchantService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'merchant.db'}",
-            "VAULT_PATH": str(tmp_path / "vault.db")}, tmp_path),
-        start_nameko("services.escrow.service:EscrowService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": escrow_store,
-            "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path),
-        start_nameko("services.risk.service:RiskService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'risk.db'}",
-            "VAULT_PATH": str(tmp_path / "risk-vault.db"),
-            "RISK_SIGNING_KEY": str(tmp_path / "risk.pem")}, tmp_path),
+        *(start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow", "risk")),
         start_nameko("ledger.service:LedgerService", {
             "AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger")}, tmp_path),
         start_relay("escrow", escrow_store, amqp_uri, tmp_path),

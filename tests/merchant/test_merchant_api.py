@@ -6,7 +6,7 @@ import pytest
 from privacy import Vault
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
-from tests.messaging.harness import start_nameko, stop, wait_until
+from tests.messaging.harness import start_service, stop, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -16,9 +16,7 @@ PHONE = "13812345678"
 
 @pytest.fixture
 def client(tmp_path, amqp_uri):
-    service = start_nameko("services.merchant.service:MerchantService", {
-        "AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'merchant.db'}",
-        "VAULT_PATH": str(tmp_path / "vault.db")}, tmp_path)
+    service = start_service("merchant", tmp_path, amqp_uri)
     app = create_app(gateway_settings(tmp_path, amqp_uri))
     client = app.test_client()
     wait_until(lambda: client.get("/api/v1/merchants").status_code == 200, timeout=60,
@@ -76,7 +74,7 @@ def test_onboarding_the_public_card_and_masking(client, tmp_path):
     assert PHONE.encode() not in (tmp_path / "merchant.db").read_bytes()
     assert PHONE not in (tmp_path / "service:MerchantService.log").read_text()
 
-    vault = Vault(tmp_path / "vault.db")
+    vault = Vault(tmp_path / "merchant-vault.db")
     vault.forget(merchant_id)  # the merchant asked to be forgotten
     vault.close()
     assert client.get(f"/api/v1/merchants/{merchant_id}",

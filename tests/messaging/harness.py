@@ -41,6 +41,29 @@ def start_nameko(module: str, config: dict, workdir: Path) -> subprocess.Popen:
     )
 
 
+PLATFORM_SERVICES = {
+    "merchant": ("services.merchant.service:MerchantService",
+                 lambda d: {"VAULT_PATH": str(d / "merchant-vault.db")}),
+    "escrow": ("services.escrow.service:EscrowService",
+               lambda d: {"BANK_STATEMENT_DIR": str(d / "bank")}),
+    "risk": ("services.risk.service:RiskService",
+             lambda d: {"VAULT_PATH": str(d / "risk-vault.db"),
+                        "RISK_SIGNING_KEY": str(d / "risk.pem")}),
+}
+
+
+def store_url(workdir: Path, service: str) -> str:
+    return f"sqlite:///{workdir / f'{service}.db'}"
+
+
+def start_service(service: str, workdir: Path, amqp_uri: str, **config) -> subprocess.Popen:
+    """One of the platform's nameko services with its files under `workdir`: its store at
+    `store_url(workdir, service)`, and `config` over the defaults."""
+    module, files = PLATFORM_SERVICES[service]
+    return start_nameko(module, {"AMQP_URI": amqp_uri, "STORE_URL": store_url(workdir, service),
+                                 **files(workdir), **config}, workdir)
+
+
 def start_relay(service: str, store_url: str, amqp_uri: str, workdir: Path,
                 bindings=(), extra_env: dict | None = None,
                 extra_args: tuple = ()) -> subprocess.Popen:

@@ -15,7 +15,7 @@ from services.risk.application.replay import codes_and_alerts, replay
 from services.risk.domain.health_code import RiskRules
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
+from tests.messaging.harness import start_relay, start_service, stop, store_url, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -26,19 +26,11 @@ def platform(tmp_path, amqp_uri):
     policy = tmp_path / "policy.toml"
     policy.write_text(Path(DEFAULT_FILE).read_text().replace("red_grace_days = 30",
                                                              "red_grace_days = 0"))
-    stores = {name: f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("merchant", "escrow",
-                                                                        "risk")}
+    stores = {name: store_url(tmp_path, name) for name in ("merchant", "escrow", "risk")}
     processes = [
-        start_nameko("services.merchant.service:MerchantService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": stores["merchant"],
-            "VAULT_PATH": str(tmp_path / "merchant-vault.db")}, tmp_path),
-        start_nameko("services.escrow.service:EscrowService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": stores["escrow"],
-            "BANK_STATEMENT_DIR": str(tmp_path / "bank")}, tmp_path),
-        start_nameko("services.risk.service:RiskService", {
-            "AMQP_URI": amqp_uri, "STORE_URL": stores["risk"], "POLICY_FILE": str(policy),
-            "VAULT_PATH": str(tmp_path / "risk-vault.db"),
-            "RISK_SIGNING_KEY": str(tmp_path / "risk.pem")}, tmp_path),
+        start_service("merchant", tmp_path, amqp_uri),
+        start_service("escrow", tmp_path, amqp_uri),
+        start_service("risk", tmp_path, amqp_uri, POLICY_FILE=str(policy)),
         start_relay("merchant", stores["merchant"], amqp_uri, tmp_path),
         start_relay("escrow", stores["escrow"], amqp_uri, tmp_path),
     ]

@@ -54,50 +54,56 @@ def _due(store: EventStore, collection: str, now: datetime, budget: int):
             return
 
 
-def _expire_holds(store: EventStore, now: datetime, budget: int) -> tuple[int, bool]:
+def _work_through(store: EventStore, collection: str, now: datetime, budget: int,
+                  act: Callable[[str, dict], int]) -> tuple[int, bool]:
+    """Acts on due entries, oldest first, until `budget` of them did something; returns how
+    many did, and whether due entries were left for the next page."""
     done = 0
-    for _, due in _due(store, OPEN_HOLDS, now, budget):
-        if done == budget:
+    for key, due in _due(store, collection, now, budget):
+        if done >= budget:
             return done, True
+        done += act(key, due)
+    return done, False
+
+
+def _expire_holds(store: EventStore, now: datetime, budget: int) -> tuple[int, bool]:
+    def lapse(_, due: dict) -> int:
         try:
             void_redemption(due["redemption_id"], None, "expired", store=store, now=now)
-            done += 1
+            return 1
         except Conflict:
-            pass  # settled meanwhile
-    return done, False
+            return 0  # settled meanwhile
+
+    return _work_through(store, OPEN_HOLDS, now, budget, lapse)
 
 
 def _expire_cards(store: EventStore, bank: Bank, policy: Policy, now: datetime,
                   budget: int) -> tuple[int, bool]:
-    done = 0
-    for _, due in _due(store, CARD_EXPIRY, now, budget):
-        if done == budget:
-            return done, True
+    def refund(_, due: dict) -> int:
         try:
             refund_card(due["card_id"], None, rule="expiry", store=store, bank=bank,
                         policy=policy, now=now)
-            done += 1
+            return 1
         except (Conflict, BusinessRuleViolation):
-            pass
-    return done, False
+            return 0
+
+    return _work_through(store, CARD_EXPIRY, now, budget, refund)
 
 
 def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple[int, bool]:
     """A disputed card keeps its place and is passed over until its complaints resolve; its
     days elapsed meanwhile are released together afterwards."""
-    done = 0
-    for key, due in _due(store, PERIOD_DUE, now, budget):
-        if done == budget:
-            return done, True
+    def release(key: str, due: dict) -> int:
         if store.get_view(DISPUTES, due["card_id"]) is not None:
-            continue
+            return 0
         card, events, _, _ = decide(store, due["card_id"],
                                     lambda c: domain.release_period(c, now, disputed=False))
-        done += len(events)
         if release_key(card) != key and store.get_view(PERIOD_DUE, key) is not None:
             with store.unit_of_work() as uow:   # an entry the card had moved on from
                 uow.delete_view(PERIOD_DUE, key)
-    return done, False
+        return len(events)
+
+    return _work_through(store, PERIOD_DUE, now, budget, release)
 
 
 LEGACY_PERIOD_CARDS = "period_cards"
