@@ -217,10 +217,13 @@ class City:
 
     def work_alerts(self) -> None:
         """The regulator acknowledges every new alert the same day."""
+        kinds = {shop.merchant_id: shop.kind for shop in self.shops}
         for alert in self.api.get("/api/v1/alerts", "regulator", "reg-demo")["items"]:
             self.api.post(f"/api/v1/alerts/{alert['alert_id']}/acknowledge", {}, "regulator",
                           "reg-demo")
             self.counts[f"{alert['code']} alerts"] += 1
+            if kinds.get(alert["merchant_id"]) == "healthy":
+                self.counts["alerts about healthy shops"] += 1
 
     def run(self) -> None:
         self.setup()
@@ -245,8 +248,10 @@ class City:
             if shop.kind != "healthy":
                 status = self.api.get(f"/api/v1/merchants/{shop.merchant_id}")["status"]
                 print(f"  {shop.name}: {codes[shop.merchant_id]}, {status}")
+        false_alarms = self.counts["alerts about healthy shops"]
         print("every shop got the code it deserves" if not wrong else f"unexpected: {wrong}")
-        return not wrong
+        print(f"regulators were alerted about {false_alarms:,} healthy shops")
+        return not wrong and not false_alarms
 
 
 def _platform_answers(api: Api) -> bool:

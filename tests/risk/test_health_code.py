@@ -97,6 +97,9 @@ def indicators(**changes):
     ({"liability_months_x100": 601}, ["months_of_liability_x100"]),
     ({"liability_months_x100": None}, ["months_of_liability_x100"]),
     ({"liability_months_x100": None, "observed_days": 29}, []),
+    ({"liability_months_x100": None, "observed_days": 30}, ["months_of_liability_x100"]),
+    ({"liability_months_x100": 2400, "observed_days": 29}, []),   # a young shop's first sales
+    ({"liability_months_x100": 601, "observed_days": 30}, ["months_of_liability_x100"]),
     ({"spike_percent": 200}, []),
     ({"spike_percent": 201}, ["issuance_spike_percent"]),
     ({"refund_rate_per_mille": 49}, []),

@@ -56,10 +56,11 @@ def soft_breaches(ind: Indicators, rules: RiskRules) -> list[dict]:
         breaches.append(_reason("escrow_coverage_percent", ind.coverage_percent,
                                 f">= {rules.green_min_coverage_percent}"))
     months = rules.green_max_liability_months
-    # Nothing redeemed yet says little about a merchant younger than the short window.
-    unredeemed = ind.liability_months_x100 is None and \
-        ind.observed_days >= rules.window_short_days
-    if unredeemed or (ind.liability_months_x100 or 0) > months * 100:
+    # A merchant younger than the short window has sold ahead of a month of redemptions: its
+    # liability says little yet, whether nothing or a little was redeemed. Dormancy and
+    # coverage watch it meanwhile.
+    judged = ind.observed_days >= rules.window_short_days
+    if judged and (ind.liability_months_x100 is None or ind.liability_months_x100 > months * 100):
         breaches.append(_reason("months_of_liability_x100", ind.liability_months_x100,
                                 f"<= {months * 100} (null: money owed, nothing redeemed)"))
     if ind.spike_percent > rules.green_max_spike_ratio_percent:
