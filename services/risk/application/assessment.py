@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from eventstore.codec import EventCodec
+from eventstore.codec import EventCodec, event_fields
 from services.risk.application.observations import observe
 from services.risk.domain import health_code
 from services.risk.domain.events import RISK_EVENTS, AlertOpened, HealthCodeChanged
@@ -93,7 +93,7 @@ def assess(uow, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRul
                    version)
         version += len(events)
         for opened in events[1:]:
-            alert = {**asdict(opened), "status": "open", "steps": [], "disposition": None}
+            alert = {**event_fields(opened), "status": "open", "steps": [], "disposition": None}
             uow.put_view(ALERTS, opened.alert_id, alert)
             uow.put_view(OPEN_ALERTS, f"{opened.opened_at}|{opened.alert_id}",
                          {"alert_id": opened.alert_id})
