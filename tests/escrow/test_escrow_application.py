@@ -32,6 +32,8 @@ PRODUCTS = Products(
         "uses": 0, "validity_days": 365, "period_days": 0},
     big={"merchant_id": "m-1", "type": "stored_value", "price": 500_000, "bonus": 0,
          "uses": 0, "validity_days": 365, "period_days": 0},
+    period={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0, "uses": 0,
+            "validity_days": 0, "period_days": 90},
 )
 
 
@@ -41,6 +43,12 @@ def env(tmp_path):
     bank = SimulatedBank(tmp_path / "statements", clock=lambda: T0)
     yield store, bank
     store.close()
+
+
+def buy_period(store, bank, consumer="c-1", when=T0) -> str:
+    """A 90-day period card of 900 yuan: 10 yuan a day."""
+    return handlers.purchase_card(consumer, "period", store=store, merchants=PRODUCTS,
+                                  bank=bank, policy=POLICY, now=when)["card_id"]
 
 
 def buy(store, bank, consumer="c-1", product="sv"):
@@ -277,10 +285,7 @@ def test_reconciliation_of_a_clean_day_and_of_every_kind_of_difference(env, tmp_
 
 def test_an_open_dispute_holds_back_period_releases_until_resolved(env):
     store, bank = env
-    period = Products(p={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0,
-                         "uses": 0, "validity_days": 0, "period_days": 90})
-    card_id = handlers.purchase_card("c-1", "p", store=store, merchants=period, bank=bank,
-                                     policy=POLICY, now=T0)["card_id"]
+    card_id = buy_period(store, bank)
     with store.unit_of_work() as uow:
         handlers.open_dispute(uow, "cp-1", card_id)
     scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=10))
@@ -320,11 +325,7 @@ def test_a_refund_committed_before_a_crash_reaches_the_bank_once(env, tmp_path):
 
 def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_them(env):
     store, bank = env
-    period = Products(p={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0,
-                         "uses": 0, "validity_days": 0, "period_days": 90})
-    cards = [handlers.purchase_card(f"c-{i}", "p", store=store, merchants=period, bank=bank,
-                                    policy=POLICY, now=T0 + timedelta(seconds=i))["card_id"]
-             for i in range(7)]
+    cards = [buy_period(store, bank, f"c-{i}", T0 + timedelta(seconds=i)) for i in range(7)]
     with store.unit_of_work() as uow:   # the three cards due first are in dispute
         for card_id in cards[:3]:
             handlers.open_dispute(uow, f"cp-{card_id}", card_id)
@@ -359,10 +360,7 @@ def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_t
 
 def test_period_cards_listed_the_old_way_join_the_schedule_and_stale_entries_go(env):
     store, bank = env
-    period = Products(p={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0,
-                         "uses": 0, "validity_days": 0, "period_days": 90})
-    card_id = handlers.purchase_card("c-1", "p", store=store, merchants=period, bank=bank,
-                                     policy=POLICY, now=T0)["card_id"]
+    card_id = buy_period(store, bank)
     [(key, _)] = store.list_views(handlers.PERIOD_DUE, "", 10)
     with store.unit_of_work() as uow:   # as a store written before the schedule holds it
         uow.delete_view(handlers.PERIOD_DUE, key)
