@@ -9,7 +9,6 @@ due is left. Every step is idempotent, so overlapping runs only repeat no-ops.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -36,6 +35,7 @@ from services.escrow.application.ports import Bank
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
 from services.escrow.domain.events import PayoutMade
+from services.paged_work import run_pages
 
 PAGE = 200
 """Cards decided per step and page: a page of each kind takes well under a second."""
@@ -138,14 +138,8 @@ def sweep_page(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
 def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
           budget: int = PAGE, between_pages: Callable[[], None] = lambda: None) -> dict:
     """All the work due at `now`, page by page; the totals of what was done."""
-    total: Counter = Counter()
-    while True:
-        page = sweep_page(store=store, bank=bank, policy=policy, now=now, budget=budget)
-        more = page.pop("more")
-        total.update(page)
-        if not more:
-            return dict(total)
-        between_pages()
+    return run_pages(lambda: sweep_page(store=store, bank=bank, policy=policy, now=now,
+                                        budget=budget), between_pages)
 
 
 def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 
 from eventstore import ConcurrencyError, EventStore
+from eventstore.codec import event_fields
 from privacy import Forgotten, Vault
 from services.domain_errors import Conflict, NotFound
 from services.risk.application.assessment import (
@@ -46,15 +46,16 @@ def _record(store: EventStore, complaint: domain.Complaint, event, *, rules: Ris
             uow.append(complaint_stream(complaint.complaint_id),
                        [CODEC.encode(event, metadata or {})], complaint.version)
             complaint.apply(event)
-            view = uow.get_view(COMPLAINTS, complaint.complaint_id) or {}
-            view = {**view, **{k: v for k, v in asdict(event).items()
-                               if not k.endswith("_encrypted")},
+            data, before = event_fields(event), uow.get_view(COMPLAINTS, complaint.complaint_id)
+            view = {**(before or {}), **{k: v for k, v in data.items()
+                                         if not k.endswith("_encrypted")},
                     "status": complaint.status, "responded": complaint.responded}
             uow.put_view(COMPLAINTS, complaint.complaint_id, view)
-            uow.put_view(BY_MERCHANT, f"{complaint.merchant_id}/{view['filed_at']}|"
-                         f"{complaint.complaint_id}", {"complaint_id": complaint.complaint_id})
+            if before is None:
+                uow.put_view(BY_MERCHANT, f"{complaint.merchant_id}/{view['filed_at']}|"
+                             f"{complaint.complaint_id}", {"complaint_id": complaint.complaint_id})
             assess(uow, complaint.merchant_id, as_of=now, rules=rules, metadata=metadata,
-                   event=(event.TYPE, asdict(event), now.isoformat()))
+                   event=(event.TYPE, data, now.isoformat()))
     except ConcurrencyError as exc:
         raise Conflict("the complaint changed meanwhile; retry", "version_conflict") from exc
 
