@@ -25,3 +25,19 @@ def test_every_route_and_method_is_in_the_document(tmp_path):
     for path, item in document["paths"].items():
         for method, operation in item.items():
             assert operation.get("responses"), f"{method} {path} documents no responses"
+
+
+def test_security_roles_and_path_parameters_come_from_the_routes(tmp_path):
+    app = create_app(gateway_settings(tmp_path, "amqp://unused"))
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    alerts = paths["/api/v1/alerts"]["get"]
+    assert alerts["security"] == [{"bearer": []}] and alerts["x-roles"] == ["regulator"]
+    assert {"401", "403"} <= set(alerts["responses"])
+    health = paths["/api/v1/merchants/{merchant_id}/health"]["get"]
+    assert "security" not in health and "401" not in health["responses"], "public"
+    receipt = paths["/api/v1/ledger/receipts/{event_id}"]["get"]
+    assert receipt["security"] and "x-roles" not in receipt, "any caller, checked inside"
+    for path, item in paths.items():
+        for method, operation in item.items():
+            named = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+            assert named == re.findall(r"{(\w+)}", path), f"{method} {path}"
