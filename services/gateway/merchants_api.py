@@ -118,7 +118,8 @@ def directory():
     return jsonify(Directory().dump({"items": items[:args["limit"]], "next_cursor": cursor}))
 
 
-def _only_itself(merchant_id: str) -> None:
+def only_itself(merchant_id: str) -> None:
+    """A merchant sees only its own merchant-scoped data; another's is 404, as if absent."""
     principal = current_principal()
     if principal.role == "merchant" and principal.subject != merchant_id:
         raise ApiError(404, "not_found", f"no merchant {merchant_id}")
@@ -128,7 +129,7 @@ def _only_itself(merchant_id: str) -> None:
 @require("merchant")
 @idempotent
 def create_product(merchant_id: str):
-    _only_itself(merchant_id)
+    only_itself(merchant_id)
     body = request.get_json(silent=True)
     schema = PRODUCT_SCHEMAS.get(body.get("type")) if isinstance(body, dict) else None
     if schema is None:
@@ -164,7 +165,7 @@ def set_flag(merchant_id: str):
 @require("merchant")
 @idempotent
 def create_promotion(merchant_id: str):
-    _only_itself(merchant_id)
+    only_itself(merchant_id)
     body = json_body(PromotionRequest())
     body.update(starts_at=body["starts_at"].isoformat(), ends_at=body["ends_at"].isoformat())
     promotion = call("merchant", "create_promotion", merchant_id, body, actor(), metadata())
@@ -181,7 +182,7 @@ def promotions(merchant_id: str):
 @blueprint.get("/<merchant_id>/stats")
 @require("merchant", "regulator")
 def stats(merchant_id: str):
-    _only_itself(merchant_id)
+    only_itself(merchant_id)
     call("merchant", "get", merchant_id, False)  # 404 for a merchant that does not exist
     return jsonify(MerchantStats().dump(call("escrow", "merchant_stats", merchant_id)))
 
@@ -189,7 +190,7 @@ def stats(merchant_id: str):
 @blueprint.get("/<merchant_id>/settlements")
 @require("merchant")
 def settlements(merchant_id: str):
-    _only_itself(merchant_id)
+    only_itself(merchant_id)
     payouts = call("escrow", "settlements", merchant_id)
     return jsonify(SettlementList().dump({"items": payouts, "next_cursor": None}))
 

@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 from services.gateway.auth import current_principal, require
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
-from services.gateway.merchants_api import actor, metadata
+from services.gateway.merchants_api import actor, metadata, only_itself
 from services.gateway.openapi import operation, param
 from services.gateway.remote import call
 from services.gateway.schemas.risk import (
@@ -109,9 +109,7 @@ def escalate_complaint(complaint_id: str):
 def merchant_complaints(merchant_id: str):
     """What consumers said about the merchant: the merchant's own list to respond to, and the
     regulator's view of it."""
-    principal = current_principal()
-    if principal.role == "merchant" and principal.subject != merchant_id:
-        raise ApiError(404, "not_found", f"no merchant {merchant_id}")
+    only_itself(merchant_id)
     args = query(ComplaintListQuery())
     call("merchant", "get", merchant_id, False)  # 404 for a merchant that does not exist
     page = call("risk", "merchant_complaints", merchant_id, args["cursor"], args["limit"])
@@ -126,9 +124,7 @@ def health(merchant_id: str):
 @blueprint.get("/merchants/<merchant_id>/credit-report")
 @require("bank", "regulator", "merchant")
 def credit_report(merchant_id: str):
-    principal = current_principal()
-    if principal.role == "merchant" and principal.subject != merchant_id:
-        raise ApiError(404, "not_found", f"no merchant {merchant_id}")
+    only_itself(merchant_id)
     return jsonify(CreditReport().dump(call("risk", "credit_report", merchant_id)))
 
 
