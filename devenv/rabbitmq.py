@@ -157,6 +157,17 @@ class RabbitNode:
         self._kill_epmd()
         self.process = None
 
+    def kill(self) -> None:
+        """Stops the node at once (SIGKILL to its process group), without a clean shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+        self._kill_epmd()
+        self.process = None
+
     def _kill_epmd(self) -> None:
         # Our epmd listens on its own port, so `epmd -kill` on that port stops only ours.
         epmd = shutil.which("epmd") or next(iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")),

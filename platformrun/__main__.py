@@ -2,7 +2,7 @@
 
 Starts a local RabbitMQ node, then per service its outbox relay and its nameko process, then
 the gateway; prints the URL once /healthz is green. A child that dies is restarted. Ctrl-C (or
-SIGTERM) stops everything, the broker last.
+SIGTERM) stops everything, the broker last; a second Ctrl-C kills everything at once.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,6 +23,40 @@ from services.registry import EVENT_SOURCED, SERVICE_CLASSES
 log = logging.getLogger("platform")
 WITNESS_PARTIES = ("bank", "regulator")
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class StopNow(BaseException):
+    """Raised by the second Ctrl-C: stop at once, without waiting for anything.
+
+    A BaseException, so that no `except Exception` on the way (a retried health check) can
+    swallow it."""
+
+
+class StopSignals:
+    """Counts SIGINT and SIGTERM.
+
+    The handler only adds and raises: it takes no lock. (`threading.Event.set()` takes one,
+    so a second signal arriving while the first was being handled could deadlock on it.)
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.count += 1
+        if self.count == 2:
+            raise StopNow
+
+    def wait(self, seconds: float) -> bool:
+        """Sleeps up to `seconds`; True once a stop was asked for."""
+        deadline = time.monotonic() + seconds
+        while not self.count and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        return bool(self.count)
 
 
 class Child:
@@ -45,6 +78,15 @@ class Child:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL to the child's whole process group (it runs in a session of its own)."""
+        if self.process and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
 
 
 def _port(preferred: int) -> int:
@@ -127,53 +169,71 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     return children
 
 
-def wait_healthy(url: str, timeout: float = 90.0) -> dict:
+def wait_healthy(url: str, timeout: float = 90.0, stop: StopSignals | None = None) -> dict:
     deadline = time.monotonic() + timeout
     last = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop and stop.count):
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return json.loads(response.read())
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
             last = exc
             time.sleep(0.5)
+    if stop and stop.count:
+        return {}  # Ctrl-C during start-up: the caller stops, nothing to report
     raise RuntimeError(f"{url} not healthy after {timeout}s: {last}")
+
+
+def supervise(children: list[Child], signals: StopSignals) -> None:
+    """Restarts a child that dies, until a stop is asked for."""
+    while not signals.wait(1.0):
+        for child in children:
+            if child.process.poll() is not None:
+                child.restarts += 1
+                log.warning("%s exited with %s; restarting (see %s)", child.name,
+                            child.process.returncode, child.log_path)
+                child.start()
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     var = Path(os.environ.get("PLATFORM_VAR", ROOT / "var")).resolve()
     http_port = int(os.environ.get("PORT", "8000"))
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    signals = StopSignals()
+    signals.install()
 
     log.info("starting RabbitMQ (data in %s)", var / "rabbitmq")
     node = RabbitNode(var / "rabbitmq", node_name="prepaid@localhost", amqp_port=_port(5672))
-    node.start()
-    children = build_children(var, node.amqp_uri, http_port)
+    children: list[Child] = []
     try:
-        for child in children:
-            child.start()
-        url = f"http://127.0.0.1:{http_port}"
-        health = wait_healthy(f"{url}/healthz")
-        print(f"\nPlatform is up: {url}   (health: {url}/healthz, status {health['status']})")
-        print(f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   Ctrl-C stops everything.\n",
-              flush=True)
-        while not stopping.wait(1.0):
+        try:
+            node.start()
+            children += build_children(var, node.amqp_uri, http_port)
             for child in children:
-                if child.process.poll() is not None:
-                    child.restarts += 1
-                    log.warning("%s exited with %s; restarting (see %s)", child.name,
-                                child.process.returncode, child.log_path)
-                    child.start()
-        return 0
-    finally:
-        log.info("stopping")
-        for child in reversed(children):
-            child.stop()
-        node.stop()
-        log.info("stopped")
+                child.start()
+            url = f"http://127.0.0.1:{http_port}"
+            health = wait_healthy(f"{url}/healthz", stop=signals)
+            if not signals.count:
+                print(f"\nPlatform is up: {url}   (health: {url}/healthz, "
+                      f"status {health['status']})")
+                print(f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   "
+                      "Ctrl-C stops everything.\n", flush=True)
+            supervise(children, signals)
+        finally:
+            if signals.count < 2:
+                log.info("stopping (Ctrl-C again to kill everything at once)")
+                for child in reversed(children):
+                    child.stop()
+                node.stop()
+                log.info("stopped")
+    except StopNow:
+        log.warning("second signal: killing every process now")
+        for child in children:
+            child.kill()
+        node.kill()
+        log.warning("killed")
+        return 130
+    return 0
 
 
 if __name__ == "__main__":
