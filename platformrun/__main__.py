@@ -123,7 +123,8 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     }, var / "ledger", env, log_dir))
     gateway_env = {**env, "PORT": str(http_port),
                    "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem"),
-                   "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db")}
+                   "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db"),
+                   "GATEWAY_REVOCATION_DB": str(var / "gateway" / "revoked.db")}
     children.append(Child("gateway", [sys.executable, "-m", "services.gateway.serve"],
                           gateway_env, log_dir))
     return children
