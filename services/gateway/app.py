@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.gateway import (
     auth_api,
@@ -48,6 +49,10 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
             credentials.wechat["app_id"], settings.wechat_app_secret,
             credentials.wechat.get("endpoint", "https://api.weixin.qq.com/sns/jscode2session"))
     app.config["CODE_EXCHANGE"] = code_exchange
+    if settings.proxy_hops:
+        # Only the addresses our own proxies appended are believed: a client cannot pick the
+        # source its failed logins are counted against.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     register_error_handlers(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(openapi.blueprint)

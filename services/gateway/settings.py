@@ -57,6 +57,9 @@ class GatewaySettings:
     staff_token_ttl: int = 15 * 60
     """Lifetime of staff tokens (regulators, operators, bank staff)."""
     login_limits: LoginLimits = field(default_factory=LoginLimits)
+    proxy_hops: int = 0
+    """Reverse proxies in front of the gateway that append to X-Forwarded-For (an Ingress: 1).
+    Logins are throttled by the client's address, which is then the one they saw."""
     services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
 
     @classmethod
@@ -77,4 +80,5 @@ class GatewaySettings:
             token_ttl=int(environ.get("GATEWAY_TOKEN_TTL_SECONDS", str(12 * 3600))),
             staff_token_ttl=int(environ.get("GATEWAY_STAFF_TOKEN_TTL_SECONDS", str(15 * 60))),
             login_limits=LoginLimits.from_env(environ),
+            proxy_hops=int(environ.get("GATEWAY_PROXY_HOPS", "0")),
         )

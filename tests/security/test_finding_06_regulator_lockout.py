@@ -28,7 +28,7 @@ PASSWORD = "correct horse battery"
 WRONG = {"username": "reg-zhang", "password": "guess", "totp": "000000"}
 
 
-def production_app(tmp_path):
+def production_app(tmp_path, **settings):
     registry = tmp_path / "credentials.toml"
     registry.write_text(f'''
 [[staff]]
@@ -40,7 +40,7 @@ totp_secret = "{TOTP_SECRET}"
 ''')
     signing_key.create(tmp_path / "jwt.pem", "production")
     return create_app(gateway_settings(tmp_path, "amqp://unused", mode="production",
-                                       credentials_file=str(registry)))
+                                       credentials_file=str(registry), **settings))
 
 
 def from_source(address: str) -> dict:
@@ -56,7 +56,16 @@ def test_sixteen_parallel_wrong_passwords_get_at_most_the_limit_of_tries(tmp_pat
     app = production_app(tmp_path)
     limit = app.config["SETTINGS"].login_limits.max_failures
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=16)
-    threading.Thread(target=server.run, daemon=True).start()
+    closed = threading.Event()
+
+    def serve():
+        try:
+            server.run()
+        except (OSError, ValueError):   # its sockets closed under it at the end: expected
+            if not closed.is_set():
+                raise
+
+    threading.Thread(target=serve, daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}{URL}"
     start, statuses = threading.Barrier(16), []
 
@@ -71,6 +80,8 @@ def test_sixteen_parallel_wrong_passwords_get_at_most_the_limit_of_tries(tmp_pat
         for thread in threads:
             thread.join()
     finally:
+        closed.set()
+        server.task_dispatcher.shutdown()
         server.close()
     assert sorted(set(statuses)) == [401, 429], statuses
     assert statuses.count(401) <= limit, f"{statuses.count(401)} passwords were tried"
@@ -123,3 +134,25 @@ def test_spraying_many_usernames_from_one_source_locks_the_source(tmp_path):
     answer = client.post(URL, json=WRONG | {"username": "someone-else"}, **sprayer)
     assert answer.get_json()["error"]["details"]["reason"] == "source_locked"
     assert client.post(URL, json=right_now(), **from_source("203.0.113.20")).status_code == 200
+
+
+def test_behind_a_proxy_the_client_address_counts_and_cannot_be_forged(tmp_path):
+    """Behind an Ingress every request comes from the Ingress: the source is the address it
+    appends to X-Forwarded-For, and what a client puts there itself is not believed."""
+    app = production_app(tmp_path, proxy_hops=1)
+    limits = app.config["SETTINGS"].login_limits
+    client = app.test_client()
+    ingress = from_source("10.0.0.2")
+
+    def through_ingress(client_address: str, forged: str = "") -> dict:
+        chain = f"{forged}, {client_address}" if forged else client_address
+        return {**ingress, "headers": {"X-Forwarded-For": chain}}
+
+    codes = [client.post(URL, json=WRONG, **through_ingress("198.51.100.7", f"192.0.2.{n}"))
+             .status_code for n in range(limits.max_failures + 1)]
+    assert codes == [401] * limits.max_failures + [429], "a forged address gets no more tries"
+    deadline = time.monotonic() + 2 * (limits.backoff_cap + 1)
+    while (answer := client.post(URL, json=right_now(), **through_ingress("203.0.113.20"))
+           ).status_code == 429 and time.monotonic() < deadline:
+        time.sleep(answer.get_json()["error"]["details"]["retry_after_seconds"])
+    assert answer.status_code == 200, "the Ingress's address is not locked for everyone"
