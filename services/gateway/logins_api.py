@@ -66,6 +66,17 @@ class LoginGuard:
         self._by_username: dict[str, deque] = defaultdict(deque)
         self._last_step: dict[str, int] = {}
         self._nonces: dict[str, float] = {}
+        self._swept = 0.0
+
+    def _sweep(self, now: float) -> None:
+        """Once a window, forget every failure older than it, whoever's: sources and names
+        seen once do not stay in memory."""
+        if now - self._swept < self.limits.window:
+            return
+        self._swept = now
+        for table in (self._by_pair, self._by_source, self._by_username):
+            for key in list(table):
+                self._recent(table, key, now)
 
     def _recent(self, table: dict, key, now: float) -> deque:
         failures = table[key]
@@ -80,6 +91,7 @@ class LoginGuard:
         """Lets one attempt through and counts it as failed, or raises 429."""
         limits = self.limits
         with self._lock:
+            self._sweep(now)
             for failures, limit, why in (
                     (self._recent(self._by_pair, (source, username), now), limits.max_failures,
                      "source_and_username_locked"),
