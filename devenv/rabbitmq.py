@@ -51,15 +51,16 @@ class RabbitNode:
         # The password is hex: nothing in it needs quoting in a URI.
         return f"amqp://{self.username}:{self.password}@127.0.0.1:{self.amqp_port}/{vhost}"
 
-    def _credentials(self) -> None:
-        """The node's user and password: generated once, then read back."""
+    def _credentials(self) -> bool:
+        """The node's user and password: generated once (True), then read back (False)."""
         path = self.base_dir / "credentials.json"
         if path.exists():
             saved = json.loads(path.read_text())
             self.username, self.password = saved["username"], saved["password"]
-            return
+            return False
         self.password = secrets.token_hex(24)
         write_secret(path, json.dumps({"username": self.username, "password": self.password}))
+        return True
 
     def _environment(self) -> dict:
         home = self.base_dir / "home"
@@ -97,9 +98,11 @@ class RabbitNode:
         self.dist_port = self.dist_port or free_port()
         self.epmd_port = self.epmd_port or free_port()
         self.node_name = self.node_name or f"rabbit{self.amqp_port}@localhost"
-        self._credentials()
-        # Kept data (make run's var/rabbitmq) may hold the guest user of an older start.
-        fresh = not (self.base_dir / "mnesia" / self.node_name).exists()
+        # Data kept from before nodes had credentials (make run keeps var/rabbitmq) still
+        # has guest, and not our user.
+        new_credentials = self._credentials()
+        predates_credentials = new_credentials and (
+            self.base_dir / "mnesia" / self.node_name).exists()
         # A fresh node creates this user instead of guest; the file names the password.
         write_secret(self.base_dir / "rabbitmq.conf",
                      f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
@@ -126,12 +129,13 @@ class RabbitNode:
             cwd=self.base_dir,  # crash dumps (MnesiaCore.*) land here, not in the caller's tree
         )
         self._await_startup(timeout)
-        if not fresh:
+        if predates_credentials:
             self._replace_guest()
         return self
 
     def _replace_guest(self) -> None:
-        """A node whose data predates its credentials: our user in, guest out."""
+        """A node whose data predates its credentials: our user in, guest out. (rabbitmqctl
+        takes the password only as an argument: this once, it is briefly in `ps`.)"""
         if self.ctl("add_user", self.username, self.password).returncode != 0:
             self.ctl("change_password", self.username, self.password).check_returncode()
         self.ctl("set_user_tags", self.username, "administrator").check_returncode()

@@ -86,6 +86,7 @@ def test_a_node_kept_from_before_loses_its_guest_user():
         node.ctl("set_permissions", "-p", "/", "guest", ".*", ".*", ".*").check_returncode()
         assert connects(guest_uri(node)), "the old state: guest is in"
         node.stop()
+        (base / "credentials.json").unlink()   # as before nodes had credentials
         node = RabbitNode(base, amqp_port=node.amqp_port, node_name=node.node_name).start()
         assert not connects(guest_uri(node))
         assert connects(node.amqp_uri)
