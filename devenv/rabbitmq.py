@@ -2,11 +2,17 @@
 
 Every node gets its own node name, ports, epmd, cookie and data directory, so two
 test sessions on one machine never share a broker (stray consumers would steal events).
+
+Nobody else on the machine may use it: it has no `guest` user, but one user with a random
+password kept in `credentials.json` (0600, reused when the node's data is kept, as `make run`
+keeps var/rabbitmq), and a random Erlang cookie (0400), both written by `write_secret`.
 """
 from __future__ import annotations
 
 import glob
+import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devenv.ports import free_port, wait_for_port
+from devenv.secret_files import write_secret
 
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 
@@ -33,10 +40,27 @@ class RabbitNode:
     node_name: str = ""
     process: subprocess.Popen | None = None
     env: dict = field(default_factory=dict)
+    username: str = "platform"
+    password: str = ""
 
     @property
     def amqp_uri(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/"
+        return self.vhost_uri("")
+
+    def vhost_uri(self, vhost: str) -> str:
+        # The password is hex: nothing in it needs quoting in a URI.
+        return f"amqp://{self.username}:{self.password}@127.0.0.1:{self.amqp_port}/{vhost}"
+
+    def _credentials(self) -> bool:
+        """The node's user and password: generated once (True), then read back (False)."""
+        path = self.base_dir / "credentials.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+            self.username, self.password = saved["username"], saved["password"]
+            return False
+        self.password = secrets.token_hex(24)
+        write_secret(path, json.dumps({"username": self.username, "password": self.password}))
+        return True
 
     def _environment(self) -> dict:
         home = self.base_dir / "home"
@@ -74,20 +98,26 @@ class RabbitNode:
         self.dist_port = self.dist_port or free_port()
         self.epmd_port = self.epmd_port or free_port()
         self.node_name = self.node_name or f"rabbit{self.amqp_port}@localhost"
-        (self.base_dir / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
-            "management.tcp.ip = 127.0.0.1\n"
-            "log.console = false\n"
-            "log.file.level = warning\n"
-            # A test box has little free disk at times; the broker must not block publishers.
-            "disk_free_limit.absolute = 50MB\n"
-        )
+        # Data kept from before nodes had credentials (make run keeps var/rabbitmq) still
+        # has guest, and not our user.
+        new_credentials = self._credentials()
+        predates_credentials = new_credentials and (
+            self.base_dir / "mnesia" / self.node_name).exists()
+        # A fresh node creates this user instead of guest; the file names the password.
+        write_secret(self.base_dir / "rabbitmq.conf",
+                     f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
+                     "management.tcp.ip = 127.0.0.1\n"
+                     "log.console = false\n"
+                     "log.file.level = warning\n"
+                     # A test box has little free disk at times; the broker must not block
+                     # publishers.
+                     "disk_free_limit.absolute = 50MB\n"
+                     f"default_user = {self.username}\n"
+                     f"default_pass = {self.password}\n"
+                     "default_user_tags.administrator = true\n")
         (self.base_dir / "advanced.config").write_text("[].\n")
         (self.base_dir / "enabled_plugins").write_text("[].\n")
-        cookie = self.base_dir / "home" / ".erlang.cookie"
-        cookie.unlink(missing_ok=True)
-        cookie.write_text(f"devenv{self.amqp_port}{os.getpid()}")
-        cookie.chmod(0o400)
+        write_secret(self.base_dir / "home" / ".erlang.cookie", secrets.token_hex(32), 0o400)
         self.env = self._environment()
         log = open(self.base_dir / "server.out", "wb")
         self.process = subprocess.Popen(
@@ -99,7 +129,19 @@ class RabbitNode:
             cwd=self.base_dir,  # crash dumps (MnesiaCore.*) land here, not in the caller's tree
         )
         self._await_startup(timeout)
+        if predates_credentials:
+            self._replace_guest()
         return self
+
+    def _replace_guest(self) -> None:
+        """A node whose data predates its credentials: our user in, guest out. (rabbitmqctl
+        takes the password only as an argument: this once, it is briefly in `ps`.)"""
+        if self.ctl("add_user", self.username, self.password).returncode != 0:
+            self.ctl("change_password", self.username, self.password).check_returncode()
+        self.ctl("set_user_tags", self.username, "administrator").check_returncode()
+        self.ctl("set_permissions", "-p", "/", self.username, ".*", ".*", ".*"
+                 ).check_returncode()
+        self.ctl("delete_user", "guest")   # absent already: nothing to do
 
     def ctl(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -130,8 +172,9 @@ class RabbitNode:
 
     def add_vhost(self, name: str) -> str:
         self.ctl("add_vhost", name).check_returncode()
-        self.ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*").check_returncode()
-        return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/{name}"
+        self.ctl("set_permissions", "-p", name, self.username, ".*", ".*", ".*"
+                 ).check_returncode()
+        return self.vhost_uri(name)
 
     def stop_app(self) -> None:
         """Stops the broker but keeps the Erlang node, as a broker outage looks to clients."""

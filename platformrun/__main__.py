@@ -135,8 +135,9 @@ def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], 
 
 def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     # Every process reads the demo clock's offset, so simulated days pass for all at once.
+    # `make run` is the demo platform, chosen here explicitly: the code's default is production.
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "AMQP_URI": amqp_uri,
-           "PLATFORM_CLOCK_FILE": str(var / "clock.json")}
+           "PLATFORM_CLOCK_FILE": str(var / "clock.json"), "PLATFORM_MODE": "demo"}
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = []
@@ -152,7 +153,8 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
                                 {"AMQP_URI": amqp_uri, "STORE_URL": store_url,
                                  "VAULT_PATH": str(data / "vault.db"),
                                  "RISK_SIGNING_KEY": str(data / "signing.pem"),
-                                 "BANK_STATEMENT_DIR": str(var / "bank" / "statements")},
+                                 "BANK_STATEMENT_DIR": str(var / "bank" / "statements"),
+                                 "BANK_ADAPTER": "simulated"},
                                 data, env,
                                 log_dir))
     witnesses, specs = witness_children(var, env, log_dir)
@@ -163,7 +165,8 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     }, var / "ledger", env, log_dir))
     gateway_env = {**env, "PORT": str(http_port),
                    "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem"),
-                   "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db")}
+                   "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db"),
+                   "GATEWAY_REVOCATION_DB": str(var / "gateway" / "revoked.db")}
     children.append(Child("gateway", [sys.executable, "-m", "services.gateway.serve"],
                           gateway_env, log_dir))
     return children

@@ -13,6 +13,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.platform_mode import platform_mode
+
 _lock = threading.Lock()
 _cache: dict = {"mtime": None, "offset": 0.0}
 
@@ -30,7 +32,7 @@ def _offset_seconds(path: Path) -> float:
 
 
 def clock_file() -> Path | None:
-    if os.environ.get("PLATFORM_MODE", "demo") != "demo":
+    if platform_mode() != "demo":
         return None
     path = os.environ.get("PLATFORM_CLOCK_FILE")
     return Path(path) if path else None

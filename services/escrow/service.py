@@ -12,21 +12,25 @@ from messaging.consumer import consumes
 from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency
-from services.escrow.adapters.simulated_bank import SimulatedBank
+from services.escrow.adapters.bank_choice import choose_bank
 from services.escrow.application import defaults, handlers, scheduled_work
+from services.escrow.application.ports import Bank
 from services.escrow.application.reconciliation import reconcile
+from services.platform_mode import platform_mode
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 
 
 class BankDependency(DependencyProvider):
-    """The escrow bank adapter; demo mode's simulated bank writes its statements to
-    config BANK_STATEMENT_DIR."""
+    """The escrow bank adapter named by config BANK_ADAPTER (adapters/bank_choice.py); demo
+    mode's simulated bank writes its statements to config BANK_STATEMENT_DIR. A mode the
+    adapter cannot run in stops the service from starting."""
 
     def setup(self) -> None:
-        self.bank = SimulatedBank(self.container.config["BANK_STATEMENT_DIR"], clock=clock.now)
+        self.bank = choose_bank(platform_mode(), self.container.config.get("BANK_ADAPTER"),
+                                self.container.config["BANK_STATEMENT_DIR"], clock=clock.now)
 
-    def get_dependency(self, worker_ctx) -> SimulatedBank:
+    def get_dependency(self, worker_ctx) -> Bank:
         return self.bank
 
 

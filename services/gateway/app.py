@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.gateway import (
     auth_api,
@@ -18,6 +19,7 @@ from services.gateway.auth import TokenIssuer
 from services.gateway.credentials import Credentials
 from services.gateway.errors import register_error_handlers
 from services.gateway.idempotency import IdempotencyStore
+from services.gateway.revocation import RevocationList
 from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
 
@@ -36,16 +38,21 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
         settings.amqp_uri, size=settings.rpc_pool_size, timeout=settings.rpc_timeout
     )
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(
-        settings.jwt_key_file, create=settings.mode == "demo")
+        settings.jwt_key_file, mode=settings.mode, create=settings.mode == "demo",
+        ttl_seconds=settings.token_ttl, revoked=RevocationList(settings.revocation_db))
     app.config["IDEMPOTENCY"] = IdempotencyStore(settings.idempotency_db)
     credentials = Credentials.load(settings.credentials_file)
     app.config["CREDENTIALS"] = credentials
-    app.config["LOGIN_GUARD"] = logins_api.LoginGuard()
+    app.config["LOGIN_GUARD"] = logins_api.LoginGuard(settings.login_limits)
     if code_exchange is None and credentials.wechat and settings.wechat_app_secret:
         code_exchange = logins_api.WeChatCodeExchange(
             credentials.wechat["app_id"], settings.wechat_app_secret,
             credentials.wechat.get("endpoint", "https://api.weixin.qq.com/sns/jscode2session"))
     app.config["CODE_EXCHANGE"] = code_exchange
+    if settings.proxy_hops:
+        # Only the addresses our own proxies appended are believed: a client cannot pick the
+        # source its failed logins are counted against.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     register_error_handlers(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(openapi.blueprint)

@@ -4,80 +4,101 @@ The gateway signs tokens with its own Ed25519 key; in demo mode `POST /auth/dev-
 them out for any role, in production it does not exist (404) and tokens come from the
 production logins. For a merchant the subject is its merchant_id, for a consumer its
 pseudonymous consumer id.
+
+Every token names its mode as its audience (`aud`), the key that signed it (`kid` header)
+and its own id (`jti`), which logout revokes. A gateway accepts only its own mode's tokens,
+signed by its own key, and not revoked; each mode has its own key (signing_key.py).
 """
 from __future__ import annotations
 
 import functools
-import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app, g, request
 
+from services.gateway import signing_key
 from services.gateway.errors import ApiError
+from services.gateway.revocation import RevocationList
 
 ROLES = ("consumer", "merchant", "regulator", "bank", "operator")
 ISSUER = "prepaid-trust-gateway"
+
+
+def audience(mode: str) -> str:
+    return f"prepaid-trust/{mode}"
 
 
 @dataclass(frozen=True)
 class Principal:
     role: str
     subject: str
+    token_id: str = ""
+    expires_at: int = 0
 
 
 class TokenIssuer:
     VERIFIED_CACHE = 50_000
 
-    def __init__(self, private_key: Ed25519PrivateKey, ttl_seconds: int = 12 * 3600):
+    def __init__(self, private_key: Ed25519PrivateKey, *, mode: str,
+                 ttl_seconds: int = 12 * 3600, revoked: RevocationList | None = None):
         self._private = private_key
         self._public = private_key.public_key()
+        self.kid = signing_key.key_id(private_key)
+        self.audience = audience(mode)
         self.ttl = ttl_seconds
+        self.revoked = revoked
         # A client sends the same token on every call: its signature is checked once, and the
         # result kept until the token expires (a dict is safe to share between threads here).
-        self._verified: dict[str, tuple[Principal, int]] = {}
+        self._verified: dict[str, Principal] = {}
 
     @classmethod
-    def from_key_file(cls, path: str | Path, *, create: bool) -> TokenIssuer:
-        path = Path(path)
-        if not path.exists():
+    def from_key_file(cls, path: str | Path, *, mode: str, create: bool,
+                      ttl_seconds: int = 12 * 3600,
+                      revoked: RevocationList | None = None) -> TokenIssuer:
+        if not Path(path).exists():
             if not create:
                 raise FileNotFoundError(f"gateway signing key {path} is missing")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pem = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption())
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} is not an Ed25519 private key")
-        return cls(key)
+            signing_key.create(path, mode)
+        return cls(signing_key.load(path, mode), mode=mode, ttl_seconds=ttl_seconds,
+                   revoked=revoked)
 
     def issue(self, role: str, subject: str, *, ttl: int | None = None) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": subject, "role": role, "iat": now,
-                  "exp": now + (ttl or self.ttl)}
-        return jwt.encode(claims, self._private, algorithm="EdDSA")
+        claims = {"iss": ISSUER, "aud": self.audience, "sub": subject, "role": role,
+                  "iat": now, "exp": now + (ttl or self.ttl), "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self._private, algorithm="EdDSA", headers={"kid": self.kid})
 
-    def verify(self, token: str) -> Principal:
-        known = self._verified.get(token)
-        if known is not None and known[1] > time.time():
-            return known[0]
+    def verify(self, token: str, *, allow_revoked: bool = False) -> Principal:
+        principal = self._verified.get(token)
+        if principal is None or principal.expires_at <= time.time():
+            principal = self._decode(token)
+        if not allow_revoked and self.revoked is not None and principal.token_id in self.revoked:
+            raise jwt.InvalidTokenError("the token was revoked (logged out)")
+        return principal
+
+    def _decode(self, token: str) -> Principal:
+        if jwt.get_unverified_header(token).get("kid") != self.kid:
+            raise jwt.InvalidTokenError("not signed by this gateway's key")
         claims = jwt.decode(token, self._public, algorithms=["EdDSA"], issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub", "iss"]})
+                            audience=self.audience,
+                            options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]})
         if claims.get("role") not in ROLES:
             raise jwt.InvalidTokenError("unknown role")
-        principal = Principal(claims["role"], claims["sub"])
+        principal = Principal(claims["role"], claims["sub"], claims["jti"], claims["exp"])
         if len(self._verified) >= self.VERIFIED_CACHE:
             self._verified.clear()
-        self._verified[token] = (principal, claims["exp"])
+        self._verified[token] = principal
         return principal
+
+    def revoke(self, principal: Principal) -> None:
+        if self.revoked is None:
+            raise RuntimeError("this gateway keeps no revocation list")
+        self.revoked.revoke(principal.token_id, principal.expires_at)
 
 
 def current_principal() -> Principal | None:

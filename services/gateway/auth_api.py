@@ -1,21 +1,37 @@
-"""POST /auth/dev-login: demo-mode tokens for any role (404 in production mode)."""
+"""POST /auth/dev-login: demo-mode tokens for any role (404 in production mode), and
+POST /api/v1/auth/logout: the presented token is revoked."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import jwt
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import fields
 
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.openapi import operation
+from services.gateway.schemas import StrictSchema
 from services.gateway.schemas.auth import DevLoginRequest, TokenResponse
 from services.gateway.validation import json_body
 
 blueprint = Blueprint("auth", __name__)
 
+
+
+class LoggedOut(StrictSchema):
+    revoked = fields.Boolean(required=True)
+    expires_at = fields.Integer(required=True, metadata={
+        "description": "Unix seconds: the token would have expired then"})
+
+
 OPENAPI = {"/api/v1/auth/dev-login": {"post": operation(
     "Demo mode only: a token for any role and subject", tag="auth", schema="TokenResponse",
     body="DevLoginRequest", errors=(400, 404), ok="a bearer token",
-    says={404: "not in demo mode"})}}
-SCHEMAS = {"DevLoginRequest": DevLoginRequest, "TokenResponse": TokenResponse}
+    says={404: "not in demo mode"})},
+    "/api/v1/auth/logout": {"post": operation(
+        "Revoke the presented token; a repeat with the same token answers the same",
+        tag="auth", schema="LoggedOut", ok="revoked")}}
+SCHEMAS = {"DevLoginRequest": DevLoginRequest, "TokenResponse": TokenResponse,
+           "LoggedOut": LoggedOut}
 
 
 @blueprint.post("/api/v1/auth/dev-login")
@@ -27,3 +43,22 @@ def dev_login():
     body = json_body(DevLoginRequest())
     token = current_app.config["TOKENS"].issue(body["role"], body["subject"])
     return jsonify(TokenResponse().dump({"token": token, **body}))
+
+
+@blueprint.post("/api/v1/auth/logout")
+def logout():
+    """Idempotent: a revoked token may log out again (and gets the same answer), which no
+    other endpoint accepts it for."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "authentication_required", "this endpoint needs a token")
+    tokens = current_app.config["TOKENS"]
+    try:
+        principal = tokens.verify(token.strip(), allow_revoked=True)
+    except jwt.PyJWTError as exc:
+        raise ApiError(401, "invalid_credentials", f"bad token: {exc}") from None
+    tokens.revoke(principal)
+    return jsonify(LoggedOut().dump({"revoked": True, "expires_at": principal.expires_at}))
+
+
+logout.required_roles = ()   # any caller with a token: documented as bearer-secured

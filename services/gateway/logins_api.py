@@ -7,9 +7,11 @@ callers share one key scope.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 
 import requests
 from flask import Blueprint, current_app, jsonify, request
@@ -23,44 +25,106 @@ from services.gateway.schemas.auth import (
     StaffLogin,
     TokenResponse,
 )
+from services.gateway.settings import LoginLimits
 from services.gateway.validation import json_body
 
 blueprint = Blueprint("logins", __name__, url_prefix="/api/v1/auth")
 
-MAX_FAILURES, FAILURE_WINDOW = 5, 15 * 60
 SIGNATURE_WINDOW = 300
 DEVICE_TOKEN_TTL = 15 * 60
 
 
+def _too_many(retry_after: float, why: str) -> ApiError:
+    return ApiError(429, "too_many_attempts", "too many failed logins; wait",
+                    {"retry_after_seconds": max(1, math.ceil(retry_after)), "reason": why})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    source: str
+    username: str
+    at: float
+
+
 class LoginGuard:
     """Per gateway process: failed-login throttling, TOTP codes used once, device nonces used
-    once within the signature window. Replicas each keep their own (see README)."""
+    once within the signature window. Replicas each keep their own (see README).
 
-    def __init__(self) -> None:
+    Every attempt is counted as a failure when it is let through, under the same lock as the
+    check (`begin`), and uncounted only when it succeeds: parallel guesses cannot all pass
+    the check before any of them is counted.
+
+    A source that fails is locked: `max_failures` on one username, or `source_max_failures`
+    on any, within the window. A username failed from anywhere is only slowed down, by an
+    exponential backoff capped at `backoff_cap` seconds, so nobody can lock its owner out."""
+
+    def __init__(self, limits: LoginLimits | None = None) -> None:
+        self.limits = limits or LoginLimits()
         self._lock = threading.Lock()
-        self._failures: dict[str, deque] = defaultdict(deque)
+        self._by_pair: dict[tuple[str, str], deque] = defaultdict(deque)
+        self._by_source: dict[str, deque] = defaultdict(deque)
+        self._by_username: dict[str, deque] = defaultdict(deque)
         self._last_step: dict[str, int] = {}
         self._nonces: dict[str, float] = {}
+        self._swept = 0.0
 
-    def check_not_locked(self, who: str, now: float) -> None:
-        with self._lock:
-            recent = self._failures[who]
-            while recent and recent[0] < now - FAILURE_WINDOW:
-                recent.popleft()
-            if len(recent) >= MAX_FAILURES:
-                raise ApiError(429, "too_many_attempts", "too many failed logins; wait",
-                               {"retry_after_seconds": int(recent[0] + FAILURE_WINDOW - now)})
+    def _sweep(self, now: float) -> None:
+        """Once a window, forget every failure older than it, whoever's: sources and names
+        seen once do not stay in memory."""
+        if now - self._swept < self.limits.window:
+            return
+        self._swept = now
+        for table in (self._by_pair, self._by_source, self._by_username):
+            for key in list(table):
+                self._recent(table, key, now)
 
-    def failed(self, who: str, now: float) -> None:
+    def _recent(self, table: dict, key, now: float) -> deque:
+        failures = table[key]
+        while failures and failures[0] <= now - self.limits.window:
+            failures.popleft()
+        if not failures:
+            del table[key]
+            return deque()
+        return failures
+
+    def begin(self, source: str, username: str, now: float) -> Attempt:
+        """Lets one attempt through and counts it as failed, or raises 429."""
+        limits = self.limits
         with self._lock:
-            self._failures[who].append(now)
+            self._sweep(now)
+            for failures, limit, why in (
+                    (self._recent(self._by_pair, (source, username), now), limits.max_failures,
+                     "source_and_username_locked"),
+                    (self._recent(self._by_source, source, now), limits.source_max_failures,
+                     "source_locked")):
+                if len(failures) >= limit:
+                    raise _too_many(failures[-limit] + limits.window - now, why)
+            anyone = self._recent(self._by_username, username, now)
+            beyond = len(anyone) - limits.max_failures
+            if beyond >= 0:
+                wait = min(limits.backoff_base * 2 ** beyond, limits.backoff_cap)
+                if now < anyone[-1] + wait:
+                    raise _too_many(anyone[-1] + wait - now, "username_backoff")
+            self._by_pair[(source, username)].append(now)
+            self._by_source[source].append(now)
+            self._by_username[username].append(now)
+            return Attempt(source, username, now)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The right password and TOTP: the username's slate is clean again; the source's
+        failures on other usernames still count against it."""
+        with self._lock:
+            self._by_pair.pop((attempt.source, attempt.username), None)
+            self._by_username.pop(attempt.username, None)
+            source = self._by_source.get(attempt.source)
+            if source is not None and attempt.at in source:
+                source.remove(attempt.at)
 
     def use_step(self, who: str, step: int) -> bool:
         with self._lock:
             if step <= self._last_step.get(who, -1):
                 return False
             self._last_step[who] = step
-            self._failures.pop(who, None)
             return True
 
     def use_nonce(self, key_id: str, nonce: str, now: float) -> bool:
@@ -106,16 +170,16 @@ def staff_login():
     if not registry.staff:
         raise ApiError(404, "not_found", "staff logins are not provisioned here")
     body, now, guard = json_body(StaffLogin()), time.time(), current_app.config["LOGIN_GUARD"]
-    guard.check_not_locked(body["username"], now)
+    attempt = guard.begin(request.remote_addr or "unknown", body["username"], now)
     staff = registry.staff.get(body["username"])
     # The password is hashed even for an unknown user, so timing does not tell who exists.
     stored = staff.password if staff else creds.hash_password("", salt=b"0" * 16)
     password_ok = creds.password_matches(body["password"], stored) and staff is not None
     step = creds.totp_step_matching(staff.totp_secret, body["totp"], now) if staff else None
     if not password_ok or step is None or not guard.use_step(staff.username, step):
-        guard.failed(body["username"], now)
-        raise _invalid()
-    return _token(staff.role, staff.subject)
+        raise _invalid()   # already counted by `begin`
+    guard.succeeded(attempt)
+    return _token(staff.role, staff.subject, current_app.config["SETTINGS"].staff_token_ttl)
 
 
 @blueprint.post("/device/token")

@@ -4,7 +4,35 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from services.platform_mode import DEFAULT_MODE, platform_mode
 from services.registry import SERVICE_CLASSES
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed staff logins. The source that fails is locked; the username only slows down, so
+    a stranger's failures never keep its owner out for longer than `backoff_cap` seconds."""
+
+    max_failures: int = 5
+    """Failures of one source on one username within the window before that pair is locked."""
+    source_max_failures: int = 20
+    """Failures of one source, whatever the usernames, within the window before it is locked."""
+    window: float = 15 * 60
+    backoff_base: float = 0.5
+    """Once a username has `max_failures` failures from anywhere, each further attempt waits
+    `backoff_base * 2**(failures - max_failures)` seconds after the last one..."""
+    backoff_cap: float = 4.0
+    """...but never longer than this."""
+
+    @classmethod
+    def from_env(cls, environ) -> LoginLimits:
+        return cls(
+            max_failures=int(environ.get("LOGIN_MAX_FAILURES", "5")),
+            source_max_failures=int(environ.get("LOGIN_SOURCE_MAX_FAILURES", "20")),
+            window=float(environ.get("LOGIN_FAILURE_WINDOW_SECONDS", str(15 * 60))),
+            backoff_base=float(environ.get("LOGIN_BACKOFF_BASE_SECONDS", "0.5")),
+            backoff_cap=float(environ.get("LOGIN_BACKOFF_CAP_SECONDS", "4")),
+        )
 
 
 @dataclass(frozen=True)
@@ -12,8 +40,8 @@ class GatewaySettings:
     amqp_uri: str
     host: str = "127.0.0.1"
     port: int = 8000
-    mode: str = "demo"
-    """`demo` enables dev-login and the simulated bank; `production` is an explicit choice."""
+    mode: str = DEFAULT_MODE
+    """`production` unless `demo` is chosen explicitly (dev-login, the simulated bank)."""
     rpc_pool_size: int = 8
     rpc_timeout: float = 10.0
     jwt_key_file: str = "var/gateway/jwt-ed25519.pem"
@@ -22,13 +50,21 @@ class GatewaySettings:
     credentials_file: str = ""
     """The production logins' registry (services/gateway/credentials.py); none: no logins."""
     wechat_app_secret: str = ""
+    revocation_db: str = "var/gateway/revoked.db"
+    """Logged-out tokens' ids, until they expire."""
+    token_ttl: int = 12 * 3600
+    """Lifetime of dev-login and consumer tokens."""
+    staff_token_ttl: int = 15 * 60
+    """Lifetime of staff tokens (regulators, operators, bank staff)."""
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    proxy_hops: int = 0
+    """Reverse proxies in front of the gateway that append to X-Forwarded-For (an Ingress: 1).
+    Logins are throttled by the client's address, which is then the one they saw."""
     services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
 
     @classmethod
     def from_env(cls, environ=os.environ) -> GatewaySettings:
-        mode = environ.get("PLATFORM_MODE", "demo")
-        if mode not in ("demo", "production"):
-            raise ValueError(f"PLATFORM_MODE must be demo or production, not {mode!r}")
+        mode = platform_mode(environ)
         return cls(
             amqp_uri=environ["AMQP_URI"],
             host=environ.get("HOST", "127.0.0.1"),
@@ -40,4 +76,9 @@ class GatewaySettings:
             idempotency_db=environ.get("GATEWAY_IDEMPOTENCY_DB", "var/gateway/idempotency.db"),
             credentials_file=environ.get("GATEWAY_CREDENTIALS_FILE", ""),
             wechat_app_secret=environ.get("WECHAT_APP_SECRET", ""),
+            revocation_db=environ.get("GATEWAY_REVOCATION_DB", "var/gateway/revoked.db"),
+            token_ttl=int(environ.get("GATEWAY_TOKEN_TTL_SECONDS", str(12 * 3600))),
+            staff_token_ttl=int(environ.get("GATEWAY_STAFF_TOKEN_TTL_SECONDS", str(15 * 60))),
+            login_limits=LoginLimits.from_env(environ),
+            proxy_hops=int(environ.get("GATEWAY_PROXY_HOPS", "0")),
         )

@@ -240,6 +240,9 @@ TABLE = {
         row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
              "regulator": 200, "bank": 200, "operator": 404}, 404)),
 }
+# Logout revokes each principal's token, so its row runs after every other one.
+TABLE["/api/v1/auth/logout"] = ("POST", lambda w: ("/api/v1/auth/logout", {}, None),
+                                row({}, 200))
 
 
 @pytest.fixture

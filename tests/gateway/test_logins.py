@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.gateway import credentials as creds
+from services.gateway import signing_key
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
 
@@ -81,9 +82,7 @@ endpoint = "{wechat_endpoint}"
 
 @pytest.fixture
 def client(tmp_path, wechat):
-    (tmp_path / "jwt.pem").write_bytes(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    signing_key.create(tmp_path / "jwt.pem", "production")
     return make_client(tmp_path, wechat)
 
 
@@ -159,9 +158,7 @@ def test_consumer_login_exchanges_the_code_for_a_pseudonym(client):
 
 
 def test_a_provider_outage_is_503_and_unprovisioned_logins_are_404(tmp_path):
-    (tmp_path / "jwt.pem").write_bytes(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    signing_key.create(tmp_path / "jwt.pem", "production")
     down = make_client(tmp_path, "http://127.0.0.1:9/sns/jscode2session")
     answer = down.post("/api/v1/auth/consumer/login", json={"code": "good-code"})
     assert answer.status_code == 503 and "Traceback" not in answer.get_data(as_text=True)

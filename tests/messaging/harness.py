@@ -25,6 +25,9 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, what: st
 
 def _env() -> dict:
     env = dict(os.environ)
+    # The code's default is production; the tests' and benches' platforms are demo ones (the
+    # simulated bank), unless a test sets PLATFORM_MODE itself.
+    env.setdefault("PLATFORM_MODE", "demo")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -45,7 +48,7 @@ PLATFORM_SERVICES = {
     "merchant": ("services.merchant.service:MerchantService",
                  lambda d: {"VAULT_PATH": str(d / "merchant-vault.db")}),
     "escrow": ("services.escrow.service:EscrowService",
-               lambda d: {"BANK_STATEMENT_DIR": str(d / "bank")}),
+               lambda d: {"BANK_STATEMENT_DIR": str(d / "bank"), "BANK_ADAPTER": "simulated"}),
     "risk": ("services.risk.service:RiskService",
              lambda d: {"VAULT_PATH": str(d / "risk-vault.db"),
                         "RISK_SIGNING_KEY": str(d / "risk.pem")}),

@@ -14,6 +14,9 @@ class Bank(Protocol):
     def payout(self, payout_id: str, merchant_id: str, amount: int) -> None:
         """Moves released money from escrow to the merchant's settlement account."""
 
+    def statement(self, day: str) -> list[dict]:
+        """The bank's statement of one UTC day (YYYY-MM-DD), for reconciliation."""
+
 
 class Merchants(Protocol):
     def product_for_sale(self, product_id: str) -> dict:
