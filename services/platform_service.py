@@ -3,12 +3,14 @@ from nameko.rpc import rpc
 
 from messaging.consumer import EventStoreDependency
 from messaging.health import store_health
+from services.dependencies import PolicyDependency
 
 
 class PlatformService:
     name: str
     store = EventStoreDependency()
+    policy = PolicyDependency()
 
     @rpc
     def health(self) -> dict:
-        return store_health(self.store, self.name)
+        return store_health(self.store, self.name, self.policy.relay)

@@ -6,6 +6,7 @@ from flask import Flask
 from services.gateway import (
     auth_api,
     cards_api,
+    correlation,
     demo_api,
     health,
     ledger_api,
@@ -47,6 +48,7 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
             credentials.wechat.get("endpoint", "https://api.weixin.qq.com/sns/jscode2session"))
     app.config["CODE_EXCHANGE"] = code_exchange
     register_error_handlers(app)
+    correlation.register(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(openapi.blueprint)
     for area in API_AREAS:
