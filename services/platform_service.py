@@ -1,9 +1,8 @@
 """What every platform nameko service has: its own event store and a health entrypoint."""
-from nameko.rpc import rpc
-
 from messaging.consumer import EventStoreDependency
 from messaging.health import store_health
 from services.dependencies import PolicyDependency
+from services.rpc import rpc
 
 
 class PlatformService:
