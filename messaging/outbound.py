@@ -20,14 +20,21 @@ class Unencodable(ValueError):
     the event's data (it is logged and stored with the parked event)."""
 
 
-def _check_value(name: str, value: object, limit: int) -> None:
-    if isinstance(value, str | bytes):
-        size = len(value.encode() if isinstance(value, str) else value)
-        if size > limit:
-            raise Unencodable(f"{name} is {size} bytes, over the bound of {limit}")
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_value(name, item, limit)
+# Generous room, in a header frame, for one value's key, type tag and length prefix, and for
+# the frame's fixed fields: an estimate under frame_max needs no exact (slower) measure.
+OVERHEAD_PER_VALUE = 64
+
+
+def _checked_size(name: str, value: object, limit: int) -> int:
+    """The bytes of a header or property value, after checking each string against `limit`."""
+    if isinstance(value, list | tuple):
+        return sum(_checked_size(name, item, limit) + OVERHEAD_PER_VALUE for item in value)
+    if not isinstance(value, str | bytes):
+        return OVERHEAD_PER_VALUE
+    size = len(value.encode() if isinstance(value, str) else value)
+    if size > limit:
+        raise Unencodable(f"{name} is {size} bytes, over the bound of {limit}")
+    return size + OVERHEAD_PER_VALUE
 
 
 def encode(service: str, event: RecordedEvent, rules: RelayRules,
@@ -35,10 +42,11 @@ def encode(service: str, event: RecordedEvent, rules: RelayRules,
     """The body and properties for `event` (routing key: its type); raises Unencodable."""
     message = IntegrationEvent.from_recorded(service, event)
     headers = message_headers(message)
-    for name, value in (("event type", event.type), ("event id", event.id)):
-        _check_value(name, value, rules.max_header_value_bytes)
-    for name, value in headers.items():
-        _check_value(f"header {name}", value, rules.max_header_value_bytes)
+    limit = rules.max_header_value_bytes
+    estimate = OVERHEAD_PER_VALUE * 4 + sum(  # + content type, encoding, mode, timestamp
+        [_checked_size(name, value, limit)
+         for name, value in (("event type", event.type), ("event id", event.id))]
+        + [_checked_size(f"header {name}", value, limit) for name, value in headers.items()])
     body = encode_body(message)
     if len(body) > rules.max_message_bytes:
         raise Unencodable(
@@ -54,7 +62,8 @@ def encode(service: str, event: RecordedEvent, rules: RelayRules,
     )
     # RabbitMQ closes the whole connection on a header frame over frame_max (a body is split
     # into frames, the header is not), which would hold every event behind this one.
-    header_frame = len(pika.frame.Header(1, len(body), properties).marshal())
-    if frame_max and header_frame > frame_max:
-        raise Unencodable(f"header frame is {header_frame} bytes, over frame_max {frame_max}")
+    if frame_max and estimate > frame_max:
+        header_frame = len(pika.frame.Header(1, len(body), properties).marshal())
+        if header_frame > frame_max:
+            raise Unencodable(f"header frame is {header_frame} bytes, over frame_max {frame_max}")
     return body, properties

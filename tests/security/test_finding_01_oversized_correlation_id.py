@@ -306,3 +306,27 @@ def test_healthz_degrades_on_the_age_of_the_oldest_unpublished_event():
         f"the oldest unpublished event was recorded {rules.max_age_seconds + 1} s ago"
         f" (limit {rules.max_age_seconds} s)"]
     assert relay_problems(rules.max_lag_events, rules.max_age_seconds, 0, "risk", rules) == []
+
+
+def test_every_header_built_from_event_data_is_bounded_before_the_broker_sees_it():
+    """What made RabbitMQ close the connection: a header frame over frame_max. The relay now
+    finds such an event itself and parks it at once."""
+    from datetime import UTC, datetime
+
+    from eventstore.records import RecordedEvent
+    from messaging import outbound
+
+    def recorded(type_name="shop.Sold.v1", metadata=None):
+        return RecordedEvent("e-1", type_name, {"amount": 1}, metadata or {}, "s", 1, 1,
+                             datetime.now(UTC))
+
+    _, properties = outbound.encode("shop", recorded(metadata={"correlation_id": HUGE_ID}),
+                                    RULES, 131_072)
+    assert "nameko.correlation_id" not in properties.headers, "an unchecked id is no header"
+    _, properties = outbound.encode("shop", recorded(metadata={"correlation_id": "c-1"}),
+                                    RULES, 131_072)
+    assert properties.headers["nameko.correlation_id"] == "c-1"
+    with pytest.raises(outbound.Unencodable, match="event type is 300 bytes"):
+        outbound.encode("shop", recorded(type_name="t" * 300), RULES, 131_072)
+    with pytest.raises(outbound.Unencodable, match="header frame is .* over frame_max 64"):
+        outbound.encode("shop", recorded(), RULES, 64)
