@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 
-from eventstore.records import NewEvent, RecordedEvent, Tracking
+from eventstore.records import NewEvent, ParkedEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
 
@@ -86,6 +86,24 @@ class EventStore(ABC):
     def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> list:
         """(key, doc) pairs of a collection in key order, after `after_key`."""
         raise NotImplementedError(f"{type(self).__name__} keeps no views")
+
+    # --- parked events: what a position-following consumer (a relay) could not deliver ---
+    def park(self, consumer: str, event: ParkedEvent) -> None:
+        """Records the parked event and saves `consumer`'s position at it, in one transaction,
+        so the consumer goes on past it and the event is never lost from sight."""
+        raise NotImplementedError(f"{type(self).__name__} cannot park events")
+
+    def parked(self, consumer: str, after_position: int = 0,
+               limit: int = 1000) -> list[ParkedEvent]:
+        """The consumer's parked events after `after_position`, in position order."""
+        raise NotImplementedError(f"{type(self).__name__} cannot park events")
+
+    def count_parked(self, consumer: str) -> int:
+        raise NotImplementedError(f"{type(self).__name__} cannot park events")
+
+    def unpark(self, consumer: str, position: int) -> bool:
+        """Removes a parked event; False if there was none at that position."""
+        raise NotImplementedError(f"{type(self).__name__} cannot park events")
 
     def iter_all(self, after_position: int = 0, page: int = 1000) -> Iterator[RecordedEvent]:
         while True:

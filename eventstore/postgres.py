@@ -50,6 +50,15 @@ CREATE TABLE IF NOT EXISTS views (
     doc        JSONB NOT NULL,
     PRIMARY KEY (collection, key)
 );
+CREATE TABLE IF NOT EXISTS parked_events (
+    consumer  TEXT NOT NULL,
+    position  BIGINT NOT NULL,
+    event_id  TEXT NOT NULL,
+    type      TEXT NOT NULL,
+    error     TEXT NOT NULL,
+    parked_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (consumer, position)
+);
 """
 
 

@@ -33,6 +33,17 @@ class RecordedEvent:
 
 
 @dataclass(frozen=True)
+class ParkedEvent:
+    """An event a position-following consumer (a relay) stepped over, and why."""
+
+    position: int
+    event_id: str
+    type: str
+    error: str
+    parked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Tracking:
     """That `consumer` handled the event `event_id` (at `position` in its source, if ordered)."""
 

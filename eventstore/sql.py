@@ -19,7 +19,7 @@ from typing import Any
 
 from eventstore.errors import AlreadyProcessed, ConcurrencyError, EventStoreError
 from eventstore.port import EventStore, UnitOfWork
-from eventstore.records import NewEvent, RecordedEvent, Tracking
+from eventstore.records import NewEvent, ParkedEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
 
@@ -73,6 +73,17 @@ class SqlDialect:
         "list_views": (
             "SELECT key, doc FROM views WHERE collection = ? AND key > ? ORDER BY key LIMIT ?"
         ),
+        "park": (
+            "INSERT INTO parked_events (consumer, position, event_id, type, error, parked_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consumer, position)"
+            " DO UPDATE SET error = excluded.error, parked_at = excluded.parked_at"
+        ),
+        "parked": (
+            "SELECT position, event_id, type, error, parked_at FROM parked_events"
+            " WHERE consumer = ? AND position > ? ORDER BY position LIMIT ?"
+        ),
+        "count_parked": "SELECT COUNT(*) FROM parked_events WHERE consumer = ?",
+        "unpark": "DELETE FROM parked_events WHERE consumer = ? AND position = ?",
     }
 
 
@@ -215,6 +226,27 @@ class SqlEventStore(EventStore):
     def save_position(self, consumer: str, position: int) -> None:
         with self._write_transaction() as cursor:
             cursor.execute(self.dialect.sql["save_position"], (consumer, position))
+
+    def park(self, consumer: str, event: ParkedEvent) -> None:
+        with self._write_transaction() as cursor:
+            cursor.execute(self.dialect.sql["park"], (
+                consumer, event.position, event.event_id, event.type, event.error,
+                self.encode_time(self.clock())))
+            cursor.execute(self.dialect.sql["save_position"], (consumer, event.position))
+
+    def parked(self, consumer: str, after_position: int = 0,
+               limit: int = 1000) -> list[ParkedEvent]:
+        return [ParkedEvent(position, str(event_id), type_name, error, self.decode_time(at))
+                for position, event_id, type_name, error, at
+                in self._rows("parked", consumer, after_position, limit)]
+
+    def count_parked(self, consumer: str) -> int:
+        return self._rows("count_parked", consumer)[0][0]
+
+    def unpark(self, consumer: str, position: int) -> bool:
+        with self._write_transaction() as cursor:
+            cursor.execute(self.dialect.sql["unpark"], (consumer, position))
+            return cursor.rowcount > 0
 
     def get_view(self, collection: str, key: str) -> dict | None:
         rows = self._rows("get_view", collection, key)

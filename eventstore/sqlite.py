@@ -49,6 +49,15 @@ CREATE TABLE IF NOT EXISTS views (
     doc        TEXT NOT NULL,
     PRIMARY KEY (collection, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS parked_events (
+    consumer  TEXT NOT NULL,
+    position  INTEGER NOT NULL,
+    event_id  TEXT NOT NULL,
+    type      TEXT NOT NULL,
+    error     TEXT NOT NULL,
+    parked_at TEXT NOT NULL,
+    PRIMARY KEY (consumer, position)
+);
 """
 
 

@@ -16,11 +16,11 @@ import threading
 from kombu import Exchange, Queue, binding
 from nameko.extensions import DependencyProvider
 from nameko.messaging import consume
-from nameko.rpc import rpc
 
 from ledger.bootstrap import build_notary
 from ledger.notary import Notary
 from messaging.wire import exchange_name
+from services.rpc import rpc
 
 log = logging.getLogger("ledger.service")
 

@@ -7,8 +7,20 @@ any point therefore re-publishes from the last saved position: consumers may see
 twice (they dedupe by event id) but never miss one.
 
 Confirms are windowed: up to `max_in_flight` messages are unconfirmed at once, and the saved
-position follows the longest confirmed prefix. A nack, a returned (unroutable) message or a
-lost connection drops the window and starts again from the saved position.
+position follows the longest confirmed prefix. A lost connection drops the window and starts
+again from the saved position.
+
+No single event may hold the relay (and with it every event behind it). An event is parked,
+with its error, in the store's `parked_events` table, written in the same transaction that
+moves the position past it, when
+* it cannot be encoded within the policy's bounds (`messaging.outbound`): at once;
+* the broker refuses it `[relay] max_refusals` times in a row: a nack or a return names the
+  message; a refusal that closes the channel or the connection (a message over the broker's
+  size limit, a frame error) names none, so the relay then publishes one message at a time
+  up to where the window reached, and the refusal that follows names its event.
+Parking logs an ERROR (event id, type and position, never its data) and shows in /healthz;
+`python -m messaging.park` lists, re-publishes or drops parked events. A broker that is
+merely away (connection lost, broker shutting down) parks nothing: the relay waits for it.
 
 It runs in its own process on pika's SelectConnection, outside eventlet.
 """
@@ -21,25 +33,42 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pika
+import pika.exceptions
 from pika.spec import Basic
 
 from eventstore.port import EventStore
+from eventstore.records import ParkedEvent
+from messaging import outbound
 from messaging.topology import QueueBinding
-from messaging.wire import (
-    CONTENT_TYPE,
-    IntegrationEvent,
-    encode_body,
-    exchange_name,
-    message_headers,
-)
+from messaging.wire import exchange_name
+from policy import RelayRules, load_policy
 
 log = logging.getLogger("relay")
 
 FAULT_ENV = "RELAY_FAULT_KILL_BEFORE_SAVE"
 """Fault injection for the crash tests: SIGKILL the relay just before its N-th position save,
 after the broker has confirmed the messages (the worst moment: published but not recorded)."""
+
+# Broker reply codes that refuse what was sent, as opposed to a broker that is going away:
+# 406 PRECONDITION_FAILED (e.g. a message over max_message_size), 501 FRAME_ERROR (a frame
+# over frame_max), 502 SYNTAX_ERROR, 505 UNEXPECTED_FRAME.
+REFUSAL_REPLY_CODES = frozenset({406, 501, 502, 505})
+
+
+@dataclass(slots=True)
+class _InFlight:
+    position: int
+    event_id: str
+    type: str
+    tag: int | None = None
+    """The delivery tag; None for an event never published because it failed its bounds."""
+    acked: bool = False
+    refusal: str | None = None
+    final: bool = False
+    """The refusal cannot change by trying again: park at once."""
 
 
 class OutboxRelay:
@@ -55,6 +84,7 @@ class OutboxRelay:
         poll_interval: float = 0.05,
         save_interval: float = 0.05,
         reconnect_delay: float = 1.0,
+        rules: RelayRules | None = None,
     ):
         self.store = store
         self.service = service
@@ -67,19 +97,23 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.save_interval = save_interval
         self.reconnect_delay = reconnect_delay
+        self.rules = rules or load_policy().relay
         self.published = 0
+        self.parked = 0
         self.confirmed = 0
         self.saved_position = 0
         self._stopping = threading.Event()
         self._connection: pika.SelectConnection | None = None
         self._channel = None
-        self._in_flight: deque[list] = deque()  # [delivery_tag, position, acked]
+        self._in_flight: deque[_InFlight] = deque()
         self._next_tag = 0
         self._read_position = 0
         self._confirmed_position = 0
         self._last_save = 0.0
         self._pump_scheduled = False
         self._saves_until_fault = int(os.environ.get(FAULT_ENV, "0") or 0)
+        self._refusals: dict[str, int] = {}  # event id -> refusals in a row
+        self._one_at_a_time_until = 0  # after a refusal that named no message
         self.ready = threading.Event()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -115,6 +149,8 @@ class OutboxRelay:
     def _on_connection_closed(self, _connection, reason) -> None:
         if not self._stopping.is_set():
             log.warning("relay %s: connection closed: %s", self.service, reason)
+            if isinstance(reason, pika.exceptions.ConnectionClosedByBroker):
+                self._on_broker_refusal(reason.reply_code, reason.reply_text)
         self._channel = None
         self.ready.clear()
         self._connection.ioloop.stop()
@@ -149,6 +185,8 @@ class OutboxRelay:
     def _on_channel_closed(self, _channel, reason) -> None:
         if self._stopping.is_set():
             return
+        if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
+            self._on_broker_refusal(reason.reply_code, reason.reply_text)
         log.warning("relay %s: channel closed: %s; restarting from %s",
                     self.service, reason, self.saved_position)
         self._channel = None
@@ -180,31 +218,29 @@ class OutboxRelay:
         self._pump_scheduled = False
         if self._channel is None or not self._channel.is_open or self._stopping.is_set():
             return
-        room = self.max_in_flight - len(self._in_flight)
+        window = (1 if self._read_position < self._one_at_a_time_until
+                  else self.max_in_flight)
+        room = window - len(self._in_flight)
         if room <= 0:
             return  # confirmations will call the pump again
         batch = self.store.read_all(self._read_position, min(room, self.batch_size))
+        frame_max = self._connection.params.frame_max
         for event in batch:
-            message = IntegrationEvent.from_recorded(self.service, event)
-            self._channel.basic_publish(
-                self.exchange,
-                routing_key=event.type,
-                body=encode_body(message),
-                properties=pika.BasicProperties(
-                    content_type=CONTENT_TYPE,
-                    content_encoding="utf-8",
-                    delivery_mode=pika.DeliveryMode.Persistent,
-                    message_id=event.id,
-                    type=event.type,
-                    timestamp=int(event.recorded_at.timestamp()),
-                    headers=message_headers(message),
-                ),
-                mandatory=True,
-            )
-            self._next_tag += 1
-            self._in_flight.append([self._next_tag, event.position, False])
+            entry = _InFlight(event.position, event.id, event.type)
+            try:
+                body, properties = outbound.encode(self.service, event, self.rules, frame_max)
+            except outbound.Unencodable as exc:
+                entry.acked, entry.refusal, entry.final = True, str(exc), True
+            else:
+                self._channel.basic_publish(self.exchange, routing_key=event.type, body=body,
+                                            properties=properties, mandatory=True)
+                self._next_tag += 1
+                entry.tag = self._next_tag
+                self.published += 1
+            self._in_flight.append(entry)
             self._read_position = event.position
-        self.published += len(batch)
+        if not self._drain():
+            return
         if len(batch) == min(room, self.batch_size):
             self._schedule_pump(0)
         else:
@@ -214,31 +250,98 @@ class OutboxRelay:
 
     def _on_confirmation(self, frame) -> None:
         method = frame.method
-        if isinstance(method, Basic.Nack):
-            log.error("relay %s: broker nacked delivery %s", self.service, method.delivery_tag)
-            self._abandon_window()
-            return
+        nacked = isinstance(method, Basic.Nack)
         for entry in self._in_flight:
-            if entry[0] > method.delivery_tag:
+            if entry.tag is None:
+                continue
+            if entry.tag > method.delivery_tag:
                 break
-            if entry[0] == method.delivery_tag or method.multiple:
-                entry[2] = True
-        while self._in_flight and self._in_flight[0][2]:
-            _tag, position, _ = self._in_flight.popleft()
-            self._confirmed_position = position
-            self.confirmed += 1
-        self._maybe_save(force=not self._in_flight)
-        self._schedule_pump(0)
+            if entry.tag == method.delivery_tag or method.multiple:
+                entry.acked = True
+                if nacked:
+                    entry.refusal = "nacked by the broker"
+        if self._drain():
+            self._schedule_pump(0)
 
     def _on_returned(self, _channel, method, properties, _body) -> None:
-        log.error(
-            "relay %s: event %s (%s) was unroutable: %s; no queue is bound to it",
-            self.service, properties.message_id, method.routing_key, method.reply_text,
-        )
-        self._abandon_window()
+        # The broker acks a returned message right after returning it; _drain sees both.
+        log.error("relay %s: event %s (%s) was unroutable: %s; no queue is bound to it",
+                  self.service, properties.message_id, method.routing_key, method.reply_text)
+        for entry in self._in_flight:
+            if entry.event_id == properties.message_id:
+                entry.refusal = f"unroutable: {method.reply_code} {method.reply_text}"
+
+    def _drain(self) -> bool:
+        """Moves past the settled prefix of the window: confirmed events, and refused ones
+        that are due to be parked. False when the window was abandoned, to retry a refusal."""
+        while self._in_flight and self._in_flight[0].acked:
+            entry = self._in_flight[0]
+            if entry.refusal is not None:
+                if not entry.final and self._count_refusal(entry) < self.rules.max_refusals:
+                    self._maybe_save(force=True)
+                    self._abandon_window()
+                    return False
+                if not self._park(entry):
+                    self._abandon_window()
+                    return False
+            else:
+                self._refusals.pop(entry.event_id, None)
+                self._confirmed_position = entry.position
+                self.confirmed += 1
+            self._in_flight.popleft()
+        self._maybe_save(force=not self._in_flight)
+        return True
+
+    def _count_refusal(self, entry: _InFlight) -> int:
+        count = self._refusals[entry.event_id] = self._refusals.get(entry.event_id, 0) + 1
+        log.warning("relay %s: the broker refused event %s (%s) at position %s (%s of %s): %s",
+                    self.service, entry.event_id, entry.type, entry.position, count,
+                    self.rules.max_refusals, entry.refusal)
+        return count
+
+    def _on_broker_refusal(self, reply_code: int, reply_text: str) -> None:
+        """The broker closed the channel or connection over something the relay sent, without
+        naming the message: blame the only unconfirmed one, or narrow the window to one."""
+        if reply_code not in REFUSAL_REPLY_CODES:
+            return
+        unconfirmed = [entry for entry in self._in_flight if not entry.acked]
+        if not unconfirmed:
+            return
+        if len(unconfirmed) > 1 or unconfirmed[0] is not self._in_flight[0]:
+            self._one_at_a_time_until = max(entry.position for entry in self._in_flight)
+            log.warning("relay %s: refused by the broker (%s %s); publishing one event at a time"
+                        " up to position %s", self.service, reply_code, reply_text,
+                        self._one_at_a_time_until)
+            return
+        entry = unconfirmed[0]
+        entry.refusal = f"refused by the broker: {reply_code} {reply_text}"
+        if self._count_refusal(entry) >= self.rules.max_refusals:
+            self._park(entry)
+        else:
+            self._maybe_save(force=True)
+
+    def _park(self, entry: _InFlight) -> bool:
+        """Records the event as parked and moves the saved position past it, atomically.
+        Everything before it in the window is confirmed, so the position may pass them too."""
+        parked = ParkedEvent(entry.position, entry.event_id, entry.type, entry.refusal or "")
+        try:
+            self.store.park(self.tracking_name, parked)
+        except NotImplementedError:
+            log.error("relay %s: event %s at position %s is refused (%s) and this store cannot"
+                      " park it; retrying", self.service, entry.event_id, entry.position,
+                      entry.refusal)
+            return False
+        self._refusals.pop(entry.event_id, None)
+        self._confirmed_position = self.saved_position = entry.position
+        self.parked += 1
+        log.error("relay %s: PARKED event %s (%s) at position %s: %s; see `python -m"
+                  " messaging.park list --service %s`", self.service, entry.event_id,
+                  entry.type, entry.position, entry.refusal, self.service)
+        return True
 
     def _abandon_window(self) -> None:
         # Close the channel: everything unconfirmed is published again from the saved position.
+        # A refused event waits out the reconnect delay first, so a refusal cannot spin.
         if self._channel is not None and self._channel.is_open:
             self._channel.close()
 

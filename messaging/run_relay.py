@@ -9,6 +9,7 @@ import signal
 from eventstore.factory import open_store
 from messaging.relay import OutboxRelay
 from messaging.topology import parse_binding
+from policy import load_policy
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,8 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("pika").setLevel(logging.WARNING)
 
     store = open_store(args.store_url)
+    rules = load_policy(os.environ.get("POLICY_FILE") or None).relay
     relay = OutboxRelay(store, args.service, args.amqp_uri, bindings=args.bind,
-                        batch_size=args.batch_size, max_in_flight=args.max_in_flight)
+                        batch_size=args.batch_size, max_in_flight=args.max_in_flight,
+                        rules=rules)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: relay.stop())
     try:

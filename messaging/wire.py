@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from eventstore.records import RecordedEvent
+from messaging import correlation
 
 CONTENT_TYPE = "application/json"
 
@@ -70,13 +71,17 @@ def encode_body(event: IntegrationEvent) -> bytes:
 
 
 def message_headers(event: IntegrationEvent) -> dict:
-    """nameko context headers: the call-id stack traces the event back to its source."""
+    """nameko context headers: the call-id stack traces the event back to its source.
+
+    The correlation id comes from a client: it travels as a header only when it is a valid
+    token (`messaging.correlation`), so an event stored before ids were checked still
+    publishes, with its id in the body's metadata only."""
     headers = {
         "nameko.call_id_stack": [f"{event.source}.relay.{event.event_id}"],
         "event_id": event.event_id,
         "event_type": event.type,
     }
-    correlation = event.metadata.get("correlation_id")
-    if correlation:
-        headers["nameko.correlation_id"] = correlation
+    correlation_id = event.metadata.get("correlation_id")
+    if correlation.is_valid(correlation_id):
+        headers["nameko.correlation_id"] = correlation_id
     return headers

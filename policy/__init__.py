@@ -50,6 +50,19 @@ class MerchantRules:
 
 
 @dataclass(frozen=True)
+class RelayRules:
+    max_lag_events: int
+    max_age_seconds: int
+    max_message_bytes: int
+    max_header_value_bytes: int
+    max_refusals: int
+
+
+AMQP_SHORT_STRING_BYTES = 255
+"""A message id, type or routing key is an AMQP short string: at most 255 bytes."""
+
+
+@dataclass(frozen=True)
 class Policy:
     version: int
     cards: CardRules
@@ -59,6 +72,7 @@ class Policy:
     sectors: MappingProxyType
     """sector name -> its caps (a read-only mapping of rule name -> integer)."""
     risk: MappingProxyType
+    relay: RelayRules
 
 
 def _section(cls, raw: dict, name: str):
@@ -78,7 +92,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     raw = tomllib.loads(Path(path or DEFAULT_FILE).read_text(encoding="utf-8"))
     if raw.get("version") != SUPPORTED_VERSION:
         raise PolicyError(f"policy version {raw.get('version')!r} is not {SUPPORTED_VERSION}")
-    expected = {"version", "cards", "escrow", "refunds", "sectors", "merchants", "risk"}
+    expected = {"version", "cards", "escrow", "refunds", "sectors", "merchants", "risk", "relay"}
     if set(raw) != expected:
         raise PolicyError(f"policy sections must be exactly {sorted(expected)}")
     refunds = _section(RefundRules, raw["refunds"], "refunds")
@@ -87,6 +101,12 @@ def load_policy(path: str | Path | None = None) -> Policy:
     escrow = _section(EscrowRules, raw["escrow"], "escrow")
     if not 0 < escrow.ratio_percent <= 100:
         raise PolicyError("escrow.ratio_percent must be in 1..100")
+    relay = _section(RelayRules, raw["relay"], "relay")
+    if not 0 < relay.max_header_value_bytes <= AMQP_SHORT_STRING_BYTES:
+        raise PolicyError(f"relay.max_header_value_bytes must be in 1..{AMQP_SHORT_STRING_BYTES}")
+    if min(relay.max_lag_events, relay.max_age_seconds, relay.max_message_bytes,
+           relay.max_refusals) < 1:
+        raise PolicyError("[relay] limits must be positive")
     return Policy(
         version=raw["version"],
         cards=_section(CardRules, raw["cards"], "cards"),
@@ -95,4 +115,5 @@ def load_policy(path: str | Path | None = None) -> Policy:
         merchants=_section(MerchantRules, raw["merchants"], "merchants"),
         sectors=MappingProxyType({k: MappingProxyType(v) for k, v in raw["sectors"].items()}),
         risk=MappingProxyType(dict(raw["risk"])),
+        relay=relay,
     )

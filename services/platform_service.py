@@ -1,14 +1,15 @@
 """What every platform nameko service has: its own event store and a health entrypoint."""
-from nameko.rpc import rpc
-
 from messaging.consumer import EventStoreDependency
 from messaging.health import store_health
+from services.dependencies import PolicyDependency
+from services.rpc import rpc
 
 
 class PlatformService:
     name: str
     store = EventStoreDependency()
+    policy = PolicyDependency()
 
     @rpc
     def health(self) -> dict:
-        return store_health(self.store, self.name)
+        return store_health(self.store, self.name, self.policy.relay)

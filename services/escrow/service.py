@@ -5,7 +5,7 @@ from datetime import datetime
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from messaging.consumer import consumes
@@ -19,6 +19,7 @@ from services.escrow.application.reconciliation import reconcile
 from services.platform_mode import platform_mode
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
+from services.rpc import rpc
 
 
 class BankDependency(DependencyProvider):

@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from services.gateway import (
     auth_api,
     cards_api,
+    correlation,
     demo_api,
     health,
     ledger_api,
@@ -54,6 +55,7 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
         # source its failed logins are counted against.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     register_error_handlers(app)
+    correlation.register(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(openapi.blueprint)
     for area in API_AREAS:

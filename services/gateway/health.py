@@ -1,4 +1,13 @@
-"""GET /healthz: 200 once every dependency answers, 503 naming the ones that do not."""
+"""GET /healthz: what the operators' probes and monitoring read.
+
+* `ok`, 200: RabbitMQ and every service answer, and every relay keeps up.
+* `degraded`, 200: everything answers, but a relay is behind, slow or has parked an event;
+  `problems` names the relay and why. Requests are still served correctly (events reach
+  their consumers late, or a parked one after an operator replays it), so this is for
+  monitoring and alerts, not for the readiness probe: a 503 here would take every gateway out
+  of the load balancer for a backlog that no restart or re-routing fixes.
+* `unavailable`, 503: a dependency does not answer; traffic should go elsewhere.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
@@ -33,7 +42,10 @@ def _check_services(pool, services) -> dict:
 def healthz():
     settings = current_app.config["SETTINGS"]
     dependencies = _check_services(current_app.config["RPC_POOL"], settings.services)
-    healthy = all(dep.get("status") == "ok" for dep in dependencies.values())
-    body = {"status": "ok" if healthy else "degraded", "mode": settings.mode,
+    answering = all(dep.get("status") == "ok" for dep in dependencies.values())
+    problems = [f"{name} relay: {problem}" for name, dep in dependencies.items()
+                for problem in dep.get("relay_problems", ())]
+    status = "unavailable" if not answering else "degraded" if problems else "ok"
+    body = {"status": status, "mode": settings.mode, "problems": problems,
             "dependencies": dependencies}
-    return jsonify(body), 200 if healthy else 503
+    return jsonify(body), 200 if answering else 503

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from services.gateway.auth import current_principal, require
+from services.gateway.correlation import correlation_id
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.openapi import operation, param
@@ -41,7 +42,7 @@ def actor() -> str:
 
 
 def metadata() -> dict:
-    return {"correlation_id": request.headers.get("X-Request-Id", ""), "actor": actor()}
+    return {"correlation_id": correlation_id(), "actor": actor()}
 
 
 RANK = {"green": 0, "yellow": 1, "red": 2, None: 3}

@@ -40,9 +40,11 @@ def operation(summary: str, *, tag: str, schema: str | None = None, status: str 
 
 
 HEALTH = {"/healthz": {"get": {
-    "summary": "200 when RabbitMQ and every service answer, 503 naming what is down",
+    "summary": "200 when RabbitMQ and every service answer (status ok, or degraded naming a"
+               " relay that is behind or has parked events), 503 naming what is down",
     "tags": ["operations"],
-    "responses": {"200": {"description": "healthy"}, "503": {"description": "degraded"}},
+    "responses": {"200": {"description": "ok or degraded"},
+                  "503": {"description": "unavailable"}},
 }}}
 
 

@@ -1,11 +1,10 @@
 """The merchant nameko service: thin RPC entrypoints over the application layer."""
-from nameko.rpc import rpc
-
 from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
 from services.merchant.application import handlers
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
+from services.rpc import rpc
 
 
 class MerchantService(PlatformService):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from messaging.consumer import consumes
@@ -26,6 +26,7 @@ from services.remote_errors import domain_errors_cross
 from services.risk.application import credit, delisting, handlers
 from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
+from services.rpc import rpc
 
 
 def now() -> datetime:

@@ -12,7 +12,7 @@ def test_healthz_is_503_and_names_services_that_do_not_answer(amqp_uri, tmp_path
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
-    assert body["status"] == "degraded"
+    assert body["status"] == "unavailable"
     assert body["dependencies"]["rabbitmq"] == {"status": "ok"}
     for service in ("merchant", "escrow", "risk", "ledger"):
         assert body["dependencies"][service]["status"] == "down"
