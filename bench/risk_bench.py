@@ -1,8 +1,9 @@
 """Risk: how fast a complaint surge shows up as a red alert, and a full re-evaluation.
 
 * complaint -> red code -> alert visible through the API: from the start of the complaint that
-  completes a surge until the regulator's alert list shows the red alert (real merchant and
-  risk services, the gateway's API);
+  completes a surge until the regulator's alert list shows the red alert (real merchant,
+  escrow and risk services, the gateway's API). The five complainants hold a card each at the
+  merchant, as only customers' complaints count;
 * recomputing the codes of 10,000 merchants, as the scheduled work does.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from services.risk.application import handlers
 from services.risk.domain.health_code import RiskRules
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth
-from tests.messaging.harness import start_service, stop, wait_until
+from tests.messaging.harness import start_relay, start_service, stop, store_url, wait_until
 
 SURGES = 100
 MERCHANTS = 10_000
@@ -28,14 +29,15 @@ RULES = RiskRules.from_policy(load_policy().risk)
 
 
 def _surge_latencies(base: Path, uri: str) -> list[float]:
-    processes = [start_service(name, base, uri) for name in ("merchant", "risk")]
+    processes = [start_service(name, base, uri) for name in ("merchant", "escrow", "risk")]
+    processes.append(start_relay("escrow", store_url(base, "escrow"), uri, base))
     app = create_app(gateway_settings(base, uri))
     client = app.test_client()
     try:
         operator, regulator = auth(client, "operator", "o"), auth(client, "regulator", "r")
         wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
                    and client.get("/api/v1/merchants").status_code == 200, timeout=90,
-                   what="the merchant and risk services")
+                   what="the merchant, escrow and risk services")
         consumers = [auth(client, "consumer", f"c-{i}") for i in range(5)]
         latencies = []
         for _ in range(SURGES):
@@ -43,12 +45,23 @@ def _surge_latencies(base: Path, uri: str) -> list[float]:
                 "name": "Shop", "uscc": "91350100M000100Y43", "industry": "beauty",
                 "address": "1 Road", "contact_phone": "13800000000"}).get_json()["merchant_id"]
             client.post(f"/api/v1/merchants/{merchant}/approve", headers=operator)
-            for consumer in consumers[:4]:
+            product = client.post(f"/api/v1/merchants/{merchant}/products", json={
+                "type": "count", "name": "5 washes", "price": 10_000, "uses": 5,
+                "validity_days": 180}, headers=auth(client, "merchant", merchant)).get_json()
+            cards = [client.post("/api/v1/cards", json={"product_id": product["product_id"]},
+                                 headers=consumer).get_json()["card_id"]
+                     for consumer in consumers]
+            wait_until(lambda m=merchant: client.get(f"/api/v1/merchants/{m}/health")
+                       .get_json().get("metrics", {}).get("open_cards") == len(consumers),
+                       timeout=30, what="the risk service to see the cards")
+            for consumer, card_id in zip(consumers[:4], cards, strict=False):
                 client.post("/api/v1/complaints", headers=consumer, json={
-                    "merchant_id": merchant, "category": "refused_refund", "text": "no refund"})
+                    "merchant_id": merchant, "card_id": card_id, "category": "refused_refund",
+                    "text": "no refund"})
             started = time.perf_counter()
             client.post("/api/v1/complaints", headers=consumers[4], json={
-                "merchant_id": merchant, "category": "refused_refund", "text": "no refund"})
+                "merchant_id": merchant, "card_id": cards[4], "category": "refused_refund",
+                "text": "no refund"})
             while not any(a["merchant_id"] == merchant and a["code"] == "red" for a in client.get(
                     "/api/v1/alerts", headers=regulator).get_json()["items"]):
                 time.sleep(0.005)

@@ -5,7 +5,9 @@ confirmed by its owner; the platform's clock moves one simulated day at a time. 
 misbehave:
 * "Golden Gym" sells 30% bonus cards aggressively, stops serving its members, and absconds:
   the regulator declares the default and every open card is refunded from escrow;
-* "Quick Wash" draws a surge of complaints.
+* "Quick Wash" draws a surge of complaints from its card holders.
+The story's days scale with the run's length (see `Storyline`); a run too short or a city too
+small to tell it is refused before anything is done.
 
 At the end it prints the codes, alerts, refunds and ledger size, and checks that every shop got
 the code its behaviour deserves (exit status 1 if not).
@@ -35,6 +37,39 @@ PRODUCTS = {
               "validity_days": 180},
     "period": {"type": "period", "name": "Quarter", "price": 60_000, "period_days": 90},
 }
+
+
+MIN_DAYS = 20
+"""The shortest run that tells the story: consumers arrive until 10 days before the end, and
+Golden Gym's bonus season (from a third of the run) must fall within those days."""
+MIN_CONSUMERS_PER_MERCHANT = 20
+"""So that Quick Wash has enough card holders for a surge (the policy's minimum is 5)."""
+MIN_MERCHANTS = 3
+"""Golden Gym, Quick Wash and at least one healthy shop."""
+QUIET_DAYS = 10
+"""The last days of the run, when nobody new buys: the codes settle on what happened."""
+
+
+@dataclass(frozen=True)
+class Storyline:
+    """The days the story's beats fall on, as fractions of the run; for 90 days: consumers
+    arrive on days 0-79, Golden Gym's bonus season runs on days 30-49 and it stops serving
+    on day 50, Quick Wash's customers complain on day 60, and the regulator declares Golden
+    Gym's default on day 85."""
+
+    buying_days: int
+    season_start: int
+    season_end: int
+    surge_day: int
+    default_day: int
+
+    @classmethod
+    def for_days(cls, days: int) -> Storyline:
+        if days < MIN_DAYS:
+            raise ValueError(f"--days {days} is too short to tell the story: at least "
+                             f"{MIN_DAYS} simulated days are needed")
+        return cls(buying_days=days - QUIET_DAYS, season_start=days // 3,
+                   season_end=days * 5 // 9, surge_day=days * 2 // 3, default_day=days - 5)
 
 
 class ApiError(RuntimeError):
@@ -110,6 +145,7 @@ class Holder:
 class City:
     def __init__(self, api: Api, merchants: int, consumers: int, days: int, seed: int):
         self.api, self.days = api, days
+        self.story = Storyline.for_days(days)
         self.random = random.Random(seed)
         self.merchant_count, self.consumer_count = merchants, consumers
         self.shops: list[Shop] = []
@@ -192,21 +228,23 @@ class City:
         golden = next(s for s in self.shops if s.kind == "aggressive")
         healthy = [s for s in self.shops if s.kind == "healthy"]
         purchases = []
+        story = self.story
         for consumer in buyers:
-            # Golden Gym's bonus draws a crowd between days 30 and 50.
-            aggressive_season = 30 <= day < 50 and self.random.random() < 0.25
+            # Golden Gym's bonus draws a crowd during its season.
+            aggressive_season = story.season_start <= day < story.season_end and \
+                self.random.random() < 0.25
             shop = golden if aggressive_season else self.random.choice(
                 healthy + [s for s in self.shops if s.kind == "surge"])
             purchases.append((consumer, shop))
         list(self.pool.map(lambda p: self.buy(p[0], day, p[1]), purchases))
-        # Golden Gym stops serving its members after day 50.
+        # Golden Gym stops serving its members once its season is over.
         due = [h for h in self.holders if h.next_visit <= day and not h.spent
-               and not (h.shop.kind == "aggressive" and day >= 50)]
+               and not (h.shop.kind == "aggressive" and day >= story.season_end)]
         list(self.pool.map(lambda h: self.visit(h, day), due))
-        if day == 60:
+        if day == story.surge_day:
             surge = [h for h in self.holders if h.shop.kind == "surge"][:12]
             list(self.pool.map(self.complain, surge))
-        if day == self.days - 5 and golden.merchant_id:
+        if day == story.default_day and golden.merchant_id:
             result = self.api.post(f"/api/v1/merchants/{golden.merchant_id}/default",
                                    {"reason": "absconded with the members' money"},
                                    "regulator", "reg-demo")
@@ -229,7 +267,7 @@ class City:
         self.setup()
         consumers = list(range(self.consumer_count))
         self.random.shuffle(consumers)
-        per_day = -(-len(consumers) // (self.days - 10))
+        per_day = -(-len(consumers) // self.story.buying_days)
         for day in tqdm(range(self.days), desc="simulated days", unit="day"):
             self.day(day, consumers[day * per_day:(day + 1) * per_day])
 
@@ -260,6 +298,23 @@ def _platform_answers(api: Api) -> bool:
         return False
 
 
+def _too_small(args) -> str | None:
+    """Why the run cannot tell the story, or None."""
+    try:
+        Storyline.for_days(args.days)
+    except ValueError as exc:
+        return str(exc)
+    if args.merchants < MIN_MERCHANTS:
+        return (f"--merchants {args.merchants} is too few: the story needs Golden Gym, Quick "
+                f"Wash and at least one healthy shop ({MIN_MERCHANTS})")
+    if args.consumers < MIN_CONSUMERS_PER_MERCHANT * args.merchants:
+        return (f"--consumers {args.consumers} is too few for {args.merchants} merchants: at "
+                f"least {MIN_CONSUMERS_PER_MERCHANT} per merchant "
+                f"({MIN_CONSUMERS_PER_MERCHANT * args.merchants}), so that Quick Wash has "
+                "card holders to complain")
+    return None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -268,6 +323,9 @@ def main(argv=None) -> int:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    too_small = _too_small(args)
+    if too_small:
+        parser.error(too_small)   # exits with status 2 before anything is done
     api = Api(args.url)
     if not _platform_answers(api):
         print(f"no healthy platform at {args.url}: start it with `make run` (another terminal)",

@@ -24,10 +24,12 @@ from services.gateway.schemas.risk import (
     ComplaintListQuery,
     ComplaintRequest,
     ComplaintResponse,
+    ComplaintRuling,
     ComplaintState,
     CreditReport,
     Health,
     Resolution,
+    UnfoundedFinding,
     Verification,
 )
 from services.gateway.validation import json_body, query
@@ -104,6 +106,17 @@ def escalate_complaint(complaint_id: str):
     return _close(complaint_id, "escalate")
 
 
+@blueprint.post("/complaints/<complaint_id>/unfounded")
+@require("regulator")
+@idempotent
+def rule_unfounded(complaint_id: str):
+    """A regulator finds the complaint unfounded: it stops counting toward the merchant's
+    complaint rate and surge; the event records who, when and why."""
+    body = json_body(UnfoundedFinding())
+    ruled = call("risk", "rule_unfounded", complaint_id, actor(), body["note"], metadata())
+    return jsonify(ComplaintRuling().dump(ruled))
+
+
 @blueprint.get("/merchants/<merchant_id>/complaints")
 @require("merchant", "regulator")
 def merchant_complaints(merchant_id: str):
@@ -167,8 +180,8 @@ def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
 
 OPENAPI = {
     "/api/v1/complaints": {"post": _op(
-        "File a complaint (consumer)", "ComplaintCreated", (400, 404), status="201",
-        body="ComplaintRequest")},
+        "File a complaint (consumer); at most the policy's number per merchant in its window",
+        "ComplaintCreated", (400, 404, 422), status="201", body="ComplaintRequest")},
     "/api/v1/complaints/{complaint_id}": {"get": _op(
         "A complaint: its consumer, its merchant, regulators", "Complaint", (404,))},
     "/api/v1/complaints/{complaint_id}/response": {"post": _op(
@@ -180,6 +193,9 @@ OPENAPI = {
     "/api/v1/complaints/{complaint_id}/escalate": {"post": _op(
         "Escalate to the regulator (its consumer)", "ComplaintState", (400, 404, 409),
         body="ComplaintClosing", body_optional=True)},
+    "/api/v1/complaints/{complaint_id}/unfounded": {"post": _op(
+        "Find a complaint unfounded (regulator): it stops counting for the merchant",
+        "ComplaintRuling", (400, 404), body="UnfoundedFinding")},
     "/api/v1/merchants/{merchant_id}/complaints": {"get": _op(
         "Complaints about the merchant, oldest first (the merchant itself, regulators)",
         "ComplaintList", (400, 404), params=(param("cursor"), param("limit", "integer")))},
@@ -204,5 +220,6 @@ SCHEMAS = {"ComplaintRequest": ComplaintRequest, "ComplaintCreated": ComplaintCr
            "Complaint": Complaint, "ComplaintList": ComplaintList,
            "ComplaintResponse": ComplaintResponse,
            "ComplaintClosing": ComplaintClosing, "ComplaintState": ComplaintState,
+           "UnfoundedFinding": UnfoundedFinding, "ComplaintRuling": ComplaintRuling,
            "Health": Health, "CreditReport": CreditReport, "Alert": Alert,
            "AlertList": AlertList, "Verification": Verification, "Resolution": Resolution}

@@ -131,6 +131,12 @@ class RiskService(PlatformService):
 
     @rpc
     @domain_errors_cross
+    def rule_unfounded(self, complaint_id, by, note, metadata=None) -> dict:
+        return handlers.rule_unfounded(complaint_id, by, note, store=self.store,
+                                       rules=self.rules, now=now(), metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
     def get_complaint(self, complaint_id) -> dict:
         return handlers.get_complaint(complaint_id, store=self.store, vault=self.vault)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from policy import DEFAULT_FILE
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth
@@ -93,13 +95,19 @@ class World:
             "text": "the towels were dirty"}, "consumer_a")["complaint_id"]
 
     def alert(self, acknowledged=False):
-        """A fresh alert: one complaint about a fresh merchant with no cards turns it yellow."""
+        """A fresh alert: a complaint from the only customer of a fresh merchant turns it
+        yellow, once the risk service has seen the card (complaints count from customers)."""
         merchant = self.merchant()
-        self.post("/api/v1/complaints", {"merchant_id": merchant, "category": "other",
-                                         "text": "closed early"}, "consumer_b")
-        alerts = self.client.get("/api/v1/alerts", headers=self.headers["regulator"])
-        alert_id = next(a["alert_id"] for a in alerts.get_json()["items"]
-                        if a["merchant_id"] == merchant)
+        product = self.client.post(f"/api/v1/merchants/{merchant}/products", json=SV,
+                                   headers=self.login("merchant", merchant)).get_json()
+        card = self.post("/api/v1/cards", {"product_id": product["product_id"]}, "consumer_b")
+        self.post("/api/v1/complaints", {"merchant_id": merchant, "card_id": card["card_id"],
+                                         "category": "other", "text": "closed early"},
+                  "consumer_b")
+        alert_id = wait_until(lambda: next((
+            a["alert_id"] for a in self.client.get(
+                "/api/v1/alerts", headers=self.headers["regulator"]).get_json()["items"]
+            if a["merchant_id"] == merchant), None), timeout=30, what="the alert")
         if acknowledged:
             self.post(f"/api/v1/alerts/{alert_id}/acknowledge", {}, "regulator")
         return alert_id
@@ -203,6 +211,9 @@ TABLE = {
     "/api/v1/complaints/<complaint_id>/escalate": ("POST", lambda w: (
         f"/api/v1/complaints/{(c := w.complaint())}/escalate", {"outcome": "no answer"},
         f"complaint:{c}"), OWNER_A),
+    "/api/v1/complaints/<complaint_id>/unfounded": ("POST", lambda w: (
+        f"/api/v1/complaints/{(c := w.complaint())}/unfounded", {"note": "no grounds"},
+        f"complaint:{c}"), row({"regulator": 200}, 403)),
     "/api/v1/merchants/<merchant_id>/complaints": ("GET", lambda w: (
         f"/api/v1/merchants/{w.x}/complaints", None, None),
         row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403)),
@@ -248,8 +259,15 @@ TABLE["/api/v1/auth/logout"] = ("POST", lambda w: ("/api/v1/auth/logout", {}, No
 @pytest.fixture
 def world(tmp_path, amqp_uri):
     escrow_store = store_url(tmp_path, "escrow")
+    # Consumer A files a complaint against X for many cells: lift the per-merchant limit.
+    policy = tmp_path / "policy.toml"
+    policy.write_text(Path(DEFAULT_FILE).read_text().replace(
+        "complaint_limit_per_consumer_per_merchant = 3",
+        "complaint_limit_per_consumer_per_merchant = 1000"))
     processes = [
-        *(start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow", "risk")),
+        start_service("merchant", tmp_path, amqp_uri),
+        start_service("escrow", tmp_path, amqp_uri),
+        start_service("risk", tmp_path, amqp_uri, POLICY_FILE=str(policy)),
         start_nameko("ledger.service:LedgerService", {
             "AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger")}, tmp_path),
         start_relay("escrow", escrow_store, amqp_uri, tmp_path),

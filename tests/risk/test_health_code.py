@@ -73,10 +73,10 @@ def test_refund_and_complaint_rates():
     merchant = figures(open_cards=2000)
     merchant.add(at(5), "issued_cards", 200)
     merchant.add(at(5), "refunded_cards", 10)
-    merchant.add(at(3), "complaints", 3)
     merchant.complaints_opened = {"k1": at(3), "k2": at(3), "k3": at(3), "old": at(100)}
+    merchant.complaint_consumers = {"k1": "c-1", "k2": "c-2", "k3": "c-3", "old": "c-4"}
     merchant.open_complaints = {"k1", "old"}
-    ind = compute(merchant, NOW)
+    ind = compute(merchant, NOW, customers={"c-1", "c-2", "c-3", "c-4"})
     assert ind.refund_rate_per_mille == 50
     assert ind.complaints_per_thousand_cards == 1
     assert ind.unresolved_complaints_percent == 33, "the 100-day-old one is out of the window"

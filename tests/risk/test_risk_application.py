@@ -32,11 +32,16 @@ def publish(store, event_type, at, **data):
 
 
 def healthy_shop(store, merchant="m-1", cards=200):
-    """Sells cards every day for 90 days and is visited every 3 days, in time order."""
+    """Sells cards every day for 90 days, card i to consumer c-<i>, and is visited every 3
+    days, in time order."""
     events = [(T0 - timedelta(days=95), "merchant.MerchantApproved.v1", {})]
     events += [(T0 - timedelta(days=90 - i % 90, minutes=i), "escrow.DepositConfirmed.v1",
                 {"card_id": f"{merchant}-c{i}", "amount": 10_000, "upfront_amount": 0})
                for i in range(cards)]
+    # Each card's purchase names its consumer, c-<i>: with the deposit, a customer whose
+    # complaints count.
+    events += [(T0 - timedelta(days=90 - i % 90, minutes=i + 0.5), "escrow.CardPurchased.v1",
+                {"card_id": f"{merchant}-c{i}", "consumer_id": f"c-{i}"}) for i in range(cards)]
     events += [(T0 - timedelta(days=day, hours=1), "escrow.RedemptionConfirmed.v1",
                 {"released_amount": 50_000}) for day in range(0, 90, 3)]
     for at, event_type, data in sorted(events, key=lambda e: e[0]):

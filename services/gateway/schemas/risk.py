@@ -28,6 +28,9 @@ class Complaint(StrictSchema):
     filed_at = fields.String(required=True)
     text = fields.String(allow_none=True, metadata={"description": "null once erased"})
     response = fields.String(allow_none=True)
+    unfounded = fields.Boolean(metadata={
+        "description": "a regulator found it unfounded: it no longer counts for the merchant"})
+    ruled_at = fields.String(allow_none=True)
 
 
 class ComplaintList(StrictSchema):
@@ -46,6 +49,20 @@ class ComplaintResponse(StrictSchema):
 
 class ComplaintClosing(StrictSchema):
     outcome = fields.String(validate=validate.Length(min=1, max=500), load_default="accepted")
+
+
+class UnfoundedFinding(StrictSchema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ComplaintRuling(StrictSchema):
+    complaint_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    status = fields.String(required=True)
+    unfounded = fields.Boolean(required=True)
+    ruled_by = fields.String(required=True)
+    ruling_note = fields.String(required=True)
+    ruled_at = fields.String(required=True)
 
 
 class ComplaintState(StrictSchema):

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from eventstore.codec import EventCodec, event_fields
+from services.risk.application import relationships
 from services.risk.application.observations import observe
 from services.risk.domain import health_code
 from services.risk.domain.events import RISK_EVENTS, AlertOpened, HealthCodeChanged
@@ -20,19 +21,20 @@ from services.risk.domain.indicators import MerchantFigures, compute
 CODEC = EventCodec(RISK_EVENTS)
 FIGURES, CODES, ALERTS, OPEN_ALERTS, DEADLINES = (
     "risk_figures", "health_codes", "alerts", "open_alerts", "delisting_deadlines")
-SURGE_DAYS = 7
 
 
 def figures_to_doc(figures: MerchantFigures) -> dict:
     doc = asdict(figures)
     doc["flags"] = sorted(figures.flags)
     doc["open_complaints"] = sorted(figures.open_complaints)
+    doc["unfounded_complaints"] = sorted(figures.unfounded_complaints)
     return doc
 
 
 def figures_from_doc(doc: dict) -> MerchantFigures:
     return MerchantFigures(**{**doc, "flags": set(doc["flags"]),
-                              "open_complaints": set(doc["open_complaints"])})
+                              "open_complaints": set(doc["open_complaints"]),
+                              "unfounded_complaints": set(doc.get("unfounded_complaints", ()))})
 
 
 def state_to_doc(state: health_code.CodeState) -> dict:
@@ -60,16 +62,21 @@ def assess(uow, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRul
     figures = figures_from_doc(doc) if doc else MerchantFigures(merchant_id)
     if event is not None:
         observe(figures, *event)
+        relationships.note(uow, *event)
     previous = uow.get_view(CODES, merchant_id) or {}
     state, version = state_from_doc(previous or None), previous.get("version", 0)
     if previous and previous["evaluated_at"] > as_of.isoformat():
         as_of = datetime.fromisoformat(previous["evaluated_at"])
+    longest = max(rules.window_short_days, rules.window_long_days, rules.hard_complaint_surge_days)
+    customers = relationships.customers_among(uow, merchant_id,
+                                              figures.complainants(as_of, longest))
     indicators = compute(figures, as_of, short_days=rules.window_short_days,
-                         long_days=rules.window_long_days)
-    surge = figures.window("complaints", as_of, SURGE_DAYS)
+                         long_days=rules.window_long_days, customers=customers)
+    surge = figures.counted_complaints(as_of, rules.hard_complaint_surge_days, customers)
     new_state = health_code.evaluate(
         state, soft=health_code.soft_breaches(indicators, rules),
-        hard=health_code.hard_flags(indicators, figures.flags, surge, rules),
+        hard=health_code.hard_flags(indicators, figures.flags, surge, rules,
+                                    status=figures.status),
         as_of=as_of, rules=rules)
     metrics = indicators.as_dict()
     if event is not None:   # a scheduled re-evaluation changes no figure
@@ -85,7 +92,7 @@ def assess(uow, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRul
         events = [changed]
         if health_code.LEVELS.index(new_state.code) > health_code.LEVELS.index(state.code):
             improve_by = None
-            if new_state.code == "red":
+            if new_state.code == "red" and health_code.deadline_applies(new_state.reasons):
                 improve_by = (as_of + timedelta(days=rules.red_grace_days)).isoformat()
             events.append(AlertOpened(new_id(), merchant_id, new_state.code,
                                       list(new_state.reasons), as_of.isoformat(), improve_by))

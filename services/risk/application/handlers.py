@@ -22,6 +22,8 @@ from services.risk.domain.events import AlertOpened
 from services.risk.domain.health_code import RiskRules
 
 COMPLAINTS, BY_MERCHANT = "complaints", "complaints_by_merchant"
+COMPLAINANTS = "complaints_by_complainant"
+"""consumer/merchant -> when that consumer filed against that merchant, within the window."""
 TEXT, RESPONSE = "complaint_text", "complaint_response"
 
 
@@ -38,24 +40,34 @@ def _load_complaint(store: EventStore, complaint_id: str) -> domain.Complaint:
     return complaint
 
 
-def _record(store: EventStore, complaint: domain.Complaint, event, *, rules: RiskRules,
-            now: datetime, metadata: dict | None) -> None:
-    """Appends a complaint's event, keeps its views, and reassesses its merchant, at once."""
+def _record(store: EventStore, complaint: domain.Complaint, events: list, *, rules: RiskRules,
+            now: datetime, metadata: dict | None,
+            guard: Callable[[object], None] | None = None) -> None:
+    """Appends a complaint's events, keeps its views, and reassesses its merchant, at once.
+    `guard` runs after the append, which holds the store's write lock, so what it reads and
+    writes through the unit of work is not raced; raising rolls everything back."""
     try:
         with store.unit_of_work() as uow:
             uow.append(complaint_stream(complaint.complaint_id),
-                       [CODEC.encode(event, metadata or {})], complaint.version)
-            complaint.apply(event)
-            data, before = event_fields(event), uow.get_view(COMPLAINTS, complaint.complaint_id)
-            view = {**(before or {}), **{k: v for k, v in data.items()
-                                         if not k.endswith("_encrypted")},
-                    "status": complaint.status, "responded": complaint.responded}
-            uow.put_view(COMPLAINTS, complaint.complaint_id, view)
-            if before is None:
-                uow.put_view(BY_MERCHANT, f"{complaint.merchant_id}/{view['filed_at']}|"
-                             f"{complaint.complaint_id}", {"complaint_id": complaint.complaint_id})
-            assess(uow, complaint.merchant_id, as_of=now, rules=rules, metadata=metadata,
-                   event=(event.TYPE, data, now.isoformat()))
+                       [CODEC.encode(event, metadata or {}) for event in events],
+                       complaint.version)
+            if guard is not None:
+                guard(uow)
+            for event in events:
+                complaint.apply(event)
+                data = event_fields(event)
+                before = uow.get_view(COMPLAINTS, complaint.complaint_id)
+                view = {**(before or {}), **{k: v for k, v in data.items()
+                                             if not k.endswith("_encrypted")},
+                        "status": complaint.status, "responded": complaint.responded,
+                        "unfounded": complaint.unfounded}
+                uow.put_view(COMPLAINTS, complaint.complaint_id, view)
+                if before is None:
+                    uow.put_view(BY_MERCHANT, f"{complaint.merchant_id}/{view['filed_at']}|"
+                                 f"{complaint.complaint_id}",
+                                 {"complaint_id": complaint.complaint_id})
+                assess(uow, complaint.merchant_id, as_of=now, rules=rules, metadata=metadata,
+                       event=(event.TYPE, data, now.isoformat()))
     except ConcurrencyError as exc:
         raise Conflict("the complaint changed meanwhile; retry", "version_conflict") from exc
 
@@ -64,6 +76,8 @@ def file_complaint(consumer_id: str, merchant_id: str, card_id: str | None, cate
                    text: str, *, store: EventStore, vault: Vault, rules: RiskRules,
                    now: datetime, metadata: dict | None = None,
                    new_id: Callable[[], str] = lambda: f"cp-{uuid.uuid4().hex[:20]}") -> dict:
+    """Files a complaint. One consumer may file at most the policy's number against one
+    merchant in its window (`complaint_limit_reached`), whether or not they hold a card."""
     complaint_id = new_id()
     domain.file_complaint(complaint_id, merchant_id=merchant_id, card_id=card_id,
                           consumer_id=consumer_id, category=category, text_encrypted="",
@@ -72,8 +86,17 @@ def file_complaint(consumer_id: str, merchant_id: str, card_id: str | None, cate
         complaint_id, merchant_id=merchant_id, card_id=card_id, consumer_id=consumer_id,
         category=category, text_encrypted=vault.encrypt(consumer_id, TEXT, text),
         now=now.isoformat())
-    _record(store, domain.Complaint(complaint_id), event, rules=rules, now=now,
-            metadata=metadata)
+    key = f"{consumer_id}/{merchant_id}"
+
+    def within_limit(uow) -> None:
+        filed = (uow.get_view(COMPLAINANTS, key) or {"filed": []})["filed"]
+        recent = domain.recent_filings(
+            filed, now, limit=rules.complaint_limit_per_consumer_per_merchant,
+            window_days=rules.complaint_limit_window_days)
+        uow.put_view(COMPLAINANTS, key, {"filed": [*recent, now.isoformat()]})
+
+    _record(store, domain.Complaint(complaint_id), [event], rules=rules, now=now,
+            metadata=metadata, guard=within_limit)
     return {"complaint_id": complaint_id, "status": "open"}
 
 
@@ -85,7 +108,7 @@ def respond_to_complaint(complaint_id: str, merchant_id: str, response: str, *,
         raise NotFound(f"no complaint {complaint_id}")
     event = domain.respond(complaint, vault.encrypt(complaint.consumer_id, RESPONSE, response),
                            now.isoformat())
-    _record(store, complaint, event, rules=rules, now=now, metadata=metadata)
+    _record(store, complaint, [event], rules=rules, now=now, metadata=metadata)
     return get_complaint(complaint_id, store=store, vault=vault)
 
 
@@ -102,8 +125,21 @@ def close_complaint(complaint_id: str, consumer_id: str | None, by: str, how: st
     else:
         event = domain.resolve(complaint, by, outcome, now.isoformat())
     if event is not None:
-        _record(store, complaint, event, rules=rules, now=now, metadata=metadata)
+        _record(store, complaint, [event], rules=rules, now=now, metadata=metadata)
     return {"complaint_id": complaint_id, "status": complaint.status}
+
+
+def rule_unfounded(complaint_id: str, by: str, note: str, *, store: EventStore,
+                   rules: RiskRules, now: datetime, metadata: dict | None = None) -> dict:
+    """A regulator's finding that the complaint is unfounded (who, when and why are in the
+    event): it stops counting for the merchant, and resolves the complaint if still open."""
+    complaint = _load_complaint(store, complaint_id)
+    events = domain.rule_unfounded(complaint, by, note, now.isoformat())
+    if events:
+        _record(store, complaint, events, rules=rules, now=now, metadata=metadata)
+    view = store.get_view(COMPLAINTS, complaint_id)
+    return {k: view.get(k) for k in ("complaint_id", "merchant_id", "status", "unfounded",
+                                     "ruled_by", "ruling_note", "ruled_at")}
 
 
 def get_complaint(complaint_id: str, *, store: EventStore, vault: Vault) -> dict:

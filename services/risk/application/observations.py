@@ -10,17 +10,21 @@ from __future__ import annotations
 from services.risk.domain.indicators import MerchantFigures
 
 TIME_FIELDS = ("confirmed_at", "released_at", "refunded_at", "filed_at", "resolved_at",
-               "escalated_at", "responded_at", "requested_at")
+               "escalated_at", "responded_at", "requested_at", "ruled_at", "purchased_at")
 
 RELEVANT = (
     "merchant.MerchantApproved.v1", "merchant.MerchantFlagSet.v1",
+    "merchant.MerchantStatusChanged.v1",
     "merchant.ProductCreated.v1", "merchant.PromotionCreated.v1",
+    "escrow.CardPurchased.v1",
     "escrow.DepositConfirmed.v1", "escrow.RedemptionConfirmed.v1", "escrow.FundsReleased.v1",
     "escrow.CardRefunded.v1",
-    "risk.ComplaintFiled.v1", "risk.ComplaintResolved.v1",
+    "risk.ComplaintFiled.v1", "risk.ComplaintResolved.v1", "risk.ComplaintRuledUnfounded.v1",
 )
-"""The event types that move a merchant's indicators, and so trigger an evaluation."""
+"""The event types that move a merchant's indicators or tell who its customers are (a card
+purchase joined with its deposit), and so trigger an evaluation."""
 
+FINAL_STATUSES = ("closed", "defaulted")
 # The refund rate counts the refunds consumers asked for. A card that lapsed (most often a
 # period card fully served, refunding nothing) says nothing against its merchant, and a
 # default is judged on its own.
@@ -38,6 +42,9 @@ def observe(figures: MerchantFigures, event_type: str, data: dict, at: str) -> b
         figures.first_seen = min(filter(None, (figures.first_seen, at)))
     elif kind == "MerchantFlagSet":
         (figures.flags.add if data["on"] else figures.flags.discard)(data["flag"])
+    elif kind == "MerchantStatusChanged":
+        if figures.status not in FINAL_STATUSES:   # a late "delisted" cannot undo a default
+            figures.status = data["status"]
     elif kind == "ProductCreated":
         if data["type"] == "stored_value" and data["price"] > 0:
             figures.product_prices[data["product_id"]] = data["price"]
@@ -65,10 +72,13 @@ def observe(figures: MerchantFigures, event_type: str, data: dict, at: str) -> b
         figures.refunded += data["refund_amount"]
         figures.open_cards -= 1
     elif kind == "ComplaintFiled":
-        figures.add(at, "complaints")
         figures.complaints_opened[data["complaint_id"]] = at
+        figures.complaint_consumers[data["complaint_id"]] = data["consumer_id"]
         figures.open_complaints.add(data["complaint_id"])
     elif kind == "ComplaintResolved":
+        figures.open_complaints.discard(data["complaint_id"])
+    elif kind == "ComplaintRuledUnfounded":
+        figures.unfounded_complaints.add(data["complaint_id"])
         figures.open_complaints.discard(data["complaint_id"])
     else:
         return False

@@ -21,7 +21,8 @@ from services.risk.application.assessment import ALERTS, CODES, assess
 from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
 
-COMPLAINT_FOLDS = ("risk.ComplaintFiled.v1", "risk.ComplaintResolved.v1")
+COMPLAINT_FOLDS = ("risk.ComplaintFiled.v1", "risk.ComplaintResolved.v1",
+                   "risk.ComplaintRuledUnfounded.v1")
 
 
 def _events(store: EventStore, types: tuple[str, ...]) -> Iterator[tuple[str, str, dict]]:

@@ -1,14 +1,17 @@
 """Complaints and the regulator's alerts: state from events, and the rules that decide.
 
 A complaint is open until resolved; the merchant may respond once, the consumer may accept
-(resolved) or escalate. An alert goes open -> acknowledged -> (verified ->) resolved, each
-step by a named regulator at a time, and cannot go back.
+(resolved) or escalate, and a regulator may find it unfounded, which resolves it if still
+open and takes it out of the merchant's figures. One consumer may file only so many
+complaints against one merchant in a window. An alert goes open -> acknowledged ->
+(verified ->) resolved, each step by a named regulator at a time, and cannot go back.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from services.domain_errors import Conflict, InvalidInput
+from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.risk.domain.events import (
     AlertOpened,
     AlertStepRecorded,
@@ -16,6 +19,7 @@ from services.risk.domain.events import (
     ComplaintFiled,
     ComplaintResolved,
     ComplaintResponded,
+    ComplaintRuledUnfounded,
 )
 
 CATEGORIES = ("refused_refund", "service_not_provided", "closure_or_relocation",
@@ -34,6 +38,7 @@ class Complaint:
     consumer_id: str = ""
     status: str = "none"
     responded: bool = False
+    unfounded: bool = False
     version: int = 0
 
     def apply(self, event) -> None:
@@ -46,6 +51,8 @@ class Complaint:
             self.status = "escalated"
         elif isinstance(event, ComplaintResolved):
             self.status = "resolved"
+        elif isinstance(event, ComplaintRuledUnfounded):
+            self.unfounded = True
         self.version += 1
 
 
@@ -57,6 +64,22 @@ def file_complaint(complaint_id: str, *, merchant_id: str, card_id: str | None,
                            "invalid_category")
     return ComplaintFiled(complaint_id, merchant_id, card_id, consumer_id, category,
                           text_encrypted, now)
+
+
+def recent_filings(filed: list[str], now: datetime, *, limit: int,
+                   window_days: int) -> list[str]:
+    """The times (ISO) one consumer filed against one merchant that are still within the
+    window; refuses a new complaint when `limit` of them are."""
+    since = now - timedelta(days=window_days)
+    recent = [at for at in filed if datetime.fromisoformat(at) > since]
+    if len(recent) >= limit:
+        raise BusinessRuleViolation(
+            f"at most {limit} complaints against one merchant in {window_days} days; add to "
+            "an open one instead", "complaint_limit_reached",
+            {"limit": limit, "window_days": window_days,
+             "next_allowed_at": (datetime.fromisoformat(min(recent))
+                                 + timedelta(days=window_days)).isoformat()})
+    return recent
 
 
 def respond(complaint: Complaint, response_encrypted: str, now: str) -> ComplaintResponded:
@@ -80,6 +103,22 @@ def resolve(complaint: Complaint, by: str, outcome: str, now: str) -> ComplaintR
     if complaint.status == "resolved":
         return None
     return ComplaintResolved(complaint.complaint_id, complaint.merchant_id, by, outcome, now)
+
+
+def rule_unfounded(complaint: Complaint, by: str, note: str, now: str) -> list:
+    """The regulator's finding that a complaint is unfounded; a repeat changes nothing. An
+    open or escalated complaint is resolved by it (so a card it held back is released)."""
+    if complaint.unfounded:
+        return []
+    if not note.strip():
+        raise InvalidInput("a finding of unfounded needs a note saying why", "note_required")
+    events = []
+    if complaint.status != "resolved":
+        events.append(ComplaintResolved(complaint.complaint_id, complaint.merchant_id, by,
+                                        "unfounded", now))
+    events.append(ComplaintRuledUnfounded(complaint.complaint_id, complaint.merchant_id, by,
+                                          note.strip(), now))
+    return events
 
 
 @dataclass

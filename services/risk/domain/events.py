@@ -55,6 +55,19 @@ class ComplaintEscalated:
 
 
 @dataclass(frozen=True)
+class ComplaintRuledUnfounded:
+    """A regulator found the complaint unfounded: it stops counting toward the merchant's
+    complaint rate and surge. An open complaint is resolved by the same ruling."""
+
+    TYPE: ClassVar[str] = "risk.ComplaintRuledUnfounded.v1"
+    complaint_id: str
+    merchant_id: str
+    ruled_by: str
+    ruling_note: str
+    ruled_at: str
+
+
+@dataclass(frozen=True)
 class HealthCodeChanged:
     TYPE: ClassVar[str] = "risk.HealthCodeChanged.v1"
     merchant_id: str
@@ -108,4 +121,5 @@ class MerchantDelistingDue:
 
 
 RISK_EVENTS = (ComplaintFiled, ComplaintResponded, ComplaintResolved, ComplaintEscalated,
-               HealthCodeChanged, AlertOpened, AlertStepRecorded, MerchantDelistingDue)
+               ComplaintRuledUnfounded, HealthCodeChanged, AlertOpened, AlertStepRecorded,
+               MerchantDelistingDue)

@@ -1,8 +1,8 @@
 """The 预付健康码: green, yellow or red, from the indicators, the policy's thresholds, hard flags
 and hysteresis. Stdlib only.
 
-* A soft breach is a green requirement not met; a hard flag is a listing, a notice, dormancy
-  with money owed, coverage below the floor, or a complaint surge.
+* A soft breach is a green requirement not met; a hard flag is a listing, a notice, a default
+  or delisting, dormancy with money owed, coverage below the floor, or a complaint surge.
 * Worse codes apply at once: any soft breach is yellow; a hard flag is red, and so are two or
   more soft breaches on consecutive evaluation days.
 * Better codes come one level at a time, and only after the merchant has been within the
@@ -21,6 +21,9 @@ from services.risk.domain.indicators import Indicators
 LEVELS = ("green", "yellow", "red")
 HARD_FLAGS = ("dishonest_debtor", "abnormal_operations", "deregistering", "closure_notice",
               "relocation_notice")
+# A merchant in one of these statuses is red whatever its figures say: a default is declared
+# when the money is already in trouble, often before any indicator has turned.
+HARD_STATUSES = ("defaulted", "delisted")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class RiskRules:
     hard_max_dormancy_days: int = 30
     hard_complaint_surge_per_thousand_cards: int = 10
     hard_complaint_surge_min_complaints: int = 5
+    hard_complaint_surge_days: int = 7
+    complaint_limit_per_consumer_per_merchant: int = 3
+    complaint_limit_window_days: int = 30
     red_soft_breaches: int = 2
     red_consecutive_evaluations: int = 2
     red_grace_days: int = 30
@@ -77,10 +83,13 @@ def soft_breaches(ind: Indicators, rules: RiskRules) -> list[dict]:
 
 
 def hard_flags(ind: Indicators, flags: set[str], complaints_recent: int,
-               rules: RiskRules) -> list[dict]:
-    """`complaints_recent`: complaints of the surge window (the last 7 days)."""
-    found = [_reason(f"flag:{flag}", True, "not listed") for flag in sorted(flags)
-             if flag in HARD_FLAGS]
+               rules: RiskRules, status: str = "active") -> list[dict]:
+    """`complaints_recent`: the complaints counted in the surge window (one per customer who
+    complained, unfounded ones left out); `status`: the merchant's status."""
+    found = [_reason(f"status:{status}", True, f"not {status}")] \
+        if status in HARD_STATUSES else []
+    found += [_reason(f"flag:{flag}", True, "not listed") for flag in sorted(flags)
+              if flag in HARD_FLAGS]
     if ind.outstanding > 0 and ind.dormancy_days > rules.hard_max_dormancy_days:
         found.append(_reason("dormancy_days", ind.dormancy_days,
                              f"<= {rules.hard_max_dormancy_days} while money is owed"))
@@ -93,8 +102,15 @@ def hard_flags(ind: Indicators, flags: set[str], complaints_recent: int,
             surge_rate >= rules.hard_complaint_surge_per_thousand_cards:
         found.append(_reason("complaint_surge_per_thousand_cards", surge_rate,
                              f"< {rules.hard_complaint_surge_per_thousand_cards} (or fewer "
-                             f"than {rules.hard_complaint_surge_min_complaints} in 7 days)"))
+                             f"than {rules.hard_complaint_surge_min_complaints} in "
+                             f"{rules.hard_complaint_surge_days} days)"))
     return found
+
+
+def deadline_applies(reasons) -> bool:
+    """Whether a red code gets a deadline to improve before delisting: not when the merchant
+    is defaulted or delisted already, as there is nothing left to delist."""
+    return not any(r["indicator"].startswith("status:") for r in reasons)
 
 
 @dataclass(frozen=True)

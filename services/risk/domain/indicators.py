@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-DAY_FIGURES = ("issued_amount", "issued_cards", "redeemed_amount", "refunded_cards",
-               "complaints")
+DAY_FIGURES = ("issued_amount", "issued_cards", "redeemed_amount", "refunded_cards")
 
 
 @dataclass
@@ -30,6 +29,12 @@ class MerchantFigures:
     open_complaints: set[str] = field(default_factory=set)
     complaints_opened: dict[str, str] = field(default_factory=dict)
     """complaint id -> the ISO time it was filed."""
+    complaint_consumers: dict[str, str] = field(default_factory=dict)
+    """complaint id -> the consumer who filed it."""
+    unfounded_complaints: set[str] = field(default_factory=set)
+    """Complaints a regulator found unfounded: they count for nothing."""
+    status: str = "active"
+    """The merchant's status as the merchant service last published it."""
     first_seen: str | None = None
     last_redemption: str | None = None
     bonus_percent: dict[str, int] = field(default_factory=dict)
@@ -47,6 +52,22 @@ class MerchantFigures:
         first = (as_of - timedelta(days=days)).date().isoformat()
         last = as_of.date().isoformat()
         return sum(d[name] for day, d in self.days.items() if first < day <= last)
+
+    def complainants(self, as_of: datetime, days: int) -> set[str]:
+        """The consumers behind the complaints filed in the window (the same days as
+        `window`), leaving out the complaints found unfounded."""
+        first = (as_of - timedelta(days=days)).date().isoformat()
+        last = as_of.date().isoformat()
+        return {self.complaint_consumers[c] for c, at in self.complaints_opened.items()
+                if first < at[:10] <= last and c in self.complaint_consumers
+                and c not in self.unfounded_complaints}
+
+    def counted_complaints(self, as_of: datetime, days: int, customers: set[str]) -> int:
+        """What the complaint rate and the surge count: one per consumer who complained in
+        the window and has a relationship with the merchant (`customers`: a card or a
+        confirmed spend). A stranger's complaints, however many, and a customer's second
+        and third count for nothing, so one person cannot make a merchant red."""
+        return len(self.complainants(as_of, days) & customers)
 
     @property
     def escrow_held(self) -> int:
@@ -95,7 +116,9 @@ def _days_between(earlier: str | None, later: datetime) -> int:
 
 
 def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
-            long_days: int = 90) -> Indicators:
+            long_days: int = 90, customers: set[str] = frozenset()) -> Indicators:
+    """`customers`: the complaining consumers known to have a card or a confirmed spend at
+    the merchant; only their complaints count toward the complaint rate."""
     issued_short = figures.window("issued_amount", as_of, short_days)
     issued_long = figures.window("issued_amount", as_of, long_days)
     observed = min(long_days, max(short_days, _days_between(figures.first_seen, as_of)))
@@ -115,10 +138,13 @@ def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
     issued_cards = figures.window("issued_cards", as_of, long_days)
     refunded_cards = figures.window("refunded_cards", as_of, long_days)
     refund_rate = refunded_cards * 1000 // issued_cards if issued_cards else 0
-    complaints = figures.window("complaints", as_of, short_days)
+    complaints = figures.counted_complaints(as_of, short_days, customers)
     per_thousand = complaints * 1000 // max(1, figures.open_cards) if complaints else 0
+    # The unresolved share is about the merchant answering: every complaint it must answer
+    # counts, a stranger's too, but not one a regulator found unfounded.
     filed = [c for c, at in figures.complaints_opened.items()
-             if as_of - datetime.fromisoformat(at) <= timedelta(days=long_days)]
+             if as_of - datetime.fromisoformat(at) <= timedelta(days=long_days)
+             and c not in figures.unfounded_complaints]
     unresolved = sum(c in figures.open_complaints for c in filed)
     dormancy = 0
     if outstanding > 0:
