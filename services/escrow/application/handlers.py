@@ -251,8 +251,8 @@ def _return_deposit(store: EventStore, bank: Bank, card_id: str, payment_id: str
     if events:
         bank_instructions.send(store, bank, [bank_instructions.key_of(
             "refund", payment_id, card_id)])
-    return {"card_id": card_id, "status": card.status, "returned_amount": amount
-            if events else 0}
+    return {"card_id": card_id, "payment_id": payment_id, "status": card.status,
+            "returned_amount": amount if events else 0}
 
 
 # --- redemptions --------------------------------------------------------------------------------
