@@ -89,22 +89,6 @@ def test_no_payout_and_no_redemption_after_a_default(env):
                                        bank=bank, policy=POLICY, now=day12)
     assert result["cards_refunded"] == 2
 
-    # The bank confirms the late card's payment after the default: the money goes back.
-    with pytest.raises(BusinessRuleViolation) as refused:
-        handlers.confirm_payment(late["payment"]["payment_id"], None, store=store, bank=bank,
-                                 policy=POLICY, now=day12)
-    assert refused.value.code == "merchant_defaulted"
-    assert refused.value.details["returned_amount"] == 80_000
-    late_card = handlers.get_card(late["card_id"], store=store)
-    assert (late_card["status"], late_card["refunded_amount"]) == ("refunded", 80_000)
-
-    for card_id in (count, period, late["card_id"]):
-        with pytest.raises(BusinessRuleViolation) as refused:
-            handlers.request_redemption(card_id, "m-1", value=0,
-                                        uses=1 if card_id != period else 0, store=store,
-                                        policy=POLICY, now=day12)
-        assert refused.value.code == "merchant_defaulted"
-
     for days in (13, 14, 30):
         clock["now"] = T0 + timedelta(days=days)
         scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=clock["now"])
@@ -116,6 +100,22 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     withheld_events = [r for r in store.read_stream("payouts-m-1")
                        if r.type == "escrow.PayoutWithheld.v1"]
     assert sum(r.data["amount"] for r in withheld_events) == held_back["amount"]
+
+    for card_id in (count, period):
+        with pytest.raises(BusinessRuleViolation) as refused:
+            handlers.request_redemption(card_id, "m-1", value=0,
+                                        uses=1 if card_id != period else 0, store=store,
+                                        policy=POLICY, now=clock["now"])
+        assert refused.value.code == "merchant_defaulted"
+
+    # The bank confirms the late card's payment after the default: the money goes back.
+    with pytest.raises(BusinessRuleViolation) as refused:
+        handlers.confirm_payment(late["payment"]["payment_id"], None, store=store, bank=bank,
+                                 policy=POLICY, now=day12)
+    assert refused.value.code == "merchant_defaulted"
+    assert refused.value.details["returned_amount"] == 80_000
+    late_card = handlers.get_card(late["card_id"], store=store)
+    assert (late_card["status"], late_card["refunded_amount"]) == ("refunded", 80_000)
 
     movements = Counter()
     for day in range(0, 31):
