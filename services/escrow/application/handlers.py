@@ -221,7 +221,8 @@ def confirm_payment(payment_id: str, amount: int | None, *, store: EventStore, b
     card, _ = load_card(store, card_id)
     received = card.purchase.price if amount is None else amount
     try:
-        if store.get_view(DEFAULTS, card.purchase.merchant_id) is not None:
+        if card.status == "pending_payment" and \
+                store.get_view(DEFAULTS, card.purchase.merchant_id) is not None:
             raise BusinessRuleViolation("the merchant was declared defaulted",
                                         "merchant_defaulted")
         card, *_ = decide(store, card_id, lambda c: domain.confirm_deposit(
