@@ -58,7 +58,8 @@ def run(report) -> None:
         report("sweep with nothing due, 10k cards scheduled", (time.perf_counter() - started)
                * 1000, None, "ms", absolute_target=100, lower_is_better=True)
 
-        day = T0 + timedelta(days=1, hours=1)
+        # The first day due after the cooling-off window, which holds a card's days till then.
+        day = T0 + timedelta(days=policy.refunds.cooling_off_days + 1, hours=1)
         started = time.perf_counter()
         for card_id in bare:
             handlers.decide(store, card_id, lambda c: domain.release_period(c, day,

@@ -26,6 +26,8 @@ class CardRules:
     max_bonus_ratio_percent: int
     max_validity_days: int
     max_promotion_days: int
+    max_period_days: int
+    max_uses: int
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,12 @@ def load_policy(path: str | Path | None = None) -> Policy:
     if refunds.stored_value_formula not in ("pro_rata", "list_price"):
         raise PolicyError("refunds.stored_value_formula must be pro_rata or list_price")
     escrow = _section(EscrowRules, raw["escrow"], "escrow")
+    cards = _section(CardRules, raw["cards"], "cards")
+    # A cap of 0 or less would refuse every product, and a non-integer one is a typo.
+    bad_caps = [f.name for f in fields(CardRules) if type(getattr(cards, f.name)) is not int
+                or getattr(cards, f.name) <= 0]
+    if bad_caps:
+        raise PolicyError(f"[cards] caps must be positive integers: {bad_caps}")
     if not 0 < escrow.ratio_percent <= 100:
         raise PolicyError("escrow.ratio_percent must be in 1..100")
     relay = _section(RelayRules, raw["relay"], "relay")
@@ -109,7 +117,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         raise PolicyError("[relay] limits must be positive")
     return Policy(
         version=raw["version"],
-        cards=_section(CardRules, raw["cards"], "cards"),
+        cards=cards,
         escrow=escrow,
         refunds=refunds,
         merchants=_section(MerchantRules, raw["merchants"], "merchants"),

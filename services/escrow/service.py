@@ -98,7 +98,8 @@ class EscrowService(PlatformService):
     @rpc
     @domain_errors_cross
     def confirm_payment(self, payment_id: str, amount: int, metadata: dict | None = None):
-        return handlers.confirm_payment(payment_id, amount, store=self.store, now=now(),
+        return handlers.confirm_payment(payment_id, amount, store=self.store, bank=self.bank,
+                                        policy=self.policy, now=now(),
                                         metadata=metadata)
 
     @rpc

@@ -24,7 +24,8 @@ def purchase(card_type="stored_value", price=100_000, bonus=20_000, uses=0, vali
 
 def active(**kwargs) -> domain.Card:
     card = domain.Card.from_events("c-1", [purchase(**kwargs)])
-    for event in domain.confirm_deposit(card, "pay-1", card.purchase.price, T0):
+    for event in domain.confirm_deposit(card, "pay-1", card.purchase.price, T0,
+                                        cooling_off_days=7):
         card.apply(event)
     return card
 
@@ -110,10 +111,11 @@ def test_holds_reserve_balance_and_confirm_exactly_once():
 
 def test_cooling_off_and_escrow_ratio():
     card = active(price=50_000, bonus=0, ratio=40)
-    assert card.upfront == 30_000 and card.held == 20_000
+    # The up-front share is held through the cooling-off window (finding 14).
+    assert card.upfront_share == 30_000 and card.upfront == 0 and card.held == 50_000
     refund = run(card, domain.refund(card, "cooling_off", T0 + timedelta(days=7),
                                      cooling_off_days=7))[-1]
-    assert refund.refund_amount == 20_000 and card.released == 30_000
+    assert refund.refund_amount == 50_000 and card.released == 0
     used = active()
     redeem(used, "r", value=1)
     with pytest.raises(BusinessRuleViolation):
@@ -156,7 +158,8 @@ class CardMachine(RuleBasedStateMachine):
         p = purchase(kind, price, bonus if kind == "stored_value" else 0,
                      uses if kind == "count" else 0, days, days if kind == "period" else 0, ratio)
         self.card, self.events = domain.Card.from_events("c-1", [p]), [p]
-        self._do(lambda: domain.confirm_deposit(self.card, "pay-1", price, self.now))
+        self._do(lambda: domain.confirm_deposit(self.card, "pay-1", price, self.now,
+                                                cooling_off_days=7))
 
     @precondition(lambda self: self.card is not None)
     @rule(amount=st.integers(1, 700_000))

@@ -329,7 +329,8 @@ def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_t
     with store.unit_of_work() as uow:   # the three cards due first are in dispute
         for card_id in cards[:3]:
             handlers.open_dispute(uow, f"cp-{card_id}", card_id)
-    day3 = T0 + timedelta(days=3, hours=1)
+    # Day 10: past the 7-day cooling-off window, which holds a card's days until it closes.
+    day3 = T0 + timedelta(days=10, hours=1)
     page = lambda when: scheduled_work.sweep_page(store=store, bank=bank,  # noqa: E731
                                                   policy=POLICY, now=when, budget=2)
     first, second = page(day3), page(day3)
@@ -337,15 +338,15 @@ def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_t
     assert (second["period_releases"], second["more"]) == (2, False)
     assert page(day3)["period_releases"] == 0
     released = [handlers.get_card(c, store=store)["released_amount"] for c in cards]
-    assert released == [0, 0, 0, 3_000, 3_000, 3_000, 3_000]
+    assert released == [0, 0, 0, 10_000, 10_000, 10_000, 10_000]
     day5 = day3 + timedelta(days=2)
     first, second = page(day5), page(day5)
     assert (first["more"], first["payouts"]) == (True, 0), "payouts wait for the last page"
     assert (second["more"], second["payouts"]) == (False, 1)
-    assert [p["amount"] for p in handlers.settlements("m-1", store=store)] == [12_000]
+    assert [p["amount"] for p in handlers.settlements("m-1", store=store)] == [40_000]
     schedule = [key for key, _ in store.list_views(handlers.PERIOD_DUE, "", 100)]
     assert len(schedule) == 7 and all(key.split("|")[1] in cards for key in schedule)
-    assert sorted(schedule)[-1].startswith((T0 + timedelta(days=6)).date().isoformat()), \
+    assert sorted(schedule)[-1].startswith((T0 + timedelta(days=13)).date().isoformat()), \
         "a released card is due again the day after"
 
     scheduled = lambda: [key.split("|")[1] for key, _ in  # noqa: E731
@@ -367,9 +368,9 @@ def test_period_cards_listed_the_old_way_join_the_schedule_and_stale_entries_go(
         uow.put_view(scheduled_work.LEGACY_PERIOD_CARDS, card_id, {"card_id": card_id})
         uow.put_view(handlers.PERIOD_DUE, f"{T0.isoformat()}|{card_id}", {"card_id": card_id})
     done = scheduled_work.sweep(store=store, bank=bank, policy=POLICY,
-                                now=T0 + timedelta(days=2, hours=1))
+                                now=T0 + timedelta(days=9, hours=1))   # after cooling-off
     assert done["period_releases"] == 1
-    assert handlers.get_card(card_id, store=store)["released_amount"] == 2_000
+    assert handlers.get_card(card_id, store=store)["released_amount"] == 9_000
     assert store.list_views(scheduled_work.LEGACY_PERIOD_CARDS, "", 10) == []
     assert [k for k, _ in store.list_views(handlers.PERIOD_DUE, "", 10)] == [
-        f"{(T0 + timedelta(days=3)).isoformat()}|{card_id}"], "one entry, at the next day"
+        f"{(T0 + timedelta(days=10)).isoformat()}|{card_id}"], "one entry, at the next day"

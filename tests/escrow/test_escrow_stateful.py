@@ -215,8 +215,8 @@ class EscrowHandlers(RuleBasedStateMachine):
         confirmed_in_store: dict[str, tuple] = {}
         for stream, records in streams.items():
             if stream.startswith("payouts-"):
-                paid_to[stream.removeprefix("payouts-")] += sum(r.data["amount"]
-                                                                for r in records)
+                paid_to[stream.removeprefix("payouts-")] += sum(
+                    r.data["amount"] for r in records if r.type == "escrow.PayoutMade.v1")
                 continue
             if not stream.startswith("card-"):
                 continue
@@ -284,9 +284,14 @@ class EscrowHandlers(RuleBasedStateMachine):
         for _, owed in self.store.list_views(handlers.UNSETTLED, "", 5_000):
             unsettled[owed["merchant_id"]] += owed["amount"]
         for merchant in MERCHANTS:
-            if paid_to[merchant] + unsettled[merchant] != released_to[merchant]:
+            # What a defaulted merchant was owed is withheld, never paid and never lost.
+            withheld = scheduled_work.withheld(merchant, store=self.store)["amount"]
+            if withheld and merchant not in self.defaulted:
+                violations.append(f"{merchant}: withheld {withheld} without a default")
+            if paid_to[merchant] + unsettled[merchant] + withheld != released_to[merchant]:
                 violations.append(f"{merchant}: paid out {paid_to[merchant]} + owed "
-                                  f"{unsettled[merchant]} != released {released_to[merchant]}")
+                                  f"{unsettled[merchant]} + withheld {withheld} != released "
+                                  f"{released_to[merchant]}")
 
         # The model: money paid in, the confirms it was answered, and the bank's statement.
         if totals["deposited"] != self.paid_in or \

@@ -22,6 +22,7 @@ def test_shipped_defaults_are_the_sourced_numbers():
     (("ratio_percent = 100", "ratio_percent = 100\ntypo_key = 1"), "unknown"),
     (("hold_expiry_minutes = 15", "hold_expiry_minutes = 15.5"), "float"),
     (('stored_value_formula = "pro_rata"', 'stored_value_formula = "other"'), "formula"),
+    (("max_uses = 1000", "max_uses = 0"), "positive"),
 ])
 def test_bad_policy_files_are_refused(tmp_path, edit, message):
     from policy import DEFAULT_FILE

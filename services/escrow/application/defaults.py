@@ -12,6 +12,7 @@ from services.escrow.application import bank_instructions
 from services.escrow.application.handlers import (
     BY_MERCHANT,
     CODEC,
+    DEFAULTS,
     RETRIES,
     _apply_and_index,
     card_stream,
@@ -20,7 +21,6 @@ from services.escrow.application.handlers import (
 from services.escrow.application.ports import Bank
 from services.escrow.domain import card as domain
 
-DEFAULTS = "defaults"
 DEFAULT_BATCH = 100
 
 
@@ -38,6 +38,11 @@ def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: 
     progress = store.get_view(DEFAULTS, merchant_id) or {
         "merchant_id": merchant_id, "reason": reason, "declared_by": declared_by,
         "cards_refunded": 0, "amount_refunded": 0, "finished": False}
+    if store.get_view(DEFAULTS, merchant_id) is None:
+        # Recorded before any card is touched: from now on no redemption is requested, no
+        # late deposit activates a card, and no payout goes to the merchant.
+        with store.unit_of_work() as uow:
+            uow.put_view(DEFAULTS, merchant_id, progress)
     cursor, prefix = f"{merchant_id}/", f"{merchant_id}/"
     while True:
         page = [(k, v) for k, v in store.list_views(BY_MERCHANT, cursor, DEFAULT_BATCH)

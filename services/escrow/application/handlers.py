@@ -7,6 +7,7 @@ racing confirmations of one hold all see one release and return the same answer.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -14,7 +15,7 @@ from datetime import datetime
 from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import EventCodec
 from policy import Policy
-from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
+from services.domain_errors import BusinessRuleViolation, Conflict, DomainError, NotFound
 from services.escrow.application import bank_instructions
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
@@ -32,7 +33,10 @@ MERCHANT_STATS = "merchant_stats"
 DISPUTES, DISPUTED_BY = "disputed_cards", "dispute_cards"
 RELEASES = {"DepositConfirmed": "upfront_amount", "RedemptionConfirmed": "released_amount",
             "FundsReleased": "released_amount"}
+DEFAULTS = "defaults"
+"""Merchants declared defaulted (with the progress of their cards' refunds)."""
 RETRIES = 50
+LOG = logging.getLogger(__name__)
 
 
 def card_stream(card_id: str) -> str:
@@ -92,6 +96,10 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
             uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
             bank_instructions.instruct(uow, "refund", card.purchase.payment_id, card.card_id,
                                        event.refund_amount)
+        elif kind == "DepositReturned":
+            bank_instructions.instruct(uow, "refund", event.payment_id, card.card_id,
+                                       event.amount)
+            _release_consumer_total(uow, card)
         if getattr(event, RELEASES.get(kind, ""), 0):
             day = _stamp(event)[:10]
             key = f"{day}|{card.purchase.merchant_id}"
@@ -110,6 +118,14 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
     for collection, key in ((CARDS, card.card_id), (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),
                             (BY_MERCHANT, f"{p.merchant_id}/{card.card_id}")):
         uow.put_view(collection, key, view)
+
+
+def _release_consumer_total(uow, card: domain.Card) -> None:
+    """A card that was never issued no longer counts toward its consumer's cap."""
+    p = card.purchase
+    key = f"{p.consumer_id}/{p.merchant_id}"
+    spent = (uow.get_view(TOTALS, key) or {"amount": 0})["amount"]
+    uow.put_view(TOTALS, key, {"amount": max(0, spent - p.price)})
 
 
 def release_key(card: domain.Card) -> str | None:
@@ -174,7 +190,8 @@ def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merch
         uow.put_view(BY_CONSUMER, f"{consumer_id}/{card_id}", card_view_pending(card))
         uow.put_view(BY_MERCHANT, f"{product['merchant_id']}/{card_id}", card_view_pending(card))
     if bank.request_deposit(payment_id, card_id, purchase.price):
-        confirm_payment(payment_id, purchase.price, store=store, now=now, metadata=metadata)
+        confirm_payment(payment_id, purchase.price, store=store, bank=bank, policy=policy,
+                        now=now, metadata=metadata)
     view = get_card(card_id, store=store)
     return {"card_id": card_id, "status": view["status"],
             "payment": {"payment_id": payment_id, "amount": purchase.price}}
@@ -188,15 +205,55 @@ def card_view_pending(card: domain.Card) -> dict:
             "released_amount": 0, "refunded_amount": 0, "expires_at": None}
 
 
-def confirm_payment(payment_id: str, amount: int | None, *, store: EventStore, now: datetime,
-                    metadata: dict | None = None) -> dict:
-    """`amount` is what the bank received; None means the card's price."""
+def confirm_payment(payment_id: str, amount: int | None, *, store: EventStore, bank: Bank,
+                    policy: Policy, now: datetime, metadata: dict | None = None) -> dict:
+    """`amount` is what the bank received; None means the card's price.
+
+    Once the bank has the money, the card is activated or the money goes back: a payment
+    that does not match, a merchant declared defaulted meanwhile, or any failure while
+    activating returns the whole amount by the original route (a refund instruction in the
+    same commit), closes the card as refunded and frees the consumer's cap. The caller gets
+    the refusal (422) with what was returned; a card never stays pending with paid money."""
     payment = store.get_view(PAYMENTS, payment_id)
     if payment is None:
         raise NotFound(f"no payment {payment_id}")
-    card, *_ = decide(store, payment["card_id"], lambda c: domain.confirm_deposit(
-        c, payment_id, c.purchase.price if amount is None else amount, now), metadata)
-    return card_view(card)
+    card_id = payment["card_id"]
+    card, _ = load_card(store, card_id)
+    received = card.purchase.price if amount is None else amount
+    try:
+        if card.status == "pending_payment" and \
+                store.get_view(DEFAULTS, card.purchase.merchant_id) is not None:
+            raise BusinessRuleViolation("the merchant was declared defaulted",
+                                        "merchant_defaulted")
+        card, *_ = decide(store, card_id, lambda c: domain.confirm_deposit(
+            c, payment_id, received, now, cooling_off_days=policy.refunds.cooling_off_days),
+            metadata)
+        return card_view(card)
+    except (Conflict, NotFound):
+        raise  # the card was activated or closed otherwise: nothing of this payment is kept
+    except Exception as exc:
+        if not isinstance(exc, DomainError):
+            LOG.exception("activating card %s failed after the bank took the money; "
+                          "returning it", card_id)
+        returned = _return_deposit(store, bank, card_id, payment_id, received,
+                                   getattr(exc, "code", "activation_failed"), now, metadata)
+        if isinstance(exc, DomainError):
+            exc.details = {**exc.details, **returned}
+            raise
+        raise BusinessRuleViolation(
+            "the card could not be activated; the payment goes back by the original route",
+            "purchase_failed", returned) from exc
+
+
+def _return_deposit(store: EventStore, bank: Bank, card_id: str, payment_id: str, amount: int,
+                    reason: str, now: datetime, metadata: dict | None) -> dict:
+    card, events, _, _ = decide(store, card_id, lambda c: domain.return_deposit(
+        c, payment_id, amount, reason, now), metadata)
+    if events:
+        bank_instructions.send(store, bank, [bank_instructions.key_of(
+            "refund", payment_id, card_id)])
+    return {"card_id": card_id, "payment_id": payment_id, "status": card.status,
+            "returned_amount": amount if events else 0}
 
 
 # --- redemptions --------------------------------------------------------------------------------
@@ -207,6 +264,9 @@ def request_redemption(card_id: str, merchant_id: str, *, value: int, uses: int,
     card, _ = load_card(store, card_id)
     if card.purchase.merchant_id != merchant_id:
         raise NotFound(f"no card {card_id}")
+    if store.get_view(DEFAULTS, merchant_id) is not None:
+        raise BusinessRuleViolation("the merchant was declared defaulted: its cards are "
+                                    "refunded, not redeemed", "merchant_defaulted")
     redemption_id = new_id()
     card, events, _, _ = decide(store, card_id, lambda c: domain.request_redemption(
         c, redemption_id, value=value, uses=uses, now=now,

@@ -27,6 +27,10 @@ def expected_movements(store: EventStore, day: str) -> Counter:
         elif event.type == "escrow.CardRefunded.v1" and data["refunded_at"][:10] == day:
             if data["refund_amount"]:
                 expected[("refund", payments[data["card_id"]], data["refund_amount"])] += 1
+        elif event.type == "escrow.DepositReturned.v1" and data["returned_at"][:10] == day:
+            # The bank took the money and the card was never activated: in and straight out.
+            expected[("deposit", data["payment_id"], data["amount"])] += 1
+            expected[("refund", data["payment_id"], data["amount"])] += 1
         elif event.type in KINDS:
             kind, reference, amount, stamp = KINDS[event.type]
             if data[stamp][:10] == day:

@@ -19,6 +19,7 @@ from services.escrow.application import bank_instructions
 from services.escrow.application.handlers import (
     CARD_EXPIRY,
     CODEC,
+    DEFAULTS,
     DISPUTES,
     MERCHANT_STATS,
     OPEN_HOLDS,
@@ -34,9 +35,11 @@ from services.escrow.application.handlers import (
 from services.escrow.application.ports import Bank
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
-from services.escrow.domain.events import PayoutMade
+from services.escrow.domain.events import PayoutMade, PayoutWithheld
 from services.paged_work import run_pages
 
+WITHHELD = "withheld_payouts"
+"""Per defaulted merchant: the released money kept from it, held for the regulator."""
 PAGE = 200
 """Cards decided per step and page: a page of each kind takes well under a second."""
 
@@ -97,7 +100,7 @@ def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple
         if store.get_view(DISPUTES, due["card_id"]) is not None:
             return 0
         card, events, _, _ = decide(store, due["card_id"],
-                                    lambda c: domain.release_period(c, now, disputed=False))
+                                    lambda c: domain.release_due(c, now, disputed=False))
         if release_key(card) != key and store.get_view(PERIOD_DUE, key) is not None:
             with store.unit_of_work() as uow:   # an entry the card had moved on from
                 uow.delete_view(PERIOD_DUE, key)
@@ -146,7 +149,11 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
            new_id: Callable[[], str] = lambda: f"po-{uuid.uuid4().hex[:20]}") -> list[dict]:
     """Pays each merchant what was released to it on days at least `settlement_delay_days`
     old, one payout per merchant per run; the payout event and the cleared balances commit
-    together, and the bank is asked after the commit (its reference is the payout id)."""
+    together, and the bank is asked after the commit (its reference is the payout id).
+
+    A merchant declared defaulted is paid nothing: what it is owed is withheld instead
+    (`PayoutWithheld`, with the same cleared balances), and stays in the escrow account for
+    the regulator, who applies it to what the merchant owes its consumers."""
     last_day = (now - timedelta(days=policy.escrow.settlement_delay_days)).date().isoformat()
     owed: dict[str, list] = {}
     for key, doc in store.list_views(UNSETTLED, "", 5000):
@@ -155,6 +162,9 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
         owed.setdefault(doc["merchant_id"], []).append((key, doc))
     payouts = []
     for merchant_id, rows in owed.items():
+        if store.get_view(DEFAULTS, merchant_id) is not None:
+            _withhold(store, merchant_id, rows, now, new_id)
+            continue
         event = PayoutMade(new_id(), merchant_id, sum(d["amount"] for _, d in rows),
                            sorted({d["day"] for _, d in rows}), now.isoformat())
         stream = f"payouts-{merchant_id}"
@@ -176,3 +186,29 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
         bank_instructions.send(store, bank, [key])
         payouts.append({"merchant_id": merchant_id, **view})
     return payouts
+
+
+def _withhold(store: EventStore, merchant_id: str, rows: list, now: datetime,
+              new_id: Callable[[], str]) -> None:
+    event = PayoutWithheld(new_id(), merchant_id, sum(d["amount"] for _, d in rows),
+                           sorted({d["day"] for _, d in rows}), "merchant_defaulted",
+                           now.isoformat())
+    stream = f"payouts-{merchant_id}"
+    try:
+        with store.unit_of_work() as uow:
+            uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
+            for key, _ in rows:
+                uow.delete_view(UNSETTLED, key)
+            kept = uow.get_view(WITHHELD, merchant_id) or {"merchant_id": merchant_id,
+                                                           "amount": 0, "days": []}
+            uow.put_view(WITHHELD, merchant_id, {
+                **kept, "amount": kept["amount"] + event.amount,
+                "days": sorted({*kept["days"], *event.days})})
+    except ConcurrencyError:
+        pass  # another run is settling this merchant; whatever is left, the next run withholds
+
+
+def withheld(merchant_id: str, *, store: EventStore) -> dict:
+    """What a defaulted merchant was owed and not paid: held for the regulator."""
+    return store.get_view(WITHHELD, merchant_id) or {"merchant_id": merchant_id, "amount": 0,
+                                                     "days": []}

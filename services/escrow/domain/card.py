@@ -7,6 +7,11 @@ it never gets a fen more than consumption covers, and a fully used card releases
 * count (N uses): earned = floor(uses consumed x P / N);
 * period (D days): earned = floor(days elapsed x P / D), released at settlement cycles.
 A share paid to the merchant up front (escrow ratio below 100%) counts as released already.
+Cooling-off (domain-rules.md, "How the platform keeps the cooling-off promise"): until the
+window closes, or the first confirmed spend ends the right, nothing of the card reaches the
+merchant: the up-front share and a period card's days are held and released afterwards, so a
+cooling-off refund returns the whole price. Cards activated before `CoolingOffStarted`
+existed had their up-front share paid at once; they replay as they were.
 A refund returns what is still held once everything earned has been released, which is the
 per-type formula of domain-rules.md: P x remaining value / (P + B), P x remaining uses / N,
 P x unserved days / D.
@@ -20,7 +25,9 @@ from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.escrow.domain.events import (
     CardPurchased,
     CardRefunded,
+    CoolingOffStarted,
     DepositConfirmed,
+    DepositReturned,
     FundsReleased,
     RedemptionConfirmed,
     RedemptionRequested,
@@ -57,12 +64,16 @@ class Card:
     deposited: int = 0
     released: int = 0
     refunded: int = 0
-    upfront: int = 0
+    upfront_share: int = 0
+    """What the merchant gets up front under an escrow ratio below 100%, paid or not yet."""
     value_used: int = 0
     uses_used: int = 0
     days_released: int = 0
     activated_at: datetime | None = None
     expires_at: datetime | None = None
+    cooling_off_ends_at: datetime | None = None
+    returned: bool = False
+    """The deposit went back because the card could not be activated: never issued."""
     holds: dict[str, Hold] = field(default_factory=dict)
     version: int = 0
 
@@ -76,6 +87,19 @@ class Card:
     @property
     def held(self) -> int:
         return self.deposited - self.released - self.refunded
+
+    @property
+    def upfront(self) -> int:
+        """The up-front share paid so far: all of it at once for cards activated before the
+        cooling-off hold, otherwise once the window has closed or a spend ended it."""
+        return min(self.released, self.upfront_share)
+
+    def cooling_off_holds_money(self, now: datetime) -> bool:
+        """True while the card's cooling-off window keeps its money from the merchant:
+        until `ends_at` inclusive (a refund is still a cooling-off one then), unless a spend
+        was confirmed, which ends the right."""
+        return self.cooling_off_ends_at is not None and now <= self.cooling_off_ends_at and \
+            not any(h.status == "confirmed" for h in self.holds.values())
 
     def reserved(self, attr: str) -> int:
         return sum(getattr(h, attr) for h in self.holds.values() if h.status == PENDING)
@@ -94,12 +118,20 @@ class Card:
         return max(0, min(self.purchase.period_days, (now - self.activated_at).days))
 
     def next_release_at(self) -> datetime | None:
-        """When a period card's next day of money falls due; None once none will."""
+        """When money falls due to the merchant by time: a period card's next day, and the
+        up-front share held through cooling-off; never inside the window. None once none
+        will (what spends release, they release at once)."""
         p = self.purchase
-        if self.status != "active" or p is None or p.card_type != "period" \
-                or self.activated_at is None or self.days_released >= p.period_days:
+        if self.status != "active" or p is None or self.activated_at is None:
             return None
-        return self.activated_at + timedelta(days=self.days_released + 1)
+        window = self.cooling_off_ends_at if self.cooling_off_holds_money(
+            self.cooling_off_ends_at) else None
+        if p.card_type == "period" and self.days_released < p.period_days:
+            due = self.activated_at + timedelta(days=self.days_released + 1)
+            return max(due, window) if window else due
+        if window and self.released < self.upfront_share:
+            return window
+        return None
 
     def due(self, *, value_used: int | None = None, uses_used: int | None = None,
             days: int | None = None) -> int:
@@ -108,7 +140,7 @@ class Card:
                         value_used=self.value_used if value_used is None else value_used,
                         uses_used=self.uses_used if uses_used is None else uses_used,
                         days=self.days_released if days is None else days)
-        return min(max(0, max(target, self.upfront) - self.released), self.held)
+        return min(max(0, max(target, self.upfront_share) - self.released), self.held)
 
     def check_invariant(self) -> None:
         if min(self.deposited, self.released, self.refunded, self.held) < 0 or \
@@ -124,9 +156,16 @@ class Card:
             self.status = "active"
             self.deposited = event.amount
             self.released += event.upfront_amount
-            self.upfront = event.upfront_amount
+            self.upfront_share = event.upfront_amount
             self.activated_at = datetime.fromisoformat(event.confirmed_at)
             self.expires_at = datetime.fromisoformat(event.expires_at)
+        elif isinstance(event, CoolingOffStarted):
+            self.upfront_share += event.deferred_upfront_amount
+            self.cooling_off_ends_at = datetime.fromisoformat(event.ends_at)
+        elif isinstance(event, DepositReturned):
+            self.deposited = event.amount
+            self.refunded += event.amount
+            self.status, self.returned = "refunded", True
         elif isinstance(event, RedemptionRequested):
             self.holds[event.redemption_id] = Hold(
                 event.redemption_id, event.value, event.uses, event.check_in,
@@ -154,20 +193,36 @@ def _require_active(card: Card) -> None:
         raise Conflict(f"the card is {card.status}", "card_not_active")
 
 
-def confirm_deposit(card: Card, payment_id: str, amount: int, now: datetime) -> list:
+def confirm_deposit(card: Card, payment_id: str, amount: int, now: datetime, *,
+                    cooling_off_days: int) -> list:
+    """The whole amount is held at first; the up-front share of an escrow ratio below 100%
+    is released when the cooling-off window closes or a spend ends it."""
     p = card.purchase
     if card.status != "pending_payment":
-        if p.payment_id == payment_id and card.deposited == amount:
+        if p.payment_id == payment_id and card.deposited == amount and not card.returned:
             return []  # the bank confirming twice changes nothing
         raise Conflict(f"the card is {card.status}", "card_not_pending")
     if payment_id != p.payment_id or amount != p.price:
         raise BusinessRuleViolation("the payment does not match the card", "payment_mismatch",
                                     {"expected": p.price, "got": amount})
-    held = p.price * p.escrow_ratio_percent // 100
+    escrowed = p.price * p.escrow_ratio_percent // 100
     days = p.period_days if p.card_type == "period" else p.validity_days
-    return [DepositConfirmed(card.card_id, p.merchant_id, payment_id, amount, held,
-                             amount - held, now.isoformat(),
-                             (now + timedelta(days=days)).isoformat())]
+    return [DepositConfirmed(card.card_id, p.merchant_id, payment_id, amount, amount, 0,
+                             now.isoformat(), (now + timedelta(days=days)).isoformat()),
+            CoolingOffStarted(card.card_id, p.merchant_id, amount - escrowed, now.isoformat(),
+                              (now + timedelta(days=cooling_off_days)).isoformat())]
+
+
+def return_deposit(card: Card, payment_id: str, amount: int, reason: str,
+                   now: datetime) -> list:
+    """The bank took `amount` but the card cannot be activated: all of it goes back. Only a
+    card still waiting for its payment; one the bank's other confirmation activated, or
+    that went back already, changes nothing."""
+    p = card.purchase
+    if card.status != "pending_payment" or payment_id != p.payment_id or amount <= 0:
+        return []
+    return [DepositReturned(card.card_id, p.merchant_id, p.consumer_id, payment_id, amount,
+                            reason, now.isoformat())]
 
 
 def request_redemption(card: Card, redemption_id: str, *, value: int = 0, uses: int = 0,
@@ -213,8 +268,10 @@ def confirm_redemption(card: Card, redemption_id: str, now: datetime) -> list:
         raise Conflict(f"the redemption was {hold.status}", "redemption_not_pending")
     if now >= hold.expires_at:
         return [RedemptionVoided(card.card_id, redemption_id, "expired", now.isoformat())]
-    release = 0 if hold.check_in else card.due(value_used=card.value_used + hold.value,
-                                               uses_used=card.uses_used + hold.uses)
+    # A confirmed spend ends cooling-off, so the held up-front share goes with it; a check-in
+    # releases nothing else (a period card's days are released by time).
+    release = card.due(value_used=card.value_used + hold.value,
+                       uses_used=card.uses_used + hold.uses)
     return [RedemptionConfirmed(card.card_id, card.purchase.merchant_id,
                                 card.purchase.consumer_id, redemption_id, release,
                                 now.isoformat())]
@@ -232,14 +289,26 @@ def void_redemption(card: Card, redemption_id: str, reason: str, now: datetime) 
     return [RedemptionVoided(card.card_id, redemption_id, reason, now.isoformat())]
 
 
-def release_period(card: Card, now: datetime, *, disputed: bool) -> list:
-    if card.status != "active" or card.purchase.card_type != "period" or disputed:
+def release_due(card: Card, now: datetime, *, disputed: bool) -> list:
+    """What time has earned the merchant: a period card's elapsed days, and the up-front
+    share once cooling-off is over. Nothing while the window holds the card's money, and
+    nothing of a card in dispute."""
+    if card.status != "active" or disputed or card.cooling_off_holds_money(now):
         return []
-    days = card.days_elapsed(now)
-    if days <= card.days_released:
+    if card.purchase.card_type == "period":
+        days = card.days_elapsed(now)
+        if days <= card.days_released:
+            return []
+        return [FundsReleased(card.card_id, card.purchase.merchant_id, card.due(days=days),
+                              "period_elapsed", days, now.isoformat())]
+    share = card.due()
+    if not share:
         return []
-    return [FundsReleased(card.card_id, card.purchase.merchant_id, card.due(days=days),
-                          "period_elapsed", days, now.isoformat())]
+    return [FundsReleased(card.card_id, card.purchase.merchant_id, share, "cooling_off_ended",
+                          0, now.isoformat())]
+
+
+release_period = release_due  # the name it had when only period cards earned by time
 
 
 def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
@@ -259,7 +328,8 @@ def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
     if rule == "cooling_off":
         age_days = (now - card.activated_at).days
         used = any(h.status == "confirmed" for h in card.holds.values())
-        if used or now - card.activated_at > timedelta(days=cooling_off_days):
+        ends = card.cooling_off_ends_at or card.activated_at + timedelta(days=cooling_off_days)
+        if used or now > ends:
             raise BusinessRuleViolation(
                 f"cooling-off refunds are for unused cards within {cooling_off_days} days",
                 "cooling_off_not_applicable", {"used": used, "age_days": age_days})
@@ -267,14 +337,19 @@ def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
     elif rule == "expiry" and now < card.expires_at:
         raise BusinessRuleViolation("the card has not expired yet", "not_expired")
     release, reason = 0, ""
-    if p.card_type == "period" and rule != "cooling_off":
+    if rule == "cooling_off" or card.cooling_off_holds_money(now):
+        pass  # inside the window nothing of the card is the merchant's
+    elif p.card_type == "period":
         release, reason = card.due(days=card.days_elapsed(now)), "period_elapsed"
     elif p.card_type == "stored_value" and stored_value_formula == "list_price" \
             and rule == "on_request":
         # Value consumed at list price, bonus void: a fen of price per fen of value used.
         inputs["formula"] = "list_price"
-        release = min(max(0, min(card.value_used, p.price) - card.released), card.held)
+        release = min(max(0, max(min(card.value_used, p.price), card.upfront_share)
+                          - card.released), card.held)
         reason = "list_price_refund"
+    else:
+        release, reason = card.due(), "cooling_off_ended"  # an up-front share not yet paid
     if release:
         events.append(FundsReleased(card.card_id, p.merchant_id, release, reason,
                                     card.days_elapsed(now) if p.card_type == "period" else 0,

@@ -105,6 +105,38 @@ class CardRefunded:
 
 
 @dataclass(frozen=True)
+class CoolingOffStarted:
+    """The card's cooling-off window: until `ends_at`, or its first confirmed spend, no money
+    of the card reaches the merchant, so a cooling-off refund returns the whole price. The
+    share the merchant would get up front (escrow ratio below 100%) stays held meanwhile.
+    Cards activated before this event existed have none: their up-front share was paid at
+    once, as their DepositConfirmed says."""
+
+    TYPE: ClassVar[str] = "escrow.CoolingOffStarted.v1"
+    card_id: str
+    merchant_id: str
+    deferred_upfront_amount: int
+    started_at: str
+    ends_at: str
+
+
+@dataclass(frozen=True)
+class DepositReturned:
+    """The bank took the money but the card could not be activated: the whole amount the
+    bank received goes back by the original route, and the card closes as refunded. It was
+    never issued, so it counts neither as issuance nor as a refund against the merchant."""
+
+    TYPE: ClassVar[str] = "escrow.DepositReturned.v1"
+    card_id: str
+    merchant_id: str
+    consumer_id: str
+    payment_id: str
+    amount: int
+    reason: str
+    returned_at: str
+
+
+@dataclass(frozen=True)
 class PayoutMade:
     """Released money of whole days moved from escrow to the merchant (T+1 by default)."""
 
@@ -116,5 +148,21 @@ class PayoutMade:
     paid_at: str
 
 
+@dataclass(frozen=True)
+class PayoutWithheld:
+    """Released money owed to a merchant declared defaulted is not paid to it: it stays in the
+    escrow account, held for the regulator to apply to what the merchant owes its consumers
+    (the up-front shares its default did not give back), never paid out and never lost."""
+
+    TYPE: ClassVar[str] = "escrow.PayoutWithheld.v1"
+    withholding_id: str
+    merchant_id: str
+    amount: int
+    days: list
+    reason: str
+    withheld_at: str
+
+
 ESCROW_EVENTS = (CardPurchased, DepositConfirmed, RedemptionRequested, RedemptionConfirmed,
-                 RedemptionVoided, FundsReleased, CardRefunded, PayoutMade)
+                 RedemptionVoided, FundsReleased, CardRefunded, PayoutMade, DepositReturned,
+                 CoolingOffStarted, PayoutWithheld)

@@ -23,7 +23,7 @@ FIGURES = ("cards_issued", "issuance_amount", "redemptions_confirmed", "redempti
 
 
 def contribution(card: Card) -> dict[str, int]:
-    if card.purchase is None or card.deposited == 0:
+    if card.purchase is None or card.deposited == 0 or card.returned:
         return dict.fromkeys(FIGURES, 0)
     is_open = card.status == "active"
     owed = card.deposited - min(card.deposited, earned(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime
 
 from eventstore import ConcurrencyError, EventStore
@@ -15,7 +16,7 @@ from policy import Policy
 from privacy import Forgotten, Vault, mask_phone
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
 from services.merchant.domain import model
-from services.merchant.domain.events import MERCHANT_EVENTS
+from services.merchant.domain.events import MERCHANT_EVENTS, ProductCreated
 
 CODEC = EventCodec(MERCHANT_EVENTS)
 PHONE = "contact_phone"
@@ -148,6 +149,12 @@ def product_for_sale(product_id: str, *, store: EventStore, policy: Policy,
     if reason:
         raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
                                     "merchant_may_not_sell")
+    # A product created under an older, looser policy is not sold past today's caps.
+    breaches = model.product_breaches(ProductCreated(**{
+        f.name: product[f.name] for f in fields(ProductCreated)}), policy)
+    if breaches:
+        raise BusinessRuleViolation("the product breaks the policy", "policy_breach",
+                                    {"breaches": breaches, "policy_version": policy.version})
     return model.price_at(product, _promotions_of(store, product_id), now)
 
 

@@ -166,8 +166,10 @@ def product_breaches(product: ProductCreated, policy: Policy) -> list[dict]:
     lesson_pack = product.sector == "fitness" and product.type == "count"
     if not lesson_pack:
         cap("cards.max_card_price", cards.max_card_price, product.price)
-    if product.type != "period":
-        cap("cards.max_validity_days", cards.max_validity_days, product.validity_days)
+    # Caps for every sector; a sector's own caps below may be lower, never missing.
+    cap("cards.max_validity_days", cards.max_validity_days, product.validity_days)
+    cap("cards.max_period_days", cards.max_period_days, product.period_days)
+    cap("cards.max_uses", cards.max_uses, product.uses)
     if product.type == "stored_value":
         cap("cards.max_bonus_ratio_percent", cards.max_bonus_ratio_percent,
             -(-product.bonus * 100 // product.price))
