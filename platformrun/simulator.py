@@ -26,7 +26,8 @@ from urllib.parse import urlparse
 
 from tqdm import tqdm
 
-USCC = "91350100M000100Y43"
+from services.merchant.domain.uscc import ALPHABET, check_character
+
 INDUSTRIES = ("fitness", "beauty", "catering", "education", "retail")
 PRODUCTS = {
     "stored_value": {"type": "stored_value", "name": "500 + 50", "price": 50_000,
@@ -119,13 +120,20 @@ class City:
         self.pool = ThreadPoolExecutor(16)
 
     # --- day 0 ---------------------------------------------------------------------------
+    def uscc(self) -> str:
+        """A valid code of its own for each shop: a USCC is unique among live merchants."""
+        first17 = "9137" + "".join(self.random.choice(ALPHABET) for _ in range(13))
+        return first17 + check_character(first17)
+
     def open_shop(self, name: str, industry: str, kind: str) -> Shop:
         made = self.api.post("/api/v1/merchants", {
-            "name": name, "uscc": USCC, "industry": industry, "address": "Weihai",
+            "name": name, "uscc": self.uscc(), "industry": industry, "address": "Weihai",
             "contact_phone": "138" + str(self.random.randrange(10 ** 8)).zfill(8)},
             "operator", "op-demo")
         shop = Shop(made["merchant_id"], name, kind)
-        self.api.post(f"/api/v1/merchants/{shop.merchant_id}/approve", {}, "operator", "op-demo")
+        # Maker-checker: a second operator approves what the first filed.
+        self.api.post(f"/api/v1/merchants/{shop.merchant_id}/approve", {}, "operator",
+                      "op-demo-2")
         for card_type, body in PRODUCTS.items():
             if kind == "aggressive":
                 body = {**body, "bonus": 15_000} if card_type == "stored_value" else None
@@ -207,9 +215,11 @@ class City:
             surge = [h for h in self.holders if h.shop.kind == "surge"][:12]
             list(self.pool.map(self.complain, surge))
         if day == self.days - 5 and golden.merchant_id:
-            result = self.api.post(f"/api/v1/merchants/{golden.merchant_id}/default",
-                                   {"reason": "absconded with the members' money"},
-                                   "regulator", "reg-demo")
+            # Two regulators: one proposes the default, the other confirms it.
+            url, reason = f"/api/v1/merchants/{golden.merchant_id}/default", {
+                "reason": "absconded with the members' money"}
+            self.api.post(url, reason, "regulator", "reg-demo")
+            result = self.api.post(url, reason, "regulator", "reg-demo-2")
             self.counts["cards refunded on default"] += result["cards_refunded"]
             self.counts["fen refunded on default"] += result["amount_refunded"]
         self.work_alerts()

@@ -34,6 +34,13 @@ class MerchantService(PlatformService):
 
     @rpc
     @domain_errors_cross
+    def declare_default(self, merchant_id: str, reason: str, regulator: str,
+                        metadata: dict | None = None) -> dict:
+        return handlers.declare_default(merchant_id, reason, regulator, store=self.store,
+                                        now=clock.now(), metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
     def get(self, merchant_id: str, viewer_is_owner: bool = False) -> dict:
         return handlers.get_merchant(merchant_id, viewer_is_owner=viewer_is_owner,
                                      store=self.store, vault=self.vault)
