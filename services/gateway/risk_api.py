@@ -118,7 +118,12 @@ def merchant_complaints(merchant_id: str):
 
 @blueprint.get("/merchants/<merchant_id>/health")
 def health(merchant_id: str):
-    return jsonify(Health().dump(call("risk", "health_code", merchant_id)))
+    """Public: the code, its reasons and the metrics that are not money. The merchant itself
+    and regulators also see the money figures, as they do in /stats."""
+    principal = current_principal()
+    full = principal is not None and (principal.role == "regulator" or (
+        principal.role == "merchant" and principal.subject == merchant_id))
+    return jsonify(Health().dump(call("risk", "health_code", merchant_id, full)))
 
 
 @blueprint.get("/merchants/<merchant_id>/credit-report")
@@ -184,7 +189,10 @@ OPENAPI = {
         "Complaints about the merchant, oldest first (the merchant itself, regulators)",
         "ComplaintList", (400, 404), params=(param("cursor"), param("limit", "integer")))},
     "/api/v1/merchants/{merchant_id}/health": {"get": _op(
-        "The 预付健康码 with its reasons and metrics (public)", "Health", (404,))},
+        "The 预付健康码 with its reasons and metrics (public). Anyone sees the ratio, day and "
+        "count metrics; the money figures (issued_*, redeemed_*, outstanding, escrow_held) "
+        "only the merchant itself and regulators, with their bearer token", "Health",
+        (404,))},
     "/api/v1/merchants/{merchant_id}/credit-report": {"get": _op(
         "A signed credit recommendation for a green merchant (banks, regulators, itself)",
         "CreditReport", (404, 422))},

@@ -46,6 +46,13 @@ class MerchantService(PlatformService):
                                      store=self.store, vault=self.vault)
 
     @rpc
+    def forget(self, subject: str) -> dict:
+        """Erases a person's personal data here (their key): a merchant's contact phone
+        reads as erased (null) from then on."""
+        self.vault.forget(subject)
+        return {"service": self.name, "subject": subject, "erased": True}
+
+    @rpc
     def directory(self, industry: str | None = None, after: str = "", limit: int = 100) -> dict:
         return handlers.directory(industry=industry, after=after, limit=limit, store=self.store)
 

@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from privacy import Vault
-from services.merchant.domain.uscc import ALPHABET, check_character
 from services.gateway.app import create_app
+from services.merchant.domain.uscc import ALPHABET, check_character
 from tests.conftest import gateway_settings
 from tests.messaging.harness import start_service, stop, wait_until
 
@@ -78,13 +78,13 @@ def test_onboarding_the_public_card_and_masking(client, tmp_path):
     assert client.post("/api/v1/merchants/m-nope/approve", headers=operator).status_code == 404
 
     public = client.get(f"/api/v1/merchants/{merchant_id}").get_json()
-    assert public["contact_phone"] == "138****5678" and public["status"] == "active"
+    assert public["contact_phone"] == "*******5678" and public["status"] == "active"
     own = client.get(f"/api/v1/merchants/{merchant_id}",
                      headers=auth(client, "merchant", merchant_id)).get_json()
     assert own["contact_phone"] == PHONE
     other = client.get(f"/api/v1/merchants/{merchant_id}",
                        headers=auth(client, "merchant", "m-other")).get_json()
-    assert other["contact_phone"] == "138****5678"
+    assert other["contact_phone"] == "*******5678"
     assert client.get("/api/v1/merchants/m-nope").status_code == 404
 
     assert PHONE.encode() not in (tmp_path / "merchant.db").read_bytes()
