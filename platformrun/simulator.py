@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import random
 import sys
@@ -118,11 +119,17 @@ class City:
         self.counts: Counter = Counter()
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(16)
+        self.uscc_numbers = itertools.count(1)   # shops open in parallel: next() is atomic
 
     # --- day 0 ---------------------------------------------------------------------------
     def uscc(self) -> str:
-        """A valid code of its own for each shop: a USCC is unique among live merchants."""
-        first17 = "9137" + "".join(self.random.choice(ALPHABET) for _ in range(13))
+        """A valid code of its own for each shop (a USCC is unique among live merchants),
+        numbered, so the city's random choices stay what they were."""
+        number, body = next(self.uscc_numbers), ""
+        for _ in range(13):
+            number, digit = divmod(number, len(ALPHABET))
+            body = ALPHABET[digit] + body
+        first17 = "9137" + body
         return first17 + check_character(first17)
 
     def open_shop(self, name: str, industry: str, kind: str) -> Shop:
