@@ -78,7 +78,9 @@ def respond(complaint_id: str):
     body = json_body(ComplaintResponse())
     answered = call("risk", "respond_to_complaint", complaint_id, current_principal().subject,
                     body["response"], metadata())
-    return jsonify(Complaint().dump(answered))
+    # The state only, not the texts: an Idempotency-Key keeps this answer for replays, and
+    # the texts are personal data that must not outlive their erasure there (GET has them).
+    return jsonify(ComplaintState().dump(answered))
 
 
 def _close(complaint_id: str, how: str):
@@ -177,7 +179,8 @@ OPENAPI = {
     "/api/v1/complaints/{complaint_id}": {"get": _op(
         "A complaint: its consumer, its merchant, regulators", "Complaint", (404,))},
     "/api/v1/complaints/{complaint_id}/response": {"post": _op(
-        "The merchant's response, once", "Complaint", (400, 404, 409),
+        "The merchant's response, once; answers the state (GET the complaint for its texts)",
+        "ComplaintState", (400, 404, 409),
         body="ComplaintResponse")},
     "/api/v1/complaints/{complaint_id}/resolve": {"post": _op(
         "Resolve (its consumer, or a regulator)", "ComplaintState", (400, 404),

@@ -201,13 +201,15 @@ def test_a_person_is_erased_for_good_and_the_ledger_still_verifies(platform):
     _spend(client, consumer, merchant, product)
     text = f"会员卡退款被拒，店员态度恶劣 {uuid.uuid4().hex}"
     answer = f"我们会在三天内退款 {uuid.uuid4().hex}"
+    # With Idempotency-Keys, as real clients send them: the gateway keeps those answers.
     filed = client.post("/api/v1/complaints", json={
         "merchant_id": merchant_id, "category": "refused_refund", "text": text},
-        headers=consumer)
+        headers=consumer | {"Idempotency-Key": uuid.uuid4().hex})
     assert filed.status_code == 201, filed.get_json()
     complaint = f"/api/v1/complaints/{filed.get_json()['complaint_id']}"
     assert client.post(f"{complaint}/response", json={"response": answer},
-                       headers=merchant).status_code == 200
+                       headers=merchant | {"Idempotency-Key": uuid.uuid4().hex}).status_code \
+        == 200
     regulator = auth(client, "regulator", "reg-1")
     assert client.get(complaint, headers=regulator).get_json()["text"] == text
     keys = {"consumer": _key(base / "risk-vault.db", consumer_id),
