@@ -93,7 +93,7 @@ MIN_HIDDEN_DIGITS = 4
 def mask_phone(phone: str) -> str:
     """*******5678: what every role but the owner sees. Only digits are masked, so the mask
     keeps the number's length and its separators ("+", "-", spaces)."""
-    text = phone.strip()
+    text = phone
     digits = sum(char.isdigit() for char in text)
     shown = max(0, min(MAX_SHOWN_DIGITS, (digits - 1) // 2, digits - MIN_HIDDEN_DIGITS))
     masked, seen = [], 0
