@@ -174,13 +174,15 @@ def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
 
 OPENAPI = {
     "/api/v1/complaints": {"post": _op(
-        "File a complaint (consumer)", "ComplaintCreated", (400, 404), status="201",
-        body="ComplaintRequest")},
+        "File a complaint (consumer)", "ComplaintCreated", (400, 404, 422), status="201",
+        body="ComplaintRequest",
+        says={422: "personal_data_erased: the consumer erased their personal data"})},
     "/api/v1/complaints/{complaint_id}": {"get": _op(
         "A complaint: its consumer, its merchant, regulators", "Complaint", (404,))},
     "/api/v1/complaints/{complaint_id}/response": {"post": _op(
         "The merchant's response, once; answers the state (GET the complaint for its texts)",
-        "ComplaintState", (400, 404, 409),
+        "ComplaintState", (400, 404, 409, 422),
+        says={422: "personal_data_erased: the complaint's consumer erased their personal data"},
         body="ComplaintResponse")},
     "/api/v1/complaints/{complaint_id}/resolve": {"post": _op(
         "Resolve (its consumer, or a regulator)", "ComplaintState", (400, 404),
