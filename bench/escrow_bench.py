@@ -34,6 +34,7 @@ from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import handlers
 from services.gateway.rpc_pool import RpcProxyPool
+from tests.merchant.test_merchant_api import fresh_uscc
 from tests.messaging.harness import ROOT, start_nameko, start_service, stop, wait_until
 
 CLIENTS = 16          # client threads; also the gateway's waitress threads and RPC pool size
@@ -49,8 +50,8 @@ PACED_WORKERS = CLIENTS * 2  # enough that a slow answer never holds back the ne
 DEFAULT_CARDS = 10_000
 PRICE, SPEND = 1_000, 100    # fen
 CARDS_PER_CONSUMER = 100     # 100 x 1,000 fen stays far under the per-merchant cap
-APPLICATION = {"name": "Bench Gym", "uscc": "91350100M000100Y43", "industry": "fitness",
-               "address": "1 Bench Road", "contact_phone": "13800000000"}
+APPLICATION = {"name": "Bench Gym", "industry": "fitness", "address": "1 Bench Road",
+               "contact_phone": "13800000000"}
 
 
 class Api:
@@ -69,7 +70,7 @@ class Api:
         # A fresh Idempotency-Key per call: every call here is a new request, never a retry.
         answer = self.session().post(self.base + path, json=body or {}, timeout=120,
                                      headers={**headers, "Idempotency-Key": os.urandom(16).hex()})
-        if answer.status_code not in (200, 201):
+        if answer.status_code not in (200, 201, 202):
             raise RuntimeError(f"POST {path}: {answer.status_code} {answer.text[:300]}")
         return answer.json()
 
@@ -121,8 +122,10 @@ class Shop:
     def __init__(self, api: Api):
         self.api = api
         operator = api.token("operator", "bench-op")
-        self.merchant_id = api.post("/api/v1/merchants", operator, APPLICATION)["merchant_id"]
-        api.post(f"/api/v1/merchants/{self.merchant_id}/approve", operator)
+        self.merchant_id = api.post("/api/v1/merchants", operator, {
+            **APPLICATION, "uscc": fresh_uscc()})["merchant_id"]
+        api.post(f"/api/v1/merchants/{self.merchant_id}/approve",
+                 api.token("operator", "bench-op-2"))  # maker-checker
         self.merchant = api.token("merchant", self.merchant_id)
         self.product = api.post(f"/api/v1/merchants/{self.merchant_id}/products", self.merchant, {
             "type": "stored_value", "name": "10 yuan", "price": PRICE, "bonus": 0,
@@ -287,13 +290,15 @@ def _refund_audit(base: Path, merchant_id: str) -> dict:
 
 def _default(api: Api, base: Path, report) -> None:
     operator, regulator = api.token("operator", "bench-op"), api.token("regulator", "bench-reg")
-    merchant_id = api.post("/api/v1/merchants", operator,
-                           {**APPLICATION, "name": "Vanishing Gym"})["merchant_id"]
-    api.post(f"/api/v1/merchants/{merchant_id}/approve", operator)
+    merchant_id = api.post("/api/v1/merchants", operator, {
+        **APPLICATION, "name": "Vanishing Gym", "uscc": fresh_uscc()})["merchant_id"]
+    api.post(f"/api/v1/merchants/{merchant_id}/approve", api.token("operator", "bench-op-2"))
     deposited = _open_cards_for_default(base, merchant_id)
+    default, reason = f"/api/v1/merchants/{merchant_id}/default", {
+        "reason": "the shop closed and the owner vanished"}
+    api.post(default, api.token("regulator", "bench-reg-2"), reason)  # the proposal
     started = time.perf_counter()
-    result = api.post(f"/api/v1/merchants/{merchant_id}/default", regulator,
-                      {"reason": "the shop closed and the owner vanished"})
+    result = api.post(default, regulator, reason)  # a second regulator's confirmation
     seconds = time.perf_counter() - started
     report(f"merchant default: {DEFAULT_CARDS:,} open cards refunded", seconds, None, "s",
            absolute_target=10, lower_is_better=True)

@@ -20,7 +20,7 @@ from services.gateway.app import create_app
 from services.risk.application import handlers
 from services.risk.domain.health_code import RiskRules
 from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth
+from tests.merchant.test_merchant_api import auth, fresh_uscc
 from tests.messaging.harness import start_relay, start_service, stop, store_url, wait_until
 
 SURGES = 100
@@ -42,9 +42,10 @@ def _surge_latencies(base: Path, uri: str) -> list[float]:
         latencies = []
         for _ in range(SURGES):
             merchant = client.post("/api/v1/merchants", headers=operator, json={
-                "name": "Shop", "uscc": "91350100M000100Y43", "industry": "beauty",
+                "name": "Shop", "uscc": fresh_uscc(), "industry": "beauty",
                 "address": "1 Road", "contact_phone": "13800000000"}).get_json()["merchant_id"]
-            client.post(f"/api/v1/merchants/{merchant}/approve", headers=operator)
+            client.post(f"/api/v1/merchants/{merchant}/approve",
+                        headers=auth(client, "operator", "o-2"))  # maker-checker
             product = client.post(f"/api/v1/merchants/{merchant}/products", json={
                 "type": "count", "name": "5 washes", "price": 10_000, "uses": 5,
                 "validity_days": 180}, headers=auth(client, "merchant", merchant)).get_json()

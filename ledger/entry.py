@@ -8,7 +8,9 @@ any party can rebuild them. An entry holds:
 * `event`: the source event's id, type, service, stream, version and recorded time;
 * `amounts`: every integer money field of the event, in fen (`amount`, `price`, `bonus`, and
   fields ending in `_amount`, `_price` or `_fen`);
-* `parties`: every `..._id` field, all pseudonymous ids;
+* `parties`: every `..._id` field, all pseudonymous ids; a consumer's id is replaced by a
+  pseudonym per merchant (`Pseudonyms`), so two merchants holding receipts of the same
+  consumer cannot link them;
 * `data_hash`: SHA-256 of the event data's canonical JSON, so a holder of the event can show
   the entry is its own;
 * `personal_hash`: SHA-256 of the personal fields (named `..._encrypted`, or `personal`), if
@@ -17,7 +19,9 @@ any party can rebuild them. An entry holds:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Callable
 
 ENTRY_VERSION = 1
 MONEY_NAMES = frozenset({"amount", "price", "bonus"})
@@ -64,10 +68,38 @@ def _is_personal(name: str) -> bool:
     return name == "personal" or name.endswith("_encrypted")
 
 
-def summarise(event: dict) -> dict:
-    """The entry body for an integration event payload (see messaging.wire.IntegrationEvent)."""
+CONSUMER_FIELD = "consumer_id"
+
+
+class Pseudonyms:
+    """A consumer's id as each merchant's receipts show it: HMAC-SHA256 under a ledger-side
+    key of (merchant id, consumer id). Stable, so the ledger can tell a consumer which entries
+    are theirs; different per merchant and unguessable without the key, so merchants comparing
+    receipts cannot link one consumer across shops."""
+
+    PREFIX = "cp1-"
+
+    def __init__(self, key: bytes):
+        if len(key) < 32:
+            raise ValueError("a pseudonym key has at least 32 bytes")
+        self._key = key
+
+    def of(self, merchant_id: str, consumer_id: str) -> str:
+        message = json.dumps([merchant_id, consumer_id], ensure_ascii=False).encode()
+        return self.PREFIX + hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def summarise(event: dict, pseudonym: Callable[[str, str], str] | None = None) -> dict:
+    """The entry body for an integration event payload (see messaging.wire.IntegrationEvent).
+    `pseudonym(merchant_id, consumer_id)` (Pseudonyms.of) replaces a consumer's id in the
+    parties; without it the id is kept as it is (tests and benchmarks of the tree alone)."""
     data = event["data"]
     personal = {k: v for k, v in data.items() if _is_personal(k)}
+    parties = {k: v for k, v in data.items()
+               if k.endswith("_id") and isinstance(v, str) and not _is_personal(k)}
+    if pseudonym is not None and CONSUMER_FIELD in parties:
+        parties[CONSUMER_FIELD] = pseudonym(str(data.get("merchant_id") or ""),
+                                            parties[CONSUMER_FIELD])
     summary = {
         "event": {
             "id": event["event_id"],
@@ -78,8 +110,7 @@ def summarise(event: dict) -> dict:
             "recorded_at": event["recorded_at"],
         },
         "amounts": {k: v for k, v in data.items() if _is_money(k, v)},
-        "parties": {k: v for k, v in data.items()
-                    if k.endswith("_id") and isinstance(v, str) and not _is_personal(k)},
+        "parties": parties,
         "data_hash": _sha256(data),
     }
     if personal:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ledger import merkle
-from ledger.entry import build_entry, parse_entry, summarise
+from ledger.entry import CONSUMER_FIELD, Pseudonyms, build_entry, parse_entry, summarise
 from ledger.log import Ledger, Prover, StoredCheckpoint
 from ledger.note import Checkpoint, Signer, add_signatures, sign_note, split_note
 
@@ -35,8 +35,10 @@ class WitnessEndpoint:
 
 class Notary:
     def __init__(self, ledger: Ledger, signer: Signer, *, witnesses: Sequence[WitnessEndpoint] = (),
-                 quorum: Sequence[str] | None = None, clock: Callable[[], float] = time.time):
+                 quorum: Sequence[str] | None = None, clock: Callable[[], float] = time.time,
+                 pseudonyms: Pseudonyms | None = None):
         self.ledger = ledger
+        self.pseudonyms = pseudonyms
         self.signer = signer
         self.origin = signer.name
         self.witnesses = list(witnesses)
@@ -49,7 +51,8 @@ class Notary:
     # --- writing: the single writer calls this with a batch ----------------------------------
     def notarise(self, payloads: Sequence[dict]) -> list[int]:
         """Appends each event once (by event id) in one transaction with one checkpoint."""
-        items = [(p["event_id"], summarise(p)) for p in payloads]
+        pseudonym = self.pseudonyms.of if self.pseudonyms else None
+        items = [(p["event_id"], summarise(p, pseudonym)) for p in payloads]
         signed: list[tuple[int, bytes]] = []
         indexes = self.ledger.append_batch(
             items, build=build_entry, sign=lambda size, root, prove: self._sign(
@@ -113,14 +116,22 @@ class Notary:
         return [{"index": index, "entry": base64.b64encode(entry).decode()}
                 for index, entry in self.ledger.entries(start, end)]
 
-    def receipt(self, event_id: str) -> dict | None:
-        """The inclusion proof of an event against the published checkpoint; None until then."""
+    def receipt(self, event_id: str, consumer_id: str | None = None) -> dict | None:
+        """The inclusion proof of an event against the published checkpoint; None until then.
+        With `consumer_id`, `consumer_is_party` says whether the entry names that consumer
+        (by the pseudonym under the entry's merchant), for the gateway's access check."""
         index = self.ledger.index_of(event_id)
         published = self.published()
         if index is None or published is None or published.size <= index:
             return None
         entry = self.ledger.entry(index)
         proof = self.ledger.inclusion_proof(index, published.size)
+        parties = parse_entry(entry)["parties"]
+        is_party = False
+        if consumer_id is not None and CONSUMER_FIELD in parties:
+            named = consumer_id if self.pseudonyms is None else self.pseudonyms.of(
+                parties.get("merchant_id", ""), consumer_id)
+            is_party = parties[CONSUMER_FIELD] == named
         return {
             "index": index,
             "tree_size": published.size,
@@ -128,7 +139,8 @@ class Notary:
             "entry": base64.b64encode(entry).decode(),
             "inclusion_proof": [h.hex() for h in proof],
             "checkpoint": self.checkpoint_view(published),
-            "parties": parse_entry(entry)["parties"],
+            "parties": parties,
+            "consumer_is_party": is_party,
         }
 
     def consistency(self, first: int, second: int) -> list[str]:

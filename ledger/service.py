@@ -136,8 +136,8 @@ class LedgerService:
         return self.writer.notary.entries(start, end)
 
     @rpc
-    def receipt(self, event_id: str) -> dict | None:
-        return self.writer.notary.receipt(event_id)
+    def receipt(self, event_id: str, consumer_id: str | None = None) -> dict | None:
+        return self.writer.notary.receipt(event_id, consumer_id)
 
     @rpc
     def consistency(self, first: int, second: int) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import random
 import sys
@@ -28,7 +29,8 @@ from urllib.parse import urlparse
 
 from tqdm import tqdm
 
-USCC = "91350100M000100Y43"
+from services.merchant.domain.uscc import ALPHABET, check_character
+
 INDUSTRIES = ("fitness", "beauty", "catering", "education", "retail")
 PRODUCTS = {
     "stored_value": {"type": "stored_value", "name": "500 + 50", "price": 50_000,
@@ -153,15 +155,28 @@ class City:
         self.counts: Counter = Counter()
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(16)
+        self.uscc_numbers = itertools.count(1)   # shops open in parallel: next() is atomic
 
     # --- day 0 ---------------------------------------------------------------------------
+    def uscc(self) -> str:
+        """A valid code of its own for each shop (a USCC is unique among live merchants),
+        numbered, so the city's random choices stay what they were."""
+        number, body = next(self.uscc_numbers), ""
+        for _ in range(13):
+            number, digit = divmod(number, len(ALPHABET))
+            body = ALPHABET[digit] + body
+        first17 = "9137" + body
+        return first17 + check_character(first17)
+
     def open_shop(self, name: str, industry: str, kind: str) -> Shop:
         made = self.api.post("/api/v1/merchants", {
-            "name": name, "uscc": USCC, "industry": industry, "address": "Weihai",
+            "name": name, "uscc": self.uscc(), "industry": industry, "address": "Weihai",
             "contact_phone": "138" + str(self.random.randrange(10 ** 8)).zfill(8)},
             "operator", "op-demo")
         shop = Shop(made["merchant_id"], name, kind)
-        self.api.post(f"/api/v1/merchants/{shop.merchant_id}/approve", {}, "operator", "op-demo")
+        # Maker-checker: a second operator approves what the first filed.
+        self.api.post(f"/api/v1/merchants/{shop.merchant_id}/approve", {}, "operator",
+                      "op-demo-2")
         for card_type, body in PRODUCTS.items():
             if kind == "aggressive":
                 body = {**body, "bonus": 15_000} if card_type == "stored_value" else None
@@ -245,9 +260,11 @@ class City:
             surge = [h for h in self.holders if h.shop.kind == "surge"][:12]
             list(self.pool.map(self.complain, surge))
         if day == story.default_day and golden.merchant_id:
-            result = self.api.post(f"/api/v1/merchants/{golden.merchant_id}/default",
-                                   {"reason": "absconded with the members' money"},
-                                   "regulator", "reg-demo")
+            # Two regulators: one proposes the default, the other confirms it.
+            url, reason = f"/api/v1/merchants/{golden.merchant_id}/default", {
+                "reason": "absconded with the members' money"}
+            self.api.post(url, reason, "regulator", "reg-demo")
+            result = self.api.post(url, reason, "regulator", "reg-demo-2")
             self.counts["cards refunded on default"] += result["cards_refunded"]
             self.counts["fen refunded on default"] += result["amount_refunded"]
         self.work_alerts()

@@ -75,14 +75,31 @@ class Vault:
             self._conn.execute("DELETE FROM subject_keys WHERE subject = ?", (subject,))
             self._conn.execute("INSERT OR IGNORE INTO forgotten VALUES (?)", (subject,))
             self._conn.execute("COMMIT")
+            # secure_delete zeroes the key in the database pages, but the write-ahead log
+            # still holds the page images written when the key was created: copy the log
+            # back and truncate it, so no file keeps the key's bytes.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self._conn.close()
 
 
+# A masked phone shows at most its last MAX_SHOWN_DIGITS digits (the "尾号" people recognise),
+# fewer than half of its digits, and hides at least MIN_HIDDEN_DIGITS, whatever its length.
+MAX_SHOWN_DIGITS = 4
+MIN_HIDDEN_DIGITS = 4
+
+
 def mask_phone(phone: str) -> str:
-    """138****5678: what every role but the owner sees."""
-    digits = phone.strip()
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    """*******5678: what every role but the owner sees. Only digits are masked, so the mask
+    keeps the number's length and its separators ("+", "-", spaces)."""
+    text = phone
+    digits = sum(char.isdigit() for char in text)
+    shown = max(0, min(MAX_SHOWN_DIGITS, (digits - 1) // 2, digits - MIN_HIDDEN_DIGITS))
+    masked, seen = [], 0
+    for char in text:
+        if char.isdigit():
+            seen += 1
+            char = char if seen > digits - shown else "*"
+        masked.append(char)
+    return "".join(masked)

@@ -14,6 +14,7 @@ from services.gateway import (
     logins_api,
     merchants_api,
     openapi,
+    privacy_api,
     risk_api,
 )
 from services.gateway.auth import TokenIssuer
@@ -25,7 +26,7 @@ from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
 
 API_AREAS = (auth_api, logins_api, merchants_api, cards_api, risk_api, ledger_api,
-             demo_api)
+             demo_api, privacy_api)
 
 
 def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,

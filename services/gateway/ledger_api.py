@@ -47,14 +47,18 @@ def entries():
 @blueprint.get("/receipts/<event_id>")
 @require()
 def receipt(event_id: str):
-    found = call("ledger", "receipt", event_id)
     principal = current_principal()
-    # Someone who is not a party learns nothing, not even that the event exists.
-    own_field = {"consumer": "consumer_id", "merchant": "merchant_id"}.get(principal.role)
-    if found is None or not (principal.role in AUDITORS or own_field is not None
-                             and found["parties"].get(own_field) == principal.subject):
+    consumer = principal.subject if principal.role == "consumer" else None
+    found = call("ledger", "receipt", event_id, consumer)
+    # Someone who is not a party learns nothing, not even that the event exists. An entry
+    # names its consumer by a pseudonym per merchant, which the ledger matches for us.
+    if found is None or not (
+            principal.role in AUDITORS or consumer is not None and found["consumer_is_party"]
+            or principal.role == "merchant"
+            and found["parties"].get("merchant_id") == principal.subject):
         raise ApiError(404, "not_found", "no notarised event with that id for you")
     found.pop("parties")
+    found.pop("consumer_is_party")
     return jsonify(ReceiptResponse().dump(found))
 
 

@@ -13,6 +13,7 @@ from services.gateway.schemas.merchants import (
     PRODUCT_SCHEMAS,
     CountProduct,
     DefaultDeclaration,
+    DefaultProposal,
     DefaultResult,
     Directory,
     DirectoryQuery,
@@ -146,8 +147,12 @@ def create_product(merchant_id: str):
 @idempotent
 def declare_default(merchant_id: str):
     body = json_body(DefaultDeclaration())
-    call("merchant", "change_status", merchant_id, "defaulted", body["reason"], actor(),
-         metadata())
+    # Maker-checker: the first regulator's call records a proposal (202); a different
+    # regulator's call confirms it, and only then is every open card refunded.
+    step = call("merchant", "declare_default", merchant_id, body["reason"], actor(),
+                metadata())
+    if step["status"] != "defaulted":
+        return jsonify(DefaultProposal().dump(step)), 202
     result = call("escrow", "default_merchant", merchant_id, body["reason"], actor(), metadata())
     return jsonify(DefaultResult().dump(result))
 
@@ -202,10 +207,21 @@ def _op(summary: str, schema: str | None, errors: tuple[int, ...], **more) -> di
 
 PRODUCT_TYPES = {"oneOf": [{"$ref": f"#/components/schemas/{n}"}
                            for n in ("StoredValueProduct", "CountProduct", "PeriodProduct")]}
+DEFAULT_OPERATION = _op(
+    "Declare a merchant defaulted, by two regulators: the first call records a proposal (202); "
+    "a different regulator's call confirms it and every open card is refunded from escrow "
+    "(200); once defaulted, a call resumes the refund", "DefaultResult", (400, 404, 409, 422),
+    body="DefaultDeclaration", says={422: "second_regulator_required: the proposer may not "
+                                     "confirm"})
+DEFAULT_OPERATION["responses"]["202"] = {
+    "description": "proposed; waiting for a different regulator's confirmation",
+    "content": {"application/json": {"schema": "DefaultProposal"}}}
 OPENAPI = {
     "/api/v1/merchants": {
         "post": _op("Apply as a merchant (operator or merchant applicant)", "MerchantCreated",
-                    (400, 422), status="201", body="MerchantApplication"),
+                    (400, 409, 422), status="201", body="MerchantApplication",
+                    says={409: "uscc_taken: a live merchant (not closed or defaulted) holds "
+                          "this unified social credit code"}),
         "get": _op("The public directory of listed merchants", "Directory", (400,),
                    params=tuple(param(n) for n in ("industry", "health_code", "cursor")) +
                    (param("limit", "integer"),))},
@@ -213,10 +229,10 @@ OPENAPI = {
         "A merchant's public card (phone masked except for the merchant itself)", "Merchant",
         (404,))},
     "/api/v1/merchants/{merchant_id}/approve": {"post": _op(
-        "Approve an application (operator)", None, (404, 409))},
-    "/api/v1/merchants/{merchant_id}/default": {"post": _op(
-        "Declare a merchant defaulted: every open card is refunded from escrow",
-        "DefaultResult", (400, 404, 409), body="DefaultDeclaration")},
+        "Approve an application (operator; not the operator who filed it)", None,
+        (404, 409, 422), says={422: "second_operator_required: the operator who filed the "
+                               "application may not approve it"})},
+    "/api/v1/merchants/{merchant_id}/default": {"post": DEFAULT_OPERATION},
     "/api/v1/merchants/{merchant_id}/settlements": {"get": _op(
         "Payouts of released money to the merchant (the merchant itself)", "SettlementList",
         (404,))},
@@ -239,7 +255,8 @@ SCHEMAS = {"MerchantApplication": MerchantApplication, "MerchantCreated": Mercha
            "Merchant": Merchant, "Directory": Directory, "Product": Product,
            "StoredValueProduct": StoredValueProduct, "CountProduct": CountProduct,
            "PeriodProduct": PeriodProduct, "DefaultDeclaration": DefaultDeclaration,
-           "DefaultResult": DefaultResult, "SettlementList": SettlementList,
+           "DefaultResult": DefaultResult, "DefaultProposal": DefaultProposal,
+           "SettlementList": SettlementList,
            "FlagChange": FlagChange, "FlagResult": FlagResult,
            "PromotionRequest": PromotionRequest, "Promotion": Promotion,
            "PromotionList": PromotionList, "MerchantStats": MerchantStats}

@@ -80,7 +80,9 @@ def respond(complaint_id: str):
     body = json_body(ComplaintResponse())
     answered = call("risk", "respond_to_complaint", complaint_id, current_principal().subject,
                     body["response"], metadata())
-    return jsonify(Complaint().dump(answered))
+    # The state only, not the texts: an Idempotency-Key keeps this answer for replays, and
+    # the texts are personal data that must not outlive their erasure there (GET has them).
+    return jsonify(ComplaintState().dump(answered))
 
 
 def _close(complaint_id: str, how: str):
@@ -131,7 +133,12 @@ def merchant_complaints(merchant_id: str):
 
 @blueprint.get("/merchants/<merchant_id>/health")
 def health(merchant_id: str):
-    return jsonify(Health().dump(call("risk", "health_code", merchant_id)))
+    """Public: the code, its reasons and the metrics that are not money. The merchant itself
+    and regulators also see the money figures, as they do in /stats."""
+    principal = current_principal()
+    full = principal is not None and (principal.role == "regulator" or (
+        principal.role == "merchant" and principal.subject == merchant_id))
+    return jsonify(Health().dump(call("risk", "health_code", merchant_id, full)))
 
 
 @blueprint.get("/merchants/<merchant_id>/credit-report")
@@ -181,11 +188,15 @@ def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
 OPENAPI = {
     "/api/v1/complaints": {"post": _op(
         "File a complaint (consumer); at most the policy's number per merchant in its window",
-        "ComplaintCreated", (400, 404, 422), status="201", body="ComplaintRequest")},
+        "ComplaintCreated", (400, 404, 422), status="201", body="ComplaintRequest",
+        says={422: "complaint_limit_reached (too many against this merchant in the window), "
+                   "personal_data_erased (the consumer erased their personal data)"})},
     "/api/v1/complaints/{complaint_id}": {"get": _op(
         "A complaint: its consumer, its merchant, regulators", "Complaint", (404,))},
     "/api/v1/complaints/{complaint_id}/response": {"post": _op(
-        "The merchant's response, once", "Complaint", (400, 404, 409),
+        "The merchant's response, once; answers the state (GET the complaint for its texts)",
+        "ComplaintState", (400, 404, 409, 422),
+        says={422: "personal_data_erased: the complaint's consumer erased their personal data"},
         body="ComplaintResponse")},
     "/api/v1/complaints/{complaint_id}/resolve": {"post": _op(
         "Resolve (its consumer, or a regulator)", "ComplaintState", (400, 404),
@@ -200,7 +211,10 @@ OPENAPI = {
         "Complaints about the merchant, oldest first (the merchant itself, regulators)",
         "ComplaintList", (400, 404), params=(param("cursor"), param("limit", "integer")))},
     "/api/v1/merchants/{merchant_id}/health": {"get": _op(
-        "The 预付健康码 with its reasons and metrics (public)", "Health", (404,))},
+        "The 预付健康码 with its reasons and metrics (public). Anyone sees the ratio, day and "
+        "count metrics; the money figures (issued_*, redeemed_*, outstanding, escrow_held) "
+        "only the merchant itself and regulators, with their bearer token", "Health",
+        (404,))},
     "/api/v1/merchants/{merchant_id}/credit-report": {"get": _op(
         "A signed credit recommendation for a green merchant (banks, regulators, itself)",
         "CreditReport", (404, 422))},

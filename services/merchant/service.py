@@ -33,9 +33,23 @@ class MerchantService(PlatformService):
 
     @rpc
     @domain_errors_cross
+    def declare_default(self, merchant_id: str, reason: str, regulator: str,
+                        metadata: dict | None = None) -> dict:
+        return handlers.declare_default(merchant_id, reason, regulator, store=self.store,
+                                        now=clock.now(), metadata=metadata)
+
+    @rpc
+    @domain_errors_cross
     def get(self, merchant_id: str, viewer_is_owner: bool = False) -> dict:
         return handlers.get_merchant(merchant_id, viewer_is_owner=viewer_is_owner,
                                      store=self.store, vault=self.vault)
+
+    @rpc
+    def forget(self, subject: str) -> dict:
+        """Erases a person's personal data here (their key): a merchant's contact phone
+        reads as erased (null) from then on."""
+        self.vault.forget(subject)
+        return {"service": self.name, "subject": subject, "erased": True}
 
     @rpc
     def directory(self, industry: str | None = None, after: str = "", limit: int = 100) -> dict:

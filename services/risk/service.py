@@ -147,8 +147,8 @@ class RiskService(PlatformService):
 
     @rpc
     @domain_errors_cross
-    def health_code(self, merchant_id) -> dict:
-        return handlers.health(merchant_id, store=self.store)
+    def health_code(self, merchant_id, full=False) -> dict:
+        return handlers.health(merchant_id, store=self.store, full=full)
 
     @rpc
     def codes(self, merchant_ids) -> dict:
@@ -173,6 +173,13 @@ class RiskService(PlatformService):
             MerchantsOverRpc(self.merchant_rpc).change_status(
                 alert["merchant_id"], status, note or f"alert {alert_id}: {disposition}", by)
         return alert
+
+    @rpc
+    def forget(self, subject: str) -> dict:
+        """Erases a person's personal data here (their key): complaint texts and the
+        merchants' responses to them read as erased from then on."""
+        self.vault.forget(subject)
+        return {"service": self.name, "subject": subject, "erased": True}
 
     @rpc
     @domain_errors_cross

@@ -156,6 +156,9 @@ def test_regulator_declares_a_default_and_every_open_card_is_refunded(client):
     for headers, status in [({}, 401), (merchant, 403), (auth(client, "operator", "o"), 403)]:
         assert client.post(url, json=body, headers=headers).status_code == status
     regulator = auth(client, "regulator", "reg-1")
+    # Two regulators: the first proposes, the second confirms (maker-checker).
+    proposed = client.post(url, json=body, headers=auth(client, "regulator", "reg-0"))
+    assert proposed.status_code == 202, proposed.get_json()
     result = client.post(url, json=body, headers=regulator)
     assert result.status_code == 200, result.get_json()
     assert result.get_json() == {"cards_refunded": 12, "amount_refunded": 12 * 80_000}

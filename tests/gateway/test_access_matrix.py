@@ -17,7 +17,7 @@ import pytest
 from policy import DEFAULT_FILE
 from services.gateway.app import create_app
 from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth
+from tests.merchant.test_merchant_api import auth, fresh_uscc
 from tests.messaging.harness import (
     start_nameko,
     start_relay,
@@ -34,7 +34,6 @@ WHO = ("anonymous", "consumer_a", "consumer_b", "merchant_x", "merchant_y", "reg
 # Cheap, so consumer A's many cards stay under the per-merchant cap.
 SV = {"type": "stored_value", "name": "10+1", "price": 1_000, "bonus": 100,
       "validity_days": 365}
-USCC = "91350100M000100Y43"
 KEYS = itertools.count()
 
 
@@ -56,7 +55,10 @@ class World:
         for who, (role, subject) in {
                 "consumer_a": ("consumer", "c-a"), "consumer_b": ("consumer", "c-b"),
                 "regulator": ("regulator", "r-1"), "bank": ("bank", "b-1"),
-                "operator": ("operator", "o-1")}.items():
+                "operator": ("operator", "o-1"),
+                # The makers whose steps "regulator" and "operator" check (maker-checker).
+                "maker_operator": ("operator", "o-0"),
+                "maker_regulator": ("regulator", "r-0")}.items():
             self.headers[who] = self.login(role, subject)
         self.x, self.y = self.merchant(), self.merchant()
         self.headers["merchant_x"] = self.login("merchant", self.x)
@@ -74,10 +76,19 @@ class World:
 
     def merchant(self, approve=True):
         made = self.post("/api/v1/merchants", {
-            "name": "Shop", "uscc": USCC, "industry": "fitness", "address": "Weihai",
-            "contact_phone": "13812345678"}, "operator")["merchant_id"]
+            "name": "Shop", "uscc": fresh_uscc(), "industry": "fitness", "address": "Weihai",
+            "contact_phone": "13812345678"}, "maker_operator")["merchant_id"]
         if approve:
             self.post(f"/api/v1/merchants/{made}/approve", {}, "operator")
+        return made
+
+    def default_proposed(self):
+        """A merchant whose default another regulator has proposed, for "regulator" to
+        confirm."""
+        made = self.merchant()
+        answer = self.client.post(f"/api/v1/merchants/{made}/default", json={
+            "reason": "absconded"}, headers=self.headers["maker_regulator"])
+        assert answer.status_code == 202, answer.get_json()
         return made
 
     def buy(self):
@@ -139,7 +150,7 @@ TABLE = {
     "/api/v1/openapi.json": ("GET", lambda w: ("/api/v1/openapi.json", None, None), PUBLIC),
     "/healthz": ("GET", lambda w: ("/healthz", None, None), None),
     "/api/v1/merchants": ("POST", lambda w: ("/api/v1/merchants", {
-        "name": "New", "uscc": USCC, "industry": "beauty", "address": "A",
+        "name": "New", "uscc": fresh_uscc(), "industry": "beauty", "address": "A",
         "contact_phone": "13812345678"}, None),
         row({"merchant_x": 201, "merchant_y": 201, "operator": 201}, 403)),
     "/api/v1/merchants#GET": ("GET", lambda w: ("/api/v1/merchants", None, None), PUBLIC),
@@ -168,7 +179,7 @@ TABLE = {
         {"flag": "abnormal_operations", "on": True, "source": "samr"},
         f"/api/v1/merchants/{m}"), row({"regulator": 200, "operator": 200}, 403)),
     "/api/v1/merchants/<merchant_id>/default": ("POST", lambda w: (
-        f"/api/v1/merchants/{(m := w.merchant())}/default", {"reason": "absconded"},
+        f"/api/v1/merchants/{(m := w.default_proposed())}/default", {"reason": "absconded"},
         f"/api/v1/merchants/{m}"), row({"regulator": 200}, 403)),
     "/api/v1/merchants/<merchant_id>/settlements": ("GET", lambda w: (
         f"/api/v1/merchants/{w.x}/settlements", None, None),
@@ -250,6 +261,9 @@ TABLE = {
         f"/api/v1/ledger/receipts/{w.receipt_event}", None, None),
         row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
              "regulator": 200, "bank": 200, "operator": 404}, 404)),
+    # Last: the consumers erase their own personal data, which no row after could use.
+    "/api/v1/consumers/me": ("DELETE", lambda w: ("/api/v1/consumers/me", None, None),
+                             row({"consumer_a": 200, "consumer_b": 200}, 403)),
 }
 # Logout revokes each principal's token, so its row runs after every other one.
 TABLE["/api/v1/auth/logout"] = ("POST", lambda w: ("/api/v1/auth/logout", {}, None),
@@ -331,7 +345,7 @@ def test_every_route_for_every_principal(world):
             before = _state(client, world, probe)
             headers = {**world.headers[who], "Idempotency-Key": f"cell-{next(KEYS)}"}
             answer = (client.post(url, json=body, headers=headers) if method == "POST"
-                      else client.get(url, headers=headers))
+                      else client.open(url, method=method, headers=headers))
             status = answer.status_code
             if status != expected[who]:
                 wrong.append(f"{method} {route} as {who}: {status}, expected {expected[who]} "

@@ -72,7 +72,7 @@ def run(receipt: dict, vkeys: list[str], tmp_path, *extra) -> subprocess.Complet
 def test_a_real_receipt_verifies(setup):
     notary, events, vkeys, tmp_path = setup
     receipt = notary.receipt(events[17]["event_id"])
-    receipt.pop("parties")
+    receipt.pop("parties"), receipt.pop("consumer_is_party")
     result = run(receipt, vkeys, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert events[17]["event_id"] in result.stdout
@@ -97,7 +97,7 @@ def _flip_hex(value: str) -> str:
 def test_forged_receipts_are_invalid(setup, forge):
     notary, events, vkeys, tmp_path = setup
     receipt = notary.receipt(events[4]["event_id"])
-    receipt.pop("parties")
+    receipt.pop("parties"), receipt.pop("consumer_is_party")
     vkeys = list(vkeys)
     forge(receipt, vkeys)
     result = run(receipt, vkeys, tmp_path)

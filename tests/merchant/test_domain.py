@@ -39,7 +39,7 @@ def active(industry="fitness", **flags) -> model.Merchant:
         model.apply_for("m-1", name="Gym", uscc=GOOD_USCC, industry=industry, address="Weihai",
                         contact_phone_encrypted="ct", applied_by="operator:o"),
     ])
-    merchant.apply(model.approve(merchant, "operator:o"))
+    merchant.apply(model.approve(merchant, "operator:o2"))
     for flag in flags:
         merchant.apply(MerchantFlagSet("m-1", flag, True, "credit-china", "regulator:r"))
     return merchant
@@ -52,7 +52,19 @@ def test_lifecycle():
     merchant.apply(model.change_status(merchant, "delisted", "red code", "regulator:r"))
     with pytest.raises(Conflict):
         model.approve(merchant, "o")
-    merchant.apply(model.change_status(merchant, "defaulted", "absconded", "regulator:r"))
+    with pytest.raises(BusinessRuleViolation):
+        model.change_status(merchant, "defaulted", "absconded", "regulator:r")  # needs two
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    for event in model.declare_default(merchant, "absconded", "regulator:r", at):
+        merchant.apply(event)
+    assert merchant.status == "delisted" and merchant.default_proposal.proposed_by == \
+        "regulator:r"
+    with pytest.raises(BusinessRuleViolation):
+        model.declare_default(merchant, "absconded", "regulator:r", at)
+    for event in model.declare_default(merchant, "", "regulator:r2", at):
+        merchant.apply(event)
+    assert merchant.status == "defaulted" and merchant.status_reason == "absconded"
+    assert model.declare_default(merchant, "again", "regulator:r", at) == []
     with pytest.raises(Conflict):
         model.change_status(merchant, "active", "", "r")
     with pytest.raises(InvalidInput):

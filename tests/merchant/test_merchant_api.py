@@ -1,10 +1,13 @@
 """Merchants through HTTP, the gateway and a real merchant service on RabbitMQ."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from privacy import Vault
 from services.gateway.app import create_app
+from services.merchant.domain.uscc import ALPHABET, check_character
 from tests.conftest import gateway_settings
 from tests.messaging.harness import start_service, stop, wait_until
 
@@ -36,12 +39,25 @@ def application(**changes):
             "address": "1 Haibin Road", "contact_phone": PHONE} | changes
 
 
+def fresh_uscc() -> str:
+    """A valid USCC no other merchant of the test holds (a USCC is unique among live ones)."""
+    number, body = uuid.uuid4().int, ""
+    for _ in range(9):
+        number, digit = divmod(number, len(ALPHABET))
+        body += ALPHABET[digit]
+    first17 = "91350100" + body
+    return first17 + check_character(first17)
+
+
 def onboard(client, **changes) -> str:
+    """Applied for by one operator and approved by another (maker-checker)."""
+    changes.setdefault("uscc", fresh_uscc())
     operator = auth(client, "operator", "op-1")
     created = client.post("/api/v1/merchants", json=application(**changes), headers=operator)
     assert created.status_code == 201, created.get_json()
     merchant_id = created.get_json()["merchant_id"]
-    approved = client.post(f"/api/v1/merchants/{merchant_id}/approve", headers=operator)
+    approved = client.post(f"/api/v1/merchants/{merchant_id}/approve",
+                           headers=auth(client, "operator", "op-2"))
     assert approved.get_json() == {"merchant_id": merchant_id, "status": "active"}
     return merchant_id
 
@@ -58,17 +74,17 @@ def test_onboarding_the_public_card_and_masking(client, tmp_path):
         assert client.post(f"/api/v1/merchants/{merchant_id}/approve",
                            headers=headers).status_code == status
     assert client.post(f"/api/v1/merchants/{merchant_id}/approve",
-                       headers=operator).get_json()["status"] == "active"
+                       headers=auth(client, "operator", "op-2")).get_json()["status"] == "active"
     assert client.post("/api/v1/merchants/m-nope/approve", headers=operator).status_code == 404
 
     public = client.get(f"/api/v1/merchants/{merchant_id}").get_json()
-    assert public["contact_phone"] == "138****5678" and public["status"] == "active"
+    assert public["contact_phone"] == "*******5678" and public["status"] == "active"
     own = client.get(f"/api/v1/merchants/{merchant_id}",
                      headers=auth(client, "merchant", merchant_id)).get_json()
     assert own["contact_phone"] == PHONE
     other = client.get(f"/api/v1/merchants/{merchant_id}",
                        headers=auth(client, "merchant", "m-other")).get_json()
-    assert other["contact_phone"] == "138****5678"
+    assert other["contact_phone"] == "*******5678"
     assert client.get("/api/v1/merchants/m-nope").status_code == 404
 
     assert PHONE.encode() not in (tmp_path / "merchant.db").read_bytes()
@@ -148,8 +164,9 @@ def test_idempotency_keys(client):
     assert reused.status_code == 422
     assert reused.get_json()["error"]["code"] == "idempotency_key_reused"
     other_caller = auth(client, "operator", "op-2") | {"Idempotency-Key": "apply-1"}
-    assert client.post("/api/v1/merchants", json=application(),
-                       headers=other_caller).get_json() != first.get_json(), "keys are per caller"
+    other = client.post("/api/v1/merchants", json=application(), headers=other_caller)
+    assert other.get_json() != first.get_json(), "keys are per caller"
+    assert other.status_code == 409, "and then the code is taken already"
     refused = auth(client, "operator", "op-1") | {"Idempotency-Key": "bad-1"}
     bad = application(uscc="91350100M000100Y44")
     assert client.post("/api/v1/merchants", json=bad, headers=refused).status_code == 400

@@ -92,6 +92,14 @@ class DefaultDeclaration(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
+class DefaultProposal(StrictSchema):
+    merchant_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "default_proposed"})
+    reason = fields.String(required=True)
+    proposed_by = fields.String(required=True)
+    proposed_at = fields.String(required=True)
+
+
 class DefaultResult(StrictSchema):
     cards_refunded = fields.Integer(required=True)
     amount_refunded = Money(required=True)

@@ -80,7 +80,10 @@ class Health(StrictSchema):
     code = fields.String(required=True, metadata={"description": "green|yellow|red"})
     since = fields.String(required=True)
     reasons = fields.List(fields.Nested(Reason), required=True)
-    metrics = fields.Dict(required=True)
+    metrics = fields.Dict(required=True, metadata={"description": (
+        "the indicators by name; money figures (issued_30, issued_90, redeemed_30, "
+        "redeemed_90, outstanding, escrow_held, in fen) only for the merchant itself and "
+        "regulators")})
     evaluated_at = fields.String(required=True)
 
 

@@ -44,13 +44,36 @@ def _card(merchant: model.Merchant) -> dict:
             "flags": sorted(merchant.flags), "version": merchant.version}
 
 
+def uscc_stream(uscc: str) -> str:
+    return f"uscc-{uscc.upper()}"
+
+
+def _uscc_claims(store: EventStore, uscc: str) -> tuple[str | None, int]:
+    """Who holds the code now, and the version of its stream to append at."""
+    records = store.read_stream(uscc_stream(uscc))
+    return model.uscc_holder(CODEC.decode(r) for r in records), len(records)
+
+
 def _save(store: EventStore, merchant: model.Merchant, events: list, expected: int,
           metadata: dict) -> model.Merchant:
+    release = None
+    if merchant.status not in model.FINAL and merchant.uscc and any(
+            isinstance(e, model.MerchantStatusChanged) and e.status in model.FINAL
+            for e in events):
+        # Released in the same transaction as the status change, at the version read: the
+        # code is free exactly when the merchant stops being live, and a claim racing it
+        # makes this append conflict (the caller retries).
+        holder, version = _uscc_claims(store, merchant.uscc)
+        if holder == merchant.merchant_id:
+            release = version
     with store.unit_of_work() as uow:
         uow.append(merchant_stream(merchant.merchant_id),
                    [CODEC.encode(e, metadata) for e in events], expected)
         for event in events:
             merchant.apply(event)
+        if release is not None:
+            uow.append(uscc_stream(merchant.uscc), [CODEC.encode(model.UsccReleased(
+                merchant.uscc, merchant.merchant_id, merchant.status), metadata)], release)
         uow.put_view(DIRECTORY, merchant.merchant_id, _card(merchant))
     return merchant
 
@@ -63,9 +86,23 @@ def apply_for_merchant(*, name: str, uscc: str, industry: str, address: str,
     event = model.apply_for(merchant_id, name=name, uscc=uscc, industry=industry,
                             address=address, contact_phone_encrypted="", applied_by=applied_by)
     # Validated first, so a refused application leaves no key behind.
+    holder, version = _uscc_claims(store, event.uscc)
+    claim = model.claim_uscc(event.uscc, merchant_id, holder)
     event = type(event)(**{**event.__dict__, "contact_phone_encrypted":
                            vault.encrypt(merchant_id, PHONE, contact_phone)})
-    merchant = _save(store, model.Merchant(merchant_id), [event], 0, metadata or {})
+    merchant, metadata = model.Merchant(merchant_id), metadata or {}
+    try:
+        with store.unit_of_work() as uow:
+            # The claim is appended at the version read: of two applications racing for one
+            # code, the second's append conflicts and its whole transaction rolls back.
+            uow.append(uscc_stream(event.uscc), [CODEC.encode(claim, metadata)], version)
+            uow.append(merchant_stream(merchant_id), [CODEC.encode(event, metadata)], 0)
+            merchant.apply(event)
+            uow.put_view(DIRECTORY, merchant_id, _card(merchant))
+    except ConcurrencyError as exc:
+        vault.forget(merchant_id)  # the refused applicant's phone key goes with it
+        raise Conflict("a live merchant is already registered with this unified social credit "
+                       "code", "uscc_taken", {"uscc": event.uscc}) from exc
     return {"merchant_id": merchant.merchant_id, "status": merchant.status}
 
 
@@ -89,6 +126,27 @@ def change_status(merchant_id: str, status: str, reason: str, changed_by: str, *
                   store: EventStore, metadata: dict | None = None) -> dict:
     return _decide(store, merchant_id,
                    lambda m: model.change_status(m, status, reason, changed_by), metadata)
+
+
+def declare_default(merchant_id: str, reason: str, regulator: str, *, store: EventStore,
+                    now: datetime, metadata: dict | None = None) -> dict:
+    """One regulator's step of a default (see model.declare_default). Returns the state:
+    `default_proposed` with the proposal, or `defaulted` once confirmed (the caller then runs
+    the escrow's bulk refund, which is resumable, so a retry of a defaulted merchant runs it
+    again)."""
+    merchant = load_merchant(store, merchant_id)
+    events = model.declare_default(merchant, reason, regulator, now, note=reason)
+    if events:
+        try:
+            _save(store, merchant, events, merchant.version, metadata or {})
+        except ConcurrencyError as exc:
+            raise Conflict("the merchant changed meanwhile; retry", "version_conflict") from exc
+    proposal = merchant.default_proposal
+    if merchant.status == "defaulted" or proposal is None:
+        return {"merchant_id": merchant_id, "status": merchant.status}
+    return {"merchant_id": merchant_id, "status": "default_proposed",
+            "reason": proposal.reason, "proposed_by": proposal.proposed_by,
+            "proposed_at": proposal.proposed_at}
 
 
 def set_flag(merchant_id: str, flag: str, on: bool, source: str, set_by: str, *,

@@ -83,5 +83,51 @@ class PromotionCreated:
     created_by: str
 
 
+@dataclass(frozen=True)
+class UsccClaimed:
+    """A merchant holds this USCC (on the stream `uscc-<code>`): while it is live, no other
+    application may name the same code."""
+
+    TYPE: ClassVar[str] = "merchant.UsccClaimed.v1"
+    uscc: str
+    merchant_id: str
+
+
+@dataclass(frozen=True)
+class UsccReleased:
+    """The holder closed or defaulted: the code may be registered again."""
+
+    TYPE: ClassVar[str] = "merchant.UsccReleased.v1"
+    uscc: str
+    merchant_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class DefaultProposed:
+    """The first of two regulators (maker-checker) proposes to declare the merchant defaulted;
+    nothing is refunded until a different regulator confirms."""
+
+    TYPE: ClassVar[str] = "merchant.DefaultProposed.v1"
+    merchant_id: str
+    reason: str
+    proposed_by: str
+    proposed_at: str
+
+
+@dataclass(frozen=True)
+class DefaultConfirmed:
+    """A second regulator confirmed the proposal; the status change to defaulted follows."""
+
+    TYPE: ClassVar[str] = "merchant.DefaultConfirmed.v1"
+    merchant_id: str
+    reason: str
+    proposed_by: str
+    confirmed_by: str
+    confirmed_at: str
+    note: str
+
+
 MERCHANT_EVENTS = (MerchantApplied, MerchantApproved, MerchantFlagSet, MerchantStatusChanged,
-                   ProductCreated, PromotionCreated)
+                   ProductCreated, PromotionCreated, UsccClaimed, UsccReleased, DefaultProposed,
+                   DefaultConfirmed)

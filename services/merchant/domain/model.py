@@ -10,17 +10,22 @@ from datetime import datetime, timedelta
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.merchant.domain.events import (
+    DefaultConfirmed,
+    DefaultProposed,
     MerchantApplied,
     MerchantApproved,
     MerchantFlagSet,
     MerchantStatusChanged,
     ProductCreated,
     PromotionCreated,
+    UsccClaimed,
+    UsccReleased,
 )
 from services.merchant.domain.uscc import is_valid_uscc
 
 STATUSES = ("pending", "active", "warned", "delisted", "closed", "defaulted")
 FINAL = ("closed", "defaulted")
+"""A merchant in a final status no longer holds its USCC: the code may be registered again."""
 # Where a status may go next; approval is the only way out of pending.
 NEXT_STATUS = {
     "active": {"warned", "delisted", "closed", "defaulted"},
@@ -46,6 +51,8 @@ class Merchant:
     status: str = "pending"
     status_reason: str = ""
     flags: set[str] = field(default_factory=set)
+    applied_by: str = ""
+    default_proposal: DefaultProposed | None = None
     version: int = 0
 
     @classmethod
@@ -64,6 +71,11 @@ class Merchant:
             self.name, self.uscc, self.industry = event.name, event.uscc, event.industry
             self.address = event.address
             self.contact_phone_encrypted = event.contact_phone_encrypted
+            self.applied_by = event.applied_by
+        elif isinstance(event, DefaultProposed):
+            self.default_proposal = event
+        elif isinstance(event, DefaultConfirmed):
+            self.default_proposal = None
         elif isinstance(event, MerchantApproved):
             self.status = "active"
         elif isinstance(event, MerchantFlagSet):
@@ -99,6 +111,12 @@ def approve(merchant: Merchant, approved_by: str) -> MerchantApproved | None:
         return None  # approving twice changes nothing
     if merchant.status != "pending":
         raise Conflict(f"a {merchant.status} merchant cannot be approved", "invalid_transition")
+    if approved_by == merchant.applied_by:
+        # Maker-checker: whoever filed the application (an operator on a merchant's behalf)
+        # cannot also be the one who lets it sell prepaid cards.
+        raise BusinessRuleViolation("an application must be approved by another operator than "
+                                    "the one who filed it", "second_operator_required",
+                                    {"applied_by": merchant.applied_by})
     return MerchantApproved(merchant.merchant_id, approved_by)
 
 
@@ -106,10 +124,58 @@ def change_status(merchant: Merchant, status: str, reason: str,
                   changed_by: str) -> MerchantStatusChanged | None:
     if status == merchant.status:
         return None
+    if status == "defaulted":
+        raise BusinessRuleViolation("a default is proposed by one regulator and confirmed by "
+                                    "another", "default_needs_confirmation")
+    _check_transition(merchant, status)
+    return MerchantStatusChanged(merchant.merchant_id, status, reason, changed_by)
+
+
+def _check_transition(merchant: Merchant, status: str) -> None:
     if status not in NEXT_STATUS.get(merchant.status, set()):
         raise Conflict(f"a {merchant.status} merchant cannot become {status}",
                        "invalid_transition")
-    return MerchantStatusChanged(merchant.merchant_id, status, reason, changed_by)
+
+
+def declare_default(merchant: Merchant, reason: str, regulator: str, now: datetime,
+                    note: str = "") -> list:
+    """One regulator's step toward a default (maker-checker): the first proposes, a different
+    one confirms (then the merchant is defaulted). [] when it is defaulted already, so a
+    retry can resume the refunds."""
+    if merchant.status == "defaulted":
+        return []
+    _check_transition(merchant, "defaulted")
+    proposal = merchant.default_proposal
+    if proposal is None:
+        return [DefaultProposed(merchant.merchant_id, reason.strip(), regulator,
+                                now.isoformat())]
+    if proposal.proposed_by == regulator:
+        raise BusinessRuleViolation("a default proposed by this regulator needs another "
+                                    "regulator's confirmation", "second_regulator_required",
+                                    {"proposed_by": proposal.proposed_by,
+                                     "proposed_at": proposal.proposed_at})
+    return [DefaultConfirmed(merchant.merchant_id, proposal.reason, proposal.proposed_by,
+                             regulator, now.isoformat(), note.strip()),
+            MerchantStatusChanged(merchant.merchant_id, "defaulted", proposal.reason,
+                                  regulator)]
+
+
+def uscc_holder(events) -> str | None:
+    """The merchant that holds a USCC now, from its `uscc-<code>` stream; None when free."""
+    holder = None
+    for event in events:
+        if isinstance(event, UsccClaimed):
+            holder = event.merchant_id
+        elif isinstance(event, UsccReleased) and event.merchant_id == holder:
+            holder = None
+    return holder
+
+
+def claim_uscc(uscc: str, merchant_id: str, holder: str | None) -> UsccClaimed:
+    if holder is not None:
+        raise Conflict("a live merchant is already registered with this unified social credit "
+                       "code", "uscc_taken", {"uscc": uscc})
+    return UsccClaimed(uscc, merchant_id)
 
 
 def set_flag(merchant: Merchant, flag: str, on: bool, source: str,

@@ -9,7 +9,7 @@ from datetime import datetime
 from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import event_fields
 from privacy import Forgotten, Vault
-from services.domain_errors import Conflict, NotFound
+from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.risk.application.assessment import (
     ALERTS,
     CODEC,
@@ -20,6 +20,7 @@ from services.risk.application.assessment import (
 from services.risk.domain import complaints as domain
 from services.risk.domain.events import AlertOpened
 from services.risk.domain.health_code import RiskRules
+from services.risk.domain.indicators import public_metrics
 
 COMPLAINTS, BY_MERCHANT = "complaints", "complaints_by_merchant"
 COMPLAINANTS = "complaints_by_complainant"
@@ -72,6 +73,17 @@ def _record(store: EventStore, complaint: domain.Complaint, events: list, *, rul
         raise Conflict("the complaint changed meanwhile; retry", "version_conflict") from exc
 
 
+def _seal(vault: Vault, consumer_id: str, purpose: str, text: str) -> str:
+    """Encrypted with the consumer's key; a consumer who had their data erased has none, and
+    none is made again (the erasure stands)."""
+    try:
+        return vault.encrypt(consumer_id, purpose, text)
+    except Forgotten:
+        raise BusinessRuleViolation("this consumer's personal data was erased at their request; "
+                                    "no new text can be kept for them",
+                                    "personal_data_erased") from None
+
+
 def file_complaint(consumer_id: str, merchant_id: str, card_id: str | None, category: str,
                    text: str, *, store: EventStore, vault: Vault, rules: RiskRules,
                    now: datetime, metadata: dict | None = None,
@@ -84,7 +96,7 @@ def file_complaint(consumer_id: str, merchant_id: str, card_id: str | None, cate
                           now=now.isoformat())  # validated before any key is made
     event = domain.file_complaint(
         complaint_id, merchant_id=merchant_id, card_id=card_id, consumer_id=consumer_id,
-        category=category, text_encrypted=vault.encrypt(consumer_id, TEXT, text),
+        category=category, text_encrypted=_seal(vault, consumer_id, TEXT, text),
         now=now.isoformat())
     key = f"{consumer_id}/{merchant_id}"
 
@@ -106,7 +118,7 @@ def respond_to_complaint(complaint_id: str, merchant_id: str, response: str, *,
     complaint = _load_complaint(store, complaint_id)
     if complaint.merchant_id != merchant_id:
         raise NotFound(f"no complaint {complaint_id}")
-    event = domain.respond(complaint, vault.encrypt(complaint.consumer_id, RESPONSE, response),
+    event = domain.respond(complaint, _seal(vault, complaint.consumer_id, RESPONSE, response),
                            now.isoformat())
     _record(store, complaint, [event], rules=rules, now=now, metadata=metadata)
     return get_complaint(complaint_id, store=store, vault=vault)
@@ -182,12 +194,17 @@ def observe_event(uow, event_type: str, data: dict, at: str, *, rules: RiskRules
                   event=(event_type, data, at), metadata=metadata)
 
 
-def health(merchant_id: str, *, store: EventStore) -> dict:
+def health(merchant_id: str, *, store: EventStore, full: bool = True) -> dict:
+    """The code with its reasons and metrics; without `full` (the public's view), only the
+    metrics that are not money (indicators.PUBLIC_METRICS)."""
     doc = store.get_view(CODES, merchant_id)
     if doc is None:
         raise NotFound(f"no assessment of {merchant_id} yet")
-    return {k: doc[k] for k in ("merchant_id", "code", "since", "reasons", "metrics",
-                                "evaluated_at")}
+    found = {k: doc[k] for k in ("merchant_id", "code", "since", "reasons", "metrics",
+                                 "evaluated_at")}
+    if not full:
+        found["metrics"] = public_metrics(found["metrics"])
+    return found
 
 
 def codes(merchant_ids: list[str], *, store: EventStore) -> dict:

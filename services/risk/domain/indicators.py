@@ -109,6 +109,19 @@ class Indicators:
         return dict(self.__dict__)
 
 
+PUBLIC_METRICS = frozenset({
+    "spike_percent", "liability_months_x100", "coverage_percent", "refund_rate_per_mille",
+    "complaints_per_thousand_cards", "unresolved_complaints_percent", "dormancy_days",
+    "max_bonus_percent", "observed_days", "open_cards"})
+"""What anyone may read of a merchant's indicators: ratios, days and counts. The money
+figures (issuance, redemptions, outstanding balance, escrow held) are the merchant's and its
+regulators', as in /stats; an indicator not named here stays private until it is added."""
+
+
+def public_metrics(metrics: dict) -> dict:
+    return {name: value for name, value in metrics.items() if name in PUBLIC_METRICS}
+
+
 def _days_between(earlier: str | None, later: datetime) -> int:
     if earlier is None:
         return 0
