@@ -151,6 +151,11 @@ def test_redemption_requests_for_a_defaulted_merchants_cards_get_422(tmp_path, a
             "validity_days": 180}, headers=shop).get_json()
         card_id = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
                               headers=owner).get_json()["card_id"]
+        # A default takes two regulators: one proposes it, another confirms it.
+        proposed = client.post(f"/api/v1/merchants/{merchant_id}/default",
+                               json={"reason": "absconded"},
+                               headers=auth(client, "regulator", "r-0"))
+        assert proposed.status_code == 202, proposed.get_json()
         declared = client.post(f"/api/v1/merchants/{merchant_id}/default",
                                json={"reason": "absconded"},
                                headers=auth(client, "regulator", "r-1"))

@@ -89,6 +89,11 @@ def test_a_green_merchant_declared_defaulted_turns_red_with_the_reason(tmp_path,
         assert health(client, merchant_id)["code"] == "green"
         assert health(client, listed_id)["code"] == "green"
 
+        # A default takes two regulators: one proposes it, another confirms it.
+        proposed = client.post(f"/api/v1/merchants/{merchant_id}/default",
+                               json={"reason": "the owner absconded"},
+                               headers=auth(client, "regulator", "r-li"))
+        assert proposed.status_code == 202, proposed.get_json()
         declared = client.post(f"/api/v1/merchants/{merchant_id}/default",
                                json={"reason": "the owner absconded"}, headers=regulator)
         assert declared.status_code == 200, declared.get_json()
