@@ -79,8 +79,8 @@ class EscrowService(PlatformService):
         return handlers.merchant_stats(merchant_id, store=self.store)
 
     @rpc
-    def settlements(self, merchant_id: str) -> list[dict]:
-        return handlers.settlements(merchant_id, store=self.store)
+    def settlements(self, merchant_id: str, after: str = "", limit: int = 100) -> dict:
+        return handlers.settlements(merchant_id, store=self.store, after=after, limit=limit)
 
     @rpc
     @domain_errors_cross
@@ -102,8 +102,9 @@ class EscrowService(PlatformService):
         return handlers.get_card(card_id, store=self.store)
 
     @rpc
-    def consumer_cards(self, consumer_id: str) -> list[dict]:
-        return handlers.consumer_cards(consumer_id, store=self.store)
+    def consumer_cards(self, consumer_id: str, after: str = "", limit: int = 100) -> dict:
+        return handlers.consumer_cards(consumer_id, store=self.store, after=after,
+                                       limit=limit)
 
     @rpc
     @domain_errors_cross

@@ -9,6 +9,7 @@ from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.merchants_api import metadata
 from services.gateway.openapi import operation
+from services.gateway.paging import PAGE_PARAMS, PageQuery, page_args, page_body
 from services.gateway.remote import call
 from services.gateway.schemas.cards import (
     Card,
@@ -23,7 +24,7 @@ from services.gateway.schemas.cards import (
     RefundRequest,
     RefundResponse,
 )
-from services.gateway.validation import json_body
+from services.gateway.validation import json_body, query
 
 blueprint = Blueprint("cards", __name__, url_prefix="/api/v1")
 
@@ -67,8 +68,10 @@ def get_card(card_id: str):
 @blueprint.get("/consumers/me/cards")
 @require("consumer")
 def my_cards():
-    cards = call("escrow", "consumer_cards", current_principal().subject)
-    return jsonify(CardList().dump({"items": cards, "next_cursor": None}))
+    scope = "cards/me"
+    after, limit = page_args(query(PageQuery()), scope)
+    page = call("escrow", "consumer_cards", current_principal().subject, after, limit)
+    return jsonify(CardList().dump(page_body(page, scope)))
 
 
 @blueprint.post("/cards/<card_id>/redemptions")
@@ -120,7 +123,8 @@ OPENAPI = {
         body="PaymentConfirmation", body_optional=True)},
     "/api/v1/cards/{card_id}": {"get": _op(
         "A card (its owner, its merchant, the regulator)", "Card", (404,))},
-    "/api/v1/consumers/me/cards": {"get": _op("The caller's cards", "CardList", ())},
+    "/api/v1/consumers/me/cards": {"get": _op("The caller's cards", "CardList", (400,),
+                                              params=PAGE_PARAMS)},
     "/api/v1/cards/{card_id}/redemptions": {"post": _op(
         "The card's merchant asks for an amount, uses, or a check-in", "RedemptionCreated",
         (400, 404, 409, 422), status="201", body="RedemptionRequest",

@@ -20,6 +20,7 @@ from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
 from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased
+from services.paging import keyset_page
 
 CODEC = EventCodec(ESCROW_EVENTS)
 CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS = (
@@ -291,10 +292,11 @@ def get_card(card_id: str, *, store: EventStore) -> dict:
     return view
 
 
-def consumer_cards(consumer_id: str, *, store: EventStore, limit: int = 500) -> list[dict]:
-    prefix = f"{consumer_id}/"
-    return [view for key, view in store.list_views(BY_CONSUMER, prefix, limit)
-            if key.startswith(prefix)]
+def consumer_cards(consumer_id: str, *, store: EventStore, after: str = "",
+                   limit: int = 100) -> dict:
+    """The consumer's cards by card id, a page at a time."""
+    found = keyset_page(store.list_views, BY_CONSUMER, f"{consumer_id}/", after, limit)
+    return {"items": [view for _, view in found["rows"]], "next_after": found["next_after"]}
 
 
 def _stamp(event) -> str:
@@ -328,6 +330,8 @@ def merchant_stats(merchant_id: str, *, store: EventStore) -> dict:
     return store.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
 
 
-def settlements(merchant_id: str, *, store: EventStore, limit: int = 500) -> list[dict]:
-    prefix = f"{merchant_id}/"
-    return [v for k, v in store.list_views(PAYOUTS, prefix, limit) if k.startswith(prefix)]
+def settlements(merchant_id: str, *, store: EventStore, after: str = "",
+                limit: int = 100) -> dict:
+    """The merchant's payouts, oldest first, a page at a time."""
+    found = keyset_page(store.list_views, PAYOUTS, f"{merchant_id}/", after, limit)
+    return {"items": [v for _, v in found["rows"]], "next_after": found["next_after"]}

@@ -1,5 +1,6 @@
 from marshmallow import fields, validate
 
+from services.gateway.paging import PageQuery
 from services.gateway.schemas import Money, StrictSchema
 from services.merchant.domain.model import FLAGS, INDUSTRIES
 
@@ -37,11 +38,9 @@ class Merchant(StrictSchema):
     version = fields.Integer(required=True)
 
 
-class DirectoryQuery(StrictSchema):
+class DirectoryQuery(PageQuery):
     industry = fields.String(validate=validate.OneOf(INDUSTRIES))
     health_code = fields.String(validate=validate.OneOf(("green", "yellow", "red")))
-    cursor = fields.String()
-    limit = fields.Integer(validate=validate.Range(min=1, max=500), load_default=100)
 
 
 class Directory(StrictSchema):
@@ -145,7 +144,7 @@ class PromotionList(StrictSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class PromotionQuery(StrictSchema):
+class PromotionQuery(PageQuery):
     include_ended = fields.Boolean(load_default=False)
 
 

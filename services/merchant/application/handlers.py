@@ -14,8 +14,10 @@ from eventstore.codec import EventCodec
 from policy import Policy
 from privacy import Forgotten, Vault, mask_phone
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
+from services.merchant.application import directory as ordered
 from services.merchant.domain import model
 from services.merchant.domain.events import MERCHANT_EVENTS
+from services.paging import keyset_page
 
 CODEC = EventCodec(MERCHANT_EVENTS)
 PHONE = "contact_phone"
@@ -50,7 +52,9 @@ def _save(store: EventStore, merchant: model.Merchant, events: list, expected: i
                    [CODEC.encode(e, metadata) for e in events], expected)
         for event in events:
             merchant.apply(event)
-        uow.put_view(DIRECTORY, merchant.merchant_id, _card(merchant))
+        card = _card(merchant)
+        uow.put_view(DIRECTORY, merchant.merchant_id, card)
+        ordered.place(uow, card)
     return merchant
 
 
@@ -111,20 +115,11 @@ def get_merchant(merchant_id: str, *, viewer_is_owner: bool, store: EventStore,
     return card
 
 
-def directory(*, industry: str | None, store: EventStore, after: str = "",
-              limit: int = 100) -> dict:
-    """Listed (active or warned) merchants, by id; `next_cursor` continues after the page."""
-    items, cursor = [], after
-    while True:
-        page = store.list_views(DIRECTORY, cursor, 500)
-        for key, card in page:
-            cursor = key
-            if card["status"] in ("active", "warned") and industry in (None, card["industry"]):
-                items.append(card)
-                if len(items) == limit:
-                    return {"items": items, "next_cursor": key}
-        if len(page) < 500:
-            return {"items": items, "next_cursor": None}
+def directory(*, industry: str | None, store: EventStore, code: str | None = None,
+              after: str = "", limit: int = 100) -> dict:
+    """Listed (active or warned) merchants, green first across pages (see `directory.py`);
+    `next_after` continues after the page."""
+    return ordered.page(store=store, industry=industry, code=code, after=after, limit=limit)
 
 
 def create_product(merchant_id: str, fields: dict, *, store: EventStore, policy: Policy,
@@ -196,12 +191,14 @@ def _instant(text: str) -> datetime:
 
 
 def promotions(merchant_id: str, *, store: EventStore, now: datetime,
-               include_ended: bool = False, limit: int = 500) -> list[dict]:
-    """The merchant's promotions by start time; ended ones only when asked for."""
+               include_ended: bool = False, after: str = "", limit: int = 100) -> dict:
+    """The merchant's promotions by start time, a page at a time; ended ones only when
+    asked for."""
     load_merchant(store, merchant_id)
-    prefix = f"{merchant_id}/"
-    return [v for k, v in store.list_views(PROMOTIONS, prefix, limit) if k.startswith(prefix)
-            and (include_ended or datetime.fromisoformat(v["ends_at"]) > now)]
+    found = keyset_page(store.list_views, PROMOTIONS, f"{merchant_id}/", after, limit,
+                        lambda key, v: include_ended or
+                        datetime.fromisoformat(v["ends_at"]) > now)
+    return {"items": [v for _, v in found["rows"]], "next_after": found["next_after"]}
 
 
 def get_product(product_id: str, *, store: EventStore) -> dict:
