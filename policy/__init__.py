@@ -60,6 +60,14 @@ class Policy:
     """sector name -> its caps (a read-only mapping of rule name -> integer)."""
     risk: MappingProxyType
 
+    def escrow_ratio_percent(self, sector: str | None) -> int:
+        """The escrow share of a card of `sector`: the sector's own when the policy sets one
+        (education holds 100% whatever the general ratio), else [escrow] ratio_percent."""
+        own = self.sectors.get(sector) if sector else None
+        if own is not None and "escrow_ratio_percent" in own:
+            return own["escrow_ratio_percent"]
+        return self.escrow.ratio_percent
+
 
 def _section(cls, raw: dict, name: str):
     known = {f.name for f in fields(cls)}
@@ -87,6 +95,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
     escrow = _section(EscrowRules, raw["escrow"], "escrow")
     if not 0 < escrow.ratio_percent <= 100:
         raise PolicyError("escrow.ratio_percent must be in 1..100")
+    for sector, caps in raw["sectors"].items():
+        if not 0 < caps.get("escrow_ratio_percent", 100) <= 100:
+            raise PolicyError(f"sectors.{sector}.escrow_ratio_percent must be in 1..100")
     return Policy(
         version=raw["version"],
         cards=_section(CardRules, raw["cards"], "cards"),

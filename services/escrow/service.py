@@ -13,7 +13,7 @@ from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import defaults, handlers, scheduled_work
+from services.escrow.application import defaults, handlers, refund_deadlines, scheduled_work
 from services.escrow.application.reconciliation import reconcile
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -100,6 +100,11 @@ class EscrowService(PlatformService):
     @domain_errors_cross
     def get_card(self, card_id: str) -> dict:
         return handlers.get_card(card_id, store=self.store)
+
+    @rpc
+    def overdue_refunds(self, after: str = "", limit: int = 100) -> dict:
+        return refund_deadlines.overdue_refunds(store=self.store, policy=self.policy,
+                                                now=now(), after=after, limit=limit)
 
     @rpc
     def consumer_cards(self, consumer_id: str, after: str = "", limit: int = 100) -> dict:

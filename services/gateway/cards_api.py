@@ -14,6 +14,7 @@ from services.gateway.remote import call
 from services.gateway.schemas.cards import (
     Card,
     CardList,
+    OverdueRefundList,
     PaymentConfirmation,
     PurchaseRequest,
     PurchaseResponse,
@@ -111,6 +112,16 @@ def refund(card_id: str):
     return jsonify(RefundResponse().dump(done))
 
 
+@blueprint.get("/refunds/overdue")
+@require("regulator", "bank")
+def overdue_refunds():
+    """Refunds the bank has not taken by their due date."""
+    scope = "refunds/overdue"
+    after, limit = page_args(query(PageQuery()), scope)
+    page = call("escrow", "overdue_refunds", after, limit)
+    return jsonify(OverdueRefundList().dump(page_body(page, scope)))
+
+
 def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
     return operation(summary, tag="cards", schema=schema, errors=errors, **more)
 
@@ -134,6 +145,9 @@ OPENAPI = {
         (404, 409))},
     "/api/v1/redemptions/{redemption_id}/reject": {"post": _op(
         "The owner rejects the redemption", "RedemptionRejected", (404, 409))},
+    "/api/v1/refunds/overdue": {"get": _op(
+        "Refunds not taken by the bank by their due date (regulators, the bank)",
+        "OverdueRefundList", (400,), params=PAGE_PARAMS)},
     "/api/v1/cards/{card_id}/refund": {"post": _op(
         "Refund the rest: cooling-off when it applies, else on request", "RefundResponse",
         (400, 404, 409, 422), body="RefundRequest")},
@@ -142,4 +156,5 @@ SCHEMAS = {"PurchaseRequest": PurchaseRequest, "PurchaseResponse": PurchaseRespo
            "PaymentConfirmation": PaymentConfirmation, "Card": Card, "CardList": CardList,
            "RedemptionRequest": RedemptionRequest, "RedemptionCreated": RedemptionCreated,
            "RedemptionConfirmed": RedemptionConfirmed, "RedemptionRejected": RedemptionRejected,
-           "RefundRequest": RefundRequest, "RefundResponse": RefundResponse}
+           "RefundRequest": RefundRequest, "RefundResponse": RefundResponse,
+           "OverdueRefundList": OverdueRefundList}

@@ -20,6 +20,7 @@ from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
 from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased
+from services.escrow.domain.refund_due import refund_due_on
 from services.paging import keyset_page
 
 CODEC = EventCodec(ESCROW_EVENTS)
@@ -92,7 +93,8 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
         elif kind == "CardRefunded":
             uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
             bank_instructions.instruct(uow, "refund", card.purchase.payment_id, card.card_id,
-                                       event.refund_amount)
+                                       event.refund_amount, rule=event.rule,
+                                       refunded_at=event.refunded_at)
         if getattr(event, RELEASES.get(kind, ""), 0):
             day = _stamp(event)[:10]
             key = f"{day}|{card.purchase.merchant_id}"
@@ -155,7 +157,8 @@ def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merch
     purchase = CardPurchased(
         card_id, consumer_id, product["merchant_id"], product_id, product["type"],
         product["price"], product["bonus"], product["uses"], product["validity_days"],
-        product["period_days"], payment_id, policy.escrow.ratio_percent, now.isoformat())
+        product["period_days"], payment_id, policy.escrow_ratio_percent(product.get("sector")),
+        now.isoformat())
     card = domain.Card(card_id)
     encoded = [CODEC.encode(purchase, metadata or {})]
     with store.unit_of_work() as uow:
@@ -281,8 +284,9 @@ def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, stor
     refund = events[-1]
     bank_instructions.send(store, bank, [bank_instructions.key_of(
         "refund", card.purchase.payment_id, card_id)])
+    due = refund_due_on(refund.rule, datetime.fromisoformat(refund.refunded_at), refunds)
     return {"status": card.status, "refund_amount": refund.refund_amount, "rule": refund.rule,
-            "event_id": ids[-1]}
+            "event_id": ids[-1], "due_on": due.isoformat()}
 
 
 def get_card(card_id: str, *, store: EventStore) -> dict:

@@ -14,6 +14,11 @@ class MerchantApplication(StrictSchema):
     industry = fields.String(required=True, validate=validate.OneOf(INDUSTRIES))
     address = fields.String(required=True, validate=validate.Length(min=1, max=500))
     contact_phone = fields.String(required=True, validate=PHONE)
+    licence_issued_on = fields.String(
+        load_default=None, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        metadata={"description": "YYYY-MM-DD; a licence younger than the policy's "
+                  "merchants.min_licence_age_days may not sell cards. Optional: without it "
+                  "that rule is not applied"})
 
 
 class MerchantCreated(StrictSchema):
@@ -32,6 +37,7 @@ class Merchant(StrictSchema):
     status = fields.String(required=True)
     status_reason = fields.String(required=True)
     flags = fields.List(fields.String(), required=True)
+    licence_issued_on = fields.String(allow_none=True)
     health_code = fields.String(allow_none=True, required=True,
                                 metadata={"description": "green|yellow|red; null until assessed"})
     public_warning = fields.String(allow_none=True, required=True)

@@ -42,7 +42,8 @@ def _card(merchant: model.Merchant) -> dict:
     return {"merchant_id": merchant.merchant_id, "name": merchant.name, "uscc": merchant.uscc,
             "industry": merchant.industry, "address": merchant.address,
             "status": merchant.status, "status_reason": merchant.status_reason,
-            "flags": sorted(merchant.flags), "version": merchant.version}
+            "flags": sorted(merchant.flags), "licence_issued_on": merchant.licence_issued_on,
+            "version": merchant.version}
 
 
 def _save(store: EventStore, merchant: model.Merchant, events: list, expected: int,
@@ -61,10 +62,12 @@ def _save(store: EventStore, merchant: model.Merchant, events: list, expected: i
 def apply_for_merchant(*, name: str, uscc: str, industry: str, address: str,
                        contact_phone: str, applied_by: str, store: EventStore, vault: Vault,
                        new_id: Callable[[], str] = lambda: f"m-{uuid.uuid4().hex[:16]}",
-                       metadata: dict | None = None) -> dict:
+                       metadata: dict | None = None,
+                       licence_issued_on: str | None = None) -> dict:
     merchant_id = new_id()
     event = model.apply_for(merchant_id, name=name, uscc=uscc, industry=industry,
-                            address=address, contact_phone_encrypted="", applied_by=applied_by)
+                            address=address, contact_phone_encrypted="", applied_by=applied_by,
+                            licence_issued_on=licence_issued_on)
     # Validated first, so a refused application leaves no key behind.
     event = type(event)(**{**event.__dict__, "contact_phone_encrypted":
                            vault.encrypt(merchant_id, PHONE, contact_phone)})
@@ -139,7 +142,7 @@ def product_for_sale(product_id: str, *, store: EventStore, policy: Policy,
     """The product as sold now (with any running promotion's bonus), if its merchant may sell
     cards right now (not warned, delisted or listed)."""
     product = get_product(product_id, store=store)
-    reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy)
+    reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy, now)
     if reason:
         raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
                                     "merchant_may_not_sell")
