@@ -73,8 +73,9 @@ class World:
         merchant_id = merchants.apply_for_merchant(
             name=f"Shop {self.count}", uscc=uscc(self.count), industry=industry,
             address="1 Road", contact_phone="13800000000", applied_by="operator:o-1",
-            store=self.merchants, vault=self.vault, licence_issued_on=licence_issued_on,
-            new_id=lambda: f"m-{self.count}")["merchant_id"]
+            store=self.merchants, vault=self.vault, new_id=lambda: f"m-{self.count}",
+            **({"licence_issued_on": licence_issued_on} if licence_issued_on else {}))[
+            "merchant_id"]
         merchants.approve_merchant(merchant_id, "operator:o-2", store=self.merchants)
         return merchant_id
 
