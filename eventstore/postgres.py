@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS positions (
 );
 CREATE TABLE IF NOT EXISTS views (
     collection TEXT NOT NULL,
-    key        TEXT NOT NULL,
+    key        TEXT COLLATE "C" NOT NULL,
     doc        JSONB NOT NULL,
     PRIMARY KEY (collection, key)
 );
@@ -59,6 +59,19 @@ CREATE TABLE IF NOT EXISTS parked_events (
     parked_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (consumer, position)
 );
+"""
+# Views are paged by key ("<merchant>/<time>|<id>" and the like): a page is every key after
+# the last one, and a list is the keys under a prefix. That needs byte order; a database's
+# own collation (en_US on most images) ignores punctuation and would mix "m-1/" with "m-10/".
+# Tables made before the column said so are altered once.
+VIEW_KEYS_IN_BYTE_ORDER = """
+DO $$ BEGIN
+    IF (SELECT collation_name FROM information_schema.columns WHERE table_schema =
+            current_schema() AND table_name = 'views' AND column_name = 'key')
+            IS DISTINCT FROM 'C' THEN
+        ALTER TABLE views ALTER COLUMN key TYPE TEXT COLLATE "C";
+    END IF;
+END $$;
 """
 
 
@@ -96,6 +109,7 @@ class PostgresEventStore(SqlEventStore):
             # Two services creating the schema at once would race on CREATE TABLE.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key + 1,))
             cursor.execute(SCHEMA)
+            cursor.execute(VIEW_KEYS_IN_BYTE_ORDER)
 
     def _connect(self) -> psycopg.Connection:
         extra = {"options": f"-c search_path={self._schema}"} if self._schema else {}

@@ -273,7 +273,13 @@ class City:
     def work_alerts(self) -> None:
         """The regulator acknowledges every new alert the same day."""
         kinds = {shop.merchant_id: shop.kind for shop in self.shops}
-        for alert in self.api.get("/api/v1/alerts", "regulator", "reg-demo")["items"]:
+        # Acknowledged alerts leave the open list, so its first page is always the new ones.
+        while alerts := self.api.get("/api/v1/alerts?limit=500", "regulator",
+                                     "reg-demo")["items"]:
+            self.acknowledge(alerts, kinds)
+
+    def acknowledge(self, alerts: list, kinds: dict) -> None:
+        for alert in alerts:
             self.api.post(f"/api/v1/alerts/{alert['alert_id']}/acknowledge", {}, "regulator",
                           "reg-demo")
             self.counts[f"{alert['code']} alerts"] += 1

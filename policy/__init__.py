@@ -76,6 +76,14 @@ class Policy:
     risk: MappingProxyType
     relay: RelayRules
 
+    def escrow_ratio_percent(self, sector: str | None) -> int:
+        """The escrow share of a card of `sector`: the sector's own when the policy sets one
+        (education holds 100% whatever the general ratio), else [escrow] ratio_percent."""
+        own = self.sectors.get(sector) if sector else None
+        if own is not None and "escrow_ratio_percent" in own:
+            return own["escrow_ratio_percent"]
+        return self.escrow.ratio_percent
+
 
 def _section(cls, raw: dict, name: str):
     known = {f.name for f in fields(cls)}
@@ -115,6 +123,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
     if min(relay.max_lag_events, relay.max_age_seconds, relay.max_message_bytes,
            relay.max_refusals) < 1:
         raise PolicyError("[relay] limits must be positive")
+    for sector, caps in raw["sectors"].items():
+        if not 0 < caps.get("escrow_ratio_percent", 100) <= 100:
+            raise PolicyError(f"sectors.{sector}.escrow_ratio_percent must be in 1..100")
     return Policy(
         version=raw["version"],
         cards=cards,

@@ -13,7 +13,7 @@ from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.bank_choice import choose_bank
-from services.escrow.application import defaults, handlers, scheduled_work
+from services.escrow.application import defaults, handlers, refund_deadlines, scheduled_work
 from services.escrow.application.ports import Bank
 from services.escrow.application.reconciliation import reconcile
 from services.platform_mode import platform_mode
@@ -84,8 +84,8 @@ class EscrowService(PlatformService):
         return handlers.merchant_stats(merchant_id, store=self.store)
 
     @rpc
-    def settlements(self, merchant_id: str) -> list[dict]:
-        return handlers.settlements(merchant_id, store=self.store)
+    def settlements(self, merchant_id: str, after: str = "", limit: int = 100) -> dict:
+        return handlers.settlements(merchant_id, store=self.store, after=after, limit=limit)
 
     @rpc
     @domain_errors_cross
@@ -108,8 +108,14 @@ class EscrowService(PlatformService):
         return handlers.get_card(card_id, store=self.store)
 
     @rpc
-    def consumer_cards(self, consumer_id: str) -> list[dict]:
-        return handlers.consumer_cards(consumer_id, store=self.store)
+    def overdue_refunds(self, after: str = "", limit: int = 100) -> dict:
+        return refund_deadlines.overdue_refunds(store=self.store, policy=self.policy,
+                                                now=now(), after=after, limit=limit)
+
+    @rpc
+    def consumer_cards(self, consumer_id: str, after: str = "", limit: int = 100) -> dict:
+        return handlers.consumer_cards(consumer_id, store=self.store, after=after,
+                                       limit=limit)
 
     @rpc
     @domain_errors_cross

@@ -9,10 +9,12 @@ from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.merchants_api import metadata
 from services.gateway.openapi import operation
+from services.gateway.paging import PAGE_PARAMS, PageQuery, page_args, page_body
 from services.gateway.remote import call
 from services.gateway.schemas.cards import (
     Card,
     CardList,
+    OverdueRefundList,
     PaymentConfirmation,
     PurchaseRequest,
     PurchaseResponse,
@@ -23,7 +25,7 @@ from services.gateway.schemas.cards import (
     RefundRequest,
     RefundResponse,
 )
-from services.gateway.validation import json_body
+from services.gateway.validation import json_body, query
 
 blueprint = Blueprint("cards", __name__, url_prefix="/api/v1")
 
@@ -67,8 +69,10 @@ def get_card(card_id: str):
 @blueprint.get("/consumers/me/cards")
 @require("consumer")
 def my_cards():
-    cards = call("escrow", "consumer_cards", current_principal().subject)
-    return jsonify(CardList().dump({"items": cards, "next_cursor": None}))
+    scope = "cards/me"
+    after, limit = page_args(query(PageQuery()), scope)
+    page = call("escrow", "consumer_cards", current_principal().subject, after, limit)
+    return jsonify(CardList().dump(page_body(page, scope)))
 
 
 @blueprint.post("/cards/<card_id>/redemptions")
@@ -108,6 +112,16 @@ def refund(card_id: str):
     return jsonify(RefundResponse().dump(done))
 
 
+@blueprint.get("/refunds/overdue")
+@require("regulator", "bank")
+def overdue_refunds():
+    """Refunds the bank has not taken by their due date."""
+    scope = "refunds/overdue"
+    after, limit = page_args(query(PageQuery()), scope)
+    page = call("escrow", "overdue_refunds", after, limit)
+    return jsonify(OverdueRefundList().dump(page_body(page, scope)))
+
+
 def _op(summary: str, schema: str, errors: tuple[int, ...], **more) -> dict:
     return operation(summary, tag="cards", schema=schema, errors=errors, **more)
 
@@ -120,7 +134,8 @@ OPENAPI = {
         body="PaymentConfirmation", body_optional=True)},
     "/api/v1/cards/{card_id}": {"get": _op(
         "A card (its owner, its merchant, the regulator)", "Card", (404,))},
-    "/api/v1/consumers/me/cards": {"get": _op("The caller's cards", "CardList", ())},
+    "/api/v1/consumers/me/cards": {"get": _op("The caller's cards", "CardList", (400,),
+                                              params=PAGE_PARAMS)},
     "/api/v1/cards/{card_id}/redemptions": {"post": _op(
         "The card's merchant asks for an amount, uses, or a check-in", "RedemptionCreated",
         (400, 404, 409, 422), status="201", body="RedemptionRequest",
@@ -130,6 +145,9 @@ OPENAPI = {
         (404, 409))},
     "/api/v1/redemptions/{redemption_id}/reject": {"post": _op(
         "The owner rejects the redemption", "RedemptionRejected", (404, 409))},
+    "/api/v1/refunds/overdue": {"get": _op(
+        "Refunds not taken by the bank by their due date (regulators, the bank)",
+        "OverdueRefundList", (400,), params=PAGE_PARAMS)},
     "/api/v1/cards/{card_id}/refund": {"post": _op(
         "Refund the rest: cooling-off when it applies, else on request", "RefundResponse",
         (400, 404, 409, 422), body="RefundRequest")},
@@ -138,4 +156,5 @@ SCHEMAS = {"PurchaseRequest": PurchaseRequest, "PurchaseResponse": PurchaseRespo
            "PaymentConfirmation": PaymentConfirmation, "Card": Card, "CardList": CardList,
            "RedemptionRequest": RedemptionRequest, "RedemptionCreated": RedemptionCreated,
            "RedemptionConfirmed": RedemptionConfirmed, "RedemptionRejected": RedemptionRejected,
-           "RefundRequest": RefundRequest, "RefundResponse": RefundResponse}
+           "RefundRequest": RefundRequest, "RefundResponse": RefundResponse,
+           "OverdueRefundList": OverdueRefundList}

@@ -8,6 +8,7 @@ from services.gateway.correlation import correlation_id
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.openapi import operation, param
+from services.gateway.paging import PAGE_PARAMS, PageQuery, page_args, page_body
 from services.gateway.remote import call
 from services.gateway.schemas.merchants import (
     PRODUCT_SCHEMAS,
@@ -44,9 +45,6 @@ def actor() -> str:
 
 def metadata() -> dict:
     return {"correlation_id": correlation_id(), "actor": actor()}
-
-
-RANK = {"green": 0, "yellow": 1, "red": 2, None: 3}
 
 
 def _codes(merchant_ids: list[str]) -> dict:
@@ -102,22 +100,15 @@ def get(merchant_id: str):
 
 @blueprint.get("")
 def directory():
-    """Green first, then yellow, red and not yet assessed, within each page; with
-    `health_code`, only merchants with that code, pages read until the page is full."""
+    """Green first, then yellow, red and not yet assessed, across pages; by id within a code.
+    The order and the codes shown are the merchant service's copy of the risk service's."""
     args = query(DirectoryQuery())
-    wanted, items, cursor = args.get("health_code"), [], args.get("cursor", "")
-    while True:
-        page = call("merchant", "directory", args.get("industry"), cursor, args["limit"])
-        codes = _codes([c["merchant_id"] for c in page["items"]])
-        for card in page["items"]:
-            health = codes.get(card["merchant_id"])
-            if wanted in (None, (health or {}).get("code")):
-                items.append(_public(card, health))
-        cursor = page["next_cursor"]
-        if cursor is None or len(items) >= args["limit"] or not wanted:
-            break
-    items.sort(key=lambda m: RANK[m["health_code"]])
-    return jsonify(Directory().dump({"items": items[:args["limit"]], "next_cursor": cursor}))
+    industry, code = args.get("industry"), args.get("health_code")
+    scope = f"directory/{industry or ''}/{code or ''}"
+    after, limit = page_args(args, scope)
+    page = call("merchant", "directory", industry, after, limit, code)
+    items = [_public(card, card.pop("health")) for card in page["items"]]
+    return jsonify(Directory().dump(page_body(page, scope, items)))
 
 
 def only_itself(merchant_id: str) -> None:
@@ -181,8 +172,10 @@ def create_promotion(merchant_id: str):
 @blueprint.get("/<merchant_id>/promotions")
 def promotions(merchant_id: str):
     args = query(PromotionQuery())
-    items = call("merchant", "promotions", merchant_id, args["include_ended"])
-    return jsonify(PromotionList().dump({"items": items, "next_cursor": None}))
+    scope = f"promotions/{merchant_id}/{args['include_ended']}"
+    after, limit = page_args(args, scope)
+    page = call("merchant", "promotions", merchant_id, args["include_ended"], after, limit)
+    return jsonify(PromotionList().dump(page_body(page, scope)))
 
 
 @blueprint.get("/<merchant_id>/stats")
@@ -197,8 +190,10 @@ def stats(merchant_id: str):
 @require("merchant")
 def settlements(merchant_id: str):
     only_itself(merchant_id)
-    payouts = call("escrow", "settlements", merchant_id)
-    return jsonify(SettlementList().dump({"items": payouts, "next_cursor": None}))
+    scope = f"settlements/{merchant_id}"
+    after, limit = page_args(query(PageQuery()), scope)
+    page = call("escrow", "settlements", merchant_id, after, limit)
+    return jsonify(SettlementList().dump(page_body(page, scope)))
 
 
 def _op(summary: str, schema: str | None, errors: tuple[int, ...], **more) -> dict:
@@ -223,8 +218,7 @@ OPENAPI = {
                     says={409: "uscc_taken: a live merchant (not closed or defaulted) holds "
                           "this unified social credit code"}),
         "get": _op("The public directory of listed merchants", "Directory", (400,),
-                   params=tuple(param(n) for n in ("industry", "health_code", "cursor")) +
-                   (param("limit", "integer"),))},
+                   params=tuple(param(n) for n in ("industry", "health_code")) + PAGE_PARAMS)},
     "/api/v1/merchants/{merchant_id}": {"get": _op(
         "A merchant's public card (phone masked except for the merchant itself)", "Merchant",
         (404,))},
@@ -235,7 +229,7 @@ OPENAPI = {
     "/api/v1/merchants/{merchant_id}/default": {"post": DEFAULT_OPERATION},
     "/api/v1/merchants/{merchant_id}/settlements": {"get": _op(
         "Payouts of released money to the merchant (the merchant itself)", "SettlementList",
-        (404,))},
+        (400, 404), params=PAGE_PARAMS)},
     "/api/v1/merchants/{merchant_id}/products": {"post": _op(
         "Create a card product (the merchant itself)", "Product", (400, 404, 422),
         status="201", body=PRODUCT_TYPES)},
@@ -246,7 +240,7 @@ OPENAPI = {
         "post": _op("A time-limited bonus on a stored-value product (the merchant)",
                     "Promotion", (400, 404, 409, 422), status="201", body="PromotionRequest"),
         "get": _op("The merchant's running and coming promotions (public)", "PromotionList",
-                   (400, 404), params=(param("include_ended", "boolean"),))},
+                   (400, 404), params=(param("include_ended", "boolean"),) + PAGE_PARAMS)},
     "/api/v1/merchants/{merchant_id}/stats": {"get": _op(
         "Issuance, redemption, refunds, outstanding balance and escrow held "
         "(the merchant itself, regulators)", "MerchantStats", (404,))},

@@ -12,6 +12,7 @@ from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.merchants_api import actor, metadata, only_itself
 from services.gateway.openapi import operation, param
+from services.gateway.paging import PAGE_PARAMS, page_args, page_body
 from services.gateway.remote import call
 from services.gateway.schemas.risk import (
     Alert,
@@ -126,9 +127,11 @@ def merchant_complaints(merchant_id: str):
     regulator's view of it."""
     only_itself(merchant_id)
     args = query(ComplaintListQuery())
+    scope = f"complaints/{merchant_id}"
+    after, limit = page_args(args, scope)
     call("merchant", "get", merchant_id, False)  # 404 for a merchant that does not exist
-    page = call("risk", "merchant_complaints", merchant_id, args["cursor"], args["limit"])
-    return jsonify(ComplaintList().dump(page))
+    page = call("risk", "merchant_complaints", merchant_id, after, limit)
+    return jsonify(ComplaintList().dump(page_body(page, scope)))
 
 
 @blueprint.get("/merchants/<merchant_id>/health")
@@ -151,8 +154,11 @@ def credit_report(merchant_id: str):
 @blueprint.get("/alerts")
 @require("regulator")
 def alerts():
-    items = call("risk", "alerts", query(AlertQuery())["status"])
-    return jsonify(AlertList().dump({"items": items, "next_cursor": None}))
+    args = query(AlertQuery())
+    scope = f"alerts/{args['status']}"
+    after, limit = page_args(args, scope)
+    page = call("risk", "alerts", args["status"], after, limit)
+    return jsonify(AlertList().dump(page_body(page, scope)))
 
 
 def _step(alert_id: str, step: str, **fields):
@@ -209,7 +215,7 @@ OPENAPI = {
         "ComplaintRuling", (400, 404), body="UnfoundedFinding")},
     "/api/v1/merchants/{merchant_id}/complaints": {"get": _op(
         "Complaints about the merchant, oldest first (the merchant itself, regulators)",
-        "ComplaintList", (400, 404), params=(param("cursor"), param("limit", "integer")))},
+        "ComplaintList", (400, 404), params=PAGE_PARAMS)},
     "/api/v1/merchants/{merchant_id}/health": {"get": _op(
         "The 预付健康码 with its reasons and metrics (public). Anyone sees the ratio, day and "
         "count metrics; the money figures (issued_*, redeemed_*, outstanding, escrow_held) "
@@ -221,7 +227,7 @@ OPENAPI = {
     "/api/v1/alerts": {"get": _op(
         "Alerts, oldest first, with their SLA age (regulator)", "AlertList", (400,),
         params=(param("status", description="open (default), acknowledged, verified or "
-                      "any"),))},
+                      "any"),) + PAGE_PARAMS)},
     "/api/v1/alerts/{alert_id}/acknowledge": {"post": _op(
         "Acknowledge an alert", "Alert", (404, 409))},
     "/api/v1/alerts/{alert_id}/verify": {"post": _op(

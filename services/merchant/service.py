@@ -1,16 +1,34 @@
-"""The merchant nameko service: thin RPC entrypoints over the application layer."""
+"""The merchant nameko service: thin RPC entrypoints over the application layer.
+
+It consumes the risk service's code changes, to keep the directory ordered by health code.
+"""
+from messaging.consumer import EventStoreDependency, consumes
+from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
-from services.merchant.application import handlers
+from services.merchant.application import directory, handlers
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.rpc import rpc
 
 
+class MerchantStore(EventStoreDependency):
+    """The service's store; a store from before the directory's order is placed at start."""
+
+    def setup(self) -> None:
+        super().setup()
+        directory.backfill(self.store)
+
+
 class MerchantService(PlatformService):
     name = "merchant"
+    store = MerchantStore()
     vault = VaultDependency()
     policy = PolicyDependency()
+
+    @consumes("risk", "risk.HealthCodeChanged.v1")
+    def on_health_code_changed(self, event: IntegrationEvent, uow) -> None:
+        directory.record_health(uow, event.data)
 
     @rpc
     @domain_errors_cross
@@ -52,8 +70,10 @@ class MerchantService(PlatformService):
         return {"service": self.name, "subject": subject, "erased": True}
 
     @rpc
-    def directory(self, industry: str | None = None, after: str = "", limit: int = 100) -> dict:
-        return handlers.directory(industry=industry, after=after, limit=limit, store=self.store)
+    def directory(self, industry: str | None = None, after: str = "", limit: int = 100,
+                  code: str | None = None) -> dict:
+        return handlers.directory(industry=industry, code=code, after=after, limit=limit,
+                                  store=self.store)
 
     @rpc
     @domain_errors_cross
@@ -85,9 +105,10 @@ class MerchantService(PlatformService):
 
     @rpc
     @domain_errors_cross
-    def promotions(self, merchant_id: str, include_ended: bool = False) -> list[dict]:
+    def promotions(self, merchant_id: str, include_ended: bool = False, after: str = "",
+                   limit: int = 100) -> dict:
         return handlers.promotions(merchant_id, store=self.store, now=clock.now(),
-                                   include_ended=include_ended)
+                                   include_ended=include_ended, after=after, limit=limit)
 
     @rpc
     @domain_errors_cross

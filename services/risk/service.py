@@ -155,8 +155,9 @@ class RiskService(PlatformService):
         return handlers.codes(merchant_ids, store=self.store)
 
     @rpc
-    def alerts(self, status="open") -> list:
-        return handlers.open_alerts(store=self.store, now=now(), status=status)
+    def alerts(self, status="open", after="", limit=100) -> dict:
+        return handlers.open_alerts(store=self.store, now=now(), status=status, after=after,
+                                    limit=limit)
 
     @rpc
     @domain_errors_cross

@@ -83,8 +83,8 @@ def test_purchase_redeem_confirm_refund(env):
     assert card["released_amount"] + card["refunded_amount"] == card["deposited"]
     kinds = [line["kind"] for line in bank.statement(T0.date().isoformat())]
     assert kinds == ["deposit", "refund"]
-    assert [c["card_id"] for c in handlers.consumer_cards("c-1", store=store)] == [card_id]
-    assert handlers.consumer_cards("c-2", store=store) == []
+    assert [c["card_id"] for c in handlers.consumer_cards("c-1", store=store)["items"]] == [card_id]
+    assert handlers.consumer_cards("c-2", store=store)["items"] == []
 
 
 def test_cooling_off_refund_returns_the_whole_principal(env):
@@ -230,7 +230,7 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
     assert run(T0 + timedelta(days=400)) == {"holds_expired": 0, "cards_expired": 0,
                                              "period_releases": 0, "payouts": 1,
                                              "bank_instructions_resent": 0}
-    paid = handlers.settlements("m-1", store=store)
+    paid = handlers.settlements("m-1", store=store)["items"]
     assert sum(p["amount"] for p in paid) == 36_500
 
 
@@ -251,8 +251,8 @@ def test_settlement_pays_released_money_the_next_day(env):
         ("m-1", 60_000, [day0.date().isoformat()])]
     assert scheduled_work.settle(store=store, bank=bank, policy=POLICY,
                            now=day0 + timedelta(days=2)) == [], "paid once"
-    assert [p["amount"] for p in handlers.settlements("m-1", store=store)] == [60_000]
-    assert handlers.settlements("m-2", store=store) == []
+    assert [p["amount"] for p in handlers.settlements("m-1", store=store)["items"]] == [60_000]
+    assert handlers.settlements("m-2", store=store)["items"] == []
     payouts = [s for s in bank.statement(day0.date().isoformat()) if s["kind"] == "payout"]
     assert [(s["account"], s["amount"]) for s in payouts] == [("m-1", 60_000)]
 
@@ -343,7 +343,7 @@ def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_t
     first, second = page(day5), page(day5)
     assert (first["more"], first["payouts"]) == (True, 0), "payouts wait for the last page"
     assert (second["more"], second["payouts"]) == (False, 1)
-    assert [p["amount"] for p in handlers.settlements("m-1", store=store)] == [40_000]
+    assert [p["amount"] for p in handlers.settlements("m-1", store=store)["items"]] == [40_000]
     schedule = [key for key, _ in store.list_views(handlers.PERIOD_DUE, "", 100)]
     assert len(schedule) == 7 and all(key.split("|")[1] in cards for key in schedule)
     assert sorted(schedule)[-1].startswith((T0 + timedelta(days=13)).date().isoformat()), \

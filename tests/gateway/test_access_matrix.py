@@ -250,6 +250,8 @@ TABLE = {
     # No clock file here: even an operator finds no demo clock to move.
     "/api/v1/demo/clock": ("POST", lambda w: ("/api/v1/demo/clock", {"days": 1}, None),
                            row({"operator": 404}, 403)),
+    "/api/v1/refunds/overdue": ("GET", lambda w: ("/api/v1/refunds/overdue", None, None),
+                                row({"regulator": 200, "bank": 200}, 403)),
     "/api/v1/ledger/checkpoint": ("GET", lambda w: ("/api/v1/ledger/checkpoint", None, None),
                                   PUBLIC),
     "/api/v1/ledger/consistency": ("GET", lambda w: (

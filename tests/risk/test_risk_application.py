@@ -68,7 +68,7 @@ def test_a_complaint_surge_turns_red_and_opens_an_alert(env):
     code = handlers.health("m-1", store=store)
     assert code["code"] == "red"
     assert "complaint_surge_per_thousand_cards" in [r["indicator"] for r in code["reasons"]]
-    alerts = handlers.open_alerts(store=store, now=T0 + timedelta(days=1))
+    alerts = handlers.open_alerts(store=store, now=T0 + timedelta(days=1))["items"]
     assert [(a["code"], a["merchant_id"]) for a in alerts] == [("yellow", "m-1"), ("red", "m-1")]
     red = alerts[1]
     assert red["improve_by"] == (T0 + timedelta(hours=4) + timedelta(days=30)).isoformat()
@@ -89,7 +89,7 @@ def test_a_complaint_surge_turns_red_and_opens_an_alert(env):
                                disposition="public_warning", note="warned")
     assert [s["step"] for s in done["steps"]] == ["acknowledged", "verified", "resolved"]
     assert done["disposition"] == "public_warning"
-    assert [a["alert_id"] for a in handlers.open_alerts(store=store, now=T0)] == [
+    assert [a["alert_id"] for a in handlers.open_alerts(store=store, now=T0)["items"]] == [
         alerts[0]["alert_id"]]
 
 
@@ -143,11 +143,11 @@ def test_a_merchant_reads_its_complaints_a_page_at_a_time(env):
         "m-1", store=store, vault=vault, after=after, limit=2)
     first = page("")
     assert [c["text"] for c in first["items"]] == ["text 0", "text 3"], "oldest first, only m-1"
-    second = page(first["next_cursor"])
+    second = page(first["next_after"])
     assert [c["text"] for c in second["items"]] == ["text 4"]
-    assert second["next_cursor"] is None
+    assert second["next_after"] is None
     assert handlers.merchant_complaints("m-3", store=store, vault=vault) == {
-        "items": [], "next_cursor": None}
+        "items": [], "next_after": None}
 
 
 def test_credit_report_is_signed_and_only_for_green(env):

@@ -17,11 +17,12 @@ def key_of(kind: str, reference: str, account: str) -> str:
     return f"{kind}|{reference}|{account}"
 
 
-def instruct(uow, kind: str, reference: str, account: str, amount: int) -> str:
-    """Inside the unit of work that records the refund or payout; returns its key."""
+def instruct(uow, kind: str, reference: str, account: str, amount: int, **facts) -> str:
+    """Inside the unit of work that records the refund or payout; returns its key. `facts`
+    are kept with it: a refund's rule and time, which set when it is due."""
     key = key_of(kind, reference, account)
     uow.put_view(PENDING, key, {"kind": kind, "reference": reference, "account": account,
-                                "amount": amount})
+                                "amount": amount, **facts})
     return key
 
 

@@ -21,6 +21,8 @@ from services.escrow.application.ports import Bank, Merchants
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
 from services.escrow.domain.events import ESCROW_EVENTS, CardPurchased
+from services.escrow.domain.refund_due import refund_due_on
+from services.paging import keyset_page
 
 CODEC = EventCodec(ESCROW_EVENTS)
 CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS = (
@@ -95,10 +97,13 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
         elif kind == "CardRefunded":
             uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
             bank_instructions.instruct(uow, "refund", card.purchase.payment_id, card.card_id,
-                                       event.refund_amount)
+                                       event.refund_amount, rule=event.rule,
+                                       refunded_at=event.refunded_at)
         elif kind == "DepositReturned":
+            # Due like any refund that is not a cooling-off one (policy [refunds]).
             bank_instructions.instruct(uow, "refund", event.payment_id, card.card_id,
-                                       event.amount)
+                                       event.amount, rule="deposit_returned",
+                                       refunded_at=event.returned_at)
             _release_consumer_total(uow, card)
         if getattr(event, RELEASES.get(kind, ""), 0):
             day = _stamp(event)[:10]
@@ -170,7 +175,8 @@ def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merch
     purchase = CardPurchased(
         card_id, consumer_id, product["merchant_id"], product_id, product["type"],
         product["price"], product["bonus"], product["uses"], product["validity_days"],
-        product["period_days"], payment_id, policy.escrow.ratio_percent, now.isoformat())
+        product["period_days"], payment_id, policy.escrow_ratio_percent(product.get("sector")),
+        now.isoformat())
     card = domain.Card(card_id)
     encoded = [CODEC.encode(purchase, metadata or {})]
     with store.unit_of_work() as uow:
@@ -340,8 +346,9 @@ def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, stor
     refund = events[-1]
     bank_instructions.send(store, bank, [bank_instructions.key_of(
         "refund", card.purchase.payment_id, card_id)])
+    due = refund_due_on(refund.rule, datetime.fromisoformat(refund.refunded_at), refunds)
     return {"status": card.status, "refund_amount": refund.refund_amount, "rule": refund.rule,
-            "event_id": ids[-1]}
+            "event_id": ids[-1], "due_on": due.isoformat()}
 
 
 def get_card(card_id: str, *, store: EventStore) -> dict:
@@ -351,10 +358,11 @@ def get_card(card_id: str, *, store: EventStore) -> dict:
     return view
 
 
-def consumer_cards(consumer_id: str, *, store: EventStore, limit: int = 500) -> list[dict]:
-    prefix = f"{consumer_id}/"
-    return [view for key, view in store.list_views(BY_CONSUMER, prefix, limit)
-            if key.startswith(prefix)]
+def consumer_cards(consumer_id: str, *, store: EventStore, after: str = "",
+                   limit: int = 100) -> dict:
+    """The consumer's cards by card id, a page at a time."""
+    found = keyset_page(store.list_views, BY_CONSUMER, f"{consumer_id}/", after, limit)
+    return {"items": [view for _, view in found["rows"]], "next_after": found["next_after"]}
 
 
 def _stamp(event) -> str:
@@ -388,6 +396,8 @@ def merchant_stats(merchant_id: str, *, store: EventStore) -> dict:
     return store.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
 
 
-def settlements(merchant_id: str, *, store: EventStore, limit: int = 500) -> list[dict]:
-    prefix = f"{merchant_id}/"
-    return [v for k, v in store.list_views(PAYOUTS, prefix, limit) if k.startswith(prefix)]
+def settlements(merchant_id: str, *, store: EventStore, after: str = "",
+                limit: int = 100) -> dict:
+    """The merchant's payouts, oldest first, a page at a time."""
+    found = keyset_page(store.list_views, PAYOUTS, f"{merchant_id}/", after, limit)
+    return {"items": [v for _, v in found["rows"]], "next_after": found["next_after"]}

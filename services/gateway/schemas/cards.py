@@ -78,3 +78,19 @@ class RefundResponse(StrictSchema):
     refund_amount = Money(required=True)
     rule = fields.String(required=True)
     event_id = fields.String(required=True)
+    due_on = fields.String(metadata={
+        "description": "the date the bank must have paid it by (YYYY-MM-DD)"})
+
+
+class OverdueRefund(StrictSchema):
+    card_id = fields.String(required=True)
+    amount = Money(required=True)
+    rule = fields.String(required=True)
+    refunded_at = fields.String(required=True)
+    due_on = fields.String(required=True)
+    days_overdue = fields.Integer(required=True)
+
+
+class OverdueRefundList(StrictSchema):
+    items = fields.List(fields.Nested(OverdueRefund), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)

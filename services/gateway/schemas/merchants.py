@@ -1,5 +1,6 @@
 from marshmallow import fields, validate
 
+from services.gateway.paging import PageQuery
 from services.gateway.schemas import Money, StrictSchema
 from services.merchant.domain.model import FLAGS, INDUSTRIES
 
@@ -13,6 +14,11 @@ class MerchantApplication(StrictSchema):
     industry = fields.String(required=True, validate=validate.OneOf(INDUSTRIES))
     address = fields.String(required=True, validate=validate.Length(min=1, max=500))
     contact_phone = fields.String(required=True, validate=PHONE)
+    licence_issued_on = fields.String(
+        load_default=None, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        metadata={"description": "YYYY-MM-DD; a licence younger than the policy's "
+                  "merchants.min_licence_age_days may not sell cards. Optional: without it "
+                  "that rule is not applied"})
 
 
 class MerchantCreated(StrictSchema):
@@ -31,17 +37,16 @@ class Merchant(StrictSchema):
     status = fields.String(required=True)
     status_reason = fields.String(required=True)
     flags = fields.List(fields.String(), required=True)
+    licence_issued_on = fields.String(allow_none=True)
     health_code = fields.String(allow_none=True, required=True,
                                 metadata={"description": "green|yellow|red; null until assessed"})
     public_warning = fields.String(allow_none=True, required=True)
     version = fields.Integer(required=True)
 
 
-class DirectoryQuery(StrictSchema):
+class DirectoryQuery(PageQuery):
     industry = fields.String(validate=validate.OneOf(INDUSTRIES))
     health_code = fields.String(validate=validate.OneOf(("green", "yellow", "red")))
-    cursor = fields.String()
-    limit = fields.Integer(validate=validate.Range(min=1, max=500), load_default=100)
 
 
 class Directory(StrictSchema):
@@ -153,7 +158,7 @@ class PromotionList(StrictSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class PromotionQuery(StrictSchema):
+class PromotionQuery(PageQuery):
     include_ended = fields.Boolean(load_default=False)
 
 

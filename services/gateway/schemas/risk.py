@@ -1,5 +1,6 @@
 from marshmallow import fields, validate
 
+from services.gateway.paging import PageQuery
 from services.gateway.schemas import StrictSchema
 from services.risk.domain.complaints import CATEGORIES, DISPOSITIONS
 
@@ -38,9 +39,8 @@ class ComplaintList(StrictSchema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class ComplaintListQuery(StrictSchema):
-    cursor = fields.String(load_default="", validate=validate.Length(max=200))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+class ComplaintListQuery(PageQuery):
+    pass
 
 
 class ComplaintResponse(StrictSchema):
@@ -87,7 +87,7 @@ class Health(StrictSchema):
     evaluated_at = fields.String(required=True)
 
 
-class AlertQuery(StrictSchema):
+class AlertQuery(PageQuery):
     status = fields.String(load_default="open", validate=validate.OneOf(
         ("open", "acknowledged", "verified", "any")))
 

@@ -15,8 +15,10 @@ from eventstore.codec import EventCodec
 from policy import Policy
 from privacy import Forgotten, Vault, mask_phone
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
+from services.merchant.application import directory as ordered
 from services.merchant.domain import model
 from services.merchant.domain.events import MERCHANT_EVENTS, ProductCreated
+from services.paging import keyset_page
 
 CODEC = EventCodec(MERCHANT_EVENTS)
 PHONE = "contact_phone"
@@ -41,7 +43,8 @@ def _card(merchant: model.Merchant) -> dict:
     return {"merchant_id": merchant.merchant_id, "name": merchant.name, "uscc": merchant.uscc,
             "industry": merchant.industry, "address": merchant.address,
             "status": merchant.status, "status_reason": merchant.status_reason,
-            "flags": sorted(merchant.flags), "version": merchant.version}
+            "flags": sorted(merchant.flags), "licence_issued_on": merchant.licence_issued_on,
+            "version": merchant.version}
 
 
 def uscc_stream(uscc: str) -> str:
@@ -74,17 +77,21 @@ def _save(store: EventStore, merchant: model.Merchant, events: list, expected: i
         if release is not None:
             uow.append(uscc_stream(merchant.uscc), [CODEC.encode(model.UsccReleased(
                 merchant.uscc, merchant.merchant_id, merchant.status), metadata)], release)
-        uow.put_view(DIRECTORY, merchant.merchant_id, _card(merchant))
+        card = _card(merchant)
+        uow.put_view(DIRECTORY, merchant.merchant_id, card)
+        ordered.place(uow, card)
     return merchant
 
 
 def apply_for_merchant(*, name: str, uscc: str, industry: str, address: str,
                        contact_phone: str, applied_by: str, store: EventStore, vault: Vault,
                        new_id: Callable[[], str] = lambda: f"m-{uuid.uuid4().hex[:16]}",
-                       metadata: dict | None = None) -> dict:
+                       metadata: dict | None = None,
+                       licence_issued_on: str | None = None) -> dict:
     merchant_id = new_id()
     event = model.apply_for(merchant_id, name=name, uscc=uscc, industry=industry,
-                            address=address, contact_phone_encrypted="", applied_by=applied_by)
+                            address=address, contact_phone_encrypted="", applied_by=applied_by,
+                            licence_issued_on=licence_issued_on)
     # Validated first, so a refused application leaves no key behind.
     holder, version = _uscc_claims(store, event.uscc)
     claim = model.claim_uscc(event.uscc, merchant_id, holder)
@@ -98,7 +105,9 @@ def apply_for_merchant(*, name: str, uscc: str, industry: str, address: str,
             uow.append(uscc_stream(event.uscc), [CODEC.encode(claim, metadata)], version)
             uow.append(merchant_stream(merchant_id), [CODEC.encode(event, metadata)], 0)
             merchant.apply(event)
-            uow.put_view(DIRECTORY, merchant_id, _card(merchant))
+            card = _card(merchant)
+            uow.put_view(DIRECTORY, merchant_id, card)
+            ordered.place(uow, card)
     except ConcurrencyError as exc:
         vault.forget(merchant_id)  # the refused applicant's phone key goes with it
         raise Conflict("a live merchant is already registered with this unified social credit "
@@ -170,20 +179,11 @@ def get_merchant(merchant_id: str, *, viewer_is_owner: bool, store: EventStore,
     return card
 
 
-def directory(*, industry: str | None, store: EventStore, after: str = "",
-              limit: int = 100) -> dict:
-    """Listed (active or warned) merchants, by id; `next_cursor` continues after the page."""
-    items, cursor = [], after
-    while True:
-        page = store.list_views(DIRECTORY, cursor, 500)
-        for key, card in page:
-            cursor = key
-            if card["status"] in ("active", "warned") and industry in (None, card["industry"]):
-                items.append(card)
-                if len(items) == limit:
-                    return {"items": items, "next_cursor": key}
-        if len(page) < 500:
-            return {"items": items, "next_cursor": None}
+def directory(*, industry: str | None, store: EventStore, code: str | None = None,
+              after: str = "", limit: int = 100) -> dict:
+    """Listed (active or warned) merchants, green first across pages (see `directory.py`);
+    `next_after` continues after the page."""
+    return ordered.page(store=store, industry=industry, code=code, after=after, limit=limit)
 
 
 def create_product(merchant_id: str, fields: dict, *, store: EventStore, policy: Policy,
@@ -203,7 +203,7 @@ def product_for_sale(product_id: str, *, store: EventStore, policy: Policy,
     """The product as sold now (with any running promotion's bonus), if its merchant may sell
     cards right now (not warned, delisted or listed)."""
     product = get_product(product_id, store=store)
-    reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy)
+    reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy, now)
     if reason:
         raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
                                     "merchant_may_not_sell")
@@ -261,12 +261,14 @@ def _instant(text: str) -> datetime:
 
 
 def promotions(merchant_id: str, *, store: EventStore, now: datetime,
-               include_ended: bool = False, limit: int = 500) -> list[dict]:
-    """The merchant's promotions by start time; ended ones only when asked for."""
+               include_ended: bool = False, after: str = "", limit: int = 100) -> dict:
+    """The merchant's promotions by start time, a page at a time; ended ones only when
+    asked for."""
     load_merchant(store, merchant_id)
-    prefix = f"{merchant_id}/"
-    return [v for k, v in store.list_views(PROMOTIONS, prefix, limit) if k.startswith(prefix)
-            and (include_ended or datetime.fromisoformat(v["ends_at"]) > now)]
+    found = keyset_page(store.list_views, PROMOTIONS, f"{merchant_id}/", after, limit,
+                        lambda key, v: include_ended or
+                        datetime.fromisoformat(v["ends_at"]) > now)
+    return {"items": [v for _, v in found["rows"]], "next_after": found["next_after"]}
 
 
 def get_product(product_id: str, *, store: EventStore) -> dict:

@@ -19,6 +19,8 @@ class MerchantApplied:
     address: str
     contact_phone_encrypted: str
     applied_by: str
+    licence_issued_on: str | None = None
+    """The business licence's date (YYYY-MM-DD), when the applicant gave it."""
 
 
 @dataclass(frozen=True)

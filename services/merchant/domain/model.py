@@ -5,7 +5,7 @@ Stdlib and the policy only. Money is integer fen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
@@ -53,6 +53,7 @@ class Merchant:
     flags: set[str] = field(default_factory=set)
     applied_by: str = ""
     default_proposal: DefaultProposed | None = None
+    licence_issued_on: str | None = None
     version: int = 0
 
     @classmethod
@@ -72,6 +73,7 @@ class Merchant:
             self.address = event.address
             self.contact_phone_encrypted = event.contact_phone_encrypted
             self.applied_by = event.applied_by
+            self.licence_issued_on = event.licence_issued_on
         elif isinstance(event, DefaultProposed):
             self.default_proposal = event
         elif isinstance(event, DefaultConfirmed):
@@ -84,26 +86,47 @@ class Merchant:
             self.status, self.status_reason = event.status, event.reason
         self.version += 1
 
-    def why_not_selling(self, policy: Policy) -> str | None:
-        """None when the merchant may sell prepaid cards; else the reason it may not."""
+    def why_not_selling(self, policy: Policy, now: datetime | None = None) -> str | None:
+        """None when the merchant may sell prepaid cards; else the reason it may not. With
+        `now`, a licence younger than the policy's minimum age stops sales too (a merchant
+        that gave no licence date is not held to it: see `apply_for`)."""
         if self.status not in ("active",):
             return f"merchant is {self.status}"
         blocked = sorted(self.flags & set(policy.merchants.blocked_flags))
         if blocked:
             return f"merchant is listed: {', '.join(blocked)}"
+        if now is not None and self.licence_issued_on:
+            held = (now.date() - date.fromisoformat(self.licence_issued_on)).days
+            if held < policy.merchants.min_licence_age_days:
+                return (f"licence held {held} days, under "
+                        f"{policy.merchants.min_licence_age_days}")
         return None
 
 
 # --- decisions --------------------------------------------------------------------------------
 def apply_for(merchant_id: str, *, name: str, uscc: str, industry: str, address: str,
-              contact_phone_encrypted: str, applied_by: str) -> MerchantApplied:
+              contact_phone_encrypted: str, applied_by: str,
+              licence_issued_on: str | None = None) -> MerchantApplied:
+    """`licence_issued_on` is optional: v1 applications name no licence date, and the
+    contract only grows. Without it the minimum licence age cannot be judged and is not
+    applied; with it, sales wait until the licence is old enough."""
+    if licence_issued_on is not None and not _is_date(licence_issued_on):
+        raise InvalidInput("licence_issued_on must be a date, YYYY-MM-DD",
+                           "invalid_licence_date")
     if not is_valid_uscc(uscc):
         raise InvalidInput("the unified social credit code fails its check digit",
                            "invalid_uscc", {"uscc": uscc})
     if industry not in INDUSTRIES:
         raise InvalidInput(f"industry must be one of {', '.join(INDUSTRIES)}", "invalid_industry")
     return MerchantApplied(merchant_id, name.strip(), uscc.upper(), industry, address.strip(),
-                           contact_phone_encrypted, applied_by)
+                           contact_phone_encrypted, applied_by, licence_issued_on)
+
+
+def _is_date(text) -> bool:
+    try:
+        return isinstance(text, str) and len(text) == 10 and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
 
 
 def approve(merchant: Merchant, approved_by: str) -> MerchantApproved | None:
@@ -265,7 +288,7 @@ def create_promotion(merchant: Merchant, product: dict, promotions: list[dict], 
                      ends_at: datetime, now: datetime, created_by: str) -> PromotionCreated:
     """A bonus for cards of `product` bought in [starts_at, ends_at); `promotions` are the
     product's existing ones, which it may not overlap."""
-    reason = merchant.why_not_selling(policy)
+    reason = merchant.why_not_selling(policy, now)
     if reason:
         raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
                                     "merchant_may_not_sell")

@@ -10,6 +10,7 @@ from eventstore import ConcurrencyError, EventStore
 from eventstore.codec import event_fields
 from privacy import Forgotten, Vault
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
+from services.paging import keyset_page
 from services.risk.application.assessment import (
     ALERTS,
     CODEC,
@@ -173,14 +174,10 @@ def get_complaint(complaint_id: str, *, store: EventStore, vault: Vault) -> dict
 def merchant_complaints(merchant_id: str, *, store: EventStore, vault: Vault,
                         after: str = "", limit: int = 100) -> dict:
     """The complaints about a merchant, oldest first, with their texts, a page at a time;
-    `next_cursor` is where the next page starts, None after the last."""
-    prefix = f"{merchant_id}/"
-    rows = [(key, ref) for key, ref in store.list_views(BY_MERCHANT, prefix + after, limit + 1)
-            if key.startswith(prefix)]
-    items = [get_complaint(ref["complaint_id"], store=store, vault=vault)
-             for _, ref in rows[:limit]]
-    more = len(rows) > limit
-    return {"items": items, "next_cursor": rows[limit - 1][0][len(prefix):] if more else None}
+    `next_after` is where the next page starts, None after the last."""
+    found = keyset_page(store.list_views, BY_MERCHANT, f"{merchant_id}/", after, limit)
+    return {"items": [get_complaint(ref["complaint_id"], store=store, vault=vault)
+                      for _, ref in found["rows"]], "next_after": found["next_after"]}
 
 
 # --- assessments ---------------------------------------------------------------------------
@@ -235,16 +232,20 @@ def reassess_all(*, store: EventStore, rules: RiskRules, now: datetime,
 
 
 # --- alerts --------------------------------------------------------------------------------
-def open_alerts(*, store: EventStore, now: datetime, status: str = "open",
-                limit: int = 500) -> list[dict]:
-    """Oldest first, each with its SLA age in hours."""
-    found = []
-    for _, ref in store.list_views(OPEN_ALERTS, "", limit):
+def open_alerts(*, store: EventStore, now: datetime, status: str = "open", after: str = "",
+                limit: int = 100) -> dict:
+    """Alerts not yet resolved, oldest first, a page at a time, each with its SLA age in
+    hours; `status` picks one step of the workflow, or "any"."""
+    def wanted(key: str, ref: dict) -> bool:
+        return status == "any" or store.get_view(ALERTS, ref["alert_id"])["status"] == status
+
+    found = keyset_page(store.list_views, OPEN_ALERTS, "", after, limit, wanted)
+    items = []
+    for _, ref in found["rows"]:
         alert = store.get_view(ALERTS, ref["alert_id"])
-        if status in ("any", alert["status"]):
-            age = now - datetime.fromisoformat(alert["opened_at"])
-            found.append({**alert, "age_hours": int(age.total_seconds() // 3600)})
-    return found
+        age = now - datetime.fromisoformat(alert["opened_at"])
+        items.append({**alert, "age_hours": int(age.total_seconds() // 3600)})
+    return {"items": items, "next_after": found["next_after"]}
 
 
 def alert_step(alert_id: str, step: str, *, by: str, store: EventStore, now: datetime,
