@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from eventstore.sqlite import SqliteEventStore
+from messaging import outbound
+from messaging.health import store_health
+from messaging.relay import OutboxRelay, _InFlight
 from policy import DEFAULT_FILE, load_policy
 from policy.recording import keys_of, recording
 from privacy import Vault
@@ -198,6 +201,15 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
                              now=NOW + timedelta(days=2))
         # Risk: its rules are built from the [risk] section.
         RiskRules.from_policy(policy.risk)
+        # The relay: each stored event is checked against its bounds before publishing, the
+        # service's health judges the relay's lag and age, and a refusal is counted against
+        # the limit that parks the event.
+        for record in world.escrow.read_all(0, 5):
+            outbound.encode("escrow", record, policy.relay, frame_max=131_072)
+        health = store_health(world.escrow, "escrow", policy.relay)
+        assert health["relay_lag"] > 0 and health["relay_status"] == "ok", "within the limits"
+        relay = OutboxRelay(world.escrow, "escrow", "amqp://127.0.0.1:1/", rules=policy.relay)
+        assert relay._count_refusal(_InFlight(1, "e-1", "escrow.CardPurchased.v1")) == 1
     finally:
         world.close()
     shipped = keys_of(tomllib.loads(DEFAULT_FILE.read_text()))
