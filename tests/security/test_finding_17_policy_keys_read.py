@@ -236,7 +236,9 @@ def test_a_licence_date_through_http(tmp_path, amqp_uri):
         issued = (datetime.now(UTC).date() - timedelta(days=30)).isoformat()
         merchant_id = client.post("/api/v1/merchants", json={
             **body, "licence_issued_on": issued}, headers=operator).get_json()["merchant_id"]
-        client.post(f"/api/v1/merchants/{merchant_id}/approve", headers=operator)
+        approved = client.post(f"/api/v1/merchants/{merchant_id}/approve",
+                               headers=auth(client, "operator", "o-2"))  # maker-checker
+        assert approved.status_code == 200, approved.get_json()
         assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()[
             "licence_issued_on"] == issued
         product = client.post(f"/api/v1/merchants/{merchant_id}/products",
