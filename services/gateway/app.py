@@ -5,6 +5,7 @@ from flask import Flask
 
 from services.gateway import (
     auth_api,
+    body_limits,
     cards_api,
     demo_api,
     health,
@@ -12,6 +13,7 @@ from services.gateway import (
     logins_api,
     merchants_api,
     openapi,
+    rate_limits,
     risk_api,
 )
 from services.gateway.auth import TokenIssuer
@@ -37,7 +39,9 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     )
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(
         settings.jwt_key_file, create=settings.mode == "demo")
-    app.config["IDEMPOTENCY"] = IdempotencyStore(settings.idempotency_db)
+    app.config["IDEMPOTENCY"] = IdempotencyStore(
+        settings.idempotency_db, ttl=settings.idempotency_ttl,
+        stale_after=settings.idempotency_stale_after)
     credentials = Credentials.load(settings.credentials_file)
     app.config["CREDENTIALS"] = credentials
     app.config["LOGIN_GUARD"] = logins_api.LoginGuard()
@@ -51,5 +55,7 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     app.register_blueprint(openapi.blueprint)
     for area in API_AREAS:
         app.register_blueprint(area.blueprint)
+    body_limits.install(app)
+    rate_limits.install(app, settings)
     app.config["OPENAPI"] = openapi.build_spec(API_AREAS, app)
     return app

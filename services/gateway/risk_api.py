@@ -12,6 +12,7 @@ from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.merchants_api import actor, metadata, only_itself
 from services.gateway.openapi import operation, param
+from services.gateway.rate_limits import COMPLAINTS, rate_limited
 from services.gateway.remote import call
 from services.gateway.schemas.risk import (
     Alert,
@@ -50,6 +51,7 @@ def _visible_complaint(complaint_id: str) -> dict:
 
 
 @blueprint.post("/complaints")
+@rate_limited(COMPLAINTS)
 @require("consumer")
 @idempotent
 def file_complaint():
