@@ -11,11 +11,12 @@ A refusal is 429 with the contract's error body, code `rate_limited`, and `Retry
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -27,6 +28,11 @@ from services.gateway.errors import error_response
 from services.gateway.settings import GatewaySettings
 
 LOGINS, DEV_LOGIN, COMPLAINTS, PURCHASES = "logins", "dev_login", "complaints", "purchases"
+
+log = logging.getLogger("gateway.rate_limits")
+# Flask-Limiter logs each refusal with its key, a client's address or id: personal data,
+# which stays out of the logs. The refusal is logged below without it.
+logging.getLogger("flask-limiter").setLevel(logging.WARNING)
 
 
 def _caller() -> str:
@@ -88,6 +94,7 @@ def install(app: Flask, settings: GatewaySettings) -> Limiter:
 
 
 def _refused(exc: RateLimitExceeded):
+    log.info("rate limit %s reached at %s", exc.limit.limit, request.endpoint)
     breached = current_app.config["LIMITER"].current_limit
     retry_after = max(1, math.ceil(breached.reset_at - time.time())) if breached else 1
     response, status = error_response(
