@@ -20,6 +20,7 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import services.gateway.limit_storage  # noqa: F401 (registers the sqlite and postgresql schemes)
@@ -73,6 +74,12 @@ def rate_limited(group: str):
 
 def install(app: Flask, settings: GatewaySettings) -> Limiter:
     """Call after every blueprint is registered: wraps each marked view of this app."""
+    for group, rule in RULES.items():
+        try:   # a typo in a limit stops the start, not every request it would apply to
+            parse_many(getattr(settings, rule.setting))
+        except ValueError as exc:
+            raise ValueError(f"the {group} rate limit {getattr(settings, rule.setting)!r} "
+                             f"is not valid: {exc}") from None
     if settings.trusted_proxies:
         # Behind N proxies the client is the N-th address from the right of X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)

@@ -171,6 +171,17 @@ def test_purchases_and_complaints_are_throttled_per_consumer(tmp_path):
         "Retry-After"]
 
 
+def test_the_limits_are_documented_and_checked_at_start(tmp_path):
+    app = create_app(gateway_settings(tmp_path, "amqp://unused"))
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/cards", "/api/v1/complaints", "/api/v1/auth/consumer/login"):
+        assert {"413", "429"} <= set(paths[path]["post"]["responses"]), path
+    assert "429" not in paths["/api/v1/cards/{card_id}/refund"]["post"]["responses"]
+    with pytest.raises(ValueError, match="purchases rate limit"):
+        create_app(gateway_settings(tmp_path / "bad", "amqp://unused",
+                                    purchase_rate_limit="ten a minute"))
+
+
 def postgres_uri(pg_dsn: str, schema: str = "gateway") -> str:
     parts = dict(item.split("=", 1) for item in pg_dsn.split())
     return (f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
