@@ -36,9 +36,8 @@ CLEANUP_BATCH = 100
 
 
 class IdempotencyStore:
-    def __init__(self, path: str | Path, *, ttl: float = 24 * 3600, stale_after: float = 300,
-                 clock=time.time):
-        self.ttl, self.stale_after, self._clock = ttl, stale_after, clock
+    def __init__(self, path: str | Path, *, ttl: float = 24 * 3600, stale_after: float = 300):
+        self.ttl, self.stale_after = ttl, stale_after
         ensure_private_file(path)
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -57,7 +56,7 @@ class IdempotencyStore:
         The in-progress marker is committed without waiting for the disk (synchronous =
         NORMAL): a crash of this process keeps it, and the response's commit in `finish`
         waits for the disk and makes the marker durable with it."""
-        now = self._clock()
+        now = time.time()
         with self._lock:
             try:
                 self._conn.execute("PRAGMA synchronous = NORMAL")
