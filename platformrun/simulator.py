@@ -21,6 +21,7 @@ import json
 import random
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +104,9 @@ class Api:
                 if attempt:
                     raise
                 continue
+            if answer.status == 429:   # the gateway's rate limit: wait as told, then again
+                time.sleep(max(1, int(answer.getheader("Retry-After") or 1)))
+                return self._send(method, path, body, headers)
             if answer.status >= 400:
                 raise ApiError(answer.status, data)
             return data

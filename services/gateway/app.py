@@ -6,6 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.gateway import (
     auth_api,
+    body_limits,
     cards_api,
     correlation,
     demo_api,
@@ -15,6 +16,7 @@ from services.gateway import (
     merchants_api,
     openapi,
     privacy_api,
+    rate_limits,
     risk_api,
 )
 from services.gateway.auth import TokenIssuer
@@ -42,7 +44,9 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(
         settings.jwt_key_file, mode=settings.mode, create=settings.mode == "demo",
         ttl_seconds=settings.token_ttl, revoked=RevocationList(settings.revocation_db))
-    app.config["IDEMPOTENCY"] = IdempotencyStore(settings.idempotency_db)
+    app.config["IDEMPOTENCY"] = IdempotencyStore(
+        settings.idempotency_db, ttl=settings.idempotency_ttl,
+        stale_after=settings.idempotency_stale_after)
     credentials = Credentials.load(settings.credentials_file)
     app.config["CREDENTIALS"] = credentials
     app.config["LOGIN_GUARD"] = logins_api.LoginGuard(settings.login_limits)
@@ -61,5 +65,7 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     app.register_blueprint(openapi.blueprint)
     for area in API_AREAS:
         app.register_blueprint(area.blueprint)
+    body_limits.install(app)
+    rate_limits.install(app, settings)
     app.config["OPENAPI"] = openapi.build_spec(API_AREAS, app)
     return app

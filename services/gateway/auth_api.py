@@ -1,5 +1,9 @@
 """POST /auth/dev-login: demo-mode tokens for any role (404 in production mode), and
-POST /api/v1/auth/logout: the presented token is revoked."""
+POST /api/v1/auth/logout: the presented token is revoked.
+
+Like the production logins, dev-login takes no Idempotency-Key replay: a stored response
+would be a live token kept at rest, and a repeat is harmless (a fresh token).
+"""
 from __future__ import annotations
 
 import jwt
@@ -7,8 +11,8 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import fields
 
 from services.gateway.errors import ApiError
-from services.gateway.idempotency import idempotent
 from services.gateway.openapi import operation
+from services.gateway.rate_limits import DEV_LOGIN, rate_limited
 from services.gateway.schemas import StrictSchema
 from services.gateway.schemas.auth import DevLoginRequest, TokenResponse
 from services.gateway.validation import json_body
@@ -36,7 +40,7 @@ SCHEMAS = {"DevLoginRequest": DevLoginRequest, "TokenResponse": TokenResponse,
 
 @blueprint.post("/api/v1/auth/dev-login")
 @blueprint.post("/auth/dev-login")
-@idempotent
+@rate_limited(DEV_LOGIN)
 def dev_login():
     if current_app.config["SETTINGS"].mode != "demo":
         raise ApiError(404, "not_found", "dev-login exists only in demo mode")

@@ -10,6 +10,7 @@ from services.gateway.idempotency import idempotent
 from services.gateway.merchants_api import metadata
 from services.gateway.openapi import operation
 from services.gateway.paging import PAGE_PARAMS, PageQuery, page_args, page_body
+from services.gateway.rate_limits import PURCHASES, rate_limited
 from services.gateway.remote import call
 from services.gateway.schemas.cards import (
     Card,
@@ -35,6 +36,7 @@ def _json_object_or_empty(schema) -> dict:
 
 
 @blueprint.post("/cards")
+@rate_limited(PURCHASES)
 @require("consumer")
 @idempotent
 def purchase():

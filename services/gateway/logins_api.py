@@ -19,6 +19,7 @@ from flask import Blueprint, current_app, jsonify, request
 from services.gateway import credentials as creds
 from services.gateway.errors import ApiError
 from services.gateway.openapi import operation, param
+from services.gateway.rate_limits import LOGINS, rate_limited
 from services.gateway.schemas.auth import (
     ConsumerLogin,
     DeviceTokenRequest,
@@ -165,6 +166,7 @@ def _invalid() -> ApiError:
 
 
 @blueprint.post("/staff/login")
+@rate_limited(LOGINS)
 def staff_login():
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
     if not registry.staff:
@@ -183,6 +185,7 @@ def staff_login():
 
 
 @blueprint.post("/device/token")
+@rate_limited(LOGINS)
 def device_token():
     """The body is signed as sent: `X-Signature` is Ed25519 over the raw body bytes."""
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
@@ -203,6 +206,7 @@ def device_token():
 
 
 @blueprint.post("/consumer/login")
+@rate_limited(LOGINS)
 def consumer_login():
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
     exchange = current_app.config.get("CODE_EXCHANGE")

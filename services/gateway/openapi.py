@@ -12,6 +12,7 @@ blueprint = Blueprint("openapi", __name__)
 ERRORS = {400: "invalid input", 401: "no or bad credentials",
           403: "the caller's role may not do this", 404: "unknown, or not the caller's",
           409: "state or version conflict", 422: "a business rule refused it",
+          413: "the request body is larger than the route's limit",
           429: "too many attempts", 503: "a dependency is down"}
 
 
@@ -62,6 +63,11 @@ def _completed(path: str, op: dict, view) -> dict:
     in_path = [param(n, where="path", required=True) for n in re.findall(r"{(\w+)}", path)
                if n not in named]
     op = {**op, **({"parameters": in_path + op.get("parameters", [])} if in_path else {})}
+    # 413 and 429 follow from the body and the view's @rate_limited, like 401/403 from @require.
+    limits = {**({"413": {"description": ERRORS[413]}} if "requestBody" in op else {}),
+              **({"429": {"description": ERRORS[429]}} if getattr(
+                  view, "rate_limit_group", None) else {})}
+    op = {**op, "responses": dict(sorted({**op["responses"], **limits}.items()))}
     roles = getattr(view, "required_roles", None)
     if roles is None:
         return op

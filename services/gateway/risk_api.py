@@ -13,6 +13,7 @@ from services.gateway.idempotency import idempotent
 from services.gateway.merchants_api import actor, metadata, only_itself
 from services.gateway.openapi import operation, param
 from services.gateway.paging import PAGE_PARAMS, page_args, page_body
+from services.gateway.rate_limits import COMPLAINTS, rate_limited
 from services.gateway.remote import call
 from services.gateway.schemas.risk import (
     Alert,
@@ -53,6 +54,7 @@ def _visible_complaint(complaint_id: str) -> dict:
 
 
 @blueprint.post("/complaints")
+@rate_limited(COMPLAINTS)
 @require("consumer")
 @idempotent
 def file_complaint():

@@ -2,15 +2,59 @@
 
 Waitress serves with a fixed number of threads, and the RPC pool has as many proxies, so a
 request never waits for a proxy that another thread could not release.
+
+Slow and idle clients: waitress reads requests asynchronously and hands a thread only a
+complete request, so a client that sends slowly holds a connection, not a thread. Connections
+are capped at `GATEWAY_CONNECTION_LIMIT` (polled, so past select()'s 1,024 descriptors), and
+one silent for `GATEWAY_CHANNEL_TIMEOUT` seconds, idle or half-sent, is closed (checked every
+`GATEWAY_CLEANUP_INTERVAL` seconds). No body larger than the largest route limit is read
+(services/gateway/body_limits.py). A per-address connection cap belongs to the proxy in front.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 import waitress
+from waitress.channel import HTTPChannel
+from waitress.task import ErrorTask
 
+from services.gateway import body_limits
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+
+
+class ContractErrorTask(ErrorTask):
+    """Waitress's own refusals (a body over the limit, a malformed request) in the contract's
+    error body, like every other error of the gateway."""
+
+    def execute(self):
+        error = self.request.error
+        code = "request_too_large" if error.code == 413 else \
+            error.reason.lower().replace(" ", "_")
+        details = {"limit_bytes": self.channel.adj.max_request_body_size} \
+            if error.code == 413 else {}
+        body = json.dumps({"error": {"code": code, "message": str(error.body),
+                                     "details": details}}).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class ContractErrorChannel(HTTPChannel):
+    error_task_class = ContractErrorTask
+
+
+def make_server(app, settings: GatewaySettings):
+    server = waitress.create_server(
+        app, host=settings.host, port=settings.port, threads=settings.rpc_pool_size,
+        ident="prepaid-gateway", connection_limit=settings.connection_limit,
+        channel_timeout=settings.channel_timeout, cleanup_interval=settings.cleanup_interval,
+        max_request_body_size=body_limits.largest_limit(app), asyncore_use_poll=True)
+    server.channel_class = ContractErrorChannel
+    return server
 
 
 def main() -> None:
@@ -18,8 +62,9 @@ def main() -> None:
     settings = GatewaySettings.from_env()
     app = create_app(settings)
     try:
-        waitress.serve(app, host=settings.host, port=settings.port,
-                       threads=settings.rpc_pool_size, ident="prepaid-gateway")
+        server = make_server(app, settings)
+        server.print_listen("Serving on http://{}:{}")
+        server.run()
     finally:
         app.config["RPC_POOL"].close()
 

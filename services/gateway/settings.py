@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from services.platform_mode import DEFAULT_MODE, platform_mode
 from services.registry import SERVICE_CLASSES
@@ -60,6 +61,32 @@ class GatewaySettings:
     proxy_hops: int = 0
     """Reverse proxies in front of the gateway that append to X-Forwarded-For (an Ingress: 1).
     Logins are throttled by the client's address, which is then the one they saw."""
+    max_json_body: int = 64 * 1024
+    """Bytes a request body may have; a route may allow more with `body_limits.body_limit`."""
+    rate_limit_storage: str = ""
+    """Where rate-limit counters live, shared by every replica that points at the same place:
+    `sqlite:///path.db` or `postgresql://...?schema=gateway`. Empty: a SQLite file next to the
+    idempotency store."""
+    login_rate_limit: str = "30 per minute;300 per hour"
+    """Per source address, for the staff, device and consumer logins together."""
+    dev_login_rate_limit: str = "3000 per minute"
+    """Per source address. Dev-login exists only in demo mode, whose simulator signs in
+    thousands of consumers from one machine; this only keeps a loop from burning the CPU."""
+    complaint_rate_limit: str = "5 per hour;20 per day"
+    """Per consumer: POST /complaints."""
+    purchase_rate_limit: str = "10 per minute;100 per day"
+    """Per consumer: POST /cards."""
+    connection_limit: int = 1000
+    """Open connections waitress keeps at most; past it, new ones wait in the backlog."""
+    channel_timeout: int = 30
+    """Seconds of silence after which waitress closes a connection (idle or half-sent)."""
+    cleanup_interval: int = 5
+    """How often, in seconds, waitress looks for connections past `channel_timeout`."""
+    idempotency_ttl: int = 24 * 3600
+    """Seconds an Idempotency-Key's stored response is kept and replayed."""
+    idempotency_stale_after: int = 300
+    """Seconds after which a request still marked in progress is taken to have died with
+    its process, and a retry with the same key runs it again."""
     services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
 
     @classmethod
@@ -81,4 +108,27 @@ class GatewaySettings:
             staff_token_ttl=int(environ.get("GATEWAY_STAFF_TOKEN_TTL_SECONDS", str(15 * 60))),
             login_limits=LoginLimits.from_env(environ),
             proxy_hops=int(environ.get("GATEWAY_PROXY_HOPS", "0")),
+            max_json_body=int(environ.get("GATEWAY_MAX_JSON_BODY", str(cls.max_json_body))),
+            rate_limit_storage=environ.get("GATEWAY_RATE_LIMIT_STORAGE", ""),
+            login_rate_limit=environ.get("GATEWAY_LOGIN_RATE_LIMIT", cls.login_rate_limit),
+            dev_login_rate_limit=environ.get("GATEWAY_DEV_LOGIN_RATE_LIMIT",
+                                             cls.dev_login_rate_limit),
+            complaint_rate_limit=environ.get("GATEWAY_COMPLAINT_RATE_LIMIT",
+                                             cls.complaint_rate_limit),
+            purchase_rate_limit=environ.get("GATEWAY_PURCHASE_RATE_LIMIT",
+                                            cls.purchase_rate_limit),
+            connection_limit=int(environ.get("GATEWAY_CONNECTION_LIMIT",
+                                             str(cls.connection_limit))),
+            channel_timeout=int(environ.get("GATEWAY_CHANNEL_TIMEOUT",
+                                            str(cls.channel_timeout))),
+            cleanup_interval=int(environ.get("GATEWAY_CLEANUP_INTERVAL",
+                                             str(cls.cleanup_interval))),
+            idempotency_ttl=int(environ.get("GATEWAY_IDEMPOTENCY_TTL", str(cls.idempotency_ttl))),
+            idempotency_stale_after=int(environ.get("GATEWAY_IDEMPOTENCY_STALE_AFTER",
+                                                    str(cls.idempotency_stale_after))),
         )
+
+    def rate_limit_storage_uri(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        return f"sqlite:///{Path(self.idempotency_db).resolve().with_name('rate-limits.db')}"

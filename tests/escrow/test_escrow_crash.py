@@ -57,8 +57,10 @@ def read_store(path, card_ids) -> tuple[list, dict]:
 def test_confirms_survive_sigkill_of_the_escrow_with_one_release_per_hold(tmp_path, amqp_uri):
     merchant_service = start_service("merchant", tmp_path, amqp_uri)
     escrow = {"process": start_service("escrow", tmp_path, amqp_uri)}
+    # Each owner buys 45 cards in a few seconds, far above a consumer's purchase limit.
     app = create_app(gateway_settings(tmp_path, amqp_uri, rpc_timeout=RPC_TIMEOUT,
-                                      rpc_pool_size=CLIENTS + 2))
+                                      rpc_pool_size=CLIENTS + 2,
+                                      purchase_rate_limit="1000 per minute"))
     client = app.test_client()
     try:
         owners = {c: auth(client, "consumer", c) for c in OWNERS}

@@ -290,7 +290,11 @@ def world(tmp_path, amqp_uri):
     ]
     app = None
     try:
-        app = create_app(gateway_settings(tmp_path, amqp_uri))
+        # Who may do what, not how often: one consumer buys and complains for every probe, and
+        # the readiness poll signs in ten times a second (finding 5's test covers the limits).
+        app = create_app(gateway_settings(
+            tmp_path, amqp_uri, dev_login_rate_limit="100000 per minute",
+            purchase_rate_limit="100000 per minute", complaint_rate_limit="100000 per minute"))
         client = app.test_client()
         wait_until(lambda: _services_up(client), timeout=90, what="the services")
         built = World(client)
