@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from services.gateway.schemas import Money, StrictSchema
+from services.gateway.schemas import Instant, Money, StrictSchema
 from services.merchant.domain.model import FLAGS, INDUSTRIES
 
 NAME = validate.Length(min=1, max=200)
@@ -126,8 +126,8 @@ class PromotionRequest(StrictSchema):
     product_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     name = fields.String(required=True, validate=NAME)
     bonus = Money(required=True, validate=validate.Range(min=0))
-    starts_at = fields.AwareDateTime(required=True, format="iso")
-    ends_at = fields.AwareDateTime(required=True, format="iso")
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
 
 
 class Promotion(StrictSchema):
