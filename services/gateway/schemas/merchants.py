@@ -44,8 +44,15 @@ class DirectoryQuery(StrictSchema):
     limit = fields.Integer(validate=validate.Range(min=1, max=500), load_default=100)
 
 
+class DirectoryEntry(Merchant):
+    """A merchant as the public directory lists it: no contact phone, even masked."""
+
+    class Meta:
+        exclude = ("contact_phone",)
+
+
 class Directory(StrictSchema):
-    items = fields.List(fields.Nested(Merchant), required=True)
+    items = fields.List(fields.Nested(DirectoryEntry), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 
