@@ -76,7 +76,7 @@ class World:
     hold, a complaint, the alert it raised and a notarised event."""
 
     def __init__(self, url: str, tag: str):
-        self.url = url
+        self.url, self.tokens = url, {}
         self.subjects = {"consumer": f"c-{tag}", "regulator": f"r-{tag}", "bank": f"b-{tag}",
                          "operator": f"o-{tag}"}
         operator = self.token("operator")
@@ -117,6 +117,11 @@ class World:
             timeout=60, interval=0.5, what="the alert the complaint raised")
 
     def token(self, role: str) -> dict:
+        if role not in self.tokens:  # one dev-login per role and world
+            self.tokens[role] = self._login(role)
+        return self.tokens[role]
+
+    def _login(self, role: str) -> dict:
         answer = requests.post(f"{self.url}/api/v1/auth/dev-login", timeout=10,
                                json={"role": role, "subject": self.subjects[role]})
         assert answer.status_code == 200, answer.text
