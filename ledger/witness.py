@@ -39,6 +39,7 @@ from pathlib import Path
 
 import waitress
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ledger import merkle
 from ledger.note import (
@@ -261,6 +262,18 @@ def create_witness_app(witness: Witness) -> Flask:
     def healthz():
         return jsonify({"status": "ok", "name": witness.signer.name,
                         "vkey": witness.signer.verifier.vkey()})
+
+    # The witness speaks text/plain (its clients are logs, not browsers): no HTML error
+    # pages, and an unexpected failure is logged with its trace, not sent.
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return Response(f"{exc.name}\n", exc.code or 500,
+                        content_type="text/plain; charset=utf-8")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("add-checkpoint failed")
+        return Response("internal error\n", 500, content_type="text/plain; charset=utf-8")
 
     return app
 

@@ -25,7 +25,9 @@ SIZE_CONTENT_TYPE = "text/x.tlog.size"
 MAX_PROOF_LINES = 63
 MAX_SIZE = 2**63 - 1  # SQLite's INTEGER; no real log comes near it
 MAX_BODY = 64 * 1024
-_DECIMAL = "(0|[1-9][0-9]*)"
+# At most as many digits as MAX_SIZE has, so a size is range-checked after an int() that
+# cannot fail (Python refuses to convert strings of more than 4,300 digits).
+_DECIMAL = f"(0|[1-9][0-9]{{0,{len(str(MAX_SIZE)) - 1}}})"
 _OLD_LINE = re.compile(f"old {_DECIMAL}")
 _SIZE_BODY = re.compile(f"{_DECIMAL}\n")
 

@@ -26,6 +26,7 @@ from services.gateway.idempotency import IdempotencyStore
 from services.gateway.revocation import RevocationList
 from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
+from services.gateway.validation import StrictJSONProvider
 
 API_AREAS = (auth_api, logins_api, merchants_api, cards_api, risk_api, ledger_api,
              demo_api, privacy_api)
@@ -36,6 +37,7 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     """`code_exchange` stands in for the mini-program's (tests); by default the WeChat
     exchange is used when the credentials file has a [wechat] section and a secret is set."""
     app = Flask(__name__)
+    app.json = StrictJSONProvider(app)
     app.json.sort_keys = False
     app.config["SETTINGS"] = settings
     app.config["RPC_POOL"] = rpc_pool or RpcProxyPool(

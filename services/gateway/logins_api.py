@@ -153,7 +153,21 @@ class WeChatCodeExchange:
         except (requests.RequestException, ValueError):
             raise ApiError(503, "login_provider_unavailable",
                            "the mini-program login could not be checked; retry") from None
-        return answer.get("openid") if not answer.get("errcode") else None
+        # WeChat answers an object: an openid, or a non-zero integer errcode. Anything else is
+        # the provider's (or a proxy's) fault, not the caller's, and never ours to crash on.
+        if not isinstance(answer, dict) or not isinstance(answer.get("errcode", 0), int):
+            raise _bad_answer()
+        if answer.get("errcode"):
+            return None
+        openid = answer.get("openid")
+        if not isinstance(openid, str) or not openid:
+            raise _bad_answer()
+        return openid
+
+
+def _bad_answer() -> ApiError:
+    return ApiError(502, "login_provider_bad_answer",
+                    "the mini-program login provider answered something unexpected; retry")
 
 
 def _token(role: str, subject: str, ttl: int | None = None):
@@ -220,10 +234,11 @@ def consumer_login():
 
 def _login(summary: str, schema: str, **more) -> dict:
     return {"post": operation(summary, tag="auth", schema="TokenResponse", body=schema,
-                              errors=(400, 401, 404, 429, 503), ok="a bearer token", says={
-                                  401: "invalid credentials", 404: "not provisioned here",
-                                  429: "too many failed attempts",
-                                  503: "login provider down"}, **more)}
+                              errors=(400, 401, 404, 429, 502, 503), ok="a bearer token",
+                              says={401: "invalid credentials", 404: "not provisioned here",
+                                    429: "too many failed attempts",
+                                    502: "login provider answered nonsense",
+                                    503: "login provider down"}, **more)}
 
 
 OPENAPI = {

@@ -124,7 +124,8 @@ def only_itself(merchant_id: str) -> None:
 def create_product(merchant_id: str):
     only_itself(merchant_id)
     body = request.get_json(silent=True)
-    schema = PRODUCT_SCHEMAS.get(body.get("type")) if isinstance(body, dict) else None
+    kind = body.get("type") if isinstance(body, dict) else None
+    schema = PRODUCT_SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:
         raise ApiError(400, "invalid_input", "type must be stored_value, count or period",
                        {"fields": {"type": ["unknown card type"]}})

@@ -14,6 +14,22 @@ ERRORS = {400: "invalid input", 401: "no or bad credentials",
           409: "state or version conflict", 422: "a business rule refused it",
           413: "the request body is larger than the route's limit",
           429: "too many attempts", 503: "a dependency is down"}
+# Every failure has the contract's one shape (services/gateway/errors.py). Each operation's
+# documented errors carry it, and so does its `default` response, which covers what any route
+# may answer (a body that is not JSON, a method it does not serve, an unexpected failure).
+ERROR_BODY = {"type": "object", "required": ["error"], "additionalProperties": False,
+              "properties": {"error": {
+                  "type": "object", "required": ["code", "message", "details"],
+                  "additionalProperties": False,
+                  "properties": {"code": {"type": "string", "pattern": "^[a-z0-9_]+$",
+                                          "description": "snake_case, stable"},
+                                 "message": {"type": "string"},
+                                 "details": {"type": "object"}}}}}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def error_response(description: str) -> dict:
+    return {"description": description, "content": ERROR_CONTENT}
 
 
 def param(name: str, type_: str = "string", *, where: str = "query", required: bool = False,
@@ -37,7 +53,7 @@ def operation(summary: str, *, tag: str, schema: str | None = None, status: str 
             **({"requestBody": {"required": not body_optional, "content": {"application/json": {
                 "schema": body}}}} if body else {}),
             "responses": {status: {"description": ok, **content},
-                          **{str(code): {"description": words[code]} for code in errors}}}
+                          **{str(code): error_response(words[code]) for code in errors}}}
 
 
 HEALTH = {"/healthz": {"get": {
@@ -64,15 +80,17 @@ def _completed(path: str, op: dict, view) -> dict:
                if n not in named]
     op = {**op, **({"parameters": in_path + op.get("parameters", [])} if in_path else {})}
     # 413 and 429 follow from the body and the view's @rate_limited, like 401/403 from @require.
-    limits = {**({"413": {"description": ERRORS[413]}} if "requestBody" in op else {}),
-              **({"429": {"description": ERRORS[429]}} if getattr(
+    limits = {**({"413": error_response(ERRORS[413])} if "requestBody" in op else {}),
+              **({"429": error_response(ERRORS[429])} if getattr(
                   view, "rate_limit_group", None) else {})}
-    op = {**op, "responses": dict(sorted({**op["responses"], **limits}.items()))}
+    op = {**op, "responses": dict(sorted({
+        **op["responses"], **limits,
+        "default": error_response("any other error, in the same shape")}.items()))}
     roles = getattr(view, "required_roles", None)
     if roles is None:
         return op
-    responses = {**op["responses"], "401": {"description": ERRORS[401]},
-                 **({"403": {"description": ERRORS[403]}} if roles else {})}
+    responses = {**op["responses"], "401": error_response(ERRORS[401]),
+                 **({"403": error_response(ERRORS[403])} if roles else {})}
     return {**op, "security": [{"bearer": []}], **({"x-roles": list(roles)} if roles else {}),
             "responses": dict(sorted(responses.items()))}
 
@@ -84,6 +102,7 @@ def build_spec(areas, app) -> dict:
                          "{error: {code, message, details}}; POSTs take Idempotency-Key."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "bearerFormat": "JWT (EdDSA)"})
+    spec.components.schema("Error", ERROR_BODY)
     for area in areas:
         for name, schema in getattr(area, "SCHEMAS", {}).items():
             spec.components.schema(name, schema=schema)

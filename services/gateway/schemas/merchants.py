@@ -1,7 +1,7 @@
 from marshmallow import fields, validate
 
 from services.gateway.paging import PageQuery
-from services.gateway.schemas import Money, StrictSchema
+from services.gateway.schemas import Instant, Money, StrictSchema
 from services.merchant.domain.model import FLAGS, INDUSTRIES
 
 NAME = validate.Length(min=1, max=200)
@@ -49,8 +49,15 @@ class DirectoryQuery(PageQuery):
     health_code = fields.String(validate=validate.OneOf(("green", "yellow", "red")))
 
 
+class DirectoryEntry(Merchant):
+    """A merchant as the public directory lists it: no contact phone, even masked."""
+
+    class Meta:
+        exclude = ("contact_phone",)
+
+
 class Directory(StrictSchema):
-    items = fields.List(fields.Nested(Merchant), required=True)
+    items = fields.List(fields.Nested(DirectoryEntry), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 
@@ -139,8 +146,8 @@ class PromotionRequest(StrictSchema):
     product_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     name = fields.String(required=True, validate=NAME)
     bonus = Money(required=True, validate=validate.Range(min=0))
-    starts_at = fields.AwareDateTime(required=True, format="iso")
-    ends_at = fields.AwareDateTime(required=True, format="iso")
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
 
 
 class Promotion(StrictSchema):

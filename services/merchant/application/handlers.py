@@ -257,7 +257,10 @@ def _instant(text: str) -> datetime:
     if moment is None or moment.tzinfo is None:
         raise InvalidInput(f"{text!r} is not an RFC 3339 time with a UTC offset",
                            "invalid_time")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: no such instant in UTC
+        raise InvalidInput(f"{text!r} is out of range", "invalid_time") from None
 
 
 def promotions(merchant_id: str, *, store: EventStore, now: datetime,
