@@ -13,6 +13,7 @@ from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import defaults, handlers, scheduled_work
+from services.escrow.domain.refund_due import add_working_days
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -92,8 +93,10 @@ def test_cooling_off_refund_returns_the_whole_principal(env):
     card_id = buy(store, bank)["card_id"]
     refund = handlers.refund_card(card_id, "c-1", rule=None, store=store, bank=bank,
                                   policy=POLICY, now=T0 + timedelta(days=6))
+    due = add_working_days((T0 + timedelta(days=6)).date(),
+                           POLICY.refunds.cooling_off_due_working_days)
     assert refund == {"status": "refunded", "refund_amount": 100_000, "rule": "cooling_off",
-                      "event_id": refund["event_id"]}
+                      "event_id": refund["event_id"], "due_on": due.isoformat()}
     with pytest.raises(Conflict):
         handlers.refund_card(card_id, "c-1", rule=None, store=store, bank=bank, policy=POLICY,
                              now=T0 + timedelta(days=6))
