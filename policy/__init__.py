@@ -35,6 +35,8 @@ class EscrowRules:
     ratio_percent: int
     hold_expiry_minutes: int
     settlement_delay_days: int
+    pending_payment_recheck_minutes: int
+    pending_payment_abandon_hours: int
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
         raise PolicyError(f"[cards] caps must be positive integers: {bad_caps}")
     if not 0 < escrow.ratio_percent <= 100:
         raise PolicyError("escrow.ratio_percent must be in 1..100")
+    if not 0 < escrow.pending_payment_recheck_minutes <= 60 * escrow.pending_payment_abandon_hours:
+        raise PolicyError("escrow.pending_payment_recheck_minutes must be positive and within "
+                          "pending_payment_abandon_hours")
     relay = _section(RelayRules, raw["relay"], "relay")
     if not 0 < relay.max_header_value_bytes <= AMQP_SHORT_STRING_BYTES:
         raise PolicyError(f"relay.max_header_value_bytes must be in 1..{AMQP_SHORT_STRING_BYTES}")

@@ -214,14 +214,18 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
     run = lambda when: scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=when)  # noqa: E731
     assert run(T0 + timedelta(minutes=14)) == {"holds_expired": 0, "cards_expired": 0,
                                                "period_releases": 0, "payouts": 0,
-                                               "bank_instructions_resent": 0}
+                                               "bank_instructions_resent": 0,
+                                               "pending_payments_recovered": 0,
+                                               "payments_abandoned": 0}
     assert run(T0 + timedelta(minutes=16))["holds_expired"] == 1
     with pytest.raises(Conflict):
         handlers.confirm_redemption(hold["redemption_id"], "c-1", store=store,
                                     now=T0 + timedelta(minutes=17))
     assert run(T0 + timedelta(days=10)) == {"holds_expired": 0, "cards_expired": 0,
                                             "period_releases": 1, "payouts": 0,
-                                            "bank_instructions_resent": 0}
+                                            "bank_instructions_resent": 0,
+                                            "pending_payments_recovered": 0,
+                                            "payments_abandoned": 0}
     assert handlers.get_card(period, store=store)["released_amount"] == 1_000
     assert run(T0 + timedelta(days=10))["period_releases"] == 0, "once per elapsed day"
     year_later = run(T0 + timedelta(days=366))
@@ -232,7 +236,9 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
     assert served["released_amount"] == 36_500 and served["refunded_amount"] == 0
     assert run(T0 + timedelta(days=400)) == {"holds_expired": 0, "cards_expired": 0,
                                              "period_releases": 0, "payouts": 1,
-                                             "bank_instructions_resent": 0}
+                                             "bank_instructions_resent": 0,
+                                             "pending_payments_recovered": 0,
+                                             "payments_abandoned": 0}
     paid = handlers.settlements("m-1", store=store)["items"]
     assert sum(p["amount"] for p in paid) == 36_500
 

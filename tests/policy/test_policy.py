@@ -23,6 +23,10 @@ def test_shipped_defaults_are_the_sourced_numbers():
     (("hold_expiry_minutes = 15", "hold_expiry_minutes = 15.5"), "float"),
     (('stored_value_formula = "pro_rata"', 'stored_value_formula = "other"'), "formula"),
     (("max_uses = 1000", "max_uses = 0"), "positive"),
+    (("pending_payment_recheck_minutes = 10", "pending_payment_recheck_minutes = 0"),
+     "pending_payment_recheck_minutes"),
+    (("pending_payment_abandon_hours = 24", "pending_payment_abandon_hours = 0"),
+     "pending_payment_recheck_minutes"),
 ])
 def test_bad_policy_files_are_refused(tmp_path, edit, message):
     from policy import DEFAULT_FILE

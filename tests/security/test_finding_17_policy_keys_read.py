@@ -46,6 +46,14 @@ PRODUCTS = {   # a valid product of each type for each sector the policy names, 
 }
 
 
+class CallbackLost(SimulatedBank):
+    """Takes the deposit, and its confirmation never reaches the escrow."""
+
+    def request_deposit(self, payment_id, card_id, amount):
+        super().request_deposit(payment_id, card_id, amount)
+        return False
+
+
 class BankDown(SimulatedBank):
     def refund_to_origin(self, payment_id, card_id, amount):
         raise ConnectionError("the bank does not answer")
@@ -189,8 +197,12 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
             "starts_at": (NOW + timedelta(days=1)).isoformat(),
             "ends_at": (NOW + timedelta(days=8)).isoformat()}, "merchant:" + merchant_id,
             store=world.merchants, policy=policy, now=NOW)
-        # Escrow: buy each, redeem, refund by each rule, settle.
+        # Escrow: buy each, redeem, refund by each rule, settle, recover a payment whose
+        # confirmation was lost.
         cards = [world.buy("c-1", product_id) for product_id in sold]
+        unconfirmed = escrow.purchase_card(
+            "c-2", sold[0], store=world.escrow, merchants=world, policy=policy, now=NOW,
+            bank=CallbackLost(world.bank.statement_dir, clock=lambda: NOW))["card_id"]
         hold = escrow.request_redemption(cards[-2], merchant_id, value=0, uses=1,
                                          store=world.escrow, policy=policy, now=NOW)
         escrow.confirm_redemption(hold["redemption_id"], "c-1", store=world.escrow, now=NOW)
@@ -199,6 +211,7 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
                                policy=policy, now=NOW)
         scheduled_work.sweep(store=world.escrow, bank=world.bank, policy=policy,
                              now=NOW + timedelta(days=2))
+        assert escrow.get_card(unconfirmed, store=world.escrow)["status"] == "active"
         # Risk: its rules are built from the [risk] section.
         RiskRules.from_policy(policy.risk)
         # The relay: each stored event is checked against its bounds before publishing, the

@@ -32,6 +32,9 @@ CARDS, BY_CONSUMER, BY_MERCHANT, PAYMENTS, REDEMPTIONS, TOTALS = (
 OPEN_HOLDS, CARD_EXPIRY, PERIOD_DUE = "open_holds", "card_expiry", "period_release_due"
 UNSETTLED, PAYOUTS = "unsettled_releases", "payouts"
 MERCHANT_STATS = "merchant_stats"
+PENDING_PAYMENTS = "pending_payments"
+"""Cards waiting for their payment, keyed "<purchase time>|<card id>": the scheduled work
+rechecks those the bank has not confirmed some minutes on (a crash, a lost callback)."""
 DISPUTES, DISPUTED_BY = "disputed_cards", "dispute_cards"
 RELEASES = {"DepositConfirmed": "upfront_amount", "RedemptionConfirmed": "released_amount",
             "FundsReleased": "released_amount"}
@@ -81,8 +84,11 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
     its merchant's figures."""
     before, release_before = stats.contribution(card), release_key(card)
     for event in events:
+        was = card.status
         card.apply(event)
         kind = type(event).__name__
+        if was == "pending_payment" and card.status != was:
+            uow.delete_view(PENDING_PAYMENTS, pending_key(card))
         if kind == "RedemptionRequested":
             uow.put_view(REDEMPTIONS, event.redemption_id,
                          {"card_id": card.card_id, "consumer_id": card.purchase.consumer_id})
@@ -104,6 +110,9 @@ def _apply_and_index(uow, card: domain.Card, events: list) -> None:
             bank_instructions.instruct(uow, "refund", event.payment_id, card.card_id,
                                        event.amount, rule="deposit_returned",
                                        refunded_at=event.returned_at)
+            if was == "pending_payment":   # an abandoned card freed its cap already
+                _release_consumer_total(uow, card)
+        elif kind == "PaymentAbandoned":
             _release_consumer_total(uow, card)
         if getattr(event, RELEASES.get(kind, ""), 0):
             day = _stamp(event)[:10]
@@ -131,6 +140,10 @@ def _release_consumer_total(uow, card: domain.Card) -> None:
     key = f"{p.consumer_id}/{p.merchant_id}"
     spent = (uow.get_view(TOTALS, key) or {"amount": 0})["amount"]
     uow.put_view(TOTALS, key, {"amount": max(0, spent - p.price)})
+
+
+def pending_key(card: domain.Card) -> str:
+    return f"{card.purchase.purchased_at}|{card.card_id}"
 
 
 def release_key(card: domain.Card) -> str | None:
@@ -192,6 +205,8 @@ def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merch
         card.apply(purchase)
         uow.put_view(TOTALS, total_key, {"amount": spent + purchase.price})
         uow.put_view(PAYMENTS, payment_id, {"card_id": card_id})
+        uow.put_view(PENDING_PAYMENTS, pending_key(card),
+                     {"card_id": card_id, "payment_id": payment_id})
         uow.put_view(CARDS, card_id, card_view_pending(card))
         uow.put_view(BY_CONSUMER, f"{consumer_id}/{card_id}", card_view_pending(card))
         uow.put_view(BY_MERCHANT, f"{product['merchant_id']}/{card_id}", card_view_pending(card))
@@ -219,7 +234,8 @@ def confirm_payment(payment_id: str, amount: int | None, *, store: EventStore, b
     that does not match, a merchant declared defaulted meanwhile, or any failure while
     activating returns the whole amount by the original route (a refund instruction in the
     same commit), closes the card as refunded and frees the consumer's cap. The caller gets
-    the refusal (422) with what was returned; a card never stays pending with paid money."""
+    the refusal (422) with what was returned; a card never stays pending with paid money.
+    So does money the bank takes for a payment abandoned before (`payment_abandoned`)."""
     payment = store.get_view(PAYMENTS, payment_id)
     if payment is None:
         raise NotFound(f"no payment {payment_id}")

@@ -1,5 +1,6 @@
 """The escrow's scheduled work: unconfirmed holds lapse, expired cards are refunded, period
-cards earn their elapsed days, and released money is paid out T+n.
+cards earn their elapsed days, payments left pending are rechecked against the bank, and
+released money is paid out T+n.
 
 Every schedule is a view keyed "<ISO time>|<id>", so the work due now is a scan in key order
 that stops at the present. The work comes in pages of bounded size, so that a caller with a
@@ -24,8 +25,10 @@ from services.escrow.application.handlers import (
     MERCHANT_STATS,
     OPEN_HOLDS,
     PAYOUTS,
+    PENDING_PAYMENTS,
     PERIOD_DUE,
     UNSETTLED,
+    confirm_payment,
     decide,
     load_card,
     refund_card,
@@ -109,6 +112,62 @@ def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple
     return _work_through(store, PERIOD_DUE, now, budget, release)
 
 
+def _recover_pending_payments(store: EventStore, bank: Bank, policy: Policy, now: datetime,
+                              budget: int) -> tuple[int, int, bool]:
+    """Cards still waiting for their payment `pending_payment_recheck_minutes` after their
+    purchase: the escrow died between the bank's yes and the activation, or the bank's
+    confirmation was lost. A deposit on the bank's statement is confirmed now (the card is
+    activated, or the money goes back if it cannot be); a payment the bank never took is
+    abandoned once `pending_payment_abandon_hours` have passed, the consumer's cap freed.
+    Returns (recovered, abandoned, left over)."""
+    rules = policy.escrow
+    abandon_before = (now - timedelta(hours=rules.pending_payment_abandon_hours)).isoformat()
+    statements: dict[str, list[dict]] = {}
+
+    def deposit_of(card: domain.Card) -> dict | None:
+        p, day = card.purchase, datetime.fromisoformat(card.purchase.purchased_at).date()
+        while day <= now.date():   # the bank books it on the purchase day, or soon after
+            if day.isoformat() not in statements:
+                statements[day.isoformat()] = bank.statement(day.isoformat())
+            for line in statements[day.isoformat()]:
+                if (line["kind"], line["reference"], line["account"]) == (
+                        "deposit", p.payment_id, card.card_id):
+                    return line
+            day += timedelta(days=1)
+        return None
+
+    counts = {"recovered": 0, "abandoned": 0}
+
+    def recheck(key: str, due: dict) -> int:
+        card, _ = load_card(store, due["card_id"])
+        if card.status != "pending_payment":   # settled meanwhile: the entry went with it
+            if store.get_view(PENDING_PAYMENTS, key) is not None:
+                with store.unit_of_work() as uow:
+                    uow.delete_view(PENDING_PAYMENTS, key)
+            return 0
+        deposit = deposit_of(card)
+        if deposit is not None:
+            try:
+                confirm_payment(due["payment_id"], deposit["amount"], store=store, bank=bank,
+                                policy=policy, now=now)
+            except BusinessRuleViolation:
+                pass   # it could not be activated: the money went back
+            except Conflict:
+                return 0   # the bank's own confirmation settled it meanwhile
+            counts["recovered"] += 1
+            return 1
+        if key < abandon_before:
+            _, events, _, _ = decide(store, card.card_id, lambda c: domain.abandon_payment(
+                c, "bank_never_took_payment", now))
+            counts["abandoned"] += len(events) > 0
+            return int(len(events) > 0)
+        return 0   # the bank may still take it: looked at again on the next run
+
+    recheck_before = now - timedelta(minutes=rules.pending_payment_recheck_minutes)
+    _, left = _work_through(store, PENDING_PAYMENTS, recheck_before, budget, recheck)
+    return counts["recovered"], counts["abandoned"], left
+
+
 LEGACY_PERIOD_CARDS = "period_cards"
 """Stores written before the release schedule listed every open period card by id."""
 
@@ -132,7 +191,9 @@ def sweep_page(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
     counts["holds_expired"], holds_left = _expire_holds(store, now, budget)
     counts["cards_expired"], cards_left = _expire_cards(store, bank, policy, now, budget)
     counts["period_releases"], periods_left = _release_period_days(store, now, budget)
-    more = holds_left or cards_left or periods_left
+    counts["pending_payments_recovered"], counts["payments_abandoned"], pending_left = \
+        _recover_pending_payments(store, bank, policy, now, budget)
+    more = holds_left or cards_left or periods_left or pending_left
     counts["payouts"] = 0 if more else len(settle(store=store, bank=bank, policy=policy,
                                                   now=now))
     return {**counts, "more": more}

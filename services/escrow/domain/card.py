@@ -29,6 +29,7 @@ from services.escrow.domain.events import (
     DepositConfirmed,
     DepositReturned,
     FundsReleased,
+    PaymentAbandoned,
     RedemptionConfirmed,
     RedemptionRequested,
     RedemptionVoided,
@@ -166,6 +167,8 @@ class Card:
             self.deposited = event.amount
             self.refunded += event.amount
             self.status, self.returned = "refunded", True
+        elif isinstance(event, PaymentAbandoned):
+            self.status = "abandoned"
         elif isinstance(event, RedemptionRequested):
             self.holds[event.redemption_id] = Hold(
                 event.redemption_id, event.value, event.uses, event.check_in,
@@ -198,6 +201,9 @@ def confirm_deposit(card: Card, payment_id: str, amount: int, now: datetime, *,
     """The whole amount is held at first; the up-front share of an escrow ratio below 100%
     is released when the cooling-off window closes or a spend ends it."""
     p = card.purchase
+    if card.status == "abandoned":   # the caller returns money the bank took after all
+        raise BusinessRuleViolation("the payment was abandoned before the bank took it",
+                                    "payment_abandoned")
     if card.status != "pending_payment":
         if p.payment_id == payment_id and card.deposited == amount and not card.returned:
             return []  # the bank confirming twice changes nothing
@@ -216,13 +222,24 @@ def confirm_deposit(card: Card, payment_id: str, amount: int, now: datetime, *,
 def return_deposit(card: Card, payment_id: str, amount: int, reason: str,
                    now: datetime) -> list:
     """The bank took `amount` but the card cannot be activated: all of it goes back. Only a
-    card still waiting for its payment; one the bank's other confirmation activated, or
-    that went back already, changes nothing."""
+    card still waiting for its payment, or one abandoned before the bank took it; one the
+    bank's other confirmation activated, or that went back already, changes nothing."""
     p = card.purchase
-    if card.status != "pending_payment" or payment_id != p.payment_id or amount <= 0:
+    if card.status not in ("pending_payment", "abandoned") or payment_id != p.payment_id or \
+            amount <= 0:
         return []
     return [DepositReturned(card.card_id, p.merchant_id, p.consumer_id, payment_id, amount,
                             reason, now.isoformat())]
+
+
+def abandon_payment(card: Card, reason: str, now: datetime) -> list:
+    """The bank never took the payment: the card closes unissued. Only a card still waiting
+    for its payment; one activated or returned meanwhile changes nothing."""
+    p = card.purchase
+    if card.status != "pending_payment":
+        return []
+    return [PaymentAbandoned(card.card_id, p.merchant_id, p.consumer_id, p.payment_id, reason,
+                             now.isoformat())]
 
 
 def request_redemption(card: Card, redemption_id: str, *, value: int = 0, uses: int = 0,

@@ -163,6 +163,21 @@ class PayoutWithheld:
     withheld_at: str
 
 
+@dataclass(frozen=True)
+class PaymentAbandoned:
+    """The bank never took the card's payment within the policy's time: the card closes
+    without being issued, no money moved, and its price no longer counts toward the
+    consumer's cap. Money the bank takes for it later goes back (`DepositReturned`)."""
+
+    TYPE: ClassVar[str] = "escrow.PaymentAbandoned.v1"
+    card_id: str
+    merchant_id: str
+    consumer_id: str
+    payment_id: str
+    reason: str
+    abandoned_at: str
+
+
 ESCROW_EVENTS = (CardPurchased, DepositConfirmed, RedemptionRequested, RedemptionConfirmed,
                  RedemptionVoided, FundsReleased, CardRefunded, PayoutMade, DepositReturned,
-                 CoolingOffStarted, PayoutWithheld)
+                 CoolingOffStarted, PayoutWithheld, PaymentAbandoned)
