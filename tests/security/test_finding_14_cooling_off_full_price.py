@@ -89,7 +89,8 @@ class Escrow:
                        view["refunded_amount"]) >= 0
 
     def paid_out(self) -> int:
-        return sum(p["amount"] for p in handlers.settlements("m-1", store=self.store))
+        return sum(p["amount"] for p in handlers.settlements(
+            "m-1", store=self.store)["items"])
 
     def owed(self) -> int:
         return sum(d["amount"] for _, d in self.store.list_views(handlers.UNSETTLED, "", 1000))
