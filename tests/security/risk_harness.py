@@ -40,7 +40,9 @@ def risk_platform(tmp_path: Path, amqp_uri: str, policy_changes: dict | None = N
     try:
         regulator = auth(client, "regulator", "r-zhang")
         wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
-                   and client.get("/api/v1/merchants").status_code == 200, timeout=60,
+                   and client.get("/api/v1/merchants").status_code == 200
+               and client.get("/api/v1/consumers/me/cards", headers=auth(
+                   client, "consumer", "c-probe")).status_code == 200, timeout=60,
                    what="the services")
         yield client, proxy
     finally:

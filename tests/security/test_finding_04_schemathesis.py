@@ -31,6 +31,7 @@ import requests
 
 from devenv.ports import free_port
 from platformrun.__main__ import build_children
+from tests.merchant.test_merchant_api import fresh_uscc
 from tests.messaging.harness import ROOT, wait_until
 
 pytestmark = pytest.mark.broker
@@ -78,12 +79,13 @@ class World:
     def __init__(self, url: str, tag: str):
         self.url, self.tokens = url, {}
         self.subjects = {"consumer": f"c-{tag}", "regulator": f"r-{tag}", "bank": f"b-{tag}",
-                         "operator": f"o-{tag}"}
+                         "operator": f"o-{tag}", "checker": f"o-{tag}-2"}
         operator = self.token("operator")
         merchant_id = self.post("/api/v1/merchants", operator, {
-            "name": f"种子健身 {tag}", "uscc": "91350100M000100Y43", "industry": "fitness",
+            "name": f"种子健身 {tag}", "uscc": fresh_uscc(), "industry": "fitness",
             "address": "威海 1 Haibin Road", "contact_phone": "13812345678"})["merchant_id"]
-        self.post(f"/api/v1/merchants/{merchant_id}/approve", operator, {})
+        # A second operator approves (maker-checker).
+        self.post(f"/api/v1/merchants/{merchant_id}/approve", self.token("checker"), {})
         self.subjects["merchant"] = merchant_id
         merchant, consumer = self.token("merchant"), self.token("consumer")
         product = self.post(f"/api/v1/merchants/{merchant_id}/products", merchant, {
@@ -123,7 +125,8 @@ class World:
 
     def _login(self, role: str) -> dict:
         answer = requests.post(f"{self.url}/api/v1/auth/dev-login", timeout=10,
-                               json={"role": role, "subject": self.subjects[role]})
+                               json={"role": "operator" if role == "checker" else role,
+                                     "subject": self.subjects[role]})
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 

@@ -188,12 +188,9 @@ def odd_wechat():
 
 
 def test_a_wechat_answer_that_is_not_an_object_is_a_502_with_a_code(tmp_path, odd_wechat):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from services.gateway import signing_key
 
-    (tmp_path / "jwt.pem").write_bytes(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    signing_key.create(tmp_path / "jwt.pem", "production")
     client = make_client(tmp_path, odd_wechat)
     for code in ListAnswers.answers:
         answer = client.post("/api/v1/auth/consumer/login", json={"code": code})

@@ -19,6 +19,7 @@ import pika
 import pytest
 import requests
 
+from services.gateway import signing_key
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from tests.conftest import gateway_settings
@@ -43,7 +44,7 @@ class MiniProgram:
 @pytest.mark.parametrize("mode", ["demo", "production"])
 def test_no_login_response_is_stored(tmp_path, mode):
     if mode == "production":
-        create_app(gateway_settings(tmp_path, "amqp://unused"))  # makes the signing key
+        signing_key.create(tmp_path / "jwt.pem", "production")  # production makes none
     client = create_app(gateway_settings(tmp_path, "amqp://unused", mode=mode),
                         code_exchange=MiniProgram()).test_client()
     key = {"Idempotency-Key": "same-key"}

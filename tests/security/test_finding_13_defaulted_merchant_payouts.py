@@ -83,7 +83,7 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     released = sum(handlers.get_card(c, store=store)["released_amount"]
                    for c in (count, period))
     assert released == 16_000 + 12_000
-    paid_before = sum(p["amount"] for p in handlers.settlements("m-1", store=store))
+    paid_before = sum(p["amount"] for p in handlers.settlements("m-1", store=store)["items"])
 
     result = defaults.default_merchant("m-1", "absconded", "regulator:r-1", store=store,
                                        bank=bank, policy=POLICY, now=day12)
@@ -92,7 +92,7 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     for days in (13, 14, 30):
         clock["now"] = T0 + timedelta(days=days)
         scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=clock["now"])
-    paid = [p for p in handlers.settlements("m-1", store=store)]
+    paid = handlers.settlements("m-1", store=store)["items"]
     assert sum(p["amount"] for p in paid) == paid_before, "no payout after the default"
     held_back = scheduled_work.withheld("m-1", store=store)
     assert held_back["amount"] == released - paid_before, "withheld, not lost"

@@ -101,7 +101,7 @@ def new_merchant(store, vault, i: int, industry: str = "retail") -> str:
         name=f"Shop {i}", uscc=uscc(i), industry=industry, address="1 Road",
         contact_phone="13800000000", applied_by="operator:op-1", store=store, vault=vault,
         new_id=lambda: f"m-{i:05d}")["merchant_id"]
-    merchants.approve_merchant(merchant_id, "operator:op-1", store=store)
+    merchants.approve_merchant(merchant_id, "operator:op-2", store=store)  # maker-checker
     return merchant_id
 
 
