@@ -69,9 +69,6 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     count = buy(store, bank, "count", "c-1", T0)["card_id"]
     period = buy(store, bank, "period", "c-2", T0)["card_id"]
     bystander = buy(store, bank, "other", "c-3", T0)["card_id"]
-    late = buy(store, LaterBank(tmp_path / "bank", clock=lambda: clock["now"]), "count", "c-4",
-               T0)
-    assert late["status"] == "pending_payment"
 
     day12 = T0 + timedelta(days=12)       # past cooling-off: the period card earned 12 days
     clock["now"] = day12
@@ -84,10 +81,21 @@ def test_no_payout_and_no_redemption_after_a_default(env):
                    for c in (count, period))
     assert released == 16_000 + 12_000
     paid_before = sum(p["amount"] for p in handlers.settlements("m-1", store=store)["items"])
+    # Bought just before the default: the bank has the money but has not confirmed it yet.
+    late = buy(store, LaterBank(tmp_path / "bank", clock=lambda: clock["now"]), "count", "c-4",
+               day12)
+    assert late["status"] == "pending_payment"
 
     result = defaults.default_merchant("m-1", "absconded", "regulator:r-1", store=store,
                                        bank=bank, policy=POLICY, now=day12)
     assert result["cards_refunded"] == 2
+
+    # The bank confirms the late card's payment after the default: the money goes back.
+    with pytest.raises(BusinessRuleViolation) as refused:
+        handlers.confirm_payment(late["payment"]["payment_id"], None, store=store, bank=bank,
+                                 policy=POLICY, now=day12)
+    assert refused.value.code == "merchant_defaulted"
+    assert refused.value.details["returned_amount"] == 80_000
 
     for days in (13, 14, 30):
         clock["now"] = T0 + timedelta(days=days)
@@ -108,12 +116,6 @@ def test_no_payout_and_no_redemption_after_a_default(env):
                                         policy=POLICY, now=clock["now"])
         assert refused.value.code == "merchant_defaulted"
 
-    # The bank confirms the late card's payment after the default: the money goes back.
-    with pytest.raises(BusinessRuleViolation) as refused:
-        handlers.confirm_payment(late["payment"]["payment_id"], None, store=store, bank=bank,
-                                 policy=POLICY, now=day12)
-    assert refused.value.code == "merchant_defaulted"
-    assert refused.value.details["returned_amount"] == 80_000
     late_card = handlers.get_card(late["card_id"], store=store)
     assert (late_card["status"], late_card["refunded_amount"]) == ("refunded", 80_000)
 
