@@ -3,19 +3,15 @@ regulator works the alert, the deadline passes without improvement, the merchant
 and can sell no more cards."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from eventstore.sqlite import SqliteEventStore
-from policy import DEFAULT_FILE, load_policy
-from services.gateway.app import create_app
+from policy import load_policy
 from services.risk.application.replay import codes_and_alerts, replay
 from services.risk.domain.health_code import RiskRules
-from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_relay, start_service, stop, store_url, wait_until
+from tests.messaging.harness import wait_until
+from tests.security.risk_harness import risk_platform
 
 pytestmark = pytest.mark.broker
 
@@ -23,32 +19,9 @@ pytestmark = pytest.mark.broker
 @pytest.fixture
 def platform(tmp_path, amqp_uri):
     # A red merchant's deadline is due at once, so the test needs no 30-day wait.
-    policy = tmp_path / "policy.toml"
-    policy.write_text(Path(DEFAULT_FILE).read_text().replace("red_grace_days = 30",
-                                                             "red_grace_days = 0"))
-    stores = {name: store_url(tmp_path, name) for name in ("merchant", "escrow", "risk")}
-    processes = [
-        start_service("merchant", tmp_path, amqp_uri),
-        start_service("escrow", tmp_path, amqp_uri),
-        start_service("risk", tmp_path, amqp_uri, POLICY_FILE=str(policy)),
-        start_relay("merchant", stores["merchant"], amqp_uri, tmp_path),
-        start_relay("escrow", stores["escrow"], amqp_uri, tmp_path),
-    ]
-    app = create_app(gateway_settings(tmp_path, amqp_uri))
-    client = app.test_client()
-    rpc = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30)
-    proxy = rpc.start()
-    regulator = auth(client, "regulator", "r-zhang")
-    wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
-               and client.get("/api/v1/merchants").status_code == 200
-               and client.get("/api/v1/consumers/me/cards", headers=auth(
-                   client, "consumer", "c-probe")).status_code == 200, timeout=60,
-               what="the services")
-    yield client, proxy
-    rpc.stop()
-    app.config["RPC_POOL"].close()
-    for process in processes:
-        stop(process)
+    with risk_platform(tmp_path, amqp_uri,
+                       {"red_grace_days = 30": "red_grace_days = 0"}) as running:
+        yield running
 
 
 def test_complaint_surge_to_delisting(platform, tmp_path):
