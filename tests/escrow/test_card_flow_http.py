@@ -6,27 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.gateway.app import create_app
-from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_service, stop, wait_until
+from tests.messaging.harness import merchant_and_escrow_gateway
 
 pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
 def client(tmp_path, amqp_uri):
-    services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
-    app = create_app(gateway_settings(tmp_path, amqp_uri))
-    client = app.test_client()
-    consumer = auth(client, "consumer", "c-probe")
-    wait_until(lambda: client.get("/api/v1/merchants").status_code == 200
-               and client.get("/api/v1/consumers/me/cards", headers=consumer).status_code
-               == 200, timeout=60, what="the merchant and escrow services")
-    yield client
-    app.config["RPC_POOL"].close()
-    for service in services:
-        stop(service)
+    with merchant_and_escrow_gateway(tmp_path, amqp_uri) as client:
+        yield client
 
 
 CASES = {

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +110,27 @@ def start_platform(tmp_path: Path) -> tuple[subprocess.Popen, str]:
                                           (tmp_path / "run.out").read_text()),
                         timeout=120, what="the launcher's banner")
     return launcher, banner.group(1)
+
+
+@contextmanager
+def merchant_and_escrow_gateway(tmp_path: Path, amqp_uri: str, **settings):
+    """The real merchant and escrow services and a gateway app in front of them; yields its
+    test client once both services answer (a purchase before escrow is up would be a 503)."""
+    from services.gateway.app import create_app
+    from tests.conftest import gateway_settings
+
+    services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
+    app = create_app(gateway_settings(tmp_path, amqp_uri, **settings))
+    client = app.test_client()
+    try:
+        token = client.post("/api/v1/auth/dev-login", json={
+            "role": "consumer", "subject": "c-probe"}).get_json()["token"]
+        probe = {"Authorization": f"Bearer {token}"}
+        wait_until(lambda: client.get("/api/v1/merchants").status_code == 200
+                   and client.get("/api/v1/consumers/me/cards", headers=probe).status_code
+                   == 200, timeout=60, what="the merchant and escrow services")
+        yield client
+    finally:
+        app.config["RPC_POOL"].close()
+        for service in services:
+            stop(service)

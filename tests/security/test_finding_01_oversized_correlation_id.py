@@ -32,6 +32,7 @@ from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import auth, onboard
 from tests.messaging.harness import (
     ROOT,
+    merchant_and_escrow_gateway,
     start_nameko,
     start_relay,
     start_service,
@@ -59,15 +60,8 @@ def _events(url: str) -> list:
 
 @pytest.fixture
 def gateway(tmp_path, amqp_uri):
-    services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
-    app = create_app(gateway_settings(tmp_path, amqp_uri))
-    client = app.test_client()
-    wait_until(lambda: client.get("/api/v1/merchants").status_code == 200, timeout=60,
-               what="the merchant service")
-    yield client
-    app.config["RPC_POOL"].close()
-    for service in services:
-        stop(service)
+    with merchant_and_escrow_gateway(tmp_path, amqp_uri) as client:
+        yield client
 
 
 def test_a_huge_request_id_is_replaced_by_a_short_one_that_the_response_names(gateway, tmp_path):

@@ -19,11 +19,12 @@ from eventstore.factory import open_store
 from eventstore.postgres import PostgresEventStore
 from privacy import Vault
 from services.domain_errors import Conflict
-from services.gateway.app import create_app
 from services.merchant.application import handlers
-from tests.conftest import gateway_settings
 from tests.merchant.test_merchant_api import application, auth, fresh_uscc, onboard
-from tests.messaging.harness import start_service, stop, store_url, wait_until
+from tests.messaging.harness import (
+    merchant_and_escrow_gateway,
+    store_url,
+)
 
 COUNT_CARD = {"type": "count", "name": "10 lessons", "price": 80_000, "uses": 10,
               "validity_days": 180}
@@ -31,17 +32,8 @@ COUNT_CARD = {"type": "count", "name": "10 lessons", "price": 80_000, "uses": 10
 
 @pytest.fixture
 def client(tmp_path, amqp_uri):
-    services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
-    app = create_app(gateway_settings(tmp_path, amqp_uri))
-    client = app.test_client()
-    consumer = auth(client, "consumer", "c-probe")
-    wait_until(lambda: client.get("/api/v1/merchants").status_code == 200
-               and client.get("/api/v1/consumers/me/cards", headers=consumer).status_code
-               == 200, timeout=60, what="the merchant and escrow services")
-    yield client
-    app.config["RPC_POOL"].close()
-    for service in services:
-        stop(service)
+    with merchant_and_escrow_gateway(tmp_path, amqp_uri) as client:
+        yield client
 
 
 def _error(response) -> str:

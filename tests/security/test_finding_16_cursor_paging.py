@@ -180,12 +180,17 @@ def test_settlements_are_all_listed_oldest_first(platform, tmp_path):
         escrow.confirm_redemption(hold["redemption_id"], "c-1", store=store, now=at)
         payouts += scheduled_work.settle(store=store, bank=bank, policy=POLICY,
                                          now=at + timedelta(days=1))
-    assert len(payouts) == MANY - 20 > 500
+    # The running escrow service's own timer settles the same store too, so a day's payout
+    # may be made by it rather than by this loop: the list must hold every payout recorded.
+    recorded = [r.data["payout_id"] for r in store.read_stream(f"payouts-{merchant_id}")
+                if r.type == "escrow.PayoutMade.v1"]
+    assert len(recorded) == MANY - 20 > 500 and set(recorded) >= {p["payout_id"]
+                                                                  for p in payouts}
 
     items, pages = walk(client, f"/api/v1/merchants/{merchant_id}/settlements", 200,
                         auth(client, "merchant", merchant_id))
-    assert [p["payout_id"] for p in items] == [p["payout_id"] for p in payouts]
-    assert pages == 3 and sum(p["amount"] for p in items) == 100 * len(payouts)
+    assert [p["payout_id"] for p in items] == recorded
+    assert pages == 3 and sum(p["amount"] for p in items) == 100 * len(recorded)
 
 
 def test_promotions_are_all_listed_and_ended_ones_skipped_across_pages(platform, tmp_path):
