@@ -62,7 +62,7 @@ def run(report) -> None:
         day = T0 + timedelta(days=policy.refunds.cooling_off_days + 1, hours=1)
         started = time.perf_counter()
         for card_id in bare:
-            handlers.decide(store, card_id, lambda c: domain.release_period(c, day,
+            handlers.decide(store, card_id, lambda c: domain.release_due(c, day,
                                                                             disputed=False))
         bare_rate = CARDS / (time.perf_counter() - started)
 

@@ -81,10 +81,10 @@ def test_count_card_and_list_price_formula():
 
 def test_period_card_releases_pro_rata_and_refunds_unserved_days():
     card = active(card_type="period", price=36_500, bonus=0, period_days=365)
-    assert run(card, domain.release_period(card, T0 + timedelta(days=10), disputed=True)) == []
-    released = run(card, domain.release_period(card, T0 + timedelta(days=10), disputed=False))
+    assert run(card, domain.release_due(card, T0 + timedelta(days=10), disputed=True)) == []
+    released = run(card, domain.release_due(card, T0 + timedelta(days=10), disputed=False))
     assert released[0].released_amount == 1_000
-    assert run(card, domain.release_period(card, T0 + timedelta(days=10), disputed=False)) == []
+    assert run(card, domain.release_due(card, T0 + timedelta(days=10), disputed=False)) == []
     check_in = redeem(card, "ci", now=T0 + timedelta(days=11))
     assert check_in[0].released_amount == 0, "check-ins release nothing by themselves"
     events = run(card, domain.refund(card, "merchant_default", T0 + timedelta(days=100),
@@ -185,7 +185,7 @@ class CardMachine(RuleBasedStateMachine):
     @rule(minutes=st.integers(0, 60 * 24 * 400))
     def time_passes(self, minutes):
         self.now += timedelta(minutes=minutes)
-        self._do(lambda: domain.release_period(self.card, self.now, disputed=False))
+        self._do(lambda: domain.release_due(self.card, self.now, disputed=False))
 
     @precondition(lambda self: self.card is not None)
     @rule(rule_name=st.sampled_from(domain.REFUND_RULES),

@@ -325,9 +325,6 @@ def release_due(card: Card, now: datetime, *, disputed: bool) -> list:
                           0, now.isoformat())]
 
 
-release_period = release_due  # the name it had when only period cards earned by time
-
-
 def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
            stored_value_formula: str = "pro_rata") -> list:
     """The refund by `rule`, with its formula's inputs. Open holds are voided and anything
