@@ -47,8 +47,11 @@ LEDGER ?= var/ledger/ledger.db
 verify-ledger: venv ## Re-verify a ledger file from its entry bytes (LEDGER=path, default var/ledger/ledger.db)
 	@$(PY) -m ledger verify $(LEDGER)
 
-lint: venv ## Lint with ruff
+lint: venv ## ruff check, ruff format --check, mypy and the import-linter layering contracts
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+	@$(VENV)/bin/lint-imports
 
 clean: ## Remove .venv and the embedded data under ./var
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
