@@ -1,5 +1,10 @@
 """EventStoreDB / KurrentDB adapter, over gRPC with `esdbclient`. gRPC blocks the eventlet hub
-(and crashes under tpool), so eventlet services run it in a child via `eventstore.isolated`.
+(and crashes under tpool), so eventlet processes run it in a child via
+`eventstore.esdb_subprocess`.
+
+EventStoreDB is an event log only (eventstore.port.EventLog): it keeps no views, and cannot
+append to two streams or to a stream and a view in one transaction, so services, whose commands
+do both, run on SQL; the relay and the park CLI can follow an EventStoreDB log.
 
 Mapping onto ESDB
 * Stream `s` is stored as `<namespace>-s`; `read_all` asks the server only for streams named
@@ -89,17 +94,17 @@ from eventstore.esdb_mapping import (  # noqa: F401 - the mapping rules are part
     port_stream,
 )
 from eventstore.esdb_tracking import EsdbTracking
-from eventstore.port import EventStore, UnitOfWork
+from eventstore.port import EventLog, LogUnitOfWork
 from eventstore.records import NewEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
 log = logging.getLogger(__name__)
 
 
-class EsdbUnitOfWork(UnitOfWork):
+class EsdbUnitOfWork(LogUnitOfWork):
     """Buffers one stream's appends and one tracking record until the block exits cleanly."""
 
-    def __init__(self, store: EsdbEventStore):
+    def __init__(self, store: EsdbEventLog):
         self._store = store
         self.stream: str | None = None
         self.expected = 0
@@ -129,7 +134,7 @@ class EsdbUnitOfWork(UnitOfWork):
         self.tracking = tracking
 
 
-class EsdbEventStore(EsdbTracking, EventStore):
+class EsdbEventLog(EsdbTracking, EventLog):
     def __init__(
         self,
         uri: str,
@@ -202,7 +207,7 @@ class EsdbEventStore(EsdbTracking, EventStore):
         yield uow
         deadline = self._deadline()
         if uow.tracking is not None:
-            self._commit_tracked(deadline, uow)
+            self._commit_tracked(deadline, uow, uow.tracking)
         elif uow.stream is not None:
             self._precheck(deadline, uow.stream, uow.events, uow.expected)
             actual = self._apply(deadline, uow.stream, uow.events, uow.expected)
@@ -264,10 +269,17 @@ class EsdbEventStore(EsdbTracking, EventStore):
             metadata=json.loads(event.metadata) if event.metadata else {},
             stream=port_stream(self.namespace, event.stream_name),
             version=event.stream_position + 1,
-            position=event.commit_position,
+            position=self._commit_position(event),
             # ESDB sends `created` with every event; only servers too old for us omit it.
             recorded_at=event.recorded_at or UNKNOWN_TIME,
         )
+
+    @staticmethod
+    def _commit_position(event: EsdbRecordedEvent) -> int:
+        if event.commit_position is None:
+            raise EventStoreError("EventStoreDB sent an event without its commit position;"
+                                  " the adapter needs a server of version 22.10 or later")
+        return event.commit_position
 
     def read_stream(self, stream: str, from_version: int = 1) -> list[RecordedEvent]:
         if not isinstance(stream, str) or stream.startswith("$"):

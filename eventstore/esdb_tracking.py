@@ -1,14 +1,18 @@
-"""Tracking records and saved positions of EsdbEventStore: the write-ahead intent that stands
+"""Tracking records and saved positions of EsdbEventLog: the write-ahead intent that stands
 in for a multi-stream transaction, described in eventstore.esdb's docstring, and the consumer
 position streams. A mixin rather than a helper object so the store keeps one set of methods
-(tests replace `EsdbEventStore._resolve` to simulate a crash after the intent is written)."""
+(tests replace `EsdbEventLog._resolve` to simulate a crash after the intent is written)."""
 from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from esdbclient import NewEvent as EsdbNewEvent
+from esdbclient import RecordedEvent as EsdbRecordedEvent
 from esdbclient import StreamState
 from esdbclient.exceptions import WrongCurrentVersion
 
@@ -21,6 +25,7 @@ from eventstore.esdb_mapping import (
     POSITION,
     json_bytes,
 )
+from eventstore.records import Tracking
 
 if TYPE_CHECKING:
     from eventstore.esdb import EsdbUnitOfWork
@@ -29,9 +34,37 @@ if TYPE_CHECKING:
 log = logging.getLogger("eventstore.esdb")
 
 
-class EsdbTracking:
-    """Needs the store's `_deadline`, `_rpc`, `_read`, `_write`, `_name`, `_version`,
-    `_precheck` and `_apply` (eventstore.esdb.EsdbEventStore)."""
+class EsdbTracking(ABC):
+    """Tracking and positions over the RPC helpers that eventstore.esdb.EsdbEventLog supplies."""
+
+    # --- what the store supplies ------------------------------------------------------------
+    @abstractmethod
+    def _deadline(self) -> float: ...
+
+    @abstractmethod
+    def _rpc(self, deadline: float, call: Callable[[Any, float], Any]) -> Any: ...
+
+    @abstractmethod
+    def _read(self, deadline: float, name: str, *, position: int | None = None,
+              backwards: bool = False, limit: int = sys.maxsize) -> Sequence[EsdbRecordedEvent]: ...
+
+    @abstractmethod
+    def _write(self, deadline: float, name: str, revision: int | StreamState,
+               events: list[EsdbNewEvent]) -> None: ...
+
+    @abstractmethod
+    def _name(self, stream: str) -> str: ...
+
+    @abstractmethod
+    def _version(self, deadline: float, stream: str) -> int: ...
+
+    @abstractmethod
+    def _precheck(self, deadline: float, stream: str, events: list[dict],
+                  expected: int) -> None: ...
+
+    @abstractmethod
+    def _apply(self, deadline: float, stream: str, events: list[dict],
+               expected: int) -> int | None: ...
 
     # --- tracking (the protocol is described in eventstore.esdb's docstring) ------------------
     def _tracking_stream(self, consumer: str, event_id: str) -> str:
@@ -41,6 +74,8 @@ class EsdbTracking:
         return self._name(f"$tracking-{quoted}-{event_id}")
 
     def _last_intent(self, deadline: float, name: str) -> tuple[int | None, dict | None]:
+        """The tracking stream's last revision (None: no stream), and its intent if the last
+        event is one."""
         last = self._read(deadline, name, backwards=True, limit=1)
         if not last:
             return None, None
@@ -66,12 +101,11 @@ class EsdbTracking:
         except WrongCurrentVersion:
             pass  # someone else aborted it, or already moved on to a new attempt
 
-    def _commit_tracked(self, deadline: float, uow: EsdbUnitOfWork) -> None:
-        tracking = uow.tracking
+    def _commit_tracked(self, deadline: float, uow: EsdbUnitOfWork, tracking: Tracking) -> None:
         name = self._tracking_stream(tracking.consumer, tracking.event_id)
         for _ in range(MAX_ROUNDS):
             revision, intent = self._last_intent(deadline, name)
-            if intent is not None:
+            if revision is not None and intent is not None:
                 if self._resolve(deadline, intent):
                     self._save_position_quietly(deadline, tracking.consumer, intent["position"])
                     raise AlreadyProcessed(tracking.consumer, tracking.event_id)
@@ -88,6 +122,8 @@ class EsdbTracking:
             except WrongCurrentVersion:
                 continue  # a competing attempt landed first: resolve it
             if not self._resolve(deadline, mine):
+                # Only an intent with a stream can lose its slot (_resolve).
+                assert uow.stream is not None
                 self._abort(deadline, name, 0 if revision is None else revision + 1)
                 actual = self._version(deadline, uow.stream)
                 raise ConcurrencyError(uow.stream, uow.expected, actual)
@@ -100,7 +136,7 @@ class EsdbTracking:
         name = self._tracking_stream(consumer, event_id)
         for _ in range(MAX_ROUNDS):
             revision, intent = self._last_intent(deadline, name)
-            if intent is None:
+            if revision is None or intent is None:
                 return False
             if self._resolve(deadline, intent):
                 return True

@@ -1,11 +1,27 @@
-"""The event-store port: what every adapter (SQLite, PostgreSQL, EventStoreDB) provides.
+"""The event-store ports: an event log, a view store, and the store that is both at once.
 
-Guarantees every adapter keeps, and the conformance suite checks:
+`EventLog` (every adapter: SQLite, PostgreSQL, EventStoreDB) guarantees, and the log
+conformance suite checks:
 * `append` is all-or-nothing and checks `expected_version` (there is no "any version").
 * `read_all` returns events in one global order; a reader paging by position never skips an
   event that commits later with a smaller position.
-* Tracking (consumer, event id) is written in the same transaction as the consumer's effects,
+* Tracking (consumer, event id) is written in the same unit of work as the consumer's appends,
   so a redelivered event is seen as processed exactly when its effects are stored.
+* A saved position never moves back.
+* Parking is optional: an adapter that cannot park raises NotImplementedError (EventStoreDB).
+A log's unit of work may be narrower than SQL's: EventStoreDB writes one stream atomically, so
+its unit of work holds one stream's appends and one tracking record.
+
+`ViewStore` keeps read models ("views"): JSON documents by (collection, key), listed in byte
+order of the key. Its unit of work makes reads and writes of views atomic.
+
+`EventStore` is both, with ONE unit of work spanning appends, tracking and views: a command
+can check a view under the append's lock and write the result with its events (a purchase
+checks a consumer's cap this way), and a consumer's view updates commit with its tracking
+record. SQLite and PostgreSQL are event stores; EventStoreDB is only an event log, so services
+(which write views in every command) run on SQL and `eventstore.factory.open_store` refuses an
+esdb:// URL, while the relay and the park CLI, which need only the log, open it with
+`open_event_log`.
 """
 from __future__ import annotations
 
@@ -16,9 +32,12 @@ from contextlib import AbstractContextManager
 from eventstore.records import NewEvent, ParkedEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
+ViewPage = list[tuple[str, dict]]
 
-class UnitOfWork(ABC):
-    """One atomic transaction: appends, tracking records and view writes commit together."""
+
+# --- units of work ------------------------------------------------------------------------------
+class LogUnitOfWork(ABC):
+    """Appends and tracking records that commit together."""
 
     @abstractmethod
     def append(self, stream: str, events: Sequence[NewEvent], expected_version: int) -> int:
@@ -28,21 +47,30 @@ class UnitOfWork(ABC):
     def track(self, tracking: Tracking) -> None:
         """Records that the consumer handled the event; raises AlreadyProcessed if it had."""
 
-    def put_view(self, collection: str, key: str, doc: dict) -> None:
-        raise NotImplementedError(f"{type(self).__name__} keeps no views")
 
-    def get_view(self, collection: str, key: str) -> dict | None:
-        raise NotImplementedError(f"{type(self).__name__} keeps no views")
+class ViewUnitOfWork(ABC):
+    """Reads and writes of views that commit together; a read sees this unit's own writes."""
 
-    def delete_view(self, collection: str, key: str) -> None:
-        raise NotImplementedError(f"{type(self).__name__} keeps no views")
+    @abstractmethod
+    def get_view(self, collection: str, key: str) -> dict | None: ...
+
+    @abstractmethod
+    def put_view(self, collection: str, key: str, doc: dict) -> None: ...
+
+    @abstractmethod
+    def delete_view(self, collection: str, key: str) -> None: ...
 
 
-class EventStore(ABC):
+class UnitOfWork(LogUnitOfWork, ViewUnitOfWork, ABC):
+    """One atomic transaction: appends, tracking records and view writes commit together."""
+
+
+# --- the ports ------------------------------------------------------------------------------------
+class EventLog(ABC):
     upcasters: UpcasterChain = NO_UPCASTERS
 
     @abstractmethod
-    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+    def unit_of_work(self) -> AbstractContextManager[LogUnitOfWork]:
         """Commits on a clean exit and rolls back when the block raises."""
 
     def append(
@@ -80,13 +108,6 @@ class EventStore(ABC):
     @abstractmethod
     def save_position(self, consumer: str, position: int) -> None: ...
 
-    def get_view(self, collection: str, key: str) -> dict | None:
-        raise NotImplementedError(f"{type(self).__name__} keeps no views")
-
-    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> list:
-        """(key, doc) pairs of a collection in key order, after `after_key`."""
-        raise NotImplementedError(f"{type(self).__name__} keeps no views")
-
     # --- parked events: what a position-following consumer (a relay) could not deliver ---
     def park(self, consumer: str, event: ParkedEvent) -> None:
         """Records the parked event and saves `consumer`'s position at it, in one transaction,
@@ -115,3 +136,31 @@ class EventStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - stores without connections have nothing to release
         """Releases connections; the store must not be used afterwards."""
+
+
+class ViewStore(ABC):
+    @abstractmethod
+    def unit_of_work(self) -> AbstractContextManager[ViewUnitOfWork]:
+        """Commits on a clean exit and rolls back when the block raises."""
+
+    @abstractmethod
+    def get_view(self, collection: str, key: str) -> dict | None: ...
+
+    @abstractmethod
+    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:
+        """(key, doc) pairs of a collection in key order, after `after_key`."""
+
+    def close(self) -> None:  # noqa: B027 - stores without connections have nothing to release
+        """Releases connections; the store must not be used afterwards."""
+
+
+class EventStore(EventLog, ViewStore):
+    """An event log that keeps views in the same transactions as its events."""
+
+    @abstractmethod
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """Appends, tracking and views, committed on a clean exit, rolled back on a raise."""
+
+
+def keeps_views(store: EventLog) -> bool:
+    return isinstance(store, EventStore)

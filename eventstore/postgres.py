@@ -15,6 +15,7 @@ import queue
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 
@@ -112,7 +113,9 @@ class PostgresEventStore(SqlEventStore):
             cursor.execute(VIEW_KEYS_IN_BYTE_ORDER)
 
     def _connect(self) -> psycopg.Connection:
-        extra = {"options": f"-c search_path={self._schema}"} if self._schema else {}
+        # Connection parameters, passed through to libpq (psycopg types them loosely).
+        extra: dict[str, Any] = (
+            {"options": f"-c search_path={self._schema}"} if self._schema else {})
         conn = psycopg.connect(
             self._dsn, autocommit=True, connect_timeout=self._connect_timeout, **extra
         )

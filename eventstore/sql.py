@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from eventstore.errors import AlreadyProcessed, ConcurrencyError, EventStoreError
-from eventstore.port import EventStore, UnitOfWork
+from eventstore.port import EventStore, UnitOfWork, ViewPage
 from eventstore.records import NewEvent, ParkedEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
@@ -155,18 +155,19 @@ class SqlEventStore(EventStore):
     dialect: SqlDialect
     integrity_errors: tuple[type[Exception], ...] = ()
 
-    def __init__(self, *, upcasters: UpcasterChain = NO_UPCASTERS, clock=utc_now):
+    def __init__(self, *, upcasters: UpcasterChain = NO_UPCASTERS,
+                 clock: Callable[[], datetime] = utc_now):
         self.upcasters = upcasters
         self.clock = clock
 
     # --- what an adapter supplies -------------------------------------------------------
     @abstractmethod
-    def _write_transaction(self) -> Iterator[Any]:
-        """A context manager yielding a cursor inside a transaction that commits on exit."""
+    def _write_transaction(self) -> AbstractContextManager[Any]:
+        """A cursor inside a transaction that commits on exit."""
 
     @abstractmethod
-    def _read_cursor(self) -> Iterator[Any]:
-        """A context manager yielding a cursor for reads."""
+    def _read_cursor(self) -> AbstractContextManager[Any]:
+        """A cursor for reads."""
 
     def lock_for_append(self, cursor: Any) -> None:
         """Takes the store-wide write lock, if the transaction does not hold it already."""
@@ -252,6 +253,6 @@ class SqlEventStore(EventStore):
         rows = self._rows("get_view", collection, key)
         return self.decode_json(rows[0][0]) if rows else None
 
-    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> list:
+    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:
         return [(key, self.decode_json(doc))
                 for key, doc in self._rows("list_views", collection, after_key, limit)]

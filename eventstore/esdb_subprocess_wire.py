@@ -1,4 +1,4 @@
-"""What the parent and the child of an isolated event store exchange: one JSON line per
+"""What the parent and the child of eventstore.esdb_subprocess exchange: one JSON line per
 message, errors that keep their type and fields, events with ISO-format times."""
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from eventstore.records import NewEvent, RecordedEvent
 STORE_KINDS = {
     "sqlite": ("eventstore.sqlite", "SqliteEventStore"),
     "postgres": ("eventstore.postgres", "PostgresEventStore"),
-    "esdb": ("eventstore.esdb", "EsdbEventStore"),
+    "esdb": ("eventstore.esdb", "EsdbEventLog"),
 }
-ERROR_TYPES = {cls.__name__: cls for cls in (
+VIEW_KINDS = frozenset({"sqlite", "postgres"})
+"""The kinds that keep views beside their events (eventstore.port.EventStore)."""
+ERROR_TYPES: dict[str, type[Exception]] = {cls.__name__: cls for cls in (
     ConcurrencyError, AlreadyProcessed, StoreUnavailable, EventStoreError,
     ValueError, TypeError, NotImplementedError,
 )}
@@ -43,10 +45,12 @@ def snapshot(value: Any) -> Any:
 
 
 def decode_error(error: dict) -> Exception:
-    cls = ERROR_TYPES.get(error.get("type"), EventStoreError)
-    if error.get("fields"):
-        return cls(**error["fields"])
-    return cls(error.get("message", ""))
+    name, fields = error.get("type"), error.get("fields")
+    if name == "ConcurrencyError" and fields:
+        return ConcurrencyError(**fields)
+    if name == "AlreadyProcessed" and fields:
+        return AlreadyProcessed(**fields)
+    return ERROR_TYPES.get(str(name), EventStoreError)(error.get("message", ""))
 
 
 def event_to_wire(event: RecordedEvent) -> dict:

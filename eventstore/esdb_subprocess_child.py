@@ -1,5 +1,5 @@
-"""The child side of an isolated event store: `python -m eventstore.isolated_child --spec JSON`
-opens the store the spec names and answers the parent's requests (see eventstore.isolated)."""
+"""The child side of eventstore.esdb_subprocess: `python -m eventstore.esdb_subprocess_child
+--spec JSON` opens the store the spec names and answers the parent's requests."""
 from __future__ import annotations
 
 import argparse
@@ -10,17 +10,17 @@ import sys
 from typing import Any
 
 from eventstore.errors import EventStoreError
-from eventstore.isolated_wire import (
+from eventstore.esdb_subprocess_wire import (
     STORE_KINDS,
     dumps_line,
     encode_error,
     event_to_wire,
 )
-from eventstore.port import EventStore
+from eventstore.port import EventLog, ViewStore, ViewUnitOfWork
 from eventstore.records import NewEvent, Tracking
 
 
-def open_store_from_spec(spec: dict) -> EventStore:
+def open_store_from_spec(spec: dict) -> EventLog:
     options = dict(spec)
     kind = options.pop("kind", None)
     if kind not in STORE_KINDS:
@@ -30,7 +30,7 @@ def open_store_from_spec(spec: dict) -> EventStore:
     return getattr(module, class_name)(**options)
 
 
-def _commit(store: EventStore, ops: list) -> list[int]:
+def _commit(store: EventLog, ops: list) -> list[int]:
     versions = []
     with store.unit_of_work() as uow:
         for name, args in ops:
@@ -39,6 +39,8 @@ def _commit(store: EventStore, ops: list) -> list[int]:
                 versions.append(uow.append(args["stream"], events, args["expected_version"]))
             elif name == "track":
                 uow.track(Tracking(**args))
+            elif not isinstance(uow, ViewUnitOfWork):
+                raise NotImplementedError(f"{type(store).__name__} keeps no views")
             elif name == "put_view":
                 uow.put_view(args["collection"], args["key"], args["doc"])
             elif name == "delete_view":
@@ -52,7 +54,13 @@ def _commit(store: EventStore, ops: list) -> list[int]:
     return versions
 
 
-def dispatch(store: EventStore, op: str, args: dict) -> Any:
+def _views(store: EventLog) -> ViewStore:
+    if not isinstance(store, ViewStore):
+        raise NotImplementedError(f"{type(store).__name__} keeps no views")
+    return store
+
+
+def dispatch(store: EventLog, op: str, args: dict) -> Any:
     if op == "commit":
         return _commit(store, args["ops"])
     if op == "read_stream":
@@ -68,9 +76,9 @@ def dispatch(store: EventStore, op: str, args: dict) -> Any:
     if op == "save_position":
         return store.save_position(args["consumer"], args["position"])
     if op == "list_views":
-        return store.list_views(args["collection"], args["after_key"], args["limit"])
+        return _views(store).list_views(args["collection"], args["after_key"], args["limit"])
     if op == "get_view":
-        return store.get_view(args["collection"], args["key"])
+        return _views(store).get_view(args["collection"], args["key"])
     raise ValueError(f"unknown operation {op!r}")
 
 

@@ -1,15 +1,16 @@
-"""Runs an event store in a child process and forwards every port call to it as JSON lines.
+"""EventStoreDB in a child process: the parent forwards every port call to it as JSON lines.
 
 Why: gRPC (esdbclient) blocks the eventlet hub and crashes under tpool, so the EventStoreDB
 adapter cannot live in an eventlet process. The parent side here uses only `subprocess`,
 `select` and raw pipe reads and writes: under eventlet's monkey patching `select` is green, so
-a greenthread waiting for the child lets the others run.
+a greenthread waiting for the child lets the others run. The child can host the SQL adapters
+too (`SubprocessEventStore`), so the pipe is tested without an EventStoreDB server.
 
-Protocol: the child (`python -m eventstore.isolated_child --spec JSON`) opens the store the spec
-names, writes one line `{"ready": true}` (or `{"error": ...}`), then answers each request line
-`{"id", "op", "args"}` with one line `{"id", "ok": result}` or `{"id", "error": {...}}`. Requests
-are serialised by a lock, so there is one request in flight. Errors keep their type (and the
-fields of ConcurrencyError and AlreadyProcessed); datetimes cross as ISO strings.
+Protocol: the child (`python -m eventstore.esdb_subprocess_child --spec JSON`) opens the store
+the spec names, writes one line `{"ready": true}` (or `{"error": ...}`), then answers each
+request line `{"id", "op", "args"}` with one line `{"id", "ok": result}` or `{"id", "error":
+{...}}`. Requests are serialised by a lock, so there is one request in flight. Errors keep their
+type (and the fields of ConcurrencyError and AlreadyProcessed); datetimes cross as ISO strings.
 
 A unit of work is buffered in the parent and sent as one `commit` request that the child runs
 in one unit of work of its own. Reads of views inside it are sent along as expectations the
@@ -37,8 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from eventstore.errors import AlreadyProcessed, EventStoreError, StoreUnavailable
-from eventstore.isolated_wire import (  # noqa: F401 - encode_error is re-exported for tests
+from eventstore.esdb_subprocess_wire import (  # noqa: F401 - encode_error: re-exported for tests
     STORE_KINDS,
+    VIEW_KINDS,
     decode_error,
     dumps_line,
     encode_error,
@@ -46,7 +48,7 @@ from eventstore.isolated_wire import (  # noqa: F401 - encode_error is re-export
     new_event_to_wire,
     snapshot,
 )
-from eventstore.port import EventStore, UnitOfWork
+from eventstore.port import EventLog, EventStore, LogUnitOfWork, UnitOfWork, ViewPage
 from eventstore.records import NewEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
@@ -58,11 +60,10 @@ class _ChildLost(Exception):
     """The child cannot be trusted to answer in step any more."""
 
 
-class IsolatedUnitOfWork(UnitOfWork):
-    def __init__(self, store: IsolatedEventStore):
+class SubprocessLogUnitOfWork(LogUnitOfWork):
+    def __init__(self, store: SubprocessEventLog):
         self._store = store
         self.ops: list[list] = []
-        self._views: dict[tuple[str, str], Any] = {}
 
     def append(self, stream: str, events: Sequence[NewEvent], expected_version: int) -> int:
         if not isinstance(expected_version, int) or expected_version < 0:
@@ -81,6 +82,13 @@ class IsolatedUnitOfWork(UnitOfWork):
         self.ops.append(["track", {"consumer": tracking.consumer, "event_id": tracking.event_id,
                                    "position": tracking.position}])
 
+
+class SubprocessUnitOfWork(SubprocessLogUnitOfWork, UnitOfWork):
+    def __init__(self, store: SubprocessEventStore):
+        super().__init__(store)
+        self._view_store = store
+        self._views: dict[tuple[str, str], Any] = {}
+
     def put_view(self, collection: str, key: str, doc: dict) -> None:
         self._views[(collection, key)] = doc = snapshot(doc)
         self.ops.append(["put_view", {"collection": collection, "key": key, "doc": doc}])
@@ -92,13 +100,15 @@ class IsolatedUnitOfWork(UnitOfWork):
     def get_view(self, collection: str, key: str) -> dict | None:
         if (collection, key) in self._views:
             return snapshot(self._views[(collection, key)])
-        doc = self._store.get_view(collection, key)
+        doc = self._view_store.get_view(collection, key)
         self.ops.append(["expect_view", {"collection": collection, "key": key,
                                          "doc": snapshot(doc)}])
         return doc
 
 
-class IsolatedEventStore(EventStore):
+class SubprocessEventLog(EventLog):
+    """An event log (EventStoreDB, or any kind in STORE_KINDS) served by a child process."""
+
     def __init__(
         self,
         spec: dict,
@@ -133,13 +143,14 @@ class IsolatedEventStore(EventStore):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_SOURCE_ROOT, env.get("PYTHONPATH")]))
         # Looked up at call time so that eventlet's green Popen is used when patched.
         self._proc = subprocess.Popen(
-            [self._python, "-m", "eventstore.isolated_child", "--spec", json.dumps(self.spec)],
+            [self._python, "-m", "eventstore.esdb_subprocess_child", "--spec",
+             json.dumps(self.spec)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )
         self._buffer = bytearray()
-        for pipe in (self._proc.stdin, self._proc.stdout):
-            os.set_blocking(pipe.fileno(), False)
         try:
+            for fd in self._fds():
+                os.set_blocking(fd, False)
             hello = self._receive(time.monotonic() + self.start_timeout)
         except _ChildLost as exc:
             self._stop_child()
@@ -162,9 +173,17 @@ class IsolatedEventStore(EventStore):
             proc.wait()
         for pipe in (proc.stdin, proc.stdout):
             try:
-                pipe.close()
+                if pipe is not None:
+                    pipe.close()
             except OSError:
                 pass
+
+    def _fds(self) -> tuple[int, int]:
+        """The child's stdin and stdout."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise _ChildLost("it is not running")
+        return proc.stdin.fileno(), proc.stdout.fileno()
 
     @staticmethod
     def _left(deadline: float) -> float:
@@ -176,7 +195,7 @@ class IsolatedEventStore(EventStore):
     # posix.read/posix.write rather than os.*: eventlet's green os.write retries EPIPE forever,
     # and select has already waited (greenly) for the pipe to be ready.
     def _send(self, data: bytes, deadline: float) -> None:
-        fd = self._proc.stdin.fileno()
+        fd = self._fds()[0]
         view = memoryview(data)
         while view:
             _, ready, _ = select.select([], [fd], [], self._left(deadline))
@@ -190,7 +209,7 @@ class IsolatedEventStore(EventStore):
                 raise _ChildLost(f"cannot write to it ({exc})") from None
 
     def _receive(self, deadline: float) -> dict:
-        fd = self._proc.stdout.fileno()
+        fd = self._fds()[1]
         scanned = 0
         while (end := self._buffer.find(b"\n", scanned)) < 0:
             scanned = len(self._buffer)
@@ -204,7 +223,8 @@ class IsolatedEventStore(EventStore):
             except OSError as exc:
                 raise _ChildLost(f"cannot read from it ({exc})") from None
             if not chunk:
-                raise _ChildLost(f"it exited (status {self._proc.poll()})")
+                status = None if self._proc is None else self._proc.poll()
+                raise _ChildLost(f"it exited (status {status})")
             self._buffer += chunk
         line = bytes(self._buffer[:end])
         del self._buffer[:end + 1]
@@ -242,9 +262,12 @@ class IsolatedEventStore(EventStore):
 
     # --- the port -------------------------------------------------------------------------------
     @contextmanager
-    def unit_of_work(self) -> Iterator[IsolatedUnitOfWork]:
-        uow = IsolatedUnitOfWork(self)
+    def unit_of_work(self) -> Iterator[SubprocessLogUnitOfWork]:
+        uow = SubprocessLogUnitOfWork(self)
         yield uow
+        self._commit(uow)
+
+    def _commit(self, uow: SubprocessLogUnitOfWork) -> None:
         if uow.ops:
             self._call("commit", ops=uow.ops)
 
@@ -278,13 +301,6 @@ class IsolatedEventStore(EventStore):
     def save_position(self, consumer: str, position: int) -> None:
         self._call("save_position", consumer=consumer, position=position)
 
-    def get_view(self, collection: str, key: str) -> dict | None:
-        return self._call("get_view", collection=collection, key=key)
-
-    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> list:
-        return [tuple(pair) for pair in self._call("list_views", collection=collection,
-                                                   after_key=after_key, limit=limit)]
-
     def close(self) -> None:
         with self._lock:
             if self._closed:
@@ -299,7 +315,30 @@ class IsolatedEventStore(EventStore):
             self._stop_child(grace=5.0)
 
 
-def open_isolated_esdb(
+class SubprocessEventStore(SubprocessEventLog, EventStore):
+    """A SQL event store served by a child process: what the pipe does, tested without a
+    server (production runs SQL stores in-process)."""
+
+    def __init__(self, spec: dict, **options: Any):
+        if spec.get("kind") not in VIEW_KINDS:
+            raise ValueError(f"store kind in {spec!r} keeps no views; known: {sorted(VIEW_KINDS)}")
+        super().__init__(spec, **options)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SubprocessUnitOfWork]:
+        uow = SubprocessUnitOfWork(self)
+        yield uow
+        self._commit(uow)
+
+    def get_view(self, collection: str, key: str) -> dict | None:
+        return self._call("get_view", collection=collection, key=key)
+
+    def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:
+        return [(key, doc) for key, doc in self._call("list_views", collection=collection,
+                                                      after_key=after_key, limit=limit)]
+
+
+def open_esdb_subprocess(
     uri: str,
     namespace: str,
     timeout: float = 10.0,
@@ -308,10 +347,10 @@ def open_isolated_esdb(
     unique_event_ids: bool = True,
     call_timeout: float | None = None,
     start_timeout: float = 30.0,
-) -> IsolatedEventStore:
+) -> SubprocessEventLog:
     """EventStoreDB in a child process; each call waits `timeout` for the server."""
     spec = {"kind": "esdb", "uri": uri, "namespace": namespace, "timeout": timeout,
             "unique_event_ids": unique_event_ids}
     # esdbclient retries a failed RPC once, so the child may take twice its own deadline.
-    return IsolatedEventStore(spec, upcasters=upcasters, start_timeout=start_timeout,
+    return SubprocessEventLog(spec, upcasters=upcasters, start_timeout=start_timeout,
                               call_timeout=call_timeout or 2 * timeout + 5)
