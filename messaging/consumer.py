@@ -25,7 +25,7 @@ from nameko.events import SERVICE_POOL, event_handler
 from nameko.extensions import DependencyProvider
 
 from eventstore.errors import AlreadyProcessed
-from eventstore.factory import open_store
+from eventstore.factory import StoreKeepsNoViews, open_store
 from eventstore.port import EventStore
 from eventstore.records import Tracking
 from messaging.wire import IntegrationEvent
@@ -36,14 +36,23 @@ REDELIVERY_PAUSE = 0.2
 
 
 class EventStoreDependency(DependencyProvider):
-    """Opens the service's store from config `STORE_URL` at container start, closes it at stop."""
+    """Opens the service's store from config `STORE_URL` at container start, closes it at stop.
+
+    A service writes views in the same transaction as its events, so the store must keep views
+    (SQLite or PostgreSQL): a log-only URL (esdb://) stops the container from starting."""
 
     def __init__(self, config_key: str = "STORE_URL"):
         self.config_key = config_key
         self.store: EventStore | None = None
 
     def setup(self) -> None:
-        self.store = open_store(self.container.config[self.config_key])
+        try:
+            self.store = open_store(self.container.config[self.config_key])
+        except StoreKeepsNoViews as exc:
+            # The URL itself may carry a password: the message names its scheme only.
+            raise StoreKeepsNoViews(
+                f"service {self.container.service_name!r} cannot start on its"
+                f" {self.config_key}: {exc}") from None
 
     def stop(self) -> None:
         if self.store is not None:

@@ -20,8 +20,8 @@ import sys
 import pika
 import pika.exceptions
 
-from eventstore.factory import open_store
-from eventstore.port import EventStore
+from eventstore.factory import open_event_log
+from eventstore.port import EventLog
 from eventstore.records import ParkedEvent
 from messaging import outbound
 from messaging.topology import QueueBinding
@@ -33,7 +33,7 @@ def relay_name(service: str) -> str:
     return f"relay:{service}"
 
 
-def _all_parked(store: EventStore, service: str) -> list[ParkedEvent]:
+def _all_parked(store: EventLog, service: str) -> list[ParkedEvent]:
     found, after = [], 0
     while page := store.parked(relay_name(service), after):
         found += page
@@ -41,7 +41,7 @@ def _all_parked(store: EventStore, service: str) -> list[ParkedEvent]:
     return found
 
 
-def _chosen(store: EventStore, service: str, positions: list[int], every: bool):
+def _chosen(store: EventLog, service: str, positions: list[int], every: bool):
     parked = {event.position: event for event in _all_parked(store, service)}
     if every:
         return list(parked.values()), []
@@ -65,7 +65,7 @@ class Republisher:
         self.channel.confirm_delivery()
         self.broken = False
 
-    def publish(self, store: EventStore, parked: ParkedEvent) -> str | None:
+    def publish(self, store: EventLog, parked: ParkedEvent) -> str | None:
         """None once the broker confirmed it, else why not."""
         events = store.read_all(parked.position - 1, 1)
         if not events or events[0].id != parked.event_id:
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.command} needs positions or --all")
     if args.command == "replay" and not args.amqp_uri:
         parser.error("replay needs --amqp-uri (or AMQP_URI)")
-    store = open_store(args.store_url)
+    store = open_event_log(args.store_url)
     try:
         if args.command == "list":
             for event in _all_parked(store, args.service):
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
 
 
-def _replay(store: EventStore, args, chosen: list[ParkedEvent], failed: bool) -> int:
+def _replay(store: EventLog, args, chosen: list[ParkedEvent], failed: bool) -> int:
     from services.registry import all_bindings
 
     bindings = [b for b in all_bindings() if b.source_service == args.service]

@@ -39,7 +39,7 @@ import pika
 import pika.exceptions
 from pika.spec import Basic
 
-from eventstore.port import EventStore
+from eventstore.port import EventLog
 from eventstore.records import ParkedEvent
 from messaging import outbound
 from messaging.topology import QueueBinding
@@ -74,7 +74,7 @@ class _InFlight:
 class OutboxRelay:
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         service: str,
         amqp_uri: str,
         *,

@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 
-from eventstore.factory import open_store
+from eventstore.factory import open_event_log
 from messaging.relay import OutboxRelay
 from messaging.topology import parse_binding
 from policy import load_policy
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
 
-    store = open_store(args.store_url)
+    store = open_event_log(args.store_url)
     rules = load_policy(os.environ.get("POLICY_FILE") or None).relay
     relay = OutboxRelay(store, args.service, args.amqp_uri, bindings=args.bind,
                         batch_size=args.batch_size, max_in_flight=args.max_in_flight,

@@ -1,8 +1,10 @@
-"""One conformance suite for every event-store adapter.
+"""Conformance suites for the event-store ports (eventstore.port).
 
-Subclass `EventStoreConformance` once per adapter: its `store_location` fixture names fresh,
-empty storage, and `open_store` opens a store over it (twice, for tests such as upcasting
-that need a second instance over the same data).
+`EventLogConformance` runs against every adapter; `ViewStoreConformance` against those that
+keep views beside their events (SQLite, PostgreSQL). A backend's test class subclasses the
+suites its adapter supports: its `store_location` fixture names fresh, empty storage, and
+`open_store` opens a store over it (twice, for tests such as upcasting that need a second
+instance over the same data).
 """
 from __future__ import annotations
 
@@ -21,42 +23,14 @@ from eventstore import (
     Tracking,
     UpcasterChain,
 )
+from tests.support.store_events import events, run_together
 
 RACE_ROUNDS = int(os.environ.get("RACE_ROUNDS", "200"))
 RACE_THREADS = 8
 
 
-def events(n: int, prefix: str = "test.Happened.v1", **data) -> list[NewEvent]:
-    return [NewEvent(type=prefix, data={"n": i, **data}) for i in range(n)]
-
-
-def run_together(n: int, fn) -> list:
-    """Runs fn(i) in n threads released at the same instant; returns results or exceptions."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
-            results[i] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    return results
-
-
-class EventStoreConformance:
+class StoreUnderTest:
     """Subclasses give a `store_location` fixture and `open_store(location, **kwargs)`."""
-
-    supports_views = True
-    dense_positions = True
-    """SQL stores number events 1, 2, 3...; EventStoreDB commit positions only increase."""
 
     def open_store(self, location, **kwargs):
         raise NotImplementedError
@@ -77,6 +51,13 @@ class EventStoreConformance:
     @pytest.fixture
     def store(self, store_factory):
         return store_factory()
+
+
+class EventLogConformance(StoreUnderTest):
+    """What every adapter guarantees (eventstore.port.EventLog)."""
+
+    dense_positions = True
+    """SQL stores number events 1, 2, 3...; EventStoreDB commit positions only increase."""
 
     # --- append and read ---------------------------------------------------------------
     def test_append_then_read_stream_round_trips_every_field(self, store):
@@ -267,30 +248,6 @@ class EventStoreConformance:
         store.save_position("relay", 11)
         assert store.position("relay") == 11
 
-    # --- views (read models kept beside the events) ----------------------------------------
-    def test_views_commit_and_roll_back_with_tracking(self, store):
-        if not self.supports_views:
-            pytest.skip("this adapter keeps read models in a separate store")
-        with store.unit_of_work() as uow:
-            uow.track(Tracking("stats", "e1"))
-            uow.put_view("stats", "m1", {"issued": 100})
-        with pytest.raises(AlreadyProcessed):
-            with store.unit_of_work() as uow:
-                uow.put_view("stats", "m1", {"issued": 200})
-                uow.track(Tracking("stats", "e1"))
-        assert store.get_view("stats", "m1") == {"issued": 100}
-        assert store.get_view("stats", "nope") is None
-        with store.unit_of_work() as uow:
-            for key in ("m3", "m2", "a9"):
-                uow.put_view("stats", key, {"k": key})
-            uow.put_view("other", "m0", {})
-        assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m2", "m3"]
-        assert store.list_views("stats", after_key="m1", limit=1) == [("m2", {"k": "m2"})]
-        with store.unit_of_work() as uow:
-            uow.delete_view("stats", "m2")
-            assert uow.get_view("stats", "m2") is None
-        assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m3"]
-
     # --- upcasting --------------------------------------------------------------------------
     def test_upcasters_upgrade_old_events_on_read(self, store_factory):
         chain = UpcasterChain()
@@ -316,3 +273,68 @@ class EventStoreConformance:
         ]
         assert upgraded.read_all()[0].type == "shop.Paid.v3"
         assert plain.read_stream("p")[0].data == {"yuan": 12}, "stored bytes are never rewritten"
+
+
+class ViewStoreConformance(StoreUnderTest):
+    """What an adapter that keeps views guarantees (eventstore.port.ViewStore), and that it
+    commits them in one transaction with appends and tracking (eventstore.port.EventStore)."""
+
+    def test_views_commit_and_roll_back_with_tracking(self, store):
+        with store.unit_of_work() as uow:
+            uow.track(Tracking("stats", "e1"))
+            uow.put_view("stats", "m1", {"issued": 100})
+        with pytest.raises(AlreadyProcessed):
+            with store.unit_of_work() as uow:
+                uow.put_view("stats", "m1", {"issued": 200})
+                uow.track(Tracking("stats", "e1"))
+        assert store.get_view("stats", "m1") == {"issued": 100}
+        assert store.get_view("stats", "nope") is None
+        with store.unit_of_work() as uow:
+            for key in ("m3", "m2", "a9"):
+                uow.put_view("stats", key, {"k": key})
+            uow.put_view("other", "m0", {})
+        assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m2", "m3"]
+        assert store.list_views("stats", after_key="m1", limit=1) == [("m2", {"k": "m2"})]
+        with store.unit_of_work() as uow:
+            uow.delete_view("stats", "m2")
+            assert uow.get_view("stats", "m2") is None
+        assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m3"]
+
+    def test_a_unit_of_work_reads_its_own_view_writes(self, store):
+        with store.unit_of_work() as uow:
+            uow.put_view("caps", "u1", {"bought": 1})
+            assert uow.get_view("caps", "u1") == {"bought": 1}
+            uow.delete_view("caps", "u1")
+            assert uow.get_view("caps", "u1") is None
+        assert store.get_view("caps", "u1") is None
+
+    def test_views_roll_back_with_a_failed_append(self, store):
+        store.append("card-1", events(1), 0)
+        with pytest.raises(ConcurrencyError):
+            with store.unit_of_work() as uow:
+                uow.put_view("caps", "u1", {"bought": 1})
+                uow.append("card-1", events(1), 0)
+        assert store.get_view("caps", "u1") is None
+        with store.unit_of_work() as uow:
+            uow.append("card-1", events(1), 1)
+            uow.put_view("caps", "u1", {"bought": 1})
+        assert store.get_view("caps", "u1") == {"bought": 1}
+        assert len(store.read_stream("card-1")) == 2
+
+    def test_one_unit_of_work_appends_to_two_streams_and_writes_a_view(self, store):
+        """The merchant service claims a USCC in its own stream with the merchant's events."""
+        with store.unit_of_work() as uow:
+            uow.append("merchant-m1", events(1), 0)
+            uow.append("uscc-91350100", events(1), 0)
+            uow.put_view("directory", "m1", {"name": "m1"})
+        assert [e.stream for e in store.read_all()] == ["merchant-m1", "uscc-91350100"]
+
+    def test_views_list_in_byte_order_of_their_keys(self, store):
+        keys = ["m-10/2026|a", "m-1/2026|b", "m-1|z", "M-2", "m-1/2026|a"]
+        with store.unit_of_work() as uow:
+            for key in keys:
+                uow.put_view("paged", key, {"key": key})
+        listed = [key for key, _ in store.list_views("paged")]
+        assert listed == sorted(keys, key=str.encode)
+        assert [k for k, _ in store.list_views("paged", after_key="m-1/2026|b")] == \
+            sorted(keys, key=str.encode)[3:]

@@ -1,32 +1,28 @@
 """EventStoreDB adapter.
 
 * With `ESDB_URI` set (e.g. esdb://127.0.0.1:2113?Tls=false): the conformance suite against the
-  real server, directly and through IsolatedEventStore (how production runs it).
-* Always: the mapping rules, deadlines against a silent and a closed port, and the suite
-  against `FakeEsdbClient`, an in-memory stand-in for the esdbclient calls the adapter makes.
+  real server, directly and in a child process (how the relay runs it).
+* Always: the mapping rules, deadlines against a silent and a closed port, the log suite
+  against `FakeEsdbClient` (tests/support/fake_esdb.py), an in-memory stand-in for the
+  esdbclient calls the adapter makes.
   The fake checks the adapter's protocol logic; it is not evidence about the server.
 """
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import socket
-import sys
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 
 import pytest
-from esdbclient import NewEvent as EsdbNewEvent
-from esdbclient import RecordedEvent as EsdbRecordedEvent
 from esdbclient import StreamState
-from esdbclient.exceptions import NotFound, WrongCurrentVersion
+from esdbclient.exceptions import WrongCurrentVersion
 
 from eventstore import ConcurrencyError, NewEvent, StoreUnavailable, Tracking
 from eventstore.esdb import (
-    EsdbEventStore,
+    EsdbEventLog,
     actual_version,
     esdb_revision,
     esdb_stream,
@@ -34,8 +30,10 @@ from eventstore.esdb import (
     namespace_filter,
     port_stream,
 )
-from eventstore.isolated import open_isolated_esdb
-from tests.eventstore.conformance import EventStoreConformance, events
+from eventstore.esdb_subprocess import open_esdb_subprocess
+from tests.eventstore.conformance import EventLogConformance
+from tests.support.fake_esdb import FakeEsdbClient
+from tests.support.store_events import events
 
 ESDB_URI = os.environ.get("ESDB_URI")
 SKIP_REASON = "ESDB_URI is not set: EventStoreDB conformance suite skipped"
@@ -58,9 +56,8 @@ def esdb_uri():
     return ESDB_URI
 
 
-class TestEsdbConformance(EventStoreConformance):
+class TestEsdbConformance(EventLogConformance):
     __test__ = ESDB_URI is not None  # the server-free tests below still run without it
-    supports_views = False
     dense_positions = False
 
     @pytest.fixture
@@ -69,103 +66,16 @@ class TestEsdbConformance(EventStoreConformance):
 
     def open_store(self, location, **kwargs):
         uri, namespace = location
-        return EsdbEventStore(uri, namespace=namespace, **kwargs)
+        return EsdbEventLog(uri, namespace=namespace, **kwargs)
 
 
-class TestIsolatedEsdbConformance(TestEsdbConformance):
+class TestEsdbSubprocessConformance(TestEsdbConformance):
     def open_store(self, location, **kwargs):
         uri, namespace = location
-        return open_isolated_esdb(uri, namespace, **kwargs)
+        return open_esdb_subprocess(uri, namespace, **kwargs)
 
 
-# --- an in-memory stand-in for the esdbclient calls the adapter makes --------------------------
-class FakeEsdbClient:
-    """Server behaviour the adapter relies on: optimistic appends keyed on 0-based stream
-    positions, idempotent repeats of the same ids at the same expected version, NotFound for
-    missing streams, sparse commit positions shared with other namespaces and system streams,
-    read_all inclusive of its start position, and regex stream-name filters."""
-
-    def __init__(self, uri: str = "esdb://fake"):
-        self.lock = threading.Lock()
-        self.streams: dict[str, list[EsdbRecordedEvent]] = {}
-        self.log: list[EsdbRecordedEvent] = []
-        self.timeouts: list[float] = []
-        self.next_position = itertools.count(1000, 137)
-        self._store("$settings", [EsdbNewEvent(type="$settings", data=b"{}")])
-
-    def _deadline(self, timeout) -> None:
-        assert timeout is not None and 0 < timeout <= 60, f"RPC without a deadline: {timeout}"
-        self.timeouts.append(timeout)
-
-    def _store(self, name, events) -> int:
-        stream = self.streams.setdefault(name, [])
-        for event in events:
-            position = next(self.next_position)
-            stream.append(EsdbRecordedEvent(
-                type=event.type, data=event.data, metadata=event.metadata,
-                content_type=event.content_type, id=event.id, stream_name=name,
-                stream_position=len(stream), commit_position=position,
-                prepare_position=position, recorded_at=datetime.now(UTC)))
-            self.log.append(stream[-1])
-        return stream[-1].commit_position
-
-    def append_to_stream(self, stream_name, *, current_version, events, timeout=None):
-        self._deadline(timeout)
-        events = [events] if isinstance(events, EsdbNewEvent) else list(events)
-        with self.lock:
-            existing = self.streams.get(stream_name, [])
-            if current_version is StreamState.ANY:
-                return self._store(stream_name, events)
-            start = 0 if current_version is StreamState.NO_STREAM else current_version + 1
-            if len(existing) == start:
-                return self._store(stream_name, events)
-            window = existing[start:start + len(events)]
-            if [e.id for e in window] == [e.id for e in events]:
-                return window[-1].commit_position  # an idempotent repeat
-            if not existing:
-                raise WrongCurrentVersion(f"Stream {stream_name!r} does not exist")
-            raise WrongCurrentVersion(f"Stream position of last event is {len(existing) - 1}"
-                                      f" not {current_version}")
-
-    def get_stream(self, stream_name, *, stream_position=None, backwards=False,
-                   limit=sys.maxsize, timeout=None):
-        self._deadline(timeout)
-        with self.lock:
-            if stream_name not in self.streams:
-                raise NotFound(f"Stream {stream_name!r} not found")
-            found = list(self.streams[stream_name])
-        if backwards:
-            end = len(found) if stream_position is None else stream_position + 1
-            return tuple(reversed(found[:end]))[:limit]
-        return tuple(found[stream_position or 0:])[:limit]
-
-    def read_all(self, *, commit_position=None, filter_include=(), filter_by_stream_name=False,
-                 limit=sys.maxsize, timeout=None, **unused):
-        self._deadline(timeout)
-        assert filter_by_stream_name and filter_include, "read_all must filter by stream name"
-        pattern = re.compile("^" + "|".join(filter_include) + "$")
-        with self.lock:
-            found = [e for e in self.log if (commit_position is None
-                                             or e.commit_position >= commit_position)
-                     and pattern.match(e.stream_name)]
-        return iter(found[:limit])
-
-    def get_commit_position(self, *, filter_include=(), filter_by_stream_name=False, timeout=None):
-        found = list(self.read_all(filter_include=filter_include, timeout=timeout,
-                                   filter_by_stream_name=filter_by_stream_name))
-        return found[-1].commit_position if found else 0
-
-    def set_stream_metadata(self, stream_name, *, metadata, timeout=None, **unused):
-        self._deadline(timeout)
-        with self.lock:
-            self._store(f"$${stream_name}", [EsdbNewEvent(type="$metadata", data=b"{}")])
-
-    def close(self):
-        pass
-
-
-class TestEsdbConformanceOnFakeServer(EventStoreConformance):
-    supports_views = False
+class TestEsdbConformanceOnFakeServer(EventLogConformance):
     dense_positions = False
 
     @pytest.fixture
@@ -175,14 +85,14 @@ class TestEsdbConformanceOnFakeServer(EventStoreConformance):
     @pytest.fixture
     def store_location(self, fake):
         # A neighbour namespace writing alongside must never show up in this one's reads.
-        neighbour = EsdbEventStore("esdb://fake", namespace="neighbour",
+        neighbour = EsdbEventLog("esdb://fake", namespace="neighbour",
                                    client_factory=lambda _: fake)
         neighbour.append("a", events(2), 0)
         return fake, fresh_namespace()
 
     def open_store(self, location, **kwargs):
         fake, namespace = location
-        return EsdbEventStore("esdb://fake", namespace=namespace,
+        return EsdbEventLog("esdb://fake", namespace=namespace,
                               client_factory=lambda _: fake, **kwargs)
 
 
@@ -193,7 +103,7 @@ def fake():
 
 @pytest.fixture
 def fake_store(fake):
-    return EsdbEventStore("esdb://fake", namespace="ns", timeout=5, client_factory=lambda _: fake)
+    return EsdbEventLog("esdb://fake", namespace="ns", timeout=5, client_factory=lambda _: fake)
 
 
 # --- mapping rules --------------------------------------------------------------------------------
@@ -214,9 +124,9 @@ def test_namespace_prefix_and_filter():
                   "escrow2-x", "merchant-x", "$ce-escrow", "escrow-"):
         assert not regex.match(other), other
     with pytest.raises(ValueError):
-        EsdbEventStore("esdb://x", namespace="bad-name")
+        EsdbEventLog("esdb://x", namespace="bad-name")
     with pytest.raises(ValueError):
-        EsdbEventStore("esdb://x", namespace="ns").append("$all", events(1), 0)
+        EsdbEventLog("esdb://x", namespace="ns").append("$all", events(1), 0)
 
 
 def test_id_records_have_deterministic_ids():
@@ -229,7 +139,7 @@ def test_id_records_have_deterministic_ids():
 
 def test_nothing_connects_before_the_first_call():
     made = []
-    store = EsdbEventStore("esdb://x", namespace="ns", client_factory=lambda uri: made.append(uri))
+    store = EsdbEventLog("esdb://x", namespace="ns", client_factory=lambda uri: made.append(uri))
     assert made == []
     store.close()
 
@@ -271,7 +181,7 @@ def free_port() -> int:
 @pytest.mark.parametrize("port_kind", ["silent", "closed"])
 def test_calls_carry_a_deadline(port_kind, request):
     port = request.getfixturevalue("silent_port") if port_kind == "silent" else free_port()
-    store = EsdbEventStore(f"esdb://127.0.0.1:{port}?Tls=false", namespace="ns", timeout=1.0)
+    store = EsdbEventLog(f"esdb://127.0.0.1:{port}?Tls=false", namespace="ns", timeout=1.0)
     try:
         for call in (lambda: store.read_stream("s"), lambda: store.append("s", events(1), 0),
                      store.head_position, lambda: store.read_all(0)):
@@ -284,8 +194,8 @@ def test_calls_carry_a_deadline(port_kind, request):
         store.close()
 
 
-def test_isolated_esdb_reports_a_silent_server_as_unavailable_and_stays_up(silent_port):
-    store = open_isolated_esdb(f"esdb://127.0.0.1:{silent_port}?Tls=false", "ns", timeout=1.0)
+def test_esdb_subprocess_reports_a_silent_server_as_unavailable_and_stays_up(silent_port):
+    store = open_esdb_subprocess(f"esdb://127.0.0.1:{silent_port}?Tls=false", "ns", timeout=1.0)
     try:
         pid = store.child_pid
         for _ in range(2):
@@ -316,7 +226,7 @@ def test_repeat_of_the_same_append_is_a_concurrency_error_not_an_idempotent_succ
 
 def crash_after_first_intent(monkeypatch) -> list:
     """The first consumer dies right after writing its intent; returns that intent."""
-    original = EsdbEventStore._resolve
+    original = EsdbEventLog._resolve
     crashed = []
 
     def crash_once(self, deadline, intent):
@@ -325,7 +235,7 @@ def crash_after_first_intent(monkeypatch) -> list:
             raise RuntimeError("consumer died after writing its intent")
         return original(self, deadline, intent)
 
-    monkeypatch.setattr(EsdbEventStore, "_resolve", crash_once)
+    monkeypatch.setattr(EsdbEventLog, "_resolve", crash_once)
     return crashed
 
 

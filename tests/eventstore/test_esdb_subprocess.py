@@ -1,5 +1,6 @@
-"""The isolated store, hosting SQLite in its child: the whole conformance suite crosses the
-process boundary, plus what only a child process can do (die, hang, run under eventlet)."""
+"""The child-process store (built for EventStoreDB), hosting SQLite in its child: both
+conformance suites cross the process boundary, plus what only a child process can do (die,
+hang, run under eventlet)."""
 from __future__ import annotations
 
 import os
@@ -20,8 +21,14 @@ from eventstore import (
     StoreUnavailable,
     Tracking,
 )
-from eventstore.isolated import IsolatedEventStore, decode_error, encode_error
-from tests.eventstore.conformance import EventStoreConformance, events
+from eventstore.esdb_subprocess import (
+    SubprocessEventLog,
+    SubprocessEventStore,
+    decode_error,
+    encode_error,
+)
+from tests.eventstore.conformance import EventLogConformance, ViewStoreConformance
+from tests.support.store_events import events
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,18 +37,18 @@ def sqlite_spec(path) -> dict:
     return {"kind": "sqlite", "path": str(path), "pool_size": 10}
 
 
-class TestIsolatedSqliteConformance(EventStoreConformance):
+class TestSubprocessSqliteConformance(EventLogConformance, ViewStoreConformance):
     @pytest.fixture
     def store_location(self, tmp_path):
         return tmp_path / "events.db"
 
     def open_store(self, location, **kwargs):
-        return IsolatedEventStore(sqlite_spec(location), **kwargs)
+        return SubprocessEventStore(sqlite_spec(location), **kwargs)
 
 
 @pytest.fixture
 def store(tmp_path):
-    store = IsolatedEventStore(sqlite_spec(tmp_path / "e.db"), call_timeout=2.0)
+    store = SubprocessEventStore(sqlite_spec(tmp_path / "e.db"), call_timeout=2.0)
     yield store
     store.close()
 
@@ -131,13 +138,17 @@ def test_buffered_unit_of_work_copies_what_it_is_given(store):
 
 def test_bad_spec_fails_in_the_parent(tmp_path):
     with pytest.raises(ValueError):
-        IsolatedEventStore({"kind": "nope"})
+        SubprocessEventStore({"kind": "nope"})
+    with pytest.raises(ValueError):
+        SubprocessEventLog({"kind": "nope"})
+    with pytest.raises(ValueError, match="keeps no views"):
+        SubprocessEventStore({"kind": "esdb", "uri": "esdb://x", "namespace": "ns"})
     with pytest.raises(TypeError):
-        IsolatedEventStore({"kind": "sqlite", "path": str(tmp_path / "x.db"), "bogus": 1})
+        SubprocessEventStore({"kind": "sqlite", "path": str(tmp_path / "x.db"), "bogus": 1})
 
 
 def test_close_ends_the_child_and_refuses_further_calls(tmp_path):
-    store = IsolatedEventStore(sqlite_spec(tmp_path / "e.db"))
+    store = SubprocessEventStore(sqlite_spec(tmp_path / "e.db"))
     pid = store.child_pid
     store.close()
     assert not Path(f"/proc/{pid}").exists()
@@ -151,9 +162,9 @@ EVENTLET_SCRIPT = textwrap.dedent("""
 
     import os, signal, sys, time
     from eventstore import ConcurrencyError, NewEvent
-    from eventstore.isolated import IsolatedEventStore
+    from eventstore.esdb_subprocess import SubprocessEventStore
 
-    store = IsolatedEventStore({"kind": "sqlite", "path": sys.argv[1]}, call_timeout=20)
+    store = SubprocessEventStore({"kind": "sqlite", "path": sys.argv[1]}, call_timeout=20)
 
     def writer(i):
         version = 0
@@ -209,7 +220,7 @@ def test_new_events_keep_their_ids_across_the_pipe(store):
 
 @pytest.mark.postgres
 def test_child_can_host_postgres(pg_dsn):
-    store = IsolatedEventStore({"kind": "postgres", "dsn": pg_dsn, "schema": "escrow"})
+    store = SubprocessEventStore({"kind": "postgres", "dsn": pg_dsn, "schema": "escrow"})
     try:
         store.append("s", events(2), 0, tracking=Tracking("c", "e1", 3))
         assert [e.version for e in store.read_stream("s")] == [1, 2]

@@ -1,12 +1,12 @@
 import pytest
 
 from eventstore.postgres import PostgresEventStore
-from tests.eventstore.conformance import EventStoreConformance
+from tests.eventstore.conformance import EventLogConformance, ViewStoreConformance
 
 pytestmark = pytest.mark.postgres
 
 
-class TestPostgresConformance(EventStoreConformance):
+class TestPostgresConformance(EventLogConformance, ViewStoreConformance):
     @pytest.fixture
     def store_location(self, pg_dsn):
         return pg_dsn

@@ -1,10 +1,11 @@
 import pytest
 
+from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
-from tests.eventstore.conformance import EventStoreConformance
+from tests.eventstore.conformance import EventLogConformance, ViewStoreConformance
 
 
-class TestSqliteConformance(EventStoreConformance):
+class TestSqliteConformance(EventLogConformance, ViewStoreConformance):
     @pytest.fixture
     def store_location(self, tmp_path):
         return tmp_path / "events.db"
@@ -23,7 +24,7 @@ def test_file_is_in_wal_mode_with_full_sync(tmp_path):
 
 def test_events_survive_reopening(tmp_path):
     store = SqliteEventStore(tmp_path / "e.db")
-    store.append("s", [__import__("eventstore").NewEvent("t.A.v1", {"amount": 1})], 0)
+    store.append("s", [NewEvent("t.A.v1", {"amount": 1})], 0)
     store.close()
     again = SqliteEventStore(tmp_path / "e.db")
     assert again.read_stream("s")[0].data == {"amount": 1}
