@@ -113,7 +113,7 @@ class PostgresEventStore(SqlEventStore):
             cursor.execute(VIEW_KEYS_IN_BYTE_ORDER)
 
     def _connect(self) -> psycopg.Connection:
-        # Connection parameters, passed through to libpq (psycopg types them loosely).
+        # libpq connection parameters, which psycopg.connect takes as keyword arguments.
         extra: dict[str, Any] = (
             {"options": f"-c search_path={self._schema}"} if self._schema else {})
         conn = psycopg.connect(

@@ -227,7 +227,7 @@ def test_repeat_of_the_same_append_is_a_concurrency_error_not_an_idempotent_succ
 def crash_after_first_intent(monkeypatch) -> list:
     """The first consumer dies right after writing its intent; returns that intent."""
     original = EsdbEventLog._resolve
-    crashed = []
+    crashed: list[dict] = []
 
     def crash_once(self, deadline, intent):
         if not crashed:

@@ -34,6 +34,7 @@ class FakeEsdbClient:
 
     def _store(self, name, events) -> int:
         stream = self.streams.setdefault(name, [])
+        position = 0
         for event in events:
             position = next(self.next_position)
             stream.append(EsdbRecordedEvent(
@@ -42,7 +43,7 @@ class FakeEsdbClient:
                 stream_position=len(stream), commit_position=position,
                 prepare_position=position, recorded_at=datetime.now(UTC)))
             self.log.append(stream[-1])
-        return stream[-1].commit_position
+        return position
 
     def append_to_stream(self, stream_name, *, current_version, events, timeout=None):
         self._deadline(timeout)
