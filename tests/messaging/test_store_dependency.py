@@ -7,6 +7,7 @@ from nameko.containers import ServiceContainer
 from eventstore import EventStore
 from eventstore.factory import StoreKeepsNoViews
 from messaging.consumer import EventStoreDependency
+from tests.messaging.harness import start_service, stop
 
 
 class Probe:
@@ -39,3 +40,16 @@ def test_a_service_on_sqlite_starts_with_an_event_store(tmp_path):
     finally:
         container.stop()
     assert dependency_of(container).store is None
+
+
+@pytest.mark.broker
+def test_the_merchant_service_on_esdb_exits_at_start_with_the_reason(tmp_path, amqp_uri):
+    url = "esdb://127.0.0.1:1?Tls=false&namespace=merchant"
+    process = start_service("merchant", tmp_path, amqp_uri, STORE_URL=url)
+    try:
+        assert process.wait(timeout=60) != 0
+    finally:
+        stop(process)
+    log = "".join(path.read_text() for path in tmp_path.glob("*.log"))
+    assert "StoreKeepsNoViews" in log and "'merchant'" in log, log[-2000:]
+    assert "sqlite://" in log and "postgresql://" in log
