@@ -160,7 +160,3 @@ class EventStore(EventLog, ViewStore):
     @abstractmethod
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """Appends, tracking and views, committed on a clean exit, rolled back on a raise."""
-
-
-def keeps_views(store: EventLog) -> bool:
-    return isinstance(store, EventStore)
