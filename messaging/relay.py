@@ -19,7 +19,7 @@ moves the position past it, when
   size limit, a frame error) names none, so the relay then publishes one message at a time
   up to where the window reached, and the refusal that follows names its event.
 Parking logs an ERROR (event id, type and position, never its data) and shows in /healthz;
-`python -m messaging.park` lists, re-publishes or drops parked events. A broker that is
+`python -m platformrun.park` lists, re-publishes or drops parked events. A broker that is
 merely away (connection lost, broker shutting down) parks nothing: the relay waits for it.
 
 It runs in its own process on pika's SelectConnection, outside eventlet.
@@ -335,7 +335,7 @@ class OutboxRelay:
         self._confirmed_position = self.saved_position = entry.position
         self.parked += 1
         log.error("relay %s: PARKED event %s (%s) at position %s: %s; see `python -m"
-                  " messaging.park list --service %s`", self.service, entry.event_id,
+                  " platformrun.park list --service %s`", self.service, entry.event_id,
                   entry.type, entry.position, entry.refusal, self.service)
         return True
 

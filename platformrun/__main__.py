@@ -18,7 +18,7 @@ from pathlib import Path
 
 from devenv.ports import free_port
 from devenv.rabbitmq import RabbitNode
-from services.registry import EVENT_SOURCED, SERVICE_CLASSES
+from platformrun.registry import EVENT_SOURCED, SERVICE_CLASSES
 
 log = logging.getLogger("platform")
 WITNESS_PARTIES = ("bank", "regulator")
@@ -147,7 +147,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
         store_url = f"sqlite:///{data / 'events.db'}"
         # The relay declares the queues of the platform's handlers for this service's events.
         children.append(Child(f"{service}-relay", [
-            sys.executable, "-m", "messaging.run_relay", "--service", service,
+            sys.executable, "-m", "platformrun.relay", "--service", service,
             "--store-url", store_url, "--amqp-uri", amqp_uri], env, log_dir))
         children.append(_nameko(service, SERVICE_CLASSES[service],
                                 {"AMQP_URI": amqp_uri, "STORE_URL": store_url,

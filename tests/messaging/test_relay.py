@@ -11,8 +11,8 @@ from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
 from messaging.relay import FAULT_ENV
 from messaging.topology import subscriptions_of
-from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
-from tests.messaging.sample_service import Recorder
+from tests.support.harness import start_nameko, start_relay, stop, wait_until
+from tests.support.sample_service import Recorder
 
 pytestmark = pytest.mark.broker
 
@@ -41,7 +41,7 @@ class Platform:
         self.processes = []
 
     def start_recorder(self):
-        self.recorder = start_nameko("tests.messaging.sample_service", {
+        self.recorder = start_nameko("tests.support.sample_service", {
             "AMQP_URI": self.amqp_uri,
             "STORE_URL": f"sqlite:///{self.recorder_db}",
             "DELIVERY_LOG": str(self.delivery_log),
