@@ -73,8 +73,8 @@ def replay(path: Path, count: int) -> float:
 
 
 def run(report) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-es-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="bench-es-") as tmp_name:
+        tmp = Path(tmp_name)
         for batch, count in ((1, 3000), (100, 100_000)):
             raw = raw_inserts(tmp / f"raw-{batch}.db", count, batch)
             ours = adapter_appends(tmp / f"ours-{batch}.db", count, batch)

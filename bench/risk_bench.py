@@ -25,7 +25,7 @@ from tests.support.merchants import fresh_uscc
 
 SURGES = 100
 MERCHANTS = 10_000
-RULES = RiskRules.from_policy(load_policy().risk)
+RULES = RiskRules.from_policy(dict(load_policy().risk))
 
 
 def _surge_latencies(base: Path, uri: str) -> list[float]:

@@ -70,6 +70,10 @@ class Child:
         self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
+    def exit_code(self) -> int | None:
+        """The child's exit status once it has exited; None while it runs or before it starts."""
+        return self.process.poll() if self.process else None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -191,10 +195,10 @@ def supervise(children: list[Child], signals: StopSignals) -> None:
     """Restarts a child that dies, until a stop is asked for."""
     while not signals.wait(1.0):
         for child in children:
-            if child.process.poll() is not None:
+            if (code := child.exit_code()) is not None:
                 child.restarts += 1
-                log.warning("%s exited with %s; restarting (see %s)", child.name,
-                            child.process.returncode, child.log_path)
+                log.warning("%s exited with %s; restarting (see %s)", child.name, code,
+                            child.log_path)
                 child.start()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from messaging.topology import QueueBinding, subscriptions_of
+from messaging.topology import QueueBinding, ServiceClass, subscriptions_of
 
 SERVICE_CLASSES = {
     "merchant": "services.merchant.service:MerchantService",
@@ -21,7 +21,7 @@ EVENT_SOURCED = ("merchant", "escrow", "risk")
 """The services that own an event store, and so run an outbox relay."""
 
 
-def service_classes() -> dict[str, type]:
+def service_classes() -> dict[str, ServiceClass]:
     found = {}
     for name, path in SERVICE_CLASSES.items():
         module, _, cls = path.partition(":")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class Platform:
         self.source = SqliteEventStore(workdir / "shop.db")
         self.recorder_db = workdir / "recorder.db"
         self.delivery_log = workdir / "deliveries.log"
-        self.processes = []
+        self.processes: list[subprocess.Popen] = []
 
     def start_recorder(self):
         self.recorder = start_nameko("tests.support.sample_service", {
