@@ -34,8 +34,8 @@ from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import handlers
 from services.gateway.rpc_pool import RpcProxyPool
-from tests.merchant.test_merchant_api import fresh_uscc
-from tests.messaging.harness import ROOT, start_nameko, start_service, stop, wait_until
+from tests.support.harness import ROOT, start_nameko, start_service, stop, wait_until
+from tests.support.merchants import fresh_uscc
 
 CLIENTS = 16          # client threads; also the gateway's waitress threads and RPC pool size
 WARMUP = CLIENTS * 4  # untimed calls first, so every pooled proxy and connection exists

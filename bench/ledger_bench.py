@@ -91,8 +91,8 @@ def proof_times(log: Ledger, samples: int = 2000) -> tuple[float, float]:
 
 def run(report) -> None:
     signer = Signer.generate(ORIGIN)
-    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp_name:
+        tmp = Path(tmp_name)
         items = summaries(APPEND_COUNT)
         full, log = notarise(tmp / "notary.db", items, signer)
         entries = [entry for _, entry in log.entries(0, log.size)]

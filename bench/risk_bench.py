@@ -19,13 +19,13 @@ from policy import load_policy
 from services.gateway.app import create_app
 from services.risk.application import handlers
 from services.risk.domain.health_code import RiskRules
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth, fresh_uscc
-from tests.messaging.harness import start_relay, start_service, stop, store_url, wait_until
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import start_relay, start_service, stop, store_url, wait_until
+from tests.support.merchants import fresh_uscc
 
 SURGES = 100
 MERCHANTS = 10_000
-RULES = RiskRules.from_policy(load_policy().risk)
+RULES = RiskRules.from_policy(dict(load_policy().risk))
 
 
 def _surge_latencies(base: Path, uri: str) -> list[float]:

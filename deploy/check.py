@@ -24,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
-CODE_DIRS = ("services", "ledger", "messaging", "eventstore", "policy", "privacy")
+CODE_DIRS = ("services", "ledger", "messaging", "eventstore", "policy", "privacy", "platformrun")
 # Keys nameko itself reads from its config.
 NAMEKO_KEYS = {"AMQP_URI", "max_workers", "LOGGING"}
 # Set by the image (deploy/Dockerfile) or read by Python itself.

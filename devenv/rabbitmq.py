@@ -128,7 +128,7 @@ class RabbitNode:
             start_new_session=True,
             cwd=self.base_dir,  # crash dumps (MnesiaCore.*) land here, not in the caller's tree
         )
-        self._await_startup(timeout)
+        self._await_startup(self.process, timeout)
         if predates_credentials:
             self._replace_guest()
         return self
@@ -152,12 +152,12 @@ class RabbitNode:
             timeout=timeout,
         )
 
-    def _await_startup(self, timeout: float) -> None:
+    def _await_startup(self, process: subprocess.Popen, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise RuntimeError(
-                    f"rabbitmq-server exited with {self.process.returncode}; see "
+                    f"rabbitmq-server exited with {process.returncode}; see "
                     f"{self.base_dir / 'server.out'} and {self.base_dir / 'log'}"
                 )
             try:

@@ -16,6 +16,7 @@ from ledger.entry import Pseudonyms
 from ledger.log import Ledger
 from ledger.notary import Notary, WitnessEndpoint
 from ledger.note import Signer, Verifier
+from services.key_files import load_or_create_key_file
 
 DEFAULT_ORIGIN = "prepaid-trust.local/ledger"
 
@@ -25,17 +26,12 @@ def vkey_file_name(name: str) -> str:
 
 
 def load_or_create_log_key(keys_dir: Path, origin: str) -> Signer:
-    keys_dir.mkdir(parents=True, exist_ok=True)
     key_file = keys_dir / "log.key"
-    if key_file.exists():
-        signer = Signer.from_private_text(key_file.read_text())
-        if signer.name != origin:
-            raise ValueError(f"{key_file} belongs to {signer.name!r}, not {origin!r}")
-    else:
-        signer = Signer.generate(origin)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(signer.private_text() + "\n")
+    text = load_or_create_key_file(
+        key_file, lambda: f"{Signer.generate(origin).private_text()}\n".encode()).decode()
+    signer = Signer.from_private_text(text)
+    if signer.name != origin:
+        raise ValueError(f"{key_file} belongs to {signer.name!r}, not {origin!r}")
     (keys_dir / "log.vkey").write_text(signer.verifier.vkey() + "\n")
     return signer
 
@@ -43,16 +39,9 @@ def load_or_create_log_key(keys_dir: Path, origin: str) -> Signer:
 def load_or_create_pseudonym_key(keys_dir: Path) -> Pseudonyms:
     """keys/pseudonym.key: the secret behind consumers' per-merchant pseudonyms in entries.
     Kept with the log's key (losing it only means new entries get new pseudonyms)."""
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    key_file = keys_dir / "pseudonym.key"
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return Pseudonyms(bytes.fromhex(key_file.read_text().strip()))
-    key = os.urandom(32)
-    with os.fdopen(fd, "w") as out:
-        out.write(key.hex() + "\n")
-    return Pseudonyms(key)
+    text = load_or_create_key_file(keys_dir / "pseudonym.key",
+                                   lambda: f"{os.urandom(32).hex()}\n".encode()).decode()
+    return Pseudonyms(bytes.fromhex(text.strip()))
 
 
 def build_notary(config: dict) -> Notary:

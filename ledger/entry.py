@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
+from typing import Any
 
 ENTRY_VERSION = 1
 MONEY_NAMES = frozenset({"amount", "price", "bonus"})
@@ -35,7 +36,7 @@ class EntryError(ValueError):
 def _check(value) -> None:
     # Iterative, type-exact, and only containers go on the stack: this runs on every entry
     # the single writer appends.
-    stack = [[value]]
+    stack: list[Any] = [[value]]
     while stack:
         item = stack.pop()
         children = item.values() if type(item) is dict else item

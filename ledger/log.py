@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ledger import merkle
 
@@ -51,7 +52,7 @@ STORED_LEVEL = 4
 
 Prover = Callable[[int], list[bytes]]
 """prove(old_size) -> the consistency proof from old_size to the tree being signed."""
-Signer = Callable[[int, bytes, Prover], str]
+SignCheckpoint = Callable[[int, bytes, Prover], str]
 """sign(size, root, prove) -> the signed checkpoint note for that tree."""
 
 
@@ -181,18 +182,20 @@ class Ledger:
 
     def append_batch(
         self,
-        items: Sequence[tuple[str | None, bytes] | bytes],
+        items: Sequence[tuple[str | None, Any] | bytes],
         *,
-        build: Callable[[int, bytes, object], bytes] | None = None,
-        sign: Signer | None = None,
+        build: Callable[[int, bytes, Any], bytes] | None = None,
+        sign: SignCheckpoint | None = None,
     ) -> list[int]:
         """Appends in one transaction; returns each item's index.
 
-        An item whose event id is already in the ledger is not appended again: its existing
-        index is returned. `build(index, previous_leaf, payload)` turns an item's payload into
-        its entry bytes once its index is known (entries name their index and chain to the
-        previous leaf). `sign(size, root, prove)` returns the checkpoint note stored with the
-        batch; `prove(old_size)` gives it the consistency proof to check first.
+        An item is an entry, or (event id, payload): the payload is the entry itself, or with
+        `build` whatever build takes. An item whose event id is already in the ledger is not
+        appended again: its existing index is returned. `build(index, previous_leaf, payload)`
+        turns an item's payload into its entry bytes once its index is known (entries name
+        their index and chain to the previous leaf). `sign(size, root, prove)` returns the
+        checkpoint note stored with the batch; `prove(old_size)` gives it the consistency proof
+        to check first.
         """
         with self._lock:
             frontier = list(self._frontier)
@@ -262,7 +265,9 @@ class Ledger:
 
     def checkpoints(self) -> Iterator[StoredCheckpoint]:
         for size in self.checkpoint_sizes():
-            yield self.checkpoint(size)
+            checkpoint = self.checkpoint(size)
+            if checkpoint is not None:  # always: a checkpoint is never deleted
+                yield checkpoint
 
     def latest_checkpoint(self, witnesses: Sequence[str] = ()) -> StoredCheckpoint | None:
         """The newest checkpoint cosigned by every named witness (any, when none is named)."""

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ledger import merkle
 from ledger.entry import CONSUMER_FIELD, Pseudonyms, build_entry, parse_entry, summarise
@@ -26,11 +27,16 @@ class InconsistentCheckpoint(RuntimeError):
     """Signing this tree would contradict a checkpoint the log already signed."""
 
 
+class Cosigner(Protocol):
+    """A witness as the notary asks it (ledger.witness_client.WitnessClient)."""
+
+    def cosign(self, ledger: Ledger, size: int, note: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class WitnessEndpoint:
     name: str
-    client: object
-    """Has `cosign(ledger, size, note) -> str` (ledger.witness_client.WitnessClient)."""
+    client: Cosigner
 
 
 class Notary:

@@ -72,6 +72,8 @@ class NotaryWriter(DependencyProvider):
         waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
+        if waiter.index is None:  # the writer sets one or the other before `done`
+            raise RuntimeError("the ledger writer answered with neither an index nor an error")
         return waiter.index
 
     def _write_loop(self) -> None:

@@ -69,9 +69,12 @@ class _Checkpoints:
         self.last_ok: tuple[int, bytes] = (0, merkle.EMPTY_ROOT)
         origins = {self._origin(note) for _, _, note in self.rows} - {None}
         logs = [v for v in verifiers if v.sig_type == ED25519]
-        self.log_key = next((v for v in logs if v.name in origins), None)
-        if self.log_key is None and logs and not self.rows:
-            self.log_key = logs[0]
+        log_key = next((v for v in logs if v.name in origins), None)
+        if log_key is None and logs and not self.rows:
+            log_key = logs[0]
+        if log_key is None:
+            raise LookupError("no trusted log key (type 0x01) matches the checkpoints' origin")
+        self.log_key: Verifier = log_key
         self.witness_keys = {v.name: v for v in verifiers if v.sig_type != ED25519}
 
     @staticmethod
@@ -141,8 +144,6 @@ def verify_ledger(path: str | Path, verifiers: list[Verifier],
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         checkpoints = _Checkpoints(conn, path, verifiers, report)
-        if checkpoints.log_key is None:
-            raise LookupError("no trusted log key (type 0x01) matches the checkpoints' origin")
         count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
         try:
             _walk(conn, report, checkpoints, progress)

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
-import os
-import secrets
 import sqlite3
 import sys
 import threading
@@ -61,6 +59,7 @@ from ledger.witness_protocol import (
     format_submission,
     parse_submission,
 )
+from services.key_files import load_or_create_key_file
 
 __all__ = ["Refused", "Submission", "Witness", "create_witness_app", "format_submission",
            "parse_submission", "main"]
@@ -280,36 +279,12 @@ def create_witness_app(witness: Witness) -> Flask:
 
 # --- command line --------------------------------------------------------------------------------
 def load_or_create_key(name: str, key_file: Path) -> Signer:
-    if not key_file.exists():
-        _create_key(name, key_file)
-    signer = Signer.from_private_text(key_file.read_text())
+    text = load_or_create_key_file(
+        key_file, lambda: f"{Signer.generate(name, COSIGNATURE_V1).private_text()}\n".encode())
+    signer = Signer.from_private_text(text.decode())
     if signer.name != name or signer.sig_type != COSIGNATURE_V1:
         raise SystemExit(f"{key_file} is not the cosigning key of {name!r}")
     return signer
-
-
-def _create_key(name: str, key_file: Path) -> None:
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    temp = key_file.with_name(f".{key_file.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
-            os.fchmod(out.fileno(), 0o600)  # whatever the umask
-            out.write(Signer.generate(name, COSIGNATURE_V1).private_text() + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        # The key file appears complete or not at all, and of two concurrent inits the first
-        # to link wins; the other then reads the winner's key.
-        try:
-            os.link(temp, key_file)
-        except FileExistsError:
-            return
-        directory = os.open(key_file.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import TypeGuard
 
 # Letters, digits, dot, underscore and hyphen, 1 to 64 of them: room for a UUID in any common
 # spelling or a tracing system's id, and nothing that needs escaping in a header or a log.
 CORRELATION_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-def is_valid(value: object) -> bool:
+def is_valid(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and CORRELATION_ID.fullmatch(value) is not None
 
 

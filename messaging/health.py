@@ -27,7 +27,7 @@ def relay_problems(lag: int, age_seconds: int, parked: int, service: str,
         problems.append(f"the oldest unpublished event was recorded {age_seconds} s ago"
                         f" (limit {rules.max_age_seconds} s)")
     if parked:
-        problems.append(f"{parked} event(s) parked: python -m messaging.park list"
+        problems.append(f"{parked} event(s) parked: python -m platformrun.park list"
                         f" --service {service}")
     return problems
 

@@ -1,39 +1,32 @@
-"""Parked events of a service's outbox relay, for operators.
+"""Parked events of a service's outbox relay: listed, re-published or dropped.
 
-    python -m messaging.park list   --service escrow [--store-url URL]
-    python -m messaging.park replay --service escrow [--store-url URL] [--amqp-uri URI] \
-        (POSITION... | --all)
-    python -m messaging.park drop   --service escrow [--store-url URL] (POSITION... | --all)
-
-`replay` publishes each event again exactly as the relay would (same bounds, persistent,
-mandatory, with the broker's confirm) and removes it from the parked table only once the
-broker has confirmed it; an event refused again stays parked, with the reason printed.
+The operators' command is `python -m platformrun.park`, which gives these the queues of the
+platform's handlers. `replay` publishes each event again exactly as the relay would (same
+bounds, persistent, mandatory, with the broker's confirm) and removes it from the parked table
+only once the broker has confirmed it; an event refused again stays parked, with the reason.
 `drop` removes the record and publishes nothing: the event stays in the store, and its
-consumers never receive it. The URLs default to $STORE_URL and $AMQP_URI.
+consumers never receive it.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import sys
+from collections.abc import Iterator
 
 import pika
 import pika.exceptions
 
-from eventstore.factory import open_event_log
 from eventstore.port import EventLog
 from eventstore.records import ParkedEvent
 from messaging import outbound
 from messaging.topology import QueueBinding
 from messaging.wire import exchange_name
-from policy import RelayRules, load_policy
+from policy import RelayRules
 
 
 def relay_name(service: str) -> str:
     return f"relay:{service}"
 
 
-def _all_parked(store: EventLog, service: str) -> list[ParkedEvent]:
+def all_parked(store: EventLog, service: str) -> list[ParkedEvent]:
     found, after = [], 0
     while page := store.parked(relay_name(service), after):
         found += page
@@ -41,8 +34,10 @@ def _all_parked(store: EventLog, service: str) -> list[ParkedEvent]:
     return found
 
 
-def _chosen(store: EventLog, service: str, positions: list[int], every: bool):
-    parked = {event.position: event for event in _all_parked(store, service)}
+def chosen(store: EventLog, service: str, positions: list[int],
+           every: bool) -> tuple[list[ParkedEvent], list[int]]:
+    """The parked events at `positions` (or all of them), and the positions not parked."""
+    parked = {event.position: event for event in all_parked(store, service)}
     if every:
         return list(parked.values()), []
     return ([parked[p] for p in positions if p in parked],
@@ -92,64 +87,15 @@ class Republisher:
             self.connection.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="List, re-publish or drop parked events")
-    parser.add_argument("command", choices=("list", "replay", "drop"))
-    parser.add_argument("positions", nargs="*", type=int, metavar="POSITION")
-    parser.add_argument("--service", required=True)
-    parser.add_argument("--store-url", default=os.environ.get("STORE_URL"))
-    parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI"))
-    parser.add_argument("--all", action="store_true", help="every parked event")
-    args = parser.parse_args(argv)
-    if not args.store_url:
-        parser.error("--store-url (or STORE_URL) is required")
-    if args.command != "list" and not (args.positions or args.all):
-        parser.error(f"{args.command} needs positions or --all")
-    if args.command == "replay" and not args.amqp_uri:
-        parser.error("replay needs --amqp-uri (or AMQP_URI)")
-    store = open_event_log(args.store_url)
-    try:
-        if args.command == "list":
-            for event in _all_parked(store, args.service):
-                print(f"{event.position}\t{event.event_id}\t{event.type}\t"
-                      f"{event.parked_at.isoformat() if event.parked_at else ''}\t{event.error}")
-            return 0
-        chosen, unknown = _chosen(store, args.service, args.positions, args.all)
-        for position in unknown:
-            print(f"{position}: not parked", file=sys.stderr)
-        if args.command == "drop":
-            for event in chosen:
-                store.unpark(relay_name(args.service), event.position)
-                print(f"{event.position}: dropped {event.event_id} ({event.type})")
-            return 1 if unknown else 0
-        return _replay(store, args, chosen, failed=bool(unknown))
-    finally:
-        store.close()
-
-
-def _replay(store: EventLog, args, chosen: list[ParkedEvent], failed: bool) -> int:
-    from services.registry import all_bindings
-
-    bindings = [b for b in all_bindings() if b.source_service == args.service]
-    publisher = Republisher(args.amqp_uri, args.service, bindings,
-                            load_policy(os.environ.get("POLICY_FILE") or None).relay)
-    try:
-        for event in chosen:
-            if publisher.broken:
-                failed = True
-                print(f"{event.position}: still parked: not tried", file=sys.stderr)
-                continue
-            reason = publisher.publish(store, event)
-            if reason is None:
-                store.unpark(relay_name(args.service), event.position)
-                print(f"{event.position}: re-published {event.event_id} ({event.type})")
-            else:
-                failed = True
-                print(f"{event.position}: still parked: {reason}", file=sys.stderr)
-    finally:
-        publisher.close()
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def replay(store: EventLog, service: str, events: list[ParkedEvent],
+           publisher: Republisher) -> Iterator[tuple[ParkedEvent, str | None]]:
+    """Re-publishes each event; yields it with None once the broker confirmed it and it is
+    unparked, else with the reason it stays parked."""
+    for event in events:
+        if publisher.broken:
+            yield event, "not tried"
+            continue
+        reason = publisher.publish(store, event)
+        if reason is None:
+            store.unpark(relay_name(service), event.position)
+        yield event, reason

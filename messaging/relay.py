@@ -19,7 +19,7 @@ moves the position past it, when
   size limit, a frame error) names none, so the relay then publishes one message at a time
   up to where the window reached, and the refusal that follows names its event.
 Parking logs an ERROR (event id, type and position, never its data) and shows in /healthz;
-`python -m messaging.park` lists, re-publishes or drops parked events. A broker that is
+`python -m platformrun.park` lists, re-publishes or drops parked events. A broker that is
 merely away (connection lost, broker shutting down) parks nothing: the relay waits for it.
 
 It runs in its own process on pika's SelectConnection, outside eventlet.
@@ -142,18 +142,18 @@ class OutboxRelay:
         elif self._connection:
             self._connection.ioloop.stop()
 
-    def _on_connection_failed(self, _connection, error) -> None:
+    def _on_connection_failed(self, connection, error) -> None:
         log.warning("relay %s: cannot connect to RabbitMQ: %s", self.service, error)
-        self._connection.ioloop.stop()
+        connection.ioloop.stop()
 
-    def _on_connection_closed(self, _connection, reason) -> None:
+    def _on_connection_closed(self, connection, reason) -> None:
         if not self._stopping.is_set():
             log.warning("relay %s: connection closed: %s", self.service, reason)
             if isinstance(reason, pika.exceptions.ConnectionClosedByBroker):
                 self._on_broker_refusal(reason.reply_code, reason.reply_text)
         self._channel = None
         self.ready.clear()
-        self._connection.ioloop.stop()
+        connection.ioloop.stop()
 
     def _on_connection_open(self, connection) -> None:
         connection.channel(on_open_callback=self._on_channel_open)
@@ -164,21 +164,21 @@ class OutboxRelay:
         channel.add_on_return_callback(self._on_returned)
         channel.exchange_declare(
             self.exchange, exchange_type="topic", durable=True,
-            callback=lambda _frame: self._declare_queues(list(self.bindings)),
+            callback=lambda _frame: self._declare_queues(channel, list(self.bindings)),
         )
 
-    def _declare_queues(self, remaining: list[QueueBinding]) -> None:
+    def _declare_queues(self, channel, remaining: list[QueueBinding]) -> None:
         if not remaining:
-            self._channel.confirm_delivery(
+            channel.confirm_delivery(
                 ack_nack_callback=self._on_confirmation, callback=lambda _f: self._start()
             )
             return
         binding, rest = remaining[0], remaining[1:]
-        self._channel.queue_declare(
+        channel.queue_declare(
             binding.queue, durable=True,
-            callback=lambda _f: self._channel.queue_bind(
+            callback=lambda _f: channel.queue_bind(
                 binding.queue, self.exchange, routing_key=binding.routing_key,
-                callback=lambda _f2: self._declare_queues(rest),
+                callback=lambda _f2: self._declare_queues(channel, rest),
             ),
         )
 
@@ -191,9 +191,10 @@ class OutboxRelay:
                     self.service, reason, self.saved_position)
         self._channel = None
         self.ready.clear()
-        if self._connection.is_open and not self._stopping.is_set():
-            self._connection.ioloop.call_later(
-                self.reconnect_delay, lambda: self._connection.channel(
+        connection = self._connection
+        if connection is not None and connection.is_open and not self._stopping.is_set():
+            connection.ioloop.call_later(
+                self.reconnect_delay, lambda: connection.channel(
                     on_open_callback=self._on_channel_open)
             )
 
@@ -210,7 +211,8 @@ class OutboxRelay:
 
     # --- publishing ----------------------------------------------------------------------------
     def _schedule_pump(self, delay: float) -> None:
-        if not self._pump_scheduled:
+        # Called only from the connection's own callbacks, so there is one.
+        if not self._pump_scheduled and self._connection is not None:
             self._pump_scheduled = True
             self._connection.ioloop.call_later(delay, self._pump)
 
@@ -335,7 +337,7 @@ class OutboxRelay:
         self._confirmed_position = self.saved_position = entry.position
         self.parked += 1
         log.error("relay %s: PARKED event %s (%s) at position %s: %s; see `python -m"
-                  " messaging.park list --service %s`", self.service, entry.event_id,
+                  " platformrun.park list --service %s`", self.service, entry.event_id,
                   entry.type, entry.position, entry.refusal, self.service)
         return True
 

@@ -8,6 +8,7 @@ back as an error instead of a silent loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from messaging.wire import nameko_queue_name
 
@@ -20,7 +21,13 @@ class QueueBinding:
     """An event type, or `#` for a queue that takes every event of the source (the ledger)."""
 
 
-def subscriptions_of(service_cls: type) -> list[QueueBinding]:
+class ServiceClass(Protocol):
+    """A nameko service class: its `name` is part of its handlers' queue names."""
+
+    name: str
+
+
+def subscriptions_of(service_cls: ServiceClass) -> list[QueueBinding]:
     """The queues of every nameko `@event_handler` on a service class."""
     from nameko.events import SERVICE_POOL, EventHandler
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from devenv.ports import free_port
 from devenv.rabbitmq import RabbitNode
-from services.registry import EVENT_SOURCED, SERVICE_CLASSES
+from platformrun.registry import EVENT_SOURCED, SERVICE_CLASSES
 
 log = logging.getLogger("platform")
 WITNESS_PARTIES = ("bank", "regulator")
@@ -69,6 +69,10 @@ class Child:
         out = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out,
                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def exit_code(self) -> int | None:
+        """The child's exit status once it has exited; None while it runs or before it starts."""
+        return self.process.poll() if self.process else None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -147,7 +151,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
         store_url = f"sqlite:///{data / 'events.db'}"
         # The relay declares the queues of the platform's handlers for this service's events.
         children.append(Child(f"{service}-relay", [
-            sys.executable, "-m", "messaging.run_relay", "--service", service,
+            sys.executable, "-m", "platformrun.relay", "--service", service,
             "--store-url", store_url, "--amqp-uri", amqp_uri], env, log_dir))
         children.append(_nameko(service, SERVICE_CLASSES[service],
                                 {"AMQP_URI": amqp_uri, "STORE_URL": store_url,
@@ -191,10 +195,10 @@ def supervise(children: list[Child], signals: StopSignals) -> None:
     """Restarts a child that dies, until a stop is asked for."""
     while not signals.wait(1.0):
         for child in children:
-            if child.process.poll() is not None:
+            if (code := child.exit_code()) is not None:
                 child.restarts += 1
-                log.warning("%s exited with %s; restarting (see %s)", child.name,
-                            child.process.returncode, child.log_path)
+                log.warning("%s exited with %s; restarting (see %s)", child.name, code,
+                            child.log_path)
                 child.start()
 
 

@@ -86,6 +86,8 @@ class Api:
 
     def __init__(self, url: str):
         parsed = urlparse(url)
+        if not parsed.hostname:
+            raise ValueError(f"not an http://host[:port] URL: {url!r}")
         self.host, self.port = parsed.hostname, parsed.port or 80
         self.local = threading.local()
         self.tokens: dict[tuple[str, str], dict] = {}
@@ -181,9 +183,10 @@ class City:
         # Maker-checker: a second operator approves what the first filed.
         self.api.post(f"/api/v1/merchants/{shop.merchant_id}/approve", {}, "operator",
                       "op-demo-2")
-        for card_type, body in PRODUCTS.items():
+        for card_type, product in PRODUCTS.items():
+            body: dict[str, object] | None = product
             if kind == "aggressive":
-                body = {**body, "bonus": 15_000} if card_type == "stored_value" else None
+                body = {**product, "bonus": 15_000} if card_type == "stored_value" else None
             if body is not None and industry == "education" and "validity_days" in body:
                 body = {**body, "validity_days": 90}   # 校外培训: at most 3 months
             if body is not None:

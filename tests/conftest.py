@@ -59,14 +59,3 @@ def pg_dsn(pg_cluster):
     """A fresh database per test."""
     return pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
-
-def gateway_settings(tmp_path, amqp_uri: str, **overrides):
-    """Gateway settings whose files (signing key, idempotency store, revoked tokens) live in
-    the test's dir; a demo gateway unless `mode` says otherwise (the code's default is
-    production)."""
-    from services.gateway.settings import GatewaySettings
-
-    overrides.setdefault("mode", "demo")
-    return GatewaySettings(amqp_uri=amqp_uri, jwt_key_file=str(tmp_path / "jwt.pem"),
-                           idempotency_db=str(tmp_path / "idempotency.db"),
-                           revocation_db=str(tmp_path / "revoked.db"), **overrides)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.platform_mode import DEFAULT_MODE, platform_mode
-from services.registry import SERVICE_CLASSES
+from services.service_names import SERVICE_NAMES
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class GatewaySettings:
     idempotency_stale_after: int = 300
     """Seconds after which a request still marked in progress is taken to have died with
     its process, and a retry with the same key runs it again."""
-    services: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_CLASSES))
+    services: tuple[str, ...] = SERVICE_NAMES
 
     @classmethod
     def from_env(cls, environ=os.environ) -> GatewaySettings:

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import merchant_and_escrow_gateway
+from tests.support.gateway import auth
+from tests.support.harness import merchant_and_escrow_gateway
+from tests.support.merchants import onboard
 
 pytestmark = pytest.mark.broker
 

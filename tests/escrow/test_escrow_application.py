@@ -14,19 +14,11 @@ from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import defaults, handlers, scheduled_work
 from services.escrow.domain.refund_due import add_working_days
+from tests.support.products import Products
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 ROUNDS = int(os.environ.get("CONFIRM_RACE_ROUNDS", "1000"))
-
-
-class Products:
-    def __init__(self, **products):
-        self.products = products
-
-    def product_for_sale(self, product_id):
-        return self.products[product_id]
-
 
 PRODUCTS = Products(
     sv={"merchant_id": "m-1", "type": "stored_value", "price": 100_000, "bonus": 20_000,

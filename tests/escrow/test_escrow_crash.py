@@ -22,9 +22,9 @@ import pytest
 
 from eventstore.sqlite import SqliteEventStore
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_service, stop, wait_until
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import start_service, stop, wait_until
+from tests.support.merchants import onboard
 
 pytestmark = pytest.mark.broker
 

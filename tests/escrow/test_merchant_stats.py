@@ -13,7 +13,7 @@ from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import defaults, handlers, scheduled_work
 from services.escrow.domain import stats
 from services.escrow.domain.card import Card
-from tests.escrow.test_escrow_application import Products
+from tests.support.products import Products
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)

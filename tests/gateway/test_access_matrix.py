@@ -16,9 +16,8 @@ import pytest
 
 from policy import DEFAULT_FILE
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth, fresh_uscc
-from tests.messaging.harness import (
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import (
     start_nameko,
     start_relay,
     start_service,
@@ -26,6 +25,7 @@ from tests.messaging.harness import (
     store_url,
     wait_until,
 )
+from tests.support.merchants import fresh_uscc
 
 pytestmark = pytest.mark.broker
 

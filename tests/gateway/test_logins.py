@@ -12,19 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.gateway import credentials as creds
 from services.gateway import signing_key
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-PEPPER = base64.b64encode(b"p" * 32).decode()
-DEVICE_KEY = Ed25519PrivateKey.generate()
-DEVICE_PUBLIC = base64.b64encode(DEVICE_KEY.public_key().public_bytes(
-    serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+from tests.support.gateway import gateway_settings
+from tests.support.logins import DEVICE_KEY, PEPPER, TOTP_SECRET, make_client
 
 
 class FakeJsCode2Session(BaseHTTPRequestHandler):
@@ -52,32 +46,6 @@ def wechat():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/sns/jscode2session"
     server.shutdown()
-
-
-def make_client(tmp_path, wechat_endpoint):
-    registry = tmp_path / "credentials.toml"
-    registry.write_text(f'''
-consumer_pepper = "{PEPPER}"
-[[staff]]
-username = "reg-zhang"
-role = "regulator"
-subject = "reg-weihai-1"
-password = "{creds.hash_password('correct horse')}"
-totp_secret = "{TOTP_SECRET}"
-[[devices]]
-key_id = "pos-0001"
-role = "merchant"
-subject = "m-42"
-public_key = "{DEVICE_PUBLIC}"
-[wechat]
-app_id = "wx-test"
-endpoint = "{wechat_endpoint}"
-''')
-    app = create_app(gateway_settings(tmp_path, "amqp://unused", mode="production",
-                                      credentials_file=str(registry),
-                                      wechat_app_secret="s3cret"),
-                     tokens=None)
-    return app.test_client()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
+from tests.support.gateway import gateway_settings
 
 UNDOCUMENTED = {"/api/v1/openapi.json", "/auth/dev-login", "/healthz"}
 

@@ -7,9 +7,9 @@ import pytest
 
 from ledger import merkle
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-from tests.ledger.conftest import payloads, publish
-from tests.messaging.harness import wait_until
+from tests.support.gateway import gateway_settings
+from tests.support.harness import wait_until
+from tests.support.ledger_events import payloads, publish
 
 pytestmark = pytest.mark.broker
 

@@ -10,8 +10,8 @@ import pytest
 from ledger import merkle
 from ledger.entry import parse_entry
 from ledger.note import Verifier, verified_by
-from tests.ledger.conftest import payloads, publish
-from tests.messaging.harness import wait_until
+from tests.support.harness import wait_until
+from tests.support.ledger_events import payloads, publish
 
 pytestmark = pytest.mark.broker
 

@@ -12,7 +12,7 @@ from ledger import Ledger, merkle
 from ledger.entry import build_entry, summarise
 from ledger.note import COSIGNATURE_V1, Checkpoint, Signer, sign_note
 from ledger.verify import verify_ledger
-from tests.messaging.harness import ROOT
+from tests.support.harness import ROOT
 
 ORIGIN = "test.prepaid-trust.local/ledger"
 COUNT, BATCH = 100, 10

@@ -14,7 +14,7 @@ from ledger import Ledger
 from ledger.notary import Notary, WitnessEndpoint
 from ledger.note import COSIGNATURE_V1, Signer
 from ledger.witness import Submission, Witness
-from tests.messaging.harness import ROOT
+from tests.support.harness import ROOT
 
 ORIGIN = "test.prepaid-trust.local/ledger"
 SCRIPT = ROOT / "ledger" / "verify_receipt.py"

@@ -34,7 +34,7 @@ from ledger.witness_client import (
     WitnessRefused,
     WitnessUnavailable,
 )
-from tests.messaging.harness import ROOT
+from tests.support.harness import ROOT
 
 ORIGIN = "test.prepaid-trust.local/ledger"
 NOW = 1_800_000_000

@@ -1,20 +1,15 @@
 """Merchants through HTTP, the gateway and a real merchant service on RabbitMQ."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from privacy import Vault
 from services.gateway.app import create_app
-from services.merchant.domain.uscc import ALPHABET, check_character
-from tests.conftest import gateway_settings
-from tests.messaging.harness import start_service, stop, wait_until
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import start_service, stop, wait_until
+from tests.support.merchants import PHONE, application, onboard
 
 pytestmark = pytest.mark.broker
-
-USCC = "91350100M000100Y43"
-PHONE = "13812345678"
 
 
 @pytest.fixture
@@ -27,39 +22,6 @@ def client(tmp_path, amqp_uri):
     yield client
     app.config["RPC_POOL"].close()
     stop(service)
-
-
-def auth(client, role, subject):
-    token = client.post("/api/v1/auth/dev-login", json={"role": role, "subject": subject})
-    return {"Authorization": f"Bearer {token.get_json()['token']}"}
-
-
-def application(**changes):
-    return {"name": "Weihai Fitness", "uscc": USCC, "industry": "fitness",
-            "address": "1 Haibin Road", "contact_phone": PHONE} | changes
-
-
-def fresh_uscc() -> str:
-    """A valid USCC no other merchant of the test holds (a USCC is unique among live ones)."""
-    number, body = uuid.uuid4().int, ""
-    for _ in range(9):
-        number, digit = divmod(number, len(ALPHABET))
-        body += ALPHABET[digit]
-    first17 = "91350100" + body
-    return first17 + check_character(first17)
-
-
-def onboard(client, **changes) -> str:
-    """Applied for by one operator and approved by another (maker-checker)."""
-    changes.setdefault("uscc", fresh_uscc())
-    operator = auth(client, "operator", "op-1")
-    created = client.post("/api/v1/merchants", json=application(**changes), headers=operator)
-    assert created.status_code == 201, created.get_json()
-    merchant_id = created.get_json()["merchant_id"]
-    approved = client.post(f"/api/v1/merchants/{merchant_id}/approve",
-                           headers=auth(client, "operator", "op-2"))
-    assert approved.get_json() == {"merchant_id": merchant_id, "status": "active"}
-    return merchant_id
 
 
 def test_onboarding_the_public_card_and_masking(client, tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 from pathlib import Path
 
@@ -11,8 +12,8 @@ from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
 from messaging.relay import FAULT_ENV
 from messaging.topology import subscriptions_of
-from tests.messaging.harness import start_nameko, start_relay, stop, wait_until
-from tests.messaging.sample_service import Recorder
+from tests.support.harness import start_nameko, start_relay, stop, wait_until
+from tests.support.sample_service import Recorder
 
 pytestmark = pytest.mark.broker
 
@@ -38,10 +39,10 @@ class Platform:
         self.source = SqliteEventStore(workdir / "shop.db")
         self.recorder_db = workdir / "recorder.db"
         self.delivery_log = workdir / "deliveries.log"
-        self.processes = []
+        self.processes: list[subprocess.Popen] = []
 
     def start_recorder(self):
-        self.recorder = start_nameko("tests.messaging.sample_service", {
+        self.recorder = start_nameko("tests.support.sample_service", {
             "AMQP_URI": self.amqp_uri,
             "STORE_URL": f"sqlite:///{self.recorder_db}",
             "DELIVERY_LOG": str(self.delivery_log),

@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from platformrun import simulator
-from tests.messaging.harness import start_platform
+from tests.support.harness import start_platform
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.messaging.harness import ROOT
+from tests.support.harness import ROOT
 
 
 def test_deploy_files_match_the_code():

@@ -2,7 +2,7 @@
 import pytest
 
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
+from tests.support.gateway import gateway_settings
 
 pytestmark = pytest.mark.broker
 

@@ -15,7 +15,7 @@ import pytest
 
 from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
-from tests.messaging.harness import ROOT, start_platform, wait_until
+from tests.support.harness import ROOT, start_platform, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

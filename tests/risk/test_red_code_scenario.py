@@ -9,9 +9,10 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.risk.application.replay import codes_and_alerts, replay
 from services.risk.domain.health_code import RiskRules
-from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import wait_until
-from tests.security.risk_harness import risk_platform
+from tests.support.gateway import auth
+from tests.support.harness import wait_until
+from tests.support.merchants import onboard
+from tests.support.risk_platform import risk_platform
 
 pytestmark = pytest.mark.broker
 

@@ -28,9 +28,8 @@ from messaging.health import store_health
 from messaging.topology import subscriptions_of
 from policy import load_policy
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import (
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import (
     ROOT,
     merchant_and_escrow_gateway,
     start_nameko,
@@ -40,7 +39,8 @@ from tests.messaging.harness import (
     store_url,
     wait_until,
 )
-from tests.messaging.sample_service import Recorder
+from tests.support.merchants import onboard
+from tests.support.sample_service import Recorder
 
 pytestmark = pytest.mark.broker
 
@@ -113,7 +113,7 @@ class Shop:
         return ids
 
     def start(self):
-        self.processes.append(start_nameko("tests.messaging.sample_service", {
+        self.processes.append(start_nameko("tests.support.sample_service", {
             "AMQP_URI": self.amqp_uri, "STORE_URL": f"sqlite:///{self.recorder_db}",
             "DELIVERY_LOG": str(self.workdir / "deliveries.log")}, self.workdir))
         self.processes.append(start_relay("shop", self.url, self.amqp_uri, self.workdir,
@@ -137,7 +137,7 @@ class Shop:
 
     def park_command(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "messaging.park", *args, "--service", "shop",
+            [sys.executable, "-m", "platformrun.park", *args, "--service", "shop",
              "--store-url", self.url, "--amqp-uri", self.amqp_uri],
             cwd=ROOT, capture_output=True, text=True, timeout=60)
 
@@ -282,7 +282,7 @@ def test_healthz_is_degraded_naming_the_relay_when_it_lags_or_has_parked(tmp_pat
         store.park("relay:escrow", ParkedEvent(1, events[0].id, events[0].type, "refused"))
         body = client.get("/healthz").get_json()
         assert body["status"] == "degraded"
-        assert "escrow relay: 1 event(s) parked: python -m messaging.park list --service escrow" \
+        assert "escrow relay: 1 event(s) parked: python -m platformrun.park list --service escrow" \
             in body["problems"]
         assert body["dependencies"]["escrow"]["relay_parked"] == 1
         assert json.dumps(body).count("escrow.Probe") == 0, "no event data in the body"

@@ -21,9 +21,9 @@ from services.risk.application.replay import codes_and_alerts, replay
 from services.risk.domain.complaints import recent_filings
 from services.risk.domain.health_code import RiskRules, hard_flags
 from services.risk.domain.indicators import MerchantFigures, compute
-from tests.merchant.test_merchant_api import auth
-from tests.messaging.harness import wait_until
-from tests.security.risk_harness import complain, health, risk_platform, shop_with_customers
+from tests.support.gateway import auth
+from tests.support.harness import wait_until
+from tests.support.risk_platform import complain, health, risk_platform, shop_with_customers
 
 RULES = RiskRules.from_policy(load_policy().risk)
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)

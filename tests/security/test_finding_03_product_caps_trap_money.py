@@ -170,9 +170,9 @@ def test_the_trap_product_is_refused_over_http_and_an_old_one_is_not_sold(tmp_pa
     from services.gateway.app import create_app
     from services.merchant.application.handlers import CODEC as MERCHANT_CODEC
     from services.merchant.application.handlers import PRODUCTS
-    from tests.conftest import gateway_settings
-    from tests.merchant.test_merchant_api import auth, onboard
-    from tests.messaging.harness import start_service, stop, wait_until
+    from tests.support.gateway import auth, gateway_settings
+    from tests.support.harness import start_service, stop, wait_until
+    from tests.support.merchants import onboard
 
     services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
     app = create_app(gateway_settings(tmp_path, amqp_uri))

@@ -31,8 +31,8 @@ import requests
 
 from devenv.ports import free_port
 from platformrun.__main__ import build_children
-from tests.merchant.test_merchant_api import fresh_uscc
-from tests.messaging.harness import ROOT, wait_until
+from tests.support.harness import ROOT, wait_until
+from tests.support.merchants import fresh_uscc
 
 pytestmark = pytest.mark.broker
 

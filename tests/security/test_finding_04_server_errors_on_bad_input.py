@@ -20,10 +20,10 @@ import pytest
 from ledger.note import COSIGNATURE_V1, Checkpoint, Signer, sign_note
 from ledger.witness import Witness, create_witness_app, format_submission
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-from tests.gateway.test_logins import make_client
-from tests.merchant.test_merchant_api import application, auth, onboard
-from tests.messaging.harness import start_nameko, start_service, stop, wait_until
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import start_nameko, start_service, stop, wait_until
+from tests.support.logins import make_client
+from tests.support.merchants import application, onboard
 
 JSON = {"Content-Type": "application/json"}
 LONE_SURROGATE = "\\ud800"  # as it appears in the JSON text: an escape no UTF-8 can carry

@@ -24,8 +24,8 @@ from limits.strategies import FixedWindowRateLimiter
 
 from services.gateway.app import create_app
 from services.gateway.body_limits import body_limit
-from tests.conftest import gateway_settings
-from tests.security.gateway_process import running_gateway
+from tests.support.gateway import gateway_settings
+from tests.support.gateway_process import running_gateway
 
 MiB = 1024 * 1024
 

@@ -20,7 +20,7 @@ import waitress
 from services.gateway import credentials as creds
 from services.gateway import signing_key
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
+from tests.support.gateway import gateway_settings
 
 URL = "/api/v1/auth/staff/login"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

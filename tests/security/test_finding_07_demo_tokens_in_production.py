@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.gateway import credentials as creds
 from services.gateway import signing_key
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
+from tests.support.gateway import gateway_settings
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # Needs an operator's token, and answers 404 before calling any service outside a demo

@@ -18,7 +18,7 @@ from services.gateway import signing_key
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from services.platform_mode import platform_mode
-from tests.messaging.harness import start_service, stop, wait_until
+from tests.support.harness import start_service, stop, wait_until
 
 
 def test_an_unset_mode_is_production(monkeypatch, tmp_path):

@@ -22,9 +22,9 @@ import requests
 from services.gateway import signing_key
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from tests.conftest import gateway_settings
-from tests.messaging.harness import wait_until
-from tests.security.gateway_process import kill, start_gateway
+from tests.support.gateway import gateway_settings
+from tests.support.gateway_process import kill, start_gateway
+from tests.support.harness import wait_until
 
 
 def rows(db: Path) -> list[tuple]:

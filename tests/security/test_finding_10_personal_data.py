@@ -31,9 +31,8 @@ from hypothesis import strategies as st
 
 from privacy import mask_phone
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import (
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import (
     ROOT,
     start_nameko,
     start_relay,
@@ -42,6 +41,7 @@ from tests.messaging.harness import (
     store_url,
     wait_until,
 )
+from tests.support.merchants import onboard
 
 MONEY_METRICS = {"issued_30", "issued_90", "redeemed_30", "redeemed_90", "outstanding",
                  "escrow_held"}

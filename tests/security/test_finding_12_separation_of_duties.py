@@ -20,11 +20,12 @@ from eventstore.postgres import PostgresEventStore
 from privacy import Vault
 from services.domain_errors import Conflict
 from services.merchant.application import handlers
-from tests.merchant.test_merchant_api import application, auth, fresh_uscc, onboard
-from tests.messaging.harness import (
+from tests.support.gateway import auth
+from tests.support.harness import (
     merchant_and_escrow_gateway,
     store_url,
 )
+from tests.support.merchants import application, fresh_uscc, onboard
 
 COUNT_CARD = {"type": "count", "name": "10 lessons", "price": 80_000, "uses": 10,
               "validity_days": 180}

@@ -134,9 +134,9 @@ def test_no_payout_and_no_redemption_after_a_default(env):
 @pytest.mark.broker
 def test_redemption_requests_for_a_defaulted_merchants_cards_get_422(tmp_path, amqp_uri):
     from services.gateway.app import create_app
-    from tests.conftest import gateway_settings
-    from tests.merchant.test_merchant_api import auth, onboard
-    from tests.messaging.harness import start_service, stop, wait_until
+    from tests.support.gateway import auth, gateway_settings
+    from tests.support.harness import start_service, stop, wait_until
+    from tests.support.merchants import onboard
 
     services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
     app = create_app(gateway_settings(tmp_path, amqp_uri))

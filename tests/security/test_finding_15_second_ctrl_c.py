@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.messaging.harness import start_platform, wait_until
+from tests.support.harness import start_platform, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

@@ -28,9 +28,9 @@ from services.merchant.application import handlers as merchants
 from services.merchant.domain.uscc import check_character
 from services.risk.application import handlers as risk
 from services.risk.domain.health_code import RiskRules
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_relay, start_service, stop, store_url, wait_until
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import start_relay, start_service, stop, store_url, wait_until
+from tests.support.merchants import onboard
 
 pytestmark = pytest.mark.broker
 

@@ -32,9 +32,8 @@ from services.gateway.app import create_app
 from services.merchant.application import handlers as merchants
 from services.merchant.domain.uscc import check_character
 from services.risk.domain.health_code import RiskRules
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth
-from tests.messaging.harness import start_service, stop, store_url, wait_until
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import start_service, stop, store_url, wait_until
 
 NOW = datetime(2026, 11, 6, 10, tzinfo=UTC)   # a Friday
 PRODUCTS = {   # a valid product of each type for each sector the policy names, and retail

@@ -17,8 +17,8 @@ import yaml
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.remote_errors import ServiceError
-from tests.merchant.test_merchant_api import application
-from tests.messaging.harness import ROOT, start_service, stop, wait_until
+from tests.support.harness import ROOT, start_service, stop, wait_until
+from tests.support.merchants import application
 
 pytestmark = pytest.mark.broker
 

@@ -13,7 +13,7 @@ import signal
 import pytest
 
 from platformrun import simulator
-from tests.messaging.harness import start_platform
+from tests.support.harness import start_platform
 
 UNREACHABLE = "http://127.0.0.1:9"
 

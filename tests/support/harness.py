@@ -1,4 +1,4 @@
-"""Starts real processes for the messaging tests: nameko services and relays."""
+"""Real processes for tests and benches: nameko services, relays, the platform, a gateway."""
 from __future__ import annotations
 
 import json
@@ -73,7 +73,7 @@ def start_relay(service: str, store_url: str, amqp_uri: str, workdir: Path,
                 extra_args: tuple = ()) -> subprocess.Popen:
     from messaging.topology import format_binding
 
-    args = [sys.executable, "-m", "messaging.run_relay", "--service", service,
+    args = [sys.executable, "-m", "platformrun.relay", "--service", service,
             "--store-url", store_url, "--amqp-uri", amqp_uri]
     for binding in bindings:
         args += ["--bind", format_binding(binding)]
@@ -117,7 +117,7 @@ def merchant_and_escrow_gateway(tmp_path: Path, amqp_uri: str, **settings):
     """The real merchant and escrow services and a gateway app in front of them; yields its
     test client once both services answer (a purchase before escrow is up would be a 503)."""
     from services.gateway.app import create_app
-    from tests.conftest import gateway_settings
+    from tests.support.gateway import gateway_settings
 
     services = [start_service(name, tmp_path, amqp_uri) for name in ("merchant", "escrow")]
     app = create_app(gateway_settings(tmp_path, amqp_uri, **settings))

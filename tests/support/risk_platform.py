@@ -9,9 +9,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from policy import DEFAULT_FILE
 from services.gateway.app import create_app
-from tests.conftest import gateway_settings
-from tests.merchant.test_merchant_api import auth, onboard
-from tests.messaging.harness import start_relay, start_service, stop, store_url, wait_until
+from tests.support.gateway import auth, gateway_settings
+from tests.support.harness import start_relay, start_service, stop, store_url, wait_until
+from tests.support.merchants import onboard
 
 
 @contextmanager

@@ -1,4 +1,7 @@
-"""`python -m messaging.run_relay --service escrow --store-url ... --amqp-uri ...`"""
+"""`python -m platformrun.relay --service escrow --store-url ... --amqp-uri ...`
+
+One service's outbox relay (messaging.relay), declaring by default the queues every handler of
+the platform consumes its events from: knowing those is composition, hence here."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +12,7 @@ import signal
 from eventstore.factory import open_event_log
 from messaging.relay import OutboxRelay
 from messaging.topology import parse_binding
+from platformrun.registry import bindings_of
 from policy import load_policy
 
 
@@ -28,9 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     if not (args.store_url and args.amqp_uri):
         parser.error("--store-url and --amqp-uri (or STORE_URL and AMQP_URI) are required")
     if not args.bind:
-        from services.registry import all_bindings
-
-        args.bind = [b for b in all_bindings() if b.source_service == args.service]
+        args.bind = bindings_of(args.service)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from devenv.ports import free_port
-from tests.messaging.harness import ROOT, wait_until
+from tests.support.harness import ROOT, wait_until
 
 
 def gateway_env(workdir: Path, port: int, amqp_uri: str, **extra: str) -> dict:

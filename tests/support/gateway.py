@@ -1,0 +1,23 @@
+"""A gateway for tests: its settings with every file in the test's directory, and tokens."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def gateway_settings(tmp_path: Path, amqp_uri: str, **overrides: Any):
+    """Gateway settings whose files (signing key, idempotency store, revoked tokens) live in
+    the test's dir; a demo gateway unless `mode` says otherwise (the code's default is
+    production)."""
+    from services.gateway.settings import GatewaySettings
+
+    overrides.setdefault("mode", "demo")
+    return GatewaySettings(amqp_uri=amqp_uri, jwt_key_file=str(tmp_path / "jwt.pem"),
+                           idempotency_db=str(tmp_path / "idempotency.db"),
+                           revocation_db=str(tmp_path / "revoked.db"), **overrides)
+
+
+def auth(client, role: str, subject: str) -> dict[str, str]:
+    """Authorization headers of a demo dev-login for `role` and `subject`."""
+    token = client.post("/api/v1/auth/dev-login", json={"role": role, "subject": subject})
+    return {"Authorization": f"Bearer {token.get_json()['token']}"}
