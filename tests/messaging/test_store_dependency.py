@@ -7,7 +7,7 @@ from nameko.containers import ServiceContainer
 from eventstore import EventStore
 from eventstore.factory import StoreKeepsNoViews
 from messaging.consumer import EventStoreDependency
-from tests.messaging.harness import start_service, stop
+from tests.support.harness import start_service, stop
 
 
 class Probe:
