@@ -61,8 +61,9 @@ def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: 
 
 def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy: Policy,
                   now: datetime, metadata: dict) -> list[tuple[domain.Card, int]]:
-    """The batch's cards are read and refunded inside its unit of work (under SQLite's write
-    lock), so this is `store.decide` over several cards, with its own retry policy."""
+    """The batch's cards are read and refunded inside its one unit of work (under SQLite's
+    write lock), each appended and projected by `append_card`; a command on one of them
+    meanwhile fails the append, and the whole batch is taken again (`BATCH_RETRY`)."""
     for _ in range(BATCH_RETRY.attempts):
         done = []
         try:
