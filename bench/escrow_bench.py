@@ -32,7 +32,7 @@ from devenv.rabbitmq import RabbitNode
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers
+from services.escrow.application import commands
 from services.gateway.rpc_pool import RpcProxyPool
 from tests.support.harness import ROOT, start_nameko, start_service, stop, wait_until
 from tests.support.merchants import fresh_uscc
@@ -251,7 +251,7 @@ def _open_cards_for_default(base: Path, merchant_id: str) -> int:
     try:
         for i in range(DEFAULT_CARDS):
             product_id = f"p-default-{i % len(prices)}"
-            bought = handlers.purchase_card(f"bench-d{i // 100}", product_id, store=store,
+            bought = commands.purchase_card(f"bench-d{i // 100}", product_id, store=store,
                                             merchants=Products(), bank=bank, policy=policy,
                                             now=datetime.now(UTC))
             deposited += bought["payment"]["amount"]

@@ -17,7 +17,8 @@ from pathlib import Path
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers, scheduled_work
+from services.escrow.application import commands, projections, scheduled_work
+from services.escrow.application.store import decide
 from services.escrow.domain import card as domain
 
 CARDS = 10_000
@@ -31,7 +32,7 @@ class Products:
 
 
 def _cards(store, bank, policy, count: int, first: int) -> list[str]:
-    return [handlers.purchase_card(f"c-{i}", str(i % 300), store=store, merchants=Products(),
+    return [commands.purchase_card(f"c-{i}", str(i % 300), store=store, merchants=Products(),
                                    bank=bank, policy=policy, now=T0)["card_id"]
             for i in range(first, first + count)]
 
@@ -48,9 +49,9 @@ def run(report) -> None:
         print(f"  {2 * CARDS:,} period cards bought in {time.perf_counter() - started:.0f} s",
               flush=True)
         with store.unit_of_work() as uow:   # the bare loop's cards leave the schedule
-            for key, _ in store.list_views(handlers.PERIOD_DUE, "", 2 * CARDS):
+            for key, _ in store.list_views(projections.PERIOD_DUE, "", 2 * CARDS):
                 if key.split("|")[1] in outside:
-                    uow.delete_view(handlers.PERIOD_DUE, key)
+                    uow.delete_view(projections.PERIOD_DUE, key)
 
         started = time.perf_counter()
         idle = scheduled_work.sweep(store=store, bank=bank, policy=policy,
@@ -62,8 +63,7 @@ def run(report) -> None:
         day = T0 + timedelta(days=policy.refunds.cooling_off_days + 1, hours=1)
         started = time.perf_counter()
         for card_id in bare:
-            handlers.decide(store, card_id, lambda c: domain.release_due(c, day,
-                                                                            disputed=False))
+            decide(store, card_id, lambda c: domain.release_due(c, day, disputed=False))
         bare_rate = CARDS / (time.perf_counter() - started)
 
         pages, longest, released = 0, 0.0, 0

@@ -8,12 +8,20 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from messaging.consumer import consumes
+from messaging.consumer import EventStoreDependency, consumes
 from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency
 from services.escrow.adapters.bank_choice import choose_bank
-from services.escrow.application import defaults, handlers, refund_deadlines, scheduled_work
+from services.escrow.adapters.merchant_rpc import ProductsOverRpc
+from services.escrow.application import (
+    commands,
+    defaults,
+    migrations,
+    queries,
+    refund_deadlines,
+    scheduled_work,
+)
 from services.escrow.application.ports import Bank
 from services.escrow.application.reconciliation import reconcile
 from services.platform_mode import platform_mode
@@ -35,12 +43,13 @@ class BankDependency(DependencyProvider):
         return self.bank
 
 
-class MerchantsOverRpc:
-    def __init__(self, proxy):
-        self.proxy = proxy
+class EscrowStoreDependency(EventStoreDependency):
+    """The escrow's store, its views moved to their current names before any worker runs."""
 
-    def product_for_sale(self, product_id: str) -> dict:
-        return self.proxy.product_for_sale(product_id)
+    def setup(self) -> None:
+        super().setup()
+        assert self.store is not None   # super().setup() opened it
+        migrations.migrate(self.store)
 
 
 def now() -> datetime:
@@ -49,6 +58,7 @@ def now() -> datetime:
 
 class EscrowService(PlatformService):
     name = "escrow"
+    store = EscrowStoreDependency()
     policy = PolicyDependency()
     bank = BankDependency()
     merchant_rpc = RpcProxy("merchant")
@@ -56,11 +66,11 @@ class EscrowService(PlatformService):
     @consumes("risk", "risk.ComplaintFiled.v1")
     def on_complaint_filed(self, event: IntegrationEvent, uow) -> None:
         if event.data.get("card_id"):
-            handlers.open_dispute(uow, event.data["complaint_id"], event.data["card_id"])
+            commands.open_dispute(uow, event.data["complaint_id"], event.data["card_id"])
 
     @consumes("risk", "risk.ComplaintResolved.v1")
     def on_complaint_resolved(self, event: IntegrationEvent, uow) -> None:
-        handlers.close_dispute(uow, event.data["complaint_id"])
+        commands.close_dispute(uow, event.data["complaint_id"])
 
     @timer(interval=30)
     def scheduled_sweep(self) -> None:
@@ -81,31 +91,31 @@ class EscrowService(PlatformService):
 
     @rpc
     def merchant_stats(self, merchant_id: str) -> dict:
-        return handlers.merchant_stats(merchant_id, store=self.store)
+        return queries.merchant_stats(merchant_id, store=self.store)
 
     @rpc
     def settlements(self, merchant_id: str, after: str = "", limit: int = 100) -> dict:
-        return handlers.settlements(merchant_id, store=self.store, after=after, limit=limit)
+        return queries.settlements(merchant_id, store=self.store, after=after, limit=limit)
 
     @rpc
     @domain_errors_cross
     def purchase(self, consumer_id: str, product_id: str, metadata: dict | None = None) -> dict:
-        return handlers.purchase_card(consumer_id, product_id, store=self.store,
-                                      merchants=MerchantsOverRpc(self.merchant_rpc),
+        return commands.purchase_card(consumer_id, product_id, store=self.store,
+                                      merchants=ProductsOverRpc(self.merchant_rpc),
                                       bank=self.bank, policy=self.policy, now=now(),
                                       metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def confirm_payment(self, payment_id: str, amount: int, metadata: dict | None = None):
-        return handlers.confirm_payment(payment_id, amount, store=self.store, bank=self.bank,
+        return commands.confirm_payment(payment_id, amount, store=self.store, bank=self.bank,
                                         policy=self.policy, now=now(),
                                         metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def get_card(self, card_id: str) -> dict:
-        return handlers.get_card(card_id, store=self.store)
+        return queries.get_card(card_id, store=self.store)
 
     @rpc
     def overdue_refunds(self, after: str = "", limit: int = 100) -> dict:
@@ -114,14 +124,14 @@ class EscrowService(PlatformService):
 
     @rpc
     def consumer_cards(self, consumer_id: str, after: str = "", limit: int = 100) -> dict:
-        return handlers.consumer_cards(consumer_id, store=self.store, after=after,
-                                       limit=limit)
+        return queries.consumer_cards(consumer_id, store=self.store, after=after,
+                                      limit=limit)
 
     @rpc
     @domain_errors_cross
     def request_redemption(self, card_id: str, merchant_id: str, value: int = 0, uses: int = 0,
                            metadata: dict | None = None) -> dict:
-        return handlers.request_redemption(card_id, merchant_id, value=value, uses=uses,
+        return commands.request_redemption(card_id, merchant_id, value=value, uses=uses,
                                            store=self.store, policy=self.policy, now=now(),
                                            metadata=metadata)
 
@@ -129,14 +139,14 @@ class EscrowService(PlatformService):
     @domain_errors_cross
     def confirm_redemption(self, redemption_id: str, consumer_id: str,
                            metadata: dict | None = None) -> dict:
-        return handlers.confirm_redemption(redemption_id, consumer_id, store=self.store,
+        return commands.confirm_redemption(redemption_id, consumer_id, store=self.store,
                                            now=now(), metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def reject_redemption(self, redemption_id: str, consumer_id: str,
                           metadata: dict | None = None) -> dict:
-        return handlers.void_redemption(redemption_id, consumer_id, "rejected",
+        return commands.void_redemption(redemption_id, consumer_id, "rejected",
                                         store=self.store, now=now(), metadata=metadata)
 
     @rpc
@@ -150,6 +160,6 @@ class EscrowService(PlatformService):
     @rpc
     @domain_errors_cross
     def refund(self, card_id: str, consumer_id: str, metadata: dict | None = None) -> dict:
-        return handlers.refund_card(card_id, consumer_id, rule=None, store=self.store,
+        return commands.refund_card(card_id, consumer_id, rule=None, store=self.store,
                                     bank=self.bank, policy=self.policy, now=now(),
                                     metadata=metadata)

@@ -34,7 +34,8 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import defaults, handlers, scheduled_work
+from services.escrow.application import commands, defaults, projections, queries, scheduled_work
+from services.escrow.application.store import CODEC, card_stream
 from services.escrow.domain import stats
 from services.escrow.domain.card import Card
 
@@ -100,7 +101,7 @@ class EscrowHandlers(RuleBasedStateMachine):
           consumer=st.sampled_from(CONSUMERS))
     def purchase(self, kind, merchant, consumer):
         try:
-            bought = handlers.purchase_card(consumer, f"{kind}@{merchant}", store=self.store,
+            bought = commands.purchase_card(consumer, f"{kind}@{merchant}", store=self.store,
                                             merchants=Merchants(self.defaulted), bank=self.bank,
                                             policy=POLICY, now=self.now)
         except ALLOWED:
@@ -114,11 +115,11 @@ class EscrowHandlers(RuleBasedStateMachine):
 
     @rule(target=holds, card=cards, value=st.integers(1, 1_300), uses=st.integers(1, 4))
     def hold(self, card, value, uses):
-        view = handlers.get_card(card, store=self.store)
+        view = queries.get_card(card, store=self.store)
         value, uses = {"stored_value": (value, 0), "count": (0, uses),
                        "period": (0, 0)}[view["type"]]   # the period card's is a check-in
         try:
-            made = handlers.request_redemption(card, view["merchant_id"], value=value,
+            made = commands.request_redemption(card, view["merchant_id"], value=value,
                                                uses=uses, store=self.store, policy=POLICY,
                                                now=self.now)
         except ALLOWED:
@@ -129,7 +130,7 @@ class EscrowHandlers(RuleBasedStateMachine):
     @rule(hold=holds)
     def confirm(self, hold):
         try:
-            done = handlers.confirm_redemption(hold, self.owner[self.card_of[hold]],
+            done = commands.confirm_redemption(hold, self.owner[self.card_of[hold]],
                                                store=self.store, now=self.now)
         except ALLOWED:
             assert hold not in self.told, "a confirmed hold refused a repeated confirm"
@@ -141,7 +142,7 @@ class EscrowHandlers(RuleBasedStateMachine):
     @rule(hold=holds)
     def reject(self, hold):
         try:
-            handlers.void_redemption(hold, self.owner[self.card_of[hold]], "rejected",
+            commands.void_redemption(hold, self.owner[self.card_of[hold]], "rejected",
                                      store=self.store, now=self.now)
         except ALLOWED:
             return
@@ -159,18 +160,18 @@ class EscrowHandlers(RuleBasedStateMachine):
         elif past == "days":
             self.now += timedelta(days=days)
         else:
-            expires = handlers.get_card(card, store=self.store)["expires_at"]
+            expires = queries.get_card(card, store=self.store)["expires_at"]
             self.now = max(self.now, datetime.fromisoformat(expires)) + timedelta(minutes=1)
         scheduled_work.sweep(store=self.store, bank=self.bank, policy=POLICY, now=self.now)
 
     @rule(card=cards)
     def refund(self, card):
         try:
-            done = handlers.refund_card(card, self.owner[card], rule=None, store=self.store,
+            done = commands.refund_card(card, self.owner[card], rule=None, store=self.store,
                                         bank=self.bank, policy=POLICY, now=self.now)
         except ALLOWED:
             return
-        stored = [r for r in self.store.read_stream(handlers.card_stream(card))
+        stored = [r for r in self.store.read_stream(card_stream(card))
                   if r.type == "escrow.CardRefunded.v1"]
         assert [(r.id, r.data["refund_amount"], r.data["rule"]) for r in stored] == [
             (done["event_id"], done["refund_amount"], done["rule"])], "refund answer vs store"
@@ -221,7 +222,7 @@ class EscrowHandlers(RuleBasedStateMachine):
             if not stream.startswith("card-"):
                 continue
             card_id = stream.removeprefix("card-")
-            view = handlers.get_card(card_id, store=self.store)
+            view = queries.get_card(card_id, store=self.store)
             numbers = {
                 "deposited": sum(r.data["amount"] for r in records
                                  if r.type == "escrow.DepositConfirmed.v1"),
@@ -271,17 +272,17 @@ class EscrowHandlers(RuleBasedStateMachine):
         for stream, records in streams.items():
             if stream.startswith("card-"):
                 card = Card.from_events(stream.removeprefix("card-"),
-                                        [handlers.CODEC.decode(r) for r in records])
+                                        [CODEC.decode(r) for r in records])
                 merchant = card.purchase.merchant_id
                 expected[merchant] = stats.add(expected[merchant], stats.empty(merchant),
                                                stats.contribution(card))
         for merchant, figures in expected.items():
-            kept = handlers.merchant_stats(merchant, store=self.store)
+            kept = queries.merchant_stats(merchant, store=self.store)
             if {k: kept[k] for k in stats.FIGURES} != {k: figures[k] for k in stats.FIGURES}:
                 violations.append(f"{merchant}: figures {kept} != from events {figures}")
 
         unsettled = Counter()
-        for _, owed in self.store.list_views(handlers.UNSETTLED, "", 5_000):
+        for _, owed in self.store.list_views(projections.UNSETTLED, "", 5_000):
             unsettled[owed["merchant_id"]] += owed["amount"]
         for merchant in MERCHANTS:
             # What a defaulted merchant was owed is withheld, never paid and never lost.

@@ -19,7 +19,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers
+from services.escrow.application import commands, queries
 from services.escrow.application.reconciliation import reconcile
 from services.escrow.domain import card as card_domain
 from services.merchant.domain import model
@@ -91,7 +91,7 @@ def env(tmp_path):
 
 
 def assert_money_went_back(store, bank, card_id: str, amount: int) -> None:
-    card = handlers.get_card(card_id, store=store)
+    card = queries.get_card(card_id, store=store)
     assert card["status"] == "refunded", "not left pending_payment"
     assert (card["deposited"], card["refunded_amount"], card["escrow_held"],
             card["released_amount"]) == (amount, amount, 0, 0)
@@ -102,7 +102,7 @@ def assert_money_went_back(store, bank, card_id: str, amount: int) -> None:
     assert store.list_views("bank_instructions", "", 10) == [], "the refund reached the bank"
     report = reconcile(day, bank.statement(day), store=store)
     assert report["missing_at_bank"] == report["unexpected_at_bank"] == []
-    stats = handlers.merchant_stats("m-1", store=store)
+    stats = queries.merchant_stats("m-1", store=store)
     assert stats["cards_issued"] == stats["issuance_amount"] == stats["refund_amount"] == 0, \
         "a card never issued counts neither as issuance nor as a refund"
 
@@ -110,7 +110,7 @@ def assert_money_went_back(store, bank, card_id: str, amount: int) -> None:
 def test_the_date_overflow_after_the_deposit_returns_the_money(env):
     store, bank = env
     with pytest.raises(BusinessRuleViolation) as failed:
-        handlers.purchase_card("c-1", "trap", store=store, merchants=Products(trap=TRAP),
+        commands.purchase_card("c-1", "trap", store=store, merchants=Products(trap=TRAP),
                                bank=bank, policy=POLICY, now=T0)
     assert failed.value.code == "purchase_failed"
     card_id = failed.value.details["card_id"]
@@ -118,7 +118,7 @@ def test_the_date_overflow_after_the_deposit_returns_the_money(env):
     assert_money_went_back(store, bank, card_id, 500_000)
     # The cap is free again: four 5,000-yuan cards fit the 20,000-yuan cap.
     for _ in range(4):
-        handlers.purchase_card("c-1", "big", store=store, merchants=Products(big=BIG),
+        commands.purchase_card("c-1", "big", store=store, merchants=Products(big=BIG),
                                bank=bank, policy=POLICY, now=T0)
 
 
@@ -130,14 +130,14 @@ def test_any_failure_after_the_deposit_returns_the_money(env, monkeypatch):
 
     monkeypatch.setattr(card_domain, "confirm_deposit", broken)
     with pytest.raises(BusinessRuleViolation) as failed:
-        handlers.purchase_card("c-1", "big", store=store, merchants=Products(big=BIG),
+        commands.purchase_card("c-1", "big", store=store, merchants=Products(big=BIG),
                                bank=bank, policy=POLICY, now=T0)
     card_id = failed.value.details["card_id"]
     assert_money_went_back(store, bank, card_id, 500_000)
     monkeypatch.undo()
     # The bank confirming the same payment again later changes nothing.
     with pytest.raises(Exception) as late:
-        handlers.confirm_payment(failed.value.details["payment_id"], None, store=store,
+        commands.confirm_payment(failed.value.details["payment_id"], None, store=store,
                                  bank=bank, policy=POLICY, now=T0)
     assert getattr(late.value, "code", "") == "card_not_pending"
     assert_money_went_back(store, bank, card_id, 500_000)
@@ -152,15 +152,15 @@ def test_a_payment_that_does_not_match_goes_back(env):
             return False                                              # confirms later
 
     slow = SlowBank(bank.statement_dir, clock=lambda: T0)
-    bought = handlers.purchase_card("c-1", "big", store=store, merchants=Products(big=BIG),
+    bought = commands.purchase_card("c-1", "big", store=store, merchants=Products(big=BIG),
                                     bank=slow, policy=POLICY, now=T0)
     assert bought["status"] == "pending_payment"
     with pytest.raises(BusinessRuleViolation) as refused:
-        handlers.confirm_payment(bought["payment"]["payment_id"], 499_999, store=store,
+        commands.confirm_payment(bought["payment"]["payment_id"], 499_999, store=store,
                                  bank=slow, policy=POLICY, now=T0)
     assert refused.value.code == "payment_mismatch"
     assert refused.value.details["returned_amount"] == 499_999
-    card = handlers.get_card(bought["card_id"], store=store)
+    card = queries.get_card(bought["card_id"], store=store)
     assert (card["status"], card["refunded_amount"]) == ("refunded", 499_999)
 
 

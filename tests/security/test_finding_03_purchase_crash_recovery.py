@@ -21,8 +21,9 @@ import pytest
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers, scheduled_work
+from services.escrow.application import commands, projections, queries, scheduled_work
 from services.escrow.application.reconciliation import reconcile
+from services.escrow.application.store import card_stream, load_card
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -56,7 +57,7 @@ def env(tmp_path):
 
 
 def buy(store, bank, consumer="c-1"):
-    return handlers.purchase_card(consumer, "big", store=store, merchants=Products(),
+    return commands.purchase_card(consumer, "big", store=store, merchants=Products(),
                                   bank=bank, policy=POLICY, now=T0)
 
 
@@ -73,11 +74,11 @@ def buy_and_crash(store, bank, monkeypatch) -> str:
         return real_request(payment_id, card_id, amount)
 
     monkeypatch.setattr(bank, "request_deposit", request_deposit)
-    monkeypatch.setattr(handlers, "confirm_payment", killed)
+    monkeypatch.setattr(commands, "confirm_payment", killed)
     with pytest.raises(KeyboardInterrupt):
         buy(store, bank)
     monkeypatch.undo()
-    assert handlers.get_card(bought["card_id"], store=store)["status"] == "pending_payment"
+    assert queries.get_card(bought["card_id"], store=store)["status"] == "pending_payment"
     return bought["card_id"]
 
 
@@ -91,7 +92,7 @@ def movements(bank, card_id, day=T0):
 
 
 def events_of(store, card_id):
-    return [r.type for r in store.read_stream(handlers.card_stream(card_id))]
+    return [r.type for r in store.read_stream(card_stream(card_id))]
 
 
 def recheck_at():
@@ -105,19 +106,19 @@ def abandon_at():
 def test_a_deposit_the_bank_took_before_the_crash_activates_the_card(env, monkeypatch):
     store, bank = env
     card_id = buy_and_crash(store, bank, monkeypatch)
-    payment_id = handlers.load_card(store, card_id)[0].purchase.payment_id
+    payment_id = load_card(store, card_id).purchase.payment_id
     early = sweep(store, bank, T0 + timedelta(minutes=1))
     assert early["pending_payments_recovered"] == 0, "not due before the recheck time"
-    assert handlers.get_card(card_id, store=store)["status"] == "pending_payment"
+    assert queries.get_card(card_id, store=store)["status"] == "pending_payment"
 
     assert sweep(store, bank, recheck_at())["pending_payments_recovered"] == 1
-    card = handlers.get_card(card_id, store=store)
+    card = queries.get_card(card_id, store=store)
     assert (card["status"], card["deposited"], card["escrow_held"], card["refunded_amount"]) \
         == ("active", PRICE, PRICE, 0)
-    assert store.list_views(handlers.PENDING_PAYMENTS, "", 10) == []
+    assert store.list_views(projections.PENDING_PAYMENTS, "", 10) == []
 
     # The bank's own confirmation arriving late, and later sweeps, change nothing.
-    late = handlers.confirm_payment(payment_id, PRICE, store=store, bank=bank, policy=POLICY,
+    late = commands.confirm_payment(payment_id, PRICE, store=store, bank=bank, policy=POLICY,
                                     now=recheck_at() + timedelta(minutes=5))
     assert late["status"] == "active"
     sweep(store, bank, abandon_at())
@@ -131,43 +132,43 @@ def test_a_deposit_the_bank_took_before_the_crash_activates_the_card(env, monkey
 def test_a_card_that_cannot_be_activated_any_more_gets_its_money_back_once(env, monkeypatch):
     store, bank = env
     card_id = buy_and_crash(store, bank, monkeypatch)
-    payment_id = handlers.load_card(store, card_id)[0].purchase.payment_id
+    payment_id = load_card(store, card_id).purchase.payment_id
     with store.unit_of_work() as uow:   # the merchant was declared defaulted meanwhile
-        uow.put_view(handlers.DEFAULTS, "m-1", {"merchant_id": "m-1"})
+        uow.put_view(projections.DEFAULTS, "m-1", {"merchant_id": "m-1"})
     assert sweep(store, bank, recheck_at())["pending_payments_recovered"] == 1
-    card = handlers.get_card(card_id, store=store)
+    card = queries.get_card(card_id, store=store)
     assert (card["status"], card["deposited"], card["refunded_amount"]) == (
         "refunded", PRICE, PRICE)
     with pytest.raises(Exception) as again:
-        handlers.confirm_payment(payment_id, PRICE, store=store, bank=bank, policy=POLICY,
+        commands.confirm_payment(payment_id, PRICE, store=store, bank=bank, policy=POLICY,
                                  now=recheck_at())
     assert getattr(again.value, "code", "") == "card_not_pending"
     sweep(store, bank, abandon_at())
     assert movements(bank, card_id) == [("deposit", PRICE), ("refund", PRICE)]
-    assert store.list_views(handlers.PENDING_PAYMENTS, "", 10) == []
+    assert store.list_views(projections.PENDING_PAYMENTS, "", 10) == []
 
 
 def test_a_payment_the_bank_never_took_is_abandoned_and_frees_the_cap(env):
     store, _ = env
     silent = SilentBank(env[1].statement_dir, clock=lambda: T0)
     pending = [buy(store, silent)["card_id"] for _ in range(CAP_CARDS)]
-    assert all(handlers.get_card(c, store=store)["status"] == "pending_payment"
+    assert all(queries.get_card(c, store=store)["status"] == "pending_payment"
                for c in pending)
     with pytest.raises(Exception) as capped:
         buy(store, silent)
     assert getattr(capped.value, "code", "") == "consumer_cap_exceeded"
 
     assert sweep(store, silent, recheck_at())["payments_abandoned"] == 0, "not yet"
-    assert handlers.get_card(pending[0], store=store)["status"] == "pending_payment"
+    assert queries.get_card(pending[0], store=store)["status"] == "pending_payment"
     done = sweep(store, silent, abandon_at())
     assert done["payments_abandoned"] == CAP_CARDS
     for card_id in pending:
-        card = handlers.get_card(card_id, store=store)
+        card = queries.get_card(card_id, store=store)
         assert (card["status"], card["deposited"], card["refunded_amount"]) == (
             "abandoned", 0, 0)
         assert events_of(store, card_id)[-1] == "escrow.PaymentAbandoned.v1"
         assert movements(silent, card_id) == [], "no money moved"
-    assert store.list_views(handlers.PENDING_PAYMENTS, "", 10) == []
+    assert store.list_views(projections.PENDING_PAYMENTS, "", 10) == []
     assert sweep(store, silent, abandon_at())["payments_abandoned"] == 0
 
     # The cap is free again: the same cards fit (the bank takes these at once).
@@ -182,14 +183,14 @@ def test_a_bank_confirming_an_abandoned_payment_late_gets_the_money_back(env):
     bought = buy(store, silent)
     card_id, payment_id = bought["card_id"], bought["payment"]["payment_id"]
     sweep(store, silent, abandon_at())
-    assert handlers.get_card(card_id, store=store)["status"] == "abandoned"
+    assert queries.get_card(card_id, store=store)["status"] == "abandoned"
 
     silent.take_late(payment_id, card_id, PRICE)   # the money arrives after all
     with pytest.raises(Exception) as refused:
-        handlers.confirm_payment(payment_id, PRICE, store=store, bank=silent, policy=POLICY,
+        commands.confirm_payment(payment_id, PRICE, store=store, bank=silent, policy=POLICY,
                                  now=abandon_at())
     assert refused.value.details["returned_amount"] == PRICE
-    card = handlers.get_card(card_id, store=store)
+    card = queries.get_card(card_id, store=store)
     assert (card["status"], card["deposited"], card["refunded_amount"], card["escrow_held"]) \
         == ("refunded", PRICE, PRICE, 0)
     assert movements(silent, card_id) == [("deposit", PRICE), ("refund", PRICE)]

@@ -23,7 +23,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import defaults, handlers, scheduled_work
+from services.escrow.application import commands, defaults, projections, queries, scheduled_work
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -60,7 +60,7 @@ def env(tmp_path):
 
 
 def buy(store, bank, product, consumer, now):
-    return handlers.purchase_card(consumer, product, store=store, merchants=Products(),
+    return commands.purchase_card(consumer, product, store=store, merchants=Products(),
                                   bank=bank, policy=POLICY, now=now)
 
 
@@ -74,13 +74,13 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     clock["now"] = day12
     scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=day12)
     for card_id, merchant, consumer in ((count, "m-1", "c-1"), (bystander, "m-2", "c-3")):
-        hold = handlers.request_redemption(card_id, merchant, value=0, uses=2, store=store,
+        hold = commands.request_redemption(card_id, merchant, value=0, uses=2, store=store,
                                            policy=POLICY, now=day12)
-        handlers.confirm_redemption(hold["redemption_id"], consumer, store=store, now=day12)
-    released = sum(handlers.get_card(c, store=store)["released_amount"]
+        commands.confirm_redemption(hold["redemption_id"], consumer, store=store, now=day12)
+    released = sum(queries.get_card(c, store=store)["released_amount"]
                    for c in (count, period))
     assert released == 16_000 + 12_000
-    paid_before = sum(p["amount"] for p in handlers.settlements("m-1", store=store)["items"])
+    paid_before = sum(p["amount"] for p in queries.settlements("m-1", store=store)["items"])
     # Bought just before the default: the bank has the money but has not confirmed it yet.
     late = buy(store, LaterBank(tmp_path / "bank", clock=lambda: clock["now"]), "count", "c-4",
                day12)
@@ -92,7 +92,7 @@ def test_no_payout_and_no_redemption_after_a_default(env):
 
     # The bank confirms the late card's payment after the default: the money goes back.
     with pytest.raises(BusinessRuleViolation) as refused:
-        handlers.confirm_payment(late["payment"]["payment_id"], None, store=store, bank=bank,
+        commands.confirm_payment(late["payment"]["payment_id"], None, store=store, bank=bank,
                                  policy=POLICY, now=day12)
     assert refused.value.code == "merchant_defaulted"
     assert refused.value.details["returned_amount"] == 80_000
@@ -100,23 +100,23 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     for days in (13, 14, 30):
         clock["now"] = T0 + timedelta(days=days)
         scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=clock["now"])
-    paid = handlers.settlements("m-1", store=store)["items"]
+    paid = queries.settlements("m-1", store=store)["items"]
     assert sum(p["amount"] for p in paid) == paid_before, "no payout after the default"
     held_back = scheduled_work.withheld("m-1", store=store)
     assert held_back["amount"] == released - paid_before, "withheld, not lost"
-    assert store.list_views(handlers.UNSETTLED, "", 100) == [], "nothing left owed to pay"
+    assert store.list_views(projections.UNSETTLED, "", 100) == [], "nothing left owed to pay"
     withheld_events = [r for r in store.read_stream("payouts-m-1")
                        if r.type == "escrow.PayoutWithheld.v1"]
     assert sum(r.data["amount"] for r in withheld_events) == held_back["amount"]
 
     for card_id in (count, period):
         with pytest.raises(BusinessRuleViolation) as refused:
-            handlers.request_redemption(card_id, "m-1", value=0,
+            commands.request_redemption(card_id, "m-1", value=0,
                                         uses=1 if card_id != period else 0, store=store,
                                         policy=POLICY, now=clock["now"])
         assert refused.value.code == "merchant_defaulted"
 
-    late_card = handlers.get_card(late["card_id"], store=store)
+    late_card = queries.get_card(late["card_id"], store=store)
     assert (late_card["status"], late_card["refunded_amount"]) == ("refunded", 80_000)
 
     movements = Counter()
@@ -126,7 +126,7 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     assert movements[("payout", "m-1")] == paid_before, "the bank paid the merchant nothing"
     assert movements[("payout", "m-2")] == 2_000, "other merchants are paid as before"
     for card_id in (count, period, late["card_id"]):
-        card = handlers.get_card(card_id, store=store)
+        card = queries.get_card(card_id, store=store)
         assert card["deposited"] == card["released_amount"] + card["refunded_amount"]
         assert card["escrow_held"] == 0
 

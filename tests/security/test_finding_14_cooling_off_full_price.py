@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers, scheduled_work
+from services.escrow.application import commands, projections, queries, scheduled_work
 from services.escrow.domain import card as domain
 from services.escrow.domain.events import CardPurchased, DepositConfirmed
 
@@ -67,7 +67,7 @@ class Escrow:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def buy(self, kind: str, consumer: str = "c-1") -> str:
-        return handlers.purchase_card(consumer, kind, store=self.store, merchants=Products(),
+        return commands.purchase_card(consumer, kind, store=self.store, merchants=Products(),
                                       bank=self.bank, policy=self.policy, now=self.now)["card_id"]
 
     def days_pass(self, until: datetime) -> None:
@@ -79,21 +79,21 @@ class Escrow:
             self.check_money_rule()
 
     def card(self, card_id: str) -> dict:
-        return handlers.get_card(card_id, store=self.store)
+        return queries.get_card(card_id, store=self.store)
 
     def check_money_rule(self) -> None:
-        for _, view in self.store.list_views(handlers.CARDS, "", 1000):
+        for _, view in self.store.list_views(projections.CARDS, "", 1000):
             assert view["deposited"] == view["escrow_held"] + view["released_amount"] + \
                 view["refunded_amount"], view
             assert min(view["escrow_held"], view["released_amount"],
                        view["refunded_amount"]) >= 0
 
     def paid_out(self) -> int:
-        return sum(p["amount"] for p in handlers.settlements(
+        return sum(p["amount"] for p in queries.settlements(
             "m-1", store=self.store)["items"])
 
     def owed(self) -> int:
-        return sum(d["amount"] for _, d in self.store.list_views(handlers.UNSETTLED, "", 1000))
+        return sum(d["amount"] for _, d in self.store.list_views(projections.UNSETTLED, "", 1000))
 
 
 @settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,7 +106,7 @@ def test_a_refund_within_the_window_returns_the_whole_price(kind, ratio, hours):
         escrow.days_pass(T0 + timedelta(hours=hours))     # up to the window's last moment
         card = escrow.card(card_id)
         assert card["released_amount"] == 0, "nothing of the card reached the merchant"
-        refund = handlers.refund_card(card_id, "c-1", rule=None, store=escrow.store,
+        refund = commands.refund_card(card_id, "c-1", rule=None, store=escrow.store,
                                       bank=escrow.bank, policy=escrow.policy, now=escrow.now)
         price = PRODUCTS[kind]["price"]
         assert (refund["rule"], refund["refund_amount"]) == ("cooling_off", price)
@@ -131,7 +131,7 @@ def test_on_day_six_and_after_the_window_nothing_is_stuck(kind, ratio):
         refunded, kept = escrow.buy(kind, "c-1"), escrow.buy(kind, "c-2")
         escrow.days_pass(T0 + timedelta(days=5, hours=3))                  # day 6
         price = PRODUCTS[kind]["price"]
-        assert handlers.refund_card(refunded, "c-1", rule=None, store=escrow.store,
+        assert commands.refund_card(refunded, "c-1", rule=None, store=escrow.store,
                                     bank=escrow.bank, policy=escrow.policy,
                                     now=escrow.now)["refund_amount"] == price
         assert escrow.card(kept)["released_amount"] == 0
@@ -145,7 +145,7 @@ def test_on_day_six_and_after_the_window_nothing_is_stuck(kind, ratio):
         assert escrow.paid_out() + escrow.owed() == kept_card["released_amount"], \
             "the merchant is paid for the kept card only"
         assert escrow.paid_out() > 0 or upfront == earned == 0
-        stats = handlers.merchant_stats("m-1", store=escrow.store)
+        stats = queries.merchant_stats("m-1", store=escrow.store)
         assert stats["upfront_paid"] == min(kept_card["released_amount"], upfront)
     finally:
         escrow.close()
@@ -157,13 +157,13 @@ def test_the_first_confirmed_spend_ends_the_window_and_releases_the_share(ratio)
     try:
         card_id = escrow.buy("stored_value")
         escrow.days_pass(T0 + timedelta(days=2))
-        hold = handlers.request_redemption(card_id, "m-1", value=12_000, uses=0,
+        hold = commands.request_redemption(card_id, "m-1", value=12_000, uses=0,
                                            store=escrow.store, policy=escrow.policy,
                                            now=escrow.now)
-        done = handlers.confirm_redemption(hold["redemption_id"], "c-1", store=escrow.store,
+        done = commands.confirm_redemption(hold["redemption_id"], "c-1", store=escrow.store,
                                            now=escrow.now)
         assert done["released_amount"] == max(10_000, 100_000 - 100_000 * ratio // 100)
-        refund = handlers.refund_card(card_id, "c-1", rule=None, store=escrow.store,
+        refund = commands.refund_card(card_id, "c-1", rule=None, store=escrow.store,
                                       bank=escrow.bank, policy=escrow.policy, now=escrow.now)
         assert refund["rule"] == "on_request"
         assert refund["refund_amount"] + done["released_amount"] == 100_000

@@ -20,7 +20,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from privacy import Vault
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers as escrow
+from services.escrow.application import commands as escrow
 from services.escrow.application import scheduled_work
 from services.gateway.app import create_app
 from services.merchant.application import directory

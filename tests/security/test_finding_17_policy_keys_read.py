@@ -25,8 +25,8 @@ from policy.recording import keys_of, recording
 from privacy import Vault
 from services.domain_errors import BusinessRuleViolation
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import handlers as escrow
-from services.escrow.application import refund_deadlines, scheduled_work
+from services.escrow.application import commands as escrow
+from services.escrow.application import queries, refund_deadlines, scheduled_work
 from services.escrow.domain.refund_due import add_working_days
 from services.gateway.app import create_app
 from services.merchant.application import handlers as merchants
@@ -210,7 +210,7 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
                                policy=policy, now=NOW)
         scheduled_work.sweep(store=world.escrow, bank=world.bank, policy=policy,
                              now=NOW + timedelta(days=2))
-        assert escrow.get_card(unconfirmed, store=world.escrow)["status"] == "active"
+        assert queries.get_card(unconfirmed, store=world.escrow)["status"] == "active"
         # Risk: its rules are built from the [risk] section.
         RiskRules.from_policy(policy.risk)
         # The relay: each stored event is checked against its bounds before publishing, the

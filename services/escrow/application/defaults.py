@@ -9,19 +9,16 @@ from eventstore import ConcurrencyError, EventStore
 from policy import Policy
 from services.domain_errors import Conflict, NotFound
 from services.escrow.application import bank_instructions
-from services.escrow.application.handlers import (
-    BY_MERCHANT,
-    CODEC,
-    DEFAULTS,
-    RETRIES,
-    _apply_and_index,
-    card_stream,
-    load_card,
-)
 from services.escrow.application.ports import Bank
+from services.escrow.application.projections import BY_MERCHANT, DEFAULTS
+from services.escrow.application.store import append_card, load_card
 from services.escrow.domain import card as domain
+from services.event_sourcing import RetryPolicy
 
 DEFAULT_BATCH = 100
+BATCH_RETRY = RetryPolicy(50, "cards of this merchant are too busy; retry the default",
+                          "cards_busy")
+"""A batch lost to a command on one of its cards is refunded again on the fresh cards."""
 
 
 def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: EventStore,
@@ -64,19 +61,20 @@ def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: 
 
 def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy: Policy,
                   now: datetime, metadata: dict) -> list[tuple[domain.Card, int]]:
-    for _ in range(RETRIES):
+    """The batch's cards are read and refunded inside its one unit of work (under SQLite's
+    write lock), each appended and projected by `append_card`; a command on one of them
+    meanwhile fails the append, and the whole batch is taken again (`BATCH_RETRY`)."""
+    for _ in range(BATCH_RETRY.attempts):
         done = []
         try:
             with store.unit_of_work() as uow:
                 for card_id in card_ids:
-                    card, _ = load_card(store, card_id)
+                    card = load_card(store, card_id)
                     if card.status != "active":
                         continue
                     events = domain.refund(card, "merchant_default", now,
                                            cooling_off_days=policy.refunds.cooling_off_days)
-                    uow.append(card_stream(card_id), [CODEC.encode(e, metadata) for e in events],
-                               card.version)
-                    _apply_and_index(uow, card, events)
+                    append_card(uow, card, events, metadata)
                     done.append((card, events[-1].refund_amount))
                 progress["cards_refunded"] += len(done)
                 progress["amount_refunded"] += sum(amount for _, amount in done)
@@ -85,7 +83,7 @@ def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy
         except ConcurrencyError:
             progress = store.get_view(DEFAULTS, progress["merchant_id"]) or progress
             continue
-    raise Conflict("cards of this merchant are too busy; retry the default", "cards_busy")
+    raise Conflict(BATCH_RETRY.message, BATCH_RETRY.code)
 
 
 def default_progress(merchant_id: str, *, store: EventStore) -> dict:

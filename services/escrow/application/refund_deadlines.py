@@ -33,10 +33,13 @@ def overdue_refunds(*, store: EventStore, policy: Policy, now: datetime, after: 
         due = due_on(doc, policy)
         return due is not None and due < today
 
+    def overdue(doc: dict) -> dict:
+        due = refund_due_on(doc["rule"], datetime.fromisoformat(doc["refunded_at"]),
+                            policy.refunds)   # a late one has its rule: see `due_on`
+        return {"card_id": doc["account"], "amount": doc["amount"], "rule": doc["rule"],
+                "refunded_at": doc["refunded_at"], "due_on": due.isoformat(),
+                "days_overdue": (now.date() - due).days}
+
     found = keyset_page(store.list_views, PENDING, "refund|", after, limit, late)
-    items = [{"card_id": doc["account"], "amount": doc["amount"], "rule": doc["rule"],
-              "refunded_at": doc["refunded_at"], "due_on": due_on(doc, policy),
-              "days_overdue": (now.date() - datetime.fromisoformat(
-                  due_on(doc, policy)).date()).days}
-             for _, doc in found["rows"]]
+    items = [overdue(doc) for _, doc in found["rows"]]
     return {"items": items, "next_after": found["next_after"]}

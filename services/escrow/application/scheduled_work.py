@@ -17,32 +17,27 @@ from eventstore import ConcurrencyError, EventStore
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict
 from services.escrow.application import bank_instructions
-from services.escrow.application.handlers import (
+from services.escrow.application.commands import confirm_payment, refund_card, void_redemption
+from services.escrow.application.ports import Bank
+from services.escrow.application.projections import (
     CARD_EXPIRY,
-    CODEC,
     DEFAULTS,
-    DISPUTES,
+    DISPUTES_BY_CARD,
     MERCHANT_STATS,
     OPEN_HOLDS,
     PAYOUTS,
     PENDING_PAYMENTS,
     PERIOD_DUE,
     UNSETTLED,
-    confirm_payment,
-    decide,
-    load_card,
-    refund_card,
+    WITHHELD,
     release_key,
-    void_redemption,
 )
-from services.escrow.application.ports import Bank
+from services.escrow.application.store import CODEC, decide, load_card
 from services.escrow.domain import card as domain
 from services.escrow.domain import stats
 from services.escrow.domain.events import PayoutMade, PayoutWithheld
 from services.paged_work import run_pages
 
-WITHHELD = "withheld_payouts"
-"""Per defaulted merchant: the released money kept from it, held for the regulator."""
 PAGE = 200
 """Cards decided per step and page: a page of each kind takes well under a second."""
 
@@ -100,14 +95,13 @@ def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple
     """A disputed card keeps its place and is passed over until its complaints resolve; its
     days elapsed meanwhile are released together afterwards."""
     def release(key: str, due: dict) -> int:
-        if store.get_view(DISPUTES, due["card_id"]) is not None:
+        if store.get_view(DISPUTES_BY_CARD, due["card_id"]) is not None:
             return 0
-        card, events, _, _ = decide(store, due["card_id"],
-                                    lambda c: domain.release_due(c, now, disputed=False))
-        if release_key(card) != key and store.get_view(PERIOD_DUE, key) is not None:
+        done = decide(store, due["card_id"], lambda c: domain.release_due(c, now, disputed=False))
+        if release_key(done.card) != key and store.get_view(PERIOD_DUE, key) is not None:
             with store.unit_of_work() as uow:   # an entry the card had moved on from
                 uow.delete_view(PERIOD_DUE, key)
-        return len(events)
+        return len(done.events)
 
     return _work_through(store, PERIOD_DUE, now, budget, release)
 
@@ -139,7 +133,7 @@ def _recover_pending_payments(store: EventStore, bank: Bank, policy: Policy, now
     counts = {"recovered": 0, "abandoned": 0}
 
     def recheck(key: str, due: dict) -> int:
-        card, _ = load_card(store, due["card_id"])
+        card = load_card(store, due["card_id"])
         if card.status != "pending_payment":   # settled meanwhile: the entry went with it
             if store.get_view(PENDING_PAYMENTS, key) is not None:
                 with store.unit_of_work() as uow:
@@ -157,10 +151,10 @@ def _recover_pending_payments(store: EventStore, bank: Bank, policy: Policy, now
             counts["recovered"] += 1
             return 1
         if key < abandon_before:
-            _, events, _, _ = decide(store, card.card_id, lambda c: domain.abandon_payment(
-                c, "bank_never_took_payment", now))
-            counts["abandoned"] += len(events) > 0
-            return int(len(events) > 0)
+            abandoned = bool(decide(store, card.card_id, lambda c: domain.abandon_payment(
+                c, "bank_never_took_payment", now)).events)
+            counts["abandoned"] += abandoned
+            return int(abandoned)
         return 0   # the bank may still take it: looked at again on the next run
 
     recheck_before = now - timedelta(minutes=rules.pending_payment_recheck_minutes)
@@ -175,7 +169,7 @@ LEGACY_PERIOD_CARDS = "period_cards"
 def _move_legacy_period_cards(store: EventStore, budget: int) -> None:
     """Puts each card of the old list in the schedule at its next due day."""
     for card_id, _ in store.list_views(LEGACY_PERIOD_CARDS, "", budget):
-        card, _ = load_card(store, card_id)
+        card = load_card(store, card_id)
         with store.unit_of_work() as uow:
             if (key := release_key(card)) is not None:
                 uow.put_view(PERIOD_DUE, key, {"card_id": card_id})

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
+from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
 from services.escrow.domain.events import (
     CardPurchased,
     CardRefunded,
@@ -60,7 +60,8 @@ class Hold:
 @dataclass
 class Card:
     card_id: str
-    purchase: CardPurchased | None = None
+    purchased: CardPurchased | None = None
+    """Set by the card's first event; read `purchase`, which every card in a store has."""
     status: str = "pending_payment"
     deposited: int = 0
     released: int = 0
@@ -84,6 +85,13 @@ class Card:
         for event in events:
             card.apply(event)
         return card
+
+    @property
+    def purchase(self) -> CardPurchased:
+        """What was bought. A card without it has no events: it does not exist."""
+        if self.purchased is None:
+            raise NotFound(f"no card {self.card_id}")
+        return self.purchased
 
     @property
     def held(self) -> int:
@@ -122,11 +130,10 @@ class Card:
         """When money falls due to the merchant by time: a period card's next day, and the
         up-front share held through cooling-off; never inside the window. None once none
         will (what spends release, they release at once)."""
-        p = self.purchase
+        p, ends = self.purchased, self.cooling_off_ends_at
         if self.status != "active" or p is None or self.activated_at is None:
             return None
-        window = self.cooling_off_ends_at if self.cooling_off_holds_money(
-            self.cooling_off_ends_at) else None
+        window = ends if ends is not None and self.cooling_off_holds_money(ends) else None
         if p.card_type == "period" and self.days_released < p.period_days:
             due = self.activated_at + timedelta(days=self.days_released + 1)
             return max(due, window) if window else due
@@ -152,7 +159,7 @@ class Card:
 
     def apply(self, event) -> None:
         if isinstance(event, CardPurchased):
-            self.purchase = event
+            self.purchased = event
         elif isinstance(event, DepositConfirmed):
             self.status = "active"
             self.deposited = event.amount
@@ -191,9 +198,13 @@ class Card:
 
 
 # --- decisions: each returns the events to append ------------------------------------------------
-def _require_active(card: Card) -> None:
+def _require_active(card: Card) -> tuple[datetime, datetime]:
+    """The card's activation and expiry times, which every active card has."""
     if card.status != "active":
         raise Conflict(f"the card is {card.status}", "card_not_active")
+    if card.activated_at is None or card.expires_at is None:
+        raise AssertionError(f"active card {card.card_id} has no activation or expiry time")
+    return card.activated_at, card.expires_at
 
 
 def confirm_deposit(card: Card, payment_id: str, amount: int, now: datetime, *,
@@ -244,8 +255,8 @@ def abandon_payment(card: Card, reason: str, now: datetime) -> list:
 
 def request_redemption(card: Card, redemption_id: str, *, value: int = 0, uses: int = 0,
                        now: datetime, hold_minutes: int) -> list:
-    _require_active(card)
-    if now >= card.expires_at:
+    _, expires_at = _require_active(card)
+    if now >= expires_at:
         raise BusinessRuleViolation("the card has expired", "card_expired")
     kind = card.purchase.card_type
     if kind == "stored_value":
@@ -331,7 +342,7 @@ def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
     the merchant has earned is released first, so the refund is exactly what remains."""
     if rule not in REFUND_RULES:
         raise InvalidInput(f"rule must be one of {', '.join(REFUND_RULES)}")
-    _require_active(card)
+    activated_at, expires_at = _require_active(card)
     p, stamp = card.purchase, now.isoformat()
     events: list = [RedemptionVoided(card.card_id, h.redemption_id, "voided", stamp)
                     for h in card.holds.values() if h.status == PENDING]
@@ -340,15 +351,15 @@ def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
               "period_days": p.period_days, "days_elapsed": card.days_elapsed(now),
               "released_before": card.released, "formula": "pro_rata"}
     if rule == "cooling_off":
-        age_days = (now - card.activated_at).days
+        age_days = (now - activated_at).days
         used = any(h.status == "confirmed" for h in card.holds.values())
-        ends = card.cooling_off_ends_at or card.activated_at + timedelta(days=cooling_off_days)
+        ends = card.cooling_off_ends_at or activated_at + timedelta(days=cooling_off_days)
         if used or now > ends:
             raise BusinessRuleViolation(
                 f"cooling-off refunds are for unused cards within {cooling_off_days} days",
                 "cooling_off_not_applicable", {"used": used, "age_days": age_days})
         inputs.update(age_days=age_days, cooling_off_days=cooling_off_days)
-    elif rule == "expiry" and now < card.expires_at:
+    elif rule == "expiry" and now < expires_at:
         raise BusinessRuleViolation("the card has not expired yet", "not_expired")
     release, reason = 0, ""
     if rule == "cooling_off" or card.cooling_off_holds_money(now):

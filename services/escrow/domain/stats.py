@@ -23,11 +23,11 @@ FIGURES = ("cards_issued", "issuance_amount", "redemptions_confirmed", "redempti
 
 
 def contribution(card: Card) -> dict[str, int]:
-    if card.purchase is None or card.deposited == 0 or card.returned:
+    if card.purchased is None or card.deposited == 0 or card.returned:
         return dict.fromkeys(FIGURES, 0)
     is_open = card.status == "active"
     owed = card.deposited - min(card.deposited, earned(
-        card.purchase, value_used=card.value_used, uses_used=card.uses_used,
+        card.purchased, value_used=card.value_used, uses_used=card.uses_used,
         days=card.days_released))
     return {
         "cards_issued": 1,

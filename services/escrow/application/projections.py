@@ -1,0 +1,181 @@
+"""The escrow's views, kept in the unit of work that appends a card's events.
+
+`project` folds the new events into the card and keeps everything read from outside the
+streams: the card's own views, the schedules the scheduled work scans, the merchant's
+figures, the consumer's total against the cap, and the bank instructions. Every view
+collection the escrow keeps is named here (bank instructions in `bank_instructions`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eventstore import UnitOfWork
+from services.escrow.application import bank_instructions
+from services.escrow.domain import stats
+from services.escrow.domain.card import Card
+
+CARDS = "cards"
+BY_CONSUMER = "cards_by_consumer"
+"""Keyed "<consumer id>/<card id>"."""
+BY_MERCHANT = "cards_by_merchant"
+"""Keyed "<merchant id>/<card id>"."""
+PAYMENTS = "payments"
+"""Payment id -> its card."""
+REDEMPTIONS = "redemptions"
+"""Redemption id -> its card and consumer."""
+TOTALS = "consumer_totals"
+"""Keyed "<consumer id>/<merchant id>": what the consumer has prepaid with the merchant."""
+MERCHANT_STATS = "merchant_stats"
+UNSETTLED = "unsettled_releases"
+"""Released money not yet paid out, keyed "<day>|<merchant id>"."""
+PAYOUTS = "payouts"
+"""Keyed "<merchant id>/<paid at>|<payout id>"."""
+DEFAULTS = "defaults"
+"""Merchants declared defaulted (with the progress of their cards' refunds)."""
+WITHHELD = "withheld_payouts"
+"""Per defaulted merchant: the released money kept from it, held for the regulator."""
+DISPUTES_BY_CARD = "disputes_by_card"
+"""Card id -> the ids of its open complaints; a card listed here is in dispute."""
+CARD_OF_COMPLAINT = "card_of_complaint"
+"""Complaint id -> the card it disputes (a resolution names only the complaint)."""
+
+# Schedules, keyed "<ISO time>|<id>" so that a scan in key order stops at the present.
+OPEN_HOLDS, CARD_EXPIRY, PERIOD_DUE = "open_holds", "card_expiry", "period_release_due"
+PENDING_PAYMENTS = "pending_payments"
+"""Cards waiting for their payment, keyed "<purchase time>|<card id>": the scheduled work
+rechecks those the bank has not confirmed some minutes on (a crash, a lost callback)."""
+
+RELEASES = {"DepositConfirmed": "upfront_amount", "RedemptionConfirmed": "released_amount",
+            "FundsReleased": "released_amount"}
+"""The events that release money to the merchant, and the field that says how much."""
+
+
+def card_view(card: Card) -> dict:
+    """The card as its owner, its merchant and the gateway see it."""
+    p = card.purchase
+    if card.status == "pending_payment":   # nothing deposited, no balance yet
+        return {"card_id": card.card_id, "type": p.card_type, "status": card.status,
+                "merchant_id": p.merchant_id, "product_id": p.product_id,
+                "consumer_id": p.consumer_id, "balance": {}, "deposited": 0,
+                "escrow_held": 0, "released_amount": 0, "refunded_amount": 0,
+                "expires_at": None}
+    balance = {"stored_value": {"value": card.value_left},
+               "count": {"uses": card.uses_left}}.get(p.card_type)
+    if balance is None:
+        balance = {"days_left": p.period_days - card.days_released}
+    return {"card_id": card.card_id, "type": p.card_type, "status": card.status,
+            "merchant_id": p.merchant_id, "product_id": p.product_id,
+            "consumer_id": p.consumer_id, "balance": balance, "deposited": card.deposited,
+            "escrow_held": card.held, "released_amount": card.released,
+            "refunded_amount": card.refunded,
+            "expires_at": card.expires_at.isoformat() if card.expires_at else None}
+
+
+def pending_key(card: Card) -> str:
+    return f"{card.purchase.purchased_at}|{card.card_id}"
+
+
+def release_key(card: Card) -> str | None:
+    """The card's place in the period release schedule, if it has one."""
+    due = card.next_release_at()
+    return f"{due.isoformat()}|{card.card_id}" if due else None
+
+
+def project(uow: UnitOfWork, card: Card, events: Sequence[object]) -> None:
+    """Applies the events to the card, checks the money rule, and keeps the card's views,
+    schedules and its merchant's figures."""
+    before = stats.contribution(card)
+    release_before = release_key(card)
+    for event in events:
+        was = card.status
+        card.apply(event)
+        _project_event(uow, card, event, was)
+    card.check_invariant()
+    _reschedule_release(uow, card, release_before)
+    view = card_view(card)
+    p = card.purchase
+    after = stats.contribution(card)
+    if after != before:
+        totals = uow.get_view(MERCHANT_STATS, p.merchant_id) or stats.empty(p.merchant_id)
+        uow.put_view(MERCHANT_STATS, p.merchant_id, stats.add(totals, before, after))
+    for collection, key in ((CARDS, card.card_id), (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),
+                            (BY_MERCHANT, f"{p.merchant_id}/{card.card_id}")):
+        uow.put_view(collection, key, view)
+
+
+def _project_event(uow: UnitOfWork, card: Card, event, was: str) -> None:
+    """The views one event changes; `was` is the card's status before it."""
+    kind = type(event).__name__
+    if was == "pending_payment" and card.status != was:
+        uow.delete_view(PENDING_PAYMENTS, pending_key(card))
+    if kind == "CardPurchased":
+        _project_purchase(uow, card)
+    elif kind == "RedemptionRequested":
+        uow.put_view(REDEMPTIONS, event.redemption_id,
+                     {"card_id": card.card_id, "consumer_id": card.purchase.consumer_id})
+        uow.put_view(OPEN_HOLDS, f"{event.expires_at}|{event.redemption_id}",
+                     {"card_id": card.card_id, "redemption_id": event.redemption_id})
+    elif kind in ("RedemptionConfirmed", "RedemptionVoided"):
+        hold = card.holds[event.redemption_id]
+        uow.delete_view(OPEN_HOLDS, f"{hold.expires_at.isoformat()}|{hold.redemption_id}")
+    elif kind == "DepositConfirmed":
+        uow.put_view(CARD_EXPIRY, f"{event.expires_at}|{card.card_id}",
+                     {"card_id": card.card_id})
+    elif kind == "CardRefunded":
+        if card.expires_at is not None:   # a refunded card was active: it has one
+            uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
+        bank_instructions.instruct(uow, "refund", card.purchase.payment_id, card.card_id,
+                                   event.refund_amount, rule=event.rule,
+                                   refunded_at=event.refunded_at)
+    elif kind == "DepositReturned":
+        # Due like any refund that is not a cooling-off one (policy [refunds]).
+        bank_instructions.instruct(uow, "refund", event.payment_id, card.card_id,
+                                   event.amount, rule="deposit_returned",
+                                   refunded_at=event.returned_at)
+        if was == "pending_payment":   # an abandoned card freed its cap already
+            _release_consumer_total(uow, card)
+    elif kind == "PaymentAbandoned":
+        _release_consumer_total(uow, card)
+    if getattr(event, RELEASES.get(kind, ""), 0):
+        day = _stamp(event)[:10]
+        merchant_id = card.purchase.merchant_id
+        key = f"{day}|{merchant_id}"
+        owed = uow.get_view(UNSETTLED, key) or {"merchant_id": merchant_id, "day": day,
+                                                "amount": 0}
+        owed["amount"] += getattr(event, RELEASES[kind])
+        uow.put_view(UNSETTLED, key, owed)
+
+
+def _project_purchase(uow: UnitOfWork, card: Card) -> None:
+    """A new card counts toward its consumer's cap (the purchase checked it), and waits for
+    its payment."""
+    p = card.purchase
+    key = f"{p.consumer_id}/{p.merchant_id}"
+    spent = (uow.get_view(TOTALS, key) or {"amount": 0})["amount"]
+    uow.put_view(TOTALS, key, {"amount": spent + p.price})
+    uow.put_view(PAYMENTS, p.payment_id, {"card_id": card.card_id})
+    uow.put_view(PENDING_PAYMENTS, pending_key(card),
+                 {"card_id": card.card_id, "payment_id": p.payment_id})
+
+
+def _release_consumer_total(uow: UnitOfWork, card: Card) -> None:
+    """A card that was never issued no longer counts toward its consumer's cap."""
+    p = card.purchase
+    key = f"{p.consumer_id}/{p.merchant_id}"
+    spent = (uow.get_view(TOTALS, key) or {"amount": 0})["amount"]
+    uow.put_view(TOTALS, key, {"amount": max(0, spent - p.price)})
+
+
+def _reschedule_release(uow: UnitOfWork, card: Card, scheduled: str | None) -> None:
+    """Keeps a period card's one entry in the release schedule at its next due day."""
+    key = release_key(card)
+    if key != scheduled:
+        if scheduled:
+            uow.delete_view(PERIOD_DUE, scheduled)
+        if key:
+            uow.put_view(PERIOD_DUE, key, {"card_id": card.card_id})
+
+
+def _stamp(event) -> str:
+    return next(getattr(event, name) for name in ("confirmed_at", "released_at")
+                if hasattr(event, name))
