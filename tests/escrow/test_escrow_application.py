@@ -4,31 +4,19 @@ from __future__ import annotations
 import os
 import random
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from eventstore.sqlite import SqliteEventStore
-from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands, defaults, projections, queries, scheduled_work
 from services.escrow.application.store import card_stream
 from services.escrow.domain.refund_due import add_working_days
-from tests.support.products import Products
+from tests.support.escrow_cards import POLICY, T0, buy, buy_period
 
-POLICY = load_policy()
-T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 ROUNDS = int(os.environ.get("CONFIRM_RACE_ROUNDS", "1000"))
-
-PRODUCTS = Products(
-    sv={"merchant_id": "m-1", "type": "stored_value", "price": 100_000, "bonus": 20_000,
-        "uses": 0, "validity_days": 365, "period_days": 0},
-    big={"merchant_id": "m-1", "type": "stored_value", "price": 500_000, "bonus": 0,
-         "uses": 0, "validity_days": 365, "period_days": 0},
-    period={"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0, "uses": 0,
-            "validity_days": 0, "period_days": 90},
-)
 
 
 @pytest.fixture
@@ -37,17 +25,6 @@ def env(tmp_path):
     bank = SimulatedBank(tmp_path / "statements", clock=lambda: T0)
     yield store, bank
     store.close()
-
-
-def buy_period(store, bank, consumer="c-1", when=T0) -> str:
-    """A 90-day period card of 900 yuan: 10 yuan a day."""
-    return commands.purchase_card(consumer, "period", store=store, merchants=PRODUCTS,
-                                  bank=bank, policy=POLICY, now=when)["card_id"]
-
-
-def buy(store, bank, consumer="c-1", product="sv"):
-    return commands.purchase_card(consumer, product, store=store, merchants=PRODUCTS, bank=bank,
-                                  policy=POLICY, now=T0)
 
 
 def test_purchase_redeem_confirm_refund(env):

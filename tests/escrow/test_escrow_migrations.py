@@ -13,7 +13,7 @@ from services.escrow.application import commands, migrations, queries, scheduled
 from services.escrow.application.migrations import OLD_CARD_OF_COMPLAINT, OLD_DISPUTES_BY_CARD
 from services.escrow.application.projections import CARD_OF_COMPLAINT, DISPUTES_BY_CARD
 from services.escrow.service import EscrowStoreDependency
-from tests.escrow.test_escrow_application import POLICY, T0, buy_period
+from tests.support.escrow_cards import POLICY, T0, buy_period
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import queries
 from services.escrow.application.store import CARD_RETRY, commit, decide, load_card
 from services.escrow.domain import card as domain
-from tests.escrow.test_escrow_application import T0, buy
+from tests.support.escrow_cards import T0, buy
 
 
 @pytest.fixture
