@@ -15,6 +15,7 @@ from services.escrow.application import commands, defaults, projections, queries
 from services.escrow.application.store import card_stream
 from services.escrow.domain.refund_due import add_working_days
 from tests.support.escrow_cards import POLICY, T0, buy, buy_period
+from tests.support.products import Products
 
 ROUNDS = int(os.environ.get("CONFIRM_RACE_ROUNDS", "1000"))
 
