@@ -175,11 +175,20 @@ def _token(role: str, subject: str, ttl: int | None = None):
     return jsonify(TokenResponse().dump({"token": token, "role": role, "subject": subject}))
 
 
+LOGIN_ERRORS = (400, 401, 404, 429, 502, 503)
+LOGIN_SAYS = {401: "invalid credentials", 404: "not provisioned here",
+              429: "too many failed attempts", 502: "login provider answered nonsense",
+              503: "login provider down"}
+"""Every login may refuse alike, and is documented alike."""
+
+
 def _invalid() -> ApiError:
     return ApiError(401, "invalid_credentials", "those credentials are not valid")
 
 
 @blueprint.post("/staff/login")
+@operation("Staff: password and TOTP code", tag="auth", response=TokenResponse,
+           body=StaffLogin, errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
 @rate_limited(LOGINS)
 def staff_login():
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
@@ -199,6 +208,11 @@ def staff_login():
 
 
 @blueprint.post("/device/token")
+@operation("POS terminals and the bank: a body signed with the device's Ed25519 key",
+           tag="auth", response=TokenResponse, body=DeviceTokenRequest,
+           params=(param("X-Signature", where="header", required=True,
+                         description="base64 Ed25519 signature of the raw request body"),),
+           errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
 @rate_limited(LOGINS)
 def device_token():
     """The body is signed as sent: `X-Signature` is Ed25519 over the raw body bytes."""
@@ -220,6 +234,8 @@ def device_token():
 
 
 @blueprint.post("/consumer/login")
+@operation("Consumers: the mini-program's login code", tag="auth", response=TokenResponse,
+           body=ConsumerLogin, errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
 @rate_limited(LOGINS)
 def consumer_login():
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
@@ -230,26 +246,3 @@ def consumer_login():
     if not openid:
         raise ApiError(401, "invalid_code", "the login code is not valid or was used")
     return _token("consumer", creds.consumer_subject(registry.consumer_pepper, openid))
-
-
-def _login(summary: str, schema: str, **more) -> dict:
-    return {"post": operation(summary, tag="auth", schema="TokenResponse", body=schema,
-                              errors=(400, 401, 404, 429, 502, 503), ok="a bearer token",
-                              says={401: "invalid credentials", 404: "not provisioned here",
-                                    429: "too many failed attempts",
-                                    502: "login provider answered nonsense",
-                                    503: "login provider down"}, **more)}
-
-
-OPENAPI = {
-    "/api/v1/auth/staff/login": _login("Staff: password and TOTP code", "StaffLogin"),
-    "/api/v1/auth/device/token": _login(
-        "POS terminals and the bank: a body signed with the device's Ed25519 key",
-        "DeviceTokenRequest", params=(param(
-            "X-Signature", where="header", required=True,
-            description="base64 Ed25519 signature of the raw request body"),)),
-    "/api/v1/auth/consumer/login": _login("Consumers: the mini-program's login code",
-                                          "ConsumerLogin"),
-}
-SCHEMAS = {"StaffLogin": StaffLogin, "DeviceTokenRequest": DeviceTokenRequest,
-           "ConsumerLogin": ConsumerLogin}
