@@ -63,7 +63,9 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     if settings.proxy_hops:
         # Only the addresses our own proxies appended are believed: a client cannot pick the
         # source its failed logins are counted against.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
+        # Flask's documented way to put WSGI middleware in front of the app.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops)
     register_error_handlers(app)
     request_context.register(app)
     app.register_blueprint(health.blueprint)

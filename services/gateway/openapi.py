@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from marshmallow import Schema
 
+from services.gateway.auth import View
+
 blueprint = Blueprint("openapi", __name__)
 
 SchemaClass = type[Schema]
-View = TypeVar("View", bound=Callable)
 OPERATION = "openapi_operation"
 """The attribute `@operation` sets on a view."""
 
