@@ -80,10 +80,9 @@ class Operation:
                      **{str(code): error_response(words[code]) for code in self.errors}}
         body: dict | None = None
         if isinstance(self.body, tuple):
-            body = {"oneOf": [{"$ref": f"#/components/schemas/{s.__name__}"}
-                              for s in self.body]}
+            body = {"oneOf": [_ref(s) for s in self.body]}
         elif self.body is not None:
-            body = {"$ref": f"#/components/schemas/{self.body.__name__}"}
+            body = _ref(self.body)
         return {"summary": self.summary, "tags": [self.tag],
                 **({"parameters": list(self.params)} if self.params else {}),
                 **({"requestBody": {"required": not self.body_optional, "content": {
@@ -91,11 +90,16 @@ class Operation:
                 "responses": responses}
 
 
+def _ref(schema: SchemaClass) -> dict:
+    """A schema is a component named after its class (build_spec registers it)."""
+    return {"$ref": f"#/components/schemas/{schema.__name__}"}
+
+
 def _response(description: str, schema: SchemaClass | None) -> dict:
     if schema is None:
         return {"description": description}
     return {"description": description, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{schema.__name__}"}}}}
+        "schema": _ref(schema)}}}
 
 
 def operation(summary: str, *, tag: str, response: SchemaClass | None = None,
