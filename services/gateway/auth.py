@@ -122,6 +122,8 @@ def current_principal() -> Principal | None:
 
 
 View = TypeVar("View", bound=Callable[..., Any])
+"""A view function; the gateway's decorators (`@require`, `@idempotent`, `@rate_limited`,
+`@operation`) hand back what they are given, typed alike."""
 
 
 def require(*roles: str) -> Callable[[View], View]:

@@ -62,11 +62,11 @@ def entries():
            errors=(404, 503))
 @require()
 def receipt(event_id: str):
-    caller = principal()
+    asking = principal()
     # An entry names its consumer by a pseudonym per merchant, which the ledger matches for
     # the consumer it is given.
-    found = clients().ledger.receipt(event_id, access.consumer_scope(caller))
-    return jsonify(ReceiptResponse().dump(access.visible_receipt(caller, found)))
+    found = clients().ledger.receipt(event_id, access.consumer_scope(asking))
+    return jsonify(ReceiptResponse().dump(access.visible_receipt(asking, found)))
 
 
 @blueprint.get("/consistency")
