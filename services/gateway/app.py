@@ -8,7 +8,6 @@ from services.gateway import (
     auth_api,
     body_limits,
     cards_api,
-    correlation,
     demo_api,
     health,
     ledger_api,
@@ -17,12 +16,15 @@ from services.gateway import (
     openapi,
     privacy_api,
     rate_limits,
+    request_context,
     risk_api,
 )
 from services.gateway.auth import TokenIssuer
+from services.gateway.clients import Clients
 from services.gateway.credentials import Credentials
 from services.gateway.errors import register_error_handlers
 from services.gateway.idempotency import IdempotencyStore
+from services.gateway.remote import RemoteCaller
 from services.gateway.revocation import RevocationList
 from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
@@ -43,6 +45,7 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     app.config["RPC_POOL"] = rpc_pool or RpcProxyPool(
         settings.amqp_uri, size=settings.rpc_pool_size, timeout=settings.rpc_timeout
     )
+    app.config["CLIENTS"] = Clients.over(RemoteCaller(app.config["RPC_POOL"]))
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(
         settings.jwt_key_file, mode=settings.mode, create=settings.mode == "demo",
         ttl_seconds=settings.token_ttl, revoked=RevocationList(settings.revocation_db))
@@ -60,14 +63,16 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     if settings.proxy_hops:
         # Only the addresses our own proxies appended are believed: a client cannot pick the
         # source its failed logins are counted against.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
+        # Flask's documented way to put WSGI middleware in front of the app.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops)
     register_error_handlers(app)
-    correlation.register(app)
+    request_context.register(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(openapi.blueprint)
     for area in API_AREAS:
         app.register_blueprint(area.blueprint)
     body_limits.install(app)
     rate_limits.install(app, settings)
-    app.config["OPENAPI"] = openapi.build_spec(API_AREAS, app)
+    app.config["OPENAPI"] = openapi.build_spec(app)
     return app

@@ -125,7 +125,8 @@ class Credentials:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         staff = {s["username"]: Staff(**s) for s in raw.get("staff", [])}
         devices = {d["key_id"]: Device(**d) for d in raw.get("devices", [])}
-        for who in (*staff.values(), *devices.values()):
+        people: list[Staff | Device] = [*staff.values(), *devices.values()]
+        for who in people:
             if who.role not in ("regulator", "operator", "bank", "merchant"):
                 raise ValueError(f"{path}: role {who.role!r} cannot log in this way")
         pepper = raw.get("consumer_pepper", "")

@@ -11,10 +11,10 @@ from marshmallow import fields, validate
 
 from services import clock
 from services.gateway.auth import require
+from services.gateway.clients import clients
 from services.gateway.errors import ApiError
 from services.gateway.idempotency import idempotent
 from services.gateway.openapi import operation
-from services.gateway.remote import call
 from services.gateway.schemas import StrictSchema
 from services.gateway.validation import json_body
 from services.paged_work import run_pages
@@ -33,6 +33,9 @@ class ClockMoved(StrictSchema):
 
 
 @blueprint.post("/clock")
+@operation("Demo only: move the platform's clock forward and run the scheduled work",
+           tag="demo", response=ClockMoved, body=ClockAdvance, errors=(400, 404, 503),
+           ok="moved", says={404: "not a demo platform"})
 @require("operator")
 @idempotent
 def advance_clock():
@@ -42,13 +45,7 @@ def advance_clock():
     body = json_body(ClockAdvance())
     moved = clock.advance(body["days"])
     # Page after page: each call answers well within the RPC timeout however much falls due.
-    escrow = run_pages(lambda: call("escrow", "sweep"))
+    escrow = run_pages(clients().escrow.sweep)
     return jsonify(ClockMoved().dump({"now": moved.isoformat(), "escrow": escrow,
-                                      "risk": call("risk", "sweep")}))
+                                      "risk": clients().risk.sweep()}))
 
-
-OPENAPI = {"/api/v1/demo/clock": {"post": operation(
-    "Demo only: move the platform's clock forward and run the scheduled work", tag="demo",
-    schema="ClockMoved", body="ClockAdvance", errors=(400, 404, 503), ok="moved",
-    says={404: "not a demo platform"})}}
-SCHEMAS = {"ClockAdvance": ClockAdvance, "ClockMoved": ClockMoved}

@@ -12,36 +12,20 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from services.gateway.clients import clients
+from services.gateway.openapi import operation
+
 blueprint = Blueprint("health", __name__)
 
 
-def _check_services(pool, services) -> dict:
-    report: dict[str, dict] = {}
-    try:
-        with pool.proxy() as proxy:
-            report["rabbitmq"] = {"status": "ok"}
-            pending = {}
-            for name in services:
-                try:
-                    pending[name] = proxy[name].health.call_async()
-                except Exception as exc:  # noqa: BLE001 - e.g. UnknownService: not started
-                    report[name] = {"status": "down", "error": type(exc).__name__}
-            for name, reply in pending.items():
-                try:
-                    report[name] = reply.result()
-                except Exception as exc:  # noqa: BLE001 - reported, not raised
-                    report[name] = {"status": "down", "error": type(exc).__name__}
-    except Exception as exc:  # noqa: BLE001 - the broker itself is unreachable
-        report["rabbitmq"] = {"status": "down", "error": type(exc).__name__}
-        for name in services:
-            report.setdefault(name, {"status": "unknown", "error": "rabbitmq is down"})
-    return report
-
-
 @blueprint.get("/healthz")
+@operation("200 when RabbitMQ and every service answer (status ok, or degraded naming a"
+           " relay that is behind or has parked events), 503 naming what is down",
+           tag="operations", ok="ok or degraded", also={503: ("unavailable", None)},
+           contract_errors=False)
 def healthz():
     settings = current_app.config["SETTINGS"]
-    dependencies = _check_services(current_app.config["RPC_POOL"], settings.services)
+    dependencies = clients().health(settings.services)
     answering = all(dep.get("status") == "ok" for dep in dependencies.values())
     problems = [f"{name} relay: {problem}" for name, dep in dependencies.items()
                 for problem in dep.get("relay_problems", ())]

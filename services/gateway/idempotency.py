@@ -22,10 +22,11 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any, cast
 
 from flask import Response, current_app, request
 
-from services.gateway.auth import current_principal
+from services.gateway.auth import View, current_principal
 from services.gateway.errors import ApiError
 from services.gateway.private_file import ensure_private_file
 
@@ -95,9 +96,9 @@ class IdempotencyStore:
                                    " AND key = ?", (status, body, scope, key))
 
 
-def idempotent(view):
+def idempotent(view: View) -> View:
     @functools.wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get("Idempotency-Key")
         if not key:
             return view(*args, **kwargs)
@@ -125,4 +126,4 @@ def idempotent(view):
         store.finish(scope, key, response.status_code, response.get_data())
         return response
 
-    return wrapper
+    return cast(View, wrapper)

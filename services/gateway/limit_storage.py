@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from limits.storage import Storage
@@ -85,7 +86,8 @@ class _Postgres:
         query = dict(parse_qsl(parts.query))
         schema = query.pop("schema", None)
         self._dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
-        self._options = {"options": f"-c search_path={schema}"} if schema else {}
+        # Extra connection parameters for psycopg.connect (a libpq `options` string).
+        self._options: dict[str, Any] = {"options": f"-c search_path={schema}"} if schema else {}
         self._idle: queue.LifoQueue = queue.LifoQueue()
         with psycopg.connect(self._dsn, autocommit=True) as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
@@ -124,6 +126,7 @@ class SqlStorage(Storage):
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
         scheme = uri.split(":", 1)[0]
+        self._db: _Sqlite | _Postgres
         if scheme == "sqlite":
             path = uri[len("sqlite:"):]
             self._db = _Sqlite(path[2:] if path.startswith("//") else path)

@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 import requests
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.gateway import credentials as creds
 from services.gateway.errors import ApiError
@@ -170,9 +170,16 @@ def _bad_answer() -> ApiError:
                     "the mini-program login provider answered something unexpected; retry")
 
 
-def _token(role: str, subject: str, ttl: int | None = None):
+def _token(role: str, subject: str, ttl: int | None = None) -> Response:
     token = current_app.config["TOKENS"].issue(role, subject, ttl=ttl)
     return jsonify(TokenResponse().dump({"token": token, "role": role, "subject": subject}))
+
+
+LOGIN_ERRORS = (400, 401, 404, 429, 502, 503)
+LOGIN_SAYS = {401: "invalid credentials", 404: "not provisioned here",
+              429: "too many failed attempts", 502: "login provider answered nonsense",
+              503: "login provider down"}
+"""Every login may refuse alike, and is documented alike."""
 
 
 def _invalid() -> ApiError:
@@ -180,8 +187,10 @@ def _invalid() -> ApiError:
 
 
 @blueprint.post("/staff/login")
+@operation("Staff: password and TOTP code", tag="auth", response=TokenResponse,
+           body=StaffLogin, errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
 @rate_limited(LOGINS)
-def staff_login():
+def staff_login() -> Response:
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
     if not registry.staff:
         raise ApiError(404, "not_found", "staff logins are not provisioned here")
@@ -190,17 +199,23 @@ def staff_login():
     staff = registry.staff.get(body["username"])
     # The password is hashed even for an unknown user, so timing does not tell who exists.
     stored = staff.password if staff else creds.hash_password("", salt=b"0" * 16)
-    password_ok = creds.password_matches(body["password"], stored) and staff is not None
+    password_ok = creds.password_matches(body["password"], stored)
     step = creds.totp_step_matching(staff.totp_secret, body["totp"], now) if staff else None
-    if not password_ok or step is None or not guard.use_step(staff.username, step):
+    if staff is None or not password_ok or step is None or not guard.use_step(staff.username,
+                                                                                step):
         raise _invalid()   # already counted by `begin`
     guard.succeeded(attempt)
     return _token(staff.role, staff.subject, current_app.config["SETTINGS"].staff_token_ttl)
 
 
 @blueprint.post("/device/token")
+@operation("POS terminals and the bank: a body signed with the device's Ed25519 key",
+           tag="auth", response=TokenResponse, body=DeviceTokenRequest,
+           params=(param("X-Signature", where="header", required=True,
+                         description="base64 Ed25519 signature of the raw request body"),),
+           errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
 @rate_limited(LOGINS)
-def device_token():
+def device_token() -> Response:
     """The body is signed as sent: `X-Signature` is Ed25519 over the raw body bytes."""
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
     if not registry.devices:
@@ -220,8 +235,10 @@ def device_token():
 
 
 @blueprint.post("/consumer/login")
+@operation("Consumers: the mini-program's login code", tag="auth", response=TokenResponse,
+           body=ConsumerLogin, errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
 @rate_limited(LOGINS)
-def consumer_login():
+def consumer_login() -> Response:
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
     exchange = current_app.config.get("CODE_EXCHANGE")
     if exchange is None:
@@ -230,26 +247,3 @@ def consumer_login():
     if not openid:
         raise ApiError(401, "invalid_code", "the login code is not valid or was used")
     return _token("consumer", creds.consumer_subject(registry.consumer_pepper, openid))
-
-
-def _login(summary: str, schema: str, **more) -> dict:
-    return {"post": operation(summary, tag="auth", schema="TokenResponse", body=schema,
-                              errors=(400, 401, 404, 429, 502, 503), ok="a bearer token",
-                              says={401: "invalid credentials", 404: "not provisioned here",
-                                    429: "too many failed attempts",
-                                    502: "login provider answered nonsense",
-                                    503: "login provider down"}, **more)}
-
-
-OPENAPI = {
-    "/api/v1/auth/staff/login": _login("Staff: password and TOTP code", "StaffLogin"),
-    "/api/v1/auth/device/token": _login(
-        "POS terminals and the bank: a body signed with the device's Ed25519 key",
-        "DeviceTokenRequest", params=(param(
-            "X-Signature", where="header", required=True,
-            description="base64 Ed25519 signature of the raw request body"),)),
-    "/api/v1/auth/consumer/login": _login("Consumers: the mini-program's login code",
-                                          "ConsumerLogin"),
-}
-SCHEMAS = {"StaffLogin": StaffLogin, "DeviceTokenRequest": DeviceTokenRequest,
-           "ConsumerLogin": ConsumerLogin}

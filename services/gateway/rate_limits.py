@@ -14,16 +14,19 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Flask, current_app, request
+from flask.typing import RouteCallable
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
 import services.gateway.limit_storage  # noqa: F401 (registers the sqlite and postgresql schemes)
-from services.gateway.auth import current_principal
+from services.gateway.auth import View, current_principal
 from services.gateway.errors import error_response
 from services.gateway.settings import GatewaySettings
 
@@ -45,7 +48,7 @@ def _caller() -> str:
 class Rule:
     setting: str
     """The GatewaySettings field holding the limit."""
-    key: object
+    key: Callable[[], str]
     """Whom a hit counts against."""
 
 
@@ -59,13 +62,13 @@ RULES = {
 }
 
 
-def rate_limited(group: str):
+def rate_limited(group: str) -> Callable[[View], View]:
     """Marks a view as counted in `group` (one of RULES); `install` applies the limit."""
     if group not in RULES:
         raise ValueError(f"unknown rate-limit group {group!r}")
 
-    def mark(view):
-        view.rate_limit_group = group
+    def mark(view: View) -> View:
+        vars(view)["rate_limit_group"] = group
         return view
 
     return mark
@@ -88,11 +91,12 @@ def install(app: Flask, settings: GatewaySettings) -> Limiter:
         # refusing every login and purchase; it goes back to the storage once it answers.
         in_memory_fallback_enabled=True)
     for endpoint, view in list(app.view_functions.items()):
-        group = getattr(view, "rate_limit_group", None)
-        if group:
-            rule = RULES[group]
-            app.view_functions[endpoint] = limiter.shared_limit(
-                getattr(settings, rule.setting), scope=group, key_func=rule.key)(view)
+        marked = getattr(view, "rate_limit_group", None)
+        if marked:
+            rule = RULES[marked]
+            # Flask-Limiter types its decorator's result as possibly async; these views are not.
+            app.view_functions[endpoint] = cast(RouteCallable, limiter.shared_limit(
+                getattr(settings, rule.setting), scope=marked, key_func=rule.key)(view))
     app.register_error_handler(RateLimitExceeded, _refused)
     app.config["LIMITER"] = limiter
     return limiter

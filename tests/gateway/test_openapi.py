@@ -41,3 +41,20 @@ def test_security_roles_and_path_parameters_come_from_the_routes(tmp_path):
         for method, operation in item.items():
             named = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
             assert named == re.findall(r"{(\w+)}", path), f"{method} {path}"
+
+
+def test_each_view_documents_itself_with_its_decorator(tmp_path):
+    app = create_app(gateway_settings(tmp_path, "amqp://unused"))
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    assert "/api/v1/auth/dev-login" in paths and "/auth/dev-login" not in paths, \
+        "the alias of a documented view is left out"
+    assert paths["/healthz"]["get"]["responses"] == {
+        "200": {"description": "ok or degraded"}, "503": {"description": "unavailable"}}, \
+        "healthz answers its own body, even when down"
+    default = paths["/api/v1/merchants/{merchant_id}/default"]["post"]["responses"]
+    assert default["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DefaultProposal"}
+    products = paths["/api/v1/merchants/{merchant_id}/products"]["post"]["requestBody"]
+    assert [ref["$ref"].rsplit("/", 1)[1] for ref in
+            products["content"]["application/json"]["schema"]["oneOf"]] == [
+        "StoredValueProduct", "CountProduct", "PeriodProduct"]

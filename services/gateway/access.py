@@ -1,0 +1,95 @@
+"""Who may see which object: every object-level rule of the gateway, in one place.
+
+`@require` decides which roles may call a route at all; the rules here decide, for a caller
+who may, whether this particular card, complaint, receipt or merchant-scoped list is theirs
+to see. The policy for an object the caller may not see is stated once, in `hidden`: it is
+404, word for word what an unknown id gets, never 403, so an answer does not tell "exists"
+from "absent".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from services.gateway.auth import Principal
+from services.gateway.errors import ApiError
+
+AUDITORS = ("regulator", "bank")
+"""See every notarised event's receipt."""
+
+
+def hidden(message: str) -> ApiError:
+    """The answer for an object the caller may not see: the unknown id's answer."""
+    return ApiError(404, "not_found", message)
+
+
+def is_merchant_itself(caller: Principal | None, merchant_id: str) -> bool:
+    return caller is not None and caller.role == "merchant" and caller.subject == merchant_id
+
+
+def consumer_scope(caller: Principal) -> str | None:
+    """The consumer whose objects a service should limit the answer to; None for a caller
+    that is not a consumer (the service then applies no owner check)."""
+    return caller.subject if caller.role == "consumer" else None
+
+
+# --- merchant-scoped data ----------------------------------------------------------------
+
+def only_itself(caller: Principal, merchant_id: str) -> None:
+    """A merchant sees only its own merchant-scoped data (products, promotions it creates,
+    stats, settlements, complaints, credit report); another's is hidden. Other roles the
+    route admits see any merchant's."""
+    if caller.role == "merchant" and caller.subject != merchant_id:
+        raise hidden(f"no merchant {merchant_id}")
+
+
+def sees_merchant_money(caller: Principal | None, merchant_id: str) -> bool:
+    """The money figures of a merchant's health: regulators and the merchant itself; the
+    rest of the health is public."""
+    return caller is not None and (caller.role == "regulator"
+                                   or is_merchant_itself(caller, merchant_id))
+
+
+# --- cards -------------------------------------------------------------------------------
+
+def visible_card(caller: Principal, card_id: str, card: dict[str, Any]) -> dict[str, Any]:
+    """A card is seen by its consumer, its merchant and regulators."""
+    if not (caller.role == "regulator"
+            or caller.role == "consumer" and card["consumer_id"] == caller.subject
+            or is_merchant_itself(caller, card["merchant_id"])):
+        raise hidden(f"no card {card_id}")
+    return card
+
+
+def own_card_at(consumer_id: str, card_id: str, card: dict[str, Any],
+                merchant_id: str) -> dict[str, Any]:
+    """A complaint may name only a card of the complaining consumer's, at the merchant the
+    complaint is about."""
+    if card["consumer_id"] != consumer_id or card["merchant_id"] != merchant_id:
+        raise hidden(f"no card {card_id}")
+    return card
+
+
+# --- complaints --------------------------------------------------------------------------
+
+def visible_complaint(caller: Principal, complaint_id: str,
+                      complaint: dict[str, Any]) -> dict[str, Any]:
+    """A complaint is seen by the consumer who filed it, the merchant it is about, and
+    regulators."""
+    if caller.role == "consumer" and complaint["consumer_id"] != caller.subject or \
+            caller.role == "merchant" and complaint["merchant_id"] != caller.subject:
+        raise hidden(f"no complaint {complaint_id}")
+    return complaint
+
+
+# --- ledger receipts ---------------------------------------------------------------------
+
+def visible_receipt(caller: Principal, found: dict[str, Any] | None) -> dict[str, Any]:
+    """A receipt is seen by the event's parties (its consumer, matched by the ledger through
+    the per-merchant pseudonym, and its merchant) and by auditors. Someone who is not a party
+    learns nothing, not even that the event exists. The answer drops the parties."""
+    if found is None or not (
+            caller.role in AUDITORS
+            or caller.role == "consumer" and found["consumer_is_party"]
+            or is_merchant_itself(caller, found["parties"].get("merchant_id"))):
+        raise hidden("no notarised event with that id for you")
+    return {k: v for k, v in found.items() if k not in ("parties", "consumer_is_party")}

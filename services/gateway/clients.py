@@ -1,0 +1,214 @@
+"""Typed clients of the services the gateway calls: one method per RPC, named and typed as
+the view uses it, each going through `RemoteCaller.call` (services/gateway/remote.py), so
+every call fails the same way. `create_app` wires them once; a view reaches them through
+`clients()`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from services import erasure
+from services.gateway.remote import RemoteCaller
+
+Json = dict[str, Any]
+Metadata = dict[str, str]
+"""The correlation id and actor every event a request records carries
+(services/gateway/request_context.py)."""
+
+
+class _Client:
+    service = ""
+
+    def __init__(self, remote: RemoteCaller):
+        self._remote = remote
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._remote.call(self.service, method, *args, **kwargs)
+
+
+class MerchantClient(_Client):
+    service = "merchant"
+
+    def apply(self, application: Json, applied_by: str, metadata: Metadata) -> Json:
+        return self._call("apply", application, applied_by, metadata)
+
+    def approve(self, merchant_id: str, approved_by: str, metadata: Metadata) -> Json:
+        return self._call("approve", merchant_id, approved_by, metadata)
+
+    def get(self, merchant_id: str, viewer_is_owner: bool = False) -> Json:
+        """The merchant's card; NotFound (404) for a merchant that does not exist."""
+        return self._call("get", merchant_id, viewer_is_owner)
+
+    def directory(self, industry: str | None, after: str, limit: int,
+                  health_code: str | None) -> Json:
+        return self._call("directory", industry, after, limit, health_code)
+
+    def create_product(self, merchant_id: str, fields: Json, metadata: Metadata) -> Json:
+        return self._call("create_product", merchant_id, fields, metadata)
+
+    def declare_default(self, merchant_id: str, reason: str, regulator: str,
+                        metadata: Metadata) -> Json:
+        """A proposal (status "default_proposed") or, confirmed by a second regulator, the
+        default with its refunds (status "defaulted", cards_refunded, amount_refunded)."""
+        return self._call("declare_default", merchant_id, reason, regulator, metadata)
+
+    def set_flag(self, merchant_id: str, flag: str, on: bool, source: str, set_by: str,
+                 metadata: Metadata) -> Json:
+        return self._call("set_flag", merchant_id, flag, on, source, set_by, metadata)
+
+    def create_promotion(self, merchant_id: str, fields: Json, created_by: str,
+                         metadata: Metadata) -> Json:
+        return self._call("create_promotion", merchant_id, fields, created_by, metadata)
+
+    def promotions(self, merchant_id: str, include_ended: bool, after: str,
+                   limit: int) -> Json:
+        return self._call("promotions", merchant_id, include_ended, after, limit)
+
+
+class EscrowClient(_Client):
+    service = "escrow"
+
+    def purchase(self, consumer_id: str, product_id: str, metadata: Metadata) -> Json:
+        return self._call("purchase", consumer_id, product_id, metadata)
+
+    def confirm_payment(self, payment_id: str, amount: int | None, metadata: Metadata) -> Json:
+        return self._call("confirm_payment", payment_id, amount, metadata)
+
+    def get_card(self, card_id: str) -> Json:
+        return self._call("get_card", card_id)
+
+    def consumer_cards(self, consumer_id: str, after: str, limit: int) -> Json:
+        return self._call("consumer_cards", consumer_id, after, limit)
+
+    def request_redemption(self, card_id: str, merchant_id: str, value: int, uses: int,
+                           metadata: Metadata) -> Json:
+        return self._call("request_redemption", card_id, merchant_id, value, uses, metadata)
+
+    def confirm_redemption(self, redemption_id: str, consumer_id: str,
+                           metadata: Metadata) -> Json:
+        return self._call("confirm_redemption", redemption_id, consumer_id, metadata)
+
+    def reject_redemption(self, redemption_id: str, consumer_id: str,
+                          metadata: Metadata) -> Json:
+        return self._call("reject_redemption", redemption_id, consumer_id, metadata)
+
+    def refund(self, card_id: str, consumer_id: str, metadata: Metadata) -> Json:
+        return self._call("refund", card_id, consumer_id, metadata)
+
+    def overdue_refunds(self, after: str, limit: int) -> Json:
+        return self._call("overdue_refunds", after, limit)
+
+    def merchant_stats(self, merchant_id: str) -> Json:
+        return self._call("merchant_stats", merchant_id)
+
+    def settlements(self, merchant_id: str, after: str, limit: int) -> Json:
+        return self._call("settlements", merchant_id, after, limit)
+
+    def sweep(self) -> Json:
+        """One page of the scheduled work due now; `more` says whether another is due."""
+        return self._call("sweep")
+
+
+class RiskClient(_Client):
+    service = "risk"
+
+    def codes(self, merchant_ids: list[str]) -> dict[str, Json]:
+        return self._call("codes", merchant_ids)
+
+    def health_code(self, merchant_id: str, full: bool) -> Json:
+        return self._call("health_code", merchant_id, full)
+
+    def credit_report(self, merchant_id: str) -> Json:
+        return self._call("credit_report", merchant_id)
+
+    def file_complaint(self, consumer_id: str, merchant_id: str, card_id: str | None,
+                       category: str, text: str, metadata: Metadata) -> Json:
+        return self._call("file_complaint", consumer_id, merchant_id, card_id, category, text,
+                          metadata)
+
+    def get_complaint(self, complaint_id: str) -> Json:
+        return self._call("get_complaint", complaint_id)
+
+    def respond_to_complaint(self, complaint_id: str, merchant_id: str, response: str,
+                             metadata: Metadata) -> Json:
+        return self._call("respond_to_complaint", complaint_id, merchant_id, response,
+                          metadata)
+
+    def close_complaint(self, complaint_id: str, consumer_id: str | None, by: str, how: str,
+                        outcome: str, metadata: Metadata) -> Json:
+        """`consumer_id`, when given, must be the complaint's own consumer."""
+        return self._call("close_complaint", complaint_id, consumer_id, by, how, outcome,
+                          metadata)
+
+    def rule_unfounded(self, complaint_id: str, by: str, note: str, metadata: Metadata) -> Json:
+        return self._call("rule_unfounded", complaint_id, by, note, metadata)
+
+    def merchant_complaints(self, merchant_id: str, after: str, limit: int) -> Json:
+        return self._call("merchant_complaints", merchant_id, after, limit)
+
+    def alerts(self, status: str, after: str, limit: int) -> Json:
+        return self._call("alerts", status, after, limit)
+
+    def acknowledge_alert(self, alert_id: str, by: str, metadata: Metadata) -> Json:
+        return self._call("alert_step", alert_id, "acknowledged", by, metadata=metadata)
+
+    def verify_alert(self, alert_id: str, by: str, note: str, evidence_sha256: str,
+                     metadata: Metadata) -> Json:
+        return self._call("alert_step", alert_id, "verified", by, metadata=metadata,
+                          note=note, evidence_sha256=evidence_sha256)
+
+    def resolve_alert(self, alert_id: str, by: str, disposition: str, note: str,
+                      metadata: Metadata) -> Json:
+        return self._call("alert_step", alert_id, "resolved", by, metadata=metadata,
+                          disposition=disposition, note=note)
+
+    def sweep(self) -> Json:
+        return self._call("sweep")
+
+
+class LedgerClient(_Client):
+    service = "ledger"
+
+    def checkpoint(self) -> Json | None:
+        """The newest cosigned checkpoint; None before the first is published."""
+        return self._call("checkpoint")
+
+    def entries(self, start: int, end: int) -> list[Json]:
+        return self._call("entries", start, end)
+
+    def receipt(self, event_id: str, consumer_id: str | None) -> Json | None:
+        """The inclusion proof with the event's parties; None for an unknown event."""
+        return self._call("receipt", event_id, consumer_id)
+
+    def consistency(self, first: int, second: int) -> list[str]:
+        return self._call("consistency", first, second)
+
+
+@dataclass(frozen=True)
+class Clients:
+    merchant: MerchantClient
+    escrow: EscrowClient
+    risk: RiskClient
+    ledger: LedgerClient
+    remote: RemoteCaller
+
+    @classmethod
+    def over(cls, remote: RemoteCaller) -> Clients:
+        return cls(MerchantClient(remote), EscrowClient(remote), RiskClient(remote),
+                   LedgerClient(remote), remote)
+
+    def forget(self, kind: str, subject: str) -> list[Json]:
+        """Every service holding `kind`'s keys (services.erasure.HOLDERS) forgets `subject`."""
+        return erasure.forget(kind, subject, self.remote.call)
+
+    def health(self, services: tuple[str, ...]) -> dict[str, Json]:
+        """Every service's health report; failures are reported, not raised."""
+        return self.remote.health(services)
+
+
+def clients() -> Clients:
+    """The current app's clients (create_app wires them)."""
+    return current_app.config["CLIENTS"]
