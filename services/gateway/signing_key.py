@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import os
 import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.key_files import create_key_file
 from services.platform_mode import MODES
 
 MODE_LINE = "# prepaid-trust gateway token signing key; mode: "
@@ -33,14 +33,11 @@ def create(path: str | Path, mode: str) -> None:
     """Writes a new key, readable by its owner only from the first byte; never replaces one."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(f"{MODE_LINE}{mode}\n".encode() + pem)
+    if not create_key_file(path, f"{MODE_LINE}{mode}\n".encode() + pem):
+        raise FileExistsError(f"{path} exists; a key is never replaced")
 
 
 def mode_of(data: bytes) -> str | None:
