@@ -264,7 +264,9 @@ def _refund_audit(base: Path, merchant_id: str) -> dict:
     """The merchant's deposits and refunds per card, from the event log and from the bank's
     statement."""
     store = SqliteEventStore(base / "escrow.db")
-    deposits, refunds, refund_count = Counter(), Counter(), Counter()
+    deposits: Counter[str] = Counter()
+    refunds: Counter[str] = Counter()
+    refund_count: Counter[str] = Counter()
     try:
         after = 0
         while page := store.read_all(after, 5000):
@@ -279,7 +281,7 @@ def _refund_audit(base: Path, merchant_id: str) -> dict:
                     refund_count[record.data["card_id"]] += 1
     finally:
         store.close()
-    bank = Counter()
+    bank: Counter[str] = Counter()
     for path in (base / "bank").glob("*.jsonl"):
         for line in path.read_text().splitlines():
             entry = json.loads(line)
@@ -323,7 +325,9 @@ def _default(api: Api, base: Path, report) -> None:
 def run(report) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-escrow-"))
     node = RabbitNode(base / "rabbit")
-    processes, logs, ok = [], [], False
+    processes: list[subprocess.Popen] = []
+    logs: list = []
+    ok = False
     try:
         uri = node.start().amqp_uri
         processes, url = _start_platform(base, uri, logs)

@@ -60,6 +60,8 @@ class EventStoreDependency(DependencyProvider):
             self.store = None
 
     def get_dependency(self, worker_ctx) -> EventStore:
+        if self.store is None:
+            raise RuntimeError(f"{self.config_key}: the store is closed")  # only after stop()
         return self.store
 
 

@@ -101,7 +101,7 @@ class Shop:
         self.url = f"sqlite:///{workdir / 'shop.db'}"
         self.store = SqliteEventStore(workdir / "shop.db")
         self.recorder_db = workdir / "recorder.db"
-        self.processes = []
+        self.processes: list[subprocess.Popen] = []
 
     def sell(self, count: int, start: int, **extra) -> list[str]:
         ids = []

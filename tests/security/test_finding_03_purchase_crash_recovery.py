@@ -29,7 +29,8 @@ POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 BIG = {"merchant_id": "m-1", "type": "stored_value", "price": 500_000, "bonus": 0, "uses": 0,
        "validity_days": 365, "period_days": 0}
-PRICE = BIG["price"]
+PRICE = 500_000
+assert BIG["price"] == PRICE
 CAP_CARDS = POLICY.cards.max_consumer_total_per_merchant // PRICE
 
 

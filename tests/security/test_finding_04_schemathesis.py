@@ -77,7 +77,8 @@ class World:
     hold, a complaint, the alert it raised and a notarised event."""
 
     def __init__(self, url: str, tag: str):
-        self.url, self.tokens = url, {}
+        self.url = url
+        self.tokens: dict[str, dict] = {}
         self.subjects = {"consumer": f"c-{tag}", "regulator": f"r-{tag}", "bank": f"b-{tag}",
                          "operator": f"o-{tag}", "checker": f"o-{tag}-2"}
         operator = self.token("operator")
