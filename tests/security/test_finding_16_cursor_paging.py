@@ -23,8 +23,9 @@ from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import handlers as escrow
 from services.escrow.application import scheduled_work
 from services.gateway.app import create_app
+from services.merchant.application import commands as merchants
 from services.merchant.application import directory
-from services.merchant.application import handlers as merchants
+from services.merchant.application import queries as merchant_queries
 from services.merchant.domain.uscc import check_character
 from services.risk.application import handlers as risk
 from services.risk.domain.health_code import RiskRules
@@ -92,8 +93,8 @@ class MerchantPort:
         self.store = store
 
     def product_for_sale(self, product_id):
-        return merchants.product_for_sale(product_id, store=self.store, policy=POLICY,
-                                          now=datetime.now(UTC))
+        return merchant_queries.product_for_sale(product_id, store=self.store,
+                                                 policy=POLICY, now=datetime.now(UTC))
 
 
 def new_merchant(store, vault, i: int, industry: str = "retail") -> str:
