@@ -21,7 +21,8 @@ class FakeEscrow:
     """Refunds `cards` cards of 1,000 each, once: a repeat finds nothing left."""
 
     def __init__(self, cards: int = 3, fail: bool = False):
-        self.open_cards, self.fail, self.calls = cards, fail, []
+        self.open_cards, self.fail = cards, fail
+        self.calls: list[tuple[str, str, str, dict | None]] = []
         self.totals: DefaultRefunds = {"cards_refunded": 0, "amount_refunded": 0}
 
     def refund_defaulted_merchant(self, merchant_id: str, reason: str, declared_by: str,

@@ -86,8 +86,7 @@ class World:
             name=f"Shop {self.count}", uscc=uscc(self.count), industry=industry,
             address="1 Road", contact_phone="13800000000", applied_by="operator:o-1",
             store=self.merchants, vault=self.vault, new_id=lambda: f"m-{self.count}",
-            **({"licence_issued_on": licence_issued_on} if licence_issued_on else {}))[
-            "merchant_id"]
+            licence_issued_on=licence_issued_on)["merchant_id"]
         merchants.approve_merchant(merchant_id, "operator:o-2", store=self.merchants)
         return merchant_id
 
