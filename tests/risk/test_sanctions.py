@@ -31,8 +31,9 @@ def red_alert(store, merchant_id: str = "m-1") -> str:
         commands.observe_event(uow, "merchant.MerchantFlagSet.v1", {
             "merchant_id": merchant_id, "flag": "dishonest_debtor", "on": True},
             T0.isoformat(), rules=RULES)
-    alert = queries.open_alerts(store=store, now=T0)["items"][-1]
-    assert (alert["merchant_id"], alert["code"]) == (merchant_id, "red")
+    alert = next(a for a in queries.open_alerts(store=store, now=T0)["items"]
+                 if a["merchant_id"] == merchant_id)
+    assert alert["code"] == "red" and alert["improve_by"] is not None
     return alert["alert_id"]
 
 
