@@ -17,7 +17,7 @@ from devenv.rabbitmq import RabbitNode
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.gateway.app import create_app
-from services.risk.application import handlers
+from services.risk.application import commands
 from services.risk.domain.health_code import RiskRules
 from tests.support.gateway import auth, gateway_settings
 from tests.support.harness import start_relay, start_service, stop, store_url, wait_until
@@ -84,14 +84,14 @@ def _recompute(base: Path) -> tuple[float, int]:
                 for m in range(first, first + 500):
                     for day in range(0, 60, 20):
                         at = (t0 + timedelta(days=day)).isoformat()
-                        handlers.observe_event(uow, "escrow.DepositConfirmed.v1", {
+                        commands.observe_event(uow, "escrow.DepositConfirmed.v1", {
                             "merchant_id": f"m-{m}", "card_id": f"c-{m}-{day}",
                             "amount": 50_000, "upfront_amount": 0}, at, rules=RULES)
-                        handlers.observe_event(uow, "escrow.RedemptionConfirmed.v1", {
+                        commands.observe_event(uow, "escrow.RedemptionConfirmed.v1", {
                             "merchant_id": f"m-{m}", "released_amount": 20_000}, at,
                             rules=RULES)
         started = time.perf_counter()
-        count = handlers.reassess_all(store=store, rules=RULES, now=t0 + timedelta(days=90))
+        count = commands.reassess_all(store=store, rules=RULES, now=t0 + timedelta(days=90))
         return time.perf_counter() - started, count
     finally:
         store.close()

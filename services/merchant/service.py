@@ -1,12 +1,16 @@
 """The merchant nameko service: thin RPC entrypoints over the application layer.
 
-It consumes the risk service's code changes, to keep the directory ordered by health code.
+It consumes the risk service's code changes, to keep the directory ordered by health code,
+and reaches the escrow (a default's bulk refund) through the Escrow port.
 """
+from nameko.rpc import RpcProxy
+
 from messaging.consumer import EventStoreDependency, consumes
 from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
-from services.merchant.application import directory, handlers
+from services.merchant.adapters.escrow_rpc import EscrowOverRpc
+from services.merchant.application import commands, defaults, directory, queries
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.rpc import rpc
@@ -17,6 +21,7 @@ class MerchantStore(EventStoreDependency):
 
     def setup(self) -> None:
         super().setup()
+        assert self.store is not None, "opened by the setup above"
         directory.backfill(self.store)
 
 
@@ -25,6 +30,7 @@ class MerchantService(PlatformService):
     store = MerchantStore()
     vault = VaultDependency()
     policy = PolicyDependency()
+    escrow_rpc = RpcProxy("escrow")
 
     @consumes("risk", "risk.HealthCodeChanged.v1")
     def on_health_code_changed(self, event: IntegrationEvent, uow) -> None:
@@ -33,34 +39,35 @@ class MerchantService(PlatformService):
     @rpc
     @domain_errors_cross
     def apply(self, application: dict, applied_by: str, metadata: dict | None = None) -> dict:
-        return handlers.apply_for_merchant(**application, applied_by=applied_by,
+        return commands.apply_for_merchant(**application, applied_by=applied_by,
                                            store=self.store, vault=self.vault, metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def approve(self, merchant_id: str, approved_by: str, metadata: dict | None = None) -> dict:
-        return handlers.approve_merchant(merchant_id, approved_by, store=self.store,
+        return commands.approve_merchant(merchant_id, approved_by, store=self.store,
                                          metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def change_status(self, merchant_id: str, status: str, reason: str, changed_by: str,
                       metadata: dict | None = None) -> dict:
-        return handlers.change_status(merchant_id, status, reason, changed_by,
+        return commands.change_status(merchant_id, status, reason, changed_by,
                                       store=self.store, metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def declare_default(self, merchant_id: str, reason: str, regulator: str,
                         metadata: dict | None = None) -> dict:
-        return handlers.declare_default(merchant_id, reason, regulator, store=self.store,
-                                        now=clock.now(), metadata=metadata)
+        return defaults.declare_default(merchant_id, reason, regulator, store=self.store,
+                                        escrow=EscrowOverRpc(self.escrow_rpc), now=clock.now(),
+                                        metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def get(self, merchant_id: str, viewer_is_owner: bool = False) -> dict:
-        return handlers.get_merchant(merchant_id, viewer_is_owner=viewer_is_owner,
-                                     store=self.store, vault=self.vault)
+        return queries.get_merchant(merchant_id, viewer_is_owner=viewer_is_owner,
+                                    store=self.store, vault=self.vault)
 
     @rpc
     def forget(self, subject: str) -> dict:
@@ -72,34 +79,34 @@ class MerchantService(PlatformService):
     @rpc
     def directory(self, industry: str | None = None, after: str = "", limit: int = 100,
                   code: str | None = None) -> dict:
-        return handlers.directory(industry=industry, code=code, after=after, limit=limit,
-                                  store=self.store)
+        return queries.directory(industry=industry, code=code, after=after, limit=limit,
+                                 store=self.store)
 
     @rpc
     @domain_errors_cross
     def create_product(self, merchant_id: str, fields: dict,
                        metadata: dict | None = None) -> dict:
-        return handlers.create_product(merchant_id, fields, store=self.store,
+        return commands.create_product(merchant_id, fields, store=self.store,
                                        policy=self.policy, metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def product_for_sale(self, product_id: str) -> dict:
-        return handlers.product_for_sale(product_id, store=self.store, policy=self.policy,
-                                         now=clock.now())
+        return queries.product_for_sale(product_id, store=self.store, policy=self.policy,
+                                        now=clock.now())
 
     @rpc
     @domain_errors_cross
     def set_flag(self, merchant_id: str, flag: str, on: bool, source: str, set_by: str,
                  metadata: dict | None = None) -> dict:
-        return handlers.set_flag(merchant_id, flag, on, source, set_by, store=self.store,
+        return commands.set_flag(merchant_id, flag, on, source, set_by, store=self.store,
                                  metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def create_promotion(self, merchant_id: str, fields: dict, created_by: str,
                          metadata: dict | None = None) -> dict:
-        return handlers.create_promotion(merchant_id, fields, created_by, store=self.store,
+        return commands.create_promotion(merchant_id, fields, created_by, store=self.store,
                                          policy=self.policy, now=clock.now(),
                                          metadata=metadata)
 
@@ -107,10 +114,10 @@ class MerchantService(PlatformService):
     @domain_errors_cross
     def promotions(self, merchant_id: str, include_ended: bool = False, after: str = "",
                    limit: int = 100) -> dict:
-        return handlers.promotions(merchant_id, store=self.store, now=clock.now(),
-                                   include_ended=include_ended, after=after, limit=limit)
+        return queries.promotions(merchant_id, store=self.store, now=clock.now(),
+                                  include_ended=include_ended, after=after, limit=limit)
 
     @rpc
     @domain_errors_cross
     def get_product(self, product_id: str) -> dict:
-        return handlers.get_product(product_id, store=self.store)
+        return queries.get_product(product_id, store=self.store)

@@ -6,13 +6,11 @@ and enforces red-code deadlines.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
@@ -21,9 +19,11 @@ from messaging.consumer import consumes
 from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
+from services.key_files import load_or_create_key_file
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
-from services.risk.application import credit, delisting, handlers
+from services.risk.adapters.merchant_rpc import MerchantStatusOverRpc
+from services.risk.application import commands, credit, delisting, queries
 from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
@@ -39,34 +39,19 @@ class SigningKey(DependencyProvider):
 
     def setup(self) -> None:
         path = Path(self.container.config.get("RISK_SIGNING_KEY", "var/risk/signing.pem"))
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(Ed25519PrivateKey.generate().private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption()))
-        self.key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        pem = load_or_create_key_file(path, lambda: Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} holds no Ed25519 private key; credit reports need one")
+        self.key = key
         raw = self.key.public_key().public_bytes(serialization.Encoding.Raw,
                                                  serialization.PublicFormat.Raw)
         self.key_id = raw.hex()[:16]
 
     def get_dependency(self, worker_ctx) -> SigningKey:
         return self
-
-
-class MerchantsOverRpc:
-    def __init__(self, proxy):
-        self.proxy = proxy
-
-    def change_status(self, merchant_id, status, reason, changed_by) -> dict:
-        try:
-            return self.proxy.change_status(merchant_id, status, reason, changed_by)
-        except RemoteError as exc:
-            # Closed or defaulted merchants sell nothing already; there is nothing to delist.
-            if "invalid_transition" in str(exc):
-                return {"merchant_id": merchant_id, "status": "unchanged"}
-            raise
 
 
 class RiskService(PlatformService):
@@ -82,7 +67,7 @@ class RiskService(PlatformService):
 
     def _observe(self, event: IntegrationEvent, uow) -> None:
         if event.type in RELEVANT:
-            handlers.observe_event(uow, event.type, event.data,
+            commands.observe_event(uow, event.type, event.data,
                                    event_time(event.data, event.recorded_at), rules=self.rules,
                                    metadata={"causation_id": event.event_id})
 
@@ -102,22 +87,22 @@ class RiskService(PlatformService):
     def sweep(self) -> dict:
         """Re-evaluates every merchant now and enforces passed deadlines (operators, tests)."""
         at = now()
-        assessed = handlers.reassess_all(store=self.store, rules=self.rules, now=at)
+        assessed = commands.reassess_all(store=self.store, rules=self.rules, now=at)
         return {"assessed": assessed, **delisting.check_deadlines(
-            store=self.store, merchants=MerchantsOverRpc(self.merchant_rpc), now=at)}
+            store=self.store, merchants=MerchantStatusOverRpc(self.merchant_rpc), now=at)}
 
     @rpc
     @domain_errors_cross
     def file_complaint(self, consumer_id, merchant_id, card_id, category, text,
                        metadata=None) -> dict:
-        return handlers.file_complaint(consumer_id, merchant_id, card_id, category, text,
+        return commands.file_complaint(consumer_id, merchant_id, card_id, category, text,
                                        store=self.store, vault=self.vault, rules=self.rules,
                                        now=now(), metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def respond_to_complaint(self, complaint_id, merchant_id, response, metadata=None):
-        return handlers.respond_to_complaint(complaint_id, merchant_id, response,
+        return commands.respond_to_complaint(complaint_id, merchant_id, response,
                                              store=self.store, vault=self.vault,
                                              rules=self.rules, now=now(), metadata=metadata)
 
@@ -125,55 +110,49 @@ class RiskService(PlatformService):
     @domain_errors_cross
     def close_complaint(self, complaint_id, consumer_id, by, how, outcome="accepted",
                         metadata=None) -> dict:
-        return handlers.close_complaint(complaint_id, consumer_id, by, how, store=self.store,
+        return commands.close_complaint(complaint_id, consumer_id, by, how, store=self.store,
                                         rules=self.rules, now=now(), outcome=outcome,
                                         metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def rule_unfounded(self, complaint_id, by, note, metadata=None) -> dict:
-        return handlers.rule_unfounded(complaint_id, by, note, store=self.store,
+        return commands.rule_unfounded(complaint_id, by, note, store=self.store,
                                        rules=self.rules, now=now(), metadata=metadata)
 
     @rpc
     @domain_errors_cross
     def get_complaint(self, complaint_id) -> dict:
-        return handlers.get_complaint(complaint_id, store=self.store, vault=self.vault)
+        return queries.get_complaint(complaint_id, store=self.store, vault=self.vault)
 
     @rpc
     def merchant_complaints(self, merchant_id, after="", limit=100) -> dict:
-        return handlers.merchant_complaints(merchant_id, store=self.store, vault=self.vault,
-                                            after=after, limit=limit)
+        return queries.merchant_complaints(merchant_id, store=self.store, vault=self.vault,
+                                           after=after, limit=limit)
 
     @rpc
     @domain_errors_cross
     def health_code(self, merchant_id, full=False) -> dict:
-        return handlers.health(merchant_id, store=self.store, full=full)
+        return queries.health(merchant_id, store=self.store, full=full)
 
     @rpc
     def codes(self, merchant_ids) -> dict:
-        return handlers.codes(merchant_ids, store=self.store)
+        return queries.codes(merchant_ids, store=self.store)
 
     @rpc
     def alerts(self, status="open", after="", limit=100) -> dict:
-        return handlers.open_alerts(store=self.store, now=now(), status=status, after=after,
-                                    limit=limit)
+        return queries.open_alerts(store=self.store, now=now(), status=status, after=after,
+                                   limit=limit)
 
     @rpc
     @domain_errors_cross
     def alert_step(self, alert_id, step, by, note="", evidence_sha256=None, disposition=None,
                    metadata=None) -> dict:
-        alert = handlers.alert_step(alert_id, step, by=by, store=self.store, now=now(),
-                                    note=note, evidence_sha256=evidence_sha256,
-                                    disposition=disposition, metadata=metadata)
-        # The regulator's disposition takes effect on the merchant: a public warning, or
-        # delisting (new sales stop). Repeating it changes nothing.
-        status = {"public_warning": "warned", "delisted": "delisted"}.get(
-            alert.get("disposition") if step == "resolved" else None)
-        if status:
-            MerchantsOverRpc(self.merchant_rpc).change_status(
-                alert["merchant_id"], status, note or f"alert {alert_id}: {disposition}", by)
-        return alert
+        # The regulator's disposition takes effect on the merchant (sanctions.py).
+        return commands.alert_step(alert_id, step, by=by, store=self.store,
+                                   merchants=MerchantStatusOverRpc(self.merchant_rpc),
+                                   now=now(), note=note, evidence_sha256=evidence_sha256,
+                                   disposition=disposition, metadata=metadata)
 
     @rpc
     def forget(self, subject: str) -> dict:

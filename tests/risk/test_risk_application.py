@@ -12,11 +12,27 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from privacy import Vault
 from services.domain_errors import Conflict, InvalidInput, NotFound
-from services.risk.application import handlers
+from services.risk.application import commands, queries
 from services.risk.domain.health_code import RiskRules
 
 RULES = RiskRules.from_policy(load_policy().risk)
 T0 = datetime(2026, 9, 1, 9, tzinfo=UTC)
+
+
+class FakeMerchants:
+    """The Merchants port: records each status change; `final` merchants refuse any, as the
+    merchant service refuses a closed or defaulted merchant's."""
+
+    def __init__(self, final: tuple[str, ...] = ()):
+        self.final = final
+        self.changes: list[tuple[str, str, str, str]] = []
+
+    def change_status(self, merchant_id: str, status: str, reason: str,
+                      changed_by: str) -> dict:
+        if merchant_id in self.final:
+            raise Conflict(f"a closed merchant cannot become {status}", "invalid_transition")
+        self.changes.append((merchant_id, status, reason, changed_by))
+        return {"merchant_id": merchant_id, "status": status}
 
 
 @pytest.fixture
@@ -28,7 +44,7 @@ def env(tmp_path):
 
 def publish(store, event_type, at, **data):
     with store.unit_of_work() as uow:
-        return handlers.observe_event(uow, event_type, data, at.isoformat(), rules=RULES)
+        return commands.observe_event(uow, event_type, data, at.isoformat(), rules=RULES)
 
 
 def healthy_shop(store, merchant="m-1", cards=200):
@@ -51,7 +67,7 @@ def healthy_shop(store, merchant="m-1", cards=200):
 def test_a_healthy_shop_is_green_with_its_metrics(env):
     store, _ = env
     healthy_shop(store)
-    code = handlers.health("m-1", store=store)
+    code = queries.health("m-1", store=store)
     assert code["code"] == "green", code["reasons"]
     assert code["metrics"]["open_cards"] == 200
     assert code["metrics"]["outstanding"] == 200 * 10_000 - 30 * 50_000
@@ -62,13 +78,13 @@ def test_a_complaint_surge_turns_red_and_opens_an_alert(env):
     store, vault = env
     healthy_shop(store, cards=200)
     for i in range(5):
-        handlers.file_complaint(f"c-{i}", "m-1", None, "refused_refund", f"text {i}",
+        commands.file_complaint(f"c-{i}", "m-1", None, "refused_refund", f"text {i}",
                                 store=store, vault=vault, rules=RULES,
                                 now=T0 + timedelta(hours=i))
-    code = handlers.health("m-1", store=store)
+    code = queries.health("m-1", store=store)
     assert code["code"] == "red"
     assert "complaint_surge_per_thousand_cards" in [r["indicator"] for r in code["reasons"]]
-    alerts = handlers.open_alerts(store=store, now=T0 + timedelta(days=1))["items"]
+    alerts = queries.open_alerts(store=store, now=T0 + timedelta(days=1))["items"]
     assert [(a["code"], a["merchant_id"]) for a in alerts] == [("yellow", "m-1"), ("red", "m-1")]
     red = alerts[1]
     assert red["improve_by"] == (T0 + timedelta(hours=4) + timedelta(days=30)).isoformat()
@@ -76,48 +92,54 @@ def test_a_complaint_surge_turns_red_and_opens_an_alert(env):
                    for r in store.read_all(0, 10_000))
     assert b"text 0" not in raw, "complaint texts are stored encrypted"
 
+    merchants = FakeMerchants()
     with pytest.raises(Conflict):
-        handlers.alert_step(red["alert_id"], "verified", by="r-1", store=store, now=T0)
-    handlers.alert_step(red["alert_id"], "acknowledged", by="r-1", store=store, now=T0)
+        commands.alert_step(red["alert_id"], "verified", by="r-1", store=store,
+                            merchants=merchants, now=T0)
+    commands.alert_step(red["alert_id"], "acknowledged", by="r-1", store=store,
+                        merchants=merchants, now=T0)
     with pytest.raises(InvalidInput):
-        handlers.alert_step(red["alert_id"], "verified", by="r-1", store=store, now=T0,
-                            note="visited", evidence_sha256="nothex")
+        commands.alert_step(red["alert_id"], "verified", by="r-1", store=store,
+                            merchants=merchants, now=T0, note="visited", evidence_sha256="nothex")
     evidence = hashlib.sha256(b"photo").hexdigest()
-    handlers.alert_step(red["alert_id"], "verified", by="r-1", store=store, now=T0,
-                        note="visited", evidence_sha256=evidence)
-    done = handlers.alert_step(red["alert_id"], "resolved", by="r-2", store=store, now=T0,
-                               disposition="public_warning", note="warned")
+    commands.alert_step(red["alert_id"], "verified", by="r-1", store=store, merchants=merchants,
+                        now=T0, note="visited", evidence_sha256=evidence)
+    assert merchants.changes == []
+    done = commands.alert_step(red["alert_id"], "resolved", by="r-2", store=store,
+                               merchants=merchants, now=T0, disposition="public_warning",
+                               note="warned")
     assert [s["step"] for s in done["steps"]] == ["acknowledged", "verified", "resolved"]
     assert done["disposition"] == "public_warning"
-    assert [a["alert_id"] for a in handlers.open_alerts(store=store, now=T0)["items"]] == [
+    assert merchants.changes == [("m-1", "warned", "warned", "r-2")]
+    assert [a["alert_id"] for a in queries.open_alerts(store=store, now=T0)["items"]] == [
         alerts[0]["alert_id"]]
 
 
 def test_complaint_lifecycle_and_erasure(env):
     store, vault = env
-    filed = handlers.file_complaint("c-1", "m-1", "card-1", "quality", "cold coffee",
+    filed = commands.file_complaint("c-1", "m-1", "card-1", "quality", "cold coffee",
                                     store=store, vault=vault, rules=RULES, now=T0)
     cid = filed["complaint_id"]
     with pytest.raises(NotFound):
-        handlers.respond_to_complaint(cid, "m-2", "?", store=store, vault=vault, rules=RULES,
+        commands.respond_to_complaint(cid, "m-2", "?", store=store, vault=vault, rules=RULES,
                                       now=T0)
-    answered = handlers.respond_to_complaint(cid, "m-1", "sorry, refunded a cup",
+    answered = commands.respond_to_complaint(cid, "m-1", "sorry, refunded a cup",
                                              store=store, vault=vault, rules=RULES, now=T0)
     assert (answered["text"], answered["response"]) == ("cold coffee", "sorry, refunded a cup")
     with pytest.raises(Conflict):
-        handlers.respond_to_complaint(cid, "m-1", "again", store=store, vault=vault,
+        commands.respond_to_complaint(cid, "m-1", "again", store=store, vault=vault,
                                       rules=RULES, now=T0)
     with pytest.raises(NotFound):
-        handlers.close_complaint(cid, "c-2", "consumer:c-2", "resolve", store=store,
+        commands.close_complaint(cid, "c-2", "consumer:c-2", "resolve", store=store,
                                  rules=RULES, now=T0)
-    closed = handlers.close_complaint(cid, "c-1", "consumer:c-1", "resolve", store=store,
+    closed = commands.close_complaint(cid, "c-1", "consumer:c-1", "resolve", store=store,
                                       rules=RULES, now=T0)
     assert closed["status"] == "resolved"
     vault.forget("c-1")
-    gone = handlers.get_complaint(cid, store=store, vault=vault)
+    gone = queries.get_complaint(cid, store=store, vault=vault)
     assert (gone["text"], gone["response"]) == (None, None)
     with pytest.raises(InvalidInput):
-        handlers.file_complaint("c-1", "m-1", None, "gossip", "x", store=store, vault=vault,
+        commands.file_complaint("c-1", "m-1", None, "gossip", "x", store=store, vault=vault,
                                 rules=RULES, now=T0)
 
 
@@ -128,7 +150,7 @@ def test_the_refund_rate_counts_the_refunds_consumers_asked_for(env):
                              ["on_request"] * 4 + ["cooling_off"]):
         publish(store, "escrow.CardRefunded.v1", T0 + timedelta(minutes=i), merchant_id="m-1",
                 card_id=f"m-1-c{i}", rule=rule, refund_amount=0)
-    metrics = handlers.health("m-1", store=store)["metrics"]
+    metrics = queries.health("m-1", store=store)["metrics"]
     in_window = 98   # the shop's two oldest cards were issued before the 90 days
     assert metrics["refund_rate_per_mille"] == 5 * 1000 // in_window
     assert metrics["open_cards"] == 100 - 45, "every refunded card is closed all the same"
@@ -137,16 +159,16 @@ def test_the_refund_rate_counts_the_refunds_consumers_asked_for(env):
 def test_a_merchant_reads_its_complaints_a_page_at_a_time(env):
     store, vault = env
     for i, merchant in enumerate(["m-1", "m-10", "m-10", "m-1", "m-1", "m-2"]):
-        handlers.file_complaint(f"c-{i}", merchant, None, "quality", f"text {i}", store=store,
+        commands.file_complaint(f"c-{i}", merchant, None, "quality", f"text {i}", store=store,
                                 vault=vault, rules=RULES, now=T0 + timedelta(hours=i))
-    page = lambda after: handlers.merchant_complaints(  # noqa: E731
+    page = lambda after: queries.merchant_complaints(  # noqa: E731
         "m-1", store=store, vault=vault, after=after, limit=2)
     first = page("")
     assert [c["text"] for c in first["items"]] == ["text 0", "text 3"], "oldest first, only m-1"
     second = page(first["next_after"])
     assert [c["text"] for c in second["items"]] == ["text 4"]
     assert second["next_after"] is None
-    assert handlers.merchant_complaints("m-3", store=store, vault=vault) == {
+    assert queries.merchant_complaints("m-3", store=store, vault=vault) == {
         "items": [], "next_after": None}
 
 
@@ -169,7 +191,7 @@ def test_credit_report_is_signed_and_only_for_green(env):
     with pytest.raises(InvalidSignature):
         key.public_key().verify(base64.b64decode(signed["signature"]["sig"]),
                                 credit.canonical(forged))
-    handlers.file_complaint("c-1", "m-1", None, "quality", "x", store=store, vault=vault,
+    commands.file_complaint("c-1", "m-1", None, "quality", "x", store=store, vault=vault,
                             rules=RULES, now=T0 + timedelta(hours=1))
     with pytest.raises(BusinessRuleViolation):
         credit.credit_report("m-1", store=store, key=key, key_id="k1", now=T0)

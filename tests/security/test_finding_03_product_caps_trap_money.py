@@ -168,8 +168,8 @@ def test_a_payment_that_does_not_match_goes_back(env):
 @pytest.mark.broker
 def test_the_trap_product_is_refused_over_http_and_an_old_one_is_not_sold(tmp_path, amqp_uri):
     from services.gateway.app import create_app
-    from services.merchant.application.handlers import CODEC as MERCHANT_CODEC
-    from services.merchant.application.handlers import PRODUCTS
+    from services.merchant.application.projections import PRODUCTS
+    from services.merchant.application.store import CODEC as MERCHANT_CODEC
     from tests.support.gateway import auth, gateway_settings
     from tests.support.harness import start_service, stop, wait_until
     from tests.support.merchants import onboard

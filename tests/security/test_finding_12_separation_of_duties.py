@@ -19,7 +19,7 @@ from eventstore.factory import open_store
 from eventstore.postgres import PostgresEventStore
 from privacy import Vault
 from services.domain_errors import Conflict
-from services.merchant.application import handlers
+from services.merchant.application import commands, projections
 from tests.support.gateway import auth
 from tests.support.harness import (
     merchant_and_escrow_gateway,
@@ -80,7 +80,7 @@ def test_racing_applications_with_one_uscc_exactly_one_wins(tmp_path, request, b
                 fields = application(uscc=uscc)
                 barrier.wait()
                 try:
-                    outcomes.append(handlers.apply_for_merchant(
+                    outcomes.append(commands.apply_for_merchant(
                         **fields, applied_by=f"operator:op-{i}", store=store, vault=vault))
                 except Conflict as exc:
                     outcomes.append(exc.code)
@@ -95,7 +95,7 @@ def test_racing_applications_with_one_uscc_exactly_one_wins(tmp_path, request, b
             assert sorted(o for o in outcomes if not isinstance(o, dict)) == \
                 ["uscc_taken"] * (racers - 1)
             # The losers left nothing behind: one merchant card holds the code.
-            holders = [card for _, card in store.list_views(handlers.DIRECTORY, "", 500)
+            holders = [card for _, card in store.list_views(projections.DIRECTORY, "", 500)
                        if card["uscc"] == uscc]
             assert [h["merchant_id"] for h in holders] == [won[0]["merchant_id"]]
     finally:

@@ -23,10 +23,12 @@ from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands as escrow
 from services.escrow.application import scheduled_work
 from services.gateway.app import create_app
+from services.merchant.application import commands as merchants
 from services.merchant.application import directory
-from services.merchant.application import handlers as merchants
+from services.merchant.application import queries as merchant_queries
 from services.merchant.domain.uscc import check_character
-from services.risk.application import handlers as risk
+from services.risk.application import commands as risk
+from services.risk.application import queries as risk_queries
 from services.risk.domain.health_code import RiskRules
 from tests.support.gateway import auth, gateway_settings
 from tests.support.harness import start_relay, start_service, stop, store_url, wait_until
@@ -92,8 +94,8 @@ class MerchantPort:
         self.store = store
 
     def product_for_sale(self, product_id):
-        return merchants.product_for_sale(product_id, store=self.store, policy=POLICY,
-                                          now=datetime.now(UTC))
+        return merchant_queries.product_for_sale(product_id, store=self.store,
+                                                 policy=POLICY, now=datetime.now(UTC))
 
 
 def new_merchant(store, vault, i: int, industry: str = "retail") -> str:
@@ -105,6 +107,14 @@ def new_merchant(store, vault, i: int, industry: str = "retail") -> str:
     return merchant_id
 
 
+class NoStatusChanges:
+    """The risk service's Merchants port, where no step changes a merchant's status."""
+
+    def change_status(self, merchant_id: str, status: str, reason: str,
+                      changed_by: str) -> dict:
+        raise AssertionError("acknowledging an alert changes no merchant's status")
+
+
 def test_alerts_are_paged_oldest_first_with_their_status_filter(platform):
     client, stores = platform
     t0 = datetime.now(UTC) - timedelta(days=2)
@@ -114,13 +124,13 @@ def test_alerts_are_paged_oldest_first_with_their_status_filter(platform):
             risk.observe_event(uow, "merchant.MerchantFlagSet.v1", {
                 "merchant_id": f"m-{i:05d}", "flag": "dishonest_debtor", "on": True},
                 (t0 + timedelta(minutes=i)).isoformat(), rules=rules)
-    everything = risk.open_alerts(store=stores["risk"], now=t0, limit=MANY + 1)["items"]
+    everything = risk_queries.open_alerts(store=stores["risk"], now=t0, limit=MANY + 1)["items"]
     assert len(everything) == MANY
     expected = [a["alert_id"] for a in sorted(everything, key=lambda a: a["opened_at"])]
     acknowledged = expected[::3]
     for alert_id in acknowledged:
         risk.alert_step(alert_id, "acknowledged", by="regulator:r-1", store=stores["risk"],
-                        now=t0 + timedelta(days=1))
+                        merchants=NoStatusChanges(), now=t0 + timedelta(days=1))
     regulator = auth(client, "regulator", "r-1")
 
     items, pages = walk(client, "/api/v1/alerts?status=any", 200, regulator)

@@ -29,7 +29,8 @@ from services.escrow.application import commands as escrow
 from services.escrow.application import queries, refund_deadlines, scheduled_work
 from services.escrow.domain.refund_due import add_working_days
 from services.gateway.app import create_app
-from services.merchant.application import handlers as merchants
+from services.merchant.application import commands as merchants
+from services.merchant.application import queries as merchant_queries
 from services.merchant.domain.uscc import check_character
 from services.risk.domain.health_code import RiskRules
 from tests.support.gateway import auth, gateway_settings
@@ -84,8 +85,7 @@ class World:
             name=f"Shop {self.count}", uscc=uscc(self.count), industry=industry,
             address="1 Road", contact_phone="13800000000", applied_by="operator:o-1",
             store=self.merchants, vault=self.vault, new_id=lambda: f"m-{self.count}",
-            **({"licence_issued_on": licence_issued_on} if licence_issued_on else {}))[
-            "merchant_id"]
+            licence_issued_on=licence_issued_on)["merchant_id"]
         merchants.approve_merchant(merchant_id, "operator:o-2", store=self.merchants)
         return merchant_id
 
@@ -94,8 +94,8 @@ class World:
                                         store=self.merchants, policy=self.policy)["product_id"]
 
     def product_for_sale(self, product_id: str) -> dict:   # the escrow's merchant port
-        return merchants.product_for_sale(product_id, store=self.merchants,
-                                          policy=self.policy, now=NOW)
+        return merchant_queries.product_for_sale(product_id, store=self.merchants,
+                                                 policy=self.policy, now=NOW)
 
     def buy(self, consumer: str, product_id: str, at: datetime = NOW) -> str:
         return escrow.purchase_card(consumer, product_id, store=self.escrow, merchants=self,
@@ -118,8 +118,9 @@ def test_a_merchant_with_a_young_licence_may_not_sell_cards(world):
     assert refused.value.code == "merchant_may_not_sell"
     for merchant_id in (old, undeclared):
         assert world.buy("c-1", world.product(merchant_id, "count")).startswith("card-")
-    assert merchants.get_merchant(young, viewer_is_owner=False, store=world.merchants,
-                                  vault=world.vault)["licence_issued_on"] == (
+    assert merchant_queries.get_merchant(young, viewer_is_owner=False,
+                                         store=world.merchants, vault=world.vault)[
+        "licence_issued_on"] == (
         NOW.date() - timedelta(days=179)).isoformat()
 
 

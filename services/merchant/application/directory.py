@@ -15,7 +15,7 @@ from services.paging import keyset_page
 
 ORDER, HEALTH, PLACES = "directory_order", "directory_health", "directory_places"
 CARDS = "directory"
-"""The merchant cards (handlers.DIRECTORY), one per merchant, listed or not."""
+"""The merchant cards (projections.DIRECTORY), one per merchant, listed or not."""
 LISTED = ("active", "warned")
 RANKS = {"green": "0", "yellow": "1", "red": "2"}
 UNASSESSED = "3"
@@ -25,7 +25,7 @@ ALL = "*"
 def _keys(card: dict, health: dict | None) -> list[str]:
     if card["status"] not in LISTED:
         return []
-    rank = RANKS.get((health or {}).get("code"), UNASSESSED)
+    rank = RANKS.get(health["code"], UNASSESSED) if health else UNASSESSED
     return [f"{scope}/{rank}/{card['merchant_id']}" for scope in (ALL, card["industry"])]
 
 

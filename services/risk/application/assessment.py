@@ -11,16 +11,21 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from eventstore.codec import EventCodec, event_fields
+from eventstore import UnitOfWork
+from eventstore.codec import event_fields
 from services.risk.application import relationships
 from services.risk.application.observations import observe
+from services.risk.application.projections import (
+    ALERTS,
+    CODES,
+    DEADLINES,
+    FIGURES,
+    OPEN_ALERTS,
+)
+from services.risk.application.store import CODEC, code_stream
 from services.risk.domain import health_code
-from services.risk.domain.events import RISK_EVENTS, AlertOpened, HealthCodeChanged
+from services.risk.domain.events import AlertOpened, HealthCodeChanged
 from services.risk.domain.indicators import MerchantFigures, compute
-
-CODEC = EventCodec(RISK_EVENTS)
-FIGURES, CODES, ALERTS, OPEN_ALERTS, DEADLINES = (
-    "risk_figures", "health_codes", "alerts", "open_alerts", "delisting_deadlines")
 
 
 def figures_to_doc(figures: MerchantFigures) -> dict:
@@ -48,11 +53,7 @@ def state_from_doc(doc: dict | None) -> health_code.CodeState:
     return health_code.CodeState(**{**doc["state"], "reasons": tuple(doc["state"]["reasons"])})
 
 
-def code_stream(merchant_id: str) -> str:
-    return f"health-{merchant_id}"
-
-
-def assess(uow, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRules,
+def assess(uow: UnitOfWork, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRules,
            event: tuple[str, dict, str] | None = None, metadata: dict | None = None,
            new_id: Callable[[], str] = lambda: f"al-{uuid.uuid4().hex[:20]}") -> dict:
     """Folds `event` (type, data, event time) if given, then evaluates at `as_of`; returns the
@@ -89,17 +90,18 @@ def assess(uow, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRul
         changed = HealthCodeChanged(merchant_id, new_state.code,
                                     state.code if previous else "unassessed",
                                     list(new_state.reasons), metrics, as_of.isoformat())
-        events = [changed]
+        opened = None
         if health_code.LEVELS.index(new_state.code) > health_code.LEVELS.index(state.code):
             improve_by = None
             if new_state.code == "red" and health_code.deadline_applies(new_state.reasons):
                 improve_by = (as_of + timedelta(days=rules.red_grace_days)).isoformat()
-            events.append(AlertOpened(new_id(), merchant_id, new_state.code,
-                                      list(new_state.reasons), as_of.isoformat(), improve_by))
+            opened = AlertOpened(new_id(), merchant_id, new_state.code,
+                                 list(new_state.reasons), as_of.isoformat(), improve_by)
+        events = [changed] if opened is None else [changed, opened]
         uow.append(code_stream(merchant_id), [CODEC.encode(e, metadata or {}) for e in events],
                    version)
         version += len(events)
-        for opened in events[1:]:
+        if opened is not None:
             alert = {**event_fields(opened), "status": "open", "steps": [], "disposition": None}
             uow.put_view(ALERTS, opened.alert_id, alert)
             uow.put_view(OPEN_ALERTS, f"{opened.opened_at}|{opened.alert_id}",

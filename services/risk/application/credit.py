@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from eventstore import EventStore
 from services.domain_errors import BusinessRuleViolation, NotFound
-from services.risk.application.assessment import CODES, code_stream
+from services.risk.application.projections import CODES
+from services.risk.application.store import code_stream
 
 REPORT_DAYS = 30
 

@@ -2,21 +2,19 @@
 still red, it is delisted (new sales stop; its cards may be refunded on request).
 
 It asks the merchant service first and records the decision after, so a crash in between
-repeats a request the merchant service treats as done, never a missing delisting.
+repeats a request the merchant service treats as done, never a missing delisting. A merchant
+closed or defaulted meanwhile stays as it is (sanctions.impose), and its deadline is done.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 from eventstore import EventStore
-from services.risk.application.assessment import CODEC, CODES, DEADLINES
+from services.risk.application import sanctions
+from services.risk.application.ports import Merchants
+from services.risk.application.projections import CODES, DEADLINES
+from services.risk.application.store import CODEC, delisting_stream
 from services.risk.domain.events import MerchantDelistingDue
-
-
-class Merchants(Protocol):
-    def change_status(self, merchant_id: str, status: str, reason: str,
-                      changed_by: str) -> dict: ...
 
 
 def check_deadlines(*, store: EventStore, merchants: Merchants, now: datetime,
@@ -29,11 +27,11 @@ def check_deadlines(*, store: EventStore, merchants: Merchants, now: datetime,
         code = store.get_view(CODES, due["merchant_id"]) or {"code": "red"}
         still_red = code["code"] == "red"
         if still_red:
-            merchants.change_status(
-                due["merchant_id"], "delisted",
+            sanctions.impose(
+                merchants, due["merchant_id"], "delisted",
                 f"red health code not improved by {due['deadline']} (alert {due['alert_id']})",
                 "risk:red-code-deadline")
-        stream = f"delisting-{due['merchant_id']}"
+        stream = delisting_stream(due["merchant_id"])
         with store.unit_of_work() as uow:
             if still_red:
                 event = MerchantDelistingDue(due["merchant_id"], due["alert_id"],

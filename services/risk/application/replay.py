@@ -17,8 +17,9 @@ from datetime import datetime
 from eventstore import EventStore
 from eventstore.factory import open_store
 from policy import load_policy
-from services.risk.application.assessment import ALERTS, CODES, assess
+from services.risk.application.assessment import assess
 from services.risk.application.observations import RELEVANT, event_time
+from services.risk.application.projections import ALERTS, CODES
 from services.risk.domain.health_code import RiskRules
 
 COMPLAINT_FOLDS = ("risk.ComplaintFiled.v1", "risk.ComplaintResolved.v1",

@@ -105,14 +105,15 @@ def resolve(complaint: Complaint, by: str, outcome: str, now: str) -> ComplaintR
     return ComplaintResolved(complaint.complaint_id, complaint.merchant_id, by, outcome, now)
 
 
-def rule_unfounded(complaint: Complaint, by: str, note: str, now: str) -> list:
+def rule_unfounded(complaint: Complaint, by: str, note: str,
+                   now: str) -> list[ComplaintResolved | ComplaintRuledUnfounded]:
     """The regulator's finding that a complaint is unfounded; a repeat changes nothing. An
     open or escalated complaint is resolved by it (so a card it held back is released)."""
     if complaint.unfounded:
         return []
     if not note.strip():
         raise InvalidInput("a finding of unfounded needs a note saying why", "note_required")
-    events = []
+    events: list[ComplaintResolved | ComplaintRuledUnfounded] = []
     if complaint.status != "resolved":
         events.append(ComplaintResolved(complaint.complaint_id, complaint.merchant_id, by,
                                         "unfounded", now))
@@ -163,4 +164,5 @@ def alert_step(alert: Alert, step: str, *, by: str, now: str, note: str = "",
 
 
 def _is_sha256(value: str | None) -> bool:
-    return bool(value) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return value is not None and len(value) == 64 and all(c in "0123456789abcdef"
+                                                          for c in value)

@@ -13,8 +13,10 @@ evaluations on one day count as that day's, the last one deciding it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.risk.domain.indicators import Indicators
 
@@ -47,7 +49,7 @@ class RiskRules:
     red_grace_days: int = 30
 
     @classmethod
-    def from_policy(cls, risk: dict) -> RiskRules:
+    def from_policy(cls, risk: Mapping[str, Any]) -> RiskRules:
         return cls(**dict(risk))
 
 

@@ -8,6 +8,7 @@ Ratios are integers: percent, per mille, or hundredths, each named so; money is 
 """
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -62,7 +63,7 @@ class MerchantFigures:
                 if first < at[:10] <= last and c in self.complaint_consumers
                 and c not in self.unfounded_complaints}
 
-    def counted_complaints(self, as_of: datetime, days: int, customers: set[str]) -> int:
+    def counted_complaints(self, as_of: datetime, days: int, customers: Set[str]) -> int:
         """What the complaint rate and the surge count: one per consumer who complained in
         the window and has a relationship with the merchant (`customers`: a card or a
         confirmed spend). A stranger's complaints, however many, and a customer's second
@@ -129,7 +130,7 @@ def _days_between(earlier: str | None, later: datetime) -> int:
 
 
 def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
-            long_days: int = 90, customers: set[str] = frozenset()) -> Indicators:
+            long_days: int = 90, customers: Set[str] = frozenset()) -> Indicators:
     """`customers`: the complaining consumers known to have a card or a confirmed spend at
     the merchant; only their complaints count toward the complaint rate."""
     issued_short = figures.window("issued_amount", as_of, short_days)

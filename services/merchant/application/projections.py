@@ -1,0 +1,77 @@
+"""The merchant service's views, kept in the unit of work that appends the events they show,
+so a read never sees a half-applied command.
+
+    directory           merchant id -> its card (GET /merchants/{id}); directory.py keeps
+                        the order the public directory is listed in
+    products            product id -> the product
+    product_promotions  product id -> {"items": its promotions}
+    promotions          "<merchant id>/<starts_at>|<promotion id>" -> the promotion
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from eventstore import UnitOfWork
+from eventstore.codec import event_fields
+from services.merchant.application import directory
+from services.merchant.domain import model
+from services.merchant.domain.events import ProductCreated, PromotionCreated
+
+DIRECTORY = directory.CARDS
+PRODUCTS = "products"
+PROMOTIONS, PRODUCT_PROMOTIONS = "promotions", "product_promotions"
+
+
+class ViewReader(Protocol):
+    """A store or a unit of work: both read views."""
+
+    def get_view(self, collection: str, key: str) -> dict | None: ...
+
+
+def project(uow: UnitOfWork, merchant: model.Merchant, events: Sequence[object]) -> None:
+    """Applies the merchant's own events to it and keeps its card and directory place; a
+    product or promotion it created goes to the product's views (it lives in its own
+    stream, so the merchant's version does not move)."""
+    applied = False
+    for event in events:
+        if isinstance(event, ProductCreated):
+            uow.put_view(PRODUCTS, event.product_id, product_view(event))
+        elif isinstance(event, PromotionCreated):
+            _promotion(uow, event)
+        else:
+            merchant.apply(event)
+            applied = True
+    if applied:
+        card = merchant_card(merchant)
+        uow.put_view(DIRECTORY, merchant.merchant_id, card)
+        directory.place(uow, card)
+
+
+def merchant_card(merchant: model.Merchant) -> dict:
+    return {"merchant_id": merchant.merchant_id, "name": merchant.name, "uscc": merchant.uscc,
+            "industry": merchant.industry, "address": merchant.address,
+            "status": merchant.status, "status_reason": merchant.status_reason,
+            "flags": sorted(merchant.flags), "licence_issued_on": merchant.licence_issued_on,
+            "version": merchant.version}
+
+
+def product_view(event: ProductCreated) -> dict:
+    return event_fields(event)
+
+
+def promotion_view(event: PromotionCreated) -> dict:
+    return {k: v for k, v in event_fields(event).items() if k != "created_by"}
+
+
+def promotions_of(reader: ViewReader, product_id: str) -> list[dict]:
+    """The product's promotions, oldest start first as created."""
+    return (reader.get_view(PRODUCT_PROMOTIONS, product_id) or {"items": []})["items"]
+
+
+def _promotion(uow: UnitOfWork, event: PromotionCreated) -> None:
+    view = promotion_view(event)
+    uow.put_view(PRODUCT_PROMOTIONS, event.product_id,
+                 {"items": promotions_of(uow, event.product_id) + [view]})
+    uow.put_view(PROMOTIONS, f"{event.merchant_id}/{event.starts_at}|{event.promotion_id}",
+                 view)

@@ -1,0 +1,78 @@
+"""The merchant service's reads: its views, and the merchant as loaded where a rule needs it."""
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+
+from eventstore import EventStore
+from policy import Policy
+from privacy import Forgotten, Vault, mask_phone
+from services.domain_errors import BusinessRuleViolation, NotFound
+from services.merchant.application import directory as ordered
+from services.merchant.application.projections import (
+    DIRECTORY,
+    PRODUCTS,
+    PROMOTIONS,
+    promotions_of,
+)
+from services.merchant.application.store import PHONE, load_merchant
+from services.merchant.domain import model
+from services.merchant.domain.events import ProductCreated
+from services.paging import keyset_page
+
+
+def get_merchant(merchant_id: str, *, viewer_is_owner: bool, store: EventStore,
+                 vault: Vault) -> dict:
+    card = store.get_view(DIRECTORY, merchant_id)
+    if card is None:
+        raise NotFound(f"no merchant {merchant_id}")
+    merchant = load_merchant(store, merchant_id)
+    try:
+        phone = vault.decrypt(merchant_id, PHONE, merchant.contact_phone_encrypted)
+        card["contact_phone"] = phone if viewer_is_owner else mask_phone(phone)
+    except Forgotten:
+        card["contact_phone"] = None  # erased on request: nothing left to show
+    return card
+
+
+def directory(*, industry: str | None, store: EventStore, code: str | None = None,
+              after: str = "", limit: int = 100) -> dict:
+    """Listed (active or warned) merchants, green first across pages (see `directory.py`);
+    `next_after` continues after the page."""
+    return ordered.page(store=store, industry=industry, code=code, after=after, limit=limit)
+
+
+def get_product(product_id: str, *, store: EventStore) -> dict:
+    product = store.get_view(PRODUCTS, product_id)
+    if product is None:
+        raise NotFound(f"no product {product_id}")
+    return product
+
+
+def product_for_sale(product_id: str, *, store: EventStore, policy: Policy,
+                     now: datetime) -> dict:
+    """The product as sold now (with any running promotion's bonus), if its merchant may sell
+    cards right now (not warned, delisted or listed)."""
+    product = get_product(product_id, store=store)
+    reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy, now)
+    if reason:
+        raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
+                                    "merchant_may_not_sell")
+    # A product created under an older, looser policy is not sold past today's caps.
+    breaches = model.product_breaches(ProductCreated(**{
+        f.name: product[f.name] for f in fields(ProductCreated)}), policy)
+    if breaches:
+        raise BusinessRuleViolation("the product breaks the policy", "policy_breach",
+                                    {"breaches": breaches, "policy_version": policy.version})
+    return model.price_at(product, promotions_of(store, product_id), now)
+
+
+def promotions(merchant_id: str, *, store: EventStore, now: datetime,
+               include_ended: bool = False, after: str = "", limit: int = 100) -> dict:
+    """The merchant's promotions by start time, a page at a time; ended ones only when
+    asked for."""
+    load_merchant(store, merchant_id)
+    found = keyset_page(store.list_views, PROMOTIONS, f"{merchant_id}/", after, limit,
+                        lambda key, v: include_ended or
+                        datetime.fromisoformat(v["ends_at"]) > now)
+    return {"items": [v for _, v in found["rows"]], "next_after": found["next_after"]}
