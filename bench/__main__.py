@@ -1,4 +1,5 @@
 """`make bench`: every figure measured side by side with its baseline in this one run."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,18 @@ class Report:
     def __init__(self) -> None:
         self.failures: list[str] = []
 
-    def __call__(self, name, value, baseline_value, unit, *, target=None, baseline=None,
-                 absolute_target=None, lower_is_better=False):
+    def __call__(
+        self,
+        name,
+        value,
+        baseline_value,
+        unit,
+        *,
+        target=None,
+        baseline=None,
+        absolute_target=None,
+        lower_is_better=False,
+    ):
         line = f"{name:<48} {value:>12,.1f} {unit}"
         if baseline_value is not None:
             ratio = value / baseline_value
@@ -47,8 +58,10 @@ def main() -> int:
     unknown = set(args.suites) - set(SUITES)
     if unknown:
         parser.error(f"unknown suite(s): {sorted(unknown)}")
-    print(f"python {platform.python_version()} on {platform.machine()}, "
-          f"{platform.node()}; suites: {', '.join(args.suites)}\n")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, "
+        f"{platform.node()}; suites: {', '.join(args.suites)}\n"
+    )
     report = Report()
     import importlib
 

@@ -1,4 +1,5 @@
 """The baseline of the end-to-end bench: a nameko service that does nothing but answer."""
+
 from nameko.rpc import rpc
 
 

@@ -8,6 +8,7 @@
 * a regulator's merchant default refunding 10,000 open cards, checked against the events and
   the bank's statement: every card refunded exactly once, refunds summing to deposits.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ from services.gateway.rpc_pool import RpcProxyPool
 from tests.support.harness import ROOT, start_nameko, start_service, stop, wait_until
 from tests.support.merchants import fresh_uscc
 
-CLIENTS = 16          # client threads; also the gateway's waitress threads and RPC pool size
+CLIENTS = 16  # client threads; also the gateway's waitress threads and RPC pool size
 WARMUP = CLIENTS * 4  # untimed calls first, so every pooled proxy and connection exists
 CONFIRMS = 2_000
 CYCLES = 1_000
@@ -48,10 +49,14 @@ READS = 2_000
 PACED_SECONDS = 20
 PACED_WORKERS = CLIENTS * 2  # enough that a slow answer never holds back the next send
 DEFAULT_CARDS = 10_000
-PRICE, SPEND = 1_000, 100    # fen
-CARDS_PER_CONSUMER = 100     # 100 x 1,000 fen stays far under the per-merchant cap
-APPLICATION = {"name": "Bench Gym", "industry": "fitness", "address": "1 Bench Road",
-               "contact_phone": "13800000000"}
+PRICE, SPEND = 1_000, 100  # fen
+CARDS_PER_CONSUMER = 100  # 100 x 1,000 fen stays far under the per-merchant cap
+APPLICATION = {
+    "name": "Bench Gym",
+    "industry": "fitness",
+    "address": "1 Bench Road",
+    "contact_phone": "13800000000",
+}
 
 
 class Api:
@@ -68,8 +73,12 @@ class Api:
 
     def post(self, path: str, headers: dict, body: dict | None = None) -> dict:
         # A fresh Idempotency-Key per call: every call here is a new request, never a retry.
-        answer = self.session().post(self.base + path, json=body or {}, timeout=120,
-                                     headers={**headers, "Idempotency-Key": os.urandom(16).hex()})
+        answer = self.session().post(
+            self.base + path,
+            json=body or {},
+            timeout=120,
+            headers={**headers, "Idempotency-Key": os.urandom(16).hex()},
+        )
         if answer.status_code not in (200, 201, 202):
             raise RuntimeError(f"POST {path}: {answer.status_code} {answer.text[:300]}")
         return answer.json()
@@ -81,9 +90,12 @@ class Api:
     def ready(self) -> bool:
         try:
             consumer = self.token("consumer", "probe")
-            return self.session().get(self.base + "/api/v1/merchants", timeout=5).ok and \
-                self.session().get(self.base + "/api/v1/consumers/me/cards", headers=consumer,
-                                   timeout=5).ok
+            return (
+                self.session().get(self.base + "/api/v1/merchants", timeout=5).ok
+                and self.session()
+                .get(self.base + "/api/v1/consumers/me/cards", headers=consumer, timeout=5)
+                .ok
+            )
         except (requests.RequestException, RuntimeError):
             return False
 
@@ -96,17 +108,31 @@ def _start_platform(base: Path, uri: str, logs: list) -> tuple[list, str]:
     ]
     port = free_port()
     # The gateway exactly as platformrun starts it: `python -m services.gateway.serve`.
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AMQP_URI": uri, "PORT": str(port),
-           "PLATFORM_MODE": "demo", "RPC_POOL_SIZE": str(CLIENTS), "RPC_TIMEOUT": "120",
-           "GATEWAY_JWT_KEY_FILE": str(base / "jwt.pem"),
-           "GATEWAY_IDEMPOTENCY_DB": str(base / "idempotency.db"),
-           "GATEWAY_REVOCATION_DB": str(base / "revoked.db"),
-           # The bench buys 100 cards per consumer as fast as it can: not a consumer's pace.
-           "GATEWAY_PURCHASE_RATE_LIMIT": "1000000 per minute"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AMQP_URI": uri,
+        "PORT": str(port),
+        "PLATFORM_MODE": "demo",
+        "RPC_POOL_SIZE": str(CLIENTS),
+        "RPC_TIMEOUT": "120",
+        "GATEWAY_JWT_KEY_FILE": str(base / "jwt.pem"),
+        "GATEWAY_IDEMPOTENCY_DB": str(base / "idempotency.db"),
+        "GATEWAY_REVOCATION_DB": str(base / "revoked.db"),
+        # The bench buys 100 cards per consumer as fast as it can: not a consumer's pace.
+        "GATEWAY_PURCHASE_RATE_LIMIT": "1000000 per minute",
+    }
     logs.append(open(base / "gateway.log", "ab"))
-    processes.append(subprocess.Popen([sys.executable, "-m", "services.gateway.serve"],
-                                      cwd=ROOT, env=env, stdout=logs[-1],
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+    processes.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "services.gateway.serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[-1],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    )
     return processes, f"http://127.0.0.1:{port}"
 
 
@@ -124,18 +150,30 @@ class Shop:
     def __init__(self, api: Api):
         self.api = api
         operator = api.token("operator", "bench-op")
-        self.merchant_id = api.post("/api/v1/merchants", operator, {
-            **APPLICATION, "uscc": fresh_uscc()})["merchant_id"]
-        api.post(f"/api/v1/merchants/{self.merchant_id}/approve",
-                 api.token("operator", "bench-op-2"))  # maker-checker
+        self.merchant_id = api.post(
+            "/api/v1/merchants", operator, {**APPLICATION, "uscc": fresh_uscc()}
+        )["merchant_id"]
+        api.post(
+            f"/api/v1/merchants/{self.merchant_id}/approve", api.token("operator", "bench-op-2")
+        )  # maker-checker
         self.merchant = api.token("merchant", self.merchant_id)
-        self.product = api.post(f"/api/v1/merchants/{self.merchant_id}/products", self.merchant, {
-            "type": "stored_value", "name": "10 yuan", "price": PRICE, "bonus": 0,
-            "validity_days": 365})["product_id"]
+        self.product = api.post(
+            f"/api/v1/merchants/{self.merchant_id}/products",
+            self.merchant,
+            {
+                "type": "stored_value",
+                "name": "10 yuan",
+                "price": PRICE,
+                "bonus": 0,
+                "validity_days": 365,
+            },
+        )["product_id"]
 
     def buy(self, count: int) -> list[tuple[str, dict]]:
-        owners = [self.api.token("consumer", f"bench-c{i}")
-                  for i in range(math.ceil(count / CARDS_PER_CONSUMER))]
+        owners = [
+            self.api.token("consumer", f"bench-c{i}")
+            for i in range(math.ceil(count / CARDS_PER_CONSUMER))
+        ]
 
         def one(i: int) -> tuple[str, dict]:
             owner = owners[i // CARDS_PER_CONSUMER]
@@ -148,8 +186,9 @@ class Shop:
             return list(pool.map(one, range(count)))
 
     def hold(self, card: tuple[str, dict]) -> tuple[str, dict]:
-        created = self.api.post(f"/api/v1/cards/{card[0]}/redemptions", self.merchant,
-                                {"amount": SPEND})
+        created = self.api.post(
+            f"/api/v1/cards/{card[0]}/redemptions", self.merchant, {"amount": SPEND}
+        )
         return created["redemption_id"], card[1]
 
     def holds(self, cards: list) -> list[tuple[str, dict]]:
@@ -165,8 +204,9 @@ class Shop:
         self.confirm(self.hold(card))
 
     def read(self, card: tuple[str, dict]) -> None:
-        answer = self.api.session().get(f"{self.api.base}/api/v1/cards/{card[0]}",
-                                        headers=card[1], timeout=120)
+        answer = self.api.session().get(
+            f"{self.api.base}/api/v1/cards/{card[0]}", headers=card[1], timeout=120
+        )
         if answer.status_code != 200 or answer.json()["card_id"] != card[0]:
             raise RuntimeError(f"GET card: {answer.status_code} {answer.text[:300]}")
 
@@ -243,17 +283,29 @@ def _open_cards_for_default(base: Path, merchant_id: str) -> int:
 
     class Products:
         def product_for_sale(self, product_id: str) -> dict:
-            return {"merchant_id": merchant_id, "type": "stored_value",
-                    "price": prices[product_id], "bonus": 0, "uses": 0, "validity_days": 365,
-                    "period_days": 0}
+            return {
+                "merchant_id": merchant_id,
+                "type": "stored_value",
+                "price": prices[product_id],
+                "bonus": 0,
+                "uses": 0,
+                "validity_days": 365,
+                "period_days": 0,
+            }
 
     deposited = 0
     try:
         for i in range(DEFAULT_CARDS):
             product_id = f"p-default-{i % len(prices)}"
-            bought = commands.purchase_card(f"bench-d{i // 100}", product_id, store=store,
-                                            merchants=Products(), bank=bank, policy=policy,
-                                            now=datetime.now(UTC))
+            bought = commands.purchase_card(
+                f"bench-d{i // 100}",
+                product_id,
+                store=store,
+                merchants=Products(),
+                bank=bank,
+                policy=policy,
+                now=datetime.now(UTC),
+            )
             deposited += bought["payment"]["amount"]
     finally:
         store.close()
@@ -287,37 +339,61 @@ def _refund_audit(base: Path, merchant_id: str) -> dict:
             entry = json.loads(line)
             if entry["kind"] == "refund" and entry["account"] in deposits:
                 bank[entry["account"]] += 1
-    return {"cards": len(deposits), "deposited": sum(deposits.values()),
-            "refunded": sum(refunds.values()), "refunds": refund_count, "bank": bank,
-            "each_in_full": all(refunds[c] == amount for c, amount in deposits.items())}
+    return {
+        "cards": len(deposits),
+        "deposited": sum(deposits.values()),
+        "refunded": sum(refunds.values()),
+        "refunds": refund_count,
+        "bank": bank,
+        "each_in_full": all(refunds[c] == amount for c, amount in deposits.items()),
+    }
 
 
 def _default(api: Api, base: Path, report) -> None:
     operator, regulator = api.token("operator", "bench-op"), api.token("regulator", "bench-reg")
-    merchant_id = api.post("/api/v1/merchants", operator, {
-        **APPLICATION, "name": "Vanishing Gym", "uscc": fresh_uscc()})["merchant_id"]
+    merchant_id = api.post(
+        "/api/v1/merchants",
+        operator,
+        {**APPLICATION, "name": "Vanishing Gym", "uscc": fresh_uscc()},
+    )["merchant_id"]
     api.post(f"/api/v1/merchants/{merchant_id}/approve", api.token("operator", "bench-op-2"))
     deposited = _open_cards_for_default(base, merchant_id)
-    default, reason = f"/api/v1/merchants/{merchant_id}/default", {
-        "reason": "the shop closed and the owner vanished"}
+    default, reason = (
+        f"/api/v1/merchants/{merchant_id}/default",
+        {"reason": "the shop closed and the owner vanished"},
+    )
     api.post(default, api.token("regulator", "bench-reg-2"), reason)  # the proposal
     started = time.perf_counter()
     result = api.post(default, regulator, reason)  # a second regulator's confirmation
     seconds = time.perf_counter() - started
-    report(f"merchant default: {DEFAULT_CARDS:,} open cards refunded", seconds, None, "s",
-           absolute_target=10, lower_is_better=True)
+    report(
+        f"merchant default: {DEFAULT_CARDS:,} open cards refunded",
+        seconds,
+        None,
+        "s",
+        absolute_target=10,
+        lower_is_better=True,
+    )
     audit = _refund_audit(base, merchant_id)
 
     def once(counts: Counter) -> bool:
         return len(counts) == DEFAULT_CARDS and set(counts.values()) == {1}
 
-    exact = (audit["cards"] == DEFAULT_CARDS and audit["deposited"] == deposited
-             and audit["refunded"] == deposited and audit["each_in_full"]
-             and once(audit["refunds"]) and once(audit["bank"])
-             and result == {"cards_refunded": DEFAULT_CARDS, "amount_refunded": deposited})
-    print(f"  refunds {audit['refunded']:,} fen == deposits {audit['deposited']:,} fen, "
-          f"{len(audit['refunds']):,} cards each refunded once in the events and "
-          f"{len(audit['bank']):,} once at the bank: {'ok' if exact else 'WRONG'}", flush=True)
+    exact = (
+        audit["cards"] == DEFAULT_CARDS
+        and audit["deposited"] == deposited
+        and audit["refunded"] == deposited
+        and audit["each_in_full"]
+        and once(audit["refunds"])
+        and once(audit["bank"])
+        and result == {"cards_refunded": DEFAULT_CARDS, "amount_refunded": deposited}
+    )
+    print(
+        f"  refunds {audit['refunded']:,} fen == deposits {audit['deposited']:,} fen, "
+        f"{len(audit['refunds']):,} cards each refunded once in the events and "
+        f"{len(audit['bank']):,} once at the bank: {'ok' if exact else 'WRONG'}",
+        flush=True,
+    )
     if not exact:
         report.failures.append("default refunds each card exactly once")
 
@@ -341,20 +417,31 @@ def run(report) -> None:
         confirms = _closed_loop(shop.confirm, holds[WARMUP:])
         cycles = _closed_loop(shop.cycle, cards[:CYCLES])
         label = "bare nameko RPC echo, same pool size"
-        report(f"confirmed redemptions via HTTP ({CLIENTS} clients)", confirms, echo, "/s",
-               target=0.6, baseline=label)
+        report(
+            f"confirmed redemptions via HTTP ({CLIENTS} clients)",
+            confirms,
+            echo,
+            "/s",
+            target=0.6,
+            baseline=label,
+        )
         report("  full cycle via HTTP (hold + confirm)", cycles, echo, "/s", baseline=label)
 
         reads = _closed_loop(shop.read, cards[:READS])
-        report("  (GET a card via HTTP: one read RPC, no write)", reads, echo, "/s",
-               baseline=label)
+        report("  (GET a card via HTTP: one read RPC, no write)", reads, echo, "/s", baseline=label)
 
         rate = confirms / 2
         # A card may carry several open holds; its holds here are confirmed seconds apart.
-        paced = (cards * math.ceil(rate * PACED_SECONDS / len(cards)))[:int(rate * PACED_SECONDS)]
+        paced = (cards * math.ceil(rate * PACED_SECONDS / len(cards)))[: int(rate * PACED_SECONDS)]
         latencies = _paced(shop, shop.holds(paced), rate)
-        report(f"  p99 confirm, open loop at {rate:,.0f}/s (half)", _percentile(
-            latencies, 0.99) * 1000, None, "ms", absolute_target=50, lower_is_better=True)
+        report(
+            f"  p99 confirm, open loop at {rate:,.0f}/s (half)",
+            _percentile(latencies, 0.99) * 1000,
+            None,
+            "ms",
+            absolute_target=50,
+            lower_is_better=True,
+        )
         report("  p50 confirm, same load", _percentile(latencies, 0.50) * 1000, None, "ms")
 
         _default(api, base, report)

@@ -1,4 +1,5 @@
 """The ledger: batched appends against raw sqlite3, proofs at 1M entries, full verify of 1M."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -22,13 +23,28 @@ def summaries(count: int) -> list[tuple[str, dict]]:
     out = []
     for i in range(count):
         event_id = str(uuid.UUID(int=i))
-        out.append((event_id, summarise({
-            "event_id": event_id, "type": "escrow.RedemptionConfirmed.v1", "source": "escrow",
-            "stream": f"card-{i % 5000}", "version": i // 5000 + 1, "position": i + 1,
-            "recorded_at": "2026-11-22T09:00:00+00:00",
-            "data": {"card_id": f"card-{i % 5000}", "merchant_id": f"m-{i % 300}",
-                     "consumer_id": f"c-{i % 20000}", "amount": 1000 + i % 9000},
-        })))
+        out.append(
+            (
+                event_id,
+                summarise(
+                    {
+                        "event_id": event_id,
+                        "type": "escrow.RedemptionConfirmed.v1",
+                        "source": "escrow",
+                        "stream": f"card-{i % 5000}",
+                        "version": i // 5000 + 1,
+                        "position": i + 1,
+                        "recorded_at": "2026-11-22T09:00:00+00:00",
+                        "data": {
+                            "card_id": f"card-{i % 5000}",
+                            "merchant_id": f"m-{i % 300}",
+                            "consumer_id": f"c-{i % 20000}",
+                            "amount": 1000 + i % 9000,
+                        },
+                    }
+                ),
+            )
+        )
     return out
 
 
@@ -41,7 +57,7 @@ def notarise(path: Path, items, signer: Signer) -> tuple[float, Ledger]:
     log = Ledger.open(path)
     started = time.perf_counter()
     for start in range(0, len(items), BATCH):
-        log.append_batch(items[start:start + BATCH], build=build_entry, sign=_signer(signer))
+        log.append_batch(items[start : start + BATCH], build=build_entry, sign=_signer(signer))
     return len(items) / (time.perf_counter() - started), log
 
 
@@ -50,9 +66,13 @@ def ledger_appends(path: Path, entries: list[bytes], signer: Signer) -> float:
     log = Ledger.open(path)
     started = time.perf_counter()
     for start in range(0, len(entries), BATCH):
-        log.append_batch([(str(uuid.UUID(int=start + i)), entry)
-                          for i, entry in enumerate(entries[start:start + BATCH])],
-                         sign=_signer(signer))
+        log.append_batch(
+            [
+                (str(uuid.UUID(int=start + i)), entry)
+                for i, entry in enumerate(entries[start : start + BATCH])
+            ],
+            sign=_signer(signer),
+        )
     elapsed = time.perf_counter() - started
     log.close()
     return len(entries) / elapsed
@@ -67,9 +87,13 @@ def raw_inserts(path: Path, entries: list[bytes]) -> float:
     started = time.perf_counter()
     for start in range(0, len(entries), BATCH):
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO entries VALUES (?, ?, ?)",
-                         [(start + i, str(uuid.UUID(int=start + i)), entry)
-                          for i, entry in enumerate(entries[start:start + BATCH])])
+        conn.executemany(
+            "INSERT INTO entries VALUES (?, ?, ?)",
+            [
+                (start + i, str(uuid.UUID(int=start + i)), entry)
+                for i, entry in enumerate(entries[start : start + BATCH])
+            ],
+        )
         conn.execute("COMMIT")
     conn.close()
     return len(entries) / (time.perf_counter() - started)
@@ -99,18 +123,35 @@ def run(report) -> None:
         log.close()
         raw = raw_inserts(tmp / "raw.db", entries)
         ours = ledger_appends(tmp / "ledger.db", entries, signer)
-        report(f"ledger batched appends ({BATCH}/batch, signed)", ours, raw, "entries/s",
-               target=0.5, baseline="raw sqlite3 inserts of the same bytes, WAL+FULL")
-        report("  notarisation incl. building entries", full, raw, "entries/s",
-               baseline="same raw baseline")
+        report(
+            f"ledger batched appends ({BATCH}/batch, signed)",
+            ours,
+            raw,
+            "entries/s",
+            target=0.5,
+            baseline="raw sqlite3 inserts of the same bytes, WAL+FULL",
+        )
+        report(
+            "  notarisation incl. building entries",
+            full,
+            raw,
+            "entries/s",
+            baseline="same raw baseline",
+        )
 
         started = time.perf_counter()
         _, big = notarise(tmp / "big.db", summaries(BIG), signer)
         report("  building the 1M-entry ledger", time.perf_counter() - started, None, "s")
         median, p99 = proof_times(big)
         report("inclusion proof at 1M entries, median", median, None, "ms")
-        report("inclusion proof at 1M entries, p99", p99, None, "ms", absolute_target=2,
-               lower_is_better=True)
+        report(
+            "inclusion proof at 1M entries, p99",
+            p99,
+            None,
+            "ms",
+            absolute_target=2,
+            lower_is_better=True,
+        )
         (tmp / "keys").mkdir()
         (tmp / "keys" / "log.vkey").write_text(signer.verifier.vkey() + "\n")
         big.close()
@@ -120,5 +161,11 @@ def run(report) -> None:
         result = verify_ledger(tmp / "big.db", [signer.verifier])
         elapsed = time.perf_counter() - started
         assert result.ok, result
-        report("full verify of 1M entries", elapsed, None, "s", absolute_target=20,
-               lower_is_better=True)
+        report(
+            "full verify of 1M entries",
+            elapsed,
+            None,
+            "s",
+            absolute_target=20,
+            lower_is_better=True,
+        )

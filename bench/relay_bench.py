@@ -1,5 +1,6 @@
 """The relay (read store, publish, confirm, save position) against raw pika confirmed publishes
 of the same bodies to the same kind of queue, on one throwaway RabbitMQ node."""
+
 from __future__ import annotations
 
 import tempfile
@@ -67,8 +68,7 @@ def raw_windowed(uri: str, body: bytes, count: int, window: int = WINDOW) -> flo
             state["started"] = time.perf_counter()
             pump(channel)
 
-        channel.confirm_delivery(ack_nack_callback=lambda f: on_ack(f, channel),
-                                 callback=confirmed)
+        channel.confirm_delivery(ack_nack_callback=lambda f: on_ack(f, channel), callback=confirmed)
 
     conn = pika.SelectConnection(
         pika.URLParameters(uri),
@@ -84,8 +84,9 @@ def relay_rate(uri: str, workdir: Path, count: int) -> float:
     for start in range(0, count, 500):
         store.append(f"s-{start}", [NewEvent("escrow.Bench.v1", PAYLOAD) for _ in range(500)], 0)
     head = store.head_position()
-    relay = OutboxRelay(store, "bench", uri, bindings=[QueueBinding("bench-q", "bench", "#")],
-                        max_in_flight=WINDOW)
+    relay = OutboxRelay(
+        store, "bench", uri, bindings=[QueueBinding("bench-q", "bench", "#")], max_in_flight=WINDOW
+    )
     thread = threading.Thread(target=relay.run, daemon=True)
     thread.start()
     relay.ready.wait(30)
@@ -105,8 +106,17 @@ def run(report) -> None:
     node = RabbitNode(base).start()
     try:
         uri = node.amqp_uri
-        sample = IntegrationEvent("00000000-0000-0000-0000-000000000000", "escrow.Bench.v1",
-                                  "bench", "s-0", 1, 1, "2026-01-01T00:00:00+00:00", PAYLOAD, {})
+        sample = IntegrationEvent(
+            "00000000-0000-0000-0000-000000000000",
+            "escrow.Bench.v1",
+            "bench",
+            "s-0",
+            1,
+            1,
+            "2026-01-01T00:00:00+00:00",
+            PAYLOAD,
+            {},
+        )
         body = encode_body(sample)
         _declare(uri, "bench-q")
         one = raw_one_by_one(uri, body, 2000)
@@ -114,8 +124,14 @@ def run(report) -> None:
         windowed = raw_windowed(uri, body, COUNT)
         _declare(uri, "bench-q")
         ours = relay_rate(uri, base, COUNT)
-        report("relay published+confirmed (20k events)", ours, windowed, "events/s", target=0.5,
-               baseline=f"raw pika, window {WINDOW}")
+        report(
+            "relay published+confirmed (20k events)",
+            ours,
+            windowed,
+            "events/s",
+            target=0.5,
+            baseline=f"raw pika, window {WINDOW}",
+        )
         report("  (raw pika, one-by-one confirms)", one, None, "msg/s")
     finally:
         node.stop()

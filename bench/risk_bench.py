@@ -6,6 +6,7 @@
   merchant, as only customers' complaints count;
 * recomputing the codes of 10,000 merchants, as the scheduled work does.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -36,36 +37,87 @@ def _surge_latencies(base: Path, uri: str) -> list[float]:
     client = app.test_client()
     try:
         operator, regulator = auth(client, "operator", "o"), auth(client, "regulator", "r")
-        wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
-                   and client.get("/api/v1/merchants").status_code == 200, timeout=90,
-                   what="the merchant, escrow and risk services")
+        wait_until(
+            lambda: (
+                client.get("/api/v1/alerts", headers=regulator).status_code == 200
+                and client.get("/api/v1/merchants").status_code == 200
+            ),
+            timeout=90,
+            what="the merchant, escrow and risk services",
+        )
         consumers = [auth(client, "consumer", f"c-{i}") for i in range(5)]
         latencies = []
         for _ in range(SURGES):
-            merchant = client.post("/api/v1/merchants", headers=operator, json={
-                "name": "Shop", "uscc": fresh_uscc(), "industry": "beauty",
-                "address": "1 Road", "contact_phone": "13800000000"}).get_json()["merchant_id"]
-            client.post(f"/api/v1/merchants/{merchant}/approve",
-                        headers=auth(client, "operator", "o-2"))  # maker-checker
-            product = client.post(f"/api/v1/merchants/{merchant}/products", json={
-                "type": "count", "name": "5 washes", "price": 10_000, "uses": 5,
-                "validity_days": 180}, headers=auth(client, "merchant", merchant)).get_json()
-            cards = [client.post("/api/v1/cards", json={"product_id": product["product_id"]},
-                                 headers=consumer).get_json()["card_id"]
-                     for consumer in consumers]
-            wait_until(lambda m=merchant: client.get(f"/api/v1/merchants/{m}/health")
-                       .get_json().get("metrics", {}).get("open_cards") == len(consumers),
-                       timeout=30, what="the risk service to see the cards")
+            merchant = client.post(
+                "/api/v1/merchants",
+                headers=operator,
+                json={
+                    "name": "Shop",
+                    "uscc": fresh_uscc(),
+                    "industry": "beauty",
+                    "address": "1 Road",
+                    "contact_phone": "13800000000",
+                },
+            ).get_json()["merchant_id"]
+            client.post(
+                f"/api/v1/merchants/{merchant}/approve", headers=auth(client, "operator", "o-2")
+            )  # maker-checker
+            product = client.post(
+                f"/api/v1/merchants/{merchant}/products",
+                json={
+                    "type": "count",
+                    "name": "5 washes",
+                    "price": 10_000,
+                    "uses": 5,
+                    "validity_days": 180,
+                },
+                headers=auth(client, "merchant", merchant),
+            ).get_json()
+            cards = [
+                client.post(
+                    "/api/v1/cards", json={"product_id": product["product_id"]}, headers=consumer
+                ).get_json()["card_id"]
+                for consumer in consumers
+            ]
+            wait_until(
+                lambda m=merchant: (
+                    client.get(f"/api/v1/merchants/{m}/health")
+                    .get_json()
+                    .get("metrics", {})
+                    .get("open_cards")
+                    == len(consumers)
+                ),
+                timeout=30,
+                what="the risk service to see the cards",
+            )
             for consumer, card_id in zip(consumers[:4], cards, strict=False):
-                client.post("/api/v1/complaints", headers=consumer, json={
-                    "merchant_id": merchant, "card_id": card_id, "category": "refused_refund",
-                    "text": "no refund"})
+                client.post(
+                    "/api/v1/complaints",
+                    headers=consumer,
+                    json={
+                        "merchant_id": merchant,
+                        "card_id": card_id,
+                        "category": "refused_refund",
+                        "text": "no refund",
+                    },
+                )
             started = time.perf_counter()
-            client.post("/api/v1/complaints", headers=consumers[4], json={
-                "merchant_id": merchant, "card_id": cards[4], "category": "refused_refund",
-                "text": "no refund"})
-            while not any(a["merchant_id"] == merchant and a["code"] == "red" for a in client.get(
-                    "/api/v1/alerts?limit=500", headers=regulator).get_json()["items"]):
+            client.post(
+                "/api/v1/complaints",
+                headers=consumers[4],
+                json={
+                    "merchant_id": merchant,
+                    "card_id": cards[4],
+                    "category": "refused_refund",
+                    "text": "no refund",
+                },
+            )
+            while not any(
+                a["merchant_id"] == merchant and a["code"] == "red"
+                for a in client.get("/api/v1/alerts?limit=500", headers=regulator).get_json()[
+                    "items"
+                ]
+            ):
                 time.sleep(0.005)
             latencies.append(time.perf_counter() - started)
         return sorted(latencies)
@@ -84,12 +136,25 @@ def _recompute(base: Path) -> tuple[float, int]:
                 for m in range(first, first + 500):
                     for day in range(0, 60, 20):
                         at = (t0 + timedelta(days=day)).isoformat()
-                        commands.observe_event(uow, "escrow.DepositConfirmed.v1", {
-                            "merchant_id": f"m-{m}", "card_id": f"c-{m}-{day}",
-                            "amount": 50_000, "upfront_amount": 0}, at, rules=RULES)
-                        commands.observe_event(uow, "escrow.RedemptionConfirmed.v1", {
-                            "merchant_id": f"m-{m}", "released_amount": 20_000}, at,
-                            rules=RULES)
+                        commands.observe_event(
+                            uow,
+                            "escrow.DepositConfirmed.v1",
+                            {
+                                "merchant_id": f"m-{m}",
+                                "card_id": f"c-{m}-{day}",
+                                "amount": 50_000,
+                                "upfront_amount": 0,
+                            },
+                            at,
+                            rules=RULES,
+                        )
+                        commands.observe_event(
+                            uow,
+                            "escrow.RedemptionConfirmed.v1",
+                            {"merchant_id": f"m-{m}", "released_amount": 20_000},
+                            at,
+                            rules=RULES,
+                        )
         started = time.perf_counter()
         count = commands.reassess_all(store=store, rules=RULES, now=t0 + timedelta(days=90))
         return time.perf_counter() - started, count
@@ -104,11 +169,23 @@ def run(report) -> None:
     try:
         latencies = _surge_latencies(base, node.amqp_uri)
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-        report(f"complaint -> red -> alert in the API, p99 ({SURGES} surges)", p99, None, "ms",
-               absolute_target=1000, lower_is_better=True)
+        report(
+            f"complaint -> red -> alert in the API, p99 ({SURGES} surges)",
+            p99,
+            None,
+            "ms",
+            absolute_target=1000,
+            lower_is_better=True,
+        )
         report("  the same, p50", latencies[len(latencies) // 2] * 1000, None, "ms")
     finally:
         node.stop()
     seconds, count = _recompute(base)
-    report(f"recompute the codes of {count:,} merchants", seconds, None, "s",
-           absolute_target=5, lower_is_better=True)
+    report(
+        f"recompute the codes of {count:,} merchants",
+        seconds,
+        None,
+        "s",
+        absolute_target=5,
+        lower_is_better=True,
+    )

@@ -11,6 +11,7 @@ code defines, and nothing else notices when one side is renamed. This checks tha
 * every ConfigMap, Secret and PVC a manifest references is defined in deploy/k8s or is one
   the operator provides (listed in deploy/README.md).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -51,8 +52,12 @@ def load_all() -> tuple[dict, list[dict]]:
         report()
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    manifests = [doc for name in kustomization["resources"]
-                 for doc in yaml.safe_load_all((K8S / name).read_text()) if doc]
+    manifests = [
+        doc
+        for name in kustomization["resources"]
+        for doc in yaml.safe_load_all((K8S / name).read_text())
+        if doc
+    ]
     return compose, manifests
 
 
@@ -74,10 +79,14 @@ def pod_containers(doc: dict) -> list[dict]:
 
 
 def commands(compose: dict, manifests: list[dict]) -> list[tuple[str, list[str]]]:
-    found = [(name, svc["command"]) for name, svc in compose["services"].items()
-             if "command" in svc]
-    found += [(f"{doc['metadata']['name']}/{c['name']}", c.get("command", []) + c.get("args", []))
-              for doc in manifests for c in pod_containers(doc)]
+    found = [
+        (name, svc["command"]) for name, svc in compose["services"].items() if "command" in svc
+    ]
+    found += [
+        (f"{doc['metadata']['name']}/{c['name']}", c.get("command", []) + c.get("args", []))
+        for doc in manifests
+        for c in pod_containers(doc)
+    ]
     return found
 
 
@@ -139,8 +148,9 @@ def check_references(manifests: list[dict]) -> None:
             if "secret" in volume:
                 wanted.append(("Secret", volume["secret"]["secretName"]))
             if "persistentVolumeClaim" in volume:
-                wanted.append(("PersistentVolumeClaim",
-                               volume["persistentVolumeClaim"]["claimName"]))
+                wanted.append(
+                    ("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+                )
         for c in pod_containers(doc):
             for env in c.get("env", []):
                 ref = env.get("valueFrom", {})
@@ -150,8 +160,10 @@ def check_references(manifests: list[dict]) -> None:
                     wanted.append(("ConfigMap", ref["configMapKeyRef"]["name"]))
         for kind, name in wanted:
             if (kind, name) not in defined and name not in operator:
-                fail(f"{doc['metadata']['name']}: {kind} {name} is neither defined in"
-                     " deploy/k8s nor listed as the operator's in deploy/README.md")
+                fail(
+                    f"{doc['metadata']['name']}: {kind} {name} is neither defined in"
+                    " deploy/k8s nor listed as the operator's in deploy/README.md"
+                )
 
 
 def report() -> None:

@@ -1,4 +1,5 @@
 """Free loopback ports and waiting for a listener."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """A throwaway PostgreSQL cluster on 127.0.0.1 with its own data directory and port."""
+
 from __future__ import annotations
 
 import glob
@@ -53,20 +54,53 @@ class PostgresCluster:
         run = lambda cmd: subprocess.run(  # noqa: E731
             _as_owner(cmd, self.user), check=True, capture_output=True, text=True, cwd="/"
         )
-        run([str(bindir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-             "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
-        run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60",
-             "-l", str(self.base_dir / "server.log"), "-o",
-             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-             f"-c unix_socket_directories={self.base_dir} -c max_connections=200 "
-             "-c shared_buffers=64MB", "start"])
+        run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]
+        )
+        run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.base_dir / "server.log"),
+                "-o",
+                f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                f"-c unix_socket_directories={self.base_dir} -c max_connections=200 "
+                "-c shared_buffers=64MB",
+                "start",
+            ]
+        )
         return self
 
     def create_database(self, name: str) -> str:
         subprocess.run(
-            [str(_bin_dir() / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-             "-U", "postgres", name],
-            check=True, capture_output=True,
+            [
+                str(_bin_dir() / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ],
+            check=True,
+            capture_output=True,
         )
         return self.dsn(name)
 
@@ -74,8 +108,19 @@ class PostgresCluster:
         if not self.data_dir.exists():
             return
         subprocess.run(
-            _as_owner([str(_bin_dir() / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
-                       "-w", "stop"], self.user),
-            capture_output=True, cwd="/",
+            _as_owner(
+                [
+                    str(_bin_dir() / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+                self.user,
+            ),
+            capture_output=True,
+            cwd="/",
         )
         shutil.rmtree(self.base_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ Nobody else on the machine may use it: it has no `guest` user, but one user with
 password kept in `credentials.json` (0600, reused when the node's data is kept, as `make run`
 keeps var/rabbitmq), and a random Erlang cookie (0400), both written by `write_secret`.
 """
+
 from __future__ import annotations
 
 import glob
@@ -27,8 +28,9 @@ RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 
 
 def _install_hint() -> str:
-    return ("rabbitmq-server is not installed: run `make deps-system`"
-            " (apt-get install rabbitmq-server)")
+    return (
+        "rabbitmq-server is not installed: run `make deps-system` (apt-get install rabbitmq-server)"
+    )
 
 
 @dataclass
@@ -64,9 +66,7 @@ class RabbitNode:
 
     def _environment(self) -> dict:
         home = self.base_dir / "home"
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
         env.update(
             HOME=str(home),
             RABBITMQ_NODENAME=self.node_name,
@@ -101,20 +101,23 @@ class RabbitNode:
         # Data kept from before nodes had credentials (make run keeps var/rabbitmq) still
         # has guest, and not our user.
         new_credentials = self._credentials()
-        predates_credentials = new_credentials and (
-            self.base_dir / "mnesia" / self.node_name).exists()
+        predates_credentials = (
+            new_credentials and (self.base_dir / "mnesia" / self.node_name).exists()
+        )
         # A fresh node creates this user instead of guest; the file names the password.
-        write_secret(self.base_dir / "rabbitmq.conf",
-                     f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
-                     "management.tcp.ip = 127.0.0.1\n"
-                     "log.console = false\n"
-                     "log.file.level = warning\n"
-                     # A test box has little free disk at times; the broker must not block
-                     # publishers.
-                     "disk_free_limit.absolute = 50MB\n"
-                     f"default_user = {self.username}\n"
-                     f"default_pass = {self.password}\n"
-                     "default_user_tags.administrator = true\n")
+        write_secret(
+            self.base_dir / "rabbitmq.conf",
+            f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
+            "management.tcp.ip = 127.0.0.1\n"
+            "log.console = false\n"
+            "log.file.level = warning\n"
+            # A test box has little free disk at times; the broker must not block
+            # publishers.
+            "disk_free_limit.absolute = 50MB\n"
+            f"default_user = {self.username}\n"
+            f"default_pass = {self.password}\n"
+            "default_user_tags.administrator = true\n",
+        )
         (self.base_dir / "advanced.config").write_text("[].\n")
         (self.base_dir / "enabled_plugins").write_text("[].\n")
         write_secret(self.base_dir / "home" / ".erlang.cookie", secrets.token_hex(32), 0o400)
@@ -139,9 +142,8 @@ class RabbitNode:
         if self.ctl("add_user", self.username, self.password).returncode != 0:
             self.ctl("change_password", self.username, self.password).check_returncode()
         self.ctl("set_user_tags", self.username, "administrator").check_returncode()
-        self.ctl("set_permissions", "-p", "/", self.username, ".*", ".*", ".*"
-                 ).check_returncode()
-        self.ctl("delete_user", "guest")   # absent already: nothing to do
+        self.ctl("set_permissions", "-p", "/", self.username, ".*", ".*", ".*").check_returncode()
+        self.ctl("delete_user", "guest")  # absent already: nothing to do
 
     def ctl(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -172,8 +174,7 @@ class RabbitNode:
 
     def add_vhost(self, name: str) -> str:
         self.ctl("add_vhost", name).check_returncode()
-        self.ctl("set_permissions", "-p", name, self.username, ".*", ".*", ".*"
-                 ).check_returncode()
+        self.ctl("set_permissions", "-p", name, self.username, ".*", ".*", ".*").check_returncode()
         return self.vhost_uri(name)
 
     def stop_app(self) -> None:
@@ -213,8 +214,10 @@ class RabbitNode:
 
     def _kill_epmd(self) -> None:
         # Our epmd listens on its own port, so `epmd -kill` on that port stops only ours.
-        epmd = shutil.which("epmd") or next(iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")),
-                                            None)
+        epmd = shutil.which("epmd") or next(
+            iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")), None
+        )
         if epmd:
-            subprocess.run([epmd, "-port", str(self.epmd_port), "-kill"],
-                           capture_output=True, timeout=10)
+            subprocess.run(
+                [epmd, "-port", str(self.epmd_port), "-kill"], capture_output=True, timeout=10
+            )

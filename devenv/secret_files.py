@@ -5,6 +5,7 @@ The content goes to a new temporary file created with its final mode (O_CREAT | 
 renamed over the destination: no moment when another user could read it, as there is between
 writing a file and a later chmod, and no reader ever sees half a file.
 """
+
 from __future__ import annotations
 
 import os

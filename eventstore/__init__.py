@@ -1,5 +1,6 @@
 """The event-store ports (an event log, a view store, and both in one) and their adapters.
 Nothing here connects at import time."""
+
 from eventstore.errors import (
     AlreadyProcessed,
     ConcurrencyError,

@@ -1,5 +1,6 @@
 """Domain events (frozen dataclasses with a `TYPE` such as "merchant.ProductCreated.v1") to
 and from the store's records. Types are stored by their stable name, never an import path."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

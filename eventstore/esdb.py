@@ -46,6 +46,7 @@ crash it may lag the effect, never lead it. Saved positions live in
 `<namespace>-$position-<consumer>`, whose last event wins and never moves back. The code for
 tracking and positions is in eventstore.esdb_tracking.
 """
+
 from __future__ import annotations
 
 import json
@@ -180,18 +181,34 @@ class EsdbEventLog(EsdbTracking, EventLog):
         except EventStoreDBClientException as exc:
             raise EventStoreError(f"EventStoreDB refused the call: {exc!r}") from exc
 
-    def _read(self, deadline: float, name: str, *, position: int | None = None,
-              backwards: bool = False, limit: int = sys.maxsize) -> Sequence[EsdbRecordedEvent]:
+    def _read(
+        self,
+        deadline: float,
+        name: str,
+        *,
+        position: int | None = None,
+        backwards: bool = False,
+        limit: int = sys.maxsize,
+    ) -> Sequence[EsdbRecordedEvent]:
         try:
-            return self._rpc(deadline, lambda c, t: c.get_stream(
-                name, stream_position=position, backwards=backwards, limit=limit, timeout=t))
+            return self._rpc(
+                deadline,
+                lambda c, t: c.get_stream(
+                    name, stream_position=position, backwards=backwards, limit=limit, timeout=t
+                ),
+            )
         except NotFound:
             return ()
 
-    def _write(self, deadline: float, name: str, revision: int | StreamState,
-               events: list[EsdbNewEvent]) -> None:
-        self._rpc(deadline, lambda c, t: c.append_to_stream(
-            name, current_version=revision, events=events, timeout=t))
+    def _write(
+        self, deadline: float, name: str, revision: int | StreamState, events: list[EsdbNewEvent]
+    ) -> None:
+        self._rpc(
+            deadline,
+            lambda c, t: c.append_to_stream(
+                name, current_version=revision, events=events, timeout=t
+            ),
+        )
 
     def _name(self, stream: str) -> str:
         return esdb_stream(self.namespace, stream)
@@ -232,8 +249,12 @@ class EsdbEventLog(EsdbTracking, EventLog):
     def _apply(self, deadline: float, stream: str, events: list[dict], expected: int) -> int | None:
         """Writes the events at `expected`: None once written, else the stream's version."""
         try:
-            self._write(deadline, self._name(stream), esdb_revision(expected),
-                        [esdb_event(doc) for doc in events])
+            self._write(
+                deadline,
+                self._name(stream),
+                esdb_revision(expected),
+                [esdb_event(doc) for doc in events],
+            )
         except WrongCurrentVersion as exc:
             found = actual_version(exc)
             return self._version(deadline, stream) if found is None else found
@@ -245,14 +266,19 @@ class EsdbEventLog(EsdbTracking, EventLog):
         # The effect is already stored: failing here must not report the append as failed.
         for version, doc in enumerate(events, start=expected + 1):
             slot = {"stream": stream, "version": version}
-            record = EsdbNewEvent(type=ID_RECORD, data=json_bytes(slot),
-                                  id=id_record_event_id(doc["id"], stream, version))
+            record = EsdbNewEvent(
+                type=ID_RECORD,
+                data=json_bytes(slot),
+                id=id_record_event_id(doc["id"], stream, version),
+            )
             try:
-                self._write(deadline, self._name(f"$id-{doc['id']}"), StreamState.NO_STREAM,
-                            [record])
+                self._write(
+                    deadline, self._name(f"$id-{doc['id']}"), StreamState.NO_STREAM, [record]
+                )
             except WrongCurrentVersion:
-                log.warning("event id %s is stored twice: a concurrent append passed the check",
-                            doc["id"])
+                log.warning(
+                    "event id %s is stored twice: a concurrent append passed the check", doc["id"]
+                )
             except EventStoreError as exc:
                 log.warning("event ids of %r left unrecorded: %s", stream, exc)
                 return
@@ -277,8 +303,10 @@ class EsdbEventLog(EsdbTracking, EventLog):
     @staticmethod
     def _commit_position(event: EsdbRecordedEvent) -> int:
         if event.commit_position is None:
-            raise EventStoreError("EventStoreDB sent an event without its commit position;"
-                                  " the adapter needs a server of version 22.10 or later")
+            raise EventStoreError(
+                "EventStoreDB sent an event without its commit position;"
+                " the adapter needs a server of version 22.10 or later"
+            )
         return event.commit_position
 
     def read_stream(self, stream: str, from_version: int = 1) -> list[RecordedEvent]:
@@ -294,17 +322,30 @@ class EsdbEventLog(EsdbTracking, EventLog):
 
         def call(client: Any, left: float) -> list[EsdbRecordedEvent]:
             # ESDB starts at the given commit position inclusively; one extra covers the skip.
-            return list(client.read_all(
-                commit_position=after_position or None, filter_include=(self._filter,),
-                filter_by_stream_name=True, limit=limit + 1, timeout=left))
+            return list(
+                client.read_all(
+                    commit_position=after_position or None,
+                    filter_include=(self._filter,),
+                    filter_by_stream_name=True,
+                    limit=limit + 1,
+                    timeout=left,
+                )
+            )
 
-        found = [event for event in self._rpc(self._deadline(), call)
-                 if event.commit_position > after_position and not event.type.startswith("$")]
+        found = [
+            event
+            for event in self._rpc(self._deadline(), call)
+            if event.commit_position > after_position and not event.type.startswith("$")
+        ]
         return [self._recorded(event) for event in found[:limit]]
 
     def head_position(self) -> int:
-        return self._rpc(self._deadline(), lambda c, t: c.get_commit_position(
-            filter_include=(self._filter,), filter_by_stream_name=True, timeout=t))
+        return self._rpc(
+            self._deadline(),
+            lambda c, t: c.get_commit_position(
+                filter_include=(self._filter,), filter_by_stream_name=True, timeout=t
+            ),
+        )
 
     def close(self) -> None:
         with self._client_lock:

@@ -1,5 +1,6 @@
 """How the EventStoreDB adapter maps the port onto EventStoreDB: stream names, versions,
 deterministic ids and event documents. Pure rules, unit-tested without a server."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,7 @@ def port_stream(namespace: str, name: str) -> str:
     prefix = f"{namespace}-"
     if not name.startswith(prefix):
         raise EventStoreError(f"stream {name!r} is outside namespace {namespace!r}")
-    return name[len(prefix):]
+    return name[len(prefix) :]
 
 
 def namespace_filter(namespace: str) -> str:
@@ -83,10 +84,22 @@ def json_bytes(value: Any) -> bytes:
 
 def event_doc(event: NewEvent) -> dict:
     # Copied now, as SQL encodes at append time: later changes to the dicts must not leak in.
-    return json.loads(encode_json({"id": str(uuid.UUID(event.id)), "type": event.type,
-                                   "data": event.data, "metadata": event.metadata}))
+    return json.loads(
+        encode_json(
+            {
+                "id": str(uuid.UUID(event.id)),
+                "type": event.type,
+                "data": event.data,
+                "metadata": event.metadata,
+            }
+        )
+    )
 
 
 def esdb_event(doc: dict) -> EsdbNewEvent:
-    return EsdbNewEvent(type=doc["type"], data=json_bytes(doc["data"]),
-                        metadata=json_bytes(doc["metadata"]), id=uuid.UUID(doc["id"]))
+    return EsdbNewEvent(
+        type=doc["type"],
+        data=json_bytes(doc["data"]),
+        metadata=json_bytes(doc["metadata"]),
+        id=uuid.UUID(doc["id"]),
+    )

@@ -21,6 +21,7 @@ Every call has a deadline (`call_timeout`). A child that misses it, dies or answ
 is killed and the call raises StoreUnavailable (the outcome of a write is then unknown); the
 next call starts a new child. A child found dead before a request is replaced transparently.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,16 +72,25 @@ class SubprocessLogUnitOfWork(LogUnitOfWork):
         if not events:
             raise ValueError("append needs at least one event")
         wire = snapshot([new_event_to_wire(e) for e in events])
-        self.ops.append(["append", {"stream": stream, "expected_version": expected_version,
-                                    "events": wire}])
+        self.ops.append(
+            ["append", {"stream": stream, "expected_version": expected_version, "events": wire}]
+        )
         return expected_version + len(events)
 
     def track(self, tracking: Tracking) -> None:
         # Checked early so a duplicate skips the consumer's work; the commit checks again.
         if self._store.is_processed(tracking.consumer, tracking.event_id):
             raise AlreadyProcessed(tracking.consumer, tracking.event_id)
-        self.ops.append(["track", {"consumer": tracking.consumer, "event_id": tracking.event_id,
-                                   "position": tracking.position}])
+        self.ops.append(
+            [
+                "track",
+                {
+                    "consumer": tracking.consumer,
+                    "event_id": tracking.event_id,
+                    "position": tracking.position,
+                },
+            ]
+        )
 
 
 class SubprocessUnitOfWork(SubprocessLogUnitOfWork, UnitOfWork):
@@ -101,8 +111,9 @@ class SubprocessUnitOfWork(SubprocessLogUnitOfWork, UnitOfWork):
         if (collection, key) in self._views:
             return snapshot(self._views[(collection, key)])
         doc = self._view_store.get_view(collection, key)
-        self.ops.append(["expect_view", {"collection": collection, "key": key,
-                                         "doc": snapshot(doc)}])
+        self.ops.append(
+            ["expect_view", {"collection": collection, "key": key, "doc": snapshot(doc)}]
+        )
         return doc
 
 
@@ -143,9 +154,16 @@ class SubprocessEventLog(EventLog):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_SOURCE_ROOT, env.get("PYTHONPATH")]))
         # Looked up at call time so that eventlet's green Popen is used when patched.
         self._proc = subprocess.Popen(
-            [self._python, "-m", "eventstore.esdb_subprocess_child", "--spec",
-             json.dumps(self.spec)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            [
+                self._python,
+                "-m",
+                "eventstore.esdb_subprocess_child",
+                "--spec",
+                json.dumps(self.spec),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
         )
         self._buffer = bytearray()
         try:
@@ -202,7 +220,7 @@ class SubprocessEventLog(EventLog):
             if not ready:
                 continue
             try:
-                view = view[posix.write(fd, view):]
+                view = view[posix.write(fd, view) :]
             except BlockingIOError:
                 continue
             except OSError as exc:
@@ -227,7 +245,7 @@ class SubprocessEventLog(EventLog):
                 raise _ChildLost(f"it exited (status {status})")
             self._buffer += chunk
         line = bytes(self._buffer[:end])
-        del self._buffer[:end + 1]
+        del self._buffer[: end + 1]
         try:
             return json.loads(line)
         except ValueError:
@@ -276,8 +294,13 @@ class SubprocessEventLog(EventLog):
         if self.upcasters:
             type_name, data = self.upcasters.upcast(type_name, data)
         return RecordedEvent(
-            id=wire["id"], type=type_name, data=data, metadata=wire["metadata"],
-            stream=wire["stream"], version=wire["version"], position=wire["position"],
+            id=wire["id"],
+            type=type_name,
+            data=data,
+            metadata=wire["metadata"],
+            stream=wire["stream"],
+            version=wire["version"],
+            position=wire["position"],
             recorded_at=datetime.fromisoformat(wire["recorded_at"]),
         )
 
@@ -308,8 +331,9 @@ class SubprocessEventLog(EventLog):
             self._closed = True
             if self._proc is not None and self._proc.poll() is None:
                 try:
-                    self._send(dumps_line({"id": 0, "op": "close", "args": {}}),
-                               time.monotonic() + 5)
+                    self._send(
+                        dumps_line({"id": 0, "op": "close", "args": {}}), time.monotonic() + 5
+                    )
                 except _ChildLost:
                     pass
             self._stop_child(grace=5.0)
@@ -334,8 +358,12 @@ class SubprocessEventStore(SubprocessEventLog, EventStore):
         return self._call("get_view", collection=collection, key=key)
 
     def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:
-        return [(key, doc) for key, doc in self._call("list_views", collection=collection,
-                                                      after_key=after_key, limit=limit)]
+        return [
+            (key, doc)
+            for key, doc in self._call(
+                "list_views", collection=collection, after_key=after_key, limit=limit
+            )
+        ]
 
 
 def open_esdb_subprocess(
@@ -349,8 +377,17 @@ def open_esdb_subprocess(
     start_timeout: float = 30.0,
 ) -> SubprocessEventLog:
     """EventStoreDB in a child process; each call waits `timeout` for the server."""
-    spec = {"kind": "esdb", "uri": uri, "namespace": namespace, "timeout": timeout,
-            "unique_event_ids": unique_event_ids}
+    spec = {
+        "kind": "esdb",
+        "uri": uri,
+        "namespace": namespace,
+        "timeout": timeout,
+        "unique_event_ids": unique_event_ids,
+    }
     # esdbclient retries a failed RPC once, so the child may take twice its own deadline.
-    return SubprocessEventLog(spec, upcasters=upcasters, start_timeout=start_timeout,
-                              call_timeout=call_timeout or 2 * timeout + 5)
+    return SubprocessEventLog(
+        spec,
+        upcasters=upcasters,
+        start_timeout=start_timeout,
+        call_timeout=call_timeout or 2 * timeout + 5,
+    )

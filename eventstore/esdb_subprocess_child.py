@@ -1,5 +1,6 @@
 """The child side of eventstore.esdb_subprocess: `python -m eventstore.esdb_subprocess_child
 --spec JSON` opens the store the spec names and answers the parent's requests."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,8 @@ def _commit(store: EventLog, ops: list) -> list[int]:
             elif name == "expect_view":
                 if uow.get_view(args["collection"], args["key"]) != args["doc"]:
                     raise EventStoreError(
-                        f"view {args['collection']}/{args['key']} changed during the unit of work")
+                        f"view {args['collection']}/{args['key']} changed during the unit of work"
+                    )
             else:
                 raise ValueError(f"unknown unit-of-work operation {name!r}")
     return versions
@@ -86,7 +88,7 @@ def serve(spec: dict, requests: Any, out_fd: int) -> int:
     def answer(message: dict) -> None:
         data = memoryview(dumps_line(message))
         while data:
-            data = data[os.write(out_fd, data):]
+            data = data[os.write(out_fd, data) :]
 
     try:
         store = open_store_from_spec(spec)

@@ -1,5 +1,6 @@
 """What the parent and the child of eventstore.esdb_subprocess exchange: one JSON line per
 message, errors that keep their type and fields, events with ISO-format times."""
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,18 @@ STORE_KINDS = {
 }
 VIEW_KINDS = frozenset({"sqlite", "postgres"})
 """The kinds that keep views beside their events (eventstore.port.EventStore)."""
-ERROR_TYPES: dict[str, type[Exception]] = {cls.__name__: cls for cls in (
-    ConcurrencyError, AlreadyProcessed, StoreUnavailable, EventStoreError,
-    ValueError, TypeError, NotImplementedError,
-)}
+ERROR_TYPES: dict[str, type[Exception]] = {
+    cls.__name__: cls
+    for cls in (
+        ConcurrencyError,
+        AlreadyProcessed,
+        StoreUnavailable,
+        EventStoreError,
+        ValueError,
+        TypeError,
+        NotImplementedError,
+    )
+}
 
 
 def dumps_line(value: Any) -> bytes:
@@ -54,9 +63,16 @@ def decode_error(error: dict) -> Exception:
 
 
 def event_to_wire(event: RecordedEvent) -> dict:
-    return {"id": event.id, "type": event.type, "data": event.data, "metadata": event.metadata,
-            "stream": event.stream, "version": event.version, "position": event.position,
-            "recorded_at": event.recorded_at.isoformat()}
+    return {
+        "id": event.id,
+        "type": event.type,
+        "data": event.data,
+        "metadata": event.metadata,
+        "stream": event.stream,
+        "version": event.version,
+        "position": event.position,
+        "recorded_at": event.recorded_at.isoformat(),
+    }
 
 
 def new_event_to_wire(event: NewEvent) -> dict:

@@ -2,6 +2,7 @@
 in for a multi-stream transaction, described in eventstore.esdb's docstring, and the consumer
 position streams. A mixin rather than a helper object so the store keeps one set of methods
 (tests replace `EsdbEventLog._resolve` to simulate a crash after the intent is written)."""
+
 from __future__ import annotations
 
 import json
@@ -45,12 +46,20 @@ class EsdbTracking(ABC):
     def _rpc(self, deadline: float, call: Callable[[Any, float], Any]) -> Any: ...
 
     @abstractmethod
-    def _read(self, deadline: float, name: str, *, position: int | None = None,
-              backwards: bool = False, limit: int = sys.maxsize) -> Sequence[EsdbRecordedEvent]: ...
+    def _read(
+        self,
+        deadline: float,
+        name: str,
+        *,
+        position: int | None = None,
+        backwards: bool = False,
+        limit: int = sys.maxsize,
+    ) -> Sequence[EsdbRecordedEvent]: ...
 
     @abstractmethod
-    def _write(self, deadline: float, name: str, revision: int | StreamState,
-               events: list[EsdbNewEvent]) -> None: ...
+    def _write(
+        self, deadline: float, name: str, revision: int | StreamState, events: list[EsdbNewEvent]
+    ) -> None: ...
 
     @abstractmethod
     def _name(self, stream: str) -> str: ...
@@ -59,12 +68,14 @@ class EsdbTracking(ABC):
     def _version(self, deadline: float, stream: str) -> int: ...
 
     @abstractmethod
-    def _precheck(self, deadline: float, stream: str, events: list[dict],
-                  expected: int) -> None: ...
+    def _precheck(
+        self, deadline: float, stream: str, events: list[dict], expected: int
+    ) -> None: ...
 
     @abstractmethod
-    def _apply(self, deadline: float, stream: str, events: list[dict],
-               expected: int) -> int | None: ...
+    def _apply(
+        self, deadline: float, stream: str, events: list[dict], expected: int
+    ) -> int | None: ...
 
     # --- tracking (the protocol is described in eventstore.esdb's docstring) ------------------
     def _tracking_stream(self, consumer: str, event_id: str) -> str:
@@ -80,7 +91,8 @@ class EsdbTracking(ABC):
         if not last:
             return None, None
         return last[0].stream_position, (
-            json.loads(last[0].data) if last[0].type == INTENT else None)
+            json.loads(last[0].data) if last[0].type == INTENT else None
+        )
 
     def _resolve(self, deadline: float, intent: dict) -> bool:
         """Whether the intent's effect is stored, rolling it forward while its slot is free."""
@@ -113,12 +125,17 @@ class EsdbTracking(ABC):
                 continue
             if uow.stream is not None:
                 self._precheck(deadline, uow.stream, uow.events, uow.expected)
-            mine = {"stream": uow.stream, "expected": uow.expected, "events": uow.events,
-                    "position": tracking.position}
+            mine = {
+                "stream": uow.stream,
+                "expected": uow.expected,
+                "events": uow.events,
+                "position": tracking.position,
+            }
             after = StreamState.NO_STREAM if revision is None else revision
             try:
-                self._write(deadline, name, after,
-                            [EsdbNewEvent(type=INTENT, data=json_bytes(mine))])
+                self._write(
+                    deadline, name, after, [EsdbNewEvent(type=INTENT, data=json_bytes(mine))]
+                )
             except WrongCurrentVersion:
                 continue  # a competing attempt landed first: resolve it
             if not self._resolve(deadline, mine):
@@ -169,8 +186,12 @@ class EsdbTracking(ABC):
                 continue
             if revision is StreamState.NO_STREAM:  # only the newest value matters
                 try:
-                    self._rpc(deadline, lambda c, t: c.set_stream_metadata(
-                        name, metadata={"$maxCount": KEEP_POSITIONS}, timeout=t))
+                    self._rpc(
+                        deadline,
+                        lambda c, t: c.set_stream_metadata(
+                            name, metadata={"$maxCount": KEEP_POSITIONS}, timeout=t
+                        ),
+                    )
                 except EventStoreError as exc:
                     log.warning("could not cap %r: %s", name, exc)
             return

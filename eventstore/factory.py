@@ -9,6 +9,7 @@
 and refuses URLs of stores that keep only a log, before connecting to anything.
 `open_event_log` gives any store's log, what the relay and the park CLI need.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,15 +30,15 @@ def _scheme(url: str) -> str:
     return url.split(":", 1)[0]
 
 
-def open_store(url: str, *, upcasters: UpcasterChain = NO_UPCASTERS,
-               **options: Any) -> EventStore:
+def open_store(url: str, *, upcasters: UpcasterChain = NO_UPCASTERS, **options: Any) -> EventStore:
     scheme = _scheme(url)
     if scheme in LOG_ONLY_SCHEMES:
         raise StoreKeepsNoViews(
             f"a {scheme}:// store (EventStoreDB) keeps only the event log, but a service"
             " writes its views in the same transaction as its events; give the service a"
             " sqlite:// or postgresql:// URL (the relay and `python -m messaging.park` do"
-            f" accept {scheme}://)")
+            f" accept {scheme}://)"
+        )
     store = open_event_log(url, upcasters=upcasters, **options)
     if not isinstance(store, EventStore):  # a scheme missing from LOG_ONLY_SCHEMES
         store.close()
@@ -45,13 +46,14 @@ def open_store(url: str, *, upcasters: UpcasterChain = NO_UPCASTERS,
     return store
 
 
-def open_event_log(url: str, *, upcasters: UpcasterChain = NO_UPCASTERS,
-                   **options: Any) -> EventLog:
+def open_event_log(
+    url: str, *, upcasters: UpcasterChain = NO_UPCASTERS, **options: Any
+) -> EventLog:
     scheme = _scheme(url)
     if scheme == "sqlite":
         from eventstore.sqlite import SqliteEventStore
 
-        path = url[len("sqlite:"):]
+        path = url[len("sqlite:") :]
         if path.startswith("//"):
             path = path[2:]
         return SqliteEventStore(path, upcasters=upcasters, **options)

@@ -23,6 +23,7 @@ record. SQLite and PostgreSQL are event stores; EventStoreDB is only an event lo
 esdb:// URL, while the relay and the park CLI, which need only the log, open it with
 `open_event_log`.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -114,8 +115,9 @@ class EventLog(ABC):
         so the consumer goes on past it and the event is never lost from sight."""
         raise NotImplementedError(f"{type(self).__name__} cannot park events")
 
-    def parked(self, consumer: str, after_position: int = 0,
-               limit: int = 1000) -> list[ParkedEvent]:
+    def parked(
+        self, consumer: str, after_position: int = 0, limit: int = 1000
+    ) -> list[ParkedEvent]:
         """The consumer's parked events after `after_position`, in position order."""
         raise NotImplementedError(f"{type(self).__name__} cannot park events")
 

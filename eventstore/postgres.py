@@ -9,6 +9,7 @@ Under eventlet, psycopg must run its pure-Python implementation (PSYCOPG_IMPL=py
 psycopg-binary installed): its waits then go through the green `select`, and greenthreads
 are not serialised behind libpq calls.
 """
+
 from __future__ import annotations
 
 import queue
@@ -115,7 +116,8 @@ class PostgresEventStore(SqlEventStore):
     def _connect(self) -> psycopg.Connection:
         # libpq connection parameters, which psycopg.connect takes as keyword arguments.
         extra: dict[str, Any] = (
-            {"options": f"-c search_path={self._schema}"} if self._schema else {})
+            {"options": f"-c search_path={self._schema}"} if self._schema else {}
+        )
         conn = psycopg.connect(
             self._dsn, autocommit=True, connect_timeout=self._connect_timeout, **extra
         )

@@ -1,4 +1,5 @@
 """The values that cross the event-store port."""
+
 from __future__ import annotations
 
 import uuid

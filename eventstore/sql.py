@@ -8,6 +8,7 @@ Append protocol, in one transaction that holds the store's single write lock:
 Because the lock is held from (2) until commit, commits happen in position order and positions
 have no gaps, so a reader paging by position never misses an event that commits late.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,9 +55,7 @@ class SqlDialect:
             "SELECT event_id, type, data, metadata, stream, version, position, recorded_at"
             " FROM events WHERE position > ? ORDER BY position LIMIT ?"
         ),
-        "track": (
-            "INSERT INTO tracking (consumer, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
-        ),
+        "track": ("INSERT INTO tracking (consumer, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING"),
         "is_processed": "SELECT 1 FROM tracking WHERE consumer = ? AND event_id = ?",
         "save_position": (
             "INSERT INTO positions (consumer, position) VALUES (?, ?)"
@@ -136,9 +135,7 @@ class SqlUnitOfWork(UnitOfWork):
         if self._cursor.rowcount == 0:
             raise AlreadyProcessed(tracking.consumer, tracking.event_id)
         if tracking.position is not None:
-            self._cursor.execute(
-                self._sql["save_position"], (tracking.consumer, tracking.position)
-            )
+            self._cursor.execute(self._sql["save_position"], (tracking.consumer, tracking.position))
 
     def put_view(self, collection: str, key: str, doc: dict) -> None:
         self._cursor.execute(self._sql["put_view"], (collection, key, encode_json(doc)))
@@ -155,8 +152,9 @@ class SqlEventStore(EventStore):
     dialect: SqlDialect
     integrity_errors: tuple[type[Exception], ...] = ()
 
-    def __init__(self, *, upcasters: UpcasterChain = NO_UPCASTERS,
-                 clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self, *, upcasters: UpcasterChain = NO_UPCASTERS, clock: Callable[[], datetime] = utc_now
+    ):
         self.upcasters = upcasters
         self.clock = clock
 
@@ -230,16 +228,28 @@ class SqlEventStore(EventStore):
 
     def park(self, consumer: str, event: ParkedEvent) -> None:
         with self._write_transaction() as cursor:
-            cursor.execute(self.dialect.sql["park"], (
-                consumer, event.position, event.event_id, event.type, event.error,
-                self.encode_time(self.clock())))
+            cursor.execute(
+                self.dialect.sql["park"],
+                (
+                    consumer,
+                    event.position,
+                    event.event_id,
+                    event.type,
+                    event.error,
+                    self.encode_time(self.clock()),
+                ),
+            )
             cursor.execute(self.dialect.sql["save_position"], (consumer, event.position))
 
-    def parked(self, consumer: str, after_position: int = 0,
-               limit: int = 1000) -> list[ParkedEvent]:
-        return [ParkedEvent(position, str(event_id), type_name, error, self.decode_time(at))
-                for position, event_id, type_name, error, at
-                in self._rows("parked", consumer, after_position, limit)]
+    def parked(
+        self, consumer: str, after_position: int = 0, limit: int = 1000
+    ) -> list[ParkedEvent]:
+        return [
+            ParkedEvent(position, str(event_id), type_name, error, self.decode_time(at))
+            for position, event_id, type_name, error, at in self._rows(
+                "parked", consumer, after_position, limit
+            )
+        ]
 
     def count_parked(self, consumer: str) -> int:
         return self._rows("count_parked", consumer)[0][0]
@@ -254,5 +264,7 @@ class SqlEventStore(EventStore):
         return self.decode_json(rows[0][0]) if rows else None
 
     def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:
-        return [(key, self.decode_json(doc))
-                for key, doc in self._rows("list_views", collection, after_key, limit)]
+        return [
+            (key, self.decode_json(doc))
+            for key, doc in self._rows("list_views", collection, after_key, limit)
+        ]

@@ -9,6 +9,7 @@ greenthread that yields inside a transaction (say, for an RPC) makes the others 
 hub, instead of spinning in SQLite's C busy handler, which would block the hub and with it
 the transaction they are waiting for.
 """
+
 from __future__ import annotations
 
 import queue

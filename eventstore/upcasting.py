@@ -3,6 +3,7 @@
 Stored bytes are never rewritten: a `v1` event stays `v1` on disk, and every reader sees the
 newest version after the chain has run. Each step names the exact type it upgrades.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -2,6 +2,7 @@
 
 Auditors' scripts use `ledger.merkle` (hashing, proofs, verification) and `ledger.Ledger`.
 """
+
 from ledger.log import Ledger
 
 __all__ = ["Ledger"]

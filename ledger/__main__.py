@@ -1,5 +1,6 @@
 """`python -m ledger verify PATH`: exit 0 when the ledger verifies, 1 on tampering, 2 when it
 cannot be checked (bad arguments, unreadable file, no trusted log key)."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ def verify_command(args) -> int:
         print(f"cannot read the trusted keys: {exc}", file=sys.stderr)
         return 2
     quiet = args.quiet or not sys.stderr.isatty()
-    with tqdm(desc="verifying", unit=" entries", unit_scale=True, disable=quiet,
-              file=sys.stderr) as bar:
+    with tqdm(
+        desc="verifying", unit=" entries", unit_scale=True, disable=quiet, file=sys.stderr
+    ) as bar:
         try:
             report = verify_ledger(args.path, keys, progress=bar.update)
         except LookupError as exc:
@@ -45,9 +47,11 @@ def verify_command(args) -> int:
         for problem in report.problems[:20]:
             print(f"  {problem}")
         return 1
-    print(f"ok: {report.size} entries, root {report.root.hex()}, "
-          f"{report.checkpoints_checked} checkpoints and {report.cosignatures_checked} "
-          f"cosignatures verified in {report.elapsed:.1f}s")
+    print(
+        f"ok: {report.size} entries, root {report.root.hex()}, "
+        f"{report.checkpoints_checked} checkpoints and {report.cosignatures_checked} "
+        f"cosignatures verified in {report.elapsed:.1f}s"
+    )
     return 0
 
 
@@ -57,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     verify = commands.add_parser("verify", help="re-verify a ledger file from its entries")
     verify.add_argument("path")
     verify.add_argument("--vkey", action="append", help="a trusted key (repeatable)")
-    verify.add_argument("--keys-dir", type=Path, help="trust every *.vkey here "
-                        "(default: keys/ beside the ledger file)")
+    verify.add_argument(
+        "--keys-dir",
+        type=Path,
+        help="trust every *.vkey here (default: keys/ beside the ledger file)",
+    )
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     return verify_command(args)

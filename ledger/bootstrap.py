@@ -7,6 +7,7 @@ Configuration (the nameko config of the ledger service):
 * WITNESSES: a list of {name, url, vkey}; QUORUM: the witness names a checkpoint needs to be
   published (default: all of them, which is bank AND regulator in the platform).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,8 @@ def vkey_file_name(name: str) -> str:
 def load_or_create_log_key(keys_dir: Path, origin: str) -> Signer:
     key_file = keys_dir / "log.key"
     text = load_or_create_key_file(
-        key_file, lambda: f"{Signer.generate(origin).private_text()}\n".encode()).decode()
+        key_file, lambda: f"{Signer.generate(origin).private_text()}\n".encode()
+    ).decode()
     signer = Signer.from_private_text(text)
     if signer.name != origin:
         raise ValueError(f"{key_file} belongs to {signer.name!r}, not {origin!r}")
@@ -39,8 +41,9 @@ def load_or_create_log_key(keys_dir: Path, origin: str) -> Signer:
 def load_or_create_pseudonym_key(keys_dir: Path) -> Pseudonyms:
     """keys/pseudonym.key: the secret behind consumers' per-merchant pseudonyms in entries.
     Kept with the log's key (losing it only means new entries get new pseudonyms)."""
-    text = load_or_create_key_file(keys_dir / "pseudonym.key",
-                                   lambda: f"{os.urandom(32).hex()}\n".encode()).decode()
+    text = load_or_create_key_file(
+        keys_dir / "pseudonym.key", lambda: f"{os.urandom(32).hex()}\n".encode()
+    ).decode()
     return Pseudonyms(bytes.fromhex(text.strip()))
 
 
@@ -53,8 +56,13 @@ def build_notary(config: dict) -> Notary:
 
         verifier = Verifier.from_vkey(spec["vkey"])
         (directory / "keys" / vkey_file_name(spec["name"])).write_text(spec["vkey"] + "\n")
-        witnesses.append(WitnessEndpoint(spec["name"],
-                                         WitnessClient(spec["name"], spec["url"], verifier)))
-    return Notary(Ledger.open(directory / "ledger.db"), signer, witnesses=witnesses,
-                  quorum=config.get("QUORUM"),
-                  pseudonyms=load_or_create_pseudonym_key(directory / "keys"))
+        witnesses.append(
+            WitnessEndpoint(spec["name"], WitnessClient(spec["name"], spec["url"], verifier))
+        )
+    return Notary(
+        Ledger.open(directory / "ledger.db"),
+        signer,
+        witnesses=witnesses,
+        quorum=config.get("QUORUM"),
+        pseudonyms=load_or_create_pseudonym_key(directory / "keys"),
+    )

@@ -16,6 +16,7 @@ any party can rebuild them. An entry holds:
 * `personal_hash`: SHA-256 of the personal fields (named `..._encrypted`, or `personal`), if
   any. Personal data reaches the ledger only as this hash, never in plaintext.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,9 @@ def _check(value) -> None:
 
 def canonical(value) -> bytes:
     _check(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode()
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 def _sha256(value) -> str:
@@ -61,8 +63,11 @@ def _sha256(value) -> str:
 
 
 def _is_money(name: str, value) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)
-            and (name in MONEY_NAMES or name.endswith(MONEY_SUFFIXES)))
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (name in MONEY_NAMES or name.endswith(MONEY_SUFFIXES))
+    )
 
 
 def _is_personal(name: str) -> bool:
@@ -96,11 +101,15 @@ def summarise(event: dict, pseudonym: Callable[[str, str], str] | None = None) -
     parties; without it the id is kept as it is (tests and benchmarks of the tree alone)."""
     data = event["data"]
     personal = {k: v for k, v in data.items() if _is_personal(k)}
-    parties = {k: v for k, v in data.items()
-               if k.endswith("_id") and isinstance(v, str) and not _is_personal(k)}
+    parties = {
+        k: v
+        for k, v in data.items()
+        if k.endswith("_id") and isinstance(v, str) and not _is_personal(k)
+    }
     if pseudonym is not None and CONSUMER_FIELD in parties:
-        parties[CONSUMER_FIELD] = pseudonym(str(data.get("merchant_id") or ""),
-                                            parties[CONSUMER_FIELD])
+        parties[CONSUMER_FIELD] = pseudonym(
+            str(data.get("merchant_id") or ""), parties[CONSUMER_FIELD]
+        )
     summary = {
         "event": {
             "id": event["event_id"],

@@ -11,6 +11,7 @@ its entry). Not storing the bottom levels saves most of the node writes. The rig
 tree (the "compact range") is kept in memory, so an append reads nothing, and any root or
 proof needs O(log n) node reads. `verify` never trusts these nodes: it rehashes the entries.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -71,8 +72,8 @@ class Ledger:
         self._lock = threading.RLock()
         self._size = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
         self._frontier = [
-            (end - start, self._perfect(start, end)) for start, end in
-            merkle.perfect_ranges(0, self._size)
+            (end - start, self._perfect(start, end))
+            for start, end in merkle.perfect_ranges(0, self._size)
         ]
 
     @classmethod
@@ -108,17 +109,21 @@ class Ledger:
         return self._row("SELECT leaf FROM entries WHERE idx = ?", index)
 
     def index_of(self, event_id: str) -> int | None:
-        row = self._conn.execute("SELECT idx FROM entries WHERE event_id = ?",
-                                 (event_id,)).fetchone()
+        row = self._conn.execute(
+            "SELECT idx FROM entries WHERE event_id = ?", (event_id,)
+        ).fetchone()
         return None if row is None else row[0]
 
     def _indexes_of(self, event_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start:start + 500]
+            chunk = event_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(self._conn.execute(
-                f"SELECT event_id, idx FROM entries WHERE event_id IN ({marks})", chunk))
+            found.update(
+                self._conn.execute(
+                    f"SELECT event_id, idx FROM entries WHERE event_id IN ({marks})", chunk
+                )
+            )
         return found
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
@@ -138,13 +143,15 @@ class Ledger:
             return self.leaf(start)
         if level < STORED_LEVEL:
             rows = self._conn.execute(
-                "SELECT leaf FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end))
+                "SELECT leaf FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
+            )
             leaves = [bytes(leaf) for (leaf,) in rows]
             if len(leaves) != end - start:
                 raise LookupError(f"leaves [{start}, {end}) missing from {self.path}")
             return merkle.root(leaves)
-        row = self._conn.execute("SELECT hash FROM nodes WHERE level = ? AND idx = ?",
-                                 (level, start >> level)).fetchone()
+        row = self._conn.execute(
+            "SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, start >> level)
+        ).fetchone()
         if row is None:
             raise LookupError(f"node ({level}, {start >> level}) missing from {self.path}")
         return bytes(row[0])
@@ -225,13 +232,16 @@ class Ledger:
                 self._conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
                 if sign is not None and size > self._size:
                     new_root = merkle.fold_right([digest for _, digest in frontier])
+
                     # The batch's nodes are already inserted, so this transaction's reads see
                     # the new tree.
                     def prove(old_size: int, new_size: int = size) -> list[bytes]:
                         return merkle.consistency_proof(old_size, new_size, self._subtree)
 
-                    self._conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?)",
-                                       (size, new_root, sign(size, new_root, prove)))
+                    self._conn.execute(
+                        "INSERT INTO checkpoints VALUES (?, ?, ?)",
+                        (size, new_root, sign(size, new_root, prove)),
+                    )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -243,20 +253,24 @@ class Ledger:
     def save_checkpoint(self, size: int, note: str) -> None:
         with self._lock:
             self._check_size(size)
-            self._conn.execute("INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)",
-                               (size, self.root(size), note))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)", (size, self.root(size), note)
+            )
 
     def add_cosignature(self, size: int, witness: str, line: str) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO cosignatures VALUES (?, ?, ?)",
-                           (size, witness, line))
+        self._conn.execute(
+            "INSERT OR REPLACE INTO cosignatures VALUES (?, ?, ?)", (size, witness, line)
+        )
 
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
-        row = self._conn.execute("SELECT root, note FROM checkpoints WHERE size = ?",
-                                 (size,)).fetchone()
+        row = self._conn.execute(
+            "SELECT root, note FROM checkpoints WHERE size = ?", (size,)
+        ).fetchone()
         if row is None:
             return None
-        cosigned = dict(self._conn.execute(
-            "SELECT witness, line FROM cosignatures WHERE size = ?", (size,)))
+        cosigned = dict(
+            self._conn.execute("SELECT witness, line FROM cosignatures WHERE size = ?", (size,))
+        )
         return StoredCheckpoint(size, bytes(row[0]), row[1], cosigned)
 
     def checkpoint_sizes(self) -> list[int]:

@@ -18,6 +18,7 @@ Edge cases, decided here and pinned by the transparency-dev vectors in the tests
   such a check proves nothing (a witness trusts its first checkpoint instead). With equal
   sizes the roots are compared as given, whatever their length.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -133,8 +134,9 @@ def consistency_proof(size1: int, size2: int, subtree: Subtree) -> list[bytes]:
 
 
 # --- verification (RFC 9162, sections 2.1.3.2 and 2.1.4.2) -----------------------------------
-def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Iterable[bytes],
-                     root: bytes) -> bool:
+def verify_inclusion(
+    leaf_hash: bytes, index: int, size: int, proof: Iterable[bytes], root: bytes
+) -> bool:
     if not (isinstance(index, int) and isinstance(size, int)) or not 0 <= index < size:
         return False
     if len(leaf_hash) != HASH_SIZE or len(root) != HASH_SIZE:
@@ -156,8 +158,9 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Iterable[by
     return sn == 0 and digest == root
 
 
-def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: bytes,
-                       root2: bytes) -> bool:
+def verify_consistency(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
+) -> bool:
     if not (isinstance(size1, int) and isinstance(size2, int)):
         return False
     proof = list(proof)

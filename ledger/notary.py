@@ -5,6 +5,7 @@ No nameko here: the service wraps it. The log never signs two inconsistent check
 new checkpoint is signed only after a consistency proof from the last signed one verifies
 against the tree inside the same transaction.
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,9 +41,16 @@ class WitnessEndpoint:
 
 
 class Notary:
-    def __init__(self, ledger: Ledger, signer: Signer, *, witnesses: Sequence[WitnessEndpoint] = (),
-                 quorum: Sequence[str] | None = None, clock: Callable[[], float] = time.time,
-                 pseudonyms: Pseudonyms | None = None):
+    def __init__(
+        self,
+        ledger: Ledger,
+        signer: Signer,
+        *,
+        witnesses: Sequence[WitnessEndpoint] = (),
+        quorum: Sequence[str] | None = None,
+        clock: Callable[[], float] = time.time,
+        pseudonyms: Pseudonyms | None = None,
+    ):
         self.ledger = ledger
         self.pseudonyms = pseudonyms
         self.signer = signer
@@ -61,18 +69,22 @@ class Notary:
         items = [(p["event_id"], summarise(p, pseudonym)) for p in payloads]
         signed: list[tuple[int, bytes]] = []
         indexes = self.ledger.append_batch(
-            items, build=build_entry, sign=lambda size, root, prove: self._sign(
-                size, root, prove, signed))
+            items,
+            build=build_entry,
+            sign=lambda size, root, prove: self._sign(size, root, prove, signed),
+        )
         if signed:  # only once the batch, and so its checkpoint, has committed
             self._last_signed = signed[0]
         return indexes
 
     def _sign(self, size: int, root: bytes, prove: Prover, signed: list) -> str:
         old_size, old_root = self._last_signed
-        if old_size and not merkle.verify_consistency(old_size, size, prove(old_size),
-                                                      old_root, root):
-            raise InconsistentCheckpoint(f"tree of size {size} does not extend the signed "
-                                         f"checkpoint of size {old_size}")
+        if old_size and not merkle.verify_consistency(
+            old_size, size, prove(old_size), old_root, root
+        ):
+            raise InconsistentCheckpoint(
+                f"tree of size {size} does not extend the signed checkpoint of size {old_size}"
+            )
         signed.append((size, root))
         return sign_note(Checkpoint(self.origin, size, root).body(), self.signer)
 
@@ -91,8 +103,9 @@ class Notary:
                     line = witness.client.cosign(self.ledger, latest.size, latest.note)
                 except Exception as exc:  # noqa: BLE001 - reported and retried later
                     problems[witness.name] = f"{type(exc).__name__}: {exc}"
-                    log.warning("witness %s did not cosign size %s: %s", witness.name,
-                                latest.size, exc)
+                    log.warning(
+                        "witness %s did not cosign size %s: %s", witness.name, latest.size, exc
+                    )
                     continue
                 self.ledger.add_cosignature(latest.size, witness.name, line)
             return problems
@@ -109,18 +122,26 @@ class Notary:
         for line in lines:
             name, _, encoded = line[2:].partition(" ")
             raw = base64.b64decode(encoded)
-            signatures.append({"signer": name, "key_id": raw[:4].hex(),
-                               "sig": base64.b64encode(raw[4:]).decode()})
-        return {"origin": self.origin, "size": checkpoint.size, "root_hash": checkpoint.root.hex(),
-                "signatures": signatures, "note": note}
+            signatures.append(
+                {"signer": name, "key_id": raw[:4].hex(), "sig": base64.b64encode(raw[4:]).decode()}
+            )
+        return {
+            "origin": self.origin,
+            "size": checkpoint.size,
+            "root_hash": checkpoint.root.hex(),
+            "signatures": signatures,
+            "note": note,
+        }
 
     def checkpoint(self) -> dict | None:
         published = self.published()
         return None if published is None else self.checkpoint_view(published)
 
     def entries(self, start: int, end: int) -> list[dict]:
-        return [{"index": index, "entry": base64.b64encode(entry).decode()}
-                for index, entry in self.ledger.entries(start, end)]
+        return [
+            {"index": index, "entry": base64.b64encode(entry).decode()}
+            for index, entry in self.ledger.entries(start, end)
+        ]
 
     def receipt(self, event_id: str, consumer_id: str | None = None) -> dict | None:
         """The inclusion proof of an event against the published checkpoint; None until then.
@@ -135,8 +156,11 @@ class Notary:
         parties = parse_entry(entry)["parties"]
         is_party = False
         if consumer_id is not None and CONSUMER_FIELD in parties:
-            named = consumer_id if self.pseudonyms is None else self.pseudonyms.of(
-                parties.get("merchant_id", ""), consumer_id)
+            named = (
+                consumer_id
+                if self.pseudonyms is None
+                else self.pseudonyms.of(parties.get("merchant_id", ""), consumer_id)
+            )
             is_party = parties[CONSUMER_FIELD] == named
         return {
             "index": index,

@@ -7,6 +7,7 @@ the first 4 bytes of SHA-256(name || "\\n" || type || public key), type 0x01 for
 Ed25519 note signature and 0x04 for a timestamped witness cosignature, whose signature is
 timestamp (u64, big-endian) || Ed25519 over "cosignature/v1\\ntime <t>\\n" || body.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,11 +55,15 @@ class Signer:
 
     def private_text(self) -> str:
         """Go's note format: PRIVATE+KEY+<name>+<key id hex>+base64(type || seed)."""
-        seed = self.private_key.private_bytes(serialization.Encoding.Raw,
-                                              serialization.PrivateFormat.Raw,
-                                              serialization.NoEncryption())
-        return (f"PRIVATE+KEY+{self.name}+{self.verifier.key_id.hex()}+"
-                f"{base64.b64encode(bytes([self.sig_type]) + seed).decode()}")
+        seed = self.private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return (
+            f"PRIVATE+KEY+{self.name}+{self.verifier.key_id.hex()}+"
+            f"{base64.b64encode(bytes([self.sig_type]) + seed).decode()}"
+        )
 
     @classmethod
     def from_private_text(cls, text: str) -> Signer:
@@ -151,7 +156,7 @@ def _check_name(name: str) -> None:
 def _parse_line(line: str) -> tuple[str, bytes]:
     if not line.startswith(DASH):
         raise NoteError(f"not a signature line: {line!r}")
-    name, _, encoded = line[len(DASH):].partition(" ")
+    name, _, encoded = line[len(DASH) :].partition(" ")
     try:
         payload = base64.b64decode(encoded, validate=True)
     except ValueError as exc:

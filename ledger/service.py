@@ -7,6 +7,7 @@ commit: one fsync per batch). A handler returns, and its message is acked, only 
 batch is durable; an error requeues the whole batch's messages. Duplicates (redeliveries)
 find their event id already in the ledger and are not appended again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,10 +30,14 @@ NOTARISED_SOURCES = ("merchant", "escrow", "risk")
 
 
 def notary_queue(sources=NOTARISED_SOURCES) -> Queue:
-    return Queue(NOTARY_QUEUE, durable=True, bindings=[
-        binding(Exchange(exchange_name(source), type="topic", durable=True), routing_key="#")
-        for source in sources
-    ])
+    return Queue(
+        NOTARY_QUEUE,
+        durable=True,
+        bindings=[
+            binding(Exchange(exchange_name(source), type="topic", durable=True), routing_key="#")
+            for source in sources
+        ],
+    )
 
 
 class _Waiter:

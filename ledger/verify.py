@@ -14,6 +14,7 @@ the tail that recomputes every hash and keeps the chain whole is only visible ag
 signed checkpoints, so it is reported at the size of the last checkpoint that still verifies:
 the first index no valid signature vouches for.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,10 +56,12 @@ class VerifyReport:
 class _Checkpoints:
     """The stored checkpoints, checked one by one as the rebuilt tree reaches their sizes."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, verifiers: list[Verifier],
-                 report: VerifyReport):
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, verifiers: list[Verifier], report: VerifyReport
+    ):
         self.rows = conn.execute(
-            "SELECT size, root, note FROM checkpoints ORDER BY size").fetchall()
+            "SELECT size, root, note FROM checkpoints ORDER BY size"
+        ).fetchall()
         self.cosigned: dict[int, dict[str, str]] = {}
         for size, witness, line in conn.execute("SELECT size, witness, line FROM cosignatures"):
             self.cosigned.setdefault(size, {})[witness] = line
@@ -92,15 +95,19 @@ class _Checkpoints:
         problem = self._problem(size, root, bytes(stored_root), note)
         if problem:
             first = self.report.first_bad_index
-            explained = (problem.startswith("root") and first is not None
-                         and self.last_ok[0] <= first < size)
+            explained = (
+                problem.startswith("root") and first is not None and self.last_ok[0] <= first < size
+            )
             if not explained:  # an entry-level finding in this range is more precise
                 self.report.flag(self.last_ok[0], f"checkpoint {size}: {problem}")
             return
         old_size, old_root = self.last_ok
         if old_size and not self._consistent(old_size, old_root, size, root):
-            self.report.flag(old_size, f"stored tree gives no valid consistency proof from "
-                                       f"checkpoint {old_size} to {size}")
+            self.report.flag(
+                old_size,
+                f"stored tree gives no valid consistency proof from "
+                f"checkpoint {old_size} to {size}",
+            )
             return
         self.last_ok = (size, root)
 
@@ -113,8 +120,10 @@ class _Checkpoints:
         if signed.size != size or signed.root != stored_root:
             return "the signed note and the stored checkpoint disagree"
         if stored_root != root:
-            return (f"root {stored_root.hex()[:16]}... does not match the entries "
-                    f"({root.hex()[:16]}...): history was rewritten")
+            return (
+                f"root {stored_root.hex()[:16]}... does not match the entries "
+                f"({root.hex()[:16]}...): history was rewritten"
+            )
         if not any(self.log_key.verify_line(body, line) for line in lines):
             return "the log's signature does not verify"
         for witness, line in self.cosigned.get(size, {}).items():
@@ -136,8 +145,9 @@ class _Checkpoints:
         return merkle.verify_consistency(old_size, size, proof, old_root, root)
 
 
-def verify_ledger(path: str | Path, verifiers: list[Verifier],
-                  progress: Callable[[int], None] | None = None) -> VerifyReport:
+def verify_ledger(
+    path: str | Path, verifiers: list[Verifier], progress: Callable[[int], None] | None = None
+) -> VerifyReport:
     started = time.perf_counter()
     path = Path(path)
     report = VerifyReport()
@@ -152,8 +162,9 @@ def verify_ledger(path: str | Path, verifiers: list[Verifier],
                 checkpoints.ledger.close()
         last_signed = checkpoints.rows[-1][0] if checkpoints.rows else 0
         if last_signed > count:
-            report.flag(count, f"truncated: {count} entries, but a checkpoint was signed at "
-                               f"{last_signed}")
+            report.flag(
+                count, f"truncated: {count} entries, but a checkpoint was signed at {last_signed}"
+            )
     finally:
         conn.close()
     report.elapsed = time.perf_counter() - started
@@ -184,12 +195,16 @@ def _walk(conn, report: VerifyReport, checkpoints: _Checkpoints, progress) -> No
                 # here; a smaller one, or a broken chain, means the one before is not the
                 # entry this one was written after.
                 if named_index != index:
-                    blamed = index if not isinstance(named_index, int) or named_index > index \
+                    blamed = (
+                        index
+                        if not isinstance(named_index, int) or named_index > index
                         else max(index - 1, 0)
+                    )
                     report.flag(blamed, f"entry {index} names index {named_index}")
                 elif chained_to != previous:
-                    report.flag(max(index - 1, 0),
-                                f"entry {index} does not chain to entry {index - 1}")
+                    report.flag(
+                        max(index - 1, 0), f"entry {index} does not chain to entry {index - 1}"
+                    )
             previous = leaf.hex()
             size, digest = 1, leaf
             while frontier and frontier[-1][0] == size:

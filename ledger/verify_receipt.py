@@ -10,6 +10,7 @@ key given), that the receipt's sizes and root are the checkpoint's, that the lea
 SHA-256(0x00 || entry), the RFC 9162 inclusion proof, and that the entry names its index.
 Exit status: 0 valid, 1 invalid, 2 unusable input.
 """
+
 import argparse
 import base64
 import hashlib
@@ -30,12 +31,16 @@ def parse_vkey(text):
     raw = base64.b64decode(material)
     if sha256(name.encode() + b"\n" + raw)[:4].hex() != key_id:
         raise ValueError(f"vkey {name} does not match its key id")
-    return {"name": name, "type": raw[0], "key": Ed25519PublicKey.from_public_bytes(raw[1:]),
-            "id": bytes.fromhex(key_id)}
+    return {
+        "name": name,
+        "type": raw[0],
+        "key": Ed25519PublicKey.from_public_bytes(raw[1:]),
+        "id": bytes.fromhex(key_id),
+    }
 
 
 def signature_valid(vkey, body, line):
-    name, _, encoded = line[len("\u2014 "):].partition(" ")
+    name, _, encoded = line[len("\u2014 ") :].partition(" ")
     raw = base64.b64decode(encoded)
     if not line.startswith("\u2014 ") or name != vkey["name"] or raw[:4] != vkey["id"]:
         return False
@@ -83,7 +88,10 @@ def check(receipt, vkeys, quorum):
             return f"no valid cosignature from witness {name!r}"
     size = int(size_text)
     if (checkpoint["size"], checkpoint["root_hash"], checkpoint["origin"]) != (
-            size, root.hex(), origin) or receipt["tree_size"] != size:
+        size,
+        root.hex(),
+        origin,
+    ) or receipt["tree_size"] != size:
         return "the receipt's sizes or root differ from the signed checkpoint"
     entry = base64.b64decode(receipt["entry"])
     leaf = sha256(b"\x00" + entry)
@@ -101,8 +109,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("receipt")
     parser.add_argument("--vkey", action="append", required=True)
-    parser.add_argument("--quorum", action="append",
-                        help="witness names that must cosign (default: every witness vkey)")
+    parser.add_argument(
+        "--quorum",
+        action="append",
+        help="witness names that must cosign (default: every witness vkey)",
+    )
     args = parser.parse_args(argv)
     try:
         with open(args.receipt, encoding="utf-8") as source:
@@ -121,8 +132,10 @@ def main(argv=None):
         return 1
     entry = json.loads(base64.b64decode(receipt["entry"]))
     event = entry.get("event", {})
-    print(f"VALID: entry {receipt['index']} of {receipt['tree_size']}, signed by the log and "
-          f"cosigned by {', '.join(quorum) or 'no witness'}")
+    print(
+        f"VALID: entry {receipt['index']} of {receipt['tree_size']}, signed by the log and "
+        f"cosigned by {', '.join(quorum) or 'no witness'}"
+    )
     print(f"  event {event.get('id')} ({event.get('type')}), amounts {entry.get('amounts')}")
     return 0
 

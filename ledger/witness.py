@@ -23,6 +23,7 @@ misbehaviour (the spec allows it; the state is unaffected).
     python -m ledger.witness serve --name NAME --key-file PATH --log-vkey VKEY --origin ORIGIN
                                    --db PATH [--host 127.0.0.1] [--port 8100]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,15 @@ from ledger.witness_protocol import (
 )
 from services.key_files import load_or_create_key_file
 
-__all__ = ["Refused", "Submission", "Witness", "create_witness_app", "format_submission",
-           "parse_submission", "main"]
+__all__ = [
+    "Refused",
+    "Submission",
+    "Witness",
+    "create_witness_app",
+    "format_submission",
+    "parse_submission",
+    "main",
+]
 
 log = logging.getLogger("ledger.witness")
 
@@ -85,8 +93,13 @@ CREATE TABLE IF NOT EXISTS conflicts (
 
 
 class Witness:
-    def __init__(self, signer: Signer, logs: Mapping[str, Verifier], db_path: str | Path,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        signer: Signer,
+        logs: Mapping[str, Verifier],
+        db_path: str | Path,
+        clock: Callable[[], float] = time.time,
+    ):
         if signer.sig_type != COSIGNATURE_V1:
             raise ValueError("a witness signs cosignature/v1 (type 0x04)")
         if any(v.sig_type != ED25519 for v in logs.values()):
@@ -123,14 +136,20 @@ class Witness:
 
     # --- reading -------------------------------------------------------------------------------
     def latest(self, origin: str) -> tuple[int, bytes] | None:
-        row = self._conn().execute("SELECT size, root FROM latest WHERE origin = ?",
-                                   (origin,)).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT size, root FROM latest WHERE origin = ?", (origin,))
+            .fetchone()
+        )
         return None if row is None else (row[0], bytes(row[1]))
 
     def conflicts(self, origin: str) -> list[tuple[int, bytes, str, str]]:
         """(size, root, reason, note) of the log-signed checkpoints refused as inconsistent."""
-        rows = self._conn().execute("SELECT size, root, reason, note FROM conflicts"
-                                    " WHERE origin = ? ORDER BY seen_at, size", (origin,))
+        rows = self._conn().execute(
+            "SELECT size, root, reason, note FROM conflicts"
+            " WHERE origin = ? ORDER BY seen_at, size",
+            (origin,),
+        )
         return [(size, bytes(root), reason, note) for size, root, reason, note in rows]
 
     # --- add-checkpoint ------------------------------------------------------------------------
@@ -169,30 +188,39 @@ class Witness:
         return body, checkpoint
 
     @staticmethod
-    def _check(checkpoint: Checkpoint, submission: Submission,
-               latest: tuple[int, bytes] | None) -> None:
+    def _check(
+        checkpoint: Checkpoint, submission: Submission, latest: tuple[int, bytes] | None
+    ) -> None:
         latest_size, latest_root = latest or (0, merkle.EMPTY_ROOT)
         if submission.old_size != latest_size:
-            raise Refused(409, f"old size {submission.old_size} is not the latest cosigned"
-                               f" size {latest_size}", latest_size)
+            raise Refused(
+                409,
+                f"old size {submission.old_size} is not the latest cosigned size {latest_size}",
+                latest_size,
+            )
         if checkpoint.size < latest_size:
             raise Refused(409, f"rollback: size {checkpoint.size} < cosigned {latest_size}")
         if checkpoint.size == latest_size:
             if checkpoint.root != latest_root:
-                raise Refused(409, f"size {latest_size} with another root: the log forked",
-                              evidence=True)
+                raise Refused(
+                    409, f"size {latest_size} with another root: the log forked", evidence=True
+                )
             if submission.proof:
                 raise Refused(409, "a proof between equal sizes must be empty")
             return
         if latest_size == 0:
             return  # trust on first use: every tree extends the empty one
-        if not merkle.verify_consistency(latest_size, checkpoint.size, submission.proof,
-                                         latest_root, checkpoint.root):
-            raise Refused(409, f"checkpoint {checkpoint.size} is not consistent with the"
-                               f" cosigned checkpoint {latest_size}", evidence=True)
+        if not merkle.verify_consistency(
+            latest_size, checkpoint.size, submission.proof, latest_root, checkpoint.root
+        ):
+            raise Refused(
+                409,
+                f"checkpoint {checkpoint.size} is not consistent with the"
+                f" cosigned checkpoint {latest_size}",
+                evidence=True,
+            )
 
-    def _compare_and_swap(self, checkpoint: Checkpoint,
-                          expected: tuple[int, bytes] | None) -> None:
+    def _compare_and_swap(self, checkpoint: Checkpoint, expected: tuple[int, bytes] | None) -> None:
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -206,11 +234,15 @@ class Witness:
                 size = current[0] if current else 0
                 raise Refused(409, f"state moved to size {size} during the check", size)
             if expected is None:
-                conn.execute("INSERT INTO latest VALUES (?, ?, ?)",
-                             (checkpoint.origin, checkpoint.size, checkpoint.root))
+                conn.execute(
+                    "INSERT INTO latest VALUES (?, ?, ?)",
+                    (checkpoint.origin, checkpoint.size, checkpoint.root),
+                )
             else:
-                conn.execute("UPDATE latest SET size = ?, root = ? WHERE origin = ?",
-                             (checkpoint.size, checkpoint.root, checkpoint.origin))
+                conn.execute(
+                    "UPDATE latest SET size = ?, root = ? WHERE origin = ?",
+                    (checkpoint.size, checkpoint.root, checkpoint.origin),
+                )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # a failed COMMIT may already have rolled back
@@ -221,15 +253,22 @@ class Witness:
         try:
             self._conn().execute(
                 "INSERT OR IGNORE INTO conflicts VALUES (?, ?, ?, ?, ?, ?)",
-                (checkpoint.origin, checkpoint.size, checkpoint.root, reason, note,
-                 int(self.clock())))
+                (
+                    checkpoint.origin,
+                    checkpoint.size,
+                    checkpoint.root,
+                    reason,
+                    note,
+                    int(self.clock()),
+                ),
+            )
         except sqlite3.Error:
             log.exception("could not keep evidence of a conflicting checkpoint")
         log.warning("refused %s at size %d: %s", checkpoint.origin, checkpoint.size, reason)
 
 
 def _names_key(line: str, key: Verifier) -> bool:
-    name, _, encoded = line[len(DASH):].partition(" ")
+    name, _, encoded = line[len(DASH) :].partition(" ")
     try:
         return name == key.name and base64.b64decode(encoded)[:4] == key.key_id
     except ValueError:
@@ -250,24 +289,29 @@ def create_witness_app(witness: Witness) -> Flask:
             return Response("body is not UTF-8\n", 400, content_type="text/plain")
         except Refused as refused:
             if refused.latest_size is not None:
-                return Response(f"{refused.latest_size}\n", refused.status,
-                                content_type=SIZE_CONTENT_TYPE)
+                return Response(
+                    f"{refused.latest_size}\n", refused.status, content_type=SIZE_CONTENT_TYPE
+                )
             headers = {"Retry-After": "1"} if refused.status == 503 else {}
-            return Response(refused.message + "\n", refused.status, headers=headers,
-                            content_type="text/plain; charset=utf-8")
+            return Response(
+                refused.message + "\n",
+                refused.status,
+                headers=headers,
+                content_type="text/plain; charset=utf-8",
+            )
         return Response(line + "\n", 200, content_type="text/plain; charset=utf-8")
 
     @app.get("/healthz")
     def healthz():
-        return jsonify({"status": "ok", "name": witness.signer.name,
-                        "vkey": witness.signer.verifier.vkey()})
+        return jsonify(
+            {"status": "ok", "name": witness.signer.name, "vkey": witness.signer.verifier.vkey()}
+        )
 
     # The witness speaks text/plain (its clients are logs, not browsers): no HTML error
     # pages, and an unexpected failure is logged with its trace, not sent.
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        return Response(f"{exc.name}\n", exc.code or 500,
-                        content_type="text/plain; charset=utf-8")
+        return Response(f"{exc.name}\n", exc.code or 500, content_type="text/plain; charset=utf-8")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -280,7 +324,8 @@ def create_witness_app(witness: Witness) -> Flask:
 # --- command line --------------------------------------------------------------------------------
 def load_or_create_key(name: str, key_file: Path) -> Signer:
     text = load_or_create_key_file(
-        key_file, lambda: f"{Signer.generate(name, COSIGNATURE_V1).private_text()}\n".encode())
+        key_file, lambda: f"{Signer.generate(name, COSIGNATURE_V1).private_text()}\n".encode()
+    )
     signer = Signer.from_private_text(text.decode())
     if signer.name != name or signer.sig_type != COSIGNATURE_V1:
         raise SystemExit(f"{key_file} is not the cosigning key of {name!r}")
@@ -316,11 +361,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args.db.parent.mkdir(parents=True, exist_ok=True)
     witness = Witness(signer, {args.origin: log_key}, args.db)
-    log.info("witness %s for %s on %s:%d", signer.verifier.vkey(), args.origin, args.host,
-             args.port)
+    log.info(
+        "witness %s for %s on %s:%d", signer.verifier.vkey(), args.origin, args.host, args.port
+    )
     try:
-        waitress.serve(create_witness_app(witness), host=args.host, port=args.port, threads=8,
-                       ident="prepaid-witness")
+        waitress.serve(
+            create_witness_app(witness),
+            host=args.host,
+            port=args.port,
+            threads=8,
+            ident="prepaid-witness",
+        )
     finally:
         witness.close()
     return 0

@@ -6,6 +6,7 @@ an eventlet greenthread (nameko monkey-patches the sockets). One client serves o
 a time (the notary holds its cosigning lock around it): it keeps the witness's size and a
 keep-alive session, neither of which is meant to be shared by concurrent calls.
 """
+
 from __future__ import annotations
 
 import requests
@@ -65,8 +66,7 @@ class WitnessClient:
                 # prove from the size it has, once.
                 self.known_size = latest
                 if latest > size:
-                    raise WitnessRefused(409, f"witness has cosigned size {latest}, beyond"
-                                              f" {size}")
+                    raise WitnessRefused(409, f"witness has cosigned size {latest}, beyond {size}")
                 response = self._post(ledger, latest, size, note)
         self._raise_unless_ok(response)
         for line in _text(response).splitlines():
@@ -74,8 +74,10 @@ class WitnessClient:
             if self.verifier.verify_line(body, line):
                 self.known_size = size
                 return line
-        raise BadCosignature(200, f"no cosignature by {self.verifier.name} verifies on size"
-                                  f" {size}: {_text(response)!r}")
+        raise BadCosignature(
+            200,
+            f"no cosignature by {self.verifier.name} verifies on size {size}: {_text(response)!r}",
+        )
 
     def _post(self, ledger: Ledger, old: int, size: int, note: str) -> requests.Response:
         proof = ledger.consistency_proof(old, size) if 0 < old < size else []
@@ -84,7 +86,8 @@ class WitnessClient:
                 f"{self.url}/add-checkpoint",
                 data=format_submission(old, proof, note).encode(),
                 headers={"Content-Type": "text/plain; charset=utf-8"},
-                timeout=self.timeout)
+                timeout=self.timeout,
+            )
         except requests.RequestException as exc:
             raise WitnessUnavailable(f"{self.name} at {self.url}: {exc}") from exc
 

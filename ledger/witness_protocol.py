@@ -13,6 +13,7 @@ does not verify; 404 unknown origin; 409 inconsistent with the witness's latest 
 checkpoint, with body "<latest size>\n" and Content-Type text/x.tlog.size when the old size
 is not that latest size; 503 busy, retry.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,8 +36,9 @@ _SIZE_BODY = re.compile(f"{_DECIMAL}\n")
 class Refused(Exception):
     """An add-checkpoint request the witness answers with `status` instead of a cosignature."""
 
-    def __init__(self, status: int, message: str, latest_size: int | None = None,
-                 evidence: bool = False):
+    def __init__(
+        self, status: int, message: str, latest_size: int | None = None, evidence: bool = False
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -76,8 +78,12 @@ def parse_submission(body: str) -> Submission:
 
 
 def format_submission(old_size: int, proof: list[bytes], note: str) -> str:
-    return (f"old {old_size}\n" + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
-            + "\n" + note)
+    return (
+        f"old {old_size}\n"
+        + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
+        + "\n"
+        + note
+    )
 
 
 def parse_size_body(content_type: str, body: str) -> int | None:

@@ -15,6 +15,7 @@
 * A handler that raises rolls back and the message is requeued, never dropped (nameko's
   default would ack and drop it). A short pause first keeps a poison message from spinning.
 """
+
 from __future__ import annotations
 
 import functools
@@ -52,7 +53,8 @@ class EventStoreDependency(DependencyProvider):
             # The URL itself may carry a password: the message names its scheme only.
             raise StoreKeepsNoViews(
                 f"service {self.container.service_name!r} cannot start on its"
-                f" {self.config_key}: {exc}") from None
+                f" {self.config_key}: {exc}"
+            ) from None
 
     def stop(self) -> None:
         if self.store is not None:
@@ -79,17 +81,22 @@ def consumes(source_service: str, event_type: str, *, store_attr: str = "store")
                     uow.track(Tracking(consumer, event.event_id))
                     fn(self, event, uow)
             except AlreadyProcessed:
-                log.info("%s: event %s already processed; acking duplicate", consumer,
-                         event.event_id)
+                log.info(
+                    "%s: event %s already processed; acking duplicate", consumer, event.event_id
+                )
             except Exception:
-                log.exception("%s: handling %s failed; it will be redelivered", consumer,
-                              event.event_id)
+                log.exception(
+                    "%s: handling %s failed; it will be redelivered", consumer, event.event_id
+                )
                 time.sleep(REDELIVERY_PAUSE)
                 raise
 
         return event_handler(
-            source_service, event_type,
-            handler_type=SERVICE_POOL, reliable_delivery=True, requeue_on_error=True,
+            source_service,
+            event_type,
+            handler_type=SERVICE_POOL,
+            reliable_delivery=True,
+            requeue_on_error=True,
         )(handler)
 
     return decorator

@@ -5,6 +5,7 @@ metadata and travels in an AMQP header, so it must be short and plain: an unboun
 one would be copied into every event of the request and could make a message the broker
 refuses. Anything else is replaced by a fresh id.
 """
+
 from __future__ import annotations
 
 import re

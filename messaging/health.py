@@ -3,6 +3,7 @@
 The relay is degraded, with each reason said, when it is more than the policy's
 `[relay] max_lag_events` behind, when its oldest unpublished event is older than
 `max_age_seconds`, or when it has parked any event."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -18,17 +19,21 @@ def _parked(store: EventStore, relay: str) -> int:
         return 0
 
 
-def relay_problems(lag: int, age_seconds: int, parked: int, service: str,
-                   rules: RelayRules) -> list[str]:
+def relay_problems(
+    lag: int, age_seconds: int, parked: int, service: str, rules: RelayRules
+) -> list[str]:
     problems = []
     if lag > rules.max_lag_events:
         problems.append(f"{lag} events not yet published (limit {rules.max_lag_events})")
     if age_seconds > rules.max_age_seconds:
-        problems.append(f"the oldest unpublished event was recorded {age_seconds} s ago"
-                        f" (limit {rules.max_age_seconds} s)")
+        problems.append(
+            f"the oldest unpublished event was recorded {age_seconds} s ago"
+            f" (limit {rules.max_age_seconds} s)"
+        )
     if parked:
-        problems.append(f"{parked} event(s) parked: python -m platformrun.park list"
-                        f" --service {service}")
+        problems.append(
+            f"{parked} event(s) parked: python -m platformrun.park list --service {service}"
+        )
     return problems
 
 
@@ -41,8 +46,7 @@ def store_health(store: EventStore, service: str, rules: RelayRules) -> dict:
         parked = _parked(store, relay)
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         return {"status": "down", "store": f"error: {type(exc).__name__}"}
-    age = (max(0, int((datetime.now(UTC) - oldest[0].recorded_at).total_seconds()))
-           if oldest else 0)
+    age = max(0, int((datetime.now(UTC) - oldest[0].recorded_at).total_seconds())) if oldest else 0
     problems = relay_problems(head - relayed, age, parked, service, rules)
     return {
         "status": "ok",

@@ -5,6 +5,7 @@ property built from event data over its length, a header frame over what the con
 negotiated) is refused here, before the broker sees it, so the relay can park it and go on
 instead of having the broker close the connection on every attempt.
 """
+
 from __future__ import annotations
 
 import pika
@@ -37,20 +38,23 @@ def _checked_size(name: str, value: object, limit: int) -> int:
     return size + OVERHEAD_PER_VALUE
 
 
-def encode(service: str, event: RecordedEvent, rules: RelayRules,
-           frame_max: int) -> tuple[bytes, pika.BasicProperties]:
+def encode(
+    service: str, event: RecordedEvent, rules: RelayRules, frame_max: int
+) -> tuple[bytes, pika.BasicProperties]:
     """The body and properties for `event` (routing key: its type); raises Unencodable."""
     message = IntegrationEvent.from_recorded(service, event)
     headers = message_headers(message)
     limit = rules.max_header_value_bytes
     estimate = OVERHEAD_PER_VALUE * 4 + sum(  # + content type, encoding, mode, timestamp
-        [_checked_size(name, value, limit)
-         for name, value in (("event type", event.type), ("event id", event.id))]
-        + [_checked_size(f"header {name}", value, limit) for name, value in headers.items()])
+        [
+            _checked_size(name, value, limit)
+            for name, value in (("event type", event.type), ("event id", event.id))
+        ]
+        + [_checked_size(f"header {name}", value, limit) for name, value in headers.items()]
+    )
     body = encode_body(message)
     if len(body) > rules.max_message_bytes:
-        raise Unencodable(
-            f"body is {len(body)} bytes, over the limit of {rules.max_message_bytes}")
+        raise Unencodable(f"body is {len(body)} bytes, over the limit of {rules.max_message_bytes}")
     properties = pika.BasicProperties(
         content_type=CONTENT_TYPE,
         content_encoding="utf-8",

@@ -7,6 +7,7 @@ only once the broker has confirmed it; an event refused again stays parked, with
 `drop` removes the record and publishes nothing: the event stays in the store, and its
 consumers never receive it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -34,21 +35,25 @@ def all_parked(store: EventLog, service: str) -> list[ParkedEvent]:
     return found
 
 
-def chosen(store: EventLog, service: str, positions: list[int],
-           every: bool) -> tuple[list[ParkedEvent], list[int]]:
+def chosen(
+    store: EventLog, service: str, positions: list[int], every: bool
+) -> tuple[list[ParkedEvent], list[int]]:
     """The parked events at `positions` (or all of them), and the positions not parked."""
     parked = {event.position: event for event in all_parked(store, service)}
     if every:
         return list(parked.values()), []
-    return ([parked[p] for p in positions if p in parked],
-            [p for p in positions if p not in parked])
+    return (
+        [parked[p] for p in positions if p in parked],
+        [p for p in positions if p not in parked],
+    )
 
 
 class Republisher:
     """One blocking connection with publisher confirms; declares what the relay declares."""
 
-    def __init__(self, amqp_uri: str, service: str, bindings: list[QueueBinding],
-                 rules: RelayRules):
+    def __init__(
+        self, amqp_uri: str, service: str, bindings: list[QueueBinding], rules: RelayRules
+    ):
         self.service, self.rules = service, rules
         self.exchange = exchange_name(service)
         self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
@@ -66,18 +71,22 @@ class Republisher:
         if not events or events[0].id != parked.event_id:
             return "the event is not at that position in the store"
         try:
-            body, properties = outbound.encode(self.service, events[0], self.rules,
-                                               self.connection._impl.params.frame_max)
-            self.channel.basic_publish(self.exchange, events[0].type, body, properties,
-                                       mandatory=True)
+            body, properties = outbound.encode(
+                self.service, events[0], self.rules, self.connection._impl.params.frame_max
+            )
+            self.channel.basic_publish(
+                self.exchange, events[0].type, body, properties, mandatory=True
+            )
         except outbound.Unencodable as exc:
             return str(exc)
         except pika.exceptions.UnroutableError:
             return "unroutable: no queue is bound to it"
         except pika.exceptions.NackError:
             return "nacked by the broker"
-        except (pika.exceptions.ChannelClosedByBroker,
-                pika.exceptions.ConnectionClosedByBroker) as exc:
+        except (
+            pika.exceptions.ChannelClosedByBroker,
+            pika.exceptions.ConnectionClosedByBroker,
+        ) as exc:
             self.broken = True  # the channel is gone: the remaining events are not tried
             return f"refused by the broker: {exc.reply_code} {exc.reply_text}"
         return None
@@ -87,8 +96,9 @@ class Republisher:
             self.connection.close()
 
 
-def replay(store: EventLog, service: str, events: list[ParkedEvent],
-           publisher: Republisher) -> Iterator[tuple[ParkedEvent, str | None]]:
+def replay(
+    store: EventLog, service: str, events: list[ParkedEvent], publisher: Republisher
+) -> Iterator[tuple[ParkedEvent, str | None]]:
     """Re-publishes each event; yields it with None once the broker confirmed it and it is
     unparked, else with the reason it stays parked."""
     for event in events:

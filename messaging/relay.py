@@ -24,6 +24,7 @@ merely away (connection lost, broker shutting down) parks nothing: the relay wai
 
 It runs in its own process on pika's SelectConnection, outside eventlet.
 """
+
 from __future__ import annotations
 
 import logging
@@ -163,7 +164,9 @@ class OutboxRelay:
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_returned)
         channel.exchange_declare(
-            self.exchange, exchange_type="topic", durable=True,
+            self.exchange,
+            exchange_type="topic",
+            durable=True,
             callback=lambda _frame: self._declare_queues(channel, list(self.bindings)),
         )
 
@@ -175,9 +178,12 @@ class OutboxRelay:
             return
         binding, rest = remaining[0], remaining[1:]
         channel.queue_declare(
-            binding.queue, durable=True,
+            binding.queue,
+            durable=True,
             callback=lambda _f: channel.queue_bind(
-                binding.queue, self.exchange, routing_key=binding.routing_key,
+                binding.queue,
+                self.exchange,
+                routing_key=binding.routing_key,
                 callback=lambda _f2: self._declare_queues(channel, rest),
             ),
         )
@@ -187,15 +193,19 @@ class OutboxRelay:
             return
         if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
             self._on_broker_refusal(reason.reply_code, reason.reply_text)
-        log.warning("relay %s: channel closed: %s; restarting from %s",
-                    self.service, reason, self.saved_position)
+        log.warning(
+            "relay %s: channel closed: %s; restarting from %s",
+            self.service,
+            reason,
+            self.saved_position,
+        )
         self._channel = None
         self.ready.clear()
         connection = self._connection
         if connection is not None and connection.is_open and not self._stopping.is_set():
             connection.ioloop.call_later(
-                self.reconnect_delay, lambda: connection.channel(
-                    on_open_callback=self._on_channel_open)
+                self.reconnect_delay,
+                lambda: connection.channel(on_open_callback=self._on_channel_open),
             )
 
     def _start(self) -> None:
@@ -220,8 +230,7 @@ class OutboxRelay:
         self._pump_scheduled = False
         if self._channel is None or not self._channel.is_open or self._stopping.is_set():
             return
-        window = (1 if self._read_position < self._one_at_a_time_until
-                  else self.max_in_flight)
+        window = 1 if self._read_position < self._one_at_a_time_until else self.max_in_flight
         room = window - len(self._in_flight)
         if room <= 0:
             return  # confirmations will call the pump again
@@ -234,8 +243,13 @@ class OutboxRelay:
             except outbound.Unencodable as exc:
                 entry.acked, entry.refusal, entry.final = True, str(exc), True
             else:
-                self._channel.basic_publish(self.exchange, routing_key=event.type, body=body,
-                                            properties=properties, mandatory=True)
+                self._channel.basic_publish(
+                    self.exchange,
+                    routing_key=event.type,
+                    body=body,
+                    properties=properties,
+                    mandatory=True,
+                )
                 self._next_tag += 1
                 entry.tag = self._next_tag
                 self.published += 1
@@ -267,8 +281,13 @@ class OutboxRelay:
 
     def _on_returned(self, _channel, method, properties, _body) -> None:
         # The broker acks a returned message right after returning it; _drain sees both.
-        log.error("relay %s: event %s (%s) was unroutable: %s; no queue is bound to it",
-                  self.service, properties.message_id, method.routing_key, method.reply_text)
+        log.error(
+            "relay %s: event %s (%s) was unroutable: %s; no queue is bound to it",
+            self.service,
+            properties.message_id,
+            method.routing_key,
+            method.reply_text,
+        )
         for entry in self._in_flight:
             if entry.event_id == properties.message_id:
                 entry.refusal = f"unroutable: {method.reply_code} {method.reply_text}"
@@ -296,9 +315,16 @@ class OutboxRelay:
 
     def _count_refusal(self, entry: _InFlight) -> int:
         count = self._refusals[entry.event_id] = self._refusals.get(entry.event_id, 0) + 1
-        log.warning("relay %s: the broker refused event %s (%s) at position %s (%s of %s): %s",
-                    self.service, entry.event_id, entry.type, entry.position, count,
-                    self.rules.max_refusals, entry.refusal)
+        log.warning(
+            "relay %s: the broker refused event %s (%s) at position %s (%s of %s): %s",
+            self.service,
+            entry.event_id,
+            entry.type,
+            entry.position,
+            count,
+            self.rules.max_refusals,
+            entry.refusal,
+        )
         return count
 
     def _on_broker_refusal(self, reply_code: int, reply_text: str) -> None:
@@ -311,9 +337,14 @@ class OutboxRelay:
             return
         if len(unconfirmed) > 1 or unconfirmed[0] is not self._in_flight[0]:
             self._one_at_a_time_until = max(entry.position for entry in self._in_flight)
-            log.warning("relay %s: refused by the broker (%s %s); publishing one event at a time"
-                        " up to position %s", self.service, reply_code, reply_text,
-                        self._one_at_a_time_until)
+            log.warning(
+                "relay %s: refused by the broker (%s %s); publishing one event at a time"
+                " up to position %s",
+                self.service,
+                reply_code,
+                reply_text,
+                self._one_at_a_time_until,
+            )
             return
         entry = unconfirmed[0]
         entry.refusal = f"refused by the broker: {reply_code} {reply_text}"
@@ -329,16 +360,28 @@ class OutboxRelay:
         try:
             self.store.park(self.tracking_name, parked)
         except NotImplementedError:
-            log.error("relay %s: event %s at position %s is refused (%s) and this store cannot"
-                      " park it; retrying", self.service, entry.event_id, entry.position,
-                      entry.refusal)
+            log.error(
+                "relay %s: event %s at position %s is refused (%s) and this store cannot"
+                " park it; retrying",
+                self.service,
+                entry.event_id,
+                entry.position,
+                entry.refusal,
+            )
             return False
         self._refusals.pop(entry.event_id, None)
         self._confirmed_position = self.saved_position = entry.position
         self.parked += 1
-        log.error("relay %s: PARKED event %s (%s) at position %s: %s; see `python -m"
-                  " platformrun.park list --service %s`", self.service, entry.event_id,
-                  entry.type, entry.position, entry.refusal, self.service)
+        log.error(
+            "relay %s: PARKED event %s (%s) at position %s: %s; see `python -m"
+            " platformrun.park list --service %s`",
+            self.service,
+            entry.event_id,
+            entry.type,
+            entry.position,
+            entry.refusal,
+            self.service,
+        )
         return True
 
     def _abandon_window(self) -> None:

@@ -5,6 +5,7 @@ its events are meant for before it publishes the first one, exactly as the consu
 handler would declare it, and publishes with `mandatory=True` so that a missing binding comes
 back as an error instead of a silent loss.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,10 @@ def subscriptions_of(service_cls: ServiceClass) -> list[QueueBinding]:
                 found.append(
                     QueueBinding(
                         queue=nameko_queue_name(
-                            entrypoint.source_service, entrypoint.event_type,
-                            service_cls.name, attr,
+                            entrypoint.source_service,
+                            entrypoint.event_type,
+                            service_cls.name,
+                            attr,
                         ),
                         source_service=entrypoint.source_service,
                         routing_key=entrypoint.event_type,

@@ -5,6 +5,7 @@ event type as routing key and a JSON body; its handlers bind durable queues name
 `evt-<source>-<event type>--<service>.<method>`. The relay publishes the same way, so any nameko
 handler receives relayed events unchanged, and the body is the `IntegrationEvent` payload.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Starts a local RabbitMQ node, then per service its outbox relay and its nameko p
 the gateway; prints the URL once /healthz is green. A child that dies is restarted. Ctrl-C (or
 SIGTERM) stops everything, the broker last; a second Ctrl-C kills everything at once.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,14 @@ class Child:
 
     def start(self) -> None:
         out = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def exit_code(self) -> int | None:
         """The child's exit status once it has exited; None while it runs or before it starts."""
@@ -107,8 +114,12 @@ def _port(preferred: int) -> int:
 def _nameko(name: str, path: str, config: dict, data: Path, env: dict, log_dir: Path) -> Child:
     config_file = data / "nameko.yaml"
     config_file.write_text(json.dumps(config))  # JSON is YAML, which is what nameko reads
-    return Child(name, [sys.executable, "-m", "nameko", "run", "--config", str(config_file),
-                        path], env, log_dir)
+    return Child(
+        name,
+        [sys.executable, "-m", "nameko", "run", "--config", str(config_file), path],
+        env,
+        log_dir,
+    )
 
 
 def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], list[dict]]:
@@ -122,17 +133,55 @@ def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], 
         data = var / f"witness-{party}"
         data.mkdir(parents=True, exist_ok=True)
         key_file = data / "witness.key"
-        vkey = subprocess.run(
-            [sys.executable, "-m", "ledger.witness", "init", "--name", name,
-             "--key-file", str(key_file)],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
+        vkey = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "ledger.witness",
+                    "init",
+                    "--name",
+                    name,
+                    "--key-file",
+                    str(key_file),
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         port = free_port()
-        children.append(Child(f"witness-{party}", [
-            sys.executable, "-m", "ledger.witness", "serve", "--name", name,
-            "--key-file", str(key_file), "--log-vkey", log_vkey, "--origin", DEFAULT_ORIGIN,
-            "--db", str(data / "state.db"), "--host", "127.0.0.1", "--port", str(port),
-        ], env, log_dir))
+        children.append(
+            Child(
+                f"witness-{party}",
+                [
+                    sys.executable,
+                    "-m",
+                    "ledger.witness",
+                    "serve",
+                    "--name",
+                    name,
+                    "--key-file",
+                    str(key_file),
+                    "--log-vkey",
+                    log_vkey,
+                    "--origin",
+                    DEFAULT_ORIGIN,
+                    "--db",
+                    str(data / "state.db"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                env,
+                log_dir,
+            )
+        )
         specs.append({"name": name, "url": f"http://127.0.0.1:{port}", "vkey": vkey})
     return children, specs
 
@@ -140,8 +189,14 @@ def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], 
 def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     # Every process reads the demo clock's offset, so simulated days pass for all at once.
     # `make run` is the demo platform, chosen here explicitly: the code's default is production.
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "AMQP_URI": amqp_uri,
-           "PLATFORM_CLOCK_FILE": str(var / "clock.json"), "PLATFORM_MODE": "demo"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "AMQP_URI": amqp_uri,
+        "PLATFORM_CLOCK_FILE": str(var / "clock.json"),
+        "PLATFORM_MODE": "demo",
+    }
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = []
@@ -150,29 +205,68 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
         data.mkdir(parents=True, exist_ok=True)
         store_url = f"sqlite:///{data / 'events.db'}"
         # The relay declares the queues of the platform's handlers for this service's events.
-        children.append(Child(f"{service}-relay", [
-            sys.executable, "-m", "platformrun.relay", "--service", service,
-            "--store-url", store_url, "--amqp-uri", amqp_uri], env, log_dir))
-        children.append(_nameko(service, SERVICE_CLASSES[service],
-                                {"AMQP_URI": amqp_uri, "STORE_URL": store_url,
-                                 "VAULT_PATH": str(data / "vault.db"),
-                                 "RISK_SIGNING_KEY": str(data / "signing.pem"),
-                                 "BANK_STATEMENT_DIR": str(var / "bank" / "statements"),
-                                 "BANK_ADAPTER": "simulated"},
-                                data, env,
-                                log_dir))
+        children.append(
+            Child(
+                f"{service}-relay",
+                [
+                    sys.executable,
+                    "-m",
+                    "platformrun.relay",
+                    "--service",
+                    service,
+                    "--store-url",
+                    store_url,
+                    "--amqp-uri",
+                    amqp_uri,
+                ],
+                env,
+                log_dir,
+            )
+        )
+        children.append(
+            _nameko(
+                service,
+                SERVICE_CLASSES[service],
+                {
+                    "AMQP_URI": amqp_uri,
+                    "STORE_URL": store_url,
+                    "VAULT_PATH": str(data / "vault.db"),
+                    "RISK_SIGNING_KEY": str(data / "signing.pem"),
+                    "BANK_STATEMENT_DIR": str(var / "bank" / "statements"),
+                    "BANK_ADAPTER": "simulated",
+                },
+                data,
+                env,
+                log_dir,
+            )
+        )
     witnesses, specs = witness_children(var, env, log_dir)
     children += witnesses
-    children.append(_nameko("ledger", SERVICE_CLASSES["ledger"], {
-        "AMQP_URI": amqp_uri, "LEDGER_DIR": str(var / "ledger"), "WITNESSES": specs,
-        "max_workers": 50,
-    }, var / "ledger", env, log_dir))
-    gateway_env = {**env, "PORT": str(http_port),
-                   "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem"),
-                   "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db"),
-                   "GATEWAY_REVOCATION_DB": str(var / "gateway" / "revoked.db")}
-    children.append(Child("gateway", [sys.executable, "-m", "services.gateway.serve"],
-                          gateway_env, log_dir))
+    children.append(
+        _nameko(
+            "ledger",
+            SERVICE_CLASSES["ledger"],
+            {
+                "AMQP_URI": amqp_uri,
+                "LEDGER_DIR": str(var / "ledger"),
+                "WITNESSES": specs,
+                "max_workers": 50,
+            },
+            var / "ledger",
+            env,
+            log_dir,
+        )
+    )
+    gateway_env = {
+        **env,
+        "PORT": str(http_port),
+        "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem"),
+        "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db"),
+        "GATEWAY_REVOCATION_DB": str(var / "gateway" / "revoked.db"),
+    }
+    children.append(
+        Child("gateway", [sys.executable, "-m", "services.gateway.serve"], gateway_env, log_dir)
+    )
     return children
 
 
@@ -197,8 +291,9 @@ def supervise(children: list[Child], signals: StopSignals) -> None:
         for child in children:
             if (code := child.exit_code()) is not None:
                 child.restarts += 1
-                log.warning("%s exited with %s; restarting (see %s)", child.name, code,
-                            child.log_path)
+                log.warning(
+                    "%s exited with %s; restarting (see %s)", child.name, code, child.log_path
+                )
                 child.start()
 
 
@@ -221,10 +316,13 @@ def main() -> int:
             url = f"http://127.0.0.1:{http_port}"
             health = wait_healthy(f"{url}/healthz", stop=signals)
             if not signals.count:
-                print(f"\nPlatform is up: {url}   (health: {url}/healthz, "
-                      f"status {health['status']})")
-                print(f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   "
-                      "Ctrl-C stops everything.\n", flush=True)
+                print(
+                    f"\nPlatform is up: {url}   (health: {url}/healthz, status {health['status']})"
+                )
+                print(
+                    f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   Ctrl-C stops everything.\n",
+                    flush=True,
+                )
             supervise(children, signals)
         finally:
             if signals.count < 2:

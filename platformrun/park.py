@@ -11,6 +11,7 @@ an event refused again stays parked, with the reason printed. `drop` removes the
 publishes nothing: the event stays in the store, and its consumers never receive it (see
 messaging/park.py). The URLs default to $STORE_URL and $AMQP_URI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             for event in park.all_parked(store, args.service):
-                print(f"{event.position}\t{event.event_id}\t{event.type}\t"
-                      f"{event.parked_at.isoformat() if event.parked_at else ''}\t{event.error}")
+                print(
+                    f"{event.position}\t{event.event_id}\t{event.type}\t"
+                    f"{event.parked_at.isoformat() if event.parked_at else ''}\t{event.error}"
+                )
             return 0
         chosen, unknown = park.chosen(store, args.service, args.positions, args.all)
         for position in unknown:
@@ -63,8 +66,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _replay(store: EventLog, service: str, amqp_uri: str, chosen: list[ParkedEvent]) -> bool:
     """True if every chosen event was re-published."""
-    publisher = park.Republisher(amqp_uri, service, bindings_of(service),
-                                 load_policy(os.environ.get("POLICY_FILE") or None).relay)
+    publisher = park.Republisher(
+        amqp_uri,
+        service,
+        bindings_of(service),
+        load_policy(os.environ.get("POLICY_FILE") or None).relay,
+    )
     every = True
     try:
         for event, reason in park.replay(store, service, chosen, publisher):

@@ -3,6 +3,7 @@
 Composition: it names every service's class, so it sits above them all, and the commands that
 need every service's bindings (the relay, the parked-event tool) take them from here.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -2,6 +2,7 @@
 
 One service's outbox relay (messaging.relay), declaring by default the queues every handler of
 the platform consumes its events from: knowing those is composition, hence here."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,18 @@ from policy import load_policy
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Publish a service's stored events to RabbitMQ")
     parser.add_argument("--service", required=True)
-    parser.add_argument("--store-url", default=os.environ.get("STORE_URL"),
-                        help="default: $STORE_URL")
-    parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI"),
-                        help="default: $AMQP_URI")
-    parser.add_argument("--bind", action="append", default=[], type=parse_binding,
-                        help="queue=source:routing_key to declare before publishing; default:"
-                             " the queues of the platform's handlers of this service's events")
+    parser.add_argument(
+        "--store-url", default=os.environ.get("STORE_URL"), help="default: $STORE_URL"
+    )
+    parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI"), help="default: $AMQP_URI")
+    parser.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        type=parse_binding,
+        help="queue=source:routing_key to declare before publishing; default:"
+        " the queues of the platform's handlers of this service's events",
+    )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--max-in-flight", type=int, default=2000)
     args = parser.parse_args(argv)
@@ -38,9 +44,15 @@ def main(argv: list[str] | None = None) -> None:
 
     store = open_event_log(args.store_url)
     rules = load_policy(os.environ.get("POLICY_FILE") or None).relay
-    relay = OutboxRelay(store, args.service, args.amqp_uri, bindings=args.bind,
-                        batch_size=args.batch_size, max_in_flight=args.max_in_flight,
-                        rules=rules)
+    relay = OutboxRelay(
+        store,
+        args.service,
+        args.amqp_uri,
+        bindings=args.bind,
+        batch_size=args.batch_size,
+        max_in_flight=args.max_in_flight,
+        rules=rules,
+    )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: relay.stop())
     try:

@@ -12,6 +12,7 @@ small to tell it is refused before anything is done.
 At the end it prints the codes, alerts, refunds and ledger size, and checks that every shop got
 the code its behaviour deserves (exit status 1 if not).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,20 @@ from services.merchant.domain.uscc import ALPHABET, check_character
 
 INDUSTRIES = ("fitness", "beauty", "catering", "education", "retail")
 PRODUCTS = {
-    "stored_value": {"type": "stored_value", "name": "500 + 50", "price": 50_000,
-                     "bonus": 5_000, "validity_days": 365},
-    "count": {"type": "count", "name": "10 visits", "price": 30_000, "uses": 10,
-              "validity_days": 180},
+    "stored_value": {
+        "type": "stored_value",
+        "name": "500 + 50",
+        "price": 50_000,
+        "bonus": 5_000,
+        "validity_days": 365,
+    },
+    "count": {
+        "type": "count",
+        "name": "10 visits",
+        "price": 30_000,
+        "uses": 10,
+        "validity_days": 180,
+    },
     "period": {"type": "period", "name": "Quarter", "price": 60_000, "period_days": 90},
 }
 
@@ -69,10 +80,17 @@ class Storyline:
     @classmethod
     def for_days(cls, days: int) -> Storyline:
         if days < MIN_DAYS:
-            raise ValueError(f"--days {days} is too short to tell the story: at least "
-                             f"{MIN_DAYS} simulated days are needed")
-        return cls(buying_days=days - QUIET_DAYS, season_start=days // 3,
-                   season_end=days * 5 // 9, surge_day=days * 2 // 3, default_day=days - 5)
+            raise ValueError(
+                f"--days {days} is too short to tell the story: at least "
+                f"{MIN_DAYS} simulated days are needed"
+            )
+        return cls(
+            buying_days=days - QUIET_DAYS,
+            season_start=days // 3,
+            season_end=days * 5 // 9,
+            surge_day=days * 2 // 3,
+            default_day=days - 5,
+        )
 
 
 class ApiError(RuntimeError):
@@ -93,12 +111,16 @@ class Api:
         self.tokens: dict[tuple[str, str], dict] = {}
 
     def _send(self, method: str, path: str, body: dict | None, headers: dict) -> dict:
-        for attempt in range(2):   # one reconnect if the server closed the idle connection
+        for attempt in range(2):  # one reconnect if the server closed the idle connection
             if not hasattr(self.local, "conn"):
                 self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
             try:
-                self.local.conn.request(method, path, None if body is None else json.dumps(body),
-                                        {"Content-Type": "application/json", **headers})
+                self.local.conn.request(
+                    method,
+                    path,
+                    None if body is None else json.dumps(body),
+                    {"Content-Type": "application/json", **headers},
+                )
                 answer = self.local.conn.getresponse()
                 data = json.loads(answer.read() or b"{}")
             except (http.client.HTTPException, OSError):
@@ -106,7 +128,7 @@ class Api:
                 if attempt:
                     raise
                 continue
-            if answer.status == 429:   # the gateway's rate limit: wait as told, then again
+            if answer.status == 429:  # the gateway's rate limit: wait as told, then again
                 time.sleep(max(1, int(answer.getheader("Retry-After") or 1)))
                 return self._send(method, path, body, headers)
             if answer.status >= 400:
@@ -117,14 +139,19 @@ class Api:
     def auth(self, role: str, subject: str) -> dict:
         key = (role, subject)
         if key not in self.tokens:
-            token = self._send("POST", "/api/v1/auth/dev-login",
-                               {"role": role, "subject": subject}, {})["token"]
+            token = self._send(
+                "POST", "/api/v1/auth/dev-login", {"role": role, "subject": subject}, {}
+            )["token"]
             self.tokens[key] = {"Authorization": f"Bearer {token}"}
         return self.tokens[key]
 
     def post(self, path: str, body: dict | None, role: str, subject: str) -> dict:
-        return self._send("POST", path, body or {}, {
-            **self.auth(role, subject), "Idempotency-Key": uuid.uuid4().hex})
+        return self._send(
+            "POST",
+            path,
+            body or {},
+            {**self.auth(role, subject), "Idempotency-Key": uuid.uuid4().hex},
+        )
 
     def get(self, path: str, role: str | None = None, subject: str = "") -> dict:
         return self._send("GET", path, None, self.auth(role, subject) if role else {})
@@ -161,7 +188,7 @@ class City:
         self.counts: Counter = Counter()
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(16)
-        self.uscc_numbers = itertools.count(1)   # shops open in parallel: next() is atomic
+        self.uscc_numbers = itertools.count(1)  # shops open in parallel: next() is atomic
 
     # --- day 0 ---------------------------------------------------------------------------
     def uscc(self) -> str:
@@ -175,31 +202,45 @@ class City:
         return first17 + check_character(first17)
 
     def open_shop(self, name: str, industry: str, kind: str) -> Shop:
-        made = self.api.post("/api/v1/merchants", {
-            "name": name, "uscc": self.uscc(), "industry": industry, "address": "Weihai",
-            "contact_phone": "138" + str(self.random.randrange(10 ** 8)).zfill(8)},
-            "operator", "op-demo")
+        made = self.api.post(
+            "/api/v1/merchants",
+            {
+                "name": name,
+                "uscc": self.uscc(),
+                "industry": industry,
+                "address": "Weihai",
+                "contact_phone": "138" + str(self.random.randrange(10**8)).zfill(8),
+            },
+            "operator",
+            "op-demo",
+        )
         shop = Shop(made["merchant_id"], name, kind)
         # Maker-checker: a second operator approves what the first filed.
-        self.api.post(f"/api/v1/merchants/{shop.merchant_id}/approve", {}, "operator",
-                      "op-demo-2")
+        self.api.post(f"/api/v1/merchants/{shop.merchant_id}/approve", {}, "operator", "op-demo-2")
         for card_type, product in PRODUCTS.items():
             body: dict[str, object] | None = product
             if kind == "aggressive":
                 body = {**product, "bonus": 15_000} if card_type == "stored_value" else None
             if body is not None and industry == "education" and "validity_days" in body:
-                body = {**body, "validity_days": 90}   # 校外培训: at most 3 months
+                body = {**body, "validity_days": 90}  # 校外培训: at most 3 months
             if body is not None:
                 shop.products[card_type] = self.api.post(
-                    f"/api/v1/merchants/{shop.merchant_id}/products", body, "merchant",
-                    shop.merchant_id)["product_id"]
+                    f"/api/v1/merchants/{shop.merchant_id}/products",
+                    body,
+                    "merchant",
+                    shop.merchant_id,
+                )["product_id"]
         return shop
 
     def setup(self) -> None:
-        specials = [("Golden Gym", "fitness", "aggressive", ("red",)),
-                    ("Quick Wash", "beauty", "surge", ("red",))]
-        jobs = [(f"Shop {i}", INDUSTRIES[i % len(INDUSTRIES)], "healthy", ("green",))
-                for i in range(self.merchant_count - len(specials))] + specials
+        specials = [
+            ("Golden Gym", "fitness", "aggressive", ("red",)),
+            ("Quick Wash", "beauty", "surge", ("red",)),
+        ]
+        jobs = [
+            (f"Shop {i}", INDUSTRIES[i % len(INDUSTRIES)], "healthy", ("green",))
+            for i in range(self.merchant_count - len(specials))
+        ] + specials
         shops = self.pool.map(lambda job: self.open_shop(*job[:3]), jobs)
         for job, shop in zip(jobs, shops, strict=True):
             shop.expected = job[3]
@@ -210,25 +251,38 @@ class City:
         card_type = self.random.choice(sorted(shop.products))
         consumer_id = f"c-{consumer}"
         try:
-            card = self.api.post("/api/v1/cards", {"product_id": shop.products[card_type]},
-                                 "consumer", consumer_id)
+            card = self.api.post(
+                "/api/v1/cards", {"product_id": shop.products[card_type]}, "consumer", consumer_id
+            )
         except ApiError as exc:
             with self.lock:
                 self.counts[f"purchase refused: {exc.body['error']['code']}"] += 1
             return
         with self.lock:
             self.counts["cards bought"] += 1
-            self.holders.append(Holder(consumer_id, shop, card["card_id"], card_type,
-                                       day + self.random.randint(3, 12)))
+            self.holders.append(
+                Holder(
+                    consumer_id, shop, card["card_id"], card_type, day + self.random.randint(3, 12)
+                )
+            )
 
     def visit(self, holder: Holder, day: int) -> None:
-        request = {"stored_value": {"amount": 10_000}, "count": {"uses": 1},
-                   "period": {}}[holder.card_type]
+        request = {"stored_value": {"amount": 10_000}, "count": {"uses": 1}, "period": {}}[
+            holder.card_type
+        ]
         try:
-            hold = self.api.post(f"/api/v1/cards/{holder.card_id}/redemptions", request,
-                                 "merchant", holder.shop.merchant_id)
-            self.api.post(f"/api/v1/redemptions/{hold['redemption_id']}/confirm", {},
-                          "consumer", holder.consumer_id)
+            hold = self.api.post(
+                f"/api/v1/cards/{holder.card_id}/redemptions",
+                request,
+                "merchant",
+                holder.shop.merchant_id,
+            )
+            self.api.post(
+                f"/api/v1/redemptions/{hold['redemption_id']}/confirm",
+                {},
+                "consumer",
+                holder.consumer_id,
+            )
             outcome = "spends confirmed"
         except ApiError as exc:
             code = exc.body["error"]["code"]
@@ -239,10 +293,17 @@ class City:
         holder.next_visit = day + self.random.randint(3, 10)
 
     def complain(self, holder: Holder) -> None:
-        self.api.post("/api/v1/complaints", {
-            "merchant_id": holder.shop.merchant_id, "card_id": holder.card_id,
-            "category": "service_not_provided", "text": "the shop keeps cancelling"},
-            "consumer", holder.consumer_id)
+        self.api.post(
+            "/api/v1/complaints",
+            {
+                "merchant_id": holder.shop.merchant_id,
+                "card_id": holder.card_id,
+                "category": "service_not_provided",
+                "text": "the shop keeps cancelling",
+            },
+            "consumer",
+            holder.consumer_id,
+        )
         with self.lock:
             self.counts["complaints"] += 1
 
@@ -253,23 +314,34 @@ class City:
         story = self.story
         for consumer in buyers:
             # Golden Gym's bonus draws a crowd during its season.
-            aggressive_season = story.season_start <= day < story.season_end and \
-                self.random.random() < 0.25
-            shop = golden if aggressive_season else self.random.choice(
-                healthy + [s for s in self.shops if s.kind == "surge"])
+            aggressive_season = (
+                story.season_start <= day < story.season_end and self.random.random() < 0.25
+            )
+            shop = (
+                golden
+                if aggressive_season
+                else self.random.choice(healthy + [s for s in self.shops if s.kind == "surge"])
+            )
             purchases.append((consumer, shop))
         list(self.pool.map(lambda p: self.buy(p[0], day, p[1]), purchases))
         # Golden Gym stops serving its members once its season is over.
-        due = [h for h in self.holders if h.next_visit <= day and not h.spent
-               and not (h.shop.kind == "aggressive" and day >= story.season_end)]
+        due = [
+            h
+            for h in self.holders
+            if h.next_visit <= day
+            and not h.spent
+            and not (h.shop.kind == "aggressive" and day >= story.season_end)
+        ]
         list(self.pool.map(lambda h: self.visit(h, day), due))
         if day == story.surge_day:
             surge = [h for h in self.holders if h.shop.kind == "surge"][:12]
             list(self.pool.map(self.complain, surge))
         if day == story.default_day and golden.merchant_id:
             # Two regulators: one proposes the default, the other confirms it.
-            url, reason = f"/api/v1/merchants/{golden.merchant_id}/default", {
-                "reason": "absconded with the members' money"}
+            url, reason = (
+                f"/api/v1/merchants/{golden.merchant_id}/default",
+                {"reason": "absconded with the members' money"},
+            )
             self.api.post(url, reason, "regulator", "reg-demo")
             result = self.api.post(url, reason, "regulator", "reg-demo-2")
             self.counts["cards refunded on default"] += result["cards_refunded"]
@@ -281,14 +353,14 @@ class City:
         """The regulator acknowledges every new alert the same day."""
         kinds = {shop.merchant_id: shop.kind for shop in self.shops}
         # Acknowledged alerts leave the open list, so its first page is always the new ones.
-        while alerts := self.api.get("/api/v1/alerts?limit=500", "regulator",
-                                     "reg-demo")["items"]:
+        while alerts := self.api.get("/api/v1/alerts?limit=500", "regulator", "reg-demo")["items"]:
             self.acknowledge(alerts, kinds)
 
     def acknowledge(self, alerts: list, kinds: dict) -> None:
         for alert in alerts:
-            self.api.post(f"/api/v1/alerts/{alert['alert_id']}/acknowledge", {}, "regulator",
-                          "reg-demo")
+            self.api.post(
+                f"/api/v1/alerts/{alert['alert_id']}/acknowledge", {}, "regulator", "reg-demo"
+            )
             self.counts[f"{alert['code']} alerts"] += 1
             if kinds.get(alert["merchant_id"]) == "healthy":
                 self.counts["alerts about healthy shops"] += 1
@@ -299,19 +371,24 @@ class City:
         self.random.shuffle(consumers)
         per_day = -(-len(consumers) // self.story.buying_days)
         for day in tqdm(range(self.days), desc="simulated days", unit="day"):
-            self.day(day, consumers[day * per_day:(day + 1) * per_day])
+            self.day(day, consumers[day * per_day : (day + 1) * per_day])
 
     # --- the end ---------------------------------------------------------------------------
     def summary(self) -> bool:
-        codes = {shop.merchant_id: self.api.get(
-            f"/api/v1/merchants/{shop.merchant_id}")["health_code"] for shop in self.shops}
+        codes = {
+            shop.merchant_id: self.api.get(f"/api/v1/merchants/{shop.merchant_id}")["health_code"]
+            for shop in self.shops
+        }
         print("\nhealth codes:", dict(Counter(codes.values())))
         for name, value in sorted(self.counts.items()):
             print(f"  {name}: {value:,}")
         checkpoint = self.api.get("/api/v1/ledger/checkpoint")
         print(f"  ledger: {checkpoint['size']:,} entries, root {checkpoint['root_hash'][:16]}…")
-        wrong = [(s.name, codes[s.merchant_id], s.expected) for s in self.shops
-                 if codes[s.merchant_id] not in s.expected]
+        wrong = [
+            (s.name, codes[s.merchant_id], s.expected)
+            for s in self.shops
+            if codes[s.merchant_id] not in s.expected
+        ]
         for shop in self.shops:
             if shop.kind != "healthy":
                 status = self.api.get(f"/api/v1/merchants/{shop.merchant_id}")["status"]
@@ -335,13 +412,17 @@ def _too_small(args) -> str | None:
     except ValueError as exc:
         return str(exc)
     if args.merchants < MIN_MERCHANTS:
-        return (f"--merchants {args.merchants} is too few: the story needs Golden Gym, Quick "
-                f"Wash and at least one healthy shop ({MIN_MERCHANTS})")
+        return (
+            f"--merchants {args.merchants} is too few: the story needs Golden Gym, Quick "
+            f"Wash and at least one healthy shop ({MIN_MERCHANTS})"
+        )
     if args.consumers < MIN_CONSUMERS_PER_MERCHANT * args.merchants:
-        return (f"--consumers {args.consumers} is too few for {args.merchants} merchants: at "
-                f"least {MIN_CONSUMERS_PER_MERCHANT} per merchant "
-                f"({MIN_CONSUMERS_PER_MERCHANT * args.merchants}), so that Quick Wash has "
-                "card holders to complain")
+        return (
+            f"--consumers {args.consumers} is too few for {args.merchants} merchants: at "
+            f"least {MIN_CONSUMERS_PER_MERCHANT} per merchant "
+            f"({MIN_CONSUMERS_PER_MERCHANT * args.merchants}), so that Quick Wash has "
+            "card holders to complain"
+        )
     return None
 
 
@@ -355,11 +436,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     too_small = _too_small(args)
     if too_small:
-        parser.error(too_small)   # exits with status 2 before anything is done
+        parser.error(too_small)  # exits with status 2 before anything is done
     api = Api(args.url)
     if not _platform_answers(api):
-        print(f"no healthy platform at {args.url}: start it with `make run` (another terminal)",
-              file=sys.stderr)
+        print(
+            f"no healthy platform at {args.url}: start it with `make run` (another terminal)",
+            file=sys.stderr,
+        )
         return 2
     city = City(api, args.merchants, args.consumers, args.days, args.seed)
     try:

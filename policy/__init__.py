@@ -4,6 +4,7 @@ Stdlib only, so every domain may import it. `load_policy()` reads the shipped de
 `load_policy(path)` an operator's file; every key must be known (a typo is an error, not a
 silently ignored rule).
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -113,20 +114,29 @@ def load_policy(path: str | Path | None = None) -> Policy:
     escrow = _section(EscrowRules, raw["escrow"], "escrow")
     cards = _section(CardRules, raw["cards"], "cards")
     # A cap of 0 or less would refuse every product, and a non-integer one is a typo.
-    bad_caps = [f.name for f in fields(CardRules) if type(getattr(cards, f.name)) is not int
-                or getattr(cards, f.name) <= 0]
+    bad_caps = [
+        f.name
+        for f in fields(CardRules)
+        if type(getattr(cards, f.name)) is not int or getattr(cards, f.name) <= 0
+    ]
     if bad_caps:
         raise PolicyError(f"[cards] caps must be positive integers: {bad_caps}")
     if not 0 < escrow.ratio_percent <= 100:
         raise PolicyError("escrow.ratio_percent must be in 1..100")
     if not 0 < escrow.pending_payment_recheck_minutes <= 60 * escrow.pending_payment_abandon_hours:
-        raise PolicyError("escrow.pending_payment_recheck_minutes must be positive and within "
-                          "pending_payment_abandon_hours")
+        raise PolicyError(
+            "escrow.pending_payment_recheck_minutes must be positive and within "
+            "pending_payment_abandon_hours"
+        )
     relay = _section(RelayRules, raw["relay"], "relay")
     if not 0 < relay.max_header_value_bytes <= AMQP_SHORT_STRING_BYTES:
         raise PolicyError(f"relay.max_header_value_bytes must be in 1..{AMQP_SHORT_STRING_BYTES}")
-    if min(relay.max_lag_events, relay.max_age_seconds, relay.max_message_bytes,
-           relay.max_refusals) < 1:
+    if (
+        min(
+            relay.max_lag_events, relay.max_age_seconds, relay.max_message_bytes, relay.max_refusals
+        )
+        < 1
+    ):
         raise PolicyError("[relay] limits must be positive")
     for sector, caps in raw["sectors"].items():
         if not 0 < caps.get("escrow_ratio_percent", 100) <= 100:

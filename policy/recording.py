@@ -6,6 +6,7 @@ with dotted key names ("refunds.cooling_off_days", "sectors.education.max_price"
 code reads them. Sections that are mappings record a key on `[]`, `get` or `in`; building a
 mapping wholesale (`dict(policy.risk)`, as `RiskRules.from_policy` does) reads every key.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ class _Section:
     def __getattr__(self, name: str):
         value = getattr(self._target, name)
         method = getattr(type(self._target), name, None)
-        if callable(method):   # a method of the policy reads through the recorder too
+        if callable(method):  # a method of the policy reads through the recorder too
             return method.__get__(self)
         return _wrap(value, f"{self._path}{name}", self._reads)
 

@@ -8,6 +8,7 @@ ciphertext, in every event and backup, is unreadable.
 Ciphertexts are `pd1.<base64url(nonce || ciphertext+tag)>`, bound to subject and purpose by
 the associated data, so one person's ciphertext cannot be passed off as another's.
 """
+
 from __future__ import annotations
 
 import base64
@@ -36,19 +37,22 @@ class Vault:
         self._conn.execute("PRAGMA synchronous = FULL")
         # secure_delete overwrites a deleted key's bytes in the file instead of leaving them.
         self._conn.execute("PRAGMA secure_delete = ON")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS subject_keys"
-                           " (subject TEXT PRIMARY KEY, key BLOB NOT NULL)")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL)"
+        )
         self._conn.execute("CREATE TABLE IF NOT EXISTS forgotten (subject TEXT PRIMARY KEY)")
         self._lock = threading.Lock()
 
     def _key(self, subject: str, create: bool) -> bytes:
         with self._lock:
-            row = self._conn.execute("SELECT key FROM subject_keys WHERE subject = ?",
-                                     (subject,)).fetchone()
+            row = self._conn.execute(
+                "SELECT key FROM subject_keys WHERE subject = ?", (subject,)
+            ).fetchone()
             if row:
                 return bytes(row[0])
-            if self._conn.execute("SELECT 1 FROM forgotten WHERE subject = ?",
-                                  (subject,)).fetchone():
+            if self._conn.execute(
+                "SELECT 1 FROM forgotten WHERE subject = ?", (subject,)
+            ).fetchone():
                 raise Forgotten(subject)
             if not create:
                 raise Forgotten(subject)
@@ -59,15 +63,19 @@ class Vault:
     def encrypt(self, subject: str, purpose: str, plaintext: str) -> str:
         nonce = os.urandom(12)
         sealed = AESGCM(self._key(subject, create=True)).encrypt(
-            nonce, plaintext.encode(), f"{subject}|{purpose}".encode())
+            nonce, plaintext.encode(), f"{subject}|{purpose}".encode()
+        )
         return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def decrypt(self, subject: str, purpose: str, token: str) -> str:
         if not token.startswith(PREFIX):
             raise ValueError("not a personal-data ciphertext")
-        raw = base64.urlsafe_b64decode(token[len(PREFIX):])
-        return AESGCM(self._key(subject, create=False)).decrypt(
-            raw[:12], raw[12:], f"{subject}|{purpose}".encode()).decode()
+        raw = base64.urlsafe_b64decode(token[len(PREFIX) :])
+        return (
+            AESGCM(self._key(subject, create=False))
+            .decrypt(raw[:12], raw[12:], f"{subject}|{purpose}".encode())
+            .decode()
+        )
 
     def forget(self, subject: str) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ The offset lives in one small JSON file, `PLATFORM_CLOCK_FILE`, which every proc
 platform reads (and re-reads when it changes). Without that variable, or outside demo mode,
 this is the real UTC time and the file is never looked at.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,5 +55,5 @@ def advance(days: float) -> datetime:
     offset = _offset_seconds(path) + days * 86_400
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"offset_seconds": offset}))
-    os.replace(temporary, path)   # readers see the old offset or the new one, never half
+    os.replace(temporary, path)  # readers see the old offset or the new one, never half
     return now()

@@ -1,4 +1,5 @@
 """nameko dependencies the services share: the personal-data vault and the policy."""
+
 from __future__ import annotations
 
 from nameko.extensions import DependencyProvider

@@ -12,6 +12,7 @@ The operator's command, for a person who asks by another channel (or a merchant)
 
 A consumer can also erase their own data with `DELETE /api/v1/consumers/me`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,21 +38,32 @@ def forget(kind: str, subject: str, call: Callable[[str, str, str], dict]) -> li
 def main(argv: list[str] | None = None) -> int:
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    parser = argparse.ArgumentParser(prog="python -m services.erasure",
-                                     description="erase a person's personal data for good")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.erasure", description="erase a person's personal data for good"
+    )
     parser.add_argument("kind", choices=sorted(HOLDERS))
     parser.add_argument("subject", help="the consumer id (token subject) or the merchant id")
-    parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI"),
-                        help="the platform's broker (default: $AMQP_URI)")
+    parser.add_argument(
+        "--amqp-uri",
+        default=os.environ.get("AMQP_URI"),
+        help="the platform's broker (default: $AMQP_URI)",
+    )
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
     if not args.amqp_uri:
         parser.error("no broker: pass --amqp-uri or set AMQP_URI")
     with ClusterRpcProxy({"AMQP_URI": args.amqp_uri}, timeout=args.timeout) as rpc:
-        done = forget(args.kind, args.subject,
-                      lambda service, method, subject: getattr(rpc[service], method)(subject))
-    print(json.dumps({"kind": args.kind, "subject": args.subject, "erased_in":
-                      [d["service"] for d in done]}, ensure_ascii=False))
+        done = forget(
+            args.kind,
+            args.subject,
+            lambda service, method, subject: getattr(rpc[service], method)(subject),
+        )
+    print(
+        json.dumps(
+            {"kind": args.kind, "subject": args.subject, "erased_in": [d["service"] for d in done]},
+            ensure_ascii=False,
+        )
+    )
     return 0
 
 

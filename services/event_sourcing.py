@@ -10,6 +10,7 @@ idempotent, so racing confirmations of one hold all see one release), while the 
 risk services answer 409 and let the client retry. Each service's `application/store.py` wraps
 this with its own `load_*`, `decide` and `commit`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -50,8 +51,12 @@ class Decided(Generic[A, R]):
     committed: R | None
 
 
-def run(load: Callable[[], A], decide: Callable[[A], Sequence[object]],
-        commit: Callable[[A, Sequence[object]], R], retry: RetryPolicy) -> Decided[A, R]:
+def run(
+    load: Callable[[], A],
+    decide: Callable[[A], Sequence[object]],
+    commit: Callable[[A, Sequence[object]], R],
+    retry: RetryPolicy,
+) -> Decided[A, R]:
     """Loads, decides and commits until the commit holds or the policy's attempts run out
     (then `Conflict` with the policy's code). Domain errors from `decide` pass through."""
     for _ in range(retry.attempts):

@@ -13,6 +13,7 @@ The gateway's token key, the risk service's credit-report key, and the ledger's 
 and witness keys are all made this way. Below every service and the ledger in the layers, so
 that each of them may use it.
 """
+
 from __future__ import annotations
 
 import os

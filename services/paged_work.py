@@ -3,14 +3,16 @@
 The escrow's scheduled work comes in pages so that an RPC caller is answered in time however
 much is due. Its timer and the demo clock (over RPC) both run pages until done.
 """
+
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
 
 
-def run_pages(next_page: Callable[[], dict],
-              between_pages: Callable[[], None] = lambda: None) -> dict:
+def run_pages(
+    next_page: Callable[[], dict], between_pages: Callable[[], None] = lambda: None
+) -> dict:
     """Runs `next_page` until a page's `more` is false; the totals of the pages' counts."""
     total: Counter = Counter()
     while True:

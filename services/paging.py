@@ -5,6 +5,7 @@ the caller's `after` (a key relative to the prefix, as returned in the previous 
 `next_after`), so rows written or deleted elsewhere in the list never shift a page the way
 an offset would. `next_after` is None exactly when no further row of the list exists.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,9 +14,14 @@ CHUNK = 500
 """Rows read from the store per round trip while filling a page (the contract's page size)."""
 
 
-def keyset_page(list_views: Callable[[str, str, int], list], collection: str, prefix: str,
-                after: str, limit: int,
-                keep: Callable[[str, dict], bool] = lambda key, doc: True) -> dict:
+def keyset_page(
+    list_views: Callable[[str, str, int], list],
+    collection: str,
+    prefix: str,
+    after: str,
+    limit: int,
+    keep: Callable[[str, dict], bool] = lambda key, doc: True,
+) -> dict:
     """Up to `limit` (key, doc) rows of `collection` whose key starts with `prefix`, after
     `prefix + after`, that `keep` accepts; keys in the result are relative to the prefix.
 
@@ -34,7 +40,7 @@ def keyset_page(list_views: Callable[[str, str, int], list], collection: str, pr
             if keep(key, doc):
                 if len(rows) == limit:
                     return {"rows": rows, "next_after": rows[-1][0]}
-                rows.append((key[len(prefix):], doc))
+                rows.append((key[len(prefix) :], doc))
         if len(chunk) < CHUNK:
             return {"rows": rows, "next_after": None}
         cursor = chunk[-1][0]

@@ -2,6 +2,7 @@
 otherwise. Demo mode is what `make run`, the tests and the benches choose explicitly: dev-login
 for any role, the simulated bank and the demo clock. Forgetting the variable must never give a
 production deployment those."""
+
 from __future__ import annotations
 
 import os

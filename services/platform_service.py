@@ -1,5 +1,6 @@
 """What every platform nameko service has: its own event store, which keeps views beside the
 events (SQLite or PostgreSQL; an EventStoreDB URL is refused at start), and a health entrypoint."""
+
 from messaging.consumer import EventStoreDependency
 from messaging.health import store_health
 from services.dependencies import PolicyDependency

@@ -4,14 +4,19 @@ nameko turns an unknown exception into a RemoteError that keeps only a type name
 string; this class is registered to be rebuilt as itself on the caller's side, so the
 gateway can answer with the contract's status and error code.
 """
+
 from __future__ import annotations
 
 import functools
 
 from nameko.exceptions import deserialize_to_instance
 
-KINDS = {"InvalidInput": "invalid_input", "NotFound": "not_found", "Conflict": "conflict",
-         "BusinessRuleViolation": "business_rule"}
+KINDS = {
+    "InvalidInput": "invalid_input",
+    "NotFound": "not_found",
+    "Conflict": "conflict",
+    "BusinessRuleViolation": "business_rule",
+}
 
 
 @deserialize_to_instance
@@ -33,11 +38,14 @@ def domain_errors_cross(fn):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            kind = next((KINDS[c.__name__] for c in type(exc).__mro__ if c.__name__ in KINDS),
-                        None)
+            kind = next((KINDS[c.__name__] for c in type(exc).__mro__ if c.__name__ in KINDS), None)
             if kind is None:
                 raise
-            raise ServiceError(kind, getattr(exc, "code", kind), getattr(exc, "message", str(exc)),
-                               getattr(exc, "details", {})) from None
+            raise ServiceError(
+                kind,
+                getattr(exc, "code", kind),
+                getattr(exc, "message", str(exc)),
+                getattr(exc, "details", {}),
+            ) from None
 
     return wrapper

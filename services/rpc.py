@@ -6,6 +6,7 @@ filter below drops the traceback of exactly those records, so a refusal is one W
 and an unexpected exception keeps ERROR with its traceback. Both live here, so a service
 only imports `rpc` from this module, and any process that defines a service gets the filter.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,8 +29,11 @@ class ExpectedRefusalFilter(logging.Filter):
     """Keeps an expected refusal's WARNING record and drops its traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if (record.levelno == logging.WARNING and record.exc_info
-                and isinstance(record.exc_info[1], EXPECTED_EXCEPTIONS)):
+        if (
+            record.levelno == logging.WARNING
+            and record.exc_info
+            and isinstance(record.exc_info[1], EXPECTED_EXCEPTIONS)
+        ):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -4,6 +4,7 @@ Which class runs each, and which queues their handlers consume, is composition a
 platformrun/registry.py; this module holds only the names, so that the gateway can know them
 without importing the services it fronts.
 """
+
 from __future__ import annotations
 
 SERVICE_NAMES = ("merchant", "escrow", "risk", "ledger")

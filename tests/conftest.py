@@ -1,5 +1,6 @@
 """Session-wide real servers: one throwaway RabbitMQ node and one PostgreSQL cluster, both on
 127.0.0.1 in temporary directories, started on first use and stopped at the end."""
+
 from __future__ import annotations
 
 import shutil
@@ -58,4 +59,3 @@ def pg_cluster():
 def pg_dsn(pg_cluster):
     """A fresh database per test."""
     return pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
-

@@ -1,4 +1,5 @@
 """The escrow nameko service: thin RPC entrypoints over the application layer."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,8 +37,12 @@ class BankDependency(DependencyProvider):
     adapter cannot run in stops the service from starting."""
 
     def setup(self) -> None:
-        self.bank = choose_bank(platform_mode(), self.container.config.get("BANK_ADAPTER"),
-                                self.container.config["BANK_STATEMENT_DIR"], clock=clock.now)
+        self.bank = choose_bank(
+            platform_mode(),
+            self.container.config.get("BANK_ADAPTER"),
+            self.container.config["BANK_STATEMENT_DIR"],
+            clock=clock.now,
+        )
 
     def get_dependency(self, worker_ctx) -> Bank:
         return self.bank
@@ -48,7 +53,7 @@ class EscrowStoreDependency(EventStoreDependency):
 
     def setup(self) -> None:
         super().setup()
-        assert self.store is not None   # super().setup() opened it
+        assert self.store is not None  # super().setup() opened it
         migrations.migrate(self.store)
 
 
@@ -74,15 +79,21 @@ class EscrowService(PlatformService):
 
     @timer(interval=30)
     def scheduled_sweep(self) -> None:
-        scheduled_work.sweep(store=self.store, bank=self.bank, policy=self.policy, now=now(),
-                             between_pages=eventlet.sleep)
+        scheduled_work.sweep(
+            store=self.store,
+            bank=self.bank,
+            policy=self.policy,
+            now=now(),
+            between_pages=eventlet.sleep,
+        )
 
     @rpc
     def sweep(self, budget: int = scheduled_work.PAGE) -> dict:
         """One page of the scheduled work due now (operators, tests, the demo clock); call
         again while `more` is true."""
-        return scheduled_work.sweep_page(store=self.store, bank=self.bank, policy=self.policy,
-                                         now=now(), budget=budget)
+        return scheduled_work.sweep_page(
+            store=self.store, bank=self.bank, policy=self.policy, now=now(), budget=budget
+        )
 
     @rpc
     def reconcile(self, day: str) -> dict:
@@ -100,17 +111,29 @@ class EscrowService(PlatformService):
     @rpc
     @domain_errors_cross
     def purchase(self, consumer_id: str, product_id: str, metadata: dict | None = None) -> dict:
-        return commands.purchase_card(consumer_id, product_id, store=self.store,
-                                      merchants=ProductsOverRpc(self.merchant_rpc),
-                                      bank=self.bank, policy=self.policy, now=now(),
-                                      metadata=metadata)
+        return commands.purchase_card(
+            consumer_id,
+            product_id,
+            store=self.store,
+            merchants=ProductsOverRpc(self.merchant_rpc),
+            bank=self.bank,
+            policy=self.policy,
+            now=now(),
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
     def confirm_payment(self, payment_id: str, amount: int, metadata: dict | None = None):
-        return commands.confirm_payment(payment_id, amount, store=self.store, bank=self.bank,
-                                        policy=self.policy, now=now(),
-                                        metadata=metadata)
+        return commands.confirm_payment(
+            payment_id,
+            amount,
+            store=self.store,
+            bank=self.bank,
+            policy=self.policy,
+            now=now(),
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
@@ -119,47 +142,80 @@ class EscrowService(PlatformService):
 
     @rpc
     def overdue_refunds(self, after: str = "", limit: int = 100) -> dict:
-        return refund_deadlines.overdue_refunds(store=self.store, policy=self.policy,
-                                                now=now(), after=after, limit=limit)
+        return refund_deadlines.overdue_refunds(
+            store=self.store, policy=self.policy, now=now(), after=after, limit=limit
+        )
 
     @rpc
     def consumer_cards(self, consumer_id: str, after: str = "", limit: int = 100) -> dict:
-        return queries.consumer_cards(consumer_id, store=self.store, after=after,
-                                      limit=limit)
+        return queries.consumer_cards(consumer_id, store=self.store, after=after, limit=limit)
 
     @rpc
     @domain_errors_cross
-    def request_redemption(self, card_id: str, merchant_id: str, value: int = 0, uses: int = 0,
-                           metadata: dict | None = None) -> dict:
-        return commands.request_redemption(card_id, merchant_id, value=value, uses=uses,
-                                           store=self.store, policy=self.policy, now=now(),
-                                           metadata=metadata)
+    def request_redemption(
+        self,
+        card_id: str,
+        merchant_id: str,
+        value: int = 0,
+        uses: int = 0,
+        metadata: dict | None = None,
+    ) -> dict:
+        return commands.request_redemption(
+            card_id,
+            merchant_id,
+            value=value,
+            uses=uses,
+            store=self.store,
+            policy=self.policy,
+            now=now(),
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
-    def confirm_redemption(self, redemption_id: str, consumer_id: str,
-                           metadata: dict | None = None) -> dict:
-        return commands.confirm_redemption(redemption_id, consumer_id, store=self.store,
-                                           now=now(), metadata=metadata)
+    def confirm_redemption(
+        self, redemption_id: str, consumer_id: str, metadata: dict | None = None
+    ) -> dict:
+        return commands.confirm_redemption(
+            redemption_id, consumer_id, store=self.store, now=now(), metadata=metadata
+        )
 
     @rpc
     @domain_errors_cross
-    def reject_redemption(self, redemption_id: str, consumer_id: str,
-                          metadata: dict | None = None) -> dict:
-        return commands.void_redemption(redemption_id, consumer_id, "rejected",
-                                        store=self.store, now=now(), metadata=metadata)
+    def reject_redemption(
+        self, redemption_id: str, consumer_id: str, metadata: dict | None = None
+    ) -> dict:
+        return commands.void_redemption(
+            redemption_id, consumer_id, "rejected", store=self.store, now=now(), metadata=metadata
+        )
 
     @rpc
     @domain_errors_cross
-    def default_merchant(self, merchant_id: str, reason: str, declared_by: str,
-                         metadata: dict | None = None) -> dict:
-        return defaults.default_merchant(merchant_id, reason, declared_by, store=self.store,
-                                         bank=self.bank, policy=self.policy, now=now(),
-                                         metadata=metadata, between_batches=eventlet.sleep)
+    def default_merchant(
+        self, merchant_id: str, reason: str, declared_by: str, metadata: dict | None = None
+    ) -> dict:
+        return defaults.default_merchant(
+            merchant_id,
+            reason,
+            declared_by,
+            store=self.store,
+            bank=self.bank,
+            policy=self.policy,
+            now=now(),
+            metadata=metadata,
+            between_batches=eventlet.sleep,
+        )
 
     @rpc
     @domain_errors_cross
     def refund(self, card_id: str, consumer_id: str, metadata: dict | None = None) -> dict:
-        return commands.refund_card(card_id, consumer_id, rule=None, store=self.store,
-                                    bank=self.bank, policy=self.policy, now=now(),
-                                    metadata=metadata)
+        return commands.refund_card(
+            card_id,
+            consumer_id,
+            rule=None,
+            store=self.store,
+            bank=self.bank,
+            policy=self.policy,
+            now=now(),
+            metadata=metadata,
+        )

@@ -6,6 +6,7 @@ to see. The policy for an object the caller may not see is stated once, in `hidd
 404, word for word what an unknown id gets, never 403, so an answer does not tell "exists"
 from "absent".
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,6 +35,7 @@ def consumer_scope(caller: Principal) -> str | None:
 
 # --- merchant-scoped data ----------------------------------------------------------------
 
+
 def only_itself(caller: Principal, merchant_id: str) -> None:
     """A merchant sees only its own merchant-scoped data (products, promotions it creates,
     stats, settlements, complaints, credit report); another's is hidden. Other roles the
@@ -45,23 +47,29 @@ def only_itself(caller: Principal, merchant_id: str) -> None:
 def sees_merchant_money(caller: Principal | None, merchant_id: str) -> bool:
     """The money figures of a merchant's health: regulators and the merchant itself; the
     rest of the health is public."""
-    return caller is not None and (caller.role == "regulator"
-                                   or is_merchant_itself(caller, merchant_id))
+    return caller is not None and (
+        caller.role == "regulator" or is_merchant_itself(caller, merchant_id)
+    )
 
 
 # --- cards -------------------------------------------------------------------------------
 
+
 def visible_card(caller: Principal, card_id: str, card: dict[str, Any]) -> dict[str, Any]:
     """A card is seen by its consumer, its merchant and regulators."""
-    if not (caller.role == "regulator"
-            or caller.role == "consumer" and card["consumer_id"] == caller.subject
-            or is_merchant_itself(caller, card["merchant_id"])):
+    if not (
+        caller.role == "regulator"
+        or caller.role == "consumer"
+        and card["consumer_id"] == caller.subject
+        or is_merchant_itself(caller, card["merchant_id"])
+    ):
         raise hidden(f"no card {card_id}")
     return card
 
 
-def own_card_at(consumer_id: str, card_id: str, card: dict[str, Any],
-                merchant_id: str) -> dict[str, Any]:
+def own_card_at(
+    consumer_id: str, card_id: str, card: dict[str, Any], merchant_id: str
+) -> dict[str, Any]:
     """A complaint may name only a card of the complaining consumer's, at the merchant the
     complaint is about."""
     if card["consumer_id"] != consumer_id or card["merchant_id"] != merchant_id:
@@ -71,25 +79,34 @@ def own_card_at(consumer_id: str, card_id: str, card: dict[str, Any],
 
 # --- complaints --------------------------------------------------------------------------
 
-def visible_complaint(caller: Principal, complaint_id: str,
-                      complaint: dict[str, Any]) -> dict[str, Any]:
+
+def visible_complaint(
+    caller: Principal, complaint_id: str, complaint: dict[str, Any]
+) -> dict[str, Any]:
     """A complaint is seen by the consumer who filed it, the merchant it is about, and
     regulators."""
-    if caller.role == "consumer" and complaint["consumer_id"] != caller.subject or \
-            caller.role == "merchant" and complaint["merchant_id"] != caller.subject:
+    if (
+        caller.role == "consumer"
+        and complaint["consumer_id"] != caller.subject
+        or caller.role == "merchant"
+        and complaint["merchant_id"] != caller.subject
+    ):
         raise hidden(f"no complaint {complaint_id}")
     return complaint
 
 
 # --- ledger receipts ---------------------------------------------------------------------
 
+
 def visible_receipt(caller: Principal, found: dict[str, Any] | None) -> dict[str, Any]:
     """A receipt is seen by the event's parties (its consumer, matched by the ledger through
     the per-merchant pseudonym, and its merchant) and by auditors. Someone who is not a party
     learns nothing, not even that the event exists. The answer drops the parties."""
     if found is None or not (
-            caller.role in AUDITORS
-            or caller.role == "consumer" and found["consumer_is_party"]
-            or is_merchant_itself(caller, found["parties"].get("merchant_id"))):
+        caller.role in AUDITORS
+        or caller.role == "consumer"
+        and found["consumer_is_party"]
+        or is_merchant_itself(caller, found["parties"].get("merchant_id"))
+    ):
         raise hidden("no notarised event with that id for you")
     return {k: v for k, v in found.items() if k not in ("parties", "consumer_is_party")}

@@ -1,4 +1,5 @@
 """The Flask application factory. Nothing connects until the first request needs it."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -30,12 +31,24 @@ from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
 from services.gateway.validation import StrictJSONProvider
 
-API_AREAS = (auth_api, logins_api, merchants_api, cards_api, risk_api, ledger_api,
-             demo_api, privacy_api)
+API_AREAS = (
+    auth_api,
+    logins_api,
+    merchants_api,
+    cards_api,
+    risk_api,
+    ledger_api,
+    demo_api,
+    privacy_api,
+)
 
 
-def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
-               tokens: TokenIssuer | None = None, code_exchange=None) -> Flask:
+def create_app(
+    settings: GatewaySettings,
+    rpc_pool: RpcProxyPool | None = None,
+    tokens: TokenIssuer | None = None,
+    code_exchange=None,
+) -> Flask:
     """`code_exchange` stands in for the mini-program's (tests); by default the WeChat
     exchange is used when the credentials file has a [wechat] section and a secret is set."""
     app = Flask(__name__)
@@ -47,25 +60,34 @@ def create_app(settings: GatewaySettings, rpc_pool: RpcProxyPool | None = None,
     )
     app.config["CLIENTS"] = Clients.over(RemoteCaller(app.config["RPC_POOL"]))
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(
-        settings.jwt_key_file, mode=settings.mode, create=settings.mode == "demo",
-        ttl_seconds=settings.token_ttl, revoked=RevocationList(settings.revocation_db))
+        settings.jwt_key_file,
+        mode=settings.mode,
+        create=settings.mode == "demo",
+        ttl_seconds=settings.token_ttl,
+        revoked=RevocationList(settings.revocation_db),
+    )
     app.config["IDEMPOTENCY"] = IdempotencyStore(
-        settings.idempotency_db, ttl=settings.idempotency_ttl,
-        stale_after=settings.idempotency_stale_after)
+        settings.idempotency_db,
+        ttl=settings.idempotency_ttl,
+        stale_after=settings.idempotency_stale_after,
+    )
     credentials = Credentials.load(settings.credentials_file)
     app.config["CREDENTIALS"] = credentials
     app.config["LOGIN_GUARD"] = logins_api.LoginGuard(settings.login_limits)
     if code_exchange is None and credentials.wechat and settings.wechat_app_secret:
         code_exchange = logins_api.WeChatCodeExchange(
-            credentials.wechat["app_id"], settings.wechat_app_secret,
-            credentials.wechat.get("endpoint", "https://api.weixin.qq.com/sns/jscode2session"))
+            credentials.wechat["app_id"],
+            settings.wechat_app_secret,
+            credentials.wechat.get("endpoint", "https://api.weixin.qq.com/sns/jscode2session"),
+        )
     app.config["CODE_EXCHANGE"] = code_exchange
     if settings.proxy_hops:
         # Only the addresses our own proxies appended are believed: a client cannot pick the
         # source its failed logins are counted against.
         # Flask's documented way to put WSGI middleware in front of the app.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.proxy_hops)
+            app.wsgi_app, x_for=settings.proxy_hops
+        )
     register_error_handlers(app)
     request_context.register(app)
     app.register_blueprint(health.blueprint)

@@ -9,6 +9,7 @@ Every token names its mode as its audience (`aud`), the key that signed it (`kid
 and its own id (`jti`), which logout revokes. A gateway accepts only its own mode's tokens,
 signed by its own key, and not revoked; each mode has its own key (signing_key.py).
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,8 +47,14 @@ class Principal:
 class TokenIssuer:
     VERIFIED_CACHE = 50_000
 
-    def __init__(self, private_key: Ed25519PrivateKey, *, mode: str,
-                 ttl_seconds: int = 12 * 3600, revoked: RevocationList | None = None):
+    def __init__(
+        self,
+        private_key: Ed25519PrivateKey,
+        *,
+        mode: str,
+        ttl_seconds: int = 12 * 3600,
+        revoked: RevocationList | None = None,
+    ):
         self._private = private_key
         self._public = private_key.public_key()
         self.kid = signing_key.key_id(private_key)
@@ -59,20 +66,34 @@ class TokenIssuer:
         self._verified: dict[str, Principal] = {}
 
     @classmethod
-    def from_key_file(cls, path: str | Path, *, mode: str, create: bool,
-                      ttl_seconds: int = 12 * 3600,
-                      revoked: RevocationList | None = None) -> TokenIssuer:
+    def from_key_file(
+        cls,
+        path: str | Path,
+        *,
+        mode: str,
+        create: bool,
+        ttl_seconds: int = 12 * 3600,
+        revoked: RevocationList | None = None,
+    ) -> TokenIssuer:
         if not Path(path).exists():
             if not create:
                 raise FileNotFoundError(f"gateway signing key {path} is missing")
             signing_key.create(path, mode)
-        return cls(signing_key.load(path, mode), mode=mode, ttl_seconds=ttl_seconds,
-                   revoked=revoked)
+        return cls(
+            signing_key.load(path, mode), mode=mode, ttl_seconds=ttl_seconds, revoked=revoked
+        )
 
     def issue(self, role: str, subject: str, *, ttl: int | None = None) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "aud": self.audience, "sub": subject, "role": role,
-                  "iat": now, "exp": now + (ttl or self.ttl), "jti": uuid.uuid4().hex}
+        claims = {
+            "iss": ISSUER,
+            "aud": self.audience,
+            "sub": subject,
+            "role": role,
+            "iat": now,
+            "exp": now + (ttl or self.ttl),
+            "jti": uuid.uuid4().hex,
+        }
         return jwt.encode(claims, self._private, algorithm="EdDSA", headers={"kid": self.kid})
 
     def verify(self, token: str, *, allow_revoked: bool = False) -> Principal:
@@ -86,9 +107,14 @@ class TokenIssuer:
     def _decode(self, token: str) -> Principal:
         if jwt.get_unverified_header(token).get("kid") != self.kid:
             raise jwt.InvalidTokenError("not signed by this gateway's key")
-        claims = jwt.decode(token, self._public, algorithms=["EdDSA"], issuer=ISSUER,
-                            audience=self.audience,
-                            options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]})
+        claims = jwt.decode(
+            token,
+            self._public,
+            algorithms=["EdDSA"],
+            issuer=ISSUER,
+            audience=self.audience,
+            options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
+        )
         if claims.get("role") not in ROLES:
             raise jwt.InvalidTokenError("unknown role")
         principal = Principal(claims["role"], claims["sub"], claims["jti"], claims["exp"])

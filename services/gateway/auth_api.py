@@ -4,6 +4,7 @@ POST /api/v1/auth/logout: the presented token is revoked.
 Like the production logins, dev-login takes no Idempotency-Key replay: a stored response
 would be a live token kept at rest, and a repeat is harmless (a fresh token).
 """
+
 from __future__ import annotations
 
 import jwt
@@ -23,17 +24,24 @@ blueprint = Blueprint("auth", __name__)
 
 class LoggedOut(StrictSchema):
     revoked = fields.Boolean(required=True)
-    expires_at = fields.Integer(required=True, metadata={
-        "description": "Unix seconds: the token would have expired then"})
+    expires_at = fields.Integer(
+        required=True, metadata={"description": "Unix seconds: the token would have expired then"}
+    )
 
 
 @blueprint.post("/api/v1/auth/dev-login")
 @blueprint.post("/auth/dev-login")
-@operation("Demo mode only: a token for any role and subject", tag="auth",
-           response=TokenResponse, body=DevLoginRequest, errors=(400, 404),
-           ok="a bearer token", says={404: "not in demo mode"},
-           # The path before /api/v1, kept for the demo's scripts; documented once.
-           undocumented_paths=("/auth/dev-login",))
+@operation(
+    "Demo mode only: a token for any role and subject",
+    tag="auth",
+    response=TokenResponse,
+    body=DevLoginRequest,
+    errors=(400, 404),
+    ok="a bearer token",
+    says={404: "not in demo mode"},
+    # The path before /api/v1, kept for the demo's scripts; documented once.
+    undocumented_paths=("/auth/dev-login",),
+)
 @rate_limited(DEV_LOGIN)
 def dev_login():
     if current_app.config["SETTINGS"].mode != "demo":
@@ -44,8 +52,12 @@ def dev_login():
 
 
 @blueprint.post("/api/v1/auth/logout")
-@operation("Revoke the presented token; a repeat with the same token answers the same",
-           tag="auth", response=LoggedOut, ok="revoked")
+@operation(
+    "Revoke the presented token; a repeat with the same token answers the same",
+    tag="auth",
+    response=LoggedOut,
+    ok="revoked",
+)
 @token_checked_inside
 def logout():
     """Idempotent: a revoked token may log out again (and gets the same answer), which no
@@ -60,4 +72,3 @@ def logout():
         raise ApiError(401, "invalid_credentials", f"bad token: {exc}") from None
     tokens.revoke(principal)
     return jsonify(LoggedOut().dump({"revoked": True, "expires_at": principal.expires_at}))
-

@@ -9,6 +9,7 @@ A larger body is 413 `request_too_large` with the limit in the details:
 * by waitress (services/gateway/serve.py) for anything above the largest route limit: it
   stops reading there, so no body larger than some route accepts is ever buffered.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,14 +41,19 @@ def _limit_for(app: Flask, endpoint: str | None) -> int:
 
 def largest_limit(app: Flask) -> int:
     """What the server in front must accept: the largest limit of any route."""
-    return max([_limit_for(app, endpoint) for endpoint in app.view_functions]
-               + [app.config["SETTINGS"].max_json_body])
+    return max(
+        [_limit_for(app, endpoint) for endpoint in app.view_functions]
+        + [app.config["SETTINGS"].max_json_body]
+    )
 
 
 def too_large(limit: int):
-    return error_response(413, "request_too_large",
-                          f"the request body is larger than {limit} bytes",
-                          {"limit_bytes": limit})
+    return error_response(
+        413,
+        "request_too_large",
+        f"the request body is larger than {limit} bytes",
+        {"limit_bytes": limit},
+    )
 
 
 def install(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Cards and money: purchase, the bank's payment confirmation, redemptions confirmed by the
 card's owner, and refunds. Who may see a card is services/gateway/access.py's."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
@@ -37,8 +38,14 @@ def _json_object_or_empty(schema: Schema) -> dict:
 
 
 @blueprint.post("/cards")
-@operation("Buy a card of a product", tag="cards", response=PurchaseResponse,
-           errors=(400, 404, 422), status=201, body=PurchaseRequest)
+@operation(
+    "Buy a card of a product",
+    tag="cards",
+    response=PurchaseResponse,
+    errors=(400, 404, 422),
+    status=201,
+    body=PurchaseRequest,
+)
 @rate_limited(PURCHASES)
 @require("consumer")
 @idempotent
@@ -49,8 +56,14 @@ def purchase():
 
 
 @blueprint.post("/payments/<payment_id>/confirm")
-@operation("The bank confirms a deposit", tag="cards", response=Card,
-           errors=(400, 404, 409, 422), body=PaymentConfirmation, body_optional=True)
+@operation(
+    "The bank confirms a deposit",
+    tag="cards",
+    response=Card,
+    errors=(400, 404, 409, 422),
+    body=PaymentConfirmation,
+    body_optional=True,
+)
 @require("bank")
 @idempotent
 def confirm_payment(payment_id: str):
@@ -60,8 +73,9 @@ def confirm_payment(payment_id: str):
 
 
 @blueprint.get("/cards/<card_id>")
-@operation("A card (its owner, its merchant, the regulator)", tag="cards", response=Card,
-           errors=(404,))
+@operation(
+    "A card (its owner, its merchant, the regulator)", tag="cards", response=Card, errors=(404,)
+)
 @require("consumer", "merchant", "regulator")
 def get_card(card_id: str):
     card = access.visible_card(principal(), card_id, clients().escrow.get_card(card_id))
@@ -69,8 +83,7 @@ def get_card(card_id: str):
 
 
 @blueprint.get("/consumers/me/cards")
-@operation("The caller's cards", tag="cards", response=CardList, errors=(400,),
-           params=PAGE_PARAMS)
+@operation("The caller's cards", tag="cards", response=CardList, errors=(400,), params=PAGE_PARAMS)
 @require("consumer")
 def my_cards():
     scope = "cards/me"
@@ -80,21 +93,32 @@ def my_cards():
 
 
 @blueprint.post("/cards/<card_id>/redemptions")
-@operation("The card's merchant asks for an amount, uses, or a check-in",
-           tag="cards", response=RedemptionCreated, errors=(400, 404, 409, 422), status=201,
-           body=RedemptionRequest, body_optional=True)
+@operation(
+    "The card's merchant asks for an amount, uses, or a check-in",
+    tag="cards",
+    response=RedemptionCreated,
+    errors=(400, 404, 409, 422),
+    status=201,
+    body=RedemptionRequest,
+    body_optional=True,
+)
 @require("merchant")
 @idempotent
 def request_redemption(card_id: str):
     body = _json_object_or_empty(RedemptionRequest())
     created = clients().escrow.request_redemption(
-        card_id, principal().subject, body.get("amount", 0), body.get("uses", 0), metadata())
+        card_id, principal().subject, body.get("amount", 0), body.get("uses", 0), metadata()
+    )
     return jsonify(RedemptionCreated().dump(created)), 201
 
 
 @blueprint.post("/redemptions/<redemption_id>/confirm")
-@operation("The owner confirms: money moves to the merchant, once",
-           tag="cards", response=RedemptionConfirmed, errors=(404, 409))
+@operation(
+    "The owner confirms: money moves to the merchant, once",
+    tag="cards",
+    response=RedemptionConfirmed,
+    errors=(404, 409),
+)
 @require("consumer")
 @idempotent
 def confirm_redemption(redemption_id: str):
@@ -103,8 +127,9 @@ def confirm_redemption(redemption_id: str):
 
 
 @blueprint.post("/redemptions/<redemption_id>/reject")
-@operation("The owner rejects the redemption", tag="cards", response=RedemptionRejected,
-           errors=(404, 409))
+@operation(
+    "The owner rejects the redemption", tag="cards", response=RedemptionRejected, errors=(404, 409)
+)
 @require("consumer")
 @idempotent
 def reject_redemption(redemption_id: str):
@@ -113,9 +138,13 @@ def reject_redemption(redemption_id: str):
 
 
 @blueprint.post("/cards/<card_id>/refund")
-@operation("Refund the rest: cooling-off when it applies, else on request",
-           tag="cards", response=RefundResponse, errors=(400, 404, 409, 422),
-           body=RefundRequest)
+@operation(
+    "Refund the rest: cooling-off when it applies, else on request",
+    tag="cards",
+    response=RefundResponse,
+    errors=(400, 404, 409, 422),
+    body=RefundRequest,
+)
 @require("consumer")
 @idempotent
 def refund(card_id: str):
@@ -125,8 +154,13 @@ def refund(card_id: str):
 
 
 @blueprint.get("/refunds/overdue")
-@operation("Refunds not taken by the bank by their due date (regulators, the bank)",
-           tag="cards", response=OverdueRefundList, errors=(400,), params=PAGE_PARAMS)
+@operation(
+    "Refunds not taken by the bank by their due date (regulators, the bank)",
+    tag="cards",
+    response=OverdueRefundList,
+    errors=(400,),
+    params=PAGE_PARAMS,
+)
 @require("regulator", "bank")
 def overdue_refunds():
     """Refunds the bank has not taken by their due date."""

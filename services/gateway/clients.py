@@ -3,6 +3,7 @@ the view uses it, each going through `RemoteCaller.call` (services/gateway/remot
 every call fails the same way. `create_app` wires them once; a view reaches them through
 `clients()`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,29 +43,32 @@ class MerchantClient(_Client):
         """The merchant's card; NotFound (404) for a merchant that does not exist."""
         return self._call("get", merchant_id, viewer_is_owner)
 
-    def directory(self, industry: str | None, after: str, limit: int,
-                  health_code: str | None) -> Json:
+    def directory(
+        self, industry: str | None, after: str, limit: int, health_code: str | None
+    ) -> Json:
         return self._call("directory", industry, after, limit, health_code)
 
     def create_product(self, merchant_id: str, fields: Json, metadata: Metadata) -> Json:
         return self._call("create_product", merchant_id, fields, metadata)
 
-    def declare_default(self, merchant_id: str, reason: str, regulator: str,
-                        metadata: Metadata) -> Json:
+    def declare_default(
+        self, merchant_id: str, reason: str, regulator: str, metadata: Metadata
+    ) -> Json:
         """A proposal (status "default_proposed") or, confirmed by a second regulator, the
         default with its refunds (status "defaulted", cards_refunded, amount_refunded)."""
         return self._call("declare_default", merchant_id, reason, regulator, metadata)
 
-    def set_flag(self, merchant_id: str, flag: str, on: bool, source: str, set_by: str,
-                 metadata: Metadata) -> Json:
+    def set_flag(
+        self, merchant_id: str, flag: str, on: bool, source: str, set_by: str, metadata: Metadata
+    ) -> Json:
         return self._call("set_flag", merchant_id, flag, on, source, set_by, metadata)
 
-    def create_promotion(self, merchant_id: str, fields: Json, created_by: str,
-                         metadata: Metadata) -> Json:
+    def create_promotion(
+        self, merchant_id: str, fields: Json, created_by: str, metadata: Metadata
+    ) -> Json:
         return self._call("create_promotion", merchant_id, fields, created_by, metadata)
 
-    def promotions(self, merchant_id: str, include_ended: bool, after: str,
-                   limit: int) -> Json:
+    def promotions(self, merchant_id: str, include_ended: bool, after: str, limit: int) -> Json:
         return self._call("promotions", merchant_id, include_ended, after, limit)
 
 
@@ -83,16 +87,15 @@ class EscrowClient(_Client):
     def consumer_cards(self, consumer_id: str, after: str, limit: int) -> Json:
         return self._call("consumer_cards", consumer_id, after, limit)
 
-    def request_redemption(self, card_id: str, merchant_id: str, value: int, uses: int,
-                           metadata: Metadata) -> Json:
+    def request_redemption(
+        self, card_id: str, merchant_id: str, value: int, uses: int, metadata: Metadata
+    ) -> Json:
         return self._call("request_redemption", card_id, merchant_id, value, uses, metadata)
 
-    def confirm_redemption(self, redemption_id: str, consumer_id: str,
-                           metadata: Metadata) -> Json:
+    def confirm_redemption(self, redemption_id: str, consumer_id: str, metadata: Metadata) -> Json:
         return self._call("confirm_redemption", redemption_id, consumer_id, metadata)
 
-    def reject_redemption(self, redemption_id: str, consumer_id: str,
-                          metadata: Metadata) -> Json:
+    def reject_redemption(self, redemption_id: str, consumer_id: str, metadata: Metadata) -> Json:
         return self._call("reject_redemption", redemption_id, consumer_id, metadata)
 
     def refund(self, card_id: str, consumer_id: str, metadata: Metadata) -> Json:
@@ -124,24 +127,38 @@ class RiskClient(_Client):
     def credit_report(self, merchant_id: str) -> Json:
         return self._call("credit_report", merchant_id)
 
-    def file_complaint(self, consumer_id: str, merchant_id: str, card_id: str | None,
-                       category: str, text: str, metadata: Metadata) -> Json:
-        return self._call("file_complaint", consumer_id, merchant_id, card_id, category, text,
-                          metadata)
+    def file_complaint(
+        self,
+        consumer_id: str,
+        merchant_id: str,
+        card_id: str | None,
+        category: str,
+        text: str,
+        metadata: Metadata,
+    ) -> Json:
+        return self._call(
+            "file_complaint", consumer_id, merchant_id, card_id, category, text, metadata
+        )
 
     def get_complaint(self, complaint_id: str) -> Json:
         return self._call("get_complaint", complaint_id)
 
-    def respond_to_complaint(self, complaint_id: str, merchant_id: str, response: str,
-                             metadata: Metadata) -> Json:
-        return self._call("respond_to_complaint", complaint_id, merchant_id, response,
-                          metadata)
+    def respond_to_complaint(
+        self, complaint_id: str, merchant_id: str, response: str, metadata: Metadata
+    ) -> Json:
+        return self._call("respond_to_complaint", complaint_id, merchant_id, response, metadata)
 
-    def close_complaint(self, complaint_id: str, consumer_id: str | None, by: str, how: str,
-                        outcome: str, metadata: Metadata) -> Json:
+    def close_complaint(
+        self,
+        complaint_id: str,
+        consumer_id: str | None,
+        by: str,
+        how: str,
+        outcome: str,
+        metadata: Metadata,
+    ) -> Json:
         """`consumer_id`, when given, must be the complaint's own consumer."""
-        return self._call("close_complaint", complaint_id, consumer_id, by, how, outcome,
-                          metadata)
+        return self._call("close_complaint", complaint_id, consumer_id, by, how, outcome, metadata)
 
     def rule_unfounded(self, complaint_id: str, by: str, note: str, metadata: Metadata) -> Json:
         return self._call("rule_unfounded", complaint_id, by, note, metadata)
@@ -155,15 +172,31 @@ class RiskClient(_Client):
     def acknowledge_alert(self, alert_id: str, by: str, metadata: Metadata) -> Json:
         return self._call("alert_step", alert_id, "acknowledged", by, metadata=metadata)
 
-    def verify_alert(self, alert_id: str, by: str, note: str, evidence_sha256: str,
-                     metadata: Metadata) -> Json:
-        return self._call("alert_step", alert_id, "verified", by, metadata=metadata,
-                          note=note, evidence_sha256=evidence_sha256)
+    def verify_alert(
+        self, alert_id: str, by: str, note: str, evidence_sha256: str, metadata: Metadata
+    ) -> Json:
+        return self._call(
+            "alert_step",
+            alert_id,
+            "verified",
+            by,
+            metadata=metadata,
+            note=note,
+            evidence_sha256=evidence_sha256,
+        )
 
-    def resolve_alert(self, alert_id: str, by: str, disposition: str, note: str,
-                      metadata: Metadata) -> Json:
-        return self._call("alert_step", alert_id, "resolved", by, metadata=metadata,
-                          disposition=disposition, note=note)
+    def resolve_alert(
+        self, alert_id: str, by: str, disposition: str, note: str, metadata: Metadata
+    ) -> Json:
+        return self._call(
+            "alert_step",
+            alert_id,
+            "resolved",
+            by,
+            metadata=metadata,
+            disposition=disposition,
+            note=note,
+        )
 
     def sweep(self) -> Json:
         return self._call("sweep")
@@ -197,8 +230,13 @@ class Clients:
 
     @classmethod
     def over(cls, remote: RemoteCaller) -> Clients:
-        return cls(MerchantClient(remote), EscrowClient(remote), RiskClient(remote),
-                   LedgerClient(remote), remote)
+        return cls(
+            MerchantClient(remote),
+            EscrowClient(remote),
+            RiskClient(remote),
+            LedgerClient(remote),
+            remote,
+        )
 
     def forget(self, kind: str, subject: str) -> list[Json]:
         """Every service holding `kind`'s keys (services.erasure.HOLDERS) forgets `subject`."""

@@ -23,6 +23,7 @@ The registry is one TOML file the operator provisions (`GATEWAY_CREDENTIALS_FILE
     endpoint = "https://api.weixin.qq.com/sns/jscode2session"
     # the app secret comes from the environment, WECHAT_APP_SECRET, never from this file
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,7 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 TOTP_STEP, TOTP_DIGITS, TOTP_SKEW_STEPS = 30, 6, 1
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -55,8 +56,9 @@ def password_matches(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                             p=int(p))
+        got = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p)
+        )
     except ValueError:
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
@@ -67,8 +69,8 @@ def totp(secret_base32: str, step: int) -> str:
     key = base64.b32decode(secret_base32.upper() + "=" * (-len(secret_base32) % 8))
     mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
     offset = mac[-1] & 0x0F
-    number = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
-    return str(number % 10 ** TOTP_DIGITS).zfill(TOTP_DIGITS)
+    number = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
+    return str(number % 10**TOTP_DIGITS).zfill(TOTP_DIGITS)
 
 
 def totp_step_matching(secret_base32: str, code: str, now: float) -> int | None:

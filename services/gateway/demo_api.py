@@ -4,6 +4,7 @@ period money is released, payouts are made, codes are re-evaluated, deadlines en
 
 It exists only in demo mode with a clock file (`make run`); elsewhere it is 404.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
@@ -33,9 +34,15 @@ class ClockMoved(StrictSchema):
 
 
 @blueprint.post("/clock")
-@operation("Demo only: move the platform's clock forward and run the scheduled work",
-           tag="demo", response=ClockMoved, body=ClockAdvance, errors=(400, 404, 503),
-           ok="moved", says={404: "not a demo platform"})
+@operation(
+    "Demo only: move the platform's clock forward and run the scheduled work",
+    tag="demo",
+    response=ClockMoved,
+    body=ClockAdvance,
+    errors=(400, 404, 503),
+    ok="moved",
+    says={404: "not a demo platform"},
+)
 @require("operator")
 @idempotent
 def advance_clock():
@@ -46,6 +53,8 @@ def advance_clock():
     moved = clock.advance(body["days"])
     # Page after page: each call answers well within the RPC timeout however much falls due.
     escrow = run_pages(clients().escrow.sweep)
-    return jsonify(ClockMoved().dump({"now": moved.isoformat(), "escrow": escrow,
-                                      "risk": clients().risk.sweep()}))
-
+    return jsonify(
+        ClockMoved().dump(
+            {"now": moved.isoformat(), "escrow": escrow, "risk": clients().risk.sweep()}
+        )
+    )

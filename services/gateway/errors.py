@@ -3,6 +3,7 @@
 A 5xx never carries a stack trace: the trace goes to the log under an error id that the body
 names, so an operator can find it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -8,6 +8,7 @@
   of the load balancer for a backlog that no restart or re-routing fixes.
 * `unavailable`, 503: a dependency does not answer; traffic should go elsewhere.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
@@ -19,17 +20,28 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
-@operation("200 when RabbitMQ and every service answer (status ok, or degraded naming a"
-           " relay that is behind or has parked events), 503 naming what is down",
-           tag="operations", ok="ok or degraded", also={503: ("unavailable", None)},
-           contract_errors=False)
+@operation(
+    "200 when RabbitMQ and every service answer (status ok, or degraded naming a"
+    " relay that is behind or has parked events), 503 naming what is down",
+    tag="operations",
+    ok="ok or degraded",
+    also={503: ("unavailable", None)},
+    contract_errors=False,
+)
 def healthz():
     settings = current_app.config["SETTINGS"]
     dependencies = clients().health(settings.services)
     answering = all(dep.get("status") == "ok" for dep in dependencies.values())
-    problems = [f"{name} relay: {problem}" for name, dep in dependencies.items()
-                for problem in dep.get("relay_problems", ())]
+    problems = [
+        f"{name} relay: {problem}"
+        for name, dep in dependencies.items()
+        for problem in dep.get("relay_problems", ())
+    ]
     status = "unavailable" if not answering else "degraded" if problems else "ok"
-    body = {"status": status, "mode": settings.mode, "problems": problems,
-            "dependencies": dependencies}
+    body = {
+        "status": status,
+        "mode": settings.mode,
+        "problems": problems,
+        "dependencies": dependencies,
+    }
     return jsonify(body), 200 if answering else 503

@@ -13,6 +13,7 @@ than `stale_after` seconds is taken to have died with its process (a crash betwe
 and the response): a retry takes the key over instead of being refused forever. The file is
 created 0600, since stored responses can carry personal data.
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,7 +46,8 @@ class IdempotencyStore:
         self._conn.execute("PRAGMA busy_timeout = 10000")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS responses (scope TEXT, key TEXT, fingerprint TEXT,"
-            " status INTEGER, body BLOB, created REAL, PRIMARY KEY (scope, key))")
+            " status INTEGER, body BLOB, created REAL, PRIMARY KEY (scope, key))"
+        )
         self._conn.execute("CREATE INDEX IF NOT EXISTS responses_created ON responses (created)")
         # Only dev-login ever stored anonymous responses, and they were tokens.
         self._conn.execute("DELETE FROM responses WHERE scope = 'anonymous'")
@@ -61,39 +63,54 @@ class IdempotencyStore:
         with self._lock:
             try:
                 self._conn.execute("PRAGMA synchronous = NORMAL")
-                self._conn.execute("DELETE FROM responses WHERE rowid IN (SELECT rowid FROM"
-                                   " responses WHERE created <= ? LIMIT ?)",
-                                   (now - self.ttl, CLEANUP_BATCH))
+                self._conn.execute(
+                    "DELETE FROM responses WHERE rowid IN (SELECT rowid FROM"
+                    " responses WHERE created <= ? LIMIT ?)",
+                    (now - self.ttl, CLEANUP_BATCH),
+                )
                 # The same request again, after its first run died without an answer.
                 self._conn.execute(
                     "DELETE FROM responses WHERE scope = ? AND key = ? AND fingerprint = ?"
                     " AND status = ? AND created <= ?",
-                    (scope, key, fingerprint, IN_PROGRESS, now - self.stale_after))
-                self._conn.execute("INSERT INTO responses VALUES (?, ?, ?, ?, NULL, ?)",
-                                   (scope, key, fingerprint, IN_PROGRESS, now))
+                    (scope, key, fingerprint, IN_PROGRESS, now - self.stale_after),
+                )
+                self._conn.execute(
+                    "INSERT INTO responses VALUES (?, ?, ?, ?, NULL, ?)",
+                    (scope, key, fingerprint, IN_PROGRESS, now),
+                )
                 return None
             except sqlite3.IntegrityError:
                 row = self._conn.execute(
                     "SELECT fingerprint, status, body FROM responses WHERE scope = ? AND key = ?",
-                    (scope, key)).fetchone()
+                    (scope, key),
+                ).fetchone()
             finally:
                 self._conn.execute("PRAGMA synchronous = FULL")
         if row[0] != fingerprint:
-            raise ApiError(422, "idempotency_key_reused",
-                           "this Idempotency-Key was used with a different request")
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            )
         if row[1] == IN_PROGRESS:
-            raise ApiError(409, "idempotency_in_progress",
-                           "a request with this Idempotency-Key is still being processed")
+            raise ApiError(
+                409,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed",
+            )
         return row[1], row[2]
 
     def finish(self, scope: str, key: str, status: int, body: bytes) -> None:
         with self._lock:
             if status >= 500:
-                self._conn.execute("DELETE FROM responses WHERE scope = ? AND key = ?",
-                                   (scope, key))
+                self._conn.execute(
+                    "DELETE FROM responses WHERE scope = ? AND key = ?", (scope, key)
+                )
             else:
-                self._conn.execute("UPDATE responses SET status = ?, body = ? WHERE scope = ?"
-                                   " AND key = ?", (status, body, scope, key))
+                self._conn.execute(
+                    "UPDATE responses SET status = ?, body = ? WHERE scope = ? AND key = ?",
+                    (status, body, scope, key),
+                )
 
 
 def idempotent(view: View) -> View:
@@ -107,19 +124,36 @@ def idempotent(view: View) -> View:
         principal = current_principal()
         scope = f"{principal.role}:{principal.subject}" if principal else "anonymous"
         body = request.get_data()
-        fingerprint = hashlib.sha256(request.method.encode() + b" " + request.path.encode()
-                                     + b"\n" + body).hexdigest()
+        fingerprint = hashlib.sha256(
+            request.method.encode() + b" " + request.path.encode() + b"\n" + body
+        ).hexdigest()
         store: IdempotencyStore = current_app.config["IDEMPOTENCY"]
         replay = store.begin(scope, key, fingerprint)
         if replay is not None:
-            return Response(replay[1], replay[0], content_type="application/json",
-                            headers={"Idempotent-Replayed": "true"})
+            return Response(
+                replay[1],
+                replay[0],
+                content_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except ApiError as exc:
-            response = current_app.make_response((json.dumps(
-                {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}),
-                exc.status, {"Content-Type": "application/json"}))
+            response = current_app.make_response(
+                (
+                    json.dumps(
+                        {
+                            "error": {
+                                "code": exc.code,
+                                "message": exc.message,
+                                "details": exc.details,
+                            }
+                        }
+                    ),
+                    exc.status,
+                    {"Content-Type": "application/json"},
+                )
+            )
         except BaseException:
             store.finish(scope, key, 500, b"")
             raise

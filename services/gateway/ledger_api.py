@@ -1,4 +1,5 @@
 """The ledger endpoints: checkpoint, entries, receipts and consistency proofs."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,30 +37,43 @@ def _published() -> dict[str, Any]:
 
 
 @blueprint.get("/checkpoint")
-@operation("The newest checkpoint cosigned by the witness quorum", tag="ledger",
-           response=CheckpointResponse, errors=(404, 503),
-           says={404: "no checkpoint published yet"})
+@operation(
+    "The newest checkpoint cosigned by the witness quorum",
+    tag="ledger",
+    response=CheckpointResponse,
+    errors=(404, 503),
+    says={404: "no checkpoint published yet"},
+)
 def checkpoint():
     return jsonify(CheckpointResponse().dump(_published()))
 
 
 @blueprint.get("/entries")
-@operation("Entries [start, end) with their canonical bytes", tag="ledger",
-           response=EntriesResponse, errors=(400, 503),
-           params=(_integer("start"), _integer("end")))
+@operation(
+    "Entries [start, end) with their canonical bytes",
+    tag="ledger",
+    response=EntriesResponse,
+    errors=(400, 503),
+    params=(_integer("start"), _integer("end")),
+)
 @require(*access.AUDITORS)
 def entries():
     args = query(EntriesQuery())
     items = clients().ledger.entries(args["start"], args["end"])
     more = len(items) == args["end"] - args["start"]
-    return jsonify(EntriesResponse().dump({"items": items,
-                                           "next_cursor": str(args["end"]) if more else None}))
+    return jsonify(
+        EntriesResponse().dump({"items": items, "next_cursor": str(args["end"]) if more else None})
+    )
 
 
 @blueprint.get("/receipts/<event_id>")
-@operation("Inclusion proof of an event against the published checkpoint (the event's "
-           "parties, regulators, banks)", tag="ledger", response=ReceiptResponse,
-           errors=(404, 503))
+@operation(
+    "Inclusion proof of an event against the published checkpoint (the event's "
+    "parties, regulators, banks)",
+    tag="ledger",
+    response=ReceiptResponse,
+    errors=(404, 503),
+)
 @require()
 def receipt(event_id: str):
     asking = principal()
@@ -70,14 +84,22 @@ def receipt(event_id: str):
 
 
 @blueprint.get("/consistency")
-@operation("RFC 9162 consistency proof between two tree sizes", tag="ledger",
-           response=ConsistencyResponse, errors=(400, 404, 503),
-           params=(_integer("first"), _integer("second")))
+@operation(
+    "RFC 9162 consistency proof between two tree sizes",
+    tag="ledger",
+    response=ConsistencyResponse,
+    errors=(400, 404, 503),
+    params=(_integer("first"), _integer("second")),
+)
 def consistency():
     args = query(ConsistencyQuery())
     published = _published()
     if args["second"] > published["size"]:
-        raise ApiError(400, "invalid_input", "second is beyond the published checkpoint",
-                       {"published_size": published["size"]})
+        raise ApiError(
+            400,
+            "invalid_input",
+            "second is beyond the published checkpoint",
+            {"published_size": published["size"]},
+        )
     proof = clients().ledger.consistency(args["first"], args["second"])
     return jsonify(ConsistencyResponse().dump({"proof": proof}))

@@ -12,6 +12,7 @@ Importing this module registers the URI schemes with `limits`:
 Each hit is one atomic upsert: a new window starts when the stored one has ended, otherwise
 the count grows, so concurrent hits from any number of processes are all counted.
 """
+
 from __future__ import annotations
 
 import queue
@@ -38,8 +39,7 @@ TABLE = """CREATE TABLE IF NOT EXISTS rate_limit_counters (
     hits       BIGINT NOT NULL,
     expires_at DOUBLE PRECISION NOT NULL
 )"""
-INDEX = ("CREATE INDEX IF NOT EXISTS rate_limit_counters_expiry"
-         " ON rate_limit_counters (expires_at)")
+INDEX = "CREATE INDEX IF NOT EXISTS rate_limit_counters_expiry ON rate_limit_counters (expires_at)"
 INCR = """INSERT INTO rate_limit_counters (key, hits, expires_at) VALUES ({p}, {p}, {p})
 ON CONFLICT (key) DO UPDATE SET
     hits = CASE WHEN rate_limit_counters.expires_at <= {p} THEN excluded.hits
@@ -48,8 +48,10 @@ ON CONFLICT (key) DO UPDATE SET
                       ELSE rate_limit_counters.expires_at END
 RETURNING hits"""
 LIVE = "SELECT hits, expires_at FROM rate_limit_counters WHERE key = {p} AND expires_at > {p}"
-CLEANUP = ("DELETE FROM rate_limit_counters WHERE key IN (SELECT key FROM rate_limit_counters"
-           " WHERE expires_at <= {p} LIMIT {p})")
+CLEANUP = (
+    "DELETE FROM rate_limit_counters WHERE key IN (SELECT key FROM rate_limit_counters"
+    " WHERE expires_at <= {p} LIMIT {p})"
+)
 
 
 class _Sqlite:
@@ -108,7 +110,7 @@ class _Postgres:
             with conn.cursor() as cursor:
                 yield cursor
         except self._psycopg.OperationalError:
-            conn.close()   # a broken connection is not put back
+            conn.close()  # a broken connection is not put back
             raise
         finally:
             if not conn.closed:
@@ -128,7 +130,7 @@ class SqlStorage(Storage):
         scheme = uri.split(":", 1)[0]
         self._db: _Sqlite | _Postgres
         if scheme == "sqlite":
-            path = uri[len("sqlite:"):]
+            path = uri[len("sqlite:") :]
             self._db = _Sqlite(path[2:] if path.startswith("//") else path)
         else:
             self._db = _Postgres(uri)

@@ -5,6 +5,7 @@ A login changes no state, so a repeat simply gets a fresh token. They take no
 Idempotency-Key replay: a stored response would be a live token kept at rest, and anonymous
 callers share one key scope.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,12 @@ DEVICE_TOKEN_TTL = 15 * 60
 
 
 def _too_many(retry_after: float, why: str) -> ApiError:
-    return ApiError(429, "too_many_attempts", "too many failed logins; wait",
-                    {"retry_after_seconds": max(1, math.ceil(retry_after)), "reason": why})
+    return ApiError(
+        429,
+        "too_many_attempts",
+        "too many failed logins; wait",
+        {"retry_after_seconds": max(1, math.ceil(retry_after)), "reason": why},
+    )
 
 
 @dataclass(frozen=True)
@@ -94,16 +99,23 @@ class LoginGuard:
         with self._lock:
             self._sweep(now)
             for failures, limit, why in (
-                    (self._recent(self._by_pair, (source, username), now), limits.max_failures,
-                     "source_and_username_locked"),
-                    (self._recent(self._by_source, source, now), limits.source_max_failures,
-                     "source_locked")):
+                (
+                    self._recent(self._by_pair, (source, username), now),
+                    limits.max_failures,
+                    "source_and_username_locked",
+                ),
+                (
+                    self._recent(self._by_source, source, now),
+                    limits.source_max_failures,
+                    "source_locked",
+                ),
+            ):
                 if len(failures) >= limit:
                     raise _too_many(failures[-limit] + limits.window - now, why)
             anyone = self._recent(self._by_username, username, now)
             beyond = len(anyone) - limits.max_failures
             if beyond >= 0:
-                wait = min(limits.backoff_base * 2 ** beyond, limits.backoff_cap)
+                wait = min(limits.backoff_base * 2**beyond, limits.backoff_cap)
                 if now < anyone[-1] + wait:
                     raise _too_many(anyone[-1] + wait - now, "username_backoff")
             self._by_pair[(source, username)].append(now)
@@ -146,13 +158,20 @@ class WeChatCodeExchange:
         self.app_id, self.secret, self.endpoint, self.timeout = app_id, secret, endpoint, timeout
 
     def openid(self, code: str) -> str | None:
-        params = {"appid": self.app_id, "secret": self.secret, "js_code": code,
-                  "grant_type": "authorization_code"}
+        params = {
+            "appid": self.app_id,
+            "secret": self.secret,
+            "js_code": code,
+            "grant_type": "authorization_code",
+        }
         try:
             answer = requests.get(self.endpoint, params=params, timeout=self.timeout).json()
         except (requests.RequestException, ValueError):
-            raise ApiError(503, "login_provider_unavailable",
-                           "the mini-program login could not be checked; retry") from None
+            raise ApiError(
+                503,
+                "login_provider_unavailable",
+                "the mini-program login could not be checked; retry",
+            ) from None
         # WeChat answers an object: an openid, or a non-zero integer errcode. Anything else is
         # the provider's (or a proxy's) fault, not the caller's, and never ours to crash on.
         if not isinstance(answer, dict) or not isinstance(answer.get("errcode", 0), int):
@@ -166,8 +185,11 @@ class WeChatCodeExchange:
 
 
 def _bad_answer() -> ApiError:
-    return ApiError(502, "login_provider_bad_answer",
-                    "the mini-program login provider answered something unexpected; retry")
+    return ApiError(
+        502,
+        "login_provider_bad_answer",
+        "the mini-program login provider answered something unexpected; retry",
+    )
 
 
 def _token(role: str, subject: str, ttl: int | None = None) -> Response:
@@ -176,9 +198,13 @@ def _token(role: str, subject: str, ttl: int | None = None) -> Response:
 
 
 LOGIN_ERRORS = (400, 401, 404, 429, 502, 503)
-LOGIN_SAYS = {401: "invalid credentials", 404: "not provisioned here",
-              429: "too many failed attempts", 502: "login provider answered nonsense",
-              503: "login provider down"}
+LOGIN_SAYS = {
+    401: "invalid credentials",
+    404: "not provisioned here",
+    429: "too many failed attempts",
+    502: "login provider answered nonsense",
+    503: "login provider down",
+}
 """Every login may refuse alike, and is documented alike."""
 
 
@@ -187,8 +213,15 @@ def _invalid() -> ApiError:
 
 
 @blueprint.post("/staff/login")
-@operation("Staff: password and TOTP code", tag="auth", response=TokenResponse,
-           body=StaffLogin, errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
+@operation(
+    "Staff: password and TOTP code",
+    tag="auth",
+    response=TokenResponse,
+    body=StaffLogin,
+    errors=LOGIN_ERRORS,
+    says=LOGIN_SAYS,
+    ok="a bearer token",
+)
 @rate_limited(LOGINS)
 def staff_login() -> Response:
     registry: creds.Credentials = current_app.config["CREDENTIALS"]
@@ -201,19 +234,30 @@ def staff_login() -> Response:
     stored = staff.password if staff else creds.hash_password("", salt=b"0" * 16)
     password_ok = creds.password_matches(body["password"], stored)
     step = creds.totp_step_matching(staff.totp_secret, body["totp"], now) if staff else None
-    if staff is None or not password_ok or step is None or not guard.use_step(staff.username,
-                                                                                step):
-        raise _invalid()   # already counted by `begin`
+    if staff is None or not password_ok or step is None or not guard.use_step(staff.username, step):
+        raise _invalid()  # already counted by `begin`
     guard.succeeded(attempt)
     return _token(staff.role, staff.subject, current_app.config["SETTINGS"].staff_token_ttl)
 
 
 @blueprint.post("/device/token")
-@operation("POS terminals and the bank: a body signed with the device's Ed25519 key",
-           tag="auth", response=TokenResponse, body=DeviceTokenRequest,
-           params=(param("X-Signature", where="header", required=True,
-                         description="base64 Ed25519 signature of the raw request body"),),
-           errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
+@operation(
+    "POS terminals and the bank: a body signed with the device's Ed25519 key",
+    tag="auth",
+    response=TokenResponse,
+    body=DeviceTokenRequest,
+    params=(
+        param(
+            "X-Signature",
+            where="header",
+            required=True,
+            description="base64 Ed25519 signature of the raw request body",
+        ),
+    ),
+    errors=LOGIN_ERRORS,
+    says=LOGIN_SAYS,
+    ok="a bearer token",
+)
 @rate_limited(LOGINS)
 def device_token() -> Response:
     """The body is signed as sent: `X-Signature` is Ed25519 over the raw body bytes."""
@@ -227,16 +271,27 @@ def device_token() -> Response:
     if device is None or not creds.signature_valid(device.public_key, raw, signature):
         raise _invalid()
     if abs(now - body["timestamp"]) > SIGNATURE_WINDOW:
-        raise ApiError(401, "stale_signature", "the signed timestamp is too far from now",
-                       {"window_seconds": SIGNATURE_WINDOW})
+        raise ApiError(
+            401,
+            "stale_signature",
+            "the signed timestamp is too far from now",
+            {"window_seconds": SIGNATURE_WINDOW},
+        )
     if not current_app.config["LOGIN_GUARD"].use_nonce(device.key_id, body["nonce"], now):
         raise ApiError(401, "replayed_signature", "that signed request was already used")
     return _token(device.role, device.subject, DEVICE_TOKEN_TTL)
 
 
 @blueprint.post("/consumer/login")
-@operation("Consumers: the mini-program's login code", tag="auth", response=TokenResponse,
-           body=ConsumerLogin, errors=LOGIN_ERRORS, says=LOGIN_SAYS, ok="a bearer token")
+@operation(
+    "Consumers: the mini-program's login code",
+    tag="auth",
+    response=TokenResponse,
+    body=ConsumerLogin,
+    errors=LOGIN_ERRORS,
+    says=LOGIN_SAYS,
+    ok="a bearer token",
+)
 @rate_limited(LOGINS)
 def consumer_login() -> Response:
     registry: creds.Credentials = current_app.config["CREDENTIALS"]

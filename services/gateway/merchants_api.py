@@ -1,5 +1,6 @@
 """Merchants: applications, approval, the public card and directory, card products,
 promotions, flags, the two-regulator default, and the merchant's own stats and payouts."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -67,11 +68,18 @@ def _public(card: dict[str, Any], health: dict[str, Any] | None) -> dict:
 
 
 @blueprint.post("")
-@operation("Apply as a merchant (operator or merchant applicant)", tag="merchants",
-           response=MerchantCreated, errors=(400, 409, 422), status=201,
-           body=MerchantApplication,
-           says={409: "uscc_taken: a live merchant (not closed or defaulted) holds this "
-                 "unified social credit code"})
+@operation(
+    "Apply as a merchant (operator or merchant applicant)",
+    tag="merchants",
+    response=MerchantCreated,
+    errors=(400, 409, 422),
+    status=201,
+    body=MerchantApplication,
+    says={
+        409: "uscc_taken: a live merchant (not closed or defaulted) holds this "
+        "unified social credit code"
+    },
+)
 @require("operator", "merchant")
 @idempotent
 def apply():
@@ -81,10 +89,14 @@ def apply():
 
 
 @blueprint.post("/<merchant_id>/approve")
-@operation("Approve an application (operator; not the operator who filed it)",
-           tag="merchants", errors=(404, 409, 422),
-           says={422: "second_operator_required: the operator who filed the application "
-                 "may not approve it"})
+@operation(
+    "Approve an application (operator; not the operator who filed it)",
+    tag="merchants",
+    errors=(404, 409, 422),
+    says={
+        422: "second_operator_required: the operator who filed the application may not approve it"
+    },
+)
 @require("operator")
 @idempotent
 def approve(merchant_id: str):
@@ -94,8 +106,12 @@ def approve(merchant_id: str):
 
 
 @blueprint.get("/<merchant_id>")
-@operation("A merchant's public card (phone masked except for the merchant itself)",
-           tag="merchants", response=Merchant, errors=(404,))
+@operation(
+    "A merchant's public card (phone masked except for the merchant itself)",
+    tag="merchants",
+    response=Merchant,
+    errors=(404,),
+)
 def get(merchant_id: str):
     owner = access.is_merchant_itself(caller(), merchant_id)
     card = clients().merchant.get(merchant_id, owner)
@@ -103,9 +119,13 @@ def get(merchant_id: str):
 
 
 @blueprint.get("")
-@operation("The public directory of listed merchants", tag="merchants", response=Directory,
-           errors=(400,),
-           params=tuple(param(n) for n in ("industry", "health_code")) + PAGE_PARAMS)
+@operation(
+    "The public directory of listed merchants",
+    tag="merchants",
+    response=Directory,
+    errors=(400,),
+    params=tuple(param(n) for n in ("industry", "health_code")) + PAGE_PARAMS,
+)
 def directory():
     """Green first, then yellow, red and not yet assessed, across pages; by id within a code.
     The order and the codes shown are the merchant service's copy of the risk service's."""
@@ -119,9 +139,14 @@ def directory():
 
 
 @blueprint.post("/<merchant_id>/products")
-@operation("Create a card product (the merchant itself)", tag="merchants", response=Product,
-           errors=(400, 404, 422), status=201,
-           body=(StoredValueProduct, CountProduct, PeriodProduct))
+@operation(
+    "Create a card product (the merchant itself)",
+    tag="merchants",
+    response=Product,
+    errors=(400, 404, 422),
+    status=201,
+    body=(StoredValueProduct, CountProduct, PeriodProduct),
+)
 @require("merchant")
 @idempotent
 def create_product(merchant_id: str):
@@ -130,22 +155,29 @@ def create_product(merchant_id: str):
     kind = body.get("type") if isinstance(body, dict) else None
     schema = PRODUCT_SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:
-        raise ApiError(400, "invalid_input", "type must be stored_value, count or period",
-                       {"fields": {"type": ["unknown card type"]}})
+        raise ApiError(
+            400,
+            "invalid_input",
+            "type must be stored_value, count or period",
+            {"fields": {"type": ["unknown card type"]}},
+        )
     fields = json_body(schema())
     product = clients().merchant.create_product(merchant_id, fields, metadata())
     return jsonify(Product().dump(product)), 201
 
 
 @blueprint.post("/<merchant_id>/default")
-@operation("Declare a merchant defaulted, by two regulators: the first call records a "
-           "proposal (202); a different regulator's call confirms it and every open card is "
-           "refunded from escrow (200); once defaulted, a call resumes the refund",
-           tag="merchants", response=DefaultResult, errors=(400, 404, 409, 422),
-           body=DefaultDeclaration,
-           also={202: ("proposed; waiting for a different regulator's confirmation",
-                       DefaultProposal)},
-           says={422: "second_regulator_required: the proposer may not confirm"})
+@operation(
+    "Declare a merchant defaulted, by two regulators: the first call records a "
+    "proposal (202); a different regulator's call confirms it and every open card is "
+    "refunded from escrow (200); once defaulted, a call resumes the refund",
+    tag="merchants",
+    response=DefaultResult,
+    errors=(400, 404, 409, 422),
+    body=DefaultDeclaration,
+    also={202: ("proposed; waiting for a different regulator's confirmation", DefaultProposal)},
+    says={422: "second_regulator_required: the proposer may not confirm"},
+)
 @require("regulator")
 @idempotent
 def declare_default(merchant_id: str):
@@ -159,21 +191,32 @@ def declare_default(merchant_id: str):
 
 
 @blueprint.post("/<merchant_id>/flags")
-@operation("Record or lift a listing (失信, 经营异常, ...) read from a public source",
-           tag="merchants", response=FlagResult, errors=(400, 404), body=FlagChange)
+@operation(
+    "Record or lift a listing (失信, 经营异常, ...) read from a public source",
+    tag="merchants",
+    response=FlagResult,
+    errors=(400, 404),
+    body=FlagChange,
+)
 @require("regulator", "operator")
 @idempotent
 def set_flag(merchant_id: str):
     body = json_body(FlagChange())
-    result = clients().merchant.set_flag(merchant_id, body["flag"], body["on"],
-                                         body["source"], actor(), metadata())
+    result = clients().merchant.set_flag(
+        merchant_id, body["flag"], body["on"], body["source"], actor(), metadata()
+    )
     return jsonify(FlagResult().dump(result))
 
 
 @blueprint.post("/<merchant_id>/promotions")
-@operation("A time-limited bonus on a stored-value product (the merchant)", tag="merchants",
-           response=Promotion, errors=(400, 404, 409, 422), status=201,
-           body=PromotionRequest)
+@operation(
+    "A time-limited bonus on a stored-value product (the merchant)",
+    tag="merchants",
+    response=Promotion,
+    errors=(400, 404, 409, 422),
+    status=201,
+    body=PromotionRequest,
+)
 @require("merchant")
 @idempotent
 def create_promotion(merchant_id: str):
@@ -185,9 +228,13 @@ def create_promotion(merchant_id: str):
 
 
 @blueprint.get("/<merchant_id>/promotions")
-@operation("The merchant's running and coming promotions (public)", tag="merchants",
-           response=PromotionList, errors=(400, 404),
-           params=(param("include_ended", "boolean"),) + PAGE_PARAMS)
+@operation(
+    "The merchant's running and coming promotions (public)",
+    tag="merchants",
+    response=PromotionList,
+    errors=(400, 404),
+    params=(param("include_ended", "boolean"),) + PAGE_PARAMS,
+)
 def promotions(merchant_id: str):
     args = query(PromotionQuery())
     scope = f"promotions/{merchant_id}/{args['include_ended']}"
@@ -197,9 +244,13 @@ def promotions(merchant_id: str):
 
 
 @blueprint.get("/<merchant_id>/stats")
-@operation("Issuance, redemption, refunds, outstanding balance and escrow held "
-           "(the merchant itself, regulators)", tag="merchants", response=MerchantStats,
-           errors=(404,))
+@operation(
+    "Issuance, redemption, refunds, outstanding balance and escrow held "
+    "(the merchant itself, regulators)",
+    tag="merchants",
+    response=MerchantStats,
+    errors=(404,),
+)
 @require("merchant", "regulator")
 def stats(merchant_id: str):
     access.only_itself(principal(), merchant_id)
@@ -208,8 +259,13 @@ def stats(merchant_id: str):
 
 
 @blueprint.get("/<merchant_id>/settlements")
-@operation("Payouts of released money to the merchant (the merchant itself)",
-           tag="merchants", response=SettlementList, errors=(400, 404), params=PAGE_PARAMS)
+@operation(
+    "Payouts of released money to the merchant (the merchant itself)",
+    tag="merchants",
+    response=SettlementList,
+    errors=(400, 404),
+    params=PAGE_PARAMS,
+)
 @require("merchant")
 def settlements(merchant_id: str):
     access.only_itself(principal(), merchant_id)

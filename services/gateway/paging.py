@@ -6,6 +6,7 @@ and `?limit=` (at most 500). The services page by key (`after`, `limit`) and ans
 `[scope, after]`, where the scope names the list and its filters, so a cursor is refused
 (400 invalid_cursor) when it is not one of ours or belongs to another list or filter.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,13 +30,15 @@ class PageQuery(StrictSchema):
     """`?cursor=&limit=`; a list's own filters are fields of a subclass."""
 
     cursor = fields.String(load_default="", validate=validate.Length(max=MAX_CURSOR_CHARS))
-    limit = fields.Integer(load_default=DEFAULT_LIMIT,
-                           validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
+    )
 
 
-PAGE_PARAMS = (param("cursor", description="next_cursor of the previous page"),
-               param("limit", "integer", description=f"1 to {MAX_LIMIT}, "
-                     f"{DEFAULT_LIMIT} by default"))
+PAGE_PARAMS = (
+    param("cursor", description="next_cursor of the previous page"),
+    param("limit", "integer", description=f"1 to {MAX_LIMIT}, {DEFAULT_LIMIT} by default"),
+)
 
 
 def _invalid() -> ApiError:
@@ -54,13 +57,17 @@ def decode(scope: str, cursor: str) -> str:
     if not cursor:
         return ""
     try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
-                               validate=True)
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
         found = json.loads(raw.decode())
-    except (binascii.Error, ValueError):   # bad base64, bad UTF-8 and bad JSON alike
+    except (binascii.Error, ValueError):  # bad base64, bad UTF-8 and bad JSON alike
         raise _invalid() from None
-    if not (isinstance(found, list) and len(found) == 2 and found[0] == scope
-            and isinstance(found[1], str) and found[1]):
+    if not (
+        isinstance(found, list)
+        and len(found) == 2
+        and found[0] == scope
+        and isinstance(found[1], str)
+        and found[1]
+    ):
         raise _invalid()
     return found[1]
 
@@ -72,5 +79,7 @@ def page_args(args: dict, scope: str) -> tuple[str, int]:
 
 def page_body(page: dict, scope: str, items: list | None = None) -> dict:
     """The contract's list body from a service's page (its items, or `items` made of them)."""
-    return {"items": page["items"] if items is None else items,
-            "next_cursor": encode(scope, page["next_after"])}
+    return {
+        "items": page["items"] if items is None else items,
+        "next_cursor": encode(scope, page["next_after"]),
+    }

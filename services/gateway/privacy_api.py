@@ -1,4 +1,5 @@
 """A consumer's erasure of their own personal data (crypto-shredding, services.erasure)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
@@ -13,9 +14,13 @@ blueprint = Blueprint("privacy", __name__, url_prefix="/api/v1")
 
 
 @blueprint.delete("/consumers/me")
-@operation("Erase the caller's personal data for good (consumer): complaint texts and the "
-           "responses to them read as null from then on", tag="privacy", response=Erased,
-           errors=(503,))
+@operation(
+    "Erase the caller's personal data for good (consumer): complaint texts and the "
+    "responses to them read as null from then on",
+    tag="privacy",
+    response=Erased,
+    errors=(503,),
+)
 @require("consumer")
 def forget_me():
     """Deletes the caller's keys: their complaint texts (and the responses to them) read as
@@ -23,4 +28,3 @@ def forget_me():
     and the ledger never held any. Repeating it changes nothing."""
     clients().forget("consumer", request_context.principal().subject)
     return jsonify(Erased().dump({"status": "erased"}))
-

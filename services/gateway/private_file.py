@@ -1,4 +1,5 @@
 """Files only the gateway's own user may read (they hold keys, counters, stored responses)."""
+
 from __future__ import annotations
 
 import os

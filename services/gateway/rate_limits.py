@@ -9,6 +9,7 @@ for example "30 per minute;300 per hour").
 
 A refusal is 429 with the contract's error body, code `rate_limited`, and `Retry-After`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,26 +78,36 @@ def rate_limited(group: str) -> Callable[[View], View]:
 def install(app: Flask, settings: GatewaySettings) -> Limiter:
     """Call after every blueprint is registered: wraps each marked view of this app."""
     for group, rule in RULES.items():
-        try:   # a typo in a limit stops the start, not every request it would apply to
+        try:  # a typo in a limit stops the start, not every request it would apply to
             parse_many(getattr(settings, rule.setting))
         except ValueError as exc:
-            raise ValueError(f"the {group} rate limit {getattr(settings, rule.setting)!r} "
-                             f"is not valid: {exc}") from None
+            raise ValueError(
+                f"the {group} rate limit {getattr(settings, rule.setting)!r} is not valid: {exc}"
+            ) from None
     # Behind proxies, create_app's ProxyFix (GATEWAY_PROXY_HOPS) has made the remote address
     # the client's own, so logins and dev-login are counted per client, not per proxy.
     limiter = Limiter(
-        get_remote_address, app=app, storage_uri=settings.rate_limit_storage_uri(),
-        strategy="fixed-window", headers_enabled=True, key_prefix="gateway",
+        get_remote_address,
+        app=app,
+        storage_uri=settings.rate_limit_storage_uri(),
+        strategy="fixed-window",
+        headers_enabled=True,
+        key_prefix="gateway",
         # While the shared storage is unreachable each process counts on its own rather than
         # refusing every login and purchase; it goes back to the storage once it answers.
-        in_memory_fallback_enabled=True)
+        in_memory_fallback_enabled=True,
+    )
     for endpoint, view in list(app.view_functions.items()):
         marked = getattr(view, "rate_limit_group", None)
         if marked:
             rule = RULES[marked]
             # Flask-Limiter types its decorator's result as possibly async; these views are not.
-            app.view_functions[endpoint] = cast(RouteCallable, limiter.shared_limit(
-                getattr(settings, rule.setting), scope=marked, key_func=rule.key)(view))
+            app.view_functions[endpoint] = cast(
+                RouteCallable,
+                limiter.shared_limit(
+                    getattr(settings, rule.setting), scope=marked, key_func=rule.key
+                )(view),
+            )
     app.register_error_handler(RateLimitExceeded, _refused)
     app.config["LIMITER"] = limiter
     return limiter
@@ -107,7 +118,10 @@ def _refused(exc: RateLimitExceeded):
     breached = current_app.config["LIMITER"].current_limit
     retry_after = max(1, math.ceil(breached.reset_at - time.time())) if breached else 1
     response, status = error_response(
-        429, "rate_limited", "too many requests; retry after the given number of seconds",
-        {"limit": str(exc.limit.limit), "retry_after_seconds": retry_after})
+        429,
+        "rate_limited",
+        "too many requests; retry after the given number of seconds",
+        {"limit": str(exc.limit.limit), "retry_after_seconds": retry_after},
+    )
     response.headers["Retry-After"] = str(retry_after)
     return response, status

@@ -8,6 +8,7 @@ every remote failure becomes the contract's HTTP error by the one table below.
 * no answer (the service is not running, the call timed out, every proxy is busy, the broker
   is unreachable): 503 service_unavailable.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,12 @@ from services.remote_errors import ServiceError
 
 log = logging.getLogger("gateway.remote")
 
-SERVICE_ERROR_STATUS = {"invalid_input": 400, "not_found": 404, "conflict": 409,
-                        "business_rule": 422}
+SERVICE_ERROR_STATUS = {
+    "invalid_input": 400,
+    "not_found": 404,
+    "conflict": 409,
+    "business_rule": 422,
+}
 """A ServiceError's kind -> status; the code is the service's."""
 REMOTE_ERRORS = {
     # exc_type raised in a service -> (status, code)
@@ -39,8 +44,7 @@ UNAVAILABLE = (UnknownService, RpcTimeout, RpcPoolExhausted, OSError, Connection
 def api_error(service: str, method: str, exc: Exception) -> ApiError:
     """The contract's error for a failed call of `service.method`."""
     if isinstance(exc, ServiceError):
-        return ApiError(SERVICE_ERROR_STATUS.get(exc.kind, 500), exc.code, exc.message,
-                        exc.details)
+        return ApiError(SERVICE_ERROR_STATUS.get(exc.kind, 500), exc.code, exc.message, exc.details)
     if isinstance(exc, RemoteError):
         known = REMOTE_ERRORS.get(exc.exc_type)
         if known is None:

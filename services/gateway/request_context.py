@@ -5,6 +5,7 @@ The correlation id is the client's `X-Request-Id` when it is a valid token, else
 gateway makes up; the response names it in `X-Request-Id`, so a client can quote it whichever
 it was.
 """
+
 from __future__ import annotations
 
 from flask import Flask, Response, g, request

@@ -4,6 +4,7 @@ A SQLite file beside the gateway's other files, so a revocation survives a resta
 are also held in memory, so checking a token costs no disk read. One gateway process owns
 the file; replicas would need a shared table (PostgreSQL) and to read it on each check.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -19,8 +20,9 @@ class RevocationList:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA busy_timeout = 10000")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS revoked"
-                           " (jti TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS revoked (jti TEXT PRIMARY KEY, expires_at REAL NOT NULL)"
+        )
         self._lock = threading.Lock()
         with self._lock:
             self._conn.execute("DELETE FROM revoked WHERE expires_at < ?", (time.time(),))

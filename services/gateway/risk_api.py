@@ -3,6 +3,7 @@
 Who may see a complaint (the consumer who filed it, the merchant it is about, regulators) is
 services/gateway/access.py's.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -40,48 +41,69 @@ blueprint = Blueprint("risk", __name__, url_prefix="/api/v1")
 
 
 @blueprint.post("/complaints")
-@operation("File a complaint (consumer); at most the policy's number per merchant in its "
-           "window", tag="risk", response=ComplaintCreated, errors=(400, 404, 422),
-           status=201, body=ComplaintRequest,
-           says={422: "complaint_limit_reached (too many against this merchant in the "
-                 "window), personal_data_erased (the consumer erased their personal data)"})
+@operation(
+    "File a complaint (consumer); at most the policy's number per merchant in its window",
+    tag="risk",
+    response=ComplaintCreated,
+    errors=(400, 404, 422),
+    status=201,
+    body=ComplaintRequest,
+    says={
+        422: "complaint_limit_reached (too many against this merchant in the "
+        "window), personal_data_erased (the consumer erased their personal data)"
+    },
+)
 @rate_limited(COMPLAINTS)
 @require("consumer")
 @idempotent
 def file_complaint():
     body, consumer = json_body(ComplaintRequest()), principal().subject
     if body["card_id"]:
-        access.own_card_at(consumer, body["card_id"],
-                           clients().escrow.get_card(body["card_id"]), body["merchant_id"])
+        access.own_card_at(
+            consumer,
+            body["card_id"],
+            clients().escrow.get_card(body["card_id"]),
+            body["merchant_id"],
+        )
     else:
         clients().merchant.get(body["merchant_id"])  # 404 for an unknown merchant
-    created = clients().risk.file_complaint(consumer, body["merchant_id"], body["card_id"],
-                                            body["category"], body["text"], metadata())
+    created = clients().risk.file_complaint(
+        consumer, body["merchant_id"], body["card_id"], body["category"], body["text"], metadata()
+    )
     return jsonify(ComplaintCreated().dump(created)), 201
 
 
 @blueprint.get("/complaints/<complaint_id>")
-@operation("A complaint: its consumer, its merchant, regulators", tag="risk",
-           response=Complaint, errors=(404,))
+@operation(
+    "A complaint: its consumer, its merchant, regulators",
+    tag="risk",
+    response=Complaint,
+    errors=(404,),
+)
 @require("consumer", "merchant", "regulator")
 def get_complaint(complaint_id: str):
-    complaint = access.visible_complaint(principal(), complaint_id,
-                                         clients().risk.get_complaint(complaint_id))
+    complaint = access.visible_complaint(
+        principal(), complaint_id, clients().risk.get_complaint(complaint_id)
+    )
     return jsonify(Complaint().dump(complaint))
 
 
 @blueprint.post("/complaints/<complaint_id>/response")
-@operation("The merchant's response, once; answers the state (GET the complaint for its "
-           "texts)", tag="risk", response=ComplaintState, errors=(400, 404, 409, 422),
-           says={422: "personal_data_erased: the complaint's consumer erased their personal "
-                 "data"},
-           body=ComplaintResponse)
+@operation(
+    "The merchant's response, once; answers the state (GET the complaint for its texts)",
+    tag="risk",
+    response=ComplaintState,
+    errors=(400, 404, 409, 422),
+    says={422: "personal_data_erased: the complaint's consumer erased their personal data"},
+    body=ComplaintResponse,
+)
 @require("merchant")
 @idempotent
 def respond(complaint_id: str):
     body = json_body(ComplaintResponse())
-    answered = clients().risk.respond_to_complaint(complaint_id, principal().subject,
-                                                   body["response"], metadata())
+    answered = clients().risk.respond_to_complaint(
+        complaint_id, principal().subject, body["response"], metadata()
+    )
     # The state only, not the texts: an Idempotency-Key keeps this answer for replays, and
     # the texts are personal data that must not outlive their erasure there (GET has them).
     return jsonify(ComplaintState().dump(answered))
@@ -91,14 +113,21 @@ def _close(complaint_id: str, how: str) -> Response:
     body = json_body(ComplaintClosing()) if request.get_data() else ComplaintClosing().load({})
     # A consumer closes only their own complaint: the service checks the owner it is given.
     owner = access.consumer_scope(principal())
-    closed = clients().risk.close_complaint(complaint_id, owner, actor(), how,
-                                            body["outcome"], metadata())
+    closed = clients().risk.close_complaint(
+        complaint_id, owner, actor(), how, body["outcome"], metadata()
+    )
     return jsonify(ComplaintState().dump(closed))
 
 
 @blueprint.post("/complaints/<complaint_id>/resolve")
-@operation("Resolve (its consumer, or a regulator)", tag="risk", response=ComplaintState,
-           errors=(400, 404), body=ComplaintClosing, body_optional=True)
+@operation(
+    "Resolve (its consumer, or a regulator)",
+    tag="risk",
+    response=ComplaintState,
+    errors=(400, 404),
+    body=ComplaintClosing,
+    body_optional=True,
+)
 @require("consumer", "regulator")
 @idempotent
 def resolve_complaint(complaint_id: str):
@@ -106,8 +135,14 @@ def resolve_complaint(complaint_id: str):
 
 
 @blueprint.post("/complaints/<complaint_id>/escalate")
-@operation("Escalate to the regulator (its consumer)", tag="risk", response=ComplaintState,
-           errors=(400, 404, 409), body=ComplaintClosing, body_optional=True)
+@operation(
+    "Escalate to the regulator (its consumer)",
+    tag="risk",
+    response=ComplaintState,
+    errors=(400, 404, 409),
+    body=ComplaintClosing,
+    body_optional=True,
+)
 @require("consumer")
 @idempotent
 def escalate_complaint(complaint_id: str):
@@ -115,8 +150,13 @@ def escalate_complaint(complaint_id: str):
 
 
 @blueprint.post("/complaints/<complaint_id>/unfounded")
-@operation("Find a complaint unfounded (regulator): it stops counting for the merchant",
-           tag="risk", response=ComplaintRuling, errors=(400, 404), body=UnfoundedFinding)
+@operation(
+    "Find a complaint unfounded (regulator): it stops counting for the merchant",
+    tag="risk",
+    response=ComplaintRuling,
+    errors=(400, 404),
+    body=UnfoundedFinding,
+)
 @require("regulator")
 @idempotent
 def rule_unfounded(complaint_id: str):
@@ -128,8 +168,13 @@ def rule_unfounded(complaint_id: str):
 
 
 @blueprint.get("/merchants/<merchant_id>/complaints")
-@operation("Complaints about the merchant, oldest first (the merchant itself, regulators)",
-           tag="risk", response=ComplaintList, errors=(400, 404), params=PAGE_PARAMS)
+@operation(
+    "Complaints about the merchant, oldest first (the merchant itself, regulators)",
+    tag="risk",
+    response=ComplaintList,
+    errors=(400, 404),
+    params=PAGE_PARAMS,
+)
 @require("merchant", "regulator")
 def merchant_complaints(merchant_id: str):
     """What consumers said about the merchant: the merchant's own list to respond to, and the
@@ -144,10 +189,14 @@ def merchant_complaints(merchant_id: str):
 
 
 @blueprint.get("/merchants/<merchant_id>/health")
-@operation("The 预付健康码 with its reasons and metrics (public). Anyone sees the ratio, day "
-           "and count metrics; the money figures (issued_*, redeemed_*, outstanding, "
-           "escrow_held) only the merchant itself and regulators, with their bearer token",
-           tag="risk", response=Health, errors=(404,))
+@operation(
+    "The 预付健康码 with its reasons and metrics (public). Anyone sees the ratio, day "
+    "and count metrics; the money figures (issued_*, redeemed_*, outstanding, "
+    "escrow_held) only the merchant itself and regulators, with their bearer token",
+    tag="risk",
+    response=Health,
+    errors=(404,),
+)
 def health(merchant_id: str):
     """Public: the code, its reasons and the metrics that are not money. The merchant itself
     and regulators also see the money figures, as they do in /stats."""
@@ -156,8 +205,12 @@ def health(merchant_id: str):
 
 
 @blueprint.get("/merchants/<merchant_id>/credit-report")
-@operation("A signed credit recommendation for a green merchant (banks, regulators, itself)",
-           tag="risk", response=CreditReport, errors=(404, 422))
+@operation(
+    "A signed credit recommendation for a green merchant (banks, regulators, itself)",
+    tag="risk",
+    response=CreditReport,
+    errors=(404, 422),
+)
 @require("bank", "regulator", "merchant")
 def credit_report(merchant_id: str):
     access.only_itself(principal(), merchant_id)
@@ -165,10 +218,14 @@ def credit_report(merchant_id: str):
 
 
 @blueprint.get("/alerts")
-@operation("Alerts, oldest first, with their SLA age (regulator)", tag="risk",
-           response=AlertList, errors=(400,),
-           params=(param("status", description="open (default), acknowledged, verified or "
-                         "any"),) + PAGE_PARAMS)
+@operation(
+    "Alerts, oldest first, with their SLA age (regulator)",
+    tag="risk",
+    response=AlertList,
+    errors=(400,),
+    params=(param("status", description="open (default), acknowledged, verified or any"),)
+    + PAGE_PARAMS,
+)
 @require("regulator")
 def alerts():
     args = query(AlertQuery())
@@ -183,29 +240,36 @@ def alerts():
 @require("regulator")
 @idempotent
 def acknowledge(alert_id: str):
-    return jsonify(Alert().dump(clients().risk.acknowledge_alert(alert_id, actor(),
-                                                                 metadata())))
+    return jsonify(Alert().dump(clients().risk.acknowledge_alert(alert_id, actor(), metadata())))
 
 
 @blueprint.post("/alerts/<alert_id>/verify")
-@operation("Record the offline verification: a note and the evidence's SHA-256", tag="risk",
-           response=Alert, errors=(400, 404, 409), body=Verification)
+@operation(
+    "Record the offline verification: a note and the evidence's SHA-256",
+    tag="risk",
+    response=Alert,
+    errors=(400, 404, 409),
+    body=Verification,
+)
 @require("regulator")
 @idempotent
 def verify(alert_id: str):
     body = json_body(Verification())
-    done = clients().risk.verify_alert(alert_id, actor(), body["note"],
-                                       body["evidence_sha256"], metadata())
+    done = clients().risk.verify_alert(
+        alert_id, actor(), body["note"], body["evidence_sha256"], metadata()
+    )
     return jsonify(Alert().dump(done))
 
 
 @blueprint.post("/alerts/<alert_id>/resolve")
-@operation("Dispose of an alert", tag="risk", response=Alert, errors=(400, 404, 409),
-           body=Resolution)
+@operation(
+    "Dispose of an alert", tag="risk", response=Alert, errors=(400, 404, 409), body=Resolution
+)
 @require("regulator")
 @idempotent
 def resolve_alert(alert_id: str):
     body = json_body(Resolution())
-    done = clients().risk.resolve_alert(alert_id, actor(), body["disposition"], body["note"],
-                                        metadata())
+    done = clients().risk.resolve_alert(
+        alert_id, actor(), body["disposition"], body["note"], metadata()
+    )
     return jsonify(Alert().dump(done))

@@ -5,6 +5,7 @@ them. A proxy is not thread-safe, so each request checks one out. A proxy that t
 lost its connection is replaced rather than reused: nameko's standalone proxy keeps stray
 late replies forever.
 """
+
 from __future__ import annotations
 
 import queue
@@ -21,8 +22,9 @@ class RpcPoolExhausted(Exception):
 
 
 class RpcProxyPool:
-    def __init__(self, amqp_uri: str, size: int = 8, timeout: float = 10.0,
-                 checkout_timeout: float = 10.0):
+    def __init__(
+        self, amqp_uri: str, size: int = 8, timeout: float = 10.0, checkout_timeout: float = 10.0
+    ):
         self._config = {"AMQP_URI": amqp_uri}
         self.size = size
         self.timeout = timeout

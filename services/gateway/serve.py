@@ -10,6 +10,7 @@ one silent for `GATEWAY_CHANNEL_TIMEOUT` seconds, idle or half-sent, is closed (
 `GATEWAY_CLEANUP_INTERVAL` seconds). No body larger than the largest route limit is read
 (services/gateway/body_limits.py). A per-address connection cap belongs to the proxy in front.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,12 +31,13 @@ class ContractErrorTask(ErrorTask):
 
     def execute(self):
         error = self.request.error
-        code = "request_too_large" if error.code == 413 else \
-            error.reason.lower().replace(" ", "_")
-        details = {"limit_bytes": self.channel.adj.max_request_body_size} \
-            if error.code == 413 else {}
-        body = json.dumps({"error": {"code": code, "message": str(error.body),
-                                     "details": details}}).encode()
+        code = "request_too_large" if error.code == 413 else error.reason.lower().replace(" ", "_")
+        details = (
+            {"limit_bytes": self.channel.adj.max_request_body_size} if error.code == 413 else {}
+        )
+        body = json.dumps(
+            {"error": {"code": code, "message": str(error.body), "details": details}}
+        ).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.set_close_on_finish()
@@ -49,10 +51,17 @@ class ContractErrorChannel(HTTPChannel):
 
 def make_server(app, settings: GatewaySettings):
     server = waitress.create_server(
-        app, host=settings.host, port=settings.port, threads=settings.rpc_pool_size,
-        ident="prepaid-gateway", connection_limit=settings.connection_limit,
-        channel_timeout=settings.channel_timeout, cleanup_interval=settings.cleanup_interval,
-        max_request_body_size=body_limits.largest_limit(app), asyncore_use_poll=True)
+        app,
+        host=settings.host,
+        port=settings.port,
+        threads=settings.rpc_pool_size,
+        ident="prepaid-gateway",
+        connection_limit=settings.connection_limit,
+        channel_timeout=settings.channel_timeout,
+        cleanup_interval=settings.cleanup_interval,
+        max_request_body_size=body_limits.largest_limit(app),
+        asyncore_use_poll=True,
+    )
     server.channel_class = ContractErrorChannel
     return server
 

@@ -1,4 +1,5 @@
 """Gateway settings, read from the environment once at start-up."""
+
 from __future__ import annotations
 
 import os
@@ -111,21 +112,24 @@ class GatewaySettings:
             max_json_body=int(environ.get("GATEWAY_MAX_JSON_BODY", str(cls.max_json_body))),
             rate_limit_storage=environ.get("GATEWAY_RATE_LIMIT_STORAGE", ""),
             login_rate_limit=environ.get("GATEWAY_LOGIN_RATE_LIMIT", cls.login_rate_limit),
-            dev_login_rate_limit=environ.get("GATEWAY_DEV_LOGIN_RATE_LIMIT",
-                                             cls.dev_login_rate_limit),
-            complaint_rate_limit=environ.get("GATEWAY_COMPLAINT_RATE_LIMIT",
-                                             cls.complaint_rate_limit),
-            purchase_rate_limit=environ.get("GATEWAY_PURCHASE_RATE_LIMIT",
-                                            cls.purchase_rate_limit),
-            connection_limit=int(environ.get("GATEWAY_CONNECTION_LIMIT",
-                                             str(cls.connection_limit))),
-            channel_timeout=int(environ.get("GATEWAY_CHANNEL_TIMEOUT",
-                                            str(cls.channel_timeout))),
-            cleanup_interval=int(environ.get("GATEWAY_CLEANUP_INTERVAL",
-                                             str(cls.cleanup_interval))),
+            dev_login_rate_limit=environ.get(
+                "GATEWAY_DEV_LOGIN_RATE_LIMIT", cls.dev_login_rate_limit
+            ),
+            complaint_rate_limit=environ.get(
+                "GATEWAY_COMPLAINT_RATE_LIMIT", cls.complaint_rate_limit
+            ),
+            purchase_rate_limit=environ.get("GATEWAY_PURCHASE_RATE_LIMIT", cls.purchase_rate_limit),
+            connection_limit=int(
+                environ.get("GATEWAY_CONNECTION_LIMIT", str(cls.connection_limit))
+            ),
+            channel_timeout=int(environ.get("GATEWAY_CHANNEL_TIMEOUT", str(cls.channel_timeout))),
+            cleanup_interval=int(
+                environ.get("GATEWAY_CLEANUP_INTERVAL", str(cls.cleanup_interval))
+            ),
             idempotency_ttl=int(environ.get("GATEWAY_IDEMPOTENCY_TTL", str(cls.idempotency_ttl))),
-            idempotency_stale_after=int(environ.get("GATEWAY_IDEMPOTENCY_STALE_AFTER",
-                                                    str(cls.idempotency_stale_after))),
+            idempotency_stale_after=int(
+                environ.get("GATEWAY_IDEMPOTENCY_STALE_AFTER", str(cls.idempotency_stale_after))
+            ),
         )
 
     def rate_limit_storage_uri(self) -> str:

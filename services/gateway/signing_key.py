@@ -8,6 +8,7 @@ operator makes the production key once:
 
     python -m services.gateway.signing_key --mode production /path/to/jwt-ed25519.pem
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,15 +35,15 @@ def create(path: str | Path, mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     if not create_key_file(path, f"{MODE_LINE}{mode}\n".encode() + pem):
         raise FileExistsError(f"{path} exists; a key is never replaced")
 
 
 def mode_of(data: bytes) -> str | None:
     first = data.split(b"\n", 1)[0].decode("utf-8", "replace")
-    return first[len(MODE_LINE):].strip() if first.startswith(MODE_LINE) else None
+    return first[len(MODE_LINE) :].strip() if first.startswith(MODE_LINE) else None
 
 
 def load(path: str | Path, mode: str) -> Ed25519PrivateKey:
@@ -53,8 +54,9 @@ def load(path: str | Path, mode: str) -> Ed25519PrivateKey:
         raise KeyModeError(
             f"{path} was created for {made_for or 'demo (no mode recorded)'}, and this gateway"
             f" runs in {mode} mode: each mode needs its own key"
-            f" (python -m services.gateway.signing_key --mode {mode} NEW_PATH)")
-    key = serialization.load_pem_private_key(data[data.index(b"-----BEGIN"):], password=None)
+            f" (python -m services.gateway.signing_key --mode {mode} NEW_PATH)"
+        )
+    key = serialization.load_pem_private_key(data[data.index(b"-----BEGIN") :], password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
     return key
@@ -63,8 +65,7 @@ def load(path: str | Path, mode: str) -> Ed25519PrivateKey:
 def key_id(key: Ed25519PrivateKey) -> str:
     """The `kid` of the tokens it signs: a digest of the public key, so keys can be told apart
     (and rotated) without any secret in the header."""
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                        serialization.PublicFormat.Raw)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.urlsafe_b64encode(hashlib.sha256(raw).digest()[:12]).decode()
 
 

@@ -1,4 +1,5 @@
 """Loading request input through a schema: a 400 with the field errors, or clean data."""
+
 from __future__ import annotations
 
 from flask import request
@@ -28,8 +29,9 @@ def _load(schema: Schema, data):
     try:
         return schema.load(data)
     except ValidationError as exc:
-        raise ApiError(400, "invalid_input", "the request is not valid",
-                       {"fields": exc.normalized_messages()}) from None
+        raise ApiError(
+            400, "invalid_input", "the request is not valid", {"fields": exc.normalized_messages()}
+        ) from None
 
 
 def json_body(schema: Schema) -> dict:

@@ -3,6 +3,7 @@
 It consumes the risk service's code changes, to keep the directory ordered by health code,
 and reaches the escrow (a default's bulk refund) through the Escrow port.
 """
+
 from nameko.rpc import RpcProxy
 
 from messaging.consumer import EventStoreDependency, consumes
@@ -39,35 +40,56 @@ class MerchantService(PlatformService):
     @rpc
     @domain_errors_cross
     def apply(self, application: dict, applied_by: str, metadata: dict | None = None) -> dict:
-        return commands.apply_for_merchant(**application, applied_by=applied_by,
-                                           store=self.store, vault=self.vault, metadata=metadata)
+        return commands.apply_for_merchant(
+            **application,
+            applied_by=applied_by,
+            store=self.store,
+            vault=self.vault,
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
     def approve(self, merchant_id: str, approved_by: str, metadata: dict | None = None) -> dict:
-        return commands.approve_merchant(merchant_id, approved_by, store=self.store,
-                                         metadata=metadata)
+        return commands.approve_merchant(
+            merchant_id, approved_by, store=self.store, metadata=metadata
+        )
 
     @rpc
     @domain_errors_cross
-    def change_status(self, merchant_id: str, status: str, reason: str, changed_by: str,
-                      metadata: dict | None = None) -> dict:
-        return commands.change_status(merchant_id, status, reason, changed_by,
-                                      store=self.store, metadata=metadata)
+    def change_status(
+        self,
+        merchant_id: str,
+        status: str,
+        reason: str,
+        changed_by: str,
+        metadata: dict | None = None,
+    ) -> dict:
+        return commands.change_status(
+            merchant_id, status, reason, changed_by, store=self.store, metadata=metadata
+        )
 
     @rpc
     @domain_errors_cross
-    def declare_default(self, merchant_id: str, reason: str, regulator: str,
-                        metadata: dict | None = None) -> dict:
-        return defaults.declare_default(merchant_id, reason, regulator, store=self.store,
-                                        escrow=EscrowOverRpc(self.escrow_rpc), now=clock.now(),
-                                        metadata=metadata)
+    def declare_default(
+        self, merchant_id: str, reason: str, regulator: str, metadata: dict | None = None
+    ) -> dict:
+        return defaults.declare_default(
+            merchant_id,
+            reason,
+            regulator,
+            store=self.store,
+            escrow=EscrowOverRpc(self.escrow_rpc),
+            now=clock.now(),
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
     def get(self, merchant_id: str, viewer_is_owner: bool = False) -> dict:
-        return queries.get_merchant(merchant_id, viewer_is_owner=viewer_is_owner,
-                                    store=self.store, vault=self.vault)
+        return queries.get_merchant(
+            merchant_id, viewer_is_owner=viewer_is_owner, store=self.store, vault=self.vault
+        )
 
     @rpc
     def forget(self, subject: str) -> dict:
@@ -77,45 +99,74 @@ class MerchantService(PlatformService):
         return {"service": self.name, "subject": subject, "erased": True}
 
     @rpc
-    def directory(self, industry: str | None = None, after: str = "", limit: int = 100,
-                  code: str | None = None) -> dict:
-        return queries.directory(industry=industry, code=code, after=after, limit=limit,
-                                 store=self.store)
+    def directory(
+        self,
+        industry: str | None = None,
+        after: str = "",
+        limit: int = 100,
+        code: str | None = None,
+    ) -> dict:
+        return queries.directory(
+            industry=industry, code=code, after=after, limit=limit, store=self.store
+        )
 
     @rpc
     @domain_errors_cross
-    def create_product(self, merchant_id: str, fields: dict,
-                       metadata: dict | None = None) -> dict:
-        return commands.create_product(merchant_id, fields, store=self.store,
-                                       policy=self.policy, metadata=metadata)
+    def create_product(self, merchant_id: str, fields: dict, metadata: dict | None = None) -> dict:
+        return commands.create_product(
+            merchant_id, fields, store=self.store, policy=self.policy, metadata=metadata
+        )
 
     @rpc
     @domain_errors_cross
     def product_for_sale(self, product_id: str) -> dict:
-        return queries.product_for_sale(product_id, store=self.store, policy=self.policy,
-                                        now=clock.now())
+        return queries.product_for_sale(
+            product_id, store=self.store, policy=self.policy, now=clock.now()
+        )
 
     @rpc
     @domain_errors_cross
-    def set_flag(self, merchant_id: str, flag: str, on: bool, source: str, set_by: str,
-                 metadata: dict | None = None) -> dict:
-        return commands.set_flag(merchant_id, flag, on, source, set_by, store=self.store,
-                                 metadata=metadata)
+    def set_flag(
+        self,
+        merchant_id: str,
+        flag: str,
+        on: bool,
+        source: str,
+        set_by: str,
+        metadata: dict | None = None,
+    ) -> dict:
+        return commands.set_flag(
+            merchant_id, flag, on, source, set_by, store=self.store, metadata=metadata
+        )
 
     @rpc
     @domain_errors_cross
-    def create_promotion(self, merchant_id: str, fields: dict, created_by: str,
-                         metadata: dict | None = None) -> dict:
-        return commands.create_promotion(merchant_id, fields, created_by, store=self.store,
-                                         policy=self.policy, now=clock.now(),
-                                         metadata=metadata)
+    def create_promotion(
+        self, merchant_id: str, fields: dict, created_by: str, metadata: dict | None = None
+    ) -> dict:
+        return commands.create_promotion(
+            merchant_id,
+            fields,
+            created_by,
+            store=self.store,
+            policy=self.policy,
+            now=clock.now(),
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
-    def promotions(self, merchant_id: str, include_ended: bool = False, after: str = "",
-                   limit: int = 100) -> dict:
-        return queries.promotions(merchant_id, store=self.store, now=clock.now(),
-                                  include_ended=include_ended, after=after, limit=limit)
+    def promotions(
+        self, merchant_id: str, include_ended: bool = False, after: str = "", limit: int = 100
+    ) -> dict:
+        return queries.promotions(
+            merchant_id,
+            store=self.store,
+            now=clock.now(),
+            include_ended=include_ended,
+            after=after,
+            limit=limit,
+        )
 
     @rpc
     @domain_errors_cross

@@ -4,6 +4,7 @@ It consumes every event of the merchant and escrow services (one durable queue p
 assesses the merchant each event is about, and on a timer re-evaluates time-driven indicators
 and enforces red-code deadlines.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,15 +40,21 @@ class SigningKey(DependencyProvider):
 
     def setup(self) -> None:
         path = Path(self.container.config.get("RISK_SIGNING_KEY", "var/risk/signing.pem"))
-        pem = load_or_create_key_file(path, lambda: Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+        pem = load_or_create_key_file(
+            path,
+            lambda: Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError(f"{path} holds no Ed25519 private key; credit reports need one")
         self.key = key
-        raw = self.key.public_key().public_bytes(serialization.Encoding.Raw,
-                                                 serialization.PublicFormat.Raw)
+        raw = self.key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         self.key_id = raw.hex()[:16]
 
     def get_dependency(self, worker_ctx) -> SigningKey:
@@ -67,9 +74,14 @@ class RiskService(PlatformService):
 
     def _observe(self, event: IntegrationEvent, uow) -> None:
         if event.type in RELEVANT:
-            commands.observe_event(uow, event.type, event.data,
-                                   event_time(event.data, event.recorded_at), rules=self.rules,
-                                   metadata={"causation_id": event.event_id})
+            commands.observe_event(
+                uow,
+                event.type,
+                event.data,
+                event_time(event.data, event.recorded_at),
+                rules=self.rules,
+                metadata={"causation_id": event.event_id},
+            )
 
     @consumes("merchant", "#")
     def on_merchant_event(self, event: IntegrationEvent, uow) -> None:
@@ -88,37 +100,68 @@ class RiskService(PlatformService):
         """Re-evaluates every merchant now and enforces passed deadlines (operators, tests)."""
         at = now()
         assessed = commands.reassess_all(store=self.store, rules=self.rules, now=at)
-        return {"assessed": assessed, **delisting.check_deadlines(
-            store=self.store, merchants=MerchantStatusOverRpc(self.merchant_rpc), now=at)}
+        return {
+            "assessed": assessed,
+            **delisting.check_deadlines(
+                store=self.store, merchants=MerchantStatusOverRpc(self.merchant_rpc), now=at
+            ),
+        }
 
     @rpc
     @domain_errors_cross
-    def file_complaint(self, consumer_id, merchant_id, card_id, category, text,
-                       metadata=None) -> dict:
-        return commands.file_complaint(consumer_id, merchant_id, card_id, category, text,
-                                       store=self.store, vault=self.vault, rules=self.rules,
-                                       now=now(), metadata=metadata)
+    def file_complaint(
+        self, consumer_id, merchant_id, card_id, category, text, metadata=None
+    ) -> dict:
+        return commands.file_complaint(
+            consumer_id,
+            merchant_id,
+            card_id,
+            category,
+            text,
+            store=self.store,
+            vault=self.vault,
+            rules=self.rules,
+            now=now(),
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
     def respond_to_complaint(self, complaint_id, merchant_id, response, metadata=None):
-        return commands.respond_to_complaint(complaint_id, merchant_id, response,
-                                             store=self.store, vault=self.vault,
-                                             rules=self.rules, now=now(), metadata=metadata)
+        return commands.respond_to_complaint(
+            complaint_id,
+            merchant_id,
+            response,
+            store=self.store,
+            vault=self.vault,
+            rules=self.rules,
+            now=now(),
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
-    def close_complaint(self, complaint_id, consumer_id, by, how, outcome="accepted",
-                        metadata=None) -> dict:
-        return commands.close_complaint(complaint_id, consumer_id, by, how, store=self.store,
-                                        rules=self.rules, now=now(), outcome=outcome,
-                                        metadata=metadata)
+    def close_complaint(
+        self, complaint_id, consumer_id, by, how, outcome="accepted", metadata=None
+    ) -> dict:
+        return commands.close_complaint(
+            complaint_id,
+            consumer_id,
+            by,
+            how,
+            store=self.store,
+            rules=self.rules,
+            now=now(),
+            outcome=outcome,
+            metadata=metadata,
+        )
 
     @rpc
     @domain_errors_cross
     def rule_unfounded(self, complaint_id, by, note, metadata=None) -> dict:
-        return commands.rule_unfounded(complaint_id, by, note, store=self.store,
-                                       rules=self.rules, now=now(), metadata=metadata)
+        return commands.rule_unfounded(
+            complaint_id, by, note, store=self.store, rules=self.rules, now=now(), metadata=metadata
+        )
 
     @rpc
     @domain_errors_cross
@@ -127,8 +170,9 @@ class RiskService(PlatformService):
 
     @rpc
     def merchant_complaints(self, merchant_id, after="", limit=100) -> dict:
-        return queries.merchant_complaints(merchant_id, store=self.store, vault=self.vault,
-                                           after=after, limit=limit)
+        return queries.merchant_complaints(
+            merchant_id, store=self.store, vault=self.vault, after=after, limit=limit
+        )
 
     @rpc
     @domain_errors_cross
@@ -141,18 +185,28 @@ class RiskService(PlatformService):
 
     @rpc
     def alerts(self, status="open", after="", limit=100) -> dict:
-        return queries.open_alerts(store=self.store, now=now(), status=status, after=after,
-                                   limit=limit)
+        return queries.open_alerts(
+            store=self.store, now=now(), status=status, after=after, limit=limit
+        )
 
     @rpc
     @domain_errors_cross
-    def alert_step(self, alert_id, step, by, note="", evidence_sha256=None, disposition=None,
-                   metadata=None) -> dict:
+    def alert_step(
+        self, alert_id, step, by, note="", evidence_sha256=None, disposition=None, metadata=None
+    ) -> dict:
         # The regulator's disposition takes effect on the merchant (sanctions.py).
-        return commands.alert_step(alert_id, step, by=by, store=self.store,
-                                   merchants=MerchantStatusOverRpc(self.merchant_rpc),
-                                   now=now(), note=note, evidence_sha256=evidence_sha256,
-                                   disposition=disposition, metadata=metadata)
+        return commands.alert_step(
+            alert_id,
+            step,
+            by=by,
+            store=self.store,
+            merchants=MerchantStatusOverRpc(self.merchant_rpc),
+            now=now(),
+            note=note,
+            evidence_sha256=evidence_sha256,
+            disposition=disposition,
+            metadata=metadata,
+        )
 
     @rpc
     def forget(self, subject: str) -> dict:
@@ -164,5 +218,10 @@ class RiskService(PlatformService):
     @rpc
     @domain_errors_cross
     def credit_report(self, merchant_id) -> dict:
-        return credit.credit_report(merchant_id, store=self.store, key=self.signing.key,
-                                    key_id=self.signing.key_id, now=now())
+        return credit.credit_report(
+            merchant_id,
+            store=self.store,
+            key=self.signing.key,
+            key_id=self.signing.key_id,
+            now=now(),
+        )

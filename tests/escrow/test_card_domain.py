@@ -1,5 +1,6 @@
 """The escrow card alone: formulas to the fen, holds, refunds, and the money rule under any
 sequence of commands (hypothesis, stateful)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -16,16 +17,35 @@ from services.escrow.domain.events import CardPurchased
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
-def purchase(card_type="stored_value", price=100_000, bonus=20_000, uses=0, validity_days=365,
-             period_days=0, ratio=100) -> CardPurchased:
-    return CardPurchased("c-1", "consumer-1", "m-1", "p-1", card_type, price, bonus, uses,
-                         validity_days, period_days, "pay-1", ratio, T0.isoformat())
+def purchase(
+    card_type="stored_value",
+    price=100_000,
+    bonus=20_000,
+    uses=0,
+    validity_days=365,
+    period_days=0,
+    ratio=100,
+) -> CardPurchased:
+    return CardPurchased(
+        "c-1",
+        "consumer-1",
+        "m-1",
+        "p-1",
+        card_type,
+        price,
+        bonus,
+        uses,
+        validity_days,
+        period_days,
+        "pay-1",
+        ratio,
+        T0.isoformat(),
+    )
 
 
 def active(**kwargs) -> domain.Card:
     card = domain.Card.from_events("c-1", [purchase(**kwargs)])
-    for event in domain.confirm_deposit(card, "pay-1", card.purchase.price, T0,
-                                        cooling_off_days=7):
+    for event in domain.confirm_deposit(card, "pay-1", card.purchase.price, T0, cooling_off_days=7):
         card.apply(event)
     return card
 
@@ -43,12 +63,13 @@ def redeem(card, rid, now=T0, **amount):
 
 
 def test_stored_value_pro_rata_to_the_fen():
-    card = active(price=100_000, bonus=20_000)     # pays 1,000 yuan, gets 1,200 of value
+    card = active(price=100_000, bonus=20_000)  # pays 1,000 yuan, gets 1,200 of value
     assert redeem(card, "r1", value=30_000)[0].released_amount == 25_000
-    assert redeem(card, "r2", value=1)[0].released_amount == 0       # floor(30001*100/120) = 25000
-    assert redeem(card, "r3", value=5)[0].released_amount == 5        # floor(30006*100/120) = 25005
-    events = run(card, domain.refund(card, "on_request", T0 + timedelta(days=30),
-                                     cooling_off_days=7))
+    assert redeem(card, "r2", value=1)[0].released_amount == 0  # floor(30001*100/120) = 25000
+    assert redeem(card, "r3", value=5)[0].released_amount == 5  # floor(30006*100/120) = 25005
+    events = run(
+        card, domain.refund(card, "on_request", T0 + timedelta(days=30), cooling_off_days=7)
+    )
     refund = events[-1]
     assert refund.refund_amount == 100_000 - 25_005 == card.refunded
     assert refund.inputs["value_used"] == 30_006 and refund.rule == "on_request"
@@ -73,9 +94,13 @@ def test_count_card_and_list_price_formula():
     refund = run(card, domain.refund(card, "on_request", T0, cooling_off_days=7))[-1]
     assert refund.refund_amount == 56_000
     listed = active(price=100_000, bonus=20_000)
-    redeem(listed, "r", value=60_000)                                # earned pro rata: 50,000
-    events = run(listed, domain.refund(listed, "on_request", T0, cooling_off_days=7,
-                                       stored_value_formula="list_price"))
+    redeem(listed, "r", value=60_000)  # earned pro rata: 50,000
+    events = run(
+        listed,
+        domain.refund(
+            listed, "on_request", T0, cooling_off_days=7, stored_value_formula="list_price"
+        ),
+    )
     assert events[-2].released_amount == 10_000 and events[-1].refund_amount == 40_000
 
 
@@ -87,8 +112,9 @@ def test_period_card_releases_pro_rata_and_refunds_unserved_days():
     assert run(card, domain.release_due(card, T0 + timedelta(days=10), disputed=False)) == []
     check_in = redeem(card, "ci", now=T0 + timedelta(days=11))
     assert check_in[0].released_amount == 0, "check-ins release nothing by themselves"
-    events = run(card, domain.refund(card, "merchant_default", T0 + timedelta(days=100),
-                                     cooling_off_days=7))
+    events = run(
+        card, domain.refund(card, "merchant_default", T0 + timedelta(days=100), cooling_off_days=7)
+    )
     assert events[-1].refund_amount == 36_500 - 10_000 and card.released == 10_000
 
 
@@ -113,8 +139,9 @@ def test_cooling_off_and_escrow_ratio():
     card = active(price=50_000, bonus=0, ratio=40)
     # The up-front share is held through the cooling-off window (finding 14).
     assert card.upfront_share == 30_000 and card.upfront == 0 and card.held == 50_000
-    refund = run(card, domain.refund(card, "cooling_off", T0 + timedelta(days=7),
-                                     cooling_off_days=7))[-1]
+    refund = run(
+        card, domain.refund(card, "cooling_off", T0 + timedelta(days=7), cooling_off_days=7)
+    )[-1]
     assert refund.refund_amount == 50_000 and card.released == 0
     used = active()
     redeem(used, "r", value=1)
@@ -151,25 +178,46 @@ class CardMachine(RuleBasedStateMachine):
             self.card.apply(event)
         self.events += new
 
-    @rule(kind=st.sampled_from(["stored_value", "count", "period"]),
-          price=st.integers(1, 500_000), bonus=st.integers(0, 150_000),
-          uses=st.integers(1, 60), days=st.integers(1, 730), ratio=st.integers(1, 100))
+    @rule(
+        kind=st.sampled_from(["stored_value", "count", "period"]),
+        price=st.integers(1, 500_000),
+        bonus=st.integers(0, 150_000),
+        uses=st.integers(1, 60),
+        days=st.integers(1, 730),
+        ratio=st.integers(1, 100),
+    )
     def buy(self, kind, price, bonus, uses, days, ratio):
-        p = purchase(kind, price, bonus if kind == "stored_value" else 0,
-                     uses if kind == "count" else 0, days, days if kind == "period" else 0, ratio)
+        p = purchase(
+            kind,
+            price,
+            bonus if kind == "stored_value" else 0,
+            uses if kind == "count" else 0,
+            days,
+            days if kind == "period" else 0,
+            ratio,
+        )
         self.card, self.events = domain.Card.from_events("c-1", [p]), [p]
-        self._do(lambda: domain.confirm_deposit(self.card, "pay-1", price, self.now,
-                                                cooling_off_days=7))
+        self._do(
+            lambda: domain.confirm_deposit(self.card, "pay-1", price, self.now, cooling_off_days=7)
+        )
 
     @precondition(lambda self: self.card is not None)
     @rule(amount=st.integers(1, 700_000))
     def hold(self, amount):
         self.holds += 1
         kind = self.card.purchase.card_type
-        kw = {"value": amount} if kind == "stored_value" else \
-            {"uses": amount % 5 + 1} if kind == "count" else {}
-        self._do(lambda: domain.request_redemption(self.card, f"h{self.holds}", now=self.now,
-                                                   hold_minutes=15, **kw))
+        kw = (
+            {"value": amount}
+            if kind == "stored_value"
+            else {"uses": amount % 5 + 1}
+            if kind == "count"
+            else {}
+        )
+        self._do(
+            lambda: domain.request_redemption(
+                self.card, f"h{self.holds}", now=self.now, hold_minutes=15, **kw
+            )
+        )
 
     @precondition(lambda self: self.card is not None and self.card.holds)
     @rule(data=st.data(), action=st.sampled_from(["confirm", "reject", "expire"]))
@@ -188,18 +236,27 @@ class CardMachine(RuleBasedStateMachine):
         self._do(lambda: domain.release_due(self.card, self.now, disputed=False))
 
     @precondition(lambda self: self.card is not None)
-    @rule(rule_name=st.sampled_from(domain.REFUND_RULES),
-          formula=st.sampled_from(["pro_rata", "list_price"]))
+    @rule(
+        rule_name=st.sampled_from(domain.REFUND_RULES),
+        formula=st.sampled_from(["pro_rata", "list_price"]),
+    )
     def refund(self, rule_name, formula):
-        self._do(lambda: domain.refund(self.card, rule_name, self.now, cooling_off_days=7,
-                                       stored_value_formula=formula))
+        self._do(
+            lambda: domain.refund(
+                self.card, rule_name, self.now, cooling_off_days=7, stored_value_formula=formula
+            )
+        )
 
     @precondition(lambda self: self.card is not None)
     @rule()
     def restart(self):
         replayed = domain.Card.from_events("c-1", self.events)
         assert (replayed.deposited, replayed.released, replayed.refunded, replayed.status) == (
-            self.card.deposited, self.card.released, self.card.refunded, self.card.status)
+            self.card.deposited,
+            self.card.released,
+            self.card.refunded,
+            self.card.status,
+        )
         self.card = replayed
 
     @invariant()

@@ -1,5 +1,6 @@
 """The escrow's view migrations on a real SQLite store: the dispute views written under their
 old collection names are moved to the new ones when the service opens its store."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -37,21 +38,28 @@ def test_old_dispute_rows_are_moved_to_the_new_names_and_a_second_run_changes_no
     disputes = {f"card-{i}": [f"cp-{i}a", f"cp-{i}b"] for i in range(5)}
     write_old_disputes(store, disputes)
 
-    assert migrations.rename_views(store, page=2) == 15   # 5 cards and 10 complaints, paged
+    assert migrations.rename_views(store, page=2) == 15  # 5 cards and 10 complaints, paged
 
     assert store.list_views(OLD_DISPUTES_BY_CARD, "", 100) == []
     assert store.list_views(OLD_CARD_OF_COMPLAINT, "", 100) == []
     assert dict(store.list_views(DISPUTES_BY_CARD, "", 100)) == {
-        card_id: {"complaints": complaints} for card_id, complaints in disputes.items()}
+        card_id: {"complaints": complaints} for card_id, complaints in disputes.items()
+    }
     assert dict(store.list_views(CARD_OF_COMPLAINT, "", 100)) == {
         complaint_id: {"card_id": card_id}
-        for card_id, complaints in disputes.items() for complaint_id in complaints}
+        for card_id, complaints in disputes.items()
+        for complaint_id in complaints
+    }
 
-    moved = (store.list_views(DISPUTES_BY_CARD, "", 100),
-             store.list_views(CARD_OF_COMPLAINT, "", 100))
+    moved = (
+        store.list_views(DISPUTES_BY_CARD, "", 100),
+        store.list_views(CARD_OF_COMPLAINT, "", 100),
+    )
     assert migrations.rename_views(store) == 0
-    assert (store.list_views(DISPUTES_BY_CARD, "", 100),
-            store.list_views(CARD_OF_COMPLAINT, "", 100)) == moved
+    assert (
+        store.list_views(DISPUTES_BY_CARD, "", 100),
+        store.list_views(CARD_OF_COMPLAINT, "", 100),
+    ) == moved
 
 
 def test_a_card_already_disputed_under_the_new_name_keeps_every_complaint(env):
@@ -72,7 +80,7 @@ def test_a_dispute_opened_before_the_rename_still_holds_releases_and_closes(env)
     scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=10))
     assert queries.get_card(card_id, store=store)["released_amount"] == 0
     with store.unit_of_work() as uow:
-        commands.close_dispute(uow, "cp-1")   # the resolution finds its card under the new name
+        commands.close_dispute(uow, "cp-1")  # the resolution finds its card under the new name
     scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=T0 + timedelta(days=12))
     assert queries.get_card(card_id, store=store)["released_amount"] == 12_000
 

@@ -1,5 +1,6 @@
 """The card store on a real SQLite store: load, decide and commit, and the escrow's retry
 policy when another writer keeps winning the race for a card."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,7 @@ def test_a_card_never_bought_is_not_found(env):
     with pytest.raises(NotFound):
         load_card(store, "card-none")
     with pytest.raises(NotFound):
-        domain.Card("card-none").purchase   # noqa: B018 - the property raises
+        domain.Card("card-none").purchase  # noqa: B018 - the property raises
 
 
 def test_a_decision_that_lost_a_race_is_taken_again_on_the_fresh_card(env):
@@ -39,7 +40,7 @@ def test_a_decision_that_lost_a_race_is_taken_again_on_the_fresh_card(env):
 
     def decision(card: domain.Card) -> list:
         seen.append(card.version)
-        if len(seen) == 1:   # another command commits on the card meanwhile
+        if len(seen) == 1:  # another command commits on the card meanwhile
             rival = load_card(store, card_id)
             commit(store, rival, hold(rival, "red-rival"), {})
         return hold(card, "red-mine")
@@ -47,8 +48,10 @@ def test_a_decision_that_lost_a_race_is_taken_again_on_the_fresh_card(env):
     done = decide(store, card_id, decision, {"by": "test"})
     assert seen == [seen[0], seen[0] + 1], "decided again on the card with the rival's event"
     assert set(done.card.holds) == {"red-rival", "red-mine"}
-    assert len(done.event_ids) == 1 and [r.type for r in done.history][-1] == \
-        "escrow.RedemptionRequested.v1"
+    assert (
+        len(done.event_ids) == 1
+        and [r.type for r in done.history][-1] == "escrow.RedemptionRequested.v1"
+    )
     assert queries.get_card(card_id, store=store)["balance"] == {"value": 120_000}
 
 

@@ -6,6 +6,7 @@ suites its adapter supports: its `store_location` fixture names fresh, empty sto
 `open_store` opens a store over it (twice, for tests such as upcasting that need a second
 instance over the same data).
 """
+
 from __future__ import annotations
 
 import os
@@ -118,7 +119,12 @@ class EventLogConformance(StoreUnderTest):
         store.append("a", events(1), 3)
         everything = store.read_all(0, limit=100)
         assert [(e.stream, e.version) for e in everything] == [
-            ("a", 1), ("a", 2), ("a", 3), ("b", 1), ("b", 2), ("a", 4)
+            ("a", 1),
+            ("a", 2),
+            ("a", 3),
+            ("b", 1),
+            ("b", 2),
+            ("a", 4),
         ]
         positions = [e.position for e in everything]
         assert positions == sorted(positions) and len(set(positions)) == 6
@@ -263,8 +269,14 @@ class EventLogConformance(StoreUnderTest):
             return data
 
         plain = store_factory()
-        plain.append("p", [NewEvent("shop.Paid.v1", {"yuan": 12}),
-                           NewEvent("shop.Paid.v3", {"amount": 5, "currency": "CNY"})], 0)
+        plain.append(
+            "p",
+            [
+                NewEvent("shop.Paid.v1", {"yuan": 12}),
+                NewEvent("shop.Paid.v3", {"amount": 5, "currency": "CNY"}),
+            ],
+            0,
+        )
         upgraded = store_factory(upcasters=chain)
         got = upgraded.read_stream("p")
         assert [(e.type, e.data) for e in got] == [
@@ -336,5 +348,6 @@ class ViewStoreConformance(StoreUnderTest):
                 uow.put_view("paged", key, {"key": key})
         listed = [key for key, _ in store.list_views("paged")]
         assert listed == sorted(keys, key=str.encode)
-        assert [k for k, _ in store.list_views("paged", after_key="m-1/2026|b")] == \
-            sorted(keys, key=str.encode)[3:]
+        assert [k for k, _ in store.list_views("paged", after_key="m-1/2026|b")] == sorted(
+            keys, key=str.encode
+        )[3:]

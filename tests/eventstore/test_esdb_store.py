@@ -7,6 +7,7 @@
   esdbclient calls the adapter makes.
   The fake checks the adapter's protocol logic; it is not evidence about the server.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,6 +46,7 @@ def fresh_namespace() -> str:
 
 # --- the real server (only with ESDB_URI) ------------------------------------------------------
 if not ESDB_URI:
+
     def test_esdb_conformance_suite():
         pytest.skip(SKIP_REASON)  # one line in the summary instead of one per suite test
 
@@ -85,15 +87,17 @@ class TestEsdbConformanceOnFakeServer(EventLogConformance):
     @pytest.fixture
     def store_location(self, fake):
         # A neighbour namespace writing alongside must never show up in this one's reads.
-        neighbour = EsdbEventLog("esdb://fake", namespace="neighbour",
-                                   client_factory=lambda _: fake)
+        neighbour = EsdbEventLog(
+            "esdb://fake", namespace="neighbour", client_factory=lambda _: fake
+        )
         neighbour.append("a", events(2), 0)
         return fake, fresh_namespace()
 
     def open_store(self, location, **kwargs):
         fake, namespace = location
-        return EsdbEventLog("esdb://fake", namespace=namespace,
-                              client_factory=lambda _: fake, **kwargs)
+        return EsdbEventLog(
+            "esdb://fake", namespace=namespace, client_factory=lambda _: fake, **kwargs
+        )
 
 
 @pytest.fixture
@@ -120,8 +124,15 @@ def test_namespace_prefix_and_filter():
     assert port_stream("escrow", "escrow-card-c1") == "card-c1"
     regex = re.compile("^" + namespace_filter("escrow") + "$")
     assert regex.match("escrow-card-c1")
-    for other in ("escrow-$tracking-c-e1", "escrow-$position-relay", "$$escrow-x",
-                  "escrow2-x", "merchant-x", "$ce-escrow", "escrow-"):
+    for other in (
+        "escrow-$tracking-c-e1",
+        "escrow-$position-relay",
+        "$$escrow-x",
+        "escrow2-x",
+        "merchant-x",
+        "$ce-escrow",
+        "escrow-",
+    ):
         assert not regex.match(other), other
     with pytest.raises(ValueError):
         EsdbEventLog("esdb://x", namespace="bad-name")
@@ -183,8 +194,12 @@ def test_calls_carry_a_deadline(port_kind, request):
     port = request.getfixturevalue("silent_port") if port_kind == "silent" else free_port()
     store = EsdbEventLog(f"esdb://127.0.0.1:{port}?Tls=false", namespace="ns", timeout=1.0)
     try:
-        for call in (lambda: store.read_stream("s"), lambda: store.append("s", events(1), 0),
-                     store.head_position, lambda: store.read_all(0)):
+        for call in (
+            lambda: store.read_stream("s"),
+            lambda: store.append("s", events(1), 0),
+            store.head_position,
+            lambda: store.read_all(0),
+        ):
             started = time.monotonic()
             with pytest.raises(StoreUnavailable):
                 call()
@@ -248,8 +263,9 @@ def test_intent_left_by_a_crash_is_rolled_forward(fake_store, monkeypatch):
     assert [e.id for e in fake_store.read_stream("effects")] == [crashed[0]["events"][0]["id"]]
 
 
-def test_intent_whose_slot_was_taken_is_aborted_and_the_event_can_be_retried(fake_store,
-                                                                              monkeypatch):
+def test_intent_whose_slot_was_taken_is_aborted_and_the_event_can_be_retried(
+    fake_store, monkeypatch
+):
     crash_after_first_intent(monkeypatch)
     with pytest.raises(RuntimeError):
         fake_store.append("effects", events(1), 0, tracking=Tracking("c", "e1", 9))

@@ -1,6 +1,7 @@
 """The child-process store (built for EventStoreDB), hosting SQLite in its child: both
 conformance suites cross the process boundary, plus what only a child process can do (die,
 hang, run under eventlet)."""
+
 from __future__ import annotations
 
 import os
@@ -205,7 +206,11 @@ def test_parent_works_under_eventlet_monkey_patching(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run(
         [sys.executable, "-c", EVENTLET_SCRIPT, str(tmp_path / "e.db")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("OK"), done.stdout

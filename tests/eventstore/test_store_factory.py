@@ -1,5 +1,6 @@
 """Which URL opens which port: services need an event store that keeps views, the relay and the
 park CLI need only a log. A log-only URL is refused before anything is started or connected."""
+
 from __future__ import annotations
 
 import subprocess
@@ -49,8 +50,13 @@ def test_a_log_only_store_behind_any_other_scheme_is_refused_and_closed(monkeypa
             closed.append(True)
 
     fake = FakeEsdbClient()
-    monkeypatch.setattr(factory_module, "open_event_log", lambda url, **options: FakeLog(
-        "esdb://fake", namespace="ns", client_factory=lambda _: fake))
+    monkeypatch.setattr(
+        factory_module,
+        "open_event_log",
+        lambda url, **options: FakeLog(
+            "esdb://fake", namespace="ns", client_factory=lambda _: fake
+        ),
+    )
     with pytest.raises(StoreKeepsNoViews, match="newlog://"):
         open_store("newlog://somewhere")
     assert closed == [True]

@@ -1,6 +1,7 @@
 """The object-level rules of services/gateway/access.py, rule by rule: who sees which card,
 complaint, receipt and merchant-scoped data, and that whoever may not see an object gets the
 unknown id's 404, never a 403."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,12 @@ COMPLAINT = {"complaint_id": "cp-1", "consumer_id": "c-a", "merchant_id": "m-x"}
 def _hidden(call, message: str) -> None:
     with pytest.raises(ApiError) as refused:
         call()
-    assert (refused.value.status, refused.value.code, refused.value.message,
-            refused.value.details) == (404, "not_found", message, {})
+    assert (
+        refused.value.status,
+        refused.value.code,
+        refused.value.message,
+        refused.value.details,
+    ) == (404, "not_found", message, {})
 
 
 @pytest.mark.parametrize("caller", [CONSUMER_A, MERCHANT_X, REGULATOR])
@@ -66,29 +71,48 @@ def test_the_money_figures_of_a_health_code_are_for_regulators_and_the_merchant_
 
 def test_only_the_merchant_itself_is_its_owner():
     assert access.is_merchant_itself(MERCHANT_X, "m-x")
-    assert not any(access.is_merchant_itself(c, "m-x")
-                   for c in (None, MERCHANT_Y, Principal("consumer", "m-x"), REGULATOR))
+    assert not any(
+        access.is_merchant_itself(c, "m-x")
+        for c in (None, MERCHANT_Y, Principal("consumer", "m-x"), REGULATOR)
+    )
 
 
 def _receipt(consumer_is_party: bool = False, merchant_id: str = "m-x") -> dict:
-    return {"event_id": "e-1", "proof": [], "consumer_is_party": consumer_is_party,
-            "parties": {"merchant_id": merchant_id}}
+    return {
+        "event_id": "e-1",
+        "proof": [],
+        "consumer_is_party": consumer_is_party,
+        "parties": {"merchant_id": merchant_id},
+    }
 
 
-@pytest.mark.parametrize(("caller", "found"), [
-    (REGULATOR, _receipt()), (BANK, _receipt()), (MERCHANT_X, _receipt()),
-    (CONSUMER_A, _receipt(consumer_is_party=True))])
-def test_a_receipt_is_seen_by_the_events_parties_and_auditors_without_the_parties(caller,
-                                                                                 found):
+@pytest.mark.parametrize(
+    ("caller", "found"),
+    [
+        (REGULATOR, _receipt()),
+        (BANK, _receipt()),
+        (MERCHANT_X, _receipt()),
+        (CONSUMER_A, _receipt(consumer_is_party=True)),
+    ],
+)
+def test_a_receipt_is_seen_by_the_events_parties_and_auditors_without_the_parties(caller, found):
     assert access.visible_receipt(caller, found) == {"event_id": "e-1", "proof": []}
 
 
-@pytest.mark.parametrize(("caller", "found"), [
-    (MERCHANT_Y, _receipt()), (CONSUMER_B, _receipt()), (OPERATOR, _receipt()),
-    (REGULATOR, None), (CONSUMER_A, None)])
+@pytest.mark.parametrize(
+    ("caller", "found"),
+    [
+        (MERCHANT_Y, _receipt()),
+        (CONSUMER_B, _receipt()),
+        (OPERATOR, _receipt()),
+        (REGULATOR, None),
+        (CONSUMER_A, None),
+    ],
+)
 def test_a_receipt_of_someone_elses_event_is_as_absent_as_an_unknown_one(caller, found):
-    _hidden(lambda: access.visible_receipt(caller, found),
-            "no notarised event with that id for you")
+    _hidden(
+        lambda: access.visible_receipt(caller, found), "no notarised event with that id for you"
+    )
 
 
 def test_services_limit_answers_to_the_calling_consumer_only():

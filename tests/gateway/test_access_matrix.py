@@ -5,6 +5,7 @@ Each cell that could change state gets fresh objects, so cells do not depend on 
 A refused cell must answer the contract's error shape, leak nothing of the object, and leave
 it as it was. The table must cover exactly the routes the gateway serves.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -29,11 +30,18 @@ from tests.support.merchants import fresh_uscc
 
 pytestmark = pytest.mark.broker
 
-WHO = ("anonymous", "consumer_a", "consumer_b", "merchant_x", "merchant_y", "regulator",
-       "bank", "operator")
+WHO = (
+    "anonymous",
+    "consumer_a",
+    "consumer_b",
+    "merchant_x",
+    "merchant_y",
+    "regulator",
+    "bank",
+    "operator",
+)
 # Cheap, so consumer A's many cards stay under the per-merchant cap.
-SV = {"type": "stored_value", "name": "10+1", "price": 1_000, "bonus": 100,
-      "validity_days": 365}
+SV = {"type": "stored_value", "name": "10+1", "price": 1_000, "bonus": 100, "validity_days": 365}
 KEYS = itertools.count()
 
 
@@ -53,12 +61,15 @@ class World:
         self.client = client
         self.headers = {"anonymous": {}}
         for who, (role, subject) in {
-                "consumer_a": ("consumer", "c-a"), "consumer_b": ("consumer", "c-b"),
-                "regulator": ("regulator", "r-1"), "bank": ("bank", "b-1"),
-                "operator": ("operator", "o-1"),
-                # The makers whose steps "regulator" and "operator" check (maker-checker).
-                "maker_operator": ("operator", "o-0"),
-                "maker_regulator": ("regulator", "r-0")}.items():
+            "consumer_a": ("consumer", "c-a"),
+            "consumer_b": ("consumer", "c-b"),
+            "regulator": ("regulator", "r-1"),
+            "bank": ("bank", "b-1"),
+            "operator": ("operator", "o-1"),
+            # The makers whose steps "regulator" and "operator" check (maker-checker).
+            "maker_operator": ("operator", "o-0"),
+            "maker_regulator": ("regulator", "r-0"),
+        }.items():
             self.headers[who] = self.login(role, subject)
         self.x, self.y = self.merchant(), self.merchant()
         self.headers["merchant_x"] = self.login("merchant", self.x)
@@ -75,9 +86,17 @@ class World:
         return answer.get_json()
 
     def merchant(self, approve=True):
-        made = self.post("/api/v1/merchants", {
-            "name": "Shop", "uscc": fresh_uscc(), "industry": "fitness", "address": "Weihai",
-            "contact_phone": "13812345678"}, "maker_operator")["merchant_id"]
+        made = self.post(
+            "/api/v1/merchants",
+            {
+                "name": "Shop",
+                "uscc": fresh_uscc(),
+                "industry": "fitness",
+                "address": "Weihai",
+                "contact_phone": "13812345678",
+            },
+            "maker_operator",
+        )["merchant_id"]
         if approve:
             self.post(f"/api/v1/merchants/{made}/approve", {}, "operator")
         return made
@@ -86,47 +105,78 @@ class World:
         """A merchant whose default another regulator has proposed, for "regulator" to
         confirm."""
         made = self.merchant()
-        answer = self.client.post(f"/api/v1/merchants/{made}/default", json={
-            "reason": "absconded"}, headers=self.headers["maker_regulator"])
+        answer = self.client.post(
+            f"/api/v1/merchants/{made}/default",
+            json={"reason": "absconded"},
+            headers=self.headers["maker_regulator"],
+        )
         assert answer.status_code == 202, answer.get_json()
         return made
 
     def buy(self):
-        return self.post("/api/v1/cards", {"product_id": self.product["product_id"]},
-                         "consumer_a")
+        return self.post("/api/v1/cards", {"product_id": self.product["product_id"]}, "consumer_a")
 
     def hold(self):
         card = self.buy()
-        return self.post(f"/api/v1/cards/{card['card_id']}/redemptions", {"amount": 100},
-                         "merchant_x")
+        return self.post(
+            f"/api/v1/cards/{card['card_id']}/redemptions", {"amount": 100}, "merchant_x"
+        )
 
     def complaint(self):
-        return self.post("/api/v1/complaints", {
-            "merchant_id": self.x, "card_id": self.card["card_id"], "category": "quality",
-            "text": "the towels were dirty"}, "consumer_a")["complaint_id"]
+        return self.post(
+            "/api/v1/complaints",
+            {
+                "merchant_id": self.x,
+                "card_id": self.card["card_id"],
+                "category": "quality",
+                "text": "the towels were dirty",
+            },
+            "consumer_a",
+        )["complaint_id"]
 
     def alert(self, acknowledged=False):
         """A fresh alert: a complaint from the only customer of a fresh merchant turns it
         yellow, once the risk service has seen the card (complaints count from customers)."""
         merchant = self.merchant()
-        product = self.client.post(f"/api/v1/merchants/{merchant}/products", json=SV,
-                                   headers=self.login("merchant", merchant)).get_json()
+        product = self.client.post(
+            f"/api/v1/merchants/{merchant}/products",
+            json=SV,
+            headers=self.login("merchant", merchant),
+        ).get_json()
         card = self.post("/api/v1/cards", {"product_id": product["product_id"]}, "consumer_b")
-        self.post("/api/v1/complaints", {"merchant_id": merchant, "card_id": card["card_id"],
-                                         "category": "other", "text": "closed early"},
-                  "consumer_b")
-        alert_id = wait_until(lambda: next((
-            a["alert_id"] for a in self.client.get(
-                "/api/v1/alerts", headers=self.headers["regulator"]).get_json()["items"]
-            if a["merchant_id"] == merchant), None), timeout=30, what="the alert")
+        self.post(
+            "/api/v1/complaints",
+            {
+                "merchant_id": merchant,
+                "card_id": card["card_id"],
+                "category": "other",
+                "text": "closed early",
+            },
+            "consumer_b",
+        )
+        alert_id = wait_until(
+            lambda: next(
+                (
+                    a["alert_id"]
+                    for a in self.client.get(
+                        "/api/v1/alerts", headers=self.headers["regulator"]
+                    ).get_json()["items"]
+                    if a["merchant_id"] == merchant
+                ),
+                None,
+            ),
+            timeout=30,
+            what="the alert",
+        )
         if acknowledged:
             self.post(f"/api/v1/alerts/{alert_id}/acknowledge", {}, "regulator")
         return alert_id
 
     def confirmed_event(self):
         hold = self.hold()
-        return self.post(f"/api/v1/redemptions/{hold['redemption_id']}/confirm", {},
-                         "consumer_a")["event_id"]
+        return self.post(f"/api/v1/redemptions/{hold['redemption_id']}/confirm", {}, "consumer_a")[
+            "event_id"
+        ]
 
 
 def in_future(days):
@@ -135,141 +185,342 @@ def in_future(days):
 
 # route -> (method, make(world) -> (url, body, state probe or None), expected statuses)
 TABLE = {
-    "/api/v1/auth/dev-login": ("POST", lambda w: (
-        "/api/v1/auth/dev-login", {"role": "consumer", "subject": "c-z"}, None), PUBLIC),
-    "/auth/dev-login": ("POST", lambda w: (
-        "/auth/dev-login", {"role": "bank", "subject": "b-z"}, None), PUBLIC),
-    "/api/v1/auth/staff/login": ("POST", lambda w: (
-        "/api/v1/auth/staff/login", {"username": "u", "password": "p", "totp": "123456"}, None),
-        dict.fromkeys(WHO, 404)),
-    "/api/v1/auth/device/token": ("POST", lambda w: (
-        "/api/v1/auth/device/token", {"key_id": "k", "timestamp": 1, "nonce": "n" * 16}, None),
-        dict.fromkeys(WHO, 404)),
-    "/api/v1/auth/consumer/login": ("POST", lambda w: (
-        "/api/v1/auth/consumer/login", {"code": "c"}, None), dict.fromkeys(WHO, 404)),
+    "/api/v1/auth/dev-login": (
+        "POST",
+        lambda w: ("/api/v1/auth/dev-login", {"role": "consumer", "subject": "c-z"}, None),
+        PUBLIC,
+    ),
+    "/auth/dev-login": (
+        "POST",
+        lambda w: ("/auth/dev-login", {"role": "bank", "subject": "b-z"}, None),
+        PUBLIC,
+    ),
+    "/api/v1/auth/staff/login": (
+        "POST",
+        lambda w: (
+            "/api/v1/auth/staff/login",
+            {"username": "u", "password": "p", "totp": "123456"},
+            None,
+        ),
+        dict.fromkeys(WHO, 404),
+    ),
+    "/api/v1/auth/device/token": (
+        "POST",
+        lambda w: (
+            "/api/v1/auth/device/token",
+            {"key_id": "k", "timestamp": 1, "nonce": "n" * 16},
+            None,
+        ),
+        dict.fromkeys(WHO, 404),
+    ),
+    "/api/v1/auth/consumer/login": (
+        "POST",
+        lambda w: ("/api/v1/auth/consumer/login", {"code": "c"}, None),
+        dict.fromkeys(WHO, 404),
+    ),
     "/api/v1/openapi.json": ("GET", lambda w: ("/api/v1/openapi.json", None, None), PUBLIC),
     "/healthz": ("GET", lambda w: ("/healthz", None, None), None),
-    "/api/v1/merchants": ("POST", lambda w: ("/api/v1/merchants", {
-        "name": "New", "uscc": fresh_uscc(), "industry": "beauty", "address": "A",
-        "contact_phone": "13812345678"}, None),
-        row({"merchant_x": 201, "merchant_y": 201, "operator": 201}, 403)),
+    "/api/v1/merchants": (
+        "POST",
+        lambda w: (
+            "/api/v1/merchants",
+            {
+                "name": "New",
+                "uscc": fresh_uscc(),
+                "industry": "beauty",
+                "address": "A",
+                "contact_phone": "13812345678",
+            },
+            None,
+        ),
+        row({"merchant_x": 201, "merchant_y": 201, "operator": 201}, 403),
+    ),
     "/api/v1/merchants#GET": ("GET", lambda w: ("/api/v1/merchants", None, None), PUBLIC),
-    "/api/v1/merchants/<merchant_id>": ("GET", lambda w: (
-        f"/api/v1/merchants/{w.x}", None, None), PUBLIC),
-    "/api/v1/merchants/<merchant_id>/approve": ("POST", lambda w: (
-        f"/api/v1/merchants/{(m := w.merchant(approve=False))}/approve", {},
-        f"/api/v1/merchants/{m}"), row({"operator": 200}, 403)),
-    "/api/v1/merchants/<merchant_id>/products": ("POST", lambda w: (
-        f"/api/v1/merchants/{w.x}/products", SV, None),
-        row({"merchant_x": 201, "merchant_y": 404}, 403)),
-    "/api/v1/merchants/<merchant_id>/promotions": ("POST", lambda w: (
-        f"/api/v1/merchants/{w.x}/promotions", {
-            "product_id": w.post(f"/api/v1/merchants/{w.x}/products", SV,
-                                 "merchant_x")["product_id"],
-            "name": "Spring", "bonus": 200, "starts_at": in_future(1),
-            "ends_at": in_future(8)}, None),
-        row({"merchant_x": 201, "merchant_y": 404}, 403)),
-    "/api/v1/merchants/<merchant_id>/promotions#GET": ("GET", lambda w: (
-        f"/api/v1/merchants/{w.x}/promotions", None, None), PUBLIC),
-    "/api/v1/merchants/<merchant_id>/stats": ("GET", lambda w: (
-        f"/api/v1/merchants/{w.x}/stats", None, None),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403)),
-    "/api/v1/merchants/<merchant_id>/flags": ("POST", lambda w: (
-        f"/api/v1/merchants/{(m := w.merchant())}/flags",
-        {"flag": "abnormal_operations", "on": True, "source": "samr"},
-        f"/api/v1/merchants/{m}"), row({"regulator": 200, "operator": 200}, 403)),
-    "/api/v1/merchants/<merchant_id>/default": ("POST", lambda w: (
-        f"/api/v1/merchants/{(m := w.default_proposed())}/default", {"reason": "absconded"},
-        f"/api/v1/merchants/{m}"), row({"regulator": 200}, 403)),
-    "/api/v1/merchants/<merchant_id>/settlements": ("GET", lambda w: (
-        f"/api/v1/merchants/{w.x}/settlements", None, None),
-        row({"merchant_x": 200, "merchant_y": 404}, 403)),
-    "/api/v1/cards": ("POST", lambda w: (
-        "/api/v1/cards", {"product_id": w.product["product_id"]}, None),
-        row({"consumer_a": 201, "consumer_b": 201}, 403)),
-    "/api/v1/payments/<payment_id>/confirm": ("POST", lambda w: (
-        f"/api/v1/payments/{(c := w.buy())['payment']['payment_id']}/confirm", {},
-        f"/api/v1/cards/{c['card_id']}"), row({"bank": 200}, 403)),
-    "/api/v1/cards/<card_id>": ("GET", lambda w: (
-        f"/api/v1/cards/{w.card['card_id']}", None, None),
-        row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
-             "regulator": 200}, 403)),
-    "/api/v1/consumers/me/cards": ("GET", lambda w: ("/api/v1/consumers/me/cards", None, None),
-                                   row({"consumer_a": 200, "consumer_b": 200}, 403)),
-    "/api/v1/cards/<card_id>/redemptions": ("POST", lambda w: (
-        f"/api/v1/cards/{(c := w.buy())['card_id']}/redemptions", {"amount": 50},
-        f"/api/v1/cards/{c['card_id']}"), row({"merchant_x": 201, "merchant_y": 404}, 403)),
-    "/api/v1/redemptions/<redemption_id>/confirm": ("POST", lambda w: (
-        f"/api/v1/redemptions/{w.hold()['redemption_id']}/confirm", {}, "hold"), OWNER_A),
-    "/api/v1/redemptions/<redemption_id>/reject": ("POST", lambda w: (
-        f"/api/v1/redemptions/{w.hold()['redemption_id']}/reject", {}, "hold"), OWNER_A),
-    "/api/v1/cards/<card_id>/refund": ("POST", lambda w: (
-        f"/api/v1/cards/{(c := w.buy())['card_id']}/refund", {"reason": "moving"},
-        f"/api/v1/cards/{c['card_id']}"), OWNER_A),
-    "/api/v1/complaints": ("POST", lambda w: ("/api/v1/complaints", {
-        "merchant_id": w.x, "card_id": w.card["card_id"], "category": "quality",
-        "text": "cold"}, None), row({"consumer_a": 201, "consumer_b": 404}, 403)),
-    "/api/v1/complaints/<complaint_id>": ("GET", lambda w: (
-        f"/api/v1/complaints/{w.filed}", None, None),
-        row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
-             "regulator": 200}, 403)),
-    "/api/v1/complaints/<complaint_id>/response": ("POST", lambda w: (
-        f"/api/v1/complaints/{(c := w.complaint())}/response", {"response": "sorry"},
-        f"complaint:{c}"), row({"merchant_x": 200, "merchant_y": 404}, 403)),
-    "/api/v1/complaints/<complaint_id>/resolve": ("POST", lambda w: (
-        f"/api/v1/complaints/{(c := w.complaint())}/resolve", {}, f"complaint:{c}"),
-        row({"consumer_a": 200, "consumer_b": 404, "regulator": 200}, 403)),
-    "/api/v1/complaints/<complaint_id>/escalate": ("POST", lambda w: (
-        f"/api/v1/complaints/{(c := w.complaint())}/escalate", {"outcome": "no answer"},
-        f"complaint:{c}"), OWNER_A),
-    "/api/v1/complaints/<complaint_id>/unfounded": ("POST", lambda w: (
-        f"/api/v1/complaints/{(c := w.complaint())}/unfounded", {"note": "no grounds"},
-        f"complaint:{c}"), row({"regulator": 200}, 403)),
-    "/api/v1/merchants/<merchant_id>/complaints": ("GET", lambda w: (
-        f"/api/v1/merchants/{w.x}/complaints", None, None),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403)),
-    "/api/v1/merchants/<merchant_id>/health": ("GET", lambda w: (
-        f"/api/v1/merchants/{w.x}/health", None, None), PUBLIC),
+    "/api/v1/merchants/<merchant_id>": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}", None, None),
+        PUBLIC,
+    ),
+    "/api/v1/merchants/<merchant_id>/approve": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{(m := w.merchant(approve=False))}/approve",
+            {},
+            f"/api/v1/merchants/{m}",
+        ),
+        row({"operator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/products": (
+        "POST",
+        lambda w: (f"/api/v1/merchants/{w.x}/products", SV, None),
+        row({"merchant_x": 201, "merchant_y": 404}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/promotions": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{w.x}/promotions",
+            {
+                "product_id": w.post(f"/api/v1/merchants/{w.x}/products", SV, "merchant_x")[
+                    "product_id"
+                ],
+                "name": "Spring",
+                "bonus": 200,
+                "starts_at": in_future(1),
+                "ends_at": in_future(8),
+            },
+            None,
+        ),
+        row({"merchant_x": 201, "merchant_y": 404}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/promotions#GET": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/promotions", None, None),
+        PUBLIC,
+    ),
+    "/api/v1/merchants/<merchant_id>/stats": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/stats", None, None),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/flags": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{(m := w.merchant())}/flags",
+            {"flag": "abnormal_operations", "on": True, "source": "samr"},
+            f"/api/v1/merchants/{m}",
+        ),
+        row({"regulator": 200, "operator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/default": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{(m := w.default_proposed())}/default",
+            {"reason": "absconded"},
+            f"/api/v1/merchants/{m}",
+        ),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/settlements": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/settlements", None, None),
+        row({"merchant_x": 200, "merchant_y": 404}, 403),
+    ),
+    "/api/v1/cards": (
+        "POST",
+        lambda w: ("/api/v1/cards", {"product_id": w.product["product_id"]}, None),
+        row({"consumer_a": 201, "consumer_b": 201}, 403),
+    ),
+    "/api/v1/payments/<payment_id>/confirm": (
+        "POST",
+        lambda w: (
+            f"/api/v1/payments/{(c := w.buy())['payment']['payment_id']}/confirm",
+            {},
+            f"/api/v1/cards/{c['card_id']}",
+        ),
+        row({"bank": 200}, 403),
+    ),
+    "/api/v1/cards/<card_id>": (
+        "GET",
+        lambda w: (f"/api/v1/cards/{w.card['card_id']}", None, None),
+        row(
+            {
+                "consumer_a": 200,
+                "consumer_b": 404,
+                "merchant_x": 200,
+                "merchant_y": 404,
+                "regulator": 200,
+            },
+            403,
+        ),
+    ),
+    "/api/v1/consumers/me/cards": (
+        "GET",
+        lambda w: ("/api/v1/consumers/me/cards", None, None),
+        row({"consumer_a": 200, "consumer_b": 200}, 403),
+    ),
+    "/api/v1/cards/<card_id>/redemptions": (
+        "POST",
+        lambda w: (
+            f"/api/v1/cards/{(c := w.buy())['card_id']}/redemptions",
+            {"amount": 50},
+            f"/api/v1/cards/{c['card_id']}",
+        ),
+        row({"merchant_x": 201, "merchant_y": 404}, 403),
+    ),
+    "/api/v1/redemptions/<redemption_id>/confirm": (
+        "POST",
+        lambda w: (f"/api/v1/redemptions/{w.hold()['redemption_id']}/confirm", {}, "hold"),
+        OWNER_A,
+    ),
+    "/api/v1/redemptions/<redemption_id>/reject": (
+        "POST",
+        lambda w: (f"/api/v1/redemptions/{w.hold()['redemption_id']}/reject", {}, "hold"),
+        OWNER_A,
+    ),
+    "/api/v1/cards/<card_id>/refund": (
+        "POST",
+        lambda w: (
+            f"/api/v1/cards/{(c := w.buy())['card_id']}/refund",
+            {"reason": "moving"},
+            f"/api/v1/cards/{c['card_id']}",
+        ),
+        OWNER_A,
+    ),
+    "/api/v1/complaints": (
+        "POST",
+        lambda w: (
+            "/api/v1/complaints",
+            {
+                "merchant_id": w.x,
+                "card_id": w.card["card_id"],
+                "category": "quality",
+                "text": "cold",
+            },
+            None,
+        ),
+        row({"consumer_a": 201, "consumer_b": 404}, 403),
+    ),
+    "/api/v1/complaints/<complaint_id>": (
+        "GET",
+        lambda w: (f"/api/v1/complaints/{w.filed}", None, None),
+        row(
+            {
+                "consumer_a": 200,
+                "consumer_b": 404,
+                "merchant_x": 200,
+                "merchant_y": 404,
+                "regulator": 200,
+            },
+            403,
+        ),
+    ),
+    "/api/v1/complaints/<complaint_id>/response": (
+        "POST",
+        lambda w: (
+            f"/api/v1/complaints/{(c := w.complaint())}/response",
+            {"response": "sorry"},
+            f"complaint:{c}",
+        ),
+        row({"merchant_x": 200, "merchant_y": 404}, 403),
+    ),
+    "/api/v1/complaints/<complaint_id>/resolve": (
+        "POST",
+        lambda w: (f"/api/v1/complaints/{(c := w.complaint())}/resolve", {}, f"complaint:{c}"),
+        row({"consumer_a": 200, "consumer_b": 404, "regulator": 200}, 403),
+    ),
+    "/api/v1/complaints/<complaint_id>/escalate": (
+        "POST",
+        lambda w: (
+            f"/api/v1/complaints/{(c := w.complaint())}/escalate",
+            {"outcome": "no answer"},
+            f"complaint:{c}",
+        ),
+        OWNER_A,
+    ),
+    "/api/v1/complaints/<complaint_id>/unfounded": (
+        "POST",
+        lambda w: (
+            f"/api/v1/complaints/{(c := w.complaint())}/unfounded",
+            {"note": "no grounds"},
+            f"complaint:{c}",
+        ),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/complaints": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/complaints", None, None),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/health": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/health", None, None),
+        PUBLIC,
+    ),
     # X has complaints by now, so it is not green: the allowed callers get 422, not a report.
-    "/api/v1/merchants/<merchant_id>/credit-report": ("GET", lambda w: (
-        f"/api/v1/merchants/{w.x}/credit-report", None, None),
-        row({"merchant_x": 422, "merchant_y": 404, "regulator": 422, "bank": 422}, 403)),
-    "/api/v1/alerts": ("GET", lambda w: ("/api/v1/alerts", None, None),
-                       row({"regulator": 200}, 403)),
-    "/api/v1/alerts/<alert_id>/acknowledge": ("POST", lambda w: (
-        f"/api/v1/alerts/{(a := w.alert())}/acknowledge", {}, f"alert:{a}"),
-        row({"regulator": 200}, 403)),
-    "/api/v1/alerts/<alert_id>/verify": ("POST", lambda w: (
-        f"/api/v1/alerts/{(a := w.alert(acknowledged=True))}/verify",
-        {"note": "visited", "evidence_sha256": "ab" * 32}, f"alert:{a}"),
-        row({"regulator": 200}, 403)),
-    "/api/v1/alerts/<alert_id>/resolve": ("POST", lambda w: (
-        f"/api/v1/alerts/{(a := w.alert(acknowledged=True))}/resolve",
-        {"disposition": "verified_ok", "note": "fine"}, f"alert:{a}"),
-        row({"regulator": 200}, 403)),
+    "/api/v1/merchants/<merchant_id>/credit-report": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/credit-report", None, None),
+        row({"merchant_x": 422, "merchant_y": 404, "regulator": 422, "bank": 422}, 403),
+    ),
+    "/api/v1/alerts": (
+        "GET",
+        lambda w: ("/api/v1/alerts", None, None),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/alerts/<alert_id>/acknowledge": (
+        "POST",
+        lambda w: (f"/api/v1/alerts/{(a := w.alert())}/acknowledge", {}, f"alert:{a}"),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/alerts/<alert_id>/verify": (
+        "POST",
+        lambda w: (
+            f"/api/v1/alerts/{(a := w.alert(acknowledged=True))}/verify",
+            {"note": "visited", "evidence_sha256": "ab" * 32},
+            f"alert:{a}",
+        ),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/alerts/<alert_id>/resolve": (
+        "POST",
+        lambda w: (
+            f"/api/v1/alerts/{(a := w.alert(acknowledged=True))}/resolve",
+            {"disposition": "verified_ok", "note": "fine"},
+            f"alert:{a}",
+        ),
+        row({"regulator": 200}, 403),
+    ),
     # No clock file here: even an operator finds no demo clock to move.
-    "/api/v1/demo/clock": ("POST", lambda w: ("/api/v1/demo/clock", {"days": 1}, None),
-                           row({"operator": 404}, 403)),
-    "/api/v1/refunds/overdue": ("GET", lambda w: ("/api/v1/refunds/overdue", None, None),
-                                row({"regulator": 200, "bank": 200}, 403)),
-    "/api/v1/ledger/checkpoint": ("GET", lambda w: ("/api/v1/ledger/checkpoint", None, None),
-                                  PUBLIC),
-    "/api/v1/ledger/consistency": ("GET", lambda w: (
-        "/api/v1/ledger/consistency?first=1&second=2", None, None), PUBLIC),
-    "/api/v1/ledger/entries": ("GET", lambda w: (
-        "/api/v1/ledger/entries?start=0&end=2", None, None),
-        row({"regulator": 200, "bank": 200}, 403)),
-    "/api/v1/ledger/receipts/<event_id>": ("GET", lambda w: (
-        f"/api/v1/ledger/receipts/{w.receipt_event}", None, None),
-        row({"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404,
-             "regulator": 200, "bank": 200, "operator": 404}, 404)),
+    "/api/v1/demo/clock": (
+        "POST",
+        lambda w: ("/api/v1/demo/clock", {"days": 1}, None),
+        row({"operator": 404}, 403),
+    ),
+    "/api/v1/refunds/overdue": (
+        "GET",
+        lambda w: ("/api/v1/refunds/overdue", None, None),
+        row({"regulator": 200, "bank": 200}, 403),
+    ),
+    "/api/v1/ledger/checkpoint": (
+        "GET",
+        lambda w: ("/api/v1/ledger/checkpoint", None, None),
+        PUBLIC,
+    ),
+    "/api/v1/ledger/consistency": (
+        "GET",
+        lambda w: ("/api/v1/ledger/consistency?first=1&second=2", None, None),
+        PUBLIC,
+    ),
+    "/api/v1/ledger/entries": (
+        "GET",
+        lambda w: ("/api/v1/ledger/entries?start=0&end=2", None, None),
+        row({"regulator": 200, "bank": 200}, 403),
+    ),
+    "/api/v1/ledger/receipts/<event_id>": (
+        "GET",
+        lambda w: (f"/api/v1/ledger/receipts/{w.receipt_event}", None, None),
+        row(
+            {
+                "consumer_a": 200,
+                "consumer_b": 404,
+                "merchant_x": 200,
+                "merchant_y": 404,
+                "regulator": 200,
+                "bank": 200,
+                "operator": 404,
+            },
+            404,
+        ),
+    ),
     # Last: the consumers erase their own personal data, which no row after could use.
-    "/api/v1/consumers/me": ("DELETE", lambda w: ("/api/v1/consumers/me", None, None),
-                             row({"consumer_a": 200, "consumer_b": 200}, 403)),
+    "/api/v1/consumers/me": (
+        "DELETE",
+        lambda w: ("/api/v1/consumers/me", None, None),
+        row({"consumer_a": 200, "consumer_b": 200}, 403),
+    ),
 }
 # Logout revokes each principal's token, so its row runs after every other one.
-TABLE["/api/v1/auth/logout"] = ("POST", lambda w: ("/api/v1/auth/logout", {}, None),
-                                row({}, 200))
+TABLE["/api/v1/auth/logout"] = ("POST", lambda w: ("/api/v1/auth/logout", {}, None), row({}, 200))
 
 
 @pytest.fixture
@@ -277,34 +528,56 @@ def world(tmp_path, amqp_uri):
     escrow_store = store_url(tmp_path, "escrow")
     # Consumer A files a complaint against X for many cells: lift the per-merchant limit.
     policy = tmp_path / "policy.toml"
-    policy.write_text(Path(DEFAULT_FILE).read_text().replace(
-        "complaint_limit_per_consumer_per_merchant = 3",
-        "complaint_limit_per_consumer_per_merchant = 1000"))
+    policy.write_text(
+        Path(DEFAULT_FILE)
+        .read_text()
+        .replace(
+            "complaint_limit_per_consumer_per_merchant = 3",
+            "complaint_limit_per_consumer_per_merchant = 1000",
+        )
+    )
     processes = [
         start_service("merchant", tmp_path, amqp_uri),
         start_service("escrow", tmp_path, amqp_uri),
         start_service("risk", tmp_path, amqp_uri, POLICY_FILE=str(policy)),
-        start_nameko("ledger.service:LedgerService", {
-            "AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger")}, tmp_path),
+        start_nameko(
+            "ledger.service:LedgerService",
+            {"AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger")},
+            tmp_path,
+        ),
         start_relay("escrow", escrow_store, amqp_uri, tmp_path),
     ]
     app = None
     try:
         # Who may do what, not how often: one consumer buys and complains for every probe, and
         # the readiness poll signs in ten times a second (finding 5's test covers the limits).
-        app = create_app(gateway_settings(
-            tmp_path, amqp_uri, dev_login_rate_limit="100000 per minute",
-            purchase_rate_limit="100000 per minute", complaint_rate_limit="100000 per minute"))
+        app = create_app(
+            gateway_settings(
+                tmp_path,
+                amqp_uri,
+                dev_login_rate_limit="100000 per minute",
+                purchase_rate_limit="100000 per minute",
+                complaint_rate_limit="100000 per minute",
+            )
+        )
         client = app.test_client()
         wait_until(lambda: _services_up(client), timeout=90, what="the services")
         built = World(client)
         built.receipt_event = built.confirmed_event()
         built.filed = built.complaint()
-        wait_until(lambda: client.get(f"/api/v1/ledger/receipts/{built.receipt_event}",
-                                      headers=built.headers["regulator"]).status_code == 200,
-                   timeout=60, what="the receipt of a confirmation")
+        wait_until(
+            lambda: (
+                client.get(
+                    f"/api/v1/ledger/receipts/{built.receipt_event}",
+                    headers=built.headers["regulator"],
+                ).status_code
+                == 200
+            ),
+            timeout=60,
+            what="the receipt of a confirmation",
+        )
         yield built
-    finally:   # the services are stopped even when the app itself fails to build
+    finally:  # the services are stopped even when the app itself fails to build
         if app is not None:
             app.config["RPC_POOL"].close()
         for process in processes:
@@ -312,11 +585,15 @@ def world(tmp_path, amqp_uri):
 
 
 def _services_up(client) -> bool:
-    return client.get("/api/v1/merchants").status_code == 200 and client.get(
-        "/api/v1/consumers/me/cards", headers=auth(client, "consumer", "p")).status_code == 200 \
-        and client.get("/api/v1/alerts",
-                       headers=auth(client, "regulator", "r")).status_code == 200 \
+    return (
+        client.get("/api/v1/merchants").status_code == 200
+        and client.get(
+            "/api/v1/consumers/me/cards", headers=auth(client, "consumer", "p")
+        ).status_code
+        == 200
+        and client.get("/api/v1/alerts", headers=auth(client, "regulator", "r")).status_code == 200
         and client.get("/api/v1/ledger/consistency?first=0&second=0").status_code != 503
+    )
 
 
 def _routes(app) -> set[str]:
@@ -325,8 +602,11 @@ def _routes(app) -> set[str]:
         if rule.endpoint == "static":
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            found.add(rule.rule if method == "POST" or rule.rule not in _posted(app)
-                      else f"{rule.rule}#GET")
+            found.add(
+                rule.rule
+                if method == "POST" or rule.rule not in _posted(app)
+                else f"{rule.rule}#GET"
+            )
     return found
 
 
@@ -335,8 +615,15 @@ def _posted(app) -> set[str]:
 
 
 def _private(world) -> list[str]:
-    return [world.card["card_id"], world.card["payment"]["payment_id"], "c-a", "13812345678",
-            '"deposited"', '"escrow_held"', '"contact_phone"']
+    return [
+        world.card["card_id"],
+        world.card["payment"]["payment_id"],
+        "c-a",
+        "13812345678",
+        '"deposited"',
+        '"escrow_held"',
+        '"contact_phone"',
+    ]
 
 
 def test_every_route_for_every_principal(world):
@@ -350,12 +637,17 @@ def test_every_route_for_every_principal(world):
             url, body, probe = make(world)
             before = _state(client, world, probe)
             headers = {**world.headers[who], "Idempotency-Key": f"cell-{next(KEYS)}"}
-            answer = (client.post(url, json=body, headers=headers) if method == "POST"
-                      else client.open(url, method=method, headers=headers))
+            answer = (
+                client.post(url, json=body, headers=headers)
+                if method == "POST"
+                else client.open(url, method=method, headers=headers)
+            )
             status = answer.status_code
             if status != expected[who]:
-                wrong.append(f"{method} {route} as {who}: {status}, expected {expected[who]} "
-                             f"{answer.get_data(as_text=True)[:200]}")
+                wrong.append(
+                    f"{method} {route} as {who}: {status}, expected {expected[who]} "
+                    f"{answer.get_data(as_text=True)[:200]}"
+                )
                 continue
             if status >= 400:
                 error = (answer.get_json() or {}).get("error", {})
@@ -364,8 +656,9 @@ def test_every_route_for_every_principal(world):
                     wrong.append(f"{method} {route} as {who}: not the error shape: {text}")
                 # What the caller sent may be echoed; nothing else of the object.
                 sent = url + json.dumps(body)
-                leaked = [secret for secret in _private(world)
-                          if secret in text and secret not in sent]
+                leaked = [
+                    secret for secret in _private(world) if secret in text and secret not in sent
+                ]
                 if leaked:
                     wrong.append(f"{method} {route} as {who}: leaks {leaked}")
                 if _state(client, world, probe) != before:
@@ -379,13 +672,16 @@ def _state(client, world, probe):
     if probe.startswith(("complaint:", "alert:")):
         kind, _, key = probe.partition(":")
         path = {"complaint": "/api/v1/complaints/", "alert": "/api/v1/alerts?status=any"}[kind]
-        answer = client.get(path + (key if kind == "complaint" else ""),
-                            headers=world.headers["regulator"]).get_json()
-        return answer if kind == "complaint" else [a for a in answer["items"]
-                                                   if a["alert_id"] == key]
+        answer = client.get(
+            path + (key if kind == "complaint" else ""), headers=world.headers["regulator"]
+        ).get_json()
+        return (
+            answer if kind == "complaint" else [a for a in answer["items"] if a["alert_id"] == key]
+        )
     if probe == "hold":
         cards = client.get("/api/v1/consumers/me/cards", headers=world.headers["consumer_a"])
-        return sorted((c["card_id"], c["released_amount"], c["status"])
-                      for c in cards.get_json()["items"])
+        return sorted(
+            (c["card_id"], c["released_amount"], c["status"]) for c in cards.get_json()["items"]
+        )
     headers = world.headers["regulator" if probe.startswith("/api/v1/cards") else "anonymous"]
     return client.get(probe, headers=headers).get_json()

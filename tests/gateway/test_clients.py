@@ -1,6 +1,7 @@
 """The typed service clients: each method reaches an RPC the service really has, with
 arguments its signature accepts, and every failure of every call becomes the contract's error
 by the one table in services/gateway/remote.py."""
+
 from __future__ import annotations
 
 import inspect
@@ -19,8 +20,12 @@ from services.merchant.service import MerchantService
 from services.remote_errors import ServiceError
 from services.risk.service import RiskService
 
-SERVICES = {"merchant": MerchantService, "escrow": EscrowService, "risk": RiskService,
-            "ledger": LedgerService}
+SERVICES = {
+    "merchant": MerchantService,
+    "escrow": EscrowService,
+    "risk": RiskService,
+    "ledger": LedgerService,
+}
 
 
 class Recorder:
@@ -44,6 +49,7 @@ class Recorder:
                     if recorder.fails is not None:
                         raise recorder.fails
                     return {"answered": method}
+
                 return call
 
         return Service()
@@ -81,7 +87,7 @@ def test_every_client_method_calls_an_rpc_the_service_has_with_arguments_it_take
         assert called_service == service, name
         target = getattr(SERVICES[service], rpc, None)
         assert target is not None, f"{service} has no RPC {rpc} (client method {name})"
-        inspect.signature(target).bind(None, *args, **kwargs)   # raises TypeError if not
+        inspect.signature(target).bind(None, *args, **kwargs)  # raises TypeError if not
         checked += 1
     assert checked >= 35
 
@@ -90,9 +96,12 @@ def test_alert_steps_name_their_step_and_pass_their_fields_by_name():
     pool = Recorder()
     risk = Clients.over(RemoteCaller(pool)).risk
     risk.resolve_alert("a-1", "regulator:r", "public_warning", "why", {"actor": "r"})
-    assert pool.calls[-1] == ("risk", "alert_step", ("a-1", "resolved", "regulator:r"),
-                              {"metadata": {"actor": "r"}, "disposition": "public_warning",
-                               "note": "why"})
+    assert pool.calls[-1] == (
+        "risk",
+        "alert_step",
+        ("a-1", "resolved", "regulator:r"),
+        {"metadata": {"actor": "r"}, "disposition": "public_warning", "note": "why"},
+    )
 
 
 def test_erasure_asks_every_holder_of_the_persons_keys_through_the_same_wrapper():
@@ -104,23 +113,29 @@ def test_erasure_asks_every_holder_of_the_persons_keys_through_the_same_wrapper(
     assert refused.value.status == 503
 
 
-@pytest.mark.parametrize(("failure", "status", "code"), [
-    (ServiceError("invalid_input", "bad_amount", "no"), 400, "bad_amount"),
-    (ServiceError("not_found", "not_found", "no card"), 404, "not_found"),
-    (ServiceError("conflict", "card_closed", "closed"), 409, "card_closed"),
-    (ServiceError("business_rule", "insufficient_balance", "short"), 422,
-     "insufficient_balance"),
-    (ServiceError("surprise", "odd", "odd"), 500, "odd"),
-    (RemoteError("ValueError", "bad"), 400, "invalid_input"),
-    (RemoteError("NotFound", "gone"), 404, "not_found"),
-    (RemoteError("ConcurrencyError", "raced"), 409, "conflict"),
-    (RemoteError("BusinessRuleViolation", "no"), 422, "business_rule_violated"),
-    (RemoteError("KeyError", "'x'"), 500, "internal_error"),
-    (UnknownService("escrow"), 503, "service_unavailable"),
-    (RpcTimeout(), 503, "service_unavailable"),
-    (RpcPoolExhausted("busy"), 503, "service_unavailable"),
-    (ConnectionError("refused"), 503, "service_unavailable"),
-])
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        (ServiceError("invalid_input", "bad_amount", "no"), 400, "bad_amount"),
+        (ServiceError("not_found", "not_found", "no card"), 404, "not_found"),
+        (ServiceError("conflict", "card_closed", "closed"), 409, "card_closed"),
+        (
+            ServiceError("business_rule", "insufficient_balance", "short"),
+            422,
+            "insufficient_balance",
+        ),
+        (ServiceError("surprise", "odd", "odd"), 500, "odd"),
+        (RemoteError("ValueError", "bad"), 400, "invalid_input"),
+        (RemoteError("NotFound", "gone"), 404, "not_found"),
+        (RemoteError("ConcurrencyError", "raced"), 409, "conflict"),
+        (RemoteError("BusinessRuleViolation", "no"), 422, "business_rule_violated"),
+        (RemoteError("KeyError", "'x'"), 500, "internal_error"),
+        (UnknownService("escrow"), 503, "service_unavailable"),
+        (RpcTimeout(), 503, "service_unavailable"),
+        (RpcPoolExhausted("busy"), 503, "service_unavailable"),
+        (ConnectionError("refused"), 503, "service_unavailable"),
+    ],
+)
 def test_every_client_method_fails_by_the_one_error_table(failure, status, code):
     clients = Clients.over(RemoteCaller(Recorder(fails=failure)))
     for service, name, method in _client_methods(clients):
@@ -146,5 +161,7 @@ def test_a_health_check_reports_a_service_that_does_not_answer_instead_of_raisin
             yield
 
     report = RemoteCaller(Broken()).health(("escrow",))
-    assert report == {"rabbitmq": {"status": "down", "error": "ConnectionError"},
-                      "escrow": {"status": "unknown", "error": "rabbitmq is down"}}
+    assert report == {
+        "rabbitmq": {"status": "down", "error": "ConnectionError"},
+        "escrow": {"status": "unknown", "error": "rabbitmq is down"},
+    }

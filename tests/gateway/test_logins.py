@@ -2,6 +2,7 @@
 
 No service is called: a login only checks credentials and signs a token.
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,8 +28,11 @@ class FakeJsCode2Session(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (the http.server API)
         args = parse_qs(urlparse(self.path).query)
         good = args.get("js_code") == ["good-code"] and args.get("secret") == ["s3cret"]
-        body = {"openid": "oAbC-123", "session_key": "k"} if good else {
-            "errcode": 40029, "errmsg": "invalid code"}
+        body = (
+            {"openid": "oAbC-123", "session_key": "k"}
+            if good
+            else {"errcode": 40029, "errmsg": "invalid code"}
+        )
         payload = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -70,14 +74,18 @@ def test_staff_login_needs_password_and_a_fresh_totp(client):
     assert client.post(url, json=good | {"totp": "12345"}).status_code == 400
     answer = client.post(url, json=good)
     assert answer.status_code == 200, answer.get_json()
-    assert (answer.get_json()["role"], answer.get_json()["subject"]) == ("regulator",
-                                                                         "reg-weihai-1")
+    assert (answer.get_json()["role"], answer.get_json()["subject"]) == (
+        "regulator",
+        "reg-weihai-1",
+    )
     token = {"Authorization": f"Bearer {answer.get_json()['token']}"}
     assert client.get("/api/v1/merchants/m-1/stats", headers=token).status_code != 401
     replay = client.post(url, json=good)
     assert replay.status_code == 401, "a TOTP code logs in once"
-    assert client.post("/api/v1/auth/dev-login",
-                       json={"role": "operator", "subject": "x"}).status_code == 404
+    assert (
+        client.post("/api/v1/auth/dev-login", json={"role": "operator", "subject": "x"}).status_code
+        == 404
+    )
 
 
 def test_repeated_failures_lock_the_username(client):
@@ -85,15 +93,19 @@ def test_repeated_failures_lock_the_username(client):
     bad = {"username": "reg-zhang", "password": "guess", "totp": "000000"}
     codes = [client.post(url, json=bad).status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
-    good = bad | {"password": "correct horse",
-                  "totp": creds.totp(TOTP_SECRET, int(time.time()) // 30)}
+    good = bad | {
+        "password": "correct horse",
+        "totp": creds.totp(TOTP_SECRET, int(time.time()) // 30),
+    }
     assert client.post(url, json=good).status_code == 429, "locked even with the right password"
 
 
 def signed(body: dict, key=DEVICE_KEY) -> tuple[bytes, dict]:
     raw = json.dumps(body).encode()
-    return raw, {"X-Signature": base64.b64encode(key.sign(raw)).decode(),
-                 "Content-Type": "application/json"}
+    return raw, {
+        "X-Signature": base64.b64encode(key.sign(raw)).decode(),
+        "Content-Type": "application/json",
+    }
 
 
 def test_device_token_by_ed25519_signature(client):
@@ -103,15 +115,18 @@ def test_device_token_by_ed25519_signature(client):
     answer = client.post(url, data=raw, headers=headers)
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["subject"] == "m-42" and answer.get_json()["role"] == "merchant"
-    assert client.post(url, data=raw, headers=headers).get_json()["error"]["code"] == \
-        "replayed_signature"
+    assert (
+        client.post(url, data=raw, headers=headers).get_json()["error"]["code"]
+        == "replayed_signature"
+    )
     tampered = raw.replace(b"pos-0001", b"pos-0002")
     assert client.post(url, data=tampered, headers=headers).status_code == 401
     raw, headers = signed(body | {"nonce": "n" * 16 + "2"}, key=Ed25519PrivateKey.generate())
     assert client.post(url, data=raw, headers=headers).status_code == 401
     raw, headers = signed(body | {"nonce": "n" * 16 + "3", "timestamp": int(time.time()) - 900})
-    assert client.post(url, data=raw, headers=headers).get_json()["error"]["code"] == \
-        "stale_signature"
+    assert (
+        client.post(url, data=raw, headers=headers).get_json()["error"]["code"] == "stale_signature"
+    )
 
 
 def test_consumer_login_exchanges_the_code_for_a_pseudonym(client):

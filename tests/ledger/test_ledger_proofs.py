@@ -1,4 +1,5 @@
 """Every proof the Ledger produces verifies, and every single-bit change to one does not."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,7 @@ def ledger_of(size: int) -> tuple[Ledger, list[bytes]]:
         entries = [f"entry-{i}".encode() for i in range(size)]
         # Several batches, so trees built across batch boundaries are exercised too.
         for start in range(0, size, 97):
-            log.append_batch(entries[start:start + 97])
+            log.append_batch(entries[start : start + 97])
         _LEDGERS[size] = (log, [merkle.leaf_hash(e) for e in entries])
     return _LEDGERS[size]
 
@@ -26,11 +27,12 @@ def flip_bit(proof: list[bytes], which: int) -> list[bytes]:
     item %= len(proof)
     mutated = bytearray(proof[item])
     mutated[bit // 8] ^= 1 << (bit % 8)
-    return [*proof[:item], bytes(mutated), *proof[item + 1:]]
+    return [*proof[:item], bytes(mutated), *proof[item + 1 :]]
 
 
 tree = st.integers(min_value=1, max_value=2000).flatmap(
-    lambda n: st.tuples(st.just(n), st.integers(1, n)))
+    lambda n: st.tuples(st.just(n), st.integers(1, n))
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,11 +71,13 @@ def test_exhaustive_small_trees():
             root = merkle.root(leaves[:size])
             assert log.root(size) == root
             for index in range(size):
-                assert merkle.verify_inclusion(leaves[index], index, size,
-                                               log.inclusion_proof(index, size), root)
+                assert merkle.verify_inclusion(
+                    leaves[index], index, size, log.inclusion_proof(index, size), root
+                )
             for size1 in range(1, size + 1):
-                assert merkle.verify_consistency(size1, size, log.consistency_proof(size1, size),
-                                                 log.root(size1), root)
+                assert merkle.verify_consistency(
+                    size1, size, log.consistency_proof(size1, size), log.root(size1), root
+                )
 
 
 def test_reopened_ledger_continues_the_same_tree(tmp_path):

@@ -1,4 +1,5 @@
 """The ledger service against a real RabbitMQ: every event once, however often it arrives."""
+
 from __future__ import annotations
 
 import base64
@@ -39,17 +40,21 @@ def test_redelivered_events_leave_exactly_one_entry_each(ledger_service, amqp_ur
 def test_receipt_verifies_against_the_signed_checkpoint(ledger_service, amqp_uri, tmp_path):
     events = payloads(10)
     publish(amqp_uri, events)
-    receipt = wait_until(lambda: ledger_service.ledger.receipt(events[7].event_id),
-                         what="a receipt")
+    receipt = wait_until(
+        lambda: ledger_service.ledger.receipt(events[7].event_id), what="a receipt"
+    )
     entry = base64.b64decode(receipt["entry"])
     assert parse_entry(entry)["event"]["id"] == events[7].event_id
     assert receipt["leaf_hash"] == merkle.leaf_hash(entry).hex()
     checkpoint = receipt["checkpoint"]
     assert receipt["tree_size"] == checkpoint["size"]
-    assert merkle.verify_inclusion(bytes.fromhex(receipt["leaf_hash"]), receipt["index"],
-                                   receipt["tree_size"],
-                                   [bytes.fromhex(h) for h in receipt["inclusion_proof"]],
-                                   bytes.fromhex(checkpoint["root_hash"]))
+    assert merkle.verify_inclusion(
+        bytes.fromhex(receipt["leaf_hash"]),
+        receipt["index"],
+        receipt["tree_size"],
+        [bytes.fromhex(h) for h in receipt["inclusion_proof"]],
+        bytes.fromhex(checkpoint["root_hash"]),
+    )
     log_key = Verifier.from_vkey((tmp_path / "ledger" / "keys" / "log.vkey").read_text())
     assert verified_by(checkpoint["note"], [log_key]) == {log_key.name}
     assert checkpoint["signatures"][0]["signer"] == log_key.name

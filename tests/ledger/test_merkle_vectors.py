@@ -1,4 +1,5 @@
 """The transparency-dev RFC 6962 vectors: every `wantErr: false` accepted, every `true` refused."""
+
 from __future__ import annotations
 
 import base64
@@ -28,8 +29,11 @@ def test_all_196_vectors_are_present():
 @pytest.mark.parametrize("case", _cases("inclusion"))
 def test_inclusion_vector(case):
     ok = merkle.verify_inclusion(
-        _b64(case["leafHash"]), case["leafIdx"], case["treeSize"],
-        [_b64(p) for p in case["proof"] or []], _b64(case["root"]),
+        _b64(case["leafHash"]),
+        case["leafIdx"],
+        case["treeSize"],
+        [_b64(p) for p in case["proof"] or []],
+        _b64(case["root"]),
     )
     assert ok is (not case["wantErr"]), case["desc"]
 
@@ -37,7 +41,10 @@ def test_inclusion_vector(case):
 @pytest.mark.parametrize("case", _cases("consistency"))
 def test_consistency_vector(case):
     ok = merkle.verify_consistency(
-        case["size1"], case["size2"], [_b64(p) for p in case["proof"] or []],
-        _b64(case["root1"]), _b64(case["root2"]),
+        case["size1"],
+        case["size2"],
+        [_b64(p) for p in case["proof"] or []],
+        _b64(case["root1"]),
+        _b64(case["root2"]),
     )
     assert ok is (not case["wantErr"]), case["desc"]

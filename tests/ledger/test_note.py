@@ -19,8 +19,9 @@ from ledger.note import (
 def test_checkpoint_note_round_trip_and_signature():
     log = Signer.generate("prepaid.example/ledger")
     body = Checkpoint("prepaid.example/ledger", 3, bytes(range(32))).body()
-    assert body == ("prepaid.example/ledger\n3\n"
-                    + base64.b64encode(bytes(range(32))).decode() + "\n")
+    assert body == (
+        "prepaid.example/ledger\n3\n" + base64.b64encode(bytes(range(32))).decode() + "\n"
+    )
     note = sign_note(body, log)
     assert verified_by(note, [log.verifier]) == {"prepaid.example/ledger"}
     assert Checkpoint.parse(split_note(note)[0]).size == 3

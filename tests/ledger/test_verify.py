@@ -1,4 +1,5 @@
 """`python -m ledger verify` catches every tampering of a real ledger file, at the right index."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -20,11 +21,18 @@ COUNT, BATCH = 100, 10
 
 def summary(i: int, tag: str = "") -> tuple[str, dict]:
     event_id = str(uuid.UUID(int=i + (10**6 if tag else 0)))
-    return event_id, summarise({
-        "event_id": event_id, "type": "escrow.RedemptionConfirmed.v1", "source": "escrow",
-        "stream": f"card-{i}", "version": 1, "position": i + 1,
-        "recorded_at": "2026-11-22T09:00:00+00:00",
-        "data": {"card_id": f"card-{i}{tag}", "merchant_id": "m-1", "amount": 100 + i}})
+    return event_id, summarise(
+        {
+            "event_id": event_id,
+            "type": "escrow.RedemptionConfirmed.v1",
+            "source": "escrow",
+            "stream": f"card-{i}",
+            "version": 1,
+            "position": i + 1,
+            "recorded_at": "2026-11-22T09:00:00+00:00",
+            "data": {"card_id": f"card-{i}{tag}", "merchant_id": "m-1", "amount": 100 + i},
+        }
+    )
 
 
 @pytest.fixture
@@ -39,11 +47,17 @@ def ledger_file(tmp_path, keys):
     log = Ledger.open(path)
     sign = lambda size, root, _prove: sign_note(Checkpoint(ORIGIN, size, root).body(), log_key)  # noqa: E731
     for start in range(0, COUNT, BATCH):
-        log.append_batch([summary(i) for i in range(start, start + BATCH)],
-                         build=build_entry, sign=sign)
+        log.append_batch(
+            [summary(i) for i in range(start, start + BATCH)], build=build_entry, sign=sign
+        )
         size = start + BATCH
-        log.add_cosignature(size, witness.name, witness.sign_line(
-            Checkpoint(ORIGIN, size, log.root(size)).body(), timestamp=1_800_000_000))
+        log.add_cosignature(
+            size,
+            witness.name,
+            witness.sign_line(
+                Checkpoint(ORIGIN, size, log.root(size)).body(), timestamp=1_800_000_000
+            ),
+        )
     log.close()
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "log.vkey").write_text(log_key.verifier.vkey() + "\n")
@@ -52,14 +66,19 @@ def ledger_file(tmp_path, keys):
 
 
 def run_verify(path):
-    return subprocess.run([sys.executable, "-m", "ledger", "verify", str(path), "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "ledger", "verify", str(path), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
 
 
 def rows(path):
     with sqlite3.connect(path) as conn:
         return conn.execute(
-            "SELECT idx, event_id, entry, leaf FROM entries ORDER BY idx").fetchall()
+            "SELECT idx, event_id, entry, leaf FROM entries ORDER BY idx"
+        ).fetchall()
 
 
 def rewrite(path, new_rows, from_index=0):
@@ -69,7 +88,7 @@ def rewrite(path, new_rows, from_index=0):
 
 
 def flip(entry: bytes, at: int = 40) -> bytes:
-    return entry[:at] + bytes([entry[at] ^ 1]) + entry[at + 1:]
+    return entry[:at] + bytes([entry[at] ^ 1]) + entry[at + 1 :]
 
 
 def test_clean_ledger_verifies(ledger_file, keys):
@@ -90,8 +109,10 @@ def _flip_entry(path):
 def _flip_entry_and_leaf(path):
     entry = flip(rows(path)[37][2])
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE entries SET entry = ?, leaf = ? WHERE idx = 37",
-                     (entry, merkle.leaf_hash(entry)))
+        conn.execute(
+            "UPDATE entries SET entry = ?, leaf = ? WHERE idx = 37",
+            (entry, merkle.leaf_hash(entry)),
+        )
 
 
 def _delete(path):
@@ -139,16 +160,20 @@ def _rewrite_tail(path):
     log.append_batch([bytes(r[2]) for r in old[:60]] + [r[2] for r in new])
     with sqlite3.connect(path) as conn:
         conn.execute("DELETE FROM nodes")
-        conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)",
-                         log._conn.execute("SELECT level, idx, hash FROM nodes").fetchall())
+        conn.executemany(
+            "INSERT INTO nodes VALUES (?, ?, ?)",
+            log._conn.execute("SELECT level, idx, hash FROM nodes").fetchall(),
+        )
 
 
 def _forge_checkpoint(path):
     stranger = Signer.generate(ORIGIN)
     with sqlite3.connect(path) as conn:
         root = conn.execute("SELECT root FROM checkpoints WHERE size = 50").fetchone()[0]
-        conn.execute("UPDATE checkpoints SET note = ? WHERE size = 50",
-                     (sign_note(Checkpoint(ORIGIN, 50, root).body(), stranger),))
+        conn.execute(
+            "UPDATE checkpoints SET note = ? WHERE size = 50",
+            (sign_note(Checkpoint(ORIGIN, 50, root).body(), stranger),),
+        )
 
 
 def _corrupt_cosignature(path):
@@ -158,18 +183,21 @@ def _corrupt_cosignature(path):
         conn.execute("UPDATE cosignatures SET line = ? WHERE size = 70", (bad,))
 
 
-@pytest.mark.parametrize("tamper, first_bad", [
-    (_flip_entry, 37),
-    (_flip_entry_and_leaf, 37),
-    (_delete, 42),
-    (_delete_and_renumber, 42),
-    (_insert, 55),
-    (_swap, 23),
-    (_truncate, 95),
-    (_rewrite_tail, 60),
-    (_forge_checkpoint, 40),
-    (_corrupt_cosignature, 60),
-])
+@pytest.mark.parametrize(
+    "tamper, first_bad",
+    [
+        (_flip_entry, 37),
+        (_flip_entry_and_leaf, 37),
+        (_delete, 42),
+        (_delete_and_renumber, 42),
+        (_insert, 55),
+        (_swap, 23),
+        (_truncate, 95),
+        (_rewrite_tail, 60),
+        (_forge_checkpoint, 40),
+        (_corrupt_cosignature, 60),
+    ],
+)
 def test_every_tampering_is_caught_at_its_first_bad_index(ledger_file, tamper, first_bad):
     tamper(ledger_file)
     result = run_verify(ledger_file)
@@ -182,8 +210,11 @@ def test_rewritten_history_is_refused_by_a_witness(ledger_file, keys, tmp_path):
 
     log_key, _ = keys
     honest = Ledger.open(ledger_file)
-    witness = Witness(Signer.generate("regulator.test/witness", COSIGNATURE_V1),
-                      {ORIGIN: log_key.verifier}, tmp_path / "w.db")
+    witness = Witness(
+        Signer.generate("regulator.test/witness", COSIGNATURE_V1),
+        {ORIGIN: log_key.verifier},
+        tmp_path / "w.db",
+    )
     client = create_witness_app(witness).test_client()
     note = sign_note(Checkpoint(ORIGIN, COUNT, honest.root()).body(), log_key)
     assert client.post("/add-checkpoint", data=f"old 0\n\n{note}").status_code == 200

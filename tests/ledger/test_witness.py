@@ -1,5 +1,6 @@
 """The witness cosigns only what extends what it cosigned: rollbacks, forks, bad proofs and
 rewritten histories get 409, races cosign at most one side, and the client re-syncs."""
+
 from __future__ import annotations
 
 import base64
@@ -97,16 +98,20 @@ def post(http, old: int, proof: list[bytes], note: str):
 def cosigns(response, witness_key, log: Ledger, size: int) -> bool:
     body = Checkpoint(ORIGIN, size, log.root(size)).body()
     text = response.get_data(as_text=True)
-    return (response.status_code == 200 and text.endswith("\n")
-            and all(witness_key.verifier.verify_line(body, line) for line in text.splitlines()))
+    return (
+        response.status_code == 200
+        and text.endswith("\n")
+        and all(witness_key.verifier.verify_line(body, line) for line in text.splitlines())
+    )
 
 
 @contextmanager
 def serving(witness: Witness):
     """The witness app on a real waitress server on a free loopback port."""
     port = free_port()
-    server = waitress.create_server(create_witness_app(witness), host="127.0.0.1", port=port,
-                                    threads=8)
+    server = waitress.create_server(
+        create_witness_app(witness), host="127.0.0.1", port=port, threads=8
+    )
     stopping = threading.Event()
 
     def run():
@@ -146,7 +151,8 @@ def test_first_checkpoint_is_trusted_on_first_use(witness, http, tmp_path, log_k
 
 
 def test_growth_with_a_valid_proof_is_cosigned_and_advances_the_state(
-        witness, http, tmp_path, log_key, witness_key):
+    witness, http, tmp_path, log_key, witness_key
+):
     log = build(tmp_path / "a.db", numbered("e", 0, 100))
     assert post(http, 0, [], note_for(log, 1, log_key)).status_code == 200
     # Powers of two and odd sizes on both ends: the proof's two shapes.
@@ -157,7 +163,8 @@ def test_growth_with_a_valid_proof_is_cosigned_and_advances_the_state(
 
 
 def test_resubmitting_the_cosigned_checkpoint_gets_a_fresh_cosignature(
-        witness, http, tmp_path, log_key, witness_key, clock):
+    witness, http, tmp_path, log_key, witness_key, clock
+):
     log = build(tmp_path / "a.db", numbered("e", 0, 14))
     first = post(http, 0, [], note_for(log, 14, log_key))
     clock.now += 60
@@ -183,7 +190,8 @@ def test_rollback_is_409(witness, http, at_14, log_key):
 
 
 def test_same_size_with_another_root_is_409_and_kept_as_evidence(
-        witness, http, tmp_path, at_14, log_key):
+    witness, http, tmp_path, at_14, log_key
+):
     other = build(tmp_path / "b.db", numbered("x", 0, 14))
     fork = note_for(other, 14, log_key)
     assert post(http, 14, [], fork).status_code == 409
@@ -206,8 +214,9 @@ def test_a_proof_that_does_not_verify_is_409_and_changes_nothing(witness, http, 
         response = post(http, 14, proof, note_for(at_14, 20, log_key))
         assert response.status_code == 409, name
         assert not response.content_type.startswith(SIZE_TYPE), name
-    assert post(http, 14, good[:1], note_for(at_14, 14, log_key)).status_code == 409, \
+    assert post(http, 14, good[:1], note_for(at_14, 14, log_key)).status_code == 409, (
         "equal sizes take no proof"
+    )
     assert witness.latest(ORIGIN) == (14, at_14.root(14))
     assert post(http, 14, good, note_for(at_14, 20, log_key)).status_code == 200
 
@@ -232,8 +241,9 @@ def test_forged_log_signatures_are_403(witness, http, at_14, log_key):
     for note in (sign_note(body, impostor), sign_note(body, genuine, spoiled), tampered):
         assert post(http, 14, proof, note).status_code == 403, note
     assert witness.latest(ORIGIN) == (14, at_14.root(14))
-    assert post(http, 14, proof, sign_note(body, impostor, genuine)).status_code == 200, \
+    assert post(http, 14, proof, sign_note(body, impostor, genuine)).status_code == 200, (
         "an unknown key's signature is ignored"
+    )
 
 
 def test_unknown_origin_is_404(http, tmp_path):
@@ -248,6 +258,7 @@ def test_garbage_is_400(http, tmp_path, log_key):
     note = note_for(log, 3, log_key)
     hash_line = base64.b64encode(bytes(32)).decode()
     huge = sign_note(f"{ORIGIN}\n{2**63}\n{base64.b64encode(bytes(32)).decode()}\n", log_key)
+    bad_checkpoint = ORIGIN + "\n" + "x" + "\n"
     garbage = {
         "empty": b"",
         "words": b"hello",
@@ -266,8 +277,7 @@ def test_garbage_is_400(http, tmp_path, log_key):
         "old size too big": f"old {2**63}\n\n{note}".encode(),
         "size too big": f"old 0\n\n{huge}".encode(),
         "unsigned note": f"old 0\n\n{note.split(chr(10) + chr(10))[0]}\n\n".encode(),
-        "bad checkpoint": f"old 0\n\n{sign_note(ORIGIN + chr(10) + 'x' + chr(10), log_key)}"
-                          .encode(),
+        "bad checkpoint": f"old 0\n\n{sign_note(bad_checkpoint, log_key)}".encode(),
         "not utf-8": b"\xff\xfe",
     }
     for name, body in garbage.items():
@@ -278,13 +288,17 @@ def test_garbage_is_400(http, tmp_path, log_key):
 def test_health(http, witness_key):
     response = http.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "name": "bank.test/witness",
-                                   "vkey": witness_key.verifier.vkey()}
+    assert response.get_json() == {
+        "status": "ok",
+        "name": "bank.test/witness",
+        "vkey": witness_key.verifier.vkey(),
+    }
 
 
 # --- atomicity and durability -------------------------------------------------------------------
 def test_a_request_overtaken_between_its_check_and_its_commit_is_409(
-        witness, http, tmp_path, log_key, monkeypatch):
+    witness, http, tmp_path, log_key, monkeypatch
+):
     a = build(tmp_path / "a.db", numbered("e", 0, 14))
     b = build(tmp_path / "b.db", numbered("e", 0, 8) + numbered("f", 8, 14))
     assert post(http, 0, [], note_for(a, 8, log_key)).status_code == 200
@@ -318,8 +332,10 @@ def test_state_survives_reopening(tmp_path, log_key, witness_key, clock):
         http = create_witness_app(again).test_client()
         assert post(http, 0, [], note_for(log, 40, log_key)).get_data() == b"21\n"
         assert post(http, 21, [], note_for(log, 20, log_key)).status_code == 409
-        assert post(http, 21, log.consistency_proof(21, 40),
-                    note_for(log, 40, log_key)).status_code == 200
+        assert (
+            post(http, 21, log.consistency_proof(21, 40), note_for(log, 40, log_key)).status_code
+            == 200
+        )
     finally:
         again.close()
     with sqlite3.connect(db) as conn:
@@ -329,7 +345,8 @@ def test_state_survives_reopening(tmp_path, log_key, witness_key, clock):
 # --- a rewritten history ------------------------------------------------------------------------
 @pytest.mark.parametrize("kept", [0, 12, 16, 19])
 def test_a_rewritten_history_is_refused_at_every_size(
-        witness, http, tmp_path, log_key, witness_key, kept):
+    witness, http, tmp_path, log_key, witness_key, kept
+):
     cosigned = 20
     honest = build(tmp_path / "a.db", numbered("e", 0, 30))
     assert post(http, 0, [], note_for(honest, cosigned, log_key)).status_code == 200
@@ -392,15 +409,15 @@ def test_the_client_against_a_real_server(witness, tmp_path, log_key, witness_ke
             c.close()
 
     with pytest.raises(WitnessUnavailable):
-        WitnessClient("gone", f"http://127.0.0.1:{free_port()}", witness_key.verifier,
-                      timeout=2).cosign(log, 52, note_for(log, 52, log_key))
+        WitnessClient(
+            "gone", f"http://127.0.0.1:{free_port()}", witness_key.verifier, timeout=2
+        ).cosign(log, 52, note_for(log, 52, log_key))
 
 
 def test_concurrent_inconsistent_checkpoints_cosign_at_most_one(tmp_path, witness_key):
     rounds = 12
     keys = {f"{ORIGIN}/{r}": Signer.generate(f"{ORIGIN}/{r}") for r in range(2 * rounds)}
-    witness = Witness(witness_key, {o: k.verifier for o, k in keys.items()},
-                      tmp_path / "state.db")
+    witness = Witness(witness_key, {o: k.verifier for o, k in keys.items()}, tmp_path / "state.db")
     a = build(tmp_path / "a.db", numbered("e", 0, 14))
     b = build(tmp_path / "b.db", numbered("e", 0, 8) + numbered("f", 8, 14))
     try:
@@ -411,9 +428,12 @@ def test_concurrent_inconsistent_checkpoints_cosign_at_most_one(tmp_path, witnes
                     seed = WitnessClient(witness_key.name, url, witness_key.verifier)
                     seed.cosign(a, 8, note_for(a, 8, key, origin))
                     seed.close()
-                outcomes = _race(url, witness_key.verifier, [(a, note_for(a, 14, key, origin)),
-                                                             (b, note_for(b, 14, key, origin))],
-                                 known_size=None if from_scratch else 8)
+                outcomes = _race(
+                    url,
+                    witness_key.verifier,
+                    [(a, note_for(a, 14, key, origin)), (b, note_for(b, 14, key, origin))],
+                    known_size=None if from_scratch else 8,
+                )
                 won = [log for log, outcome in outcomes if isinstance(outcome, str)]
                 lost = [outcome for _, outcome in outcomes if not isinstance(outcome, str)]
                 assert len(won) == 1, outcomes
@@ -438,8 +458,10 @@ def _race(url, verifier: Verifier, submissions, known_size):
         finally:
             client.close()
 
-    threads = [threading.Thread(target=submit, args=(i, log, note))
-               for i, (log, note) in enumerate(submissions)]
+    threads = [
+        threading.Thread(target=submit, args=(i, log, note))
+        for i, (log, note) in enumerate(submissions)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -451,23 +473,51 @@ def _race(url, verifier: Verifier, submissions, known_size):
 def test_init_and_serve_from_the_command_line(tmp_path, log_key):
     key_file = tmp_path / "keys" / "w.key"
     name = "regulator.test/witness"
-    init = [sys.executable, "-m", "ledger.witness", "init", "--name", name,
-            "--key-file", str(key_file)]
+    init = [
+        sys.executable,
+        "-m",
+        "ledger.witness",
+        "init",
+        "--name",
+        name,
+        "--key-file",
+        str(key_file),
+    ]
     vkey = subprocess.run(init, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     key_text = key_file.read_text()
-    assert subprocess.run(init, cwd=ROOT, check=True, capture_output=True,
-                          text=True).stdout == vkey, "an existing key is only printed"
+    assert (
+        subprocess.run(init, cwd=ROOT, check=True, capture_output=True, text=True).stdout == vkey
+    ), "an existing key is only printed"
     assert key_file.read_text() == key_text and os.listdir(key_file.parent) == ["w.key"]
     verifier = Verifier.from_vkey(vkey.strip())
     assert verifier.name == name and verifier.sig_type == COSIGNATURE_V1
 
     port = free_port()
-    serve = [sys.executable, "-m", "ledger.witness", "serve", "--name", name,
-             "--key-file", str(key_file), "--log-vkey", log_key.verifier.vkey(),
-             "--origin", ORIGIN, "--db", str(tmp_path / "state.db"), "--port", str(port)]
-    missing = subprocess.run(serve[:7] + [str(tmp_path / "nope.key")] + serve[8:], cwd=ROOT,
-                             capture_output=True, text=True)
+    serve = [
+        sys.executable,
+        "-m",
+        "ledger.witness",
+        "serve",
+        "--name",
+        name,
+        "--key-file",
+        str(key_file),
+        "--log-vkey",
+        log_key.verifier.vkey(),
+        "--origin",
+        ORIGIN,
+        "--db",
+        str(tmp_path / "state.db"),
+        "--port",
+        str(port),
+    ]
+    missing = subprocess.run(
+        serve[:7] + [str(tmp_path / "nope.key")] + serve[8:],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 2 and "init" in missing.stderr
     server = subprocess.Popen(serve, cwd=ROOT, stderr=subprocess.DEVNULL)
     try:

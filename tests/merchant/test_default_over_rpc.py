@@ -1,5 +1,6 @@
 """The merchant's `declare_default` RPC with the real escrow service behind it, on RabbitMQ:
 the answer the gateway maps (202 for the proposal, 200 with the refund's totals)."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,17 +37,26 @@ def test_a_confirmed_default_answers_what_the_escrow_refunded(rpc):
     made = rpc.merchant.apply(application(uscc=fresh_uscc()), "operator:op-1")
     merchant_id = made["merchant_id"]
     rpc.merchant.approve(merchant_id, "operator:op-2")
-    product = rpc.merchant.create_product(merchant_id, {
-        "type": "count", "name": "10 lessons", "price": 80_000, "uses": 10,
-        "validity_days": 180})
+    product = rpc.merchant.create_product(
+        merchant_id,
+        {"type": "count", "name": "10 lessons", "price": 80_000, "uses": 10, "validity_days": 180},
+    )
     rpc.escrow.purchase("c-1", product["product_id"])
 
     proposed = rpc.merchant.declare_default(merchant_id, "absconded", "regulator:r-1")
     assert proposed["status"] == "default_proposed"
     assert (proposed["merchant_id"], proposed["reason"], proposed["proposed_by"]) == (
-        merchant_id, "absconded", "regulator:r-1")
+        merchant_id,
+        "absconded",
+        "regulator:r-1",
+    )
     done = rpc.merchant.declare_default(merchant_id, "confirmed", "regulator:r-2")
-    assert done == {"merchant_id": merchant_id, "status": "defaulted", "cards_refunded": 1,
-                    "amount_refunded": 80_000}
-    assert rpc.merchant.declare_default(merchant_id, "again", "regulator:r-3") == done, \
+    assert done == {
+        "merchant_id": merchant_id,
+        "status": "defaulted",
+        "cards_refunded": 1,
+        "amount_refunded": 80_000,
+    }
+    assert rpc.merchant.declare_default(merchant_id, "again", "regulator:r-3") == done, (
         "a repeat resumes the refund, which has nothing left to refund"
+    )

@@ -1,5 +1,6 @@
 """A merchant's default as an application workflow, over a real SQLite store and a fake escrow:
 no HTTP, no nameko."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -25,14 +26,16 @@ class FakeEscrow:
         self.calls: list[tuple[str, str, str, dict | None]] = []
         self.totals: DefaultRefunds = {"cards_refunded": 0, "amount_refunded": 0}
 
-    def refund_defaulted_merchant(self, merchant_id: str, reason: str, declared_by: str,
-                                  metadata: dict | None) -> DefaultRefunds:
+    def refund_defaulted_merchant(
+        self, merchant_id: str, reason: str, declared_by: str, metadata: dict | None
+    ) -> DefaultRefunds:
         self.calls.append((merchant_id, reason, declared_by, metadata))
         if self.fail:
             raise ConnectionError("the escrow is not answering")
-        self.totals = {"cards_refunded": self.totals["cards_refunded"] + self.open_cards,
-                       "amount_refunded": self.totals["amount_refunded"] +
-                       1_000 * self.open_cards}
+        self.totals = {
+            "cards_refunded": self.totals["cards_refunded"] + self.open_cards,
+            "amount_refunded": self.totals["amount_refunded"] + 1_000 * self.open_cards,
+        }
         self.open_cards = 0
         return self.totals.copy()
 
@@ -51,28 +54,44 @@ def vault(tmp_path):
 
 @pytest.fixture
 def merchant_id(store, vault) -> str:
-    made = commands.apply_for_merchant(**application(), applied_by="operator:op-1",
-                                       store=store, vault=vault)
+    made = commands.apply_for_merchant(
+        **application(), applied_by="operator:op-1", store=store, vault=vault
+    )
     commands.approve_merchant(made["merchant_id"], "operator:op-2", store=store)
     return made["merchant_id"]
 
 
 def declare(store, merchant_id, regulator, escrow, reason="the owner vanished"):
-    return defaults.declare_default(merchant_id, reason, regulator, store=store, escrow=escrow,
-                                    now=NOW, metadata={"correlation_id": "corr-1"})
+    return defaults.declare_default(
+        merchant_id,
+        reason,
+        regulator,
+        store=store,
+        escrow=escrow,
+        now=NOW,
+        metadata={"correlation_id": "corr-1"},
+    )
 
 
 def status(store, merchant_id) -> str:
-    return queries.get_merchant(merchant_id, viewer_is_owner=False, store=store,
-                                vault=Vault(Path(store.path).parent / "vault.db"))["status"]
+    return queries.get_merchant(
+        merchant_id,
+        viewer_is_owner=False,
+        store=store,
+        vault=Vault(Path(store.path).parent / "vault.db"),
+    )["status"]
 
 
 def test_a_proposal_refunds_nothing(store, merchant_id):
     escrow = FakeEscrow()
     proposed = declare(store, merchant_id, "regulator:r-1", escrow)
-    assert proposed == {"merchant_id": merchant_id, "status": "default_proposed",
-                        "reason": "the owner vanished", "proposed_by": "regulator:r-1",
-                        "proposed_at": NOW.isoformat()}
+    assert proposed == {
+        "merchant_id": merchant_id,
+        "status": "default_proposed",
+        "reason": "the owner vanished",
+        "proposed_by": "regulator:r-1",
+        "proposed_at": NOW.isoformat(),
+    }
     assert escrow.calls == []
     with pytest.raises(BusinessRuleViolation) as alone:
         declare(store, merchant_id, "regulator:r-1", escrow)
@@ -84,10 +103,15 @@ def test_the_confirmation_defaults_the_merchant_and_refunds_once(store, merchant
     escrow = FakeEscrow(cards=3)
     declare(store, merchant_id, "regulator:r-1", escrow)
     done = declare(store, merchant_id, "regulator:r-2", escrow, reason="confirmed on site")
-    assert done == {"merchant_id": merchant_id, "status": "defaulted", "cards_refunded": 3,
-                    "amount_refunded": 3_000}
-    assert escrow.calls == [(merchant_id, "confirmed on site", "regulator:r-2",
-                             {"correlation_id": "corr-1"})]
+    assert done == {
+        "merchant_id": merchant_id,
+        "status": "defaulted",
+        "cards_refunded": 3,
+        "amount_refunded": 3_000,
+    }
+    assert escrow.calls == [
+        (merchant_id, "confirmed on site", "regulator:r-2", {"correlation_id": "corr-1"})
+    ]
     assert status(store, merchant_id) == "defaulted"
 
 
@@ -100,7 +124,9 @@ def test_a_repeat_on_a_defaulted_merchant_resumes_the_refund(store, merchant_id)
     down.fail = False
     again = declare(store, merchant_id, "regulator:r-3", down)
     assert again["status"] == "defaulted" and again["cards_refunded"] == 2
-    assert declare(store, merchant_id, "regulator:r-1", down)["cards_refunded"] == 2, \
+    assert declare(store, merchant_id, "regulator:r-1", down)["cards_refunded"] == 2, (
         "nothing is refunded twice"
-    assert len(store.read_stream(f"merchant-{merchant_id}")) == 2 + 3, \
+    )
+    assert len(store.read_stream(f"merchant-{merchant_id}")) == 2 + 3, (
         "applied, approved, proposed, confirmed, defaulted: a repeat adds no event"
+    )

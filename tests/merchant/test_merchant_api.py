@@ -1,4 +1,5 @@
 """Merchants through HTTP, the gateway and a real merchant service on RabbitMQ."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,11 @@ def client(tmp_path, amqp_uri):
     service = start_service("merchant", tmp_path, amqp_uri)
     app = create_app(gateway_settings(tmp_path, amqp_uri))
     client = app.test_client()
-    wait_until(lambda: client.get("/api/v1/merchants").status_code == 200, timeout=60,
-               what="the merchant service")
+    wait_until(
+        lambda: client.get("/api/v1/merchants").status_code == 200,
+        timeout=60,
+        what="the merchant service",
+    )
     yield client
     app.config["RPC_POOL"].close()
     stop(service)
@@ -31,21 +35,32 @@ def test_onboarding_the_public_card_and_masking(client, tmp_path):
     merchant_id = created.get_json()["merchant_id"]
     assert client.get("/api/v1/merchants").get_json()["items"] == [], "pending is not listed"
 
-    for headers, status in [({}, 401), (auth(client, "merchant", merchant_id), 403),
-                            (auth(client, "consumer", "c"), 403)]:
-        assert client.post(f"/api/v1/merchants/{merchant_id}/approve",
-                           headers=headers).status_code == status
-    assert client.post(f"/api/v1/merchants/{merchant_id}/approve",
-                       headers=auth(client, "operator", "op-2")).get_json()["status"] == "active"
+    for headers, status in [
+        ({}, 401),
+        (auth(client, "merchant", merchant_id), 403),
+        (auth(client, "consumer", "c"), 403),
+    ]:
+        assert (
+            client.post(f"/api/v1/merchants/{merchant_id}/approve", headers=headers).status_code
+            == status
+        )
+    assert (
+        client.post(
+            f"/api/v1/merchants/{merchant_id}/approve", headers=auth(client, "operator", "op-2")
+        ).get_json()["status"]
+        == "active"
+    )
     assert client.post("/api/v1/merchants/m-nope/approve", headers=operator).status_code == 404
 
     public = client.get(f"/api/v1/merchants/{merchant_id}").get_json()
     assert public["contact_phone"] == "*******5678" and public["status"] == "active"
-    own = client.get(f"/api/v1/merchants/{merchant_id}",
-                     headers=auth(client, "merchant", merchant_id)).get_json()
+    own = client.get(
+        f"/api/v1/merchants/{merchant_id}", headers=auth(client, "merchant", merchant_id)
+    ).get_json()
     assert own["contact_phone"] == PHONE
-    other = client.get(f"/api/v1/merchants/{merchant_id}",
-                       headers=auth(client, "merchant", "m-other")).get_json()
+    other = client.get(
+        f"/api/v1/merchants/{merchant_id}", headers=auth(client, "merchant", "m-other")
+    ).get_json()
     assert other["contact_phone"] == "*******5678"
     assert client.get("/api/v1/merchants/m-nope").status_code == 404
 
@@ -55,17 +70,23 @@ def test_onboarding_the_public_card_and_masking(client, tmp_path):
     vault = Vault(tmp_path / "merchant-vault.db")
     vault.forget(merchant_id)  # the merchant asked to be forgotten
     vault.close()
-    assert client.get(f"/api/v1/merchants/{merchant_id}",
-                      headers=auth(client, "merchant", merchant_id)).get_json()[
-        "contact_phone"] is None
+    assert (
+        client.get(
+            f"/api/v1/merchants/{merchant_id}", headers=auth(client, "merchant", merchant_id)
+        ).get_json()["contact_phone"]
+        is None
+    )
 
 
-@pytest.mark.parametrize("changes, code", [
-    ({"uscc": "91350100M000100Y44"}, "invalid_uscc"),
-    ({"industry": "casino"}, "invalid_input"),
-    ({"contact_phone": "call me"}, "invalid_input"),
-    ({"extra": 1}, "invalid_input"),
-])
+@pytest.mark.parametrize(
+    "changes, code",
+    [
+        ({"uscc": "91350100M000100Y44"}, "invalid_uscc"),
+        ({"industry": "casino"}, "invalid_input"),
+        ({"contact_phone": "call me"}, "invalid_input"),
+        ({"extra": 1}, "invalid_input"),
+    ],
+)
 def test_bad_applications_get_400_and_change_nothing(client, changes, code):
     operator = auth(client, "operator", "op-1")
     response = client.post("/api/v1/merchants", json=application(**changes), headers=operator)
@@ -93,8 +114,13 @@ def test_products_and_their_policy_checks(client):
     merchant_id = onboard(client)
     me = auth(client, "merchant", merchant_id)
     url = f"/api/v1/merchants/{merchant_id}/products"
-    card = {"type": "stored_value", "name": "1000 + 200", "price": 100_000, "bonus": 20_000,
-            "validity_days": 365}
+    card = {
+        "type": "stored_value",
+        "name": "1000 + 200",
+        "price": 100_000,
+        "bonus": 20_000,
+        "validity_days": 365,
+    }
     created = client.post(url, json=card, headers=me)
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["bonus"] == 20_000 and created.get_json()["sector"] == "fitness"
@@ -109,8 +135,13 @@ def test_products_and_their_policy_checks(client):
     assert client.post(url, json={"type": "gift"}, headers=me).status_code == 400
     assert client.post(url, json=card, headers=auth(client, "merchant", "m-x")).status_code == 404
     assert client.post(url, json=card, headers=auth(client, "operator", "o")).status_code == 403
-    count = {"type": "count", "name": "10 classes", "price": 80_000, "uses": 10,
-             "validity_days": 180}
+    count = {
+        "type": "count",
+        "name": "10 classes",
+        "price": 80_000,
+        "uses": 10,
+        "validity_days": 180,
+    }
     assert client.post(url, json=count, headers=me).status_code == 201
     period = {"type": "period", "name": "Year", "price": 300_000, "period_days": 365}
     assert client.post(url, json=period, headers=me).status_code == 201

@@ -1,4 +1,5 @@
 """The outbox relay against a real RabbitMQ node and a real nameko consumer process."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -42,11 +43,15 @@ class Platform:
         self.processes: list[subprocess.Popen] = []
 
     def start_recorder(self):
-        self.recorder = start_nameko("tests.support.sample_service", {
-            "AMQP_URI": self.amqp_uri,
-            "STORE_URL": f"sqlite:///{self.recorder_db}",
-            "DELIVERY_LOG": str(self.delivery_log),
-        }, self.workdir)
+        self.recorder = start_nameko(
+            "tests.support.sample_service",
+            {
+                "AMQP_URI": self.amqp_uri,
+                "STORE_URL": f"sqlite:///{self.recorder_db}",
+                "DELIVERY_LOG": str(self.delivery_log),
+            },
+            self.workdir,
+        )
         self.processes.append(self.recorder)
 
     def restart_recorder_if_it_died(self) -> bool:
@@ -58,8 +63,15 @@ class Platform:
         return True
 
     def start_relay(self, *args, **env):
-        process = start_relay("shop", self.source_url, self.amqp_uri, self.workdir,
-                              bindings=BINDINGS, extra_env=env, extra_args=args)
+        process = start_relay(
+            "shop",
+            self.source_url,
+            self.amqp_uri,
+            self.workdir,
+            bindings=BINDINGS,
+            extra_env=env,
+            extra_args=args,
+        )
         self.processes.append(process)
         return process
 
@@ -85,8 +97,11 @@ class Platform:
 
     def wait_for(self, ids, timeout=60.0):
         wanted = set(ids)
-        return wait_until(lambda: wanted <= set(self.recorded()) and self.recorded(),
-                          timeout, what=f"{len(wanted)} events recorded")
+        return wait_until(
+            lambda: wanted <= set(self.recorded()) and self.recorded(),
+            timeout,
+            what=f"{len(wanted)} events recorded",
+        )
 
     def close(self):
         for process in self.processes:
@@ -106,8 +121,10 @@ def test_every_event_reaches_a_real_nameko_handler_once(platform):
     # The relay starts first: it declares the handler's durable queue, so nothing published
     # before the consumer exists is lost.
     platform.start_relay()
-    wait_until(lambda: platform.source.position("relay:shop") == platform.source.head_position(),
-               what="relay to confirm everything")
+    wait_until(
+        lambda: platform.source.position("relay:shop") == platform.source.head_position(),
+        what="relay to confirm everything",
+    )
     platform.start_recorder()
     recorded = platform.wait_for(ids)
     assert set(recorded) == set(ids)
@@ -127,8 +144,9 @@ def test_relay_killed_between_confirm_and_save_loses_nothing_and_consumer_dedupe
     platform.start_recorder()
     # A window of 50 makes the relay save its position a dozen times over 600 events, so the
     # second save, where the fault strikes, always comes (one window could be one save).
-    crashed = platform.start_relay("--batch-size", "50", "--max-in-flight", "50",
-                                   **{FAULT_ENV: "2"})
+    crashed = platform.start_relay(
+        "--batch-size", "50", "--max-in-flight", "50", **{FAULT_ENV: "2"}
+    )
     crashed.wait(timeout=60)
     assert crashed.returncode == -9, "the relay was to die by SIGKILL before saving"
     saved = platform.source.position("relay:shop")
@@ -185,9 +203,15 @@ def test_broker_restart_while_relay_runs_loses_nothing(tmp_path, own_rabbit):
 
         everything = set(first + written)
         recorded = wait_until(
-            lambda: (platform.restart_recorder_if_it_died() or True)
-            and everything <= set(platform.recorded()) and platform.recorded(),
-            timeout=120, interval=0.5, what="every event recorded")
+            lambda: (
+                (platform.restart_recorder_if_it_died() or True)
+                and everything <= set(platform.recorded())
+                and platform.recorded()
+            ),
+            timeout=120,
+            interval=0.5,
+            what="every event recorded",
+        )
         assert len(recorded) == len(first) + len(written)
         assert all(doc["applied"] == 1 for doc in recorded.values())
     finally:

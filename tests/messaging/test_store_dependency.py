@@ -1,4 +1,5 @@
 """A nameko service opens its store at container start, and refuses a store without views."""
+
 from __future__ import annotations
 
 import pytest

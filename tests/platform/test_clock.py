@@ -1,4 +1,5 @@
 """The demo clock: moved forward by the simulator for every process, ignored in production."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -13,15 +14,19 @@ def test_the_demo_clock_moves_forward_for_every_reader(tmp_path, monkeypatch):
     monkeypatch.setenv("PLATFORM_CLOCK_FILE", str(tmp_path / "clock.json"))
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
     moved = clock.advance(3)
-    assert timedelta(days=3) - timedelta(seconds=5) < moved - datetime.now(UTC) \
+    assert (
+        timedelta(days=3) - timedelta(seconds=5)
+        < moved - datetime.now(UTC)
         < timedelta(days=3) + timedelta(seconds=5)
+    )
     clock.advance(2)
     assert clock.now() - datetime.now(UTC) > timedelta(days=5) - timedelta(seconds=5)
     with pytest.raises(ValueError):
         clock.advance(-1)
     monkeypatch.setenv("PLATFORM_MODE", "production")
-    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5), \
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5), (
         "production never reads the file"
+    )
     with pytest.raises(RuntimeError):
         clock.advance(1)
 

@@ -1,4 +1,5 @@
 """The shared load → decide → commit loop and its retry policy (pure: no store needed)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """/healthz names what is down, with 503, and never a stack trace."""
+
 import pytest
 
 from services.gateway.app import create_app
@@ -22,8 +23,9 @@ def test_healthz_is_503_and_names_services_that_do_not_answer(amqp_uri, tmp_path
 def test_healthz_is_503_when_the_broker_is_unreachable(tmp_path):
     from devenv.ports import free_port
 
-    app = create_app(gateway_settings(
-        tmp_path, f"amqp://guest:guest@127.0.0.1:{free_port()}/", rpc_timeout=2))
+    app = create_app(
+        gateway_settings(tmp_path, f"amqp://guest:guest@127.0.0.1:{free_port()}/", rpc_timeout=2)
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["dependencies"]["rabbitmq"]["status"] == "down"

@@ -1,4 +1,5 @@
 """services/key_files.py: a key file appears complete, private and once, or not at all."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ A benchmark that imports a test module runs that module's import-time code and b
 test is renamed; a test that imports another test file couples two unrelated suites. Helpers
 shared across folders live in tests/support; fixtures reach tests through conftest.py.
 """
+
 from __future__ import annotations
 
 import ast
@@ -59,19 +60,23 @@ def test_benches_and_tests_import_helpers_only_from_tests_support():
 def test_the_rule_catches_each_kind_of_import(tmp_path):
     (tmp_path / "bench").mkdir()
     (tmp_path / "bench" / "b.py").write_text(
-        "from tests.support.harness import stop\nfrom tests.merchant.helpers import x\n")
+        "from tests.support.harness import stop\nfrom tests.merchant.helpers import x\n"
+    )
     (tmp_path / "tests" / "escrow").mkdir(parents=True)
     (tmp_path / "tests" / "escrow" / "test_a.py").write_text(
         "import tests.merchant.test_merchant_api\n"
         "def f():\n    from tests.conftest import thing\n"
         "from tests.escrow.fakes import Products\n"
-        "from tests.gateway.fakes import Wechat\n")
-    assert violations(tmp_path) == sorted([
-        "bench/b.py imports tests.merchant.helpers: bench/ imports only tests.support",
-        "tests/escrow/test_a.py imports tests.merchant.test_merchant_api: a test module or"
-        " conftest is never imported (fixtures come through conftest)",
-        "tests/escrow/test_a.py imports tests.conftest: a test module or conftest is never"
-        " imported (fixtures come through conftest)",
-        "tests/escrow/test_a.py imports tests.gateway.fakes: a helper shared across test"
-        " folders belongs in tests/support",
-    ])
+        "from tests.gateway.fakes import Wechat\n"
+    )
+    assert violations(tmp_path) == sorted(
+        [
+            "bench/b.py imports tests.merchant.helpers: bench/ imports only tests.support",
+            "tests/escrow/test_a.py imports tests.merchant.test_merchant_api: a test module or"
+            " conftest is never imported (fixtures come through conftest)",
+            "tests/escrow/test_a.py imports tests.conftest: a test module or conftest is never"
+            " imported (fixtures come through conftest)",
+            "tests/escrow/test_a.py imports tests.gateway.fakes: a helper shared across test"
+            " folders belongs in tests/support",
+        ]
+    )

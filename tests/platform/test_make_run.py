@@ -1,4 +1,5 @@
 """`make run`'s launcher, end to end: every dependency green, then a clean Ctrl-C."""
+
 from __future__ import annotations
 
 import json
@@ -30,23 +31,26 @@ def test_platform_starts_reports_healthy_and_stops_cleanly(tmp_path):
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         children = _children_of(launcher.pid)
-        assert len(children) == 11, \
+        assert len(children) == 11, (
             "RabbitMQ, 3 services, 3 relays, the ledger, 2 witnesses and the gateway"
+        )
 
         with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
             assert response.status == 200
             health = json.loads(response.read())
         assert health["status"] == "ok"
-        assert set(health["dependencies"]) == {"rabbitmq", "merchant", "escrow", "risk",
-                                               "ledger"}
+        assert set(health["dependencies"]) == {"rabbitmq", "merchant", "escrow", "risk", "ledger"}
         assert all(d["status"] == "ok" for d in health["dependencies"].values())
         assert health["dependencies"]["escrow"]["relay_lag"] == 0
         assert (tmp_path / "var" / "escrow" / "events.db").exists()
 
         # An event stored by escrow travels: relay -> RabbitMQ -> ledger -> both witnesses.
         store = SqliteEventStore(tmp_path / "var" / "escrow" / "events.db")
-        store.append("card-1", [NewEvent("escrow.DepositConfirmed.v1",
-                                         {"card_id": "card-1", "amount": 10_000})], 0)
+        store.append(
+            "card-1",
+            [NewEvent("escrow.DepositConfirmed.v1", {"card_id": "card-1", "amount": 10_000})],
+            0,
+        )
         store.close()
 
         def published():
@@ -59,18 +63,34 @@ def test_platform_starts_reports_healthy_and_stops_cleanly(tmp_path):
         checkpoint = wait_until(published, timeout=60, what="a witnessed checkpoint")
         assert checkpoint["size"] == 1
         assert {s["signer"] for s in checkpoint["signatures"]} == {
-            "prepaid-trust.local/ledger", "bank.prepaid-trust.local/witness",
-            "regulator.prepaid-trust.local/witness"}
-        verify = subprocess.run([sys.executable, "-m", "ledger", "verify",
-                                 str(tmp_path / "var" / "ledger" / "ledger.db"), "--quiet"],
-                                cwd=ROOT, capture_output=True, text=True)
+            "prepaid-trust.local/ledger",
+            "bank.prepaid-trust.local/witness",
+            "regulator.prepaid-trust.local/witness",
+        }
+        verify = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ledger",
+                "verify",
+                str(tmp_path / "var" / "ledger" / "ledger.db"),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr
 
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=60) == 0
         time.sleep(0.5)
-        alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")
-                 and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]]
+        alive = [
+            pid
+            for pid in children
+            if os.path.exists(f"/proc/{pid}")
+            and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]
+        ]
         assert alive == [], "every child stops with the launcher"
     finally:
         if launcher.poll() is None:

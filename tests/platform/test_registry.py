@@ -1,5 +1,6 @@
 """The composition's registry of services agrees with the names the gateway knows, and every
 relay's default queues are those the platform's handlers consume."""
+
 from __future__ import annotations
 
 from messaging.topology import QueueBinding
@@ -20,4 +21,5 @@ def test_a_relay_declares_its_sources_handlers_and_the_ledgers_notary_queue():
     # The risk service's handler of escrow's events, so a card bought before risk starts is
     # still assessed once it does.
     assert QueueBinding("evt-escrow-#--risk.on_escrow_event", "escrow", "#") in bindings_of(
-        "escrow")
+        "escrow"
+    )

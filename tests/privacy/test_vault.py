@@ -27,8 +27,10 @@ def test_round_trip_binding_and_crypto_shredding(tmp_path):
     assert b"13812345678" not in (tmp_path / "keys.db").read_bytes()
 
 
-@pytest.mark.parametrize("phone, masked", [("13812345678", "*******5678"),
-                                           ("+8613812345678", "+*********5678"), ("123", "***")])
+@pytest.mark.parametrize(
+    "phone, masked",
+    [("13812345678", "*******5678"), ("+8613812345678", "+*********5678"), ("123", "***")],
+)
 def test_mask(phone, masked):
     assert mask_phone(phone) == masked
 

@@ -1,6 +1,7 @@
 """A regulator's disposition of an alert through HTTP and the real merchant and risk services
 on RabbitMQ: a delisting takes effect on the merchant, and a merchant closed meanwhile stays
 closed while the alert is resolved (the merchant's refusal used to fail the step: 409)."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,11 @@ def platform(tmp_path, amqp_uri):
 
 def red_alert(client, regulator: dict, merchant_id: str) -> str:
     """A listed debtor is a hard flag: the merchant is red at once, with an alert."""
-    flagged = client.post(f"/api/v1/merchants/{merchant_id}/flags", json={
-        "flag": "dishonest_debtor", "on": True, "source": "court list"}, headers=regulator)
+    flagged = client.post(
+        f"/api/v1/merchants/{merchant_id}/flags",
+        json={"flag": "dishonest_debtor", "on": True, "source": "court list"},
+        headers=regulator,
+    )
     assert flagged.status_code == 200, flagged.get_json()
 
     def alert():
@@ -35,8 +39,11 @@ def red_alert(client, regulator: dict, merchant_id: str) -> str:
 def resolve(client, regulator: dict, alert_id: str, disposition: str):
     url = f"/api/v1/alerts/{alert_id}"
     assert client.post(f"{url}/acknowledge", headers=regulator).status_code == 200
-    return client.post(f"{url}/resolve", json={"disposition": disposition,
-                                               "note": "decided on site"}, headers=regulator)
+    return client.post(
+        f"{url}/resolve",
+        json={"disposition": disposition, "note": "decided on site"},
+        headers=regulator,
+    )
 
 
 def status(client, merchant_id: str) -> str:

@@ -4,6 +4,7 @@ RabbitMQ: the merchant's RPCs refuse with `ServiceError`, never nameko's `Remote
 The adapter used to catch only RemoteError, so delisting a closed merchant failed with the
 merchant's refusal instead of leaving it unchanged; it now raises the refusal as the domain
 error it was, and sanctions.impose decides what it means."""
+
 from __future__ import annotations
 
 import pytest
@@ -57,8 +58,9 @@ def test_the_merchant_refuses_with_a_service_error(merchant_rpc):
 def test_the_adapter_raises_the_refusal_as_the_domain_error_it_was(merchant_rpc):
     merchant_id = closed_merchant(merchant_rpc)
     with pytest.raises(Conflict) as refused:
-        MerchantStatusOverRpc(merchant_rpc).change_status(merchant_id, "delisted", "still red",
-                                                          "risk:test")
+        MerchantStatusOverRpc(merchant_rpc).change_status(
+            merchant_id, "delisted", "still red", "risk:test"
+        )
     assert refused.value.code == "invalid_transition"
     assert refused.value.message == "a closed merchant cannot become delisted"
 
@@ -66,10 +68,11 @@ def test_the_adapter_raises_the_refusal_as_the_domain_error_it_was(merchant_rpc)
 def test_delisting_a_closed_merchant_leaves_it_unchanged(merchant_rpc):
     merchants = MerchantStatusOverRpc(merchant_rpc)
     closed = closed_merchant(merchant_rpc)
-    assert sanctions.impose(merchants, closed, "delisted", "still red", "risk:test") == \
-        "unchanged"
+    assert sanctions.impose(merchants, closed, "delisted", "still red", "risk:test") == "unchanged"
     assert merchant_rpc.get(closed)["status"] == "closed"
     made = merchant_rpc.apply(application(uscc=fresh_uscc()), "operator:op-1")
     merchant_rpc.approve(made["merchant_id"], "operator:op-2")
-    assert sanctions.impose(merchants, made["merchant_id"], "delisted", "still red",
-                            "risk:test") == "delisted"
+    assert (
+        sanctions.impose(merchants, made["merchant_id"], "delisted", "still red", "risk:test")
+        == "delisted"
+    )

@@ -1,6 +1,7 @@
 """What the risk service's decisions do to a merchant's status, through the Merchants port:
 a resolved alert's disposition and a red code's passed deadline, over a real SQLite store
 and a fake merchant service (no nameko)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -28,30 +29,48 @@ def store(tmp_path):
 def red_alert(store, merchant_id: str = "m-1") -> str:
     """A listed debtor is a hard flag: red at once, with an alert and a deadline to improve."""
     with store.unit_of_work() as uow:
-        commands.observe_event(uow, "merchant.MerchantFlagSet.v1", {
-            "merchant_id": merchant_id, "flag": "dishonest_debtor", "on": True},
-            T0.isoformat(), rules=RULES)
-    alert = next(a for a in queries.open_alerts(store=store, now=T0)["items"]
-                 if a["merchant_id"] == merchant_id)
+        commands.observe_event(
+            uow,
+            "merchant.MerchantFlagSet.v1",
+            {"merchant_id": merchant_id, "flag": "dishonest_debtor", "on": True},
+            T0.isoformat(),
+            rules=RULES,
+        )
+    alert = next(
+        a
+        for a in queries.open_alerts(store=store, now=T0)["items"]
+        if a["merchant_id"] == merchant_id
+    )
     assert alert["code"] == "red" and alert["improve_by"] is not None
     return alert["alert_id"]
 
 
 def resolve(store, alert_id, merchants, disposition, note=""):
-    commands.alert_step(alert_id, "acknowledged", by="regulator:r-1", store=store,
-                        merchants=merchants, now=T0)
-    return commands.alert_step(alert_id, "resolved", by="regulator:r-2", store=store,
-                               merchants=merchants, now=T0, disposition=disposition, note=note)
+    commands.alert_step(
+        alert_id, "acknowledged", by="regulator:r-1", store=store, merchants=merchants, now=T0
+    )
+    return commands.alert_step(
+        alert_id,
+        "resolved",
+        by="regulator:r-2",
+        store=store,
+        merchants=merchants,
+        now=T0,
+        disposition=disposition,
+        note=note,
+    )
 
 
-@pytest.mark.parametrize(("disposition", "status"), [
-    ("public_warning", "warned"), ("delisted", "delisted")])
+@pytest.mark.parametrize(
+    ("disposition", "status"), [("public_warning", "warned"), ("delisted", "delisted")]
+)
 def test_a_disposition_changes_the_merchants_status(store, disposition, status):
     merchants = FakeMerchants()
     done = resolve(store, red_alert(store), merchants, disposition)
     assert done["status"] == "resolved"
-    assert merchants.changes == [("m-1", status, f"alert {done['alert_id']}: {disposition}",
-                                  "regulator:r-2")]
+    assert merchants.changes == [
+        ("m-1", status, f"alert {done['alert_id']}: {disposition}", "regulator:r-2")
+    ]
 
 
 def test_other_dispositions_leave_the_status_to_the_merchant(store):
@@ -75,8 +94,15 @@ def test_resolving_again_asks_the_merchant_again(store):
     merchants = FakeMerchants()
     alert_id = red_alert(store)
     resolve(store, alert_id, merchants, "delisted")
-    again = commands.alert_step(alert_id, "resolved", by="regulator:r-2", store=store,
-                                merchants=merchants, now=T0, disposition="delisted")
+    again = commands.alert_step(
+        alert_id,
+        "resolved",
+        by="regulator:r-2",
+        store=store,
+        merchants=merchants,
+        now=T0,
+        disposition="delisted",
+    )
     assert [s["step"] for s in again["steps"]] == ["acknowledged", "resolved"]
     assert [status for _, status, _, _ in merchants.changes] == ["delisted", "delisted"]
 
@@ -96,8 +122,13 @@ def test_a_passed_deadline_of_a_closed_merchant_is_done_without_a_delisting(stor
     merchants = FakeMerchants(final=("m-closed",))
     late = T0 + timedelta(days=RULES.red_grace_days + 1)
     assert delisting.check_deadlines(store=store, merchants=merchants, now=late) == {
-        "delisted": 2, "improved": 0}
-    assert merchants.changes == [("m-open", "delisted", merchants.changes[0][2],
-                                  "risk:red-code-deadline")]
+        "delisted": 2,
+        "improved": 0,
+    }
+    assert merchants.changes == [
+        ("m-open", "delisted", merchants.changes[0][2], "risk:red-code-deadline")
+    ]
     assert delisting.check_deadlines(store=store, merchants=merchants, now=late) == {
-        "delisted": 0, "improved": 0}, "each deadline is enforced once"
+        "delisted": 0,
+        "improved": 0,
+    }, "each deadline is enforced once"

@@ -10,6 +10,7 @@ in the response; the relay never puts an unchecked id in a header, parks an even
 encode within bounds or that the broker keeps refusing, and goes on; /healthz says
 "degraded", naming the relay and why.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,6 +59,7 @@ def _events(url: str) -> list:
 
 # --- (a) the gateway ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def gateway(tmp_path, amqp_uri):
     with merchant_and_escrow_gateway(tmp_path, amqp_uri) as client:
@@ -67,24 +69,39 @@ def gateway(tmp_path, amqp_uri):
 def test_a_huge_request_id_is_replaced_by_a_short_one_that_the_response_names(gateway, tmp_path):
     merchant_id = onboard(gateway)
     merchant = auth(gateway, "merchant", merchant_id)
-    product = gateway.post(f"/api/v1/merchants/{merchant_id}/products", headers=merchant, json={
-        "type": "count", "name": "10 lessons", "price": 80_000, "uses": 10,
-        "validity_days": 180}).get_json()
+    product = gateway.post(
+        f"/api/v1/merchants/{merchant_id}/products",
+        headers=merchant,
+        json={
+            "type": "count",
+            "name": "10 lessons",
+            "price": 80_000,
+            "uses": 10,
+            "validity_days": 180,
+        },
+    ).get_json()
     consumer = auth(gateway, "consumer", "c-huge-id")
 
-    bought = gateway.post("/api/v1/cards", json={"product_id": product["product_id"]},
-                          headers={**consumer, "X-Request-Id": HUGE_ID})
+    bought = gateway.post(
+        "/api/v1/cards",
+        json={"product_id": product["product_id"]},
+        headers={**consumer, "X-Request-Id": HUGE_ID},
+    )
     assert bought.status_code == 201, bought.get_json()
     used = bought.headers["X-Request-Id"]
     assert used != HUGE_ID and is_valid(used) and len(used) == 32
 
     own = "trace-42.a_b"
-    again = gateway.get(f"/api/v1/cards/{bought.get_json()['card_id']}",
-                        headers={**consumer, "X-Request-Id": own})
+    again = gateway.get(
+        f"/api/v1/cards/{bought.get_json()['card_id']}", headers={**consumer, "X-Request-Id": own}
+    )
     assert again.headers["X-Request-Id"] == own, "a valid id is kept and echoed"
 
-    card_events = [e for e in _events(store_url(tmp_path, "escrow"))
-                   if e.data.get("card_id") == bought.get_json()["card_id"]]
+    card_events = [
+        e
+        for e in _events(store_url(tmp_path, "escrow"))
+        if e.data.get("card_id") == bought.get_json()["card_id"]
+    ]
     assert card_events, "the purchase was recorded"
     ids = {e.metadata.get("correlation_id") for e in card_events}
     assert HUGE_ID not in ids and used in ids
@@ -92,6 +109,7 @@ def test_a_huge_request_id_is_replaced_by_a_short_one_that_the_response_names(ga
 
 
 # --- (b) the relay ------------------------------------------------------------------------
+
 
 class Shop:
     """A source store, its real relay process and the sample consumer service."""
@@ -106,26 +124,42 @@ class Shop:
     def sell(self, count: int, start: int, **extra) -> list[str]:
         ids = []
         for i in range(start, start + count):
-            event = NewEvent("shop.Sold.v1", {"amount": 100 + i, **extra.get("data", {})},
-                             extra.get("metadata", {"correlation_id": f"c{i}"}))
+            event = NewEvent(
+                "shop.Sold.v1",
+                {"amount": 100 + i, **extra.get("data", {})},
+                extra.get("metadata", {"correlation_id": f"c{i}"}),
+            )
             self.store.append(f"sale-{i}", [event], 0)
             ids.append(event.id)
         return ids
 
     def start(self):
-        self.processes.append(start_nameko("tests.support.sample_service", {
-            "AMQP_URI": self.amqp_uri, "STORE_URL": f"sqlite:///{self.recorder_db}",
-            "DELIVERY_LOG": str(self.workdir / "deliveries.log")}, self.workdir))
-        self.processes.append(start_relay("shop", self.url, self.amqp_uri, self.workdir,
-                                          bindings=subscriptions_of(Recorder)))
+        self.processes.append(
+            start_nameko(
+                "tests.support.sample_service",
+                {
+                    "AMQP_URI": self.amqp_uri,
+                    "STORE_URL": f"sqlite:///{self.recorder_db}",
+                    "DELIVERY_LOG": str(self.workdir / "deliveries.log"),
+                },
+                self.workdir,
+            )
+        )
+        self.processes.append(
+            start_relay(
+                "shop", self.url, self.amqp_uri, self.workdir, bindings=subscriptions_of(Recorder)
+            )
+        )
 
     def recorded(self) -> set[str]:
         if not self.recorder_db.exists():
             return set()
         with sqlite3.connect(self.recorder_db) as conn:
             try:
-                return {key for (key,) in conn.execute(
-                    "SELECT key FROM views WHERE collection = 'sold'")}
+                return {
+                    key
+                    for (key,) in conn.execute("SELECT key FROM views WHERE collection = 'sold'")
+                }
             except sqlite3.OperationalError:
                 return set()
 
@@ -137,9 +171,23 @@ class Shop:
 
     def park_command(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "platformrun.park", *args, "--service", "shop",
-             "--store-url", self.url, "--amqp-uri", self.amqp_uri],
-            cwd=ROOT, capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "platformrun.park",
+                *args,
+                "--service",
+                "shop",
+                "--store-url",
+                self.url,
+                "--amqp-uri",
+                self.amqp_uri,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def close(self):
         for process in self.processes:
@@ -171,10 +219,16 @@ def test_an_event_over_the_size_bound_is_parked_and_the_rest_flow(shop):
     too_big = shop.sell(1, 2, data={"padding": "x" * (RULES.max_message_bytes + 1)})
     after = shop.sell(3, 3)
     shop.start()
-    wait_until(lambda: shop.recorded() >= set(before + after), timeout=60,
-               what="the sales after the oversized one")
-    wait_until(lambda: shop.store.position("relay:shop") == shop.store.head_position(),
-               timeout=30, what="the relay's position past every event")
+    wait_until(
+        lambda: shop.recorded() >= set(before + after),
+        timeout=60,
+        what="the sales after the oversized one",
+    )
+    wait_until(
+        lambda: shop.store.position("relay:shop") == shop.store.head_position(),
+        timeout=30,
+        what="the relay's position past every event",
+    )
     [parked] = shop.parked()
     assert parked.event_id == too_big[0] and parked.position == 3
     assert "over the limit" in parked.error
@@ -202,16 +256,22 @@ def test_events_the_broker_refuses_are_parked_and_the_rest_are_consumed(tmp_path
         shop.store.append("lost-1", [unroutable], 0)
         after = shop.sell(4, 6)
         shop.start()
-        wait_until(lambda: shop.recorded() >= set(before + middle + after), timeout=90,
-                   what="every sale the broker accepts")
+        wait_until(
+            lambda: shop.recorded() >= set(before + middle + after),
+            timeout=90,
+            what="every sale the broker accepts",
+        )
         wait_until(lambda: len(shop.parked()) == 2, timeout=60, what="two parked events")
         parked = {event.event_id: event for event in shop.parked()}
         assert set(parked) == {refused_size[0], unroutable.id}
         assert "406" in parked[refused_size[0]].error
         assert "unroutable" in parked[unroutable.id].error
         assert refused_size[0] not in shop.recorded()
-        wait_until(lambda: shop.store.position("relay:shop") == shop.store.head_position(),
-                   timeout=30, what="the relay's position past every event")
+        wait_until(
+            lambda: shop.store.position("relay:shop") == shop.store.head_position(),
+            timeout=30,
+            what="the relay's position past every event",
+        )
 
         health = store_health(shop.store, "shop", RULES)
         assert health["relay_status"] == "degraded" and health["relay_parked"] == 2
@@ -231,8 +291,11 @@ def test_events_the_broker_refuses_are_parked_and_the_rest_are_consumed(tmp_path
         own_rabbit.ctl("eval", "application:set_env(rabbit, max_message_size, 134217728).")
         replayed = shop.park_command("replay", str(position))
         assert replayed.returncode == 0, replayed.stderr
-        wait_until(lambda: refused_size[0] in shop.recorded(), timeout=30,
-                   what="the replayed event consumed")
+        wait_until(
+            lambda: refused_size[0] in shop.recorded(),
+            timeout=30,
+            what="the replayed event consumed",
+        )
         dropped = shop.park_command("drop", str(parked[unroutable.id].position))
         assert dropped.returncode == 0, dropped.stderr
         assert shop.parked() == []
@@ -255,16 +318,21 @@ def test_parking_and_moving_the_position_are_one_transaction(tmp_path):
 
 # --- (c) /healthz -------------------------------------------------------------------------
 
+
 def test_healthz_is_degraded_naming_the_relay_when_it_lags_or_has_parked(tmp_path, amqp_uri):
-    policy = (ROOT / "policy" / "policy.v1.toml").read_text().replace(
-        "max_lag_events = 1_000", "max_lag_events = 1")
+    policy = (
+        (ROOT / "policy" / "policy.v1.toml")
+        .read_text()
+        .replace("max_lag_events = 1_000", "max_lag_events = 1")
+    )
     (tmp_path / "policy.toml").write_text(policy)
     escrow = start_service("escrow", tmp_path, amqp_uri, POLICY_FILE=str(tmp_path / "policy.toml"))
     app = create_app(gateway_settings(tmp_path, amqp_uri, services=("escrow",)))
     client = app.test_client()
     try:
-        wait_until(lambda: client.get("/healthz").status_code == 200, timeout=60,
-                   what="the escrow service")
+        wait_until(
+            lambda: client.get("/healthz").status_code == 200, timeout=60, what="the escrow service"
+        )
         body = client.get("/healthz").get_json()
         assert body["status"] == "ok" and body["problems"] == []
 
@@ -276,14 +344,18 @@ def test_healthz_is_degraded_naming_the_relay_when_it_lags_or_has_parked(tmp_pat
         assert response.status_code == 200
         body = response.get_json()
         assert body["status"] == "degraded"
-        assert any(p.startswith("escrow relay: ") and "events not yet published (limit 1)" in p
-                   for p in body["problems"]), body["problems"]
+        assert any(
+            p.startswith("escrow relay: ") and "events not yet published (limit 1)" in p
+            for p in body["problems"]
+        ), body["problems"]
 
         store.park("relay:escrow", ParkedEvent(1, events[0].id, events[0].type, "refused"))
         body = client.get("/healthz").get_json()
         assert body["status"] == "degraded"
-        assert "escrow relay: 1 event(s) parked: python -m platformrun.park list --service escrow" \
+        assert (
+            "escrow relay: 1 event(s) parked: python -m platformrun.park list --service escrow"
             in body["problems"]
+        )
         assert body["dependencies"]["escrow"]["relay_parked"] == 1
         assert json.dumps(body).count("escrow.Probe") == 0, "no event data in the body"
         store.close()
@@ -298,7 +370,8 @@ def test_healthz_degrades_on_the_age_of_the_oldest_unpublished_event():
 
     assert relay_problems(0, rules.max_age_seconds + 1, 0, "risk", rules) == [
         f"the oldest unpublished event was recorded {rules.max_age_seconds + 1} s ago"
-        f" (limit {rules.max_age_seconds} s)"]
+        f" (limit {rules.max_age_seconds} s)"
+    ]
     assert relay_problems(rules.max_lag_events, rules.max_age_seconds, 0, "risk", rules) == []
 
 
@@ -311,14 +384,17 @@ def test_every_header_built_from_event_data_is_bounded_before_the_broker_sees_it
     from messaging import outbound
 
     def recorded(type_name="shop.Sold.v1", metadata=None):
-        return RecordedEvent("e-1", type_name, {"amount": 1}, metadata or {}, "s", 1, 1,
-                             datetime.now(UTC))
+        return RecordedEvent(
+            "e-1", type_name, {"amount": 1}, metadata or {}, "s", 1, 1, datetime.now(UTC)
+        )
 
-    _, properties = outbound.encode("shop", recorded(metadata={"correlation_id": HUGE_ID}),
-                                    RULES, 131_072)
+    _, properties = outbound.encode(
+        "shop", recorded(metadata={"correlation_id": HUGE_ID}), RULES, 131_072
+    )
     assert "nameko.correlation_id" not in properties.headers, "an unchecked id is no header"
-    _, properties = outbound.encode("shop", recorded(metadata={"correlation_id": "c-1"}),
-                                    RULES, 131_072)
+    _, properties = outbound.encode(
+        "shop", recorded(metadata={"correlation_id": "c-1"}), RULES, 131_072
+    )
     assert properties.headers["nameko.correlation_id"] == "c-1"
     with pytest.raises(outbound.Unencodable, match="event type is 300 bytes"):
         outbound.encode("shop", recorded(type_name="t" * 300), RULES, 131_072)

@@ -8,6 +8,7 @@ the surge; a complaint a regulator finds unfounded stops counting; and one consu
 only a few complaints against one merchant in a window. A complaint without a card is still
 accepted and reaches the merchant and the regulator.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -32,8 +33,9 @@ DUE_AT_ONCE = {"red_grace_days = 30": "red_grace_days = 0"}
 
 # --- the rules alone -----------------------------------------------------------------------
 def test_only_one_complaint_per_customer_counts_and_unfounded_ones_none():
-    merchant = MerchantFigures("m-1", first_seen=(NOW - timedelta(days=60)).isoformat(),
-                               open_cards=100)
+    merchant = MerchantFigures(
+        "m-1", first_seen=(NOW - timedelta(days=60)).isoformat(), open_cards=100
+    )
     filed = [("stranger", 5), ("alice", 3), ("bob", 1), ("carol", 1)]
     for consumer, times in filed:
         for n in range(times):
@@ -48,16 +50,21 @@ def test_only_one_complaint_per_customer_counts_and_unfounded_ones_none():
     assert compute(merchant, NOW).complaints_per_thousand_cards == 0, "no customer, no count"
     assert hard_flags(indicators, set(), 2, RULES) == []
     assert [f["indicator"] for f in hard_flags(indicators, set(), 5, RULES)] == [
-        "complaint_surge_per_thousand_cards"]
+        "complaint_surge_per_thousand_cards"
+    ]
 
 
 def test_one_consumer_files_at_most_the_limit_against_one_merchant():
-    limit, window = (RULES.complaint_limit_per_consumer_per_merchant,
-                     RULES.complaint_limit_window_days)
+    limit, window = (
+        RULES.complaint_limit_per_consumer_per_merchant,
+        RULES.complaint_limit_window_days,
+    )
     filed = []
     for n in range(limit):
-        filed = [*recent_filings(filed, NOW + timedelta(hours=n), limit=limit,
-                                 window_days=window), (NOW + timedelta(hours=n)).isoformat()]
+        filed = [
+            *recent_filings(filed, NOW + timedelta(hours=n), limit=limit, window_days=window),
+            (NOW + timedelta(hours=n)).isoformat(),
+        ]
     with pytest.raises(BusinessRuleViolation) as refused:
         recent_filings(filed, NOW + timedelta(days=1), limit=limit, window_days=window)
     assert refused.value.code == "complaint_limit_reached"
@@ -82,11 +89,14 @@ def test_a_stranger_cannot_bomb_a_healthy_merchant_into_red(tmp_path, amqp_uri):
 
         # Accepted without a card, and routed: the merchant and the regulator both see them.
         for reader in (merchant, regulator):
-            listed = client.get(f"/api/v1/merchants/{merchant_id}/complaints",
-                                headers=reader).get_json()["items"]
+            listed = client.get(
+                f"/api/v1/merchants/{merchant_id}/complaints", headers=reader
+            ).get_json()["items"]
             assert [c["complaint_id"] for c in listed] == filed
-        assert client.get(f"/api/v1/complaints/{filed[0]}", headers=regulator).get_json()[
-            "text"] == "bomb 0"
+        assert (
+            client.get(f"/api/v1/complaints/{filed[0]}", headers=regulator).get_json()["text"]
+            == "bomb 0"
+        )
 
         code = health(client, merchant_id)
         assert code["code"] == "green", code["reasons"]
@@ -101,10 +111,15 @@ def test_a_stranger_cannot_bomb_a_healthy_merchant_into_red(tmp_path, amqp_uri):
         # A customer's repeated complaints count once: a soft breach (yellow), not a surge.
         customer, card_id = cards["c-0"]
         for n in range(limit):
-            assert complain(client, customer, merchant_id, card_id, f"again {n}"
-                            ).status_code == 201
-        code = wait_until(lambda: (h := health(client, merchant_id))["metrics"][
-            "complaints_per_thousand_cards"] == 1000 // 20 and h, what="the customer counted")
+            assert complain(client, customer, merchant_id, card_id, f"again {n}").status_code == 201
+        code = wait_until(
+            lambda: (
+                (h := health(client, merchant_id))["metrics"]["complaints_per_thousand_cards"]
+                == 1000 // 20
+                and h
+            ),
+            what="the customer counted",
+        )
         assert code["code"] == "yellow", code["reasons"]
 
 
@@ -113,7 +128,8 @@ def test_customers_still_surge_and_an_unfounded_complaint_stops_counting(tmp_pat
         regulator = auth(client, "regulator", "r-zhang")
         merchant_id, cards = shop_with_customers(client, 20)
         rate = lambda: health(client, merchant_id)["metrics"][  # noqa: E731
-            "complaints_per_thousand_cards"]
+            "complaints_per_thousand_cards"
+        ]
         filed = {}
         for i in range(4):
             consumer, card_id = cards[f"c-{i}"]
@@ -127,10 +143,15 @@ def test_customers_still_surge_and_an_unfounded_complaint_stops_counting(tmp_pat
         owner, _ = cards["c-0"]
         assert client.post(url, json={"note": "x"}, headers=owner).status_code == 403
         assert client.post(url, json={}, headers=regulator).status_code == 400
-        assert client.post("/api/v1/complaints/cp-nope/unfounded", json={"note": "x"},
-                           headers=regulator).status_code == 404
-        ruled = client.post(url, json={"note": "the class was held; CCTV checked"},
-                            headers=regulator)
+        assert (
+            client.post(
+                "/api/v1/complaints/cp-nope/unfounded", json={"note": "x"}, headers=regulator
+            ).status_code
+            == 404
+        )
+        ruled = client.post(
+            url, json={"note": "the class was held; CCTV checked"}, headers=regulator
+        )
         assert ruled.status_code == 200, ruled.get_json()
         finding = ruled.get_json()
         assert finding["unfounded"] is True and finding["status"] == "resolved"
@@ -148,16 +169,24 @@ def test_customers_still_surge_and_an_unfounded_complaint_stops_counting(tmp_pat
         assert health(client, merchant_id)["code"] == "yellow"
         consumer, card_id = cards["c-5"]
         assert complain(client, consumer, merchant_id, card_id).status_code == 201
-        code = wait_until(lambda: (h := health(client, merchant_id))["code"] == "red" and h,
-                          what="five customers' complaints to make a surge")
+        code = wait_until(
+            lambda: (h := health(client, merchant_id))["code"] == "red" and h,
+            what="five customers' complaints to make a surge",
+        )
         assert "complaint_surge_per_thousand_cards" in [r["indicator"] for r in code["reasons"]]
 
         # The events alone decide the same: a replay from position 0 agrees with the service.
-        stores = {n: SqliteEventStore(tmp_path / f"{n}.db")
-                  for n in ("merchant", "escrow", "risk", "fresh")}
+        stores = {
+            n: SqliteEventStore(tmp_path / f"{n}.db")
+            for n in ("merchant", "escrow", "risk", "fresh")
+        }
         try:
-            replay([stores["merchant"], stores["escrow"]], stores["risk"], stores["fresh"],
-                   rules=RiskRules.from_policy(load_policy(tmp_path / "policy.toml").risk))
+            replay(
+                [stores["merchant"], stores["escrow"]],
+                stores["risk"],
+                stores["fresh"],
+                rules=RiskRules.from_policy(load_policy(tmp_path / "policy.toml").risk),
+            )
             assert codes_and_alerts(stores["fresh"]) == codes_and_alerts(stores["risk"])
         finally:
             for store in stores.values():

@@ -16,6 +16,7 @@ seeded world (merchant, product, card, hold, complaint, alert, notarised event) 
 the path parameters, and the six runs go in parallel. Generation is deterministic: the same
 inputs every run.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,45 +80,93 @@ class World:
     def __init__(self, url: str, tag: str):
         self.url = url
         self.tokens: dict[str, dict] = {}
-        self.subjects = {"consumer": f"c-{tag}", "regulator": f"r-{tag}", "bank": f"b-{tag}",
-                         "operator": f"o-{tag}", "checker": f"o-{tag}-2"}
+        self.subjects = {
+            "consumer": f"c-{tag}",
+            "regulator": f"r-{tag}",
+            "bank": f"b-{tag}",
+            "operator": f"o-{tag}",
+            "checker": f"o-{tag}-2",
+        }
         operator = self.token("operator")
-        merchant_id = self.post("/api/v1/merchants", operator, {
-            "name": f"种子健身 {tag}", "uscc": fresh_uscc(), "industry": "fitness",
-            "address": "威海 1 Haibin Road", "contact_phone": "13812345678"})["merchant_id"]
+        merchant_id = self.post(
+            "/api/v1/merchants",
+            operator,
+            {
+                "name": f"种子健身 {tag}",
+                "uscc": fresh_uscc(),
+                "industry": "fitness",
+                "address": "威海 1 Haibin Road",
+                "contact_phone": "13812345678",
+            },
+        )["merchant_id"]
         # A second operator approves (maker-checker).
         self.post(f"/api/v1/merchants/{merchant_id}/approve", self.token("checker"), {})
         self.subjects["merchant"] = merchant_id
         merchant, consumer = self.token("merchant"), self.token("consumer")
-        product = self.post(f"/api/v1/merchants/{merchant_id}/products", merchant, {
-            "type": "stored_value", "name": "100+10", "price": 10_000, "bonus": 1_000,
-            "validity_days": 365})
+        product = self.post(
+            f"/api/v1/merchants/{merchant_id}/products",
+            merchant,
+            {
+                "type": "stored_value",
+                "name": "100+10",
+                "price": 10_000,
+                "bonus": 1_000,
+                "validity_days": 365,
+            },
+        )
         soon = datetime.now(UTC) + timedelta(days=1)
-        self.post(f"/api/v1/merchants/{merchant_id}/promotions", merchant, {
-            "product_id": product["product_id"], "name": "春季", "bonus": 500,
-            "starts_at": soon.isoformat(), "ends_at": (soon + timedelta(days=7)).isoformat()})
+        self.post(
+            f"/api/v1/merchants/{merchant_id}/promotions",
+            merchant,
+            {
+                "product_id": product["product_id"],
+                "name": "春季",
+                "bonus": 500,
+                "starts_at": soon.isoformat(),
+                "ends_at": (soon + timedelta(days=7)).isoformat(),
+            },
+        )
         card = self.post("/api/v1/cards", consumer, {"product_id": product["product_id"]})
-        spend = self.post(f"/api/v1/cards/{card['card_id']}/redemptions", merchant,
-                          {"amount": 100})
-        event = self.post(f"/api/v1/redemptions/{spend['redemption_id']}/confirm",
-                          consumer, {})
-        hold = self.post(f"/api/v1/cards/{card['card_id']}/redemptions", merchant,
-                         {"amount": 100})
-        complaint = self.post("/api/v1/complaints", consumer, {
-            "merchant_id": merchant_id, "card_id": card["card_id"], "category": "quality",
-            "text": "毛巾不干净"})
-        self.ids = {"merchant_id": merchant_id, "product_id": product["product_id"],
-                    "card_id": card["card_id"], "payment_id": card["payment"]["payment_id"],
-                    "redemption_id": hold["redemption_id"],
-                    "complaint_id": complaint["complaint_id"], "event_id": event["event_id"]}
+        spend = self.post(f"/api/v1/cards/{card['card_id']}/redemptions", merchant, {"amount": 100})
+        event = self.post(f"/api/v1/redemptions/{spend['redemption_id']}/confirm", consumer, {})
+        hold = self.post(f"/api/v1/cards/{card['card_id']}/redemptions", merchant, {"amount": 100})
+        complaint = self.post(
+            "/api/v1/complaints",
+            consumer,
+            {
+                "merchant_id": merchant_id,
+                "card_id": card["card_id"],
+                "category": "quality",
+                "text": "毛巾不干净",
+            },
+        )
+        self.ids = {
+            "merchant_id": merchant_id,
+            "product_id": product["product_id"],
+            "card_id": card["card_id"],
+            "payment_id": card["payment"]["payment_id"],
+            "redemption_id": hold["redemption_id"],
+            "complaint_id": complaint["complaint_id"],
+            "event_id": event["event_id"],
+        }
 
     def find_alert(self) -> None:
         regulator = self.token("regulator")
-        self.ids["alert_id"] = wait_until(lambda: next((
-            alert["alert_id"] for alert in requests.get(
-                f"{self.url}/api/v1/alerts", headers=regulator, timeout=10).json()["items"]
-            if alert["merchant_id"] == self.subjects["merchant"]), None),
-            timeout=60, interval=0.5, what="the alert the complaint raised")
+        self.ids["alert_id"] = wait_until(
+            lambda: next(
+                (
+                    alert["alert_id"]
+                    for alert in requests.get(
+                        f"{self.url}/api/v1/alerts", headers=regulator, timeout=10
+                    ).json()["items"]
+                    if alert["merchant_id"] == self.subjects["merchant"]
+                ),
+                None,
+            ),
+            timeout=60,
+            interval=0.5,
+            what="the alert the complaint raised",
+        )
 
     def token(self, role: str) -> dict:
         if role not in self.tokens:  # one dev-login per role and world
@@ -125,9 +174,14 @@ class World:
         return self.tokens[role]
 
     def _login(self, role: str) -> dict:
-        answer = requests.post(f"{self.url}/api/v1/auth/dev-login", timeout=10,
-                               json={"role": "operator" if role == "checker" else role,
-                                     "subject": self.subjects[role]})
+        answer = requests.post(
+            f"{self.url}/api/v1/auth/dev-login",
+            timeout=10,
+            json={
+                "role": "operator" if role == "checker" else role,
+                "subject": self.subjects[role],
+            },
+        )
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
@@ -170,20 +224,29 @@ def _config(role: str, world: World, document: dict) -> str:
         lines.append(f"headers = {_toml({'Authorization': world.token(role)['Authorization']})}")
     # A method a path does not serve gets the same answer whoever asks: tried once, anonymously.
     unexpected = '["DELETE"]' if role == "anonymous" else "[]"
-    lines += ["[generation]", "deterministic = true", f"max-examples = {MAX_EXAMPLES}",
-              'database = "none"',
-              "[phases.coverage]", f"unexpected-methods = {unexpected}",
-              # Stateful sequences cost as much as all the rest and, for roles that can reach
-              # few links, stop on hypothesis' "no progress can be made"; the seeded worlds
-              # give the single cases real objects instead.
-              "[phases.stateful]", "enabled = false",
-              "[parameters]"]
-    lines += [f"{json.dumps('path.' + name)} = {_toml(value)}"
-              for name, value in world.ids.items()]
+    lines += [
+        "[generation]",
+        "deterministic = true",
+        f"max-examples = {MAX_EXAMPLES}",
+        'database = "none"',
+        "[phases.coverage]",
+        f"unexpected-methods = {unexpected}",
+        # Stateful sequences cost as much as all the rest and, for roles that can reach
+        # few links, stop on hypothesis' "no progress can be made"; the seeded worlds
+        # give the single cases real objects instead.
+        "[phases.stateful]",
+        "enabled = false",
+        "[parameters]",
+    ]
+    lines += [f"{json.dumps('path.' + name)} = {_toml(value)}" for name, value in world.ids.items()]
     light = _light(document, role)
     if light:
-        lines += ["[[operations]]", f"include-name = {_toml(light)}",
-                  "phases.coverage.enabled = false", "generation.max-examples = 1"]
+        lines += [
+            "[[operations]]",
+            f"include-name = {_toml(light)}",
+            "phases.coverage.enabled = false",
+            "generation.max-examples = 1",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -198,20 +261,38 @@ def runs(platform, tmp_path_factory):
         workdir = tmp_path_factory.mktemp(f"schemathesis-{role}")
         (workdir / "schemathesis.toml").write_text(_config(role, world, document))
         out = open(workdir / "output.txt", "w")
-        processes[role] = (workdir, out, subprocess.Popen(
-            [sys.executable, "-m", "schemathesis.cli", "--config-file",
-             str(workdir / "schemathesis.toml"), "--no-color", "run",
-             f"{platform}/api/v1/openapi.json", "--checks", CHECKS,
-             "--report", "ndjson", "--report-ndjson-path", str(workdir / "events.ndjson")],
-            cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}))
+        processes[role] = (
+            workdir,
+            out,
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "schemathesis.cli",
+                    "--config-file",
+                    str(workdir / "schemathesis.toml"),
+                    "--no-color",
+                    "run",
+                    f"{platform}/api/v1/openapi.json",
+                    "--checks",
+                    CHECKS,
+                    "--report",
+                    "ndjson",
+                    "--report-ndjson-path",
+                    str(workdir / "events.ndjson"),
+                ],
+                cwd=workdir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            ),
+        )
     results = {}
     try:
         for role, (workdir, out, process) in processes.items():
             code = process.wait(timeout=max(1.0, RUN_TIMEOUT - (time.monotonic() - started)))
             out.close()
-            results[role] = (code, (workdir / "output.txt").read_text(),
-                             workdir / "events.ndjson")
+            results[role] = (code, (workdir / "output.txt").read_text(), workdir / "events.ndjson")
     finally:
         for _, out, process in processes.values():
             if process.poll() is None:
@@ -228,14 +309,18 @@ def _failures(report) -> list[str]:
     for line in report.read_text().splitlines():
         finished = json.loads(line).get("ScenarioFinished")
         if finished and finished.get("status") in ("failure", "error"):
-            found.append(f"{finished['phase']}: {finished['recorder'].get('label')} "
-                         f"({finished['status']})")
+            found.append(
+                f"{finished['phase']}: {finished['recorder'].get('label')} ({finished['status']})"
+            )
     return found
 
 
 def _cases(report) -> int:
-    return sum(len(json.loads(line)["ScenarioFinished"]["recorder"].get("cases", {}))
-               for line in report.read_text().splitlines() if '"ScenarioFinished"' in line)
+    return sum(
+        len(json.loads(line)["ScenarioFinished"]["recorder"].get("cases", {}))
+        for line in report.read_text().splitlines()
+        if '"ScenarioFinished"' in line
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -246,5 +331,8 @@ def test_no_server_error_and_every_answer_matches_the_document(role, runs):
     marks = [output.find(m) for m in ("= FAILURES =", "= ERRORS =") if m in output]
     assert code == 0 and not failures, (
         f"{role}: exit code {code}, {len(failures)} failing scenarios:\n"
-        + "\n".join(failures) + "\n\n" + output[min(marks, default=-5_000):][:20_000])
+        + "\n".join(failures)
+        + "\n\n"
+        + output[min(marks, default=-5_000) :][:20_000]
+    )
     assert _cases(report) >= operations, f"{role}: fewer cases than operations"

@@ -6,6 +6,7 @@ before they are read (by waitress, and by Flask per route); logins, dev-login, c
 purchases are rate limited (Flask-Limiter) with counters in SQL that replicas share; waitress
 keeps up to a thousand connections and closes silent ones.
 """
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,11 @@ def read_response(sock: socket.socket, timeout: float = 10) -> tuple[int, dict]:
             break
         data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:")]
+        length = [
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ]
         if length and len(body) >= length[0]:
             break
     head, _, body = data.partition(b"\r\n\r\n")
@@ -55,11 +59,14 @@ def connect(base: str) -> socket.socket:
 
 # --- body size ----------------------------------------------------------------------------
 
+
 def test_a_32_mb_body_is_refused_before_a_byte_of_it_is_read(tmp_path):
     with running_gateway(tmp_path) as base, connect(base) as sock:
-        sock.sendall(b"POST /api/v1/auth/dev-login HTTP/1.1\r\nHost: gateway\r\n"
-                     b"Content-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n" % (32 * MiB))
+        sock.sendall(
+            b"POST /api/v1/auth/dev-login HTTP/1.1\r\nHost: gateway\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (32 * MiB)
+        )
         # Not one byte of the body is sent: the answer must come from the headers alone.
         status, body = read_response(sock)
     assert status == 413
@@ -70,8 +77,10 @@ def test_a_32_mb_body_is_refused_before_a_byte_of_it_is_read(tmp_path):
 def test_a_chunked_body_without_content_length_is_cut_off_at_the_limit(tmp_path):
     chunk = b"x" * 8192
     with running_gateway(tmp_path) as base, connect(base) as sock:
-        sock.sendall(b"POST /api/v1/auth/dev-login HTTP/1.1\r\nHost: gateway\r\n"
-                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /api/v1/auth/dev-login HTTP/1.1\r\nHost: gateway\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         try:
             for _ in range(4 * MiB // len(chunk)):
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -93,25 +102,33 @@ def test_flask_refuses_an_oversized_body_by_route_and_a_route_may_allow_more(tmp
     app.register_blueprint(evidence)
     client = app.test_client()
     big = json.dumps({"role": "consumer", "subject": "x" * (70 * 1024)})
-    answer = client.post("/api/v1/auth/dev-login", data=big,
-                         headers={"Content-Type": "application/json"})
+    answer = client.post(
+        "/api/v1/auth/dev-login", data=big, headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 413
     assert answer.get_json()["error"] == {
-        "code": "request_too_large", "message": answer.get_json()["error"]["message"],
-        "details": {"limit_bytes": 64 * 1024}}
+        "code": "request_too_large",
+        "message": answer.get_json()["error"]["message"],
+        "details": {"limit_bytes": 64 * 1024},
+    }
     # Without Content-Length (a chunked body, as waitress hands it on), while reading.
-    streamed = client.post("/api/v1/auth/dev-login", input_stream=io.BytesIO(big.encode()),
-                           headers={"Content-Type": "application/json"},
-                           environ_overrides={"wsgi.input_terminated": True})
+    streamed = client.post(
+        "/api/v1/auth/dev-login",
+        input_stream=io.BytesIO(big.encode()),
+        headers={"Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert streamed.status_code == 413, streamed.get_data()
     assert client.post("/test/evidence", data=b"e" * (200 * 1024)).get_json() == {
-        "received": 200 * 1024}
+        "received": 200 * 1024
+    }
     refused = client.post("/test/evidence", data=b"e" * (300 * 1024))
     assert refused.status_code == 413
     assert refused.get_json()["error"]["details"] == {"limit_bytes": 256 * 1024}
 
 
 # --- rate limits ----------------------------------------------------------------------------
+
 
 class MiniProgram:
     """WeChat's code exchange, the one outside party of a consumer login: any code is good."""
@@ -121,8 +138,9 @@ class MiniProgram:
 
 
 def test_150_logins_in_a_row_from_one_address_are_throttled(tmp_path):
-    client = create_app(gateway_settings(tmp_path, "amqp://unused"),
-                        code_exchange=MiniProgram()).test_client()
+    client = create_app(
+        gateway_settings(tmp_path, "amqp://unused"), code_exchange=MiniProgram()
+    ).test_client()
     url = "/api/v1/auth/consumer/login"
     answers = [client.post(url, json={"code": f"code-{i}"}) for i in range(150)]
     statuses = [a.status_code for a in answers]
@@ -136,19 +154,22 @@ def test_150_logins_in_a_row_from_one_address_are_throttled(tmp_path):
         answer = client.post(f"/api/v1/auth/{path}", json={})
         assert answer.status_code == 429, path
         assert answer.get_json()["error"]["code"] == "rate_limited"
-    other = client.post(url, json={"code": "good-code"},
-                        environ_overrides={"REMOTE_ADDR": "192.0.2.7"})
+    other = client.post(
+        url, json={"code": "good-code"}, environ_overrides={"REMOTE_ADDR": "192.0.2.7"}
+    )
     assert other.status_code == 200, "another address has its own budget"
 
 
 def dev_login(client, subject: str = "c-1", **kwargs):
-    return client.post("/api/v1/auth/dev-login", json={"role": "consumer", "subject": subject},
-                       **kwargs)
+    return client.post(
+        "/api/v1/auth/dev-login", json={"role": "consumer", "subject": subject}, **kwargs
+    )
 
 
 def test_dev_login_is_throttled_per_address(tmp_path):
-    client = create_app(gateway_settings(tmp_path, "amqp://unused",
-                                         dev_login_rate_limit="5 per minute")).test_client()
+    client = create_app(
+        gateway_settings(tmp_path, "amqp://unused", dev_login_rate_limit="5 per minute")
+    ).test_client()
     assert [dev_login(client).status_code for _ in range(7)] == [200] * 5 + [429] * 2
     assert dev_login(client, environ_overrides={"REMOTE_ADDR": "192.0.2.8"}).status_code == 200
 
@@ -156,19 +177,20 @@ def test_dev_login_is_throttled_per_address(tmp_path):
 def test_purchases_and_complaints_are_throttled_per_consumer(tmp_path):
     # No service runs: the bodies are invalid (400), and each attempt still counts.
     client = create_app(gateway_settings(tmp_path, "amqp://unused")).test_client()
-    one, other = ({"Authorization": f"Bearer {dev_login(client, s).get_json()['token']}"}
-                  for s in ("c-1", "c-2"))
-    purchases = [client.post("/api/v1/cards", json={}, headers=one).status_code
-                 for _ in range(11)]
+    one, other = (
+        {"Authorization": f"Bearer {dev_login(client, s).get_json()['token']}"}
+        for s in ("c-1", "c-2")
+    )
+    purchases = [client.post("/api/v1/cards", json={}, headers=one).status_code for _ in range(11)]
     assert purchases == [400] * 10 + [429], "10 purchases a minute by default"
     assert client.post("/api/v1/cards", json={}, headers=other).status_code == 400
-    complaints = [client.post("/api/v1/complaints", json={}, headers=one).status_code
-                  for _ in range(6)]
+    complaints = [
+        client.post("/api/v1/complaints", json={}, headers=one).status_code for _ in range(6)
+    ]
     assert complaints == [400] * 5 + [429], "5 complaints an hour by default"
     assert client.post("/api/v1/complaints", json={}, headers=other).status_code == 400
     refused = client.post("/api/v1/complaints", json={}, headers=one)
-    assert refused.get_json()["error"]["code"] == "rate_limited" and refused.headers[
-        "Retry-After"]
+    assert refused.get_json()["error"]["code"] == "rate_limited" and refused.headers["Retry-After"]
 
 
 def test_the_limits_are_documented_and_checked_at_start(tmp_path):
@@ -178,14 +200,17 @@ def test_the_limits_are_documented_and_checked_at_start(tmp_path):
         assert {"413", "429"} <= set(paths[path]["post"]["responses"]), path
     assert "429" not in paths["/api/v1/cards/{card_id}/refund"]["post"]["responses"]
     with pytest.raises(ValueError, match="purchases rate limit"):
-        create_app(gateway_settings(tmp_path / "bad", "amqp://unused",
-                                    purchase_rate_limit="ten a minute"))
+        create_app(
+            gateway_settings(tmp_path / "bad", "amqp://unused", purchase_rate_limit="ten a minute")
+        )
 
 
 def postgres_uri(pg_dsn: str, schema: str = "gateway") -> str:
     parts = dict(item.split("=", 1) for item in pg_dsn.split())
-    return (f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
-            f"?schema={schema}")
+    return (
+        f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
+        f"?schema={schema}"
+    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -196,10 +221,17 @@ def storage_uri(request, tmp_path):
 
 
 def test_two_gateways_sharing_the_storage_share_the_count(tmp_path, storage_uri):
-    apps = [create_app(gateway_settings(tmp_path / name, "amqp://unused",
-                                        rate_limit_storage=storage_uri,
-                                        dev_login_rate_limit="6 per minute"))
-            for name in ("a", "b")]
+    apps = [
+        create_app(
+            gateway_settings(
+                tmp_path / name,
+                "amqp://unused",
+                rate_limit_storage=storage_uri,
+                dev_login_rate_limit="6 per minute",
+            )
+        )
+        for name in ("a", "b")
+    ]
     clients = [app.test_client() for app in apps]
     statuses = [dev_login(clients[i % 2]).status_code for i in range(10)]
     assert statuses == [200] * 6 + [429] * 4
@@ -230,10 +262,12 @@ def test_the_sql_storage_counts_atomically_and_windows_end(storage_uri):
 
 # --- slow and idle clients ------------------------------------------------------------------
 
+
 def test_idle_and_slow_clients_do_not_stop_the_gateway_and_idle_ones_are_closed(tmp_path):
     idle_count, slow_count = 200, 30
-    with running_gateway(tmp_path, GATEWAY_CHANNEL_TIMEOUT="3",
-                         GATEWAY_CLEANUP_INTERVAL="1") as base:
+    with running_gateway(
+        tmp_path, GATEWAY_CHANNEL_TIMEOUT="3", GATEWAY_CLEANUP_INTERVAL="1"
+    ) as base:
         idle = [connect(base) for _ in range(idle_count)]
         slow = [connect(base) for _ in range(slow_count)]
         for sock in slow:
@@ -257,8 +291,11 @@ def test_idle_and_slow_clients_do_not_stop_the_gateway_and_idle_ones_are_closed(
             answer = requests.get(f"{base}/api/v1/openapi.json", timeout=5)
             assert answer.status_code == 200
             assert time.monotonic() - started < 5
-            token = requests.post(f"{base}/api/v1/auth/dev-login", timeout=5, json={
-                "role": "consumer", "subject": "c-1"})
+            token = requests.post(
+                f"{base}/api/v1/auth/dev-login",
+                timeout=5,
+                json={"role": "consumer", "subject": "c-1"},
+            )
             assert token.status_code == 200, token.text
 
             def closed_by_server(sock: socket.socket) -> bool:

@@ -9,6 +9,7 @@ Now the check and the count are one step under one lock; the source that fails i
 (per username, and across usernames), while a username failed from elsewhere only waits
 out a short exponential backoff, capped at a few seconds.
 """
+
 from __future__ import annotations
 
 import threading
@@ -39,8 +40,11 @@ password = "{creds.hash_password(PASSWORD)}"
 totp_secret = "{TOTP_SECRET}"
 ''')
     signing_key.create(tmp_path / "jwt.pem", "production")
-    return create_app(gateway_settings(tmp_path, "amqp://unused", mode="production",
-                                       credentials_file=str(registry), **settings))
+    return create_app(
+        gateway_settings(
+            tmp_path, "amqp://unused", mode="production", credentials_file=str(registry), **settings
+        )
+    )
 
 
 def from_source(address: str) -> dict:
@@ -48,8 +52,11 @@ def from_source(address: str) -> dict:
 
 
 def right_now() -> dict:
-    return {"username": "reg-zhang", "password": PASSWORD,
-            "totp": creds.totp(TOTP_SECRET, int(time.time()) // creds.TOTP_STEP)}
+    return {
+        "username": "reg-zhang",
+        "password": PASSWORD,
+        "totp": creds.totp(TOTP_SECRET, int(time.time()) // creds.TOTP_STEP),
+    }
 
 
 def test_sixteen_parallel_wrong_passwords_get_at_most_the_limit_of_tries(tmp_path):
@@ -61,7 +68,7 @@ def test_sixteen_parallel_wrong_passwords_get_at_most_the_limit_of_tries(tmp_pat
     def serve():
         try:
             server.run()
-        except (OSError, ValueError):   # its sockets closed under it at the end: expected
+        except (OSError, ValueError):  # its sockets closed under it at the end: expected
             if not closed.is_set():
                 raise
 
@@ -93,8 +100,7 @@ def test_a_strangers_failures_never_keep_the_regulator_out(tmp_path):
     client = app.test_client()
     for attacker in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
         for _ in range(limits.max_failures + 3):
-            assert client.post(URL, json=WRONG, **from_source(attacker)).status_code in (401,
-                                                                                          429)
+            assert client.post(URL, json=WRONG, **from_source(attacker)).status_code in (401, 429)
     # The regulator, from the office, with the right password and code: at most a short wait.
     waited = 0.0
     while True:
@@ -115,8 +121,9 @@ def test_the_source_that_fails_is_locked_for_the_window(tmp_path):
     limits = app.config["SETTINGS"].login_limits
     client = app.test_client()
     attacker = from_source("198.51.100.7")
-    codes = [client.post(URL, json=WRONG, **attacker).status_code
-             for _ in range(limits.max_failures + 1)]
+    codes = [
+        client.post(URL, json=WRONG, **attacker).status_code for _ in range(limits.max_failures + 1)
+    ]
     assert codes == [401] * limits.max_failures + [429]
     locked = client.post(URL, json=right_now(), **attacker)
     assert locked.status_code == 429, "locked even with the right password"
@@ -128,8 +135,10 @@ def test_spraying_many_usernames_from_one_source_locks_the_source(tmp_path):
     limits = app.config["SETTINGS"].login_limits
     client = app.test_client()
     sprayer = from_source("198.51.100.7")
-    codes = [client.post(URL, json=WRONG | {"username": f"user-{n}"}, **sprayer).status_code
-             for n in range(limits.source_max_failures + 1)]
+    codes = [
+        client.post(URL, json=WRONG | {"username": f"user-{n}"}, **sprayer).status_code
+        for n in range(limits.source_max_failures + 1)
+    ]
     assert codes == [401] * limits.source_max_failures + [429]
     answer = client.post(URL, json=WRONG | {"username": "someone-else"}, **sprayer)
     assert answer.get_json()["error"]["details"]["reason"] == "source_locked"
@@ -148,12 +157,15 @@ def test_behind_a_proxy_the_client_address_counts_and_cannot_be_forged(tmp_path)
         chain = f"{forged}, {client_address}" if forged else client_address
         return {**ingress, "headers": {"X-Forwarded-For": chain}}
 
-    codes = [client.post(URL, json=WRONG, **through_ingress("198.51.100.7", f"192.0.2.{n}"))
-             .status_code for n in range(limits.max_failures + 1)]
+    codes = [
+        client.post(URL, json=WRONG, **through_ingress("198.51.100.7", f"192.0.2.{n}")).status_code
+        for n in range(limits.max_failures + 1)
+    ]
     assert codes == [401] * limits.max_failures + [429], "a forged address gets no more tries"
     deadline = time.monotonic() + 2 * (limits.backoff_cap + 1)
-    while (answer := client.post(URL, json=right_now(), **through_ingress("203.0.113.20"))
-           ).status_code == 429 and time.monotonic() < deadline:
+    while (
+        answer := client.post(URL, json=right_now(), **through_ingress("203.0.113.20"))
+    ).status_code == 429 and time.monotonic() < deadline:
         time.sleep(answer.get_json()["error"]["details"]["retry_after_seconds"])
     assert answer.status_code == 200, "the Ingress's address is not locked for everyone"
 

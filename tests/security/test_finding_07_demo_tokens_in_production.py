@@ -9,6 +9,7 @@ Now a key file records the mode it was made for and production refuses a demo ke
 carry the mode as their audience (`aud`), the key id (`kid`) and their own id (`jti`);
 logout revokes a token, and the revocation survives a restart; staff tokens live 15 minutes.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,9 +54,13 @@ def test_production_refuses_the_key_file_a_demo_gateway_made(tmp_path):
     # A key from before keys recorded their mode was made by demo mode too.
     legacy = tmp_path / "legacy"
     legacy.mkdir()
-    (legacy / "jwt.pem").write_bytes(Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (legacy / "jwt.pem").write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     with pytest.raises(signing_key.KeyModeError):
         create_app(gateway_settings(legacy, "amqp://unused", mode="production"))
 
@@ -66,17 +71,25 @@ def test_a_demo_token_is_refused_in_production_even_under_the_same_key(tmp_path)
     # An operator relabels the demo key for production: the key is the same, the token's
     # audience is not.
     pem = (tmp_path / "jwt.pem").read_bytes()
-    pem = pem[pem.index(b"-----BEGIN"):]
+    pem = pem[pem.index(b"-----BEGIN") :]
     prod_dir = tmp_path / "prod"
     prod_dir.mkdir()
     (prod_dir / "jwt.pem").write_bytes(f"{signing_key.MODE_LINE}production\n".encode() + pem)
     production = create_app(gateway_settings(prod_dir, "amqp://unused", mode="production"))
     answer = production.test_client().post(AUTH_ONLY, json={"days": 0}, headers=bearer(token))
     assert answer.status_code == 401, answer.get_json()
-    assert demo.test_client().post("/api/v1/auth/dev-login", json={
-        "role": "operator", "subject": "x"}).status_code == 200, "demo tokens still work"
-    assert production.test_client().post("/api/v1/auth/dev-login", json={
-        "role": "operator", "subject": "x"}).status_code == 404
+    assert (
+        demo.test_client()
+        .post("/api/v1/auth/dev-login", json={"role": "operator", "subject": "x"})
+        .status_code
+        == 200
+    ), "demo tokens still work"
+    assert (
+        production.test_client()
+        .post("/api/v1/auth/dev-login", json={"role": "operator", "subject": "x"})
+        .status_code
+        == 404
+    )
 
 
 def test_tokens_name_their_mode_key_and_id(tmp_path):
@@ -115,15 +128,23 @@ def test_staff_tokens_are_short_lived(tmp_path):
 username = "op-li"
 role = "operator"
 subject = "op-weihai-1"
-password = "{creds.hash_password('pw')}"
+password = "{creds.hash_password("pw")}"
 totp_secret = "{TOTP_SECRET}"
 ''')
     signing_key.create(tmp_path / "jwt.pem", "production")
-    app = create_app(gateway_settings(tmp_path, "amqp://unused", mode="production",
-                                      credentials_file=str(registry)))
-    answer = app.test_client().post("/api/v1/auth/staff/login", json={
-        "username": "op-li", "password": "pw",
-        "totp": creds.totp(TOTP_SECRET, int(time.time()) // creds.TOTP_STEP)})
+    app = create_app(
+        gateway_settings(
+            tmp_path, "amqp://unused", mode="production", credentials_file=str(registry)
+        )
+    )
+    answer = app.test_client().post(
+        "/api/v1/auth/staff/login",
+        json={
+            "username": "op-li",
+            "password": "pw",
+            "totp": creds.totp(TOTP_SECRET, int(time.time()) // creds.TOTP_STEP),
+        },
+    )
     assert answer.status_code == 200, answer.get_json()
     claims = jwt.decode(answer.get_json()["token"], options={"verify_signature": False})
     ttl = app.config["SETTINGS"].staff_token_ttl

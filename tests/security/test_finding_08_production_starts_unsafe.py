@@ -8,6 +8,7 @@ explicitly. The escrow picks its bank adapter by `BANK_ADAPTER`; the only one bu
 simulated bank, runs in demo mode only, so a production escrow refuses to start until a real
 adapter is configured.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -25,17 +26,24 @@ def test_an_unset_mode_is_production(monkeypatch, tmp_path):
     monkeypatch.delenv("PLATFORM_MODE", raising=False)
     assert platform_mode() == "production"
     assert GatewaySettings(amqp_uri="amqp://unused").mode == "production"
-    environ = {"AMQP_URI": "amqp://unused", "GATEWAY_JWT_KEY_FILE": str(tmp_path / "jwt.pem"),
-               "GATEWAY_IDEMPOTENCY_DB": str(tmp_path / "idem.db"),
-               "GATEWAY_REVOCATION_DB": str(tmp_path / "revoked.db")}
+    environ = {
+        "AMQP_URI": "amqp://unused",
+        "GATEWAY_JWT_KEY_FILE": str(tmp_path / "jwt.pem"),
+        "GATEWAY_IDEMPOTENCY_DB": str(tmp_path / "idem.db"),
+        "GATEWAY_REVOCATION_DB": str(tmp_path / "revoked.db"),
+    }
     settings = GatewaySettings.from_env(environ)
     assert settings.mode == "production"
     with pytest.raises(FileNotFoundError):
-        create_app(settings)   # production never makes its own signing key
+        create_app(settings)  # production never makes its own signing key
     signing_key.create(tmp_path / "jwt.pem", "production")
     client = create_app(settings).test_client()
-    assert client.post("/api/v1/auth/dev-login", json={
-        "role": "operator", "subject": "me"}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/auth/dev-login", json={"role": "operator", "subject": "me"}
+        ).status_code
+        == 404
+    )
     monkeypatch.setenv("PLATFORM_CLOCK_FILE", str(tmp_path / "clock.json"))
     assert clock.clock_file() is None, "the demo clock is not production's"
 
@@ -56,12 +64,16 @@ def test_the_simulated_bank_runs_in_demo_mode_only(tmp_path):
 @pytest.mark.broker
 @pytest.mark.parametrize("adapter", [None, "simulated"])
 def test_a_production_escrow_refuses_to_start_on_the_simulated_bank(
-        adapter, tmp_path, amqp_uri, monkeypatch):
+    adapter, tmp_path, amqp_uri, monkeypatch
+):
     monkeypatch.setenv("PLATFORM_MODE", "production")
     service = start_service("escrow", tmp_path, amqp_uri, BANK_ADAPTER=adapter)
     try:
-        wait_until(lambda: service.poll() is not None, timeout=60,
-                   what="the production escrow to refuse to start")
+        wait_until(
+            lambda: service.poll() is not None,
+            timeout=60,
+            what="the production escrow to refuse to start",
+        )
     finally:
         stop(service)
     assert service.returncode != 0

@@ -7,6 +7,7 @@ and written before it was made private, so another user could read it in between
 Now each node has one user with a random password and no guest, and a random cookie; every
 file holding a secret is created with its final mode (owner only) and renamed into place.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,7 +68,7 @@ def test_secret_files_are_born_private_and_never_chmodded(tmp_path, monkeypatch)
     monkeypatch.setattr(os, "chmod", no_chmod)
     monkeypatch.setattr(os, "fchmod", no_chmod)
     monkeypatch.setattr(Path, "chmod", no_chmod)
-    old_umask = os.umask(0)   # what the process' umask would let through: everything
+    old_umask = os.umask(0)  # what the process' umask would let through: everything
     try:
         path = write_secret(tmp_path / "cookie", "s3cret", 0o400)
         replaced = write_secret(tmp_path / "cookie", "n3w", 0o400)
@@ -86,7 +87,7 @@ def test_a_node_kept_from_before_loses_its_guest_user():
         node.ctl("set_permissions", "-p", "/", "guest", ".*", ".*", ".*").check_returncode()
         assert connects(guest_uri(node)), "the old state: guest is in"
         node.stop()
-        (base / "credentials.json").unlink()   # as before nodes had credentials
+        (base / "credentials.json").unlink()  # as before nodes had credentials
         node = RabbitNode(base, amqp_port=node.amqp_port, node_name=node.node_name).start()
         assert not connects(guest_uri(node))
         assert connects(node.amqp_uri)

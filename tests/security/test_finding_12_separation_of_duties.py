@@ -9,6 +9,7 @@ and defaulted merchants free it), claimed through a stream per USCC so two racin
 cannot both win; an operator's own application needs another operator's approval; and a
 default is a proposal by one regulator (202) that a different regulator confirms.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,13 @@ from tests.support.harness import (
 )
 from tests.support.merchants import application, fresh_uscc, onboard
 
-COUNT_CARD = {"type": "count", "name": "10 lessons", "price": 80_000, "uses": 10,
-              "validity_days": 180}
+COUNT_CARD = {
+    "type": "count",
+    "name": "10 lessons",
+    "price": 80_000,
+    "uses": 10,
+    "validity_days": 180,
+}
 
 
 @pytest.fixture
@@ -49,18 +55,24 @@ def test_a_uscc_belongs_to_one_live_merchant_and_is_freed_by_a_default(client):
         again = client.post("/api/v1/merchants", json=application(uscc=uscc), headers=who)
         assert again.status_code == 409, again.get_json()
         assert _error(again) == "uscc_taken"
-    lower = client.post("/api/v1/merchants", json=application(uscc=uscc.lower()),
-                        headers=auth(client, "operator", "op-9"))
+    lower = client.post(
+        "/api/v1/merchants",
+        json=application(uscc=uscc.lower()),
+        headers=auth(client, "operator", "op-9"),
+    )
     assert lower.status_code == 409, "the same code in lower case is the same code"
 
     url = f"/api/v1/merchants/{first}/default"
     body = {"reason": "the owner vanished"}
-    assert client.post(url, json=body, headers=auth(client, "regulator", "reg-1")).status_code \
-        == 202
-    assert client.post(url, json=body, headers=auth(client, "regulator", "reg-2")).status_code \
-        == 200
-    reborn = client.post("/api/v1/merchants", json=application(uscc=uscc),
-                         headers=auth(client, "operator", "op-9"))
+    assert (
+        client.post(url, json=body, headers=auth(client, "regulator", "reg-1")).status_code == 202
+    )
+    assert (
+        client.post(url, json=body, headers=auth(client, "regulator", "reg-2")).status_code == 200
+    )
+    reborn = client.post(
+        "/api/v1/merchants", json=application(uscc=uscc), headers=auth(client, "operator", "op-9")
+    )
     assert reborn.status_code == 201, "a defaulted merchant's code is free again"
 
 
@@ -80,8 +92,11 @@ def test_racing_applications_with_one_uscc_exactly_one_wins(tmp_path, request, b
                 fields = application(uscc=uscc)
                 barrier.wait()
                 try:
-                    outcomes.append(commands.apply_for_merchant(
-                        **fields, applied_by=f"operator:op-{i}", store=store, vault=vault))
+                    outcomes.append(
+                        commands.apply_for_merchant(
+                            **fields, applied_by=f"operator:op-{i}", store=store, vault=vault
+                        )
+                    )
                 except Conflict as exc:
                     outcomes.append(exc.code)
 
@@ -92,11 +107,15 @@ def test_racing_applications_with_one_uscc_exactly_one_wins(tmp_path, request, b
                 thread.join()
             won = [o for o in outcomes if isinstance(o, dict)]
             assert len(won) == 1, outcomes
-            assert sorted(o for o in outcomes if not isinstance(o, dict)) == \
-                ["uscc_taken"] * (racers - 1)
+            assert sorted(o for o in outcomes if not isinstance(o, dict)) == ["uscc_taken"] * (
+                racers - 1
+            )
             # The losers left nothing behind: one merchant card holds the code.
-            holders = [card for _, card in store.list_views(projections.DIRECTORY, "", 500)
-                       if card["uscc"] == uscc]
+            holders = [
+                card
+                for _, card in store.list_views(projections.DIRECTORY, "", 500)
+                if card["uscc"] == uscc
+            ]
             assert [h["merchant_id"] for h in holders] == [won[0]["merchant_id"]]
     finally:
         store.close()
@@ -106,34 +125,50 @@ def test_racing_applications_with_one_uscc_exactly_one_wins(tmp_path, request, b
 @pytest.mark.broker
 def test_an_operators_own_application_needs_another_operator(client):
     maker, checker = auth(client, "operator", "op-1"), auth(client, "operator", "op-2")
-    created = client.post("/api/v1/merchants", json=application(uscc=fresh_uscc()),
-                          headers=maker).get_json()
+    created = client.post(
+        "/api/v1/merchants", json=application(uscc=fresh_uscc()), headers=maker
+    ).get_json()
     url = f"/api/v1/merchants/{created['merchant_id']}/approve"
     alone = client.post(url, headers=maker)
     assert alone.status_code == 422, alone.get_json()
     assert _error(alone) == "second_operator_required"
-    assert client.get(f"/api/v1/merchants/{created['merchant_id']}").get_json()[
-        "status"] == "pending"
+    assert (
+        client.get(f"/api/v1/merchants/{created['merchant_id']}").get_json()["status"] == "pending"
+    )
     assert client.post(url, headers=checker).get_json()["status"] == "active"
 
     # A merchant's own application has its checker in whichever operator approves it.
-    applied = client.post("/api/v1/merchants", json=application(uscc=fresh_uscc()),
-                          headers=auth(client, "merchant", "applicant-1")).get_json()
-    assert client.post(f"/api/v1/merchants/{applied['merchant_id']}/approve",
-                       headers=maker).get_json()["status"] == "active"
+    applied = client.post(
+        "/api/v1/merchants",
+        json=application(uscc=fresh_uscc()),
+        headers=auth(client, "merchant", "applicant-1"),
+    ).get_json()
+    assert (
+        client.post(
+            f"/api/v1/merchants/{applied['merchant_id']}/approve", headers=maker
+        ).get_json()["status"]
+        == "active"
+    )
 
 
 @pytest.mark.broker
 def test_a_default_is_proposed_by_one_regulator_and_confirmed_by_another(client, tmp_path):
     merchant_id = onboard(client)
     merchant = auth(client, "merchant", merchant_id)
-    product = client.post(f"/api/v1/merchants/{merchant_id}/products", json=COUNT_CARD,
-                          headers=merchant).get_json()
+    product = client.post(
+        f"/api/v1/merchants/{merchant_id}/products", json=COUNT_CARD, headers=merchant
+    ).get_json()
     owners = []
     for i in range(3):
         owner = auth(client, "consumer", f"c-{i}")
-        owners.append((owner, client.post("/api/v1/cards", json={
-            "product_id": product["product_id"]}, headers=owner).get_json()["card_id"]))
+        owners.append(
+            (
+                owner,
+                client.post(
+                    "/api/v1/cards", json={"product_id": product["product_id"]}, headers=owner
+                ).get_json()["card_id"],
+            )
+        )
     url = f"/api/v1/merchants/{merchant_id}/default"
     body = {"reason": "the shop closed and the owner vanished"}
     maker, checker = auth(client, "regulator", "reg-1"), auth(client, "regulator", "reg-2")
@@ -141,12 +176,17 @@ def test_a_default_is_proposed_by_one_regulator_and_confirmed_by_another(client,
     proposed = client.post(url, json=body, headers=maker)
     assert proposed.status_code == 202, proposed.get_json()
     pending = proposed.get_json()
-    assert pending["status"] == "default_proposed" and pending["proposed_by"] == \
-        "regulator:reg-1" and pending["reason"] == body["reason"] and pending["proposed_at"]
+    assert (
+        pending["status"] == "default_proposed"
+        and pending["proposed_by"] == "regulator:reg-1"
+        and pending["reason"] == body["reason"]
+        and pending["proposed_at"]
+    )
     assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()["status"] == "active"
     for owner, card_id in owners:
-        assert client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()[
-            "status"] == "active", "nothing is refunded on one regulator's word"
+        assert (
+            client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()["status"] == "active"
+        ), "nothing is refunded on one regulator's word"
 
     alone = client.post(url, json=body, headers=maker)
     assert alone.status_code == 422, alone.get_json()
@@ -158,8 +198,9 @@ def test_a_default_is_proposed_by_one_regulator_and_confirmed_by_another(client,
     assert confirmed.get_json() == {"cards_refunded": 3, "amount_refunded": 3 * 80_000}
     assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()["status"] == "defaulted"
     for owner, card_id in owners:
-        assert client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()[
-            "status"] == "refunded"
+        assert (
+            client.get(f"/api/v1/cards/{card_id}", headers=owner).get_json()["status"] == "refunded"
+        )
     # Asking again (a retry after a timeout) resumes the refund and changes nothing.
     assert client.post(url, json=body, headers=maker).get_json() == confirmed.get_json()
 

@@ -12,6 +12,7 @@ up-front shares its default did not return), so it is neither lost nor paid twic
 redemption request for its cards is refused with 422 `merchant_defaulted`, and a deposit
 confirmed after the default goes back to the consumer.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -28,12 +29,33 @@ from services.escrow.application import commands, defaults, projections, queries
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
 PRODUCTS = {
-    "count": {"merchant_id": "m-1", "type": "count", "price": 80_000, "bonus": 0, "uses": 10,
-              "validity_days": 180, "period_days": 0},
-    "period": {"merchant_id": "m-1", "type": "period", "price": 90_000, "bonus": 0, "uses": 0,
-               "validity_days": 0, "period_days": 90},
-    "other": {"merchant_id": "m-2", "type": "count", "price": 10_000, "bonus": 0, "uses": 10,
-              "validity_days": 180, "period_days": 0},
+    "count": {
+        "merchant_id": "m-1",
+        "type": "count",
+        "price": 80_000,
+        "bonus": 0,
+        "uses": 10,
+        "validity_days": 180,
+        "period_days": 0,
+    },
+    "period": {
+        "merchant_id": "m-1",
+        "type": "period",
+        "price": 90_000,
+        "bonus": 0,
+        "uses": 0,
+        "validity_days": 0,
+        "period_days": 90,
+    },
+    "other": {
+        "merchant_id": "m-2",
+        "type": "count",
+        "price": 10_000,
+        "bonus": 0,
+        "uses": 10,
+        "validity_days": 180,
+        "period_days": 0,
+    },
 }
 
 
@@ -60,8 +82,9 @@ def env(tmp_path):
 
 
 def buy(store, bank, product, consumer, now):
-    return commands.purchase_card(consumer, product, store=store, merchants=Products(),
-                                  bank=bank, policy=POLICY, now=now)
+    return commands.purchase_card(
+        consumer, product, store=store, merchants=Products(), bank=bank, policy=POLICY, now=now
+    )
 
 
 def test_no_payout_and_no_redemption_after_a_default(env):
@@ -70,30 +93,33 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     period = buy(store, bank, "period", "c-2", T0)["card_id"]
     bystander = buy(store, bank, "other", "c-3", T0)["card_id"]
 
-    day12 = T0 + timedelta(days=12)       # past cooling-off: the period card earned 12 days
+    day12 = T0 + timedelta(days=12)  # past cooling-off: the period card earned 12 days
     clock["now"] = day12
     scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=day12)
     for card_id, merchant, consumer in ((count, "m-1", "c-1"), (bystander, "m-2", "c-3")):
-        hold = commands.request_redemption(card_id, merchant, value=0, uses=2, store=store,
-                                           policy=POLICY, now=day12)
+        hold = commands.request_redemption(
+            card_id, merchant, value=0, uses=2, store=store, policy=POLICY, now=day12
+        )
         commands.confirm_redemption(hold["redemption_id"], consumer, store=store, now=day12)
-    released = sum(queries.get_card(c, store=store)["released_amount"]
-                   for c in (count, period))
+    released = sum(queries.get_card(c, store=store)["released_amount"] for c in (count, period))
     assert released == 16_000 + 12_000
     paid_before = sum(p["amount"] for p in queries.settlements("m-1", store=store)["items"])
     # Bought just before the default: the bank has the money but has not confirmed it yet.
-    late = buy(store, LaterBank(tmp_path / "bank", clock=lambda: clock["now"]), "count", "c-4",
-               day12)
+    late = buy(
+        store, LaterBank(tmp_path / "bank", clock=lambda: clock["now"]), "count", "c-4", day12
+    )
     assert late["status"] == "pending_payment"
 
-    result = defaults.default_merchant("m-1", "absconded", "regulator:r-1", store=store,
-                                       bank=bank, policy=POLICY, now=day12)
+    result = defaults.default_merchant(
+        "m-1", "absconded", "regulator:r-1", store=store, bank=bank, policy=POLICY, now=day12
+    )
     assert result["cards_refunded"] == 2
 
     # The bank confirms the late card's payment after the default: the money goes back.
     with pytest.raises(BusinessRuleViolation) as refused:
-        commands.confirm_payment(late["payment"]["payment_id"], None, store=store, bank=bank,
-                                 policy=POLICY, now=day12)
+        commands.confirm_payment(
+            late["payment"]["payment_id"], None, store=store, bank=bank, policy=POLICY, now=day12
+        )
     assert refused.value.code == "merchant_defaulted"
     assert refused.value.details["returned_amount"] == 80_000
 
@@ -105,15 +131,22 @@ def test_no_payout_and_no_redemption_after_a_default(env):
     held_back = scheduled_work.withheld("m-1", store=store)
     assert held_back["amount"] == released - paid_before, "withheld, not lost"
     assert store.list_views(projections.UNSETTLED, "", 100) == [], "nothing left owed to pay"
-    withheld_events = [r for r in store.read_stream("payouts-m-1")
-                       if r.type == "escrow.PayoutWithheld.v1"]
+    withheld_events = [
+        r for r in store.read_stream("payouts-m-1") if r.type == "escrow.PayoutWithheld.v1"
+    ]
     assert sum(r.data["amount"] for r in withheld_events) == held_back["amount"]
 
     for card_id in (count, period):
         with pytest.raises(BusinessRuleViolation) as refused:
-            commands.request_redemption(card_id, "m-1", value=0,
-                                        uses=1 if card_id != period else 0, store=store,
-                                        policy=POLICY, now=clock["now"])
+            commands.request_redemption(
+                card_id,
+                "m-1",
+                value=0,
+                uses=1 if card_id != period else 0,
+                store=store,
+                policy=POLICY,
+                now=clock["now"],
+            )
         assert refused.value.code == "merchant_defaulted"
 
     late_card = queries.get_card(late["card_id"], store=store)
@@ -143,27 +176,44 @@ def test_redemption_requests_for_a_defaulted_merchants_cards_get_422(tmp_path, a
     client = app.test_client()
     try:
         owner = auth(client, "consumer", "c-1")
-        wait_until(lambda: client.get("/api/v1/consumers/me/cards", headers=owner)
-                   .status_code == 200 and client.get("/api/v1/merchants").status_code == 200,
-                   timeout=60, what="the merchant and escrow services")
+        wait_until(
+            lambda: (
+                client.get("/api/v1/consumers/me/cards", headers=owner).status_code == 200
+                and client.get("/api/v1/merchants").status_code == 200
+            ),
+            timeout=60,
+            what="the merchant and escrow services",
+        )
         merchant_id = onboard(client)
         shop = auth(client, "merchant", merchant_id)
-        product = client.post(f"/api/v1/merchants/{merchant_id}/products", json={
-            "type": "count", "name": "10 lessons", "price": 80_000, "uses": 10,
-            "validity_days": 180}, headers=shop).get_json()
-        card_id = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
-                              headers=owner).get_json()["card_id"]
+        product = client.post(
+            f"/api/v1/merchants/{merchant_id}/products",
+            json={
+                "type": "count",
+                "name": "10 lessons",
+                "price": 80_000,
+                "uses": 10,
+                "validity_days": 180,
+            },
+            headers=shop,
+        ).get_json()
+        card_id = client.post(
+            "/api/v1/cards", json={"product_id": product["product_id"]}, headers=owner
+        ).get_json()["card_id"]
         # A default takes two regulators: one proposes it, another confirms it.
-        proposed = client.post(f"/api/v1/merchants/{merchant_id}/default",
-                               json={"reason": "absconded"},
-                               headers=auth(client, "regulator", "r-0"))
+        proposed = client.post(
+            f"/api/v1/merchants/{merchant_id}/default",
+            json={"reason": "absconded"},
+            headers=auth(client, "regulator", "r-0"),
+        )
         assert proposed.status_code == 202, proposed.get_json()
-        declared = client.post(f"/api/v1/merchants/{merchant_id}/default",
-                               json={"reason": "absconded"},
-                               headers=auth(client, "regulator", "r-1"))
+        declared = client.post(
+            f"/api/v1/merchants/{merchant_id}/default",
+            json={"reason": "absconded"},
+            headers=auth(client, "regulator", "r-1"),
+        )
         assert declared.status_code == 200, declared.get_json()
-        asked = client.post(f"/api/v1/cards/{card_id}/redemptions", json={"uses": 1},
-                            headers=shop)
+        asked = client.post(f"/api/v1/cards/{card_id}/redemptions", json={"uses": 1}, headers=shop)
         assert asked.status_code == 422, asked.get_json()
         assert asked.get_json()["error"]["code"] == "merchant_defaulted"
     finally:

@@ -5,6 +5,7 @@ signal while the first was being handled could deadlock on it, and in any case t
 Ctrl-C only asked again for the graceful stop that was already under way. A second Ctrl-C must
 stop everything at once: every child and the broker are killed, and the launcher exits 130.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
 def _processes() -> list[tuple[int, int, int]]:
-    out = subprocess.run(["ps", "-eo", "pid,ppid,pgid,stat"], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["ps", "-eo", "pid,ppid,pgid,stat"], capture_output=True, text=True).stdout
     rows = []
     for line in out.splitlines()[1:]:
         pid, ppid, pgid, stat = line.split()[:4]
@@ -39,14 +39,20 @@ def test_a_second_ctrl_c_kills_every_process_at_once(tmp_path):
         assert len(groups) == 11
 
         launcher.send_signal(signal.SIGINT)
-        wait_until(lambda: "stopping" in (tmp_path / "run.out").read_text(), timeout=10,
-                   what="the graceful stop to begin")
+        wait_until(
+            lambda: "stopping" in (tmp_path / "run.out").read_text(),
+            timeout=10,
+            what="the graceful stop to begin",
+        )
         launcher.send_signal(signal.SIGINT)
 
         assert launcher.wait(timeout=30) == 130, (tmp_path / "run.out").read_text()
         assert "killing every process now" in (tmp_path / "run.out").read_text()
-        wait_until(lambda: not [p for p, _, g in _processes() if g in groups],
-                   timeout=10, what="every child's process group to be gone")
+        wait_until(
+            lambda: not [p for p, _, g in _processes() if g in groups],
+            timeout=10,
+            what="every child's process group to be gone",
+        )
     finally:
         if launcher.poll() is None:
             launcher.kill()

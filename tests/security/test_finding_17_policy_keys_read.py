@@ -8,6 +8,7 @@ file to have been read. A static search for key names would pass for a dead key 
 happens to be a field elsewhere (`escrow_ratio_percent` is also a field of the escrow's
 CardPurchased event), so only reads count.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -36,12 +37,16 @@ from services.risk.domain.health_code import RiskRules
 from tests.support.gateway import auth, gateway_settings
 from tests.support.harness import start_service, stop, store_url, wait_until
 
-NOW = datetime(2026, 11, 6, 10, tzinfo=UTC)   # a Friday
-PRODUCTS = {   # a valid product of each type for each sector the policy names, and retail
-    "stored_value": {"type": "stored_value", "name": "value", "price": 10_000, "bonus": 1_000,
-                     "validity_days": 60},
-    "count": {"type": "count", "name": "ten", "price": 10_000, "uses": 10,
-              "validity_days": 60},
+NOW = datetime(2026, 11, 6, 10, tzinfo=UTC)  # a Friday
+PRODUCTS = {  # a valid product of each type for each sector the policy names, and retail
+    "stored_value": {
+        "type": "stored_value",
+        "name": "value",
+        "price": 10_000,
+        "bonus": 1_000,
+        "validity_days": 60,
+    },
+    "count": {"type": "count", "name": "ten", "price": 10_000, "uses": 10, "validity_days": 60},
     "period": {"type": "period", "name": "month", "price": 10_000, "period_days": 30},
 }
 
@@ -82,24 +87,40 @@ class World:
     def merchant(self, industry: str, licence_issued_on: str | None = None) -> str:
         self.count += 1
         merchant_id = merchants.apply_for_merchant(
-            name=f"Shop {self.count}", uscc=uscc(self.count), industry=industry,
-            address="1 Road", contact_phone="13800000000", applied_by="operator:o-1",
-            store=self.merchants, vault=self.vault, new_id=lambda: f"m-{self.count}",
-            licence_issued_on=licence_issued_on)["merchant_id"]
+            name=f"Shop {self.count}",
+            uscc=uscc(self.count),
+            industry=industry,
+            address="1 Road",
+            contact_phone="13800000000",
+            applied_by="operator:o-1",
+            store=self.merchants,
+            vault=self.vault,
+            new_id=lambda: f"m-{self.count}",
+            licence_issued_on=licence_issued_on,
+        )["merchant_id"]
         merchants.approve_merchant(merchant_id, "operator:o-2", store=self.merchants)
         return merchant_id
 
     def product(self, merchant_id: str, kind: str) -> str:
-        return merchants.create_product(merchant_id, dict(PRODUCTS[kind]),
-                                        store=self.merchants, policy=self.policy)["product_id"]
+        return merchants.create_product(
+            merchant_id, dict(PRODUCTS[kind]), store=self.merchants, policy=self.policy
+        )["product_id"]
 
-    def product_for_sale(self, product_id: str) -> dict:   # the escrow's merchant port
-        return merchant_queries.product_for_sale(product_id, store=self.merchants,
-                                                 policy=self.policy, now=NOW)
+    def product_for_sale(self, product_id: str) -> dict:  # the escrow's merchant port
+        return merchant_queries.product_for_sale(
+            product_id, store=self.merchants, policy=self.policy, now=NOW
+        )
 
     def buy(self, consumer: str, product_id: str, at: datetime = NOW) -> str:
-        return escrow.purchase_card(consumer, product_id, store=self.escrow, merchants=self,
-                                    bank=self.bank, policy=self.policy, now=at)["card_id"]
+        return escrow.purchase_card(
+            consumer,
+            product_id,
+            store=self.escrow,
+            merchants=self,
+            bank=self.bank,
+            policy=self.policy,
+            now=at,
+        )["card_id"]
 
 
 @pytest.fixture
@@ -118,22 +139,25 @@ def test_a_merchant_with_a_young_licence_may_not_sell_cards(world):
     assert refused.value.code == "merchant_may_not_sell"
     for merchant_id in (old, undeclared):
         assert world.buy("c-1", world.product(merchant_id, "count")).startswith("card-")
-    assert merchant_queries.get_merchant(young, viewer_is_owner=False,
-                                         store=world.merchants, vault=world.vault)[
-        "licence_issued_on"] == (
-        NOW.date() - timedelta(days=179)).isoformat()
+    assert (
+        merchant_queries.get_merchant(
+            young, viewer_is_owner=False, store=world.merchants, vault=world.vault
+        )["licence_issued_on"]
+        == (NOW.date() - timedelta(days=179)).isoformat()
+    )
 
 
 def test_refunds_are_due_by_the_policys_days_and_late_ones_are_listed(world):
     merchant_id = world.merchant("retail")
     product = world.product(merchant_id, "count")
     cooling, asked, crashed = (world.buy(f"c-{i}", product) for i in range(3))
-    hold = escrow.request_redemption(asked, merchant_id, value=0, uses=1, store=world.escrow,
-                                     policy=world.policy, now=NOW)
+    hold = escrow.request_redemption(
+        asked, merchant_id, value=0, uses=1, store=world.escrow, policy=world.policy, now=NOW
+    )
     escrow.confirm_redemption(hold["redemption_id"], "c-1", store=world.escrow, now=NOW)
     refund = lambda card_id: escrow.refund_card(  # noqa: E731
-        card_id, None, rule=None, store=world.escrow, bank=world.bank, policy=world.policy,
-        now=NOW)
+        card_id, None, rule=None, store=world.escrow, bank=world.bank, policy=world.policy, now=NOW
+    )
     first = refund(cooling)
     assert first["rule"] == "cooling_off"
     assert first["due_on"] == "2026-11-13", "5 working days from a Friday: the next Friday"
@@ -142,31 +166,45 @@ def test_refunds_are_due_by_the_policys_days_and_late_ones_are_listed(world):
 
     # The bank does not answer after the refund's commit: its instruction stays pending.
     with pytest.raises(ConnectionError):
-        escrow.refund_card(crashed, None, rule=None, store=world.escrow, policy=world.policy,
-                           bank=BankDown(world.bank.statement_dir), now=NOW)
+        escrow.refund_card(
+            crashed,
+            None,
+            rule=None,
+            store=world.escrow,
+            policy=world.policy,
+            bank=BankDown(world.bank.statement_dir),
+            now=NOW,
+        )
     late = lambda at: refund_deadlines.overdue_refunds(  # noqa: E731
-        store=world.escrow, policy=world.policy, now=at)
+        store=world.escrow, policy=world.policy, now=at
+    )
     assert late(NOW + timedelta(days=7))["items"] == [], "due on the 13th, not late yet"
     listed = late(NOW + timedelta(days=9))
     assert [(r["card_id"], r["due_on"], r["days_overdue"]) for r in listed["items"]] == [
-        (crashed, "2026-11-13", 2)]
-    scheduled_work.sweep(store=world.escrow, bank=world.bank, policy=world.policy,
-                         now=NOW + timedelta(days=9))
+        (crashed, "2026-11-13", 2)
+    ]
+    scheduled_work.sweep(
+        store=world.escrow, bank=world.bank, policy=world.policy, now=NOW + timedelta(days=9)
+    )
     assert late(NOW + timedelta(days=9))["items"] == [], "sent again by the scheduled work"
 
 
 def test_education_cards_are_held_at_the_sectors_own_ratio(tmp_path):
     lowered = tmp_path / "policy.toml"
-    lowered.write_text(DEFAULT_FILE.read_text().replace(
-        "\nratio_percent = 100", "\nratio_percent = 40", 1))
+    lowered.write_text(
+        DEFAULT_FILE.read_text().replace("\nratio_percent = 100", "\nratio_percent = 40", 1)
+    )
     world = World(tmp_path, load_policy(lowered))
     try:
         assert world.policy.escrow.ratio_percent == 40
         school, shop = world.merchant("education"), world.merchant("retail")
         lessons = world.buy("c-1", world.product(school, "count"))
         goods = world.buy("c-1", world.product(shop, "count"))
-        held = {r.data["card_id"]: r.data["escrow_ratio_percent"]
-                for r in world.escrow.read_all(0, 100) if r.type == "escrow.CardPurchased.v1"}
+        held = {
+            r.data["card_id"]: r.data["escrow_ratio_percent"]
+            for r in world.escrow.read_all(0, 100)
+            if r.type == "escrow.CardPurchased.v1"
+        }
         assert (held[lessons], held[goods]) == (100, 40)
     finally:
         world.close()
@@ -190,27 +228,55 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
             merchant_id = world.merchant(industry, "2020-01-01")
             sold += [world.product(merchant_id, kind) for kind in PRODUCTS]
         with pytest.raises(BusinessRuleViolation):
-            merchants.create_product(merchant_id, {**PRODUCTS["count"], "price": 10**9},
-                                     store=world.merchants, policy=policy)
-        merchants.create_promotion(merchant_id, {
-            "product_id": sold[-3], "name": "spring", "bonus": 500,
-            "starts_at": (NOW + timedelta(days=1)).isoformat(),
-            "ends_at": (NOW + timedelta(days=8)).isoformat()}, "merchant:" + merchant_id,
-            store=world.merchants, policy=policy, now=NOW)
+            merchants.create_product(
+                merchant_id,
+                {**PRODUCTS["count"], "price": 10**9},
+                store=world.merchants,
+                policy=policy,
+            )
+        merchants.create_promotion(
+            merchant_id,
+            {
+                "product_id": sold[-3],
+                "name": "spring",
+                "bonus": 500,
+                "starts_at": (NOW + timedelta(days=1)).isoformat(),
+                "ends_at": (NOW + timedelta(days=8)).isoformat(),
+            },
+            "merchant:" + merchant_id,
+            store=world.merchants,
+            policy=policy,
+            now=NOW,
+        )
         # Escrow: buy each, redeem, refund by each rule, settle, recover a payment whose
         # confirmation was lost.
         cards = [world.buy("c-1", product_id) for product_id in sold]
         unconfirmed = escrow.purchase_card(
-            "c-2", sold[0], store=world.escrow, merchants=world, policy=policy, now=NOW,
-            bank=CallbackLost(world.bank.statement_dir, clock=lambda: NOW))["card_id"]
-        hold = escrow.request_redemption(cards[-2], merchant_id, value=0, uses=1,
-                                         store=world.escrow, policy=policy, now=NOW)
+            "c-2",
+            sold[0],
+            store=world.escrow,
+            merchants=world,
+            policy=policy,
+            now=NOW,
+            bank=CallbackLost(world.bank.statement_dir, clock=lambda: NOW),
+        )["card_id"]
+        hold = escrow.request_redemption(
+            cards[-2], merchant_id, value=0, uses=1, store=world.escrow, policy=policy, now=NOW
+        )
         escrow.confirm_redemption(hold["redemption_id"], "c-1", store=world.escrow, now=NOW)
-        for card_id in (cards[-3], cards[-2]):   # cooling-off, then on request
-            escrow.refund_card(card_id, "c-1", rule=None, store=world.escrow, bank=world.bank,
-                               policy=policy, now=NOW)
-        scheduled_work.sweep(store=world.escrow, bank=world.bank, policy=policy,
-                             now=NOW + timedelta(days=2))
+        for card_id in (cards[-3], cards[-2]):  # cooling-off, then on request
+            escrow.refund_card(
+                card_id,
+                "c-1",
+                rule=None,
+                store=world.escrow,
+                bank=world.bank,
+                policy=policy,
+                now=NOW,
+            )
+        scheduled_work.sweep(
+            store=world.escrow, bank=world.bank, policy=policy, now=NOW + timedelta(days=2)
+        )
         assert queries.get_card(unconfirmed, store=world.escrow)["status"] == "active"
         # Risk: its rules are built from the [risk] section.
         RiskRules.from_policy(policy.risk)
@@ -237,33 +303,58 @@ def test_a_licence_date_through_http(tmp_path, amqp_uri):
     app = create_app(gateway_settings(tmp_path, amqp_uri))
     client = app.test_client()
     try:
-        wait_until(lambda: client.get("/api/v1/merchants").status_code == 200, timeout=90,
-                   what="the merchant service")
+        wait_until(
+            lambda: client.get("/api/v1/merchants").status_code == 200,
+            timeout=90,
+            what="the merchant service",
+        )
         operator = auth(client, "operator", "o-1")
-        body = {"name": "New Gym", "uscc": uscc(1), "industry": "fitness",
-                "address": "1 Road", "contact_phone": "13800000000"}
+        body = {
+            "name": "New Gym",
+            "uscc": uscc(1),
+            "industry": "fitness",
+            "address": "1 Road",
+            "contact_phone": "13800000000",
+        }
         for bad in ("2026-13-45", "yesterday", "20240101"):
-            refused = client.post("/api/v1/merchants", json={**body, "licence_issued_on": bad},
-                                  headers=operator)
+            refused = client.post(
+                "/api/v1/merchants", json={**body, "licence_issued_on": bad}, headers=operator
+            )
             assert refused.status_code == 400, refused.get_json()
         issued = (datetime.now(UTC).date() - timedelta(days=30)).isoformat()
-        merchant_id = client.post("/api/v1/merchants", json={
-            **body, "licence_issued_on": issued}, headers=operator).get_json()["merchant_id"]
-        approved = client.post(f"/api/v1/merchants/{merchant_id}/approve",
-                               headers=auth(client, "operator", "o-2"))  # maker-checker
+        merchant_id = client.post(
+            "/api/v1/merchants", json={**body, "licence_issued_on": issued}, headers=operator
+        ).get_json()["merchant_id"]
+        approved = client.post(
+            f"/api/v1/merchants/{merchant_id}/approve", headers=auth(client, "operator", "o-2")
+        )  # maker-checker
         assert approved.status_code == 200, approved.get_json()
-        assert client.get(f"/api/v1/merchants/{merchant_id}").get_json()[
-            "licence_issued_on"] == issued
-        product = client.post(f"/api/v1/merchants/{merchant_id}/products",
-                              json=PRODUCTS["count"],
-                              headers=auth(client, "merchant", merchant_id)).get_json()
-        wait_until(lambda: client.get("/api/v1/consumers/me/cards", headers=auth(
-            client, "consumer", "c-1")).status_code == 200, timeout=90, what="escrow")
-        bought = client.post("/api/v1/cards", json={"product_id": product["product_id"]},
-                             headers=auth(client, "consumer", "c-1"))
+        assert (
+            client.get(f"/api/v1/merchants/{merchant_id}").get_json()["licence_issued_on"] == issued
+        )
+        product = client.post(
+            f"/api/v1/merchants/{merchant_id}/products",
+            json=PRODUCTS["count"],
+            headers=auth(client, "merchant", merchant_id),
+        ).get_json()
+        wait_until(
+            lambda: (
+                client.get(
+                    "/api/v1/consumers/me/cards", headers=auth(client, "consumer", "c-1")
+                ).status_code
+                == 200
+            ),
+            timeout=90,
+            what="escrow",
+        )
+        bought = client.post(
+            "/api/v1/cards",
+            json={"product_id": product["product_id"]},
+            headers=auth(client, "consumer", "c-1"),
+        )
         assert bought.status_code == 422
         assert bought.get_json()["error"]["code"] == "merchant_may_not_sell"
-        escrow_store = SqliteEventStore(store_url(tmp_path, "escrow")[len("sqlite:///"):])
+        escrow_store = SqliteEventStore(store_url(tmp_path, "escrow")[len("sqlite:///") :])
         try:
             assert not escrow_store.read_all(0, 10), "no card, no deposit"
         finally:
@@ -272,4 +363,3 @@ def test_a_licence_date_through_http(tmp_path, amqp_uri):
         app.config["RPC_POOL"].close()
         for process in processes:
             stop(process)
-

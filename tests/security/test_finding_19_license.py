@@ -1,4 +1,5 @@
 """Finding 19: the README says open source, so the tree must carry the licence it is under."""
+
 from __future__ import annotations
 
 import hashlib

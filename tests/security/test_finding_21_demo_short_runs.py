@@ -5,6 +5,7 @@ complaints never came and Golden Gym's season barely began, so the end-of-run ch
 The story's days now scale with the run's length; a run too short (or a city too small) to
 tell it is refused with a message and exit status 2 before anything is done.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,8 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 def test_the_story_scales_with_the_run_and_keeps_the_90_day_one():
     assert simulator.Storyline.for_days(90) == simulator.Storyline(
-        buying_days=80, season_start=30, season_end=50, surge_day=60, default_day=85)
+        buying_days=80, season_start=30, season_end=50, surge_day=60, default_day=85
+    )
     for days in range(simulator.MIN_DAYS, 200):
         story = simulator.Storyline.for_days(days)
         assert 0 < story.season_start < story.buying_days, "Golden Gym's season has buyers"
@@ -28,12 +30,15 @@ def test_the_story_scales_with_the_run_and_keeps_the_90_day_one():
         assert story.season_end <= story.surge_day < story.default_day < days, days
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--days", str(simulator.MIN_DAYS - 1)], "too short to tell the story"),
-    (["--days", "5"], "too short to tell the story"),
-    (["--merchants", "2", "--consumers", "1000"], "too few"),
-    (["--merchants", "20", "--consumers", "100"], "at least 20 per merchant"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--days", str(simulator.MIN_DAYS - 1)], "too short to tell the story"),
+        (["--days", "5"], "too short to tell the story"),
+        (["--merchants", "2", "--consumers", "1000"], "too few"),
+        (["--merchants", "20", "--consumers", "100"], "at least 20 per merchant"),
+    ],
+)
 def test_a_run_that_cannot_tell_the_story_is_refused_before_anything(args, message, capsys):
     with pytest.raises(SystemExit) as refused:
         simulator.main(["--url", UNREACHABLE, *args])
@@ -48,8 +53,9 @@ def test_a_run_that_cannot_tell_the_story_is_refused_before_anything(args, messa
 def test_a_short_run_passes_its_own_check(tmp_path, capsys):
     launcher, url = start_platform(tmp_path)
     try:
-        status = simulator.main(["--url", url, "--merchants", "6", "--consumers", "300",
-                                 "--days", "30"])
+        status = simulator.main(
+            ["--url", url, "--merchants", "6", "--consumers", "300", "--days", "30"]
+        )
         printed = capsys.readouterr().out
         assert status == 0, printed
         assert "every shop got the code it deserves" in printed

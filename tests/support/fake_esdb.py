@@ -1,5 +1,6 @@
 """An in-memory stand-in for the esdbclient calls the EventStoreDB adapter makes. It checks the
 adapter's protocol logic; it is not evidence about the server."""
+
 from __future__ import annotations
 
 import itertools
@@ -37,11 +38,20 @@ class FakeEsdbClient:
         position = 0
         for event in events:
             position = next(self.next_position)
-            stream.append(EsdbRecordedEvent(
-                type=event.type, data=event.data, metadata=event.metadata,
-                content_type=event.content_type, id=event.id, stream_name=name,
-                stream_position=len(stream), commit_position=position,
-                prepare_position=position, recorded_at=datetime.now(UTC)))
+            stream.append(
+                EsdbRecordedEvent(
+                    type=event.type,
+                    data=event.data,
+                    metadata=event.metadata,
+                    content_type=event.content_type,
+                    id=event.id,
+                    stream_name=name,
+                    stream_position=len(stream),
+                    commit_position=position,
+                    prepare_position=position,
+                    recorded_at=datetime.now(UTC),
+                )
+            )
             self.log.append(stream[-1])
         return position
 
@@ -55,16 +65,18 @@ class FakeEsdbClient:
             start = 0 if current_version is StreamState.NO_STREAM else current_version + 1
             if len(existing) == start:
                 return self._store(stream_name, events)
-            window = existing[start:start + len(events)]
+            window = existing[start : start + len(events)]
             if [e.id for e in window] == [e.id for e in events]:
                 return window[-1].commit_position  # an idempotent repeat
             if not existing:
                 raise WrongCurrentVersion(f"Stream {stream_name!r} does not exist")
-            raise WrongCurrentVersion(f"Stream position of last event is {len(existing) - 1}"
-                                      f" not {current_version}")
+            raise WrongCurrentVersion(
+                f"Stream position of last event is {len(existing) - 1} not {current_version}"
+            )
 
-    def get_stream(self, stream_name, *, stream_position=None, backwards=False,
-                   limit=sys.maxsize, timeout=None):
+    def get_stream(
+        self, stream_name, *, stream_position=None, backwards=False, limit=sys.maxsize, timeout=None
+    ):
         self._deadline(timeout)
         with self.lock:
             if stream_name not in self.streams:
@@ -73,22 +85,38 @@ class FakeEsdbClient:
         if backwards:
             end = len(found) if stream_position is None else stream_position + 1
             return tuple(reversed(found[:end]))[:limit]
-        return tuple(found[stream_position or 0:])[:limit]
+        return tuple(found[stream_position or 0 :])[:limit]
 
-    def read_all(self, *, commit_position=None, filter_include=(), filter_by_stream_name=False,
-                 limit=sys.maxsize, timeout=None, **unused):
+    def read_all(
+        self,
+        *,
+        commit_position=None,
+        filter_include=(),
+        filter_by_stream_name=False,
+        limit=sys.maxsize,
+        timeout=None,
+        **unused,
+    ):
         self._deadline(timeout)
         assert filter_by_stream_name and filter_include, "read_all must filter by stream name"
         pattern = re.compile("^" + "|".join(filter_include) + "$")
         with self.lock:
-            found = [e for e in self.log if (commit_position is None
-                                             or e.commit_position >= commit_position)
-                     and pattern.match(e.stream_name)]
+            found = [
+                e
+                for e in self.log
+                if (commit_position is None or e.commit_position >= commit_position)
+                and pattern.match(e.stream_name)
+            ]
         return iter(found[:limit])
 
     def get_commit_position(self, *, filter_include=(), filter_by_stream_name=False, timeout=None):
-        found = list(self.read_all(filter_include=filter_include, timeout=timeout,
-                                   filter_by_stream_name=filter_by_stream_name))
+        found = list(
+            self.read_all(
+                filter_include=filter_include,
+                timeout=timeout,
+                filter_by_stream_name=filter_by_stream_name,
+            )
+        )
         return found[-1].commit_position if found else 0
 
     def set_stream_metadata(self, stream_name, *, metadata, timeout=None, **unused):

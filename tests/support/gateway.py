@@ -1,4 +1,5 @@
 """A gateway for tests: its settings with every file in the test's directory, and tokens."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,9 +13,13 @@ def gateway_settings(tmp_path: Path, amqp_uri: str, **overrides: Any):
     from services.gateway.settings import GatewaySettings
 
     overrides.setdefault("mode", "demo")
-    return GatewaySettings(amqp_uri=amqp_uri, jwt_key_file=str(tmp_path / "jwt.pem"),
-                           idempotency_db=str(tmp_path / "idempotency.db"),
-                           revocation_db=str(tmp_path / "revoked.db"), **overrides)
+    return GatewaySettings(
+        amqp_uri=amqp_uri,
+        jwt_key_file=str(tmp_path / "jwt.pem"),
+        idempotency_db=str(tmp_path / "idempotency.db"),
+        revocation_db=str(tmp_path / "revoked.db"),
+        **overrides,
+    )
 
 
 def auth(client, role: str, subject: str) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """The gateway as production runs it (`python -m services.gateway.serve`, waitress) on a free
 loopback port, with its files in a test's directory."""
+
 from __future__ import annotations
 
 import os
@@ -16,20 +17,34 @@ from tests.support.harness import ROOT, wait_until
 
 
 def gateway_env(workdir: Path, port: int, amqp_uri: str, **extra: str) -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
-            "AMQP_URI": amqp_uri, "HOST": "127.0.0.1", "PORT": str(port),
-            "PLATFORM_MODE": "demo", "GATEWAY_JWT_KEY_FILE": str(workdir / "jwt.pem"),
-            "GATEWAY_IDEMPOTENCY_DB": str(workdir / "idempotency.db"), **extra}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "AMQP_URI": amqp_uri,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PLATFORM_MODE": "demo",
+        "GATEWAY_JWT_KEY_FILE": str(workdir / "jwt.pem"),
+        "GATEWAY_IDEMPOTENCY_DB": str(workdir / "idempotency.db"),
+        **extra,
+    }
 
 
-def start_gateway(workdir: Path, amqp_uri: str = "amqp://guest:guest@127.0.0.1:1/",
-                  **extra: str) -> tuple[subprocess.Popen, str]:
+def start_gateway(
+    workdir: Path, amqp_uri: str = "amqp://guest:guest@127.0.0.1:1/", **extra: str
+) -> tuple[subprocess.Popen, str]:
     """The process and its base URL, once it answers."""
     port = free_port()
     log = open(workdir / f"gateway-{port}.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "services.gateway.serve"], cwd=ROOT,
-                               env=gateway_env(workdir, port, amqp_uri, **extra), stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.gateway.serve"],
+        cwd=ROOT,
+        env=gateway_env(workdir, port, amqp_uri, **extra),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:

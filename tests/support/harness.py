@@ -1,4 +1,5 @@
 """Real processes for tests and benches: nameko services, relays, the platform, a gateway."""
+
 from __future__ import annotations
 
 import json
@@ -41,18 +42,27 @@ def start_nameko(module: str, config: dict, workdir: Path) -> subprocess.Popen:
     log = open(workdir / f"{module.rsplit('.', 1)[-1]}.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "nameko", "run", "--config", str(config_path), module],
-        cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
 PLATFORM_SERVICES = {
-    "merchant": ("services.merchant.service:MerchantService",
-                 lambda d: {"VAULT_PATH": str(d / "merchant-vault.db")}),
-    "escrow": ("services.escrow.service:EscrowService",
-               lambda d: {"BANK_STATEMENT_DIR": str(d / "bank"), "BANK_ADAPTER": "simulated"}),
-    "risk": ("services.risk.service:RiskService",
-             lambda d: {"VAULT_PATH": str(d / "risk-vault.db"),
-                        "RISK_SIGNING_KEY": str(d / "risk.pem")}),
+    "merchant": (
+        "services.merchant.service:MerchantService",
+        lambda d: {"VAULT_PATH": str(d / "merchant-vault.db")},
+    ),
+    "escrow": (
+        "services.escrow.service:EscrowService",
+        lambda d: {"BANK_STATEMENT_DIR": str(d / "bank"), "BANK_ADAPTER": "simulated"},
+    ),
+    "risk": (
+        "services.risk.service:RiskService",
+        lambda d: {"VAULT_PATH": str(d / "risk-vault.db"), "RISK_SIGNING_KEY": str(d / "risk.pem")},
+    ),
 }
 
 
@@ -64,23 +74,52 @@ def start_service(service: str, workdir: Path, amqp_uri: str, **config) -> subpr
     """One of the platform's nameko services with its files under `workdir`: its store at
     `store_url(workdir, service)`, and `config` over the defaults."""
     module, files = PLATFORM_SERVICES[service]
-    return start_nameko(module, {"AMQP_URI": amqp_uri, "STORE_URL": store_url(workdir, service),
-                                 **files(workdir), **config}, workdir)
+    return start_nameko(
+        module,
+        {
+            "AMQP_URI": amqp_uri,
+            "STORE_URL": store_url(workdir, service),
+            **files(workdir),
+            **config,
+        },
+        workdir,
+    )
 
 
-def start_relay(service: str, store_url: str, amqp_uri: str, workdir: Path,
-                bindings=(), extra_env: dict | None = None,
-                extra_args: tuple = ()) -> subprocess.Popen:
+def start_relay(
+    service: str,
+    store_url: str,
+    amqp_uri: str,
+    workdir: Path,
+    bindings=(),
+    extra_env: dict | None = None,
+    extra_args: tuple = (),
+) -> subprocess.Popen:
     from messaging.topology import format_binding
 
-    args = [sys.executable, "-m", "platformrun.relay", "--service", service,
-            "--store-url", store_url, "--amqp-uri", amqp_uri]
+    args = [
+        sys.executable,
+        "-m",
+        "platformrun.relay",
+        "--service",
+        service,
+        "--store-url",
+        store_url,
+        "--amqp-uri",
+        amqp_uri,
+    ]
     for binding in bindings:
         args += ["--bind", format_binding(binding)]
     args += list(extra_args)
     log = open(workdir / f"relay-{service}.log", "ab")
-    return subprocess.Popen(args, cwd=ROOT, env={**_env(), **(extra_env or {})}, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**_env(), **(extra_env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
@@ -101,14 +140,25 @@ def start_platform(tmp_path: Path) -> tuple[subprocess.Popen, str]:
     from devenv.ports import free_port
 
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "PLATFORM_VAR": str(tmp_path / "var"),
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "PLATFORM_VAR": str(tmp_path / "var"),
+        "PYTHONUNBUFFERED": "1",
+    }
     out = open(tmp_path / "run.out", "w+")
-    launcher = subprocess.Popen([sys.executable, "-m", "platformrun"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    banner = wait_until(lambda: re.search(r"Platform is up: (http://\S+)",
-                                          (tmp_path / "run.out").read_text()),
-                        timeout=120, what="the launcher's banner")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "platformrun"],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    banner = wait_until(
+        lambda: re.search(r"Platform is up: (http://\S+)", (tmp_path / "run.out").read_text()),
+        timeout=120,
+        what="the launcher's banner",
+    )
     return launcher, banner.group(1)
 
 
@@ -123,12 +173,18 @@ def merchant_and_escrow_gateway(tmp_path: Path, amqp_uri: str, **settings):
     app = create_app(gateway_settings(tmp_path, amqp_uri, **settings))
     client = app.test_client()
     try:
-        token = client.post("/api/v1/auth/dev-login", json={
-            "role": "consumer", "subject": "c-probe"}).get_json()["token"]
+        token = client.post(
+            "/api/v1/auth/dev-login", json={"role": "consumer", "subject": "c-probe"}
+        ).get_json()["token"]
         probe = {"Authorization": f"Bearer {token}"}
-        wait_until(lambda: client.get("/api/v1/merchants").status_code == 200
-                   and client.get("/api/v1/consumers/me/cards", headers=probe).status_code
-                   == 200, timeout=60, what="the merchant and escrow services")
+        wait_until(
+            lambda: (
+                client.get("/api/v1/merchants").status_code == 200
+                and client.get("/api/v1/consumers/me/cards", headers=probe).status_code == 200
+            ),
+            timeout=60,
+            what="the merchant and escrow services",
+        )
         yield client
     finally:
         app.config["RPC_POOL"].close()

@@ -1,4 +1,5 @@
 """Integration events for the ledger, published straight to its source's exchange."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,12 +10,26 @@ from messaging.wire import IntegrationEvent, encode_body, exchange_name
 
 
 def payloads(count: int) -> list[IntegrationEvent]:
-    return [IntegrationEvent(
-        event_id=str(uuid.uuid4()), type="escrow.RedemptionConfirmed.v1", source="escrow",
-        stream=f"card-{i}", version=2, position=i + 1, recorded_at="2026-11-22T09:00:00+00:00",
-        data={"card_id": f"card-{i}", "merchant_id": "m-1", "consumer_id": "c-9",
-              "amount": 1000 + i, "phone_encrypted": "q83v"},
-        metadata={}) for i in range(count)]
+    return [
+        IntegrationEvent(
+            event_id=str(uuid.uuid4()),
+            type="escrow.RedemptionConfirmed.v1",
+            source="escrow",
+            stream=f"card-{i}",
+            version=2,
+            position=i + 1,
+            recorded_at="2026-11-22T09:00:00+00:00",
+            data={
+                "card_id": f"card-{i}",
+                "merchant_id": "m-1",
+                "consumer_id": "c-9",
+                "amount": 1000 + i,
+                "phone_encrypted": "q83v",
+            },
+            metadata={},
+        )
+        for i in range(count)
+    ]
 
 
 def publish(amqp_uri: str, events: list[IntegrationEvent]) -> None:
@@ -22,6 +37,10 @@ def publish(amqp_uri: str, events: list[IntegrationEvent]) -> None:
         channel = conn.channel()
         channel.confirm_delivery()
         for event in events:
-            channel.basic_publish(exchange_name(event.source), event.type, encode_body(event),
-                                  pika.BasicProperties(content_type="application/json",
-                                                       delivery_mode=2), mandatory=True)
+            channel.basic_publish(
+                exchange_name(event.source),
+                event.type,
+                encode_body(event),
+                pika.BasicProperties(content_type="application/json", delivery_mode=2),
+                mandatory=True,
+            )

@@ -1,4 +1,5 @@
 """Merchants for tests: an application's body, a fresh USCC, onboarding through the gateway."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,8 +12,13 @@ PHONE = "13812345678"
 
 
 def application(**changes) -> dict:
-    return {"name": "Weihai Fitness", "uscc": USCC, "industry": "fitness",
-            "address": "1 Haibin Road", "contact_phone": PHONE} | changes
+    return {
+        "name": "Weihai Fitness",
+        "uscc": USCC,
+        "industry": "fitness",
+        "address": "1 Haibin Road",
+        "contact_phone": PHONE,
+    } | changes
 
 
 def fresh_uscc() -> str:
@@ -32,7 +38,8 @@ def onboard(client, **changes) -> str:
     created = client.post("/api/v1/merchants", json=application(**changes), headers=operator)
     assert created.status_code == 201, created.get_json()
     merchant_id = created.get_json()["merchant_id"]
-    approved = client.post(f"/api/v1/merchants/{merchant_id}/approve",
-                           headers=auth(client, "operator", "op-2"))
+    approved = client.post(
+        f"/api/v1/merchants/{merchant_id}/approve", headers=auth(client, "operator", "op-2")
+    )
     assert approved.get_json() == {"merchant_id": merchant_id, "status": "active"}
     return merchant_id

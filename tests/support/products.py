@@ -1,4 +1,5 @@
 """A stand-in for the merchant service's product catalogue, as escrow's handlers ask it."""
+
 from __future__ import annotations
 
 

@@ -1,5 +1,6 @@
 """The merchant, escrow and risk services on real RabbitMQ, with their relays, behind the
 gateway's test client: what the risk findings' tests drive through HTTP."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -39,11 +40,18 @@ def risk_platform(tmp_path: Path, amqp_uri: str, policy_changes: dict | None = N
     proxy = rpc.start()
     try:
         regulator = auth(client, "regulator", "r-zhang")
-        wait_until(lambda: client.get("/api/v1/alerts", headers=regulator).status_code == 200
-                   and client.get("/api/v1/merchants").status_code == 200
-               and client.get("/api/v1/consumers/me/cards", headers=auth(
-                   client, "consumer", "c-probe")).status_code == 200, timeout=60,
-                   what="the services")
+        wait_until(
+            lambda: (
+                client.get("/api/v1/alerts", headers=regulator).status_code == 200
+                and client.get("/api/v1/merchants").status_code == 200
+                and client.get(
+                    "/api/v1/consumers/me/cards", headers=auth(client, "consumer", "c-probe")
+                ).status_code
+                == 200
+            ),
+            timeout=60,
+            what="the services",
+        )
         yield client, proxy
     finally:
         rpc.stop()
@@ -58,9 +66,17 @@ def shop_with_customers(client, customers: int, prefix: str = "c") -> tuple[str,
     service has seen every card."""
     merchant_id = onboard(client)
     merchant = auth(client, "merchant", merchant_id)
-    product = client.post(f"/api/v1/merchants/{merchant_id}/products", json={
-        "type": "count", "name": "10 classes", "price": 50_000, "uses": 10,
-        "validity_days": 180}, headers=merchant).get_json()["product_id"]
+    product = client.post(
+        f"/api/v1/merchants/{merchant_id}/products",
+        json={
+            "type": "count",
+            "name": "10 classes",
+            "price": 50_000,
+            "uses": 10,
+            "validity_days": 180,
+        },
+        headers=merchant,
+    ).get_json()["product_id"]
     cards = {}
     for i in range(customers):
         consumer_id = f"{prefix}-{i}"
@@ -68,8 +84,11 @@ def shop_with_customers(client, customers: int, prefix: str = "c") -> tuple[str,
         bought = client.post("/api/v1/cards", json={"product_id": product}, headers=consumer)
         assert bought.status_code == 201, bought.get_json()
         cards[consumer_id] = (consumer, bought.get_json()["card_id"])
-    wait_until(lambda: health(client, merchant_id).get("metrics", {}).get("open_cards")
-               == customers, timeout=60, what=f"the risk service to see {customers} cards")
+    wait_until(
+        lambda: health(client, merchant_id).get("metrics", {}).get("open_cards") == customers,
+        timeout=60,
+        what=f"the risk service to see {customers} cards",
+    )
     return merchant_id, cards
 
 
@@ -78,8 +97,14 @@ def health(client, merchant_id: str) -> dict:
     return answer.get_json() if answer.status_code == 200 else {}
 
 
-def complain(client, headers: dict, merchant_id: str, card_id: str | None = None,
-             text: str = "they will not refund me"):
+def complain(
+    client,
+    headers: dict,
+    merchant_id: str,
+    card_id: str | None = None,
+    text: str = "they will not refund me",
+):
     body = {"merchant_id": merchant_id, "category": "refused_refund", "text": text}
-    return client.post("/api/v1/complaints", json=body | ({"card_id": card_id} if card_id
-                                                         else {}), headers=headers)
+    return client.post(
+        "/api/v1/complaints", json=body | ({"card_id": card_id} if card_id else {}), headers=headers
+    )

@@ -1,4 +1,5 @@
 """A real nameko service used by the messaging tests: it records each relayed event once."""
+
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
@@ -29,12 +30,16 @@ class Recorder:
         if attempts <= event.data.get("fail_times", 0):
             raise RuntimeError(f"failing on purpose, attempt {attempts}")
         previous = uow.get_view("sold", event.event_id) or {"applied": 0}
-        uow.put_view("sold", event.event_id, {
-            "applied": previous["applied"] + 1,
-            "position": event.position,
-            "amount": event.data["amount"],
-            "source": event.source,
-        })
+        uow.put_view(
+            "sold",
+            event.event_id,
+            {
+                "applied": previous["applied"] + 1,
+                "position": event.position,
+                "amount": event.data["amount"],
+                "source": event.source,
+            },
+        )
 
     @rpc
     def ping(self):

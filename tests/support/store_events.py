@@ -1,4 +1,5 @@
 """Event factories and a thread starter for tests and benchmarks of the event stores."""
+
 from __future__ import annotations
 
 import threading

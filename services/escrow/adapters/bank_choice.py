@@ -4,6 +4,7 @@ Only `simulated` exists today, and it confirms every deposit without any payment
 in demo mode only: production refuses to start until a real bank adapter is built behind the
 escrow's bank port (services/escrow/application/ports.py) and configured.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,15 +21,19 @@ class BankAdapterRefused(RuntimeError):
     """The configured adapter cannot run in this mode (or does not exist)."""
 
 
-def choose_bank(mode: str, adapter: str | None, statement_dir: str | Path,
-                clock: Callable[[], datetime]) -> Bank:
+def choose_bank(
+    mode: str, adapter: str | None, statement_dir: str | Path, clock: Callable[[], datetime]
+) -> Bank:
     adapter = adapter or ("simulated" if mode == "demo" else "")
     if mode != "demo" and adapter in ("", *DEMO_ONLY):
         raise BankAdapterRefused(
             f"{mode} mode needs a real bank adapter (BANK_ADAPTER), and "
             f"{adapter or 'none'!r} is not one: the simulated bank confirms every deposit "
-            "without payment and runs in demo mode only (PLATFORM_MODE=demo)")
+            "without payment and runs in demo mode only (PLATFORM_MODE=demo)"
+        )
     if adapter != "simulated":
-        raise BankAdapterRefused(f"unknown BANK_ADAPTER {adapter!r}; the only adapter built"
-                                 " is 'simulated', for demo mode")
+        raise BankAdapterRefused(
+            f"unknown BANK_ADAPTER {adapter!r}; the only adapter built"
+            " is 'simulated', for demo mode"
+        )
     return SimulatedBank(statement_dir, clock=clock)

@@ -1,4 +1,5 @@
 """The escrow's `Merchants` port (application/ports.py) over RPC to the merchant service."""
+
 from __future__ import annotations
 
 from typing import Any

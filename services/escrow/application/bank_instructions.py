@@ -5,6 +5,7 @@ with the events and deleted once the bank has taken it, so a crash in between le
 pending, and the scheduled work sends it again. The bank takes each reference once, so a
 second send after a crash that followed the first changes nothing.
 """
+
 from __future__ import annotations
 
 from eventstore import EventStore
@@ -21,8 +22,11 @@ def instruct(uow, kind: str, reference: str, account: str, amount: int, **facts)
     """Inside the unit of work that records the refund or payout; returns its key. `facts`
     are kept with it: a refund's rule and time, which set when it is due."""
     key = key_of(kind, reference, account)
-    uow.put_view(PENDING, key, {"kind": kind, "reference": reference, "account": account,
-                                "amount": amount, **facts})
+    uow.put_view(
+        PENDING,
+        key,
+        {"kind": kind, "reference": reference, "account": account, "amount": amount, **facts},
+    )
     return key
 
 

@@ -4,6 +4,7 @@ Each one decides on a card through `store.decide` (load, decide, commit with its
 again on a lost race); the purchase, which creates the card, and the disputes, which come
 from the risk service's events, write in one unit of work of their own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,17 +37,36 @@ LOG = logging.getLogger(__name__)
 
 
 # --- purchase and deposit -------------------------------------------------------------------------
-def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merchants: Merchants,
-                  bank: Bank, policy: Policy, now: datetime, metadata: dict | None = None,
-                  new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:20]) -> dict:
+def purchase_card(
+    consumer_id: str,
+    product_id: str,
+    *,
+    store: EventStore,
+    merchants: Merchants,
+    bank: Bank,
+    policy: Policy,
+    now: datetime,
+    metadata: dict | None = None,
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:20],
+) -> dict:
     product = merchants.product_for_sale(product_id)
     total_key = f"{consumer_id}/{product['merchant_id']}"
     card_id, payment_id = f"card-{new_id()}", f"pay-{new_id()}"
     purchase = CardPurchased(
-        card_id, consumer_id, product["merchant_id"], product_id, product["type"],
-        product["price"], product["bonus"], product["uses"], product["validity_days"],
-        product["period_days"], payment_id, policy.escrow_ratio_percent(product.get("sector")),
-        now.isoformat())
+        card_id,
+        consumer_id,
+        product["merchant_id"],
+        product_id,
+        product["type"],
+        product["price"],
+        product["bonus"],
+        product["uses"],
+        product["validity_days"],
+        product["period_days"],
+        payment_id,
+        policy.escrow_ratio_percent(product.get("sector")),
+        now.isoformat(),
+    )
     with store.unit_of_work() as uow:
         # Appending first takes the store's write lock, so two purchases racing for the last
         # of the cap read the total one after the other; a refusal rolls the append back.
@@ -54,20 +74,40 @@ def purchase_card(consumer_id: str, product_id: str, *, store: EventStore, merch
         spent = (uow.get_view(TOTALS, total_key) or {"amount": 0})["amount"]
         limit = policy.cards.max_consumer_total_per_merchant
         if spent + purchase.price > limit:
-            raise BusinessRuleViolation("this consumer's prepaid total with the merchant would "
-                                        "exceed the cap", "consumer_cap_exceeded",
-                                        {"cap": limit, "already": spent})
+            raise BusinessRuleViolation(
+                "this consumer's prepaid total with the merchant would exceed the cap",
+                "consumer_cap_exceeded",
+                {"cap": limit, "already": spent},
+            )
         project(uow, domain.Card(card_id), [purchase])
     if bank.request_deposit(payment_id, card_id, purchase.price):
-        confirm_payment(payment_id, purchase.price, store=store, bank=bank, policy=policy,
-                        now=now, metadata=metadata)
+        confirm_payment(
+            payment_id,
+            purchase.price,
+            store=store,
+            bank=bank,
+            policy=policy,
+            now=now,
+            metadata=metadata,
+        )
     view = get_card(card_id, store=store)
-    return {"card_id": card_id, "status": view["status"],
-            "payment": {"payment_id": payment_id, "amount": purchase.price}}
+    return {
+        "card_id": card_id,
+        "status": view["status"],
+        "payment": {"payment_id": payment_id, "amount": purchase.price},
+    }
 
 
-def confirm_payment(payment_id: str, amount: int | None, *, store: EventStore, bank: Bank,
-                    policy: Policy, now: datetime, metadata: dict | None = None) -> dict:
+def confirm_payment(
+    payment_id: str,
+    amount: int | None,
+    *,
+    store: EventStore,
+    bank: Bank,
+    policy: Policy,
+    now: datetime,
+    metadata: dict | None = None,
+) -> dict:
     """`amount` is what the bank received; None means the card's price.
 
     Once the bank has the money, the card is activated or the money goes back: a payment
@@ -83,58 +123,115 @@ def confirm_payment(payment_id: str, amount: int | None, *, store: EventStore, b
     card = load_card(store, card_id)
     received = card.purchase.price if amount is None else amount
     try:
-        if card.status == "pending_payment" and \
-                store.get_view(DEFAULTS, card.purchase.merchant_id) is not None:
-            raise BusinessRuleViolation("the merchant was declared defaulted",
-                                        "merchant_defaulted")
-        done = decide(store, card_id, lambda c: domain.confirm_deposit(
-            c, payment_id, received, now, cooling_off_days=policy.refunds.cooling_off_days),
-            metadata)
+        if (
+            card.status == "pending_payment"
+            and store.get_view(DEFAULTS, card.purchase.merchant_id) is not None
+        ):
+            raise BusinessRuleViolation("the merchant was declared defaulted", "merchant_defaulted")
+        done = decide(
+            store,
+            card_id,
+            lambda c: domain.confirm_deposit(
+                c, payment_id, received, now, cooling_off_days=policy.refunds.cooling_off_days
+            ),
+            metadata,
+        )
         return card_view(done.card)
     except (Conflict, NotFound):
         raise  # the card was activated or closed otherwise: nothing of this payment is kept
     except Exception as exc:
         if not isinstance(exc, DomainError):
-            LOG.exception("activating card %s failed after the bank took the money; "
-                          "returning it", card_id)
-        returned = _return_deposit(store, bank, card_id, payment_id, received,
-                                   getattr(exc, "code", "activation_failed"), now, metadata)
+            LOG.exception(
+                "activating card %s failed after the bank took the money; returning it", card_id
+            )
+        returned = _return_deposit(
+            store,
+            bank,
+            card_id,
+            payment_id,
+            received,
+            getattr(exc, "code", "activation_failed"),
+            now,
+            metadata,
+        )
         if isinstance(exc, DomainError):
             exc.details = {**exc.details, **returned}
             raise
         raise BusinessRuleViolation(
             "the card could not be activated; the payment goes back by the original route",
-            "purchase_failed", returned) from exc
+            "purchase_failed",
+            returned,
+        ) from exc
 
 
-def _return_deposit(store: EventStore, bank: Bank, card_id: str, payment_id: str, amount: int,
-                    reason: str, now: datetime, metadata: dict | None) -> dict:
-    done = decide(store, card_id, lambda c: domain.return_deposit(
-        c, payment_id, amount, reason, now), metadata)
+def _return_deposit(
+    store: EventStore,
+    bank: Bank,
+    card_id: str,
+    payment_id: str,
+    amount: int,
+    reason: str,
+    now: datetime,
+    metadata: dict | None,
+) -> dict:
+    done = decide(
+        store,
+        card_id,
+        lambda c: domain.return_deposit(c, payment_id, amount, reason, now),
+        metadata,
+    )
     if done.events:
-        bank_instructions.send(store, bank, [bank_instructions.key_of(
-            "refund", payment_id, card_id)])
-    return {"card_id": card_id, "payment_id": payment_id, "status": done.card.status,
-            "returned_amount": amount if done.events else 0}
+        bank_instructions.send(
+            store, bank, [bank_instructions.key_of("refund", payment_id, card_id)]
+        )
+    return {
+        "card_id": card_id,
+        "payment_id": payment_id,
+        "status": done.card.status,
+        "returned_amount": amount if done.events else 0,
+    }
 
 
 # --- redemptions --------------------------------------------------------------------------------
-def request_redemption(card_id: str, merchant_id: str, *, value: int, uses: int,
-                       store: EventStore, policy: Policy, now: datetime,
-                       metadata: dict | None = None,
-                       new_id: Callable[[], str] = lambda: f"red-{uuid.uuid4().hex[:20]}") -> dict:
+def request_redemption(
+    card_id: str,
+    merchant_id: str,
+    *,
+    value: int,
+    uses: int,
+    store: EventStore,
+    policy: Policy,
+    now: datetime,
+    metadata: dict | None = None,
+    new_id: Callable[[], str] = lambda: f"red-{uuid.uuid4().hex[:20]}",
+) -> dict:
     card = load_card(store, card_id)
     if card.purchase.merchant_id != merchant_id:
         raise NotFound(f"no card {card_id}")
     if store.get_view(DEFAULTS, merchant_id) is not None:
-        raise BusinessRuleViolation("the merchant was declared defaulted: its cards are "
-                                    "refunded, not redeemed", "merchant_defaulted")
+        raise BusinessRuleViolation(
+            "the merchant was declared defaulted: its cards are refunded, not redeemed",
+            "merchant_defaulted",
+        )
     redemption_id = new_id()
-    done = decide(store, card_id, lambda c: domain.request_redemption(
-        c, redemption_id, value=value, uses=uses, now=now,
-        hold_minutes=policy.escrow.hold_expiry_minutes), metadata)
-    return {"redemption_id": redemption_id, "status": "pending_confirmation",
-            "expires_at": done.events[0].expires_at}
+    done = decide(
+        store,
+        card_id,
+        lambda c: domain.request_redemption(
+            c,
+            redemption_id,
+            value=value,
+            uses=uses,
+            now=now,
+            hold_minutes=policy.escrow.hold_expiry_minutes,
+        ),
+        metadata,
+    )
+    return {
+        "redemption_id": redemption_id,
+        "status": "pending_confirmation",
+        "expires_at": done.events[0].expires_at,
+    }
 
 
 def _owned_hold(store: EventStore, redemption_id: str, consumer_id: str | None) -> str:
@@ -147,29 +244,53 @@ def _owned_hold(store: EventStore, redemption_id: str, consumer_id: str | None) 
     return found["card_id"]
 
 
-def confirm_redemption(redemption_id: str, consumer_id: str, *, store: EventStore,
-                       now: datetime, metadata: dict | None = None) -> dict:
+def confirm_redemption(
+    redemption_id: str,
+    consumer_id: str,
+    *,
+    store: EventStore,
+    now: datetime,
+    metadata: dict | None = None,
+) -> dict:
     card_id = _owned_hold(store, redemption_id, consumer_id)
-    done = decide(store, card_id, lambda c: domain.confirm_redemption(c, redemption_id, now),
-                  metadata)
+    done = decide(
+        store, card_id, lambda c: domain.confirm_redemption(c, redemption_id, now), metadata
+    )
     hold = done.card.holds[redemption_id]
     if hold.status != "confirmed":
         raise Conflict(f"the redemption was {hold.status}", "redemption_not_pending")
     if done.events:
-        return {"status": "confirmed", "released_amount": done.events[0].released_amount,
-                "event_id": done.event_ids[0]}
+        return {
+            "status": "confirmed",
+            "released_amount": done.events[0].released_amount,
+            "event_id": done.event_ids[0],
+        }
     # Confirmed before: answer exactly as the first confirmation did.
-    first = next(r for r in done.history if r.type == "escrow.RedemptionConfirmed.v1"
-                 and r.data["redemption_id"] == redemption_id)
-    return {"status": "confirmed", "released_amount": first.data["released_amount"],
-            "event_id": first.id}
+    first = next(
+        r
+        for r in done.history
+        if r.type == "escrow.RedemptionConfirmed.v1" and r.data["redemption_id"] == redemption_id
+    )
+    return {
+        "status": "confirmed",
+        "released_amount": first.data["released_amount"],
+        "event_id": first.id,
+    }
 
 
-def void_redemption(redemption_id: str, consumer_id: str | None, reason: str, *,
-                    store: EventStore, now: datetime, metadata: dict | None = None) -> dict:
+def void_redemption(
+    redemption_id: str,
+    consumer_id: str | None,
+    reason: str,
+    *,
+    store: EventStore,
+    now: datetime,
+    metadata: dict | None = None,
+) -> dict:
     card_id = _owned_hold(store, redemption_id, consumer_id)
-    done = decide(store, card_id,
-                  lambda c: domain.void_redemption(c, redemption_id, reason, now), metadata)
+    done = decide(
+        store, card_id, lambda c: domain.void_redemption(c, redemption_id, reason, now), metadata
+    )
     status = done.card.holds[redemption_id].status
     if status != reason:
         raise Conflict(f"the redemption is {status}", "redemption_not_pending")
@@ -177,8 +298,17 @@ def void_redemption(redemption_id: str, consumer_id: str | None, reason: str, *,
 
 
 # --- refunds ------------------------------------------------------------------------------------
-def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, store: EventStore,
-                bank: Bank, policy: Policy, now: datetime, metadata: dict | None = None) -> dict:
+def refund_card(
+    card_id: str,
+    consumer_id: str | None,
+    *,
+    rule: str | None,
+    store: EventStore,
+    bank: Bank,
+    policy: Policy,
+    now: datetime,
+    metadata: dict | None = None,
+) -> dict:
     """`rule=None` is the consumer's own request: cooling-off when it applies (the whole
     principal), on request otherwise."""
     card = load_card(store, card_id)
@@ -191,8 +321,13 @@ def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, stor
         options = [rule] if rule else ["cooling_off", "on_request"]
         for option in options:
             try:
-                return domain.refund(c, option, now, cooling_off_days=refunds.cooling_off_days,
-                                     stored_value_formula=refunds.stored_value_formula)
+                return domain.refund(
+                    c,
+                    option,
+                    now,
+                    cooling_off_days=refunds.cooling_off_days,
+                    stored_value_formula=refunds.stored_value_formula,
+                )
             except BusinessRuleViolation:
                 if option == options[-1]:
                     raise
@@ -200,11 +335,17 @@ def refund_card(card_id: str, consumer_id: str | None, *, rule: str | None, stor
 
     done = decide(store, card_id, decision, metadata)
     refund = done.events[-1]
-    bank_instructions.send(store, bank, [bank_instructions.key_of(
-        "refund", done.card.purchase.payment_id, card_id)])
+    bank_instructions.send(
+        store, bank, [bank_instructions.key_of("refund", done.card.purchase.payment_id, card_id)]
+    )
     due = refund_due_on(refund.rule, datetime.fromisoformat(refund.refunded_at), refunds)
-    return {"status": done.card.status, "refund_amount": refund.refund_amount,
-            "rule": refund.rule, "event_id": done.event_ids[-1], "due_on": due.isoformat()}
+    return {
+        "status": done.card.status,
+        "refund_amount": refund.refund_amount,
+        "rule": refund.rule,
+        "event_id": done.event_ids[-1],
+        "due_on": due.isoformat(),
+    }
 
 
 # --- disputes, from the risk service's complaints -------------------------------------------------
@@ -213,8 +354,9 @@ def open_dispute(uow: UnitOfWork, complaint_id: str, card_id: str) -> None:
     the days elapsed meanwhile are released together afterwards."""
     uow.put_view(CARD_OF_COMPLAINT, complaint_id, {"card_id": card_id})
     found = uow.get_view(DISPUTES_BY_CARD, card_id) or {"complaints": []}
-    uow.put_view(DISPUTES_BY_CARD, card_id,
-                 {"complaints": sorted({*found["complaints"], complaint_id})})
+    uow.put_view(
+        DISPUTES_BY_CARD, card_id, {"complaints": sorted({*found["complaints"], complaint_id})}
+    )
 
 
 def close_dispute(uow: UnitOfWork, complaint_id: str) -> None:

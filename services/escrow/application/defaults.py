@@ -1,5 +1,6 @@
 """A merchant's default, declared by a regulator: every open card of the merchant refunded
 from escrow by the `merchant_default` rule, in batches, resumable, and never twice."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,14 +17,24 @@ from services.escrow.domain import card as domain
 from services.event_sourcing import RetryPolicy
 
 DEFAULT_BATCH = 100
-BATCH_RETRY = RetryPolicy(50, "cards of this merchant are too busy; retry the default",
-                          "cards_busy")
+BATCH_RETRY = RetryPolicy(
+    50, "cards of this merchant are too busy; retry the default", "cards_busy"
+)
 """A batch lost to a command on one of its cards is refunded again on the fresh cards."""
 
 
-def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: EventStore,
-                     bank: Bank, policy: Policy, now: datetime, metadata: dict | None = None,
-                     between_batches: Callable[[], None] = lambda: None) -> dict:
+def default_merchant(
+    merchant_id: str,
+    reason: str,
+    declared_by: str,
+    *,
+    store: EventStore,
+    bank: Bank,
+    policy: Policy,
+    now: datetime,
+    metadata: dict | None = None,
+    between_batches: Callable[[], None] = lambda: None,
+) -> dict:
     """Refunds every open card of a defaulted merchant by the `merchant_default` rule.
 
     Cards go in batches, each batch one unit of work (one fsync), with the progress saved in
@@ -33,8 +44,13 @@ def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: 
     service: SQLite never yields to the hub by itself).
     """
     progress = store.get_view(DEFAULTS, merchant_id) or {
-        "merchant_id": merchant_id, "reason": reason, "declared_by": declared_by,
-        "cards_refunded": 0, "amount_refunded": 0, "finished": False}
+        "merchant_id": merchant_id,
+        "reason": reason,
+        "declared_by": declared_by,
+        "cards_refunded": 0,
+        "amount_refunded": 0,
+        "finished": False,
+    }
     if store.get_view(DEFAULTS, merchant_id) is None:
         # Recorded before any card is touched: from now on no redemption is requested, no
         # late deposit activates a card, and no payout goes to the merchant.
@@ -42,25 +58,48 @@ def default_merchant(merchant_id: str, reason: str, declared_by: str, *, store: 
             uow.put_view(DEFAULTS, merchant_id, progress)
     cursor, prefix = f"{merchant_id}/", f"{merchant_id}/"
     while True:
-        page = [(k, v) for k, v in store.list_views(BY_MERCHANT, cursor, DEFAULT_BATCH)
-                if k.startswith(prefix)]
+        page = [
+            (k, v)
+            for k, v in store.list_views(BY_MERCHANT, cursor, DEFAULT_BATCH)
+            if k.startswith(prefix)
+        ]
         if not page:
             break
         cursor = page[-1][0]
-        refunds = _refund_batch(store, [v["card_id"] for _, v in page if v["status"] == "active"],
-                                progress, policy, now, metadata or {})
-        bank_instructions.send(store, bank, [bank_instructions.key_of(
-            "refund", card.purchase.payment_id, card.card_id) for card, _ in refunds])
+        refunds = _refund_batch(
+            store,
+            [v["card_id"] for _, v in page if v["status"] == "active"],
+            progress,
+            policy,
+            now,
+            metadata or {},
+        )
+        bank_instructions.send(
+            store,
+            bank,
+            [
+                bank_instructions.key_of("refund", card.purchase.payment_id, card.card_id)
+                for card, _ in refunds
+            ],
+        )
         between_batches()
     progress["finished"] = True
     with store.unit_of_work() as uow:
         uow.put_view(DEFAULTS, merchant_id, progress)
-    return {"cards_refunded": progress["cards_refunded"],
-            "amount_refunded": progress["amount_refunded"]}
+    return {
+        "cards_refunded": progress["cards_refunded"],
+        "amount_refunded": progress["amount_refunded"],
+    }
 
 
-def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy: Policy,
-                  now: datetime, metadata: dict) -> list[tuple[domain.Card, int]]:
+def _refund_batch(
+    store: EventStore,
+    card_ids: list[str],
+    progress: dict,
+    policy: Policy,
+    now: datetime,
+    metadata: dict,
+) -> list[tuple[domain.Card, int]]:
     """The batch's cards are read and refunded inside its one unit of work (under SQLite's
     write lock), each appended and projected by `append_card`; a command on one of them
     meanwhile fails the append, and the whole batch is taken again (`BATCH_RETRY`)."""
@@ -72,8 +111,12 @@ def _refund_batch(store: EventStore, card_ids: list[str], progress: dict, policy
                     card = load_card(store, card_id)
                     if card.status != "active":
                         continue
-                    events = domain.refund(card, "merchant_default", now,
-                                           cooling_off_days=policy.refunds.cooling_off_days)
+                    events = domain.refund(
+                        card,
+                        "merchant_default",
+                        now,
+                        cooling_off_days=policy.refunds.cooling_off_days,
+                    )
                     append_card(uow, card, events, metadata)
                     done.append((card, events[-1].refund_amount))
                 progress["cards_refunded"] += len(done)

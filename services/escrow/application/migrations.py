@@ -1,5 +1,6 @@
 """Moves the escrow's persisted views to their current collection names when the service
 starts. Each step is idempotent: with nothing under an old name, it reads one empty page."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,8 +20,9 @@ def _keep_newer(newer: dict | None, older: dict) -> dict:
 
 def _all_complaints(newer: dict | None, older: dict) -> dict:
     """A card's open complaints, wherever they were recorded."""
-    return {"complaints": sorted({*(newer or {"complaints": []})["complaints"],
-                                  *older["complaints"]})}
+    return {
+        "complaints": sorted({*(newer or {"complaints": []})["complaints"], *older["complaints"]})
+    }
 
 
 RENAMES: list[tuple[str, str, Callable[[dict | None, dict], dict]]] = [

@@ -1,4 +1,5 @@
 """What the escrow application needs from outside: the bank and the merchant service."""
+
 from __future__ import annotations
 
 from typing import Protocol

@@ -5,6 +5,7 @@ streams: the card's own views, the schedules the scheduled work scans, the merch
 figures, the consumer's total against the cap, and the bank instructions. Every view
 collection the escrow keeps is named here (bank instructions in `bank_instructions`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,30 +46,51 @@ PENDING_PAYMENTS = "pending_payments"
 """Cards waiting for their payment, keyed "<purchase time>|<card id>": the scheduled work
 rechecks those the bank has not confirmed some minutes on (a crash, a lost callback)."""
 
-RELEASES = {"DepositConfirmed": "upfront_amount", "RedemptionConfirmed": "released_amount",
-            "FundsReleased": "released_amount"}
+RELEASES = {
+    "DepositConfirmed": "upfront_amount",
+    "RedemptionConfirmed": "released_amount",
+    "FundsReleased": "released_amount",
+}
 """The events that release money to the merchant, and the field that says how much."""
 
 
 def card_view(card: Card) -> dict:
     """The card as its owner, its merchant and the gateway see it."""
     p = card.purchase
-    if card.status == "pending_payment":   # nothing deposited, no balance yet
-        return {"card_id": card.card_id, "type": p.card_type, "status": card.status,
-                "merchant_id": p.merchant_id, "product_id": p.product_id,
-                "consumer_id": p.consumer_id, "balance": {}, "deposited": 0,
-                "escrow_held": 0, "released_amount": 0, "refunded_amount": 0,
-                "expires_at": None}
-    balance = {"stored_value": {"value": card.value_left},
-               "count": {"uses": card.uses_left}}.get(p.card_type)
+    if card.status == "pending_payment":  # nothing deposited, no balance yet
+        return {
+            "card_id": card.card_id,
+            "type": p.card_type,
+            "status": card.status,
+            "merchant_id": p.merchant_id,
+            "product_id": p.product_id,
+            "consumer_id": p.consumer_id,
+            "balance": {},
+            "deposited": 0,
+            "escrow_held": 0,
+            "released_amount": 0,
+            "refunded_amount": 0,
+            "expires_at": None,
+        }
+    balance = {"stored_value": {"value": card.value_left}, "count": {"uses": card.uses_left}}.get(
+        p.card_type
+    )
     if balance is None:
         balance = {"days_left": p.period_days - card.days_released}
-    return {"card_id": card.card_id, "type": p.card_type, "status": card.status,
-            "merchant_id": p.merchant_id, "product_id": p.product_id,
-            "consumer_id": p.consumer_id, "balance": balance, "deposited": card.deposited,
-            "escrow_held": card.held, "released_amount": card.released,
-            "refunded_amount": card.refunded,
-            "expires_at": card.expires_at.isoformat() if card.expires_at else None}
+    return {
+        "card_id": card.card_id,
+        "type": p.card_type,
+        "status": card.status,
+        "merchant_id": p.merchant_id,
+        "product_id": p.product_id,
+        "consumer_id": p.consumer_id,
+        "balance": balance,
+        "deposited": card.deposited,
+        "escrow_held": card.held,
+        "released_amount": card.released,
+        "refunded_amount": card.refunded,
+        "expires_at": card.expires_at.isoformat() if card.expires_at else None,
+    }
 
 
 def pending_key(card: Card) -> str:
@@ -98,8 +120,11 @@ def project(uow: UnitOfWork, card: Card, events: Sequence[object]) -> None:
     if after != before:
         totals = uow.get_view(MERCHANT_STATS, p.merchant_id) or stats.empty(p.merchant_id)
         uow.put_view(MERCHANT_STATS, p.merchant_id, stats.add(totals, before, after))
-    for collection, key in ((CARDS, card.card_id), (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),
-                            (BY_MERCHANT, f"{p.merchant_id}/{card.card_id}")):
+    for collection, key in (
+        (CARDS, card.card_id),
+        (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),
+        (BY_MERCHANT, f"{p.merchant_id}/{card.card_id}"),
+    ):
         uow.put_view(collection, key, view)
 
 
@@ -111,28 +136,45 @@ def _project_event(uow: UnitOfWork, card: Card, event, was: str) -> None:
     if kind == "CardPurchased":
         _project_purchase(uow, card)
     elif kind == "RedemptionRequested":
-        uow.put_view(REDEMPTIONS, event.redemption_id,
-                     {"card_id": card.card_id, "consumer_id": card.purchase.consumer_id})
-        uow.put_view(OPEN_HOLDS, f"{event.expires_at}|{event.redemption_id}",
-                     {"card_id": card.card_id, "redemption_id": event.redemption_id})
+        uow.put_view(
+            REDEMPTIONS,
+            event.redemption_id,
+            {"card_id": card.card_id, "consumer_id": card.purchase.consumer_id},
+        )
+        uow.put_view(
+            OPEN_HOLDS,
+            f"{event.expires_at}|{event.redemption_id}",
+            {"card_id": card.card_id, "redemption_id": event.redemption_id},
+        )
     elif kind in ("RedemptionConfirmed", "RedemptionVoided"):
         hold = card.holds[event.redemption_id]
         uow.delete_view(OPEN_HOLDS, f"{hold.expires_at.isoformat()}|{hold.redemption_id}")
     elif kind == "DepositConfirmed":
-        uow.put_view(CARD_EXPIRY, f"{event.expires_at}|{card.card_id}",
-                     {"card_id": card.card_id})
+        uow.put_view(CARD_EXPIRY, f"{event.expires_at}|{card.card_id}", {"card_id": card.card_id})
     elif kind == "CardRefunded":
-        if card.expires_at is not None:   # a refunded card was active: it has one
+        if card.expires_at is not None:  # a refunded card was active: it has one
             uow.delete_view(CARD_EXPIRY, f"{card.expires_at.isoformat()}|{card.card_id}")
-        bank_instructions.instruct(uow, "refund", card.purchase.payment_id, card.card_id,
-                                   event.refund_amount, rule=event.rule,
-                                   refunded_at=event.refunded_at)
+        bank_instructions.instruct(
+            uow,
+            "refund",
+            card.purchase.payment_id,
+            card.card_id,
+            event.refund_amount,
+            rule=event.rule,
+            refunded_at=event.refunded_at,
+        )
     elif kind == "DepositReturned":
         # Due like any refund that is not a cooling-off one (policy [refunds]).
-        bank_instructions.instruct(uow, "refund", event.payment_id, card.card_id,
-                                   event.amount, rule="deposit_returned",
-                                   refunded_at=event.returned_at)
-        if was == "pending_payment":   # an abandoned card freed its cap already
+        bank_instructions.instruct(
+            uow,
+            "refund",
+            event.payment_id,
+            card.card_id,
+            event.amount,
+            rule="deposit_returned",
+            refunded_at=event.returned_at,
+        )
+        if was == "pending_payment":  # an abandoned card freed its cap already
             _release_consumer_total(uow, card)
     elif kind == "PaymentAbandoned":
         _release_consumer_total(uow, card)
@@ -140,8 +182,7 @@ def _project_event(uow: UnitOfWork, card: Card, event, was: str) -> None:
         day = _stamp(event)[:10]
         merchant_id = card.purchase.merchant_id
         key = f"{day}|{merchant_id}"
-        owed = uow.get_view(UNSETTLED, key) or {"merchant_id": merchant_id, "day": day,
-                                                "amount": 0}
+        owed = uow.get_view(UNSETTLED, key) or {"merchant_id": merchant_id, "day": day, "amount": 0}
         owed["amount"] += getattr(event, RELEASES[kind])
         uow.put_view(UNSETTLED, key, owed)
 
@@ -154,8 +195,9 @@ def _project_purchase(uow: UnitOfWork, card: Card) -> None:
     spent = (uow.get_view(TOTALS, key) or {"amount": 0})["amount"]
     uow.put_view(TOTALS, key, {"amount": spent + p.price})
     uow.put_view(PAYMENTS, p.payment_id, {"card_id": card.card_id})
-    uow.put_view(PENDING_PAYMENTS, pending_key(card),
-                 {"card_id": card.card_id, "payment_id": p.payment_id})
+    uow.put_view(
+        PENDING_PAYMENTS, pending_key(card), {"card_id": card.card_id, "payment_id": p.payment_id}
+    )
 
 
 def _release_consumer_total(uow: UnitOfWork, card: Card) -> None:
@@ -177,5 +219,6 @@ def _reschedule_release(uow: UnitOfWork, card: Card, scheduled: str | None) -> N
 
 
 def _stamp(event) -> str:
-    return next(getattr(event, name) for name in ("confirmed_at", "released_at")
-                if hasattr(event, name))
+    return next(
+        getattr(event, name) for name in ("confirmed_at", "released_at") if hasattr(event, name)
+    )

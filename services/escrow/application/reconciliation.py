@@ -5,6 +5,7 @@ same reference and amount, and nothing else may: deposits (the payment id), refu
 original route (the card's payment id) and payouts (the payout id). Every difference is
 reported; a clean day has none.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -41,11 +42,16 @@ def expected_movements(store: EventStore, day: str) -> Counter:
 def reconcile(day: str, statement: list[dict], *, store: EventStore) -> dict:
     """{"day", "matched", "missing_at_bank": [...], "unexpected_at_bank": [...]}."""
     expected = expected_movements(store, day)
-    seen = Counter((line["kind"], line["reference"], line["amount"]) for line in statement
-                   if line["amount"])
+    seen = Counter(
+        (line["kind"], line["reference"], line["amount"]) for line in statement if line["amount"]
+    )
     as_dicts = lambda counter: [  # noqa: E731
-        {"kind": k, "reference": r, "amount": a, "count": n} for (k, r, a), n in
-        sorted(counter.items())]
-    return {"day": day, "matched": sum((expected & seen).values()),
-            "missing_at_bank": as_dicts(expected - seen),
-            "unexpected_at_bank": as_dicts(seen - expected)}
+        {"kind": k, "reference": r, "amount": a, "count": n}
+        for (k, r, a), n in sorted(counter.items())
+    ]
+    return {
+        "day": day,
+        "matched": sum((expected & seen).values()),
+        "missing_at_bank": as_dicts(expected - seen),
+        "unexpected_at_bank": as_dicts(seen - expected),
+    }

@@ -5,6 +5,7 @@ A refund is committed with its bank instruction, and the instruction is deleted 
 bank takes it; one still pending after its due date is overdue, and regulators and the
 bank see it here.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,12 +22,14 @@ def due_on(instruction: dict, policy: Policy) -> str | None:
     rule (the scheduled work sends it again soon anyway)."""
     if "rule" not in instruction:
         return None
-    return refund_due_on(instruction["rule"], datetime.fromisoformat(
-        instruction["refunded_at"]), policy.refunds).isoformat()
+    return refund_due_on(
+        instruction["rule"], datetime.fromisoformat(instruction["refunded_at"]), policy.refunds
+    ).isoformat()
 
 
-def overdue_refunds(*, store: EventStore, policy: Policy, now: datetime, after: str = "",
-                    limit: int = 100) -> dict:
+def overdue_refunds(
+    *, store: EventStore, policy: Policy, now: datetime, after: str = "", limit: int = 100
+) -> dict:
     today = now.date().isoformat()
 
     def late(key: str, doc: dict) -> bool:
@@ -34,11 +37,17 @@ def overdue_refunds(*, store: EventStore, policy: Policy, now: datetime, after: 
         return due is not None and due < today
 
     def overdue(doc: dict) -> dict:
-        due = refund_due_on(doc["rule"], datetime.fromisoformat(doc["refunded_at"]),
-                            policy.refunds)   # a late one has its rule: see `due_on`
-        return {"card_id": doc["account"], "amount": doc["amount"], "rule": doc["rule"],
-                "refunded_at": doc["refunded_at"], "due_on": due.isoformat(),
-                "days_overdue": (now.date() - due).days}
+        due = refund_due_on(
+            doc["rule"], datetime.fromisoformat(doc["refunded_at"]), policy.refunds
+        )  # a late one has its rule: see `due_on`
+        return {
+            "card_id": doc["account"],
+            "amount": doc["amount"],
+            "rule": doc["rule"],
+            "refunded_at": doc["refunded_at"],
+            "due_on": due.isoformat(),
+            "days_overdue": (now.date() - due).days,
+        }
 
     found = keyset_page(store.list_views, PENDING, "refund|", after, limit, late)
     items = [overdue(doc) for _, doc in found["rows"]]

@@ -7,6 +7,7 @@ that stops at the present. The work comes in pages of bounded size, so that a ca
 deadline (an RPC) is answered in time however much is due; `sweep` runs pages until nothing
 due is left. Every step is idempotent, so overlapping runs only repeat no-ops.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -55,8 +56,9 @@ def _due(store: EventStore, collection: str, now: datetime, budget: int):
             return
 
 
-def _work_through(store: EventStore, collection: str, now: datetime, budget: int,
-                  act: Callable[[str, dict], int]) -> tuple[int, bool]:
+def _work_through(
+    store: EventStore, collection: str, now: datetime, budget: int, act: Callable[[str, dict], int]
+) -> tuple[int, bool]:
     """Acts on due entries, oldest first, until `budget` of them did something; returns how
     many did, and whether due entries were left for the next page."""
     done = 0
@@ -78,12 +80,14 @@ def _expire_holds(store: EventStore, now: datetime, budget: int) -> tuple[int, b
     return _work_through(store, OPEN_HOLDS, now, budget, lapse)
 
 
-def _expire_cards(store: EventStore, bank: Bank, policy: Policy, now: datetime,
-                  budget: int) -> tuple[int, bool]:
+def _expire_cards(
+    store: EventStore, bank: Bank, policy: Policy, now: datetime, budget: int
+) -> tuple[int, bool]:
     def refund(_, due: dict) -> int:
         try:
-            refund_card(due["card_id"], None, rule="expiry", store=store, bank=bank,
-                        policy=policy, now=now)
+            refund_card(
+                due["card_id"], None, rule="expiry", store=store, bank=bank, policy=policy, now=now
+            )
             return 1
         except (Conflict, BusinessRuleViolation):
             return 0
@@ -94,20 +98,22 @@ def _expire_cards(store: EventStore, bank: Bank, policy: Policy, now: datetime,
 def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple[int, bool]:
     """A disputed card keeps its place and is passed over until its complaints resolve; its
     days elapsed meanwhile are released together afterwards."""
+
     def release(key: str, due: dict) -> int:
         if store.get_view(DISPUTES_BY_CARD, due["card_id"]) is not None:
             return 0
         done = decide(store, due["card_id"], lambda c: domain.release_due(c, now, disputed=False))
         if release_key(done.card) != key and store.get_view(PERIOD_DUE, key) is not None:
-            with store.unit_of_work() as uow:   # an entry the card had moved on from
+            with store.unit_of_work() as uow:  # an entry the card had moved on from
                 uow.delete_view(PERIOD_DUE, key)
         return len(done.events)
 
     return _work_through(store, PERIOD_DUE, now, budget, release)
 
 
-def _recover_pending_payments(store: EventStore, bank: Bank, policy: Policy, now: datetime,
-                              budget: int) -> tuple[int, int, bool]:
+def _recover_pending_payments(
+    store: EventStore, bank: Bank, policy: Policy, now: datetime, budget: int
+) -> tuple[int, int, bool]:
     """Cards still waiting for their payment `pending_payment_recheck_minutes` after their
     purchase: the escrow died between the bank's yes and the activation, or the bank's
     confirmation was lost. A deposit on the bank's statement is confirmed now (the card is
@@ -120,12 +126,15 @@ def _recover_pending_payments(store: EventStore, bank: Bank, policy: Policy, now
 
     def deposit_of(card: domain.Card) -> dict | None:
         p, day = card.purchase, datetime.fromisoformat(card.purchase.purchased_at).date()
-        while day <= now.date():   # the bank books it on the purchase day, or soon after
+        while day <= now.date():  # the bank books it on the purchase day, or soon after
             if day.isoformat() not in statements:
                 statements[day.isoformat()] = bank.statement(day.isoformat())
             for line in statements[day.isoformat()]:
                 if (line["kind"], line["reference"], line["account"]) == (
-                        "deposit", p.payment_id, card.card_id):
+                    "deposit",
+                    p.payment_id,
+                    card.card_id,
+                ):
                     return line
             day += timedelta(days=1)
         return None
@@ -134,7 +143,7 @@ def _recover_pending_payments(store: EventStore, bank: Bank, policy: Policy, now
 
     def recheck(key: str, due: dict) -> int:
         card = load_card(store, due["card_id"])
-        if card.status != "pending_payment":   # settled meanwhile: the entry went with it
+        if card.status != "pending_payment":  # settled meanwhile: the entry went with it
             if store.get_view(PENDING_PAYMENTS, key) is not None:
                 with store.unit_of_work() as uow:
                     uow.delete_view(PENDING_PAYMENTS, key)
@@ -142,20 +151,31 @@ def _recover_pending_payments(store: EventStore, bank: Bank, policy: Policy, now
         deposit = deposit_of(card)
         if deposit is not None:
             try:
-                confirm_payment(due["payment_id"], deposit["amount"], store=store, bank=bank,
-                                policy=policy, now=now)
+                confirm_payment(
+                    due["payment_id"],
+                    deposit["amount"],
+                    store=store,
+                    bank=bank,
+                    policy=policy,
+                    now=now,
+                )
             except BusinessRuleViolation:
-                pass   # it could not be activated: the money went back
+                pass  # it could not be activated: the money went back
             except Conflict:
-                return 0   # the bank's own confirmation settled it meanwhile
+                return 0  # the bank's own confirmation settled it meanwhile
             counts["recovered"] += 1
             return 1
         if key < abandon_before:
-            abandoned = bool(decide(store, card.card_id, lambda c: domain.abandon_payment(
-                c, "bank_never_took_payment", now)).events)
+            abandoned = bool(
+                decide(
+                    store,
+                    card.card_id,
+                    lambda c: domain.abandon_payment(c, "bank_never_took_payment", now),
+                ).events
+            )
             counts["abandoned"] += abandoned
             return int(abandoned)
-        return 0   # the bank may still take it: looked at again on the next run
+        return 0  # the bank may still take it: looked at again on the next run
 
     recheck_before = now - timedelta(minutes=rules.pending_payment_recheck_minutes)
     _, left = _work_through(store, PENDING_PAYMENTS, recheck_before, budget, recheck)
@@ -176,8 +196,9 @@ def _move_legacy_period_cards(store: EventStore, budget: int) -> None:
             uow.delete_view(LEGACY_PERIOD_CARDS, card_id)
 
 
-def sweep_page(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
-               budget: int = PAGE) -> dict:
+def sweep_page(
+    *, store: EventStore, bank: Bank, policy: Policy, now: datetime, budget: int = PAGE
+) -> dict:
     """One bounded step of each kind of work; `more` says whether due work was left over.
     Payouts wait for the last page, so that a day's releases are paid in one payout."""
     _move_legacy_period_cards(store, budget)
@@ -185,23 +206,38 @@ def sweep_page(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
     counts["holds_expired"], holds_left = _expire_holds(store, now, budget)
     counts["cards_expired"], cards_left = _expire_cards(store, bank, policy, now, budget)
     counts["period_releases"], periods_left = _release_period_days(store, now, budget)
-    counts["pending_payments_recovered"], counts["payments_abandoned"], pending_left = \
+    counts["pending_payments_recovered"], counts["payments_abandoned"], pending_left = (
         _recover_pending_payments(store, bank, policy, now, budget)
+    )
     more = holds_left or cards_left or periods_left or pending_left
-    counts["payouts"] = 0 if more else len(settle(store=store, bank=bank, policy=policy,
-                                                  now=now))
+    counts["payouts"] = 0 if more else len(settle(store=store, bank=bank, policy=policy, now=now))
     return {**counts, "more": more}
 
 
-def sweep(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
-          budget: int = PAGE, between_pages: Callable[[], None] = lambda: None) -> dict:
+def sweep(
+    *,
+    store: EventStore,
+    bank: Bank,
+    policy: Policy,
+    now: datetime,
+    budget: int = PAGE,
+    between_pages: Callable[[], None] = lambda: None,
+) -> dict:
     """All the work due at `now`, page by page; the totals of what was done."""
-    return run_pages(lambda: sweep_page(store=store, bank=bank, policy=policy, now=now,
-                                        budget=budget), between_pages)
+    return run_pages(
+        lambda: sweep_page(store=store, bank=bank, policy=policy, now=now, budget=budget),
+        between_pages,
+    )
 
 
-def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
-           new_id: Callable[[], str] = lambda: f"po-{uuid.uuid4().hex[:20]}") -> list[dict]:
+def settle(
+    *,
+    store: EventStore,
+    bank: Bank,
+    policy: Policy,
+    now: datetime,
+    new_id: Callable[[], str] = lambda: f"po-{uuid.uuid4().hex[:20]}",
+) -> list[dict]:
     """Pays each merchant what was released to it on days at least `settlement_delay_days`
     old, one payout per merchant per run; the payout event and the cleared balances commit
     together, and the bank is asked after the commit (its reference is the payout id).
@@ -220,22 +256,35 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
         if store.get_view(DEFAULTS, merchant_id) is not None:
             _withhold(store, merchant_id, rows, now, new_id)
             continue
-        event = PayoutMade(new_id(), merchant_id, sum(d["amount"] for _, d in rows),
-                           sorted({d["day"] for _, d in rows}), now.isoformat())
+        event = PayoutMade(
+            new_id(),
+            merchant_id,
+            sum(d["amount"] for _, d in rows),
+            sorted({d["day"] for _, d in rows}),
+            now.isoformat(),
+        )
         stream = f"payouts-{merchant_id}"
-        view = {"payout_id": event.payout_id, "amount": event.amount, "days": event.days,
-                "paid_at": event.paid_at}
+        view = {
+            "payout_id": event.payout_id,
+            "amount": event.amount,
+            "days": event.days,
+            "paid_at": event.paid_at,
+        }
         try:
             with store.unit_of_work() as uow:
                 uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
                 for key, _ in rows:
                     uow.delete_view(UNSETTLED, key)
                 totals = uow.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
-                uow.put_view(MERCHANT_STATS, merchant_id,
-                             {**totals, "paid_out": totals["paid_out"] + event.amount})
+                uow.put_view(
+                    MERCHANT_STATS,
+                    merchant_id,
+                    {**totals, "paid_out": totals["paid_out"] + event.amount},
+                )
                 uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
-                key = bank_instructions.instruct(uow, "payout", event.payout_id, merchant_id,
-                                                 event.amount)
+                key = bank_instructions.instruct(
+                    uow, "payout", event.payout_id, merchant_id, event.amount
+                )
         except ConcurrencyError:
             continue  # another run is paying this merchant; whatever is left, the next run pays
         bank_instructions.send(store, bank, [key])
@@ -243,27 +292,45 @@ def settle(*, store: EventStore, bank: Bank, policy: Policy, now: datetime,
     return payouts
 
 
-def _withhold(store: EventStore, merchant_id: str, rows: list, now: datetime,
-              new_id: Callable[[], str]) -> None:
-    event = PayoutWithheld(new_id(), merchant_id, sum(d["amount"] for _, d in rows),
-                           sorted({d["day"] for _, d in rows}), "merchant_defaulted",
-                           now.isoformat())
+def _withhold(
+    store: EventStore, merchant_id: str, rows: list, now: datetime, new_id: Callable[[], str]
+) -> None:
+    event = PayoutWithheld(
+        new_id(),
+        merchant_id,
+        sum(d["amount"] for _, d in rows),
+        sorted({d["day"] for _, d in rows}),
+        "merchant_defaulted",
+        now.isoformat(),
+    )
     stream = f"payouts-{merchant_id}"
     try:
         with store.unit_of_work() as uow:
             uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
             for key, _ in rows:
                 uow.delete_view(UNSETTLED, key)
-            kept = uow.get_view(WITHHELD, merchant_id) or {"merchant_id": merchant_id,
-                                                           "amount": 0, "days": []}
-            uow.put_view(WITHHELD, merchant_id, {
-                **kept, "amount": kept["amount"] + event.amount,
-                "days": sorted({*kept["days"], *event.days})})
+            kept = uow.get_view(WITHHELD, merchant_id) or {
+                "merchant_id": merchant_id,
+                "amount": 0,
+                "days": [],
+            }
+            uow.put_view(
+                WITHHELD,
+                merchant_id,
+                {
+                    **kept,
+                    "amount": kept["amount"] + event.amount,
+                    "days": sorted({*kept["days"], *event.days}),
+                },
+            )
     except ConcurrencyError:
         pass  # another run is settling this merchant; whatever is left, the next run withholds
 
 
 def withheld(merchant_id: str, *, store: EventStore) -> dict:
     """What a defaulted merchant was owed and not paid: held for the regulator."""
-    return store.get_view(WITHHELD, merchant_id) or {"merchant_id": merchant_id, "amount": 0,
-                                                     "days": []}
+    return store.get_view(WITHHELD, merchant_id) or {
+        "merchant_id": merchant_id,
+        "amount": 0,
+        "days": [],
+    }

@@ -5,6 +5,7 @@ A concurrent command on the same card makes the append fail, and the decision is
 on the fresh card (`CARD_RETRY`). The domain's decisions are idempotent, so racing
 confirmations of one hold all see one release and return the same answer.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -50,8 +51,7 @@ def _read(store: EventStore, card_id: str) -> tuple[Card, list[RecordedEvent]]:
     return Card.from_events(card_id, (CODEC.decode(r) for r in records)), records
 
 
-def append_card(uow: UnitOfWork, card: Card, events: Sequence[object],
-                metadata: dict) -> list[str]:
+def append_card(uow: UnitOfWork, card: Card, events: Sequence[object], metadata: dict) -> list[str]:
     """Inside the caller's unit of work: appends the card's new events at the version it was
     read at and projects them (the card moves on with them); returns the event ids."""
     encoded = [CODEC.encode(e, metadata) for e in events]
@@ -60,22 +60,26 @@ def append_card(uow: UnitOfWork, card: Card, events: Sequence[object],
     return [e.id for e in encoded]
 
 
-def commit(store: EventStore, card: Card, events: Sequence[object],
-           metadata: dict) -> list[str]:
+def commit(store: EventStore, card: Card, events: Sequence[object], metadata: dict) -> list[str]:
     """Appends and projects the events in one unit of work; returns the event ids."""
     with store.unit_of_work() as uow:
         return append_card(uow, card, events, metadata)
 
 
-def decide(store: EventStore, card_id: str, decision: Callable[[Card], Sequence[object]],
-           metadata: dict | None = None,
-           retry: event_sourcing.RetryPolicy = CARD_RETRY) -> DecidedCard:
+def decide(
+    store: EventStore,
+    card_id: str,
+    decision: Callable[[Card], Sequence[object]],
+    metadata: dict | None = None,
+    retry: event_sourcing.RetryPolicy = CARD_RETRY,
+) -> DecidedCard:
     """Loads the card, takes the decision and commits it, until the commit holds or the
     retry policy gives up (409 `card_busy`). Domain errors from the decision pass through."""
     done = event_sourcing.run(
         lambda: _read(store, card_id),
         lambda read: decision(read[0]),
         lambda read, events: commit(store, read[0], events, metadata or {}),
-        retry)
+        retry,
+    )
     card, history = done.aggregate
     return DecidedCard(card, list(done.events), done.committed or [], history)

@@ -16,6 +16,7 @@ A refund returns what is still held once everything earned has been released, wh
 per-type formula of domain-rules.md: P x remaining value / (P + B), P x remaining uses / N,
 P x unserved days / D.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -107,8 +108,11 @@ class Card:
         """True while the card's cooling-off window keeps its money from the merchant:
         until `ends_at` inclusive (a refund is still a cooling-off one then), unless a spend
         was confirmed, which ends the right."""
-        return self.cooling_off_ends_at is not None and now <= self.cooling_off_ends_at and \
-            not any(h.status == "confirmed" for h in self.holds.values())
+        return (
+            self.cooling_off_ends_at is not None
+            and now <= self.cooling_off_ends_at
+            and not any(h.status == "confirmed" for h in self.holds.values())
+        )
 
     def reserved(self, attr: str) -> int:
         return sum(getattr(h, attr) for h in self.holds.values() if h.status == PENDING)
@@ -141,21 +145,32 @@ class Card:
             return window
         return None
 
-    def due(self, *, value_used: int | None = None, uses_used: int | None = None,
-            days: int | None = None) -> int:
+    def due(
+        self,
+        *,
+        value_used: int | None = None,
+        uses_used: int | None = None,
+        days: int | None = None,
+    ) -> int:
         """What the merchant is owed now beyond what it was paid, never more than is held."""
-        target = earned(self.purchase,
-                        value_used=self.value_used if value_used is None else value_used,
-                        uses_used=self.uses_used if uses_used is None else uses_used,
-                        days=self.days_released if days is None else days)
+        target = earned(
+            self.purchase,
+            value_used=self.value_used if value_used is None else value_used,
+            uses_used=self.uses_used if uses_used is None else uses_used,
+            days=self.days_released if days is None else days,
+        )
         return min(max(0, max(target, self.upfront_share) - self.released), self.held)
 
     def check_invariant(self) -> None:
-        if min(self.deposited, self.released, self.refunded, self.held) < 0 or \
-                self.deposited != self.held + self.released + self.refunded:
-            raise AssertionError(f"money rule broken on {self.card_id}: deposited "
-                                 f"{self.deposited}, held {self.held}, released "
-                                 f"{self.released}, refunded {self.refunded}")
+        if (
+            min(self.deposited, self.released, self.refunded, self.held) < 0
+            or self.deposited != self.held + self.released + self.refunded
+        ):
+            raise AssertionError(
+                f"money rule broken on {self.card_id}: deposited "
+                f"{self.deposited}, held {self.held}, released "
+                f"{self.released}, refunded {self.refunded}"
+            )
 
     def apply(self, event) -> None:
         if isinstance(event, CardPurchased):
@@ -178,8 +193,12 @@ class Card:
             self.status = "abandoned"
         elif isinstance(event, RedemptionRequested):
             self.holds[event.redemption_id] = Hold(
-                event.redemption_id, event.value, event.uses, event.check_in,
-                datetime.fromisoformat(event.expires_at))
+                event.redemption_id,
+                event.value,
+                event.uses,
+                event.check_in,
+                datetime.fromisoformat(event.expires_at),
+            )
         elif isinstance(event, RedemptionConfirmed):
             hold = self.holds[event.redemption_id]
             hold.status = "confirmed"
@@ -207,40 +226,65 @@ def _require_active(card: Card) -> tuple[datetime, datetime]:
     return card.activated_at, card.expires_at
 
 
-def confirm_deposit(card: Card, payment_id: str, amount: int, now: datetime, *,
-                    cooling_off_days: int) -> list:
+def confirm_deposit(
+    card: Card, payment_id: str, amount: int, now: datetime, *, cooling_off_days: int
+) -> list:
     """The whole amount is held at first; the up-front share of an escrow ratio below 100%
     is released when the cooling-off window closes or a spend ends it."""
     p = card.purchase
-    if card.status == "abandoned":   # the caller returns money the bank took after all
-        raise BusinessRuleViolation("the payment was abandoned before the bank took it",
-                                    "payment_abandoned")
+    if card.status == "abandoned":  # the caller returns money the bank took after all
+        raise BusinessRuleViolation(
+            "the payment was abandoned before the bank took it", "payment_abandoned"
+        )
     if card.status != "pending_payment":
         if p.payment_id == payment_id and card.deposited == amount and not card.returned:
             return []  # the bank confirming twice changes nothing
         raise Conflict(f"the card is {card.status}", "card_not_pending")
     if payment_id != p.payment_id or amount != p.price:
-        raise BusinessRuleViolation("the payment does not match the card", "payment_mismatch",
-                                    {"expected": p.price, "got": amount})
+        raise BusinessRuleViolation(
+            "the payment does not match the card",
+            "payment_mismatch",
+            {"expected": p.price, "got": amount},
+        )
     escrowed = p.price * p.escrow_ratio_percent // 100
     days = p.period_days if p.card_type == "period" else p.validity_days
-    return [DepositConfirmed(card.card_id, p.merchant_id, payment_id, amount, amount, 0,
-                             now.isoformat(), (now + timedelta(days=days)).isoformat()),
-            CoolingOffStarted(card.card_id, p.merchant_id, amount - escrowed, now.isoformat(),
-                              (now + timedelta(days=cooling_off_days)).isoformat())]
+    return [
+        DepositConfirmed(
+            card.card_id,
+            p.merchant_id,
+            payment_id,
+            amount,
+            amount,
+            0,
+            now.isoformat(),
+            (now + timedelta(days=days)).isoformat(),
+        ),
+        CoolingOffStarted(
+            card.card_id,
+            p.merchant_id,
+            amount - escrowed,
+            now.isoformat(),
+            (now + timedelta(days=cooling_off_days)).isoformat(),
+        ),
+    ]
 
 
-def return_deposit(card: Card, payment_id: str, amount: int, reason: str,
-                   now: datetime) -> list:
+def return_deposit(card: Card, payment_id: str, amount: int, reason: str, now: datetime) -> list:
     """The bank took `amount` but the card cannot be activated: all of it goes back. Only a
     card still waiting for its payment, or one abandoned before the bank took it; one the
     bank's other confirmation activated, or that went back already, changes nothing."""
     p = card.purchase
-    if card.status not in ("pending_payment", "abandoned") or payment_id != p.payment_id or \
-            amount <= 0:
+    if (
+        card.status not in ("pending_payment", "abandoned")
+        or payment_id != p.payment_id
+        or amount <= 0
+    ):
         return []
-    return [DepositReturned(card.card_id, p.merchant_id, p.consumer_id, payment_id, amount,
-                            reason, now.isoformat())]
+    return [
+        DepositReturned(
+            card.card_id, p.merchant_id, p.consumer_id, payment_id, amount, reason, now.isoformat()
+        )
+    ]
 
 
 def abandon_payment(card: Card, reason: str, now: datetime) -> list:
@@ -249,12 +293,22 @@ def abandon_payment(card: Card, reason: str, now: datetime) -> list:
     p = card.purchase
     if card.status != "pending_payment":
         return []
-    return [PaymentAbandoned(card.card_id, p.merchant_id, p.consumer_id, p.payment_id, reason,
-                             now.isoformat())]
+    return [
+        PaymentAbandoned(
+            card.card_id, p.merchant_id, p.consumer_id, p.payment_id, reason, now.isoformat()
+        )
+    ]
 
 
-def request_redemption(card: Card, redemption_id: str, *, value: int = 0, uses: int = 0,
-                       now: datetime, hold_minutes: int) -> list:
+def request_redemption(
+    card: Card,
+    redemption_id: str,
+    *,
+    value: int = 0,
+    uses: int = 0,
+    now: datetime,
+    hold_minutes: int,
+) -> list:
     _, expires_at = _require_active(card)
     if now >= expires_at:
         raise BusinessRuleViolation("the card has expired", "card_expired")
@@ -272,11 +326,21 @@ def request_redemption(card: Card, redemption_id: str, *, value: int = 0, uses: 
             raise InvalidInput("a period-card check-in takes no amount")
         available = 1
     if max(value, uses) > available:
-        raise BusinessRuleViolation("insufficient balance", "insufficient_balance",
-                                    {"available": available})
-    return [RedemptionRequested(card.card_id, card.purchase.merchant_id, redemption_id, value,
-                                uses, kind == "period", now.isoformat(),
-                                (now + timedelta(minutes=hold_minutes)).isoformat())]
+        raise BusinessRuleViolation(
+            "insufficient balance", "insufficient_balance", {"available": available}
+        )
+    return [
+        RedemptionRequested(
+            card.card_id,
+            card.purchase.merchant_id,
+            redemption_id,
+            value,
+            uses,
+            kind == "period",
+            now.isoformat(),
+            (now + timedelta(minutes=hold_minutes)).isoformat(),
+        )
+    ]
 
 
 def _hold(card: Card, redemption_id: str) -> Hold:
@@ -298,11 +362,19 @@ def confirm_redemption(card: Card, redemption_id: str, now: datetime) -> list:
         return [RedemptionVoided(card.card_id, redemption_id, "expired", now.isoformat())]
     # A confirmed spend ends cooling-off, so the held up-front share goes with it; a check-in
     # releases nothing else (a period card's days are released by time).
-    release = card.due(value_used=card.value_used + hold.value,
-                       uses_used=card.uses_used + hold.uses)
-    return [RedemptionConfirmed(card.card_id, card.purchase.merchant_id,
-                                card.purchase.consumer_id, redemption_id, release,
-                                now.isoformat())]
+    release = card.due(
+        value_used=card.value_used + hold.value, uses_used=card.uses_used + hold.uses
+    )
+    return [
+        RedemptionConfirmed(
+            card.card_id,
+            card.purchase.merchant_id,
+            card.purchase.consumer_id,
+            redemption_id,
+            release,
+            now.isoformat(),
+        )
+    ]
 
 
 def void_redemption(card: Card, redemption_id: str, reason: str, now: datetime) -> list:
@@ -327,29 +399,57 @@ def release_due(card: Card, now: datetime, *, disputed: bool) -> list:
         days = card.days_elapsed(now)
         if days <= card.days_released:
             return []
-        return [FundsReleased(card.card_id, card.purchase.merchant_id, card.due(days=days),
-                              "period_elapsed", days, now.isoformat())]
+        return [
+            FundsReleased(
+                card.card_id,
+                card.purchase.merchant_id,
+                card.due(days=days),
+                "period_elapsed",
+                days,
+                now.isoformat(),
+            )
+        ]
     share = card.due()
     if not share:
         return []
-    return [FundsReleased(card.card_id, card.purchase.merchant_id, share, "cooling_off_ended",
-                          0, now.isoformat())]
+    return [
+        FundsReleased(
+            card.card_id, card.purchase.merchant_id, share, "cooling_off_ended", 0, now.isoformat()
+        )
+    ]
 
 
-def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
-           stored_value_formula: str = "pro_rata") -> list:
+def refund(
+    card: Card,
+    rule: str,
+    now: datetime,
+    *,
+    cooling_off_days: int,
+    stored_value_formula: str = "pro_rata",
+) -> list:
     """The refund by `rule`, with its formula's inputs. Open holds are voided and anything
     the merchant has earned is released first, so the refund is exactly what remains."""
     if rule not in REFUND_RULES:
         raise InvalidInput(f"rule must be one of {', '.join(REFUND_RULES)}")
     activated_at, expires_at = _require_active(card)
     p, stamp = card.purchase, now.isoformat()
-    events: list = [RedemptionVoided(card.card_id, h.redemption_id, "voided", stamp)
-                    for h in card.holds.values() if h.status == PENDING]
-    inputs = {"price": p.price, "bonus": p.bonus, "card_type": p.card_type,
-              "value_used": card.value_used, "uses_used": card.uses_used, "uses": p.uses,
-              "period_days": p.period_days, "days_elapsed": card.days_elapsed(now),
-              "released_before": card.released, "formula": "pro_rata"}
+    events: list = [
+        RedemptionVoided(card.card_id, h.redemption_id, "voided", stamp)
+        for h in card.holds.values()
+        if h.status == PENDING
+    ]
+    inputs = {
+        "price": p.price,
+        "bonus": p.bonus,
+        "card_type": p.card_type,
+        "value_used": card.value_used,
+        "uses_used": card.uses_used,
+        "uses": p.uses,
+        "period_days": p.period_days,
+        "days_elapsed": card.days_elapsed(now),
+        "released_before": card.released,
+        "formula": "pro_rata",
+    }
     if rule == "cooling_off":
         age_days = (now - activated_at).days
         used = any(h.status == "confirmed" for h in card.holds.values())
@@ -357,7 +457,9 @@ def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
         if used or now > ends:
             raise BusinessRuleViolation(
                 f"cooling-off refunds are for unused cards within {cooling_off_days} days",
-                "cooling_off_not_applicable", {"used": used, "age_days": age_days})
+                "cooling_off_not_applicable",
+                {"used": used, "age_days": age_days},
+            )
         inputs.update(age_days=age_days, cooling_off_days=cooling_off_days)
     elif rule == "expiry" and now < expires_at:
         raise BusinessRuleViolation("the card has not expired yet", "not_expired")
@@ -366,19 +468,34 @@ def refund(card: Card, rule: str, now: datetime, *, cooling_off_days: int,
         pass  # inside the window nothing of the card is the merchant's
     elif p.card_type == "period":
         release, reason = card.due(days=card.days_elapsed(now)), "period_elapsed"
-    elif p.card_type == "stored_value" and stored_value_formula == "list_price" \
-            and rule == "on_request":
+    elif (
+        p.card_type == "stored_value"
+        and stored_value_formula == "list_price"
+        and rule == "on_request"
+    ):
         # Value consumed at list price, bonus void: a fen of price per fen of value used.
         inputs["formula"] = "list_price"
-        release = min(max(0, max(min(card.value_used, p.price), card.upfront_share)
-                          - card.released), card.held)
+        release = min(
+            max(0, max(min(card.value_used, p.price), card.upfront_share) - card.released),
+            card.held,
+        )
         reason = "list_price_refund"
     else:
         release, reason = card.due(), "cooling_off_ended"  # an up-front share not yet paid
     if release:
-        events.append(FundsReleased(card.card_id, p.merchant_id, release, reason,
-                                    card.days_elapsed(now) if p.card_type == "period" else 0,
-                                    stamp))
-    events.append(CardRefunded(card.card_id, p.merchant_id, p.consumer_id, rule,
-                               card.held - release, inputs, stamp))
+        events.append(
+            FundsReleased(
+                card.card_id,
+                p.merchant_id,
+                release,
+                reason,
+                card.days_elapsed(now) if p.card_type == "period" else 0,
+                stamp,
+            )
+        )
+    events.append(
+        CardRefunded(
+            card.card_id, p.merchant_id, p.consumer_id, rule, card.held - release, inputs, stamp
+        )
+    )
     return events

@@ -4,6 +4,7 @@ Every money movement is an event: the deposit into the card's escrow sub-account
 share paid to the merchant up front), each release to the merchant, and each refund with the
 rule and the inputs of its formula.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -178,6 +179,17 @@ class PaymentAbandoned:
     abandoned_at: str
 
 
-ESCROW_EVENTS = (CardPurchased, DepositConfirmed, RedemptionRequested, RedemptionConfirmed,
-                 RedemptionVoided, FundsReleased, CardRefunded, PayoutMade, DepositReturned,
-                 CoolingOffStarted, PayoutWithheld, PaymentAbandoned)
+ESCROW_EVENTS = (
+    CardPurchased,
+    DepositConfirmed,
+    RedemptionRequested,
+    RedemptionConfirmed,
+    RedemptionVoided,
+    FundsReleased,
+    CardRefunded,
+    PayoutMade,
+    DepositReturned,
+    CoolingOffStarted,
+    PayoutWithheld,
+    PaymentAbandoned,
+)

@@ -5,6 +5,7 @@ Working days are Monday to Friday. China's public holidays and the weekend days 
 their place (调休) are published year by year and are not modelled here, so a cooling-off
 refund around a holiday is due a little early, never late.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta

@@ -13,22 +13,38 @@ alone by summing the contributions of every card.
   they paid: deposits of open cards minus what they have earned so far;
 * escrow held: money of those cards still in the bank's escrow sub-accounts.
 """
+
 from __future__ import annotations
 
 from services.escrow.domain.card import Card, earned
 
-FIGURES = ("cards_issued", "issuance_amount", "redemptions_confirmed", "redemption_amount",
-           "upfront_paid", "cards_refunded", "refund_amount", "open_cards",
-           "outstanding_balance", "escrow_held")
+FIGURES = (
+    "cards_issued",
+    "issuance_amount",
+    "redemptions_confirmed",
+    "redemption_amount",
+    "upfront_paid",
+    "cards_refunded",
+    "refund_amount",
+    "open_cards",
+    "outstanding_balance",
+    "escrow_held",
+)
 
 
 def contribution(card: Card) -> dict[str, int]:
     if card.purchased is None or card.deposited == 0 or card.returned:
         return dict.fromkeys(FIGURES, 0)
     is_open = card.status == "active"
-    owed = card.deposited - min(card.deposited, earned(
-        card.purchased, value_used=card.value_used, uses_used=card.uses_used,
-        days=card.days_released))
+    owed = card.deposited - min(
+        card.deposited,
+        earned(
+            card.purchased,
+            value_used=card.value_used,
+            uses_used=card.uses_used,
+            days=card.days_released,
+        ),
+    )
     return {
         "cards_issued": 1,
         "issuance_amount": card.deposited,
@@ -44,8 +60,12 @@ def contribution(card: Card) -> dict[str, int]:
 
 
 def empty(merchant_id: str) -> dict:
-    return {"merchant_id": merchant_id, **dict.fromkeys(FIGURES, 0), "paid_out": 0,
-            "currency": "CNY"}
+    return {
+        "merchant_id": merchant_id,
+        **dict.fromkeys(FIGURES, 0),
+        "paid_out": 0,
+        "currency": "CNY",
+    }
 
 
 def add(totals: dict, before: dict[str, int], after: dict[str, int]) -> dict:

@@ -5,6 +5,7 @@ checked once here rather than field by field: text must be encodable as UTF-8 (J
 a lone surrogate such as "\\ud800", which breaks the services where they store or encrypt it),
 and integers must fit the 64-bit integers the stores keep.
 """
+
 from datetime import UTC, datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load
@@ -40,8 +41,7 @@ def _not_utf8(value) -> str | None:
 
 
 def _beyond_int64(value) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool) and \
-            not INT64[0] <= value <= INT64[1]:
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
         return f"must be between {INT64[0]} and {INT64[1]}"
     return None
 
@@ -84,11 +84,15 @@ class Instant(fields.AwareDateTime):
     EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
     LATEST = datetime(2100, 1, 1, tzinfo=UTC)
     default_error_messages = {
-        "out_of_range": f"must be from {EARLIEST.isoformat()} to before {LATEST.isoformat()}"}
+        "out_of_range": f"must be from {EARLIEST.isoformat()} to before {LATEST.isoformat()}"
+    }
 
     def __init__(self, **kwargs):
-        metadata = {"description": f"RFC 3339 with an offset, from {self.EARLIEST.year} to "
-                                   f"before {self.LATEST.year}", **kwargs.pop("metadata", {})}
+        metadata = {
+            "description": f"RFC 3339 with an offset, from {self.EARLIEST.year} to "
+            f"before {self.LATEST.year}",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(format="iso", metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:

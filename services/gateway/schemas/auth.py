@@ -23,8 +23,9 @@ class StaffLogin(StrictSchema):
 
 class DeviceTokenRequest(StrictSchema):
     key_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    timestamp = fields.Integer(required=True, strict=True,
-                               metadata={"description": "Unix seconds when signed"})
+    timestamp = fields.Integer(
+        required=True, strict=True, metadata={"description": "Unix seconds when signed"}
+    )
     nonce = fields.String(required=True, validate=validate.Length(min=16, max=128))
 
 

@@ -19,8 +19,10 @@ class PurchaseResponse(StrictSchema):
 
 
 class PaymentConfirmation(StrictSchema):
-    amount = Money(validate=validate.Range(min=1),
-                   metadata={"description": "the amount received; the card's price if absent"})
+    amount = Money(
+        validate=validate.Range(min=1),
+        metadata={"description": "the amount received; the card's price if absent"},
+    )
 
 
 class Balance(StrictSchema):
@@ -78,8 +80,9 @@ class RefundResponse(StrictSchema):
     refund_amount = Money(required=True)
     rule = fields.String(required=True)
     event_id = fields.String(required=True)
-    due_on = fields.String(metadata={
-        "description": "the date the bank must have paid it by (YYYY-MM-DD)"})
+    due_on = fields.String(
+        metadata={"description": "the date the bank must have paid it by (YYYY-MM-DD)"}
+    )
 
 
 class OverdueRefund(StrictSchema):

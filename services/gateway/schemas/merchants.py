@@ -15,10 +15,14 @@ class MerchantApplication(StrictSchema):
     address = fields.String(required=True, validate=validate.Length(min=1, max=500))
     contact_phone = fields.String(required=True, validate=PHONE)
     licence_issued_on = fields.String(
-        load_default=None, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
-        metadata={"description": "YYYY-MM-DD; a licence younger than the policy's "
-                  "merchants.min_licence_age_days may not sell cards. Optional: without it "
-                  "that rule is not applied"})
+        load_default=None,
+        validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        metadata={
+            "description": "YYYY-MM-DD; a licence younger than the policy's "
+            "merchants.min_licence_age_days may not sell cards. Optional: without it "
+            "that rule is not applied"
+        },
+    )
 
 
 class MerchantCreated(StrictSchema):
@@ -32,14 +36,20 @@ class Merchant(StrictSchema):
     uscc = fields.String(required=True)
     industry = fields.String(required=True)
     address = fields.String(required=True)
-    contact_phone = fields.String(allow_none=True, required=True,
-                                  metadata={"description": "masked unless you are the merchant"})
+    contact_phone = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "masked unless you are the merchant"},
+    )
     status = fields.String(required=True)
     status_reason = fields.String(required=True)
     flags = fields.List(fields.String(), required=True)
     licence_issued_on = fields.String(allow_none=True)
-    health_code = fields.String(allow_none=True, required=True,
-                                metadata={"description": "green|yellow|red; null until assessed"})
+    health_code = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "green|yellow|red; null until assessed"},
+    )
     public_warning = fields.String(allow_none=True, required=True)
     version = fields.Integer(required=True)
 
@@ -83,8 +93,11 @@ class PeriodProduct(_Product):
     period_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
 
 
-PRODUCT_SCHEMAS = {"stored_value": StoredValueProduct, "count": CountProduct,
-                   "period": PeriodProduct}
+PRODUCT_SCHEMAS = {
+    "stored_value": StoredValueProduct,
+    "count": CountProduct,
+    "period": PeriodProduct,
+}
 
 
 class Product(StrictSchema):
@@ -132,8 +145,11 @@ class SettlementList(StrictSchema):
 class FlagChange(StrictSchema):
     flag = fields.String(required=True, validate=validate.OneOf(FLAGS))
     on = fields.Boolean(required=True)
-    source = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                           metadata={"description": "where the listing was read"})
+    source = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "where the listing was read"},
+    )
 
 
 class FlagResult(StrictSchema):
@@ -175,14 +191,22 @@ class MerchantStats(StrictSchema):
     cards_issued = fields.Integer(required=True)
     issuance_amount = Money(required=True, metadata={"description": "deposited, fen"})
     redemptions_confirmed = fields.Integer(required=True)
-    redemption_amount = Money(required=True, metadata={
-        "description": "released to the merchant by confirmed spends and elapsed days"})
-    upfront_paid = Money(required=True, metadata={
-        "description": "paid at purchase when the escrow ratio is below 100%"})
+    redemption_amount = Money(
+        required=True,
+        metadata={"description": "released to the merchant by confirmed spends and elapsed days"},
+    )
+    upfront_paid = Money(
+        required=True,
+        metadata={"description": "paid at purchase when the escrow ratio is below 100%"},
+    )
     cards_refunded = fields.Integer(required=True)
     refund_amount = Money(required=True)
     open_cards = fields.Integer(required=True)
-    outstanding_balance = Money(required=True, metadata={
-        "description": "what open cards have paid for and not yet received, at their price"})
+    outstanding_balance = Money(
+        required=True,
+        metadata={
+            "description": "what open cards have paid for and not yet received, at their price"
+        },
+    )
     escrow_held = Money(required=True)
     paid_out = Money(required=True, metadata={"description": "settled to the merchant"})

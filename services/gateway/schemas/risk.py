@@ -29,8 +29,11 @@ class Complaint(StrictSchema):
     filed_at = fields.String(required=True)
     text = fields.String(allow_none=True, metadata={"description": "null once erased"})
     response = fields.String(allow_none=True)
-    unfounded = fields.Boolean(metadata={
-        "description": "a regulator found it unfounded: it no longer counts for the merchant"})
+    unfounded = fields.Boolean(
+        metadata={
+            "description": "a regulator found it unfounded: it no longer counts for the merchant"
+        }
+    )
     ruled_at = fields.String(allow_none=True)
 
 
@@ -80,16 +83,23 @@ class Health(StrictSchema):
     code = fields.String(required=True, metadata={"description": "green|yellow|red"})
     since = fields.String(required=True)
     reasons = fields.List(fields.Nested(Reason), required=True)
-    metrics = fields.Dict(required=True, metadata={"description": (
-        "the indicators by name; money figures (issued_30, issued_90, redeemed_30, "
-        "redeemed_90, outstanding, escrow_held, in fen) only for the merchant itself and "
-        "regulators")})
+    metrics = fields.Dict(
+        required=True,
+        metadata={
+            "description": (
+                "the indicators by name; money figures (issued_30, issued_90, redeemed_30, "
+                "redeemed_90, outstanding, escrow_held, in fen) only for the merchant itself and "
+                "regulators"
+            )
+        },
+    )
     evaluated_at = fields.String(required=True)
 
 
 class AlertQuery(PageQuery):
-    status = fields.String(load_default="open", validate=validate.OneOf(
-        ("open", "acknowledged", "verified", "any")))
+    status = fields.String(
+        load_default="open", validate=validate.OneOf(("open", "acknowledged", "verified", "any"))
+    )
 
 
 class AlertStep(StrictSchema):
@@ -121,8 +131,7 @@ class AlertList(StrictSchema):
 
 class Verification(StrictSchema):
     note = fields.String(required=True, validate=TEXT)
-    evidence_sha256 = fields.String(required=True,
-                                    validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    evidence_sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
 
 
 class Resolution(StrictSchema):

@@ -1,4 +1,5 @@
 """The merchant application's Escrow port over nameko RPC to the escrow service."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,8 +16,11 @@ class EscrowOverRpc:
     def __init__(self, proxy: Any):  # a nameko RpcProxy("escrow"); nameko has no types
         self.proxy = proxy
 
-    def refund_defaulted_merchant(self, merchant_id: str, reason: str, declared_by: str,
-                                  metadata: dict | None) -> DefaultRefunds:
+    def refund_defaulted_merchant(
+        self, merchant_id: str, reason: str, declared_by: str, metadata: dict | None
+    ) -> DefaultRefunds:
         done = self.proxy.default_merchant(merchant_id, reason, declared_by, metadata)
-        return {"cards_refunded": done["cards_refunded"],
-                "amount_refunded": done["amount_refunded"]}
+        return {
+            "cards_refunded": done["cards_refunded"],
+            "amount_refunded": done["amount_refunded"],
+        }

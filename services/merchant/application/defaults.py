@@ -6,6 +6,7 @@ The refund runs after the merchant's default is committed: a crash or a failure 
 leaves a defaulted merchant whose refund has not finished, and the next declaration by any
 regulator resumes it (the escrow refunds what is left, never a card twice).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,23 +17,42 @@ from services.merchant.application.store import decide
 from services.merchant.domain import model
 
 
-def declare_default(merchant_id: str, reason: str, regulator: str, *, store: EventStore,
-                    escrow: Escrow, now: datetime, metadata: dict | None = None) -> dict:
+def declare_default(
+    merchant_id: str,
+    reason: str,
+    regulator: str,
+    *,
+    store: EventStore,
+    escrow: Escrow,
+    now: datetime,
+    metadata: dict | None = None,
+) -> dict:
     """One regulator's step of a default. Answers the proposal (`default_proposed`, with its
     reason, proposer and time) while it waits for a second regulator; once the merchant is
     defaulted, what the escrow's refund did (`defaulted`, cards and amount refunded)."""
-    done = decide(store, merchant_id, lambda merchant: model.declare_default(
-        merchant, reason, regulator, now, note=reason), metadata)
+    done = decide(
+        store,
+        merchant_id,
+        lambda merchant: model.declare_default(merchant, reason, regulator, now, note=reason),
+        metadata,
+    )
     merchant = done.aggregate
     if merchant.status == "defaulted":
         refunds = escrow.refund_defaulted_merchant(merchant_id, reason, regulator, metadata)
-        return {"merchant_id": merchant_id, "status": "defaulted",
-                "cards_refunded": refunds["cards_refunded"],
-                "amount_refunded": refunds["amount_refunded"]}
+        return {
+            "merchant_id": merchant_id,
+            "status": "defaulted",
+            "cards_refunded": refunds["cards_refunded"],
+            "amount_refunded": refunds["amount_refunded"],
+        }
     proposal = merchant.default_proposal
     # A merchant not defaulted after a declaration holds a proposal: the decision either
     # proposed, confirmed (defaulted) or refused.
     assert proposal is not None, "a declaration that did not default proposes"
-    return {"merchant_id": merchant_id, "status": "default_proposed",
-            "reason": proposal.reason, "proposed_by": proposal.proposed_by,
-            "proposed_at": proposal.proposed_at}
+    return {
+        "merchant_id": merchant_id,
+        "status": "default_proposed",
+        "reason": proposal.reason,
+        "proposed_by": proposal.proposed_by,
+        "proposed_at": proposal.proposed_at,
+    }

@@ -8,6 +8,7 @@ status out of the listed ones removes it) or when the risk service publishes a n
 which the merchant service keeps with the card (`record_health`); each writes through the
 caller's unit of work, so the order never disagrees with the card it shows.
 """
+
 from __future__ import annotations
 
 from eventstore import EventStore
@@ -50,15 +51,19 @@ def record_health(uow, data: dict) -> None:
     known = uow.get_view(HEALTH, merchant_id)
     if known is not None and known["since"] > data["evaluated_at"]:
         return
-    uow.put_view(HEALTH, merchant_id, {"code": data["code"], "since": data["evaluated_at"],
-                                       "reasons": list(data["reasons"])})
+    uow.put_view(
+        HEALTH,
+        merchant_id,
+        {"code": data["code"], "since": data["evaluated_at"], "reasons": list(data["reasons"])},
+    )
     card = uow.get_view(CARDS, merchant_id)
     if card is not None:
         place(uow, card)
 
 
-def page(*, store: EventStore, industry: str | None, code: str | None, after: str,
-         limit: int) -> dict:
+def page(
+    *, store: EventStore, industry: str | None, code: str | None, after: str, limit: int
+) -> dict:
     """A page of listed merchants in directory order, each card with its `health` ({code,
     since, reasons}, or None before the first assessment)."""
     prefix = f"{industry or ALL}/" + (f"{RANKS[code]}/" if code else "")

@@ -1,4 +1,5 @@
 """What the merchant application needs from outside: the escrow's bulk refund of a default."""
+
 from __future__ import annotations
 
 from typing import Protocol, TypedDict
@@ -12,8 +13,9 @@ class DefaultRefunds(TypedDict):
 
 
 class Escrow(Protocol):
-    def refund_defaulted_merchant(self, merchant_id: str, reason: str, declared_by: str,
-                                  metadata: dict | None) -> DefaultRefunds:
+    def refund_defaulted_merchant(
+        self, merchant_id: str, reason: str, declared_by: str, metadata: dict | None
+    ) -> DefaultRefunds:
         """Refunds every open card of a defaulted merchant from escrow. Resumable and never
         twice: a repeat refunds what is left and answers the totals."""
         ...

@@ -7,6 +7,7 @@ so a read never sees a half-applied command.
     product_promotions  product id -> {"items": its promotions}
     promotions          "<merchant id>/<starts_at>|<promotion id>" -> the promotion
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -49,11 +50,18 @@ def project(uow: UnitOfWork, merchant: model.Merchant, events: Sequence[object])
 
 
 def merchant_card(merchant: model.Merchant) -> dict:
-    return {"merchant_id": merchant.merchant_id, "name": merchant.name, "uscc": merchant.uscc,
-            "industry": merchant.industry, "address": merchant.address,
-            "status": merchant.status, "status_reason": merchant.status_reason,
-            "flags": sorted(merchant.flags), "licence_issued_on": merchant.licence_issued_on,
-            "version": merchant.version}
+    return {
+        "merchant_id": merchant.merchant_id,
+        "name": merchant.name,
+        "uscc": merchant.uscc,
+        "industry": merchant.industry,
+        "address": merchant.address,
+        "status": merchant.status,
+        "status_reason": merchant.status_reason,
+        "flags": sorted(merchant.flags),
+        "licence_issued_on": merchant.licence_issued_on,
+        "version": merchant.version,
+    }
 
 
 def product_view(event: ProductCreated) -> dict:
@@ -71,7 +79,9 @@ def promotions_of(reader: ViewReader, product_id: str) -> list[dict]:
 
 def _promotion(uow: UnitOfWork, event: PromotionCreated) -> None:
     view = promotion_view(event)
-    uow.put_view(PRODUCT_PROMOTIONS, event.product_id,
-                 {"items": promotions_of(uow, event.product_id) + [view]})
-    uow.put_view(PROMOTIONS, f"{event.merchant_id}/{event.starts_at}|{event.promotion_id}",
-                 view)
+    uow.put_view(
+        PRODUCT_PROMOTIONS,
+        event.product_id,
+        {"items": promotions_of(uow, event.product_id) + [view]},
+    )
+    uow.put_view(PROMOTIONS, f"{event.merchant_id}/{event.starts_at}|{event.promotion_id}", view)

@@ -1,4 +1,5 @@
 """The merchant service's reads: its views, and the merchant as loaded where a rule needs it."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -21,8 +22,9 @@ from services.merchant.domain.events import ProductCreated
 from services.paging import keyset_page
 
 
-def get_merchant(merchant_id: str, *, viewer_is_owner: bool, store: EventStore,
-                 vault: Vault) -> dict:
+def get_merchant(
+    merchant_id: str, *, viewer_is_owner: bool, store: EventStore, vault: Vault
+) -> dict:
     card = store.get_view(DIRECTORY, merchant_id)
     if card is None:
         raise NotFound(f"no merchant {merchant_id}")
@@ -35,8 +37,14 @@ def get_merchant(merchant_id: str, *, viewer_is_owner: bool, store: EventStore,
     return card
 
 
-def directory(*, industry: str | None, store: EventStore, code: str | None = None,
-              after: str = "", limit: int = 100) -> dict:
+def directory(
+    *,
+    industry: str | None,
+    store: EventStore,
+    code: str | None = None,
+    after: str = "",
+    limit: int = 100,
+) -> dict:
     """Listed (active or warned) merchants, green first across pages (see `directory.py`);
     `next_after` continues after the page."""
     return ordered.page(store=store, industry=industry, code=code, after=after, limit=limit)
@@ -49,30 +57,46 @@ def get_product(product_id: str, *, store: EventStore) -> dict:
     return product
 
 
-def product_for_sale(product_id: str, *, store: EventStore, policy: Policy,
-                     now: datetime) -> dict:
+def product_for_sale(product_id: str, *, store: EventStore, policy: Policy, now: datetime) -> dict:
     """The product as sold now (with any running promotion's bonus), if its merchant may sell
     cards right now (not warned, delisted or listed)."""
     product = get_product(product_id, store=store)
     reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy, now)
     if reason:
-        raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
-                                    "merchant_may_not_sell")
+        raise BusinessRuleViolation(
+            f"this merchant may not sell cards: {reason}", "merchant_may_not_sell"
+        )
     # A product created under an older, looser policy is not sold past today's caps.
-    breaches = model.product_breaches(ProductCreated(**{
-        f.name: product[f.name] for f in fields(ProductCreated)}), policy)
+    breaches = model.product_breaches(
+        ProductCreated(**{f.name: product[f.name] for f in fields(ProductCreated)}), policy
+    )
     if breaches:
-        raise BusinessRuleViolation("the product breaks the policy", "policy_breach",
-                                    {"breaches": breaches, "policy_version": policy.version})
+        raise BusinessRuleViolation(
+            "the product breaks the policy",
+            "policy_breach",
+            {"breaches": breaches, "policy_version": policy.version},
+        )
     return model.price_at(product, promotions_of(store, product_id), now)
 
 
-def promotions(merchant_id: str, *, store: EventStore, now: datetime,
-               include_ended: bool = False, after: str = "", limit: int = 100) -> dict:
+def promotions(
+    merchant_id: str,
+    *,
+    store: EventStore,
+    now: datetime,
+    include_ended: bool = False,
+    after: str = "",
+    limit: int = 100,
+) -> dict:
     """The merchant's promotions by start time, a page at a time; ended ones only when
     asked for."""
     load_merchant(store, merchant_id)
-    found = keyset_page(store.list_views, PROMOTIONS, f"{merchant_id}/", after, limit,
-                        lambda key, v: include_ended or
-                        datetime.fromisoformat(v["ends_at"]) > now)
+    found = keyset_page(
+        store.list_views,
+        PROMOTIONS,
+        f"{merchant_id}/",
+        after,
+        limit,
+        lambda key, v: include_ended or datetime.fromisoformat(v["ends_at"]) > now,
+    )
     return {"items": [v for _, v in found["rows"]], "next_after": found["next_after"]}

@@ -6,6 +6,7 @@ the first concurrent writer wins and the other's client sees 409 `version_confli
 lives in a stream of its own (`uscc-<code>`): claimed in the unit of work that records the
 application, released in the one that makes the merchant closed or defaulted.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -61,16 +62,26 @@ class UsccClaim:
     version: int
 
 
-def commit(store: EventStore, merchant: model.Merchant, events: Sequence[object],
-           metadata: dict | None, *, claim: UsccClaim | None = None) -> model.Merchant:
+def commit(
+    store: EventStore,
+    merchant: model.Merchant,
+    events: Sequence[object],
+    metadata: dict | None,
+    *,
+    claim: UsccClaim | None = None,
+) -> model.Merchant:
     """Appends `events` at the version the merchant was read at, with the USCC claim or
     release they imply, and projects them, in one unit of work; returns the merchant with
     the events applied. A concurrent writer makes it raise ConcurrencyError."""
     metadata = metadata or {}
     release = None
-    if merchant.status not in model.FINAL and merchant.uscc and any(
-            isinstance(e, model.MerchantStatusChanged) and e.status in model.FINAL
-            for e in events):
+    if (
+        merchant.status not in model.FINAL
+        and merchant.uscc
+        and any(
+            isinstance(e, model.MerchantStatusChanged) and e.status in model.FINAL for e in events
+        )
+    ):
         # Released in the same transaction as the status change, at the version read: the
         # code is free exactly when the merchant stops being live, and a claim racing it
         # makes this append conflict (the caller retries).
@@ -81,23 +92,43 @@ def commit(store: EventStore, merchant: model.Merchant, events: Sequence[object]
         if claim is not None:
             # Of two applications racing for one code, the second's append conflicts and
             # its whole transaction rolls back.
-            uow.append(uscc_stream(claim.event.uscc), [CODEC.encode(claim.event, metadata)],
-                       claim.version)
-        uow.append(merchant_stream(merchant.merchant_id),
-                   [CODEC.encode(e, metadata) for e in events], merchant.version)
+            uow.append(
+                uscc_stream(claim.event.uscc), [CODEC.encode(claim.event, metadata)], claim.version
+            )
+        uow.append(
+            merchant_stream(merchant.merchant_id),
+            [CODEC.encode(e, metadata) for e in events],
+            merchant.version,
+        )
         projections.project(uow, merchant, events)
         if release is not None:
-            uow.append(uscc_stream(merchant.uscc), [CODEC.encode(model.UsccReleased(
-                merchant.uscc, merchant.merchant_id, merchant.status), metadata)], release)
+            uow.append(
+                uscc_stream(merchant.uscc),
+                [
+                    CODEC.encode(
+                        model.UsccReleased(merchant.uscc, merchant.merchant_id, merchant.status),
+                        metadata,
+                    )
+                ],
+                release,
+            )
     return merchant
 
 
-def decide(store: EventStore, merchant_id: str,
-           decision: Callable[[model.Merchant], Sequence[object]], metadata: dict | None,
-           retry: RetryPolicy = MERCHANT_NO_RETRY) -> Decided[model.Merchant, model.Merchant]:
+def decide(
+    store: EventStore,
+    merchant_id: str,
+    decision: Callable[[model.Merchant], Sequence[object]],
+    metadata: dict | None,
+    retry: RetryPolicy = MERCHANT_NO_RETRY,
+) -> Decided[model.Merchant, model.Merchant]:
     """Loads the merchant, asks `decision` for its events and commits them (see `run`)."""
-    return run(lambda: load_merchant(store, merchant_id), decision,
-               lambda merchant, events: commit(store, merchant, events, metadata), retry)
+    return run(
+        lambda: load_merchant(store, merchant_id),
+        decision,
+        lambda merchant, events: commit(store, merchant, events, metadata),
+        retry,
+    )
 
 
 def events_of(event: object | None) -> list[object]:

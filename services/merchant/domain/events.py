@@ -3,6 +3,7 @@
 Personal data (the contact phone) is only ever carried encrypted with the merchant's own key
 (`..._encrypted`), so deleting that key erases it from every copy of every event.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -130,6 +131,15 @@ class DefaultConfirmed:
     note: str
 
 
-MERCHANT_EVENTS = (MerchantApplied, MerchantApproved, MerchantFlagSet, MerchantStatusChanged,
-                   ProductCreated, PromotionCreated, UsccClaimed, UsccReleased, DefaultProposed,
-                   DefaultConfirmed)
+MERCHANT_EVENTS = (
+    MerchantApplied,
+    MerchantApproved,
+    MerchantFlagSet,
+    MerchantStatusChanged,
+    ProductCreated,
+    PromotionCreated,
+    UsccClaimed,
+    UsccReleased,
+    DefaultProposed,
+    DefaultConfirmed,
+)

@@ -2,6 +2,7 @@
 
 Stdlib and the policy only. Money is integer fen.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,13 @@ PRODUCT_TYPES = ("stored_value", "count", "period")
 INDUSTRIES = ("education", "fitness", "beauty", "catering", "retail", "other")
 # Public listings an operator or regulator records: 失信 judgment debtors, 经营异常 abnormal
 # operations, deregistration, and closure or relocation notices (hard flags for the risk code).
-FLAGS = ("dishonest_debtor", "abnormal_operations", "deregistering", "closure_notice",
-         "relocation_notice")
+FLAGS = (
+    "dishonest_debtor",
+    "abnormal_operations",
+    "deregistering",
+    "closure_notice",
+    "relocation_notice",
+)
 
 
 @dataclass
@@ -98,28 +104,43 @@ class Merchant:
         if now is not None and self.licence_issued_on:
             held = (now.date() - date.fromisoformat(self.licence_issued_on)).days
             if held < policy.merchants.min_licence_age_days:
-                return (f"licence held {held} days, under "
-                        f"{policy.merchants.min_licence_age_days}")
+                return f"licence held {held} days, under {policy.merchants.min_licence_age_days}"
         return None
 
 
 # --- decisions --------------------------------------------------------------------------------
-def apply_for(merchant_id: str, *, name: str, uscc: str, industry: str, address: str,
-              contact_phone_encrypted: str, applied_by: str,
-              licence_issued_on: str | None = None) -> MerchantApplied:
+def apply_for(
+    merchant_id: str,
+    *,
+    name: str,
+    uscc: str,
+    industry: str,
+    address: str,
+    contact_phone_encrypted: str,
+    applied_by: str,
+    licence_issued_on: str | None = None,
+) -> MerchantApplied:
     """`licence_issued_on` is optional: v1 applications name no licence date, and the
     contract only grows. Without it the minimum licence age cannot be judged and is not
     applied; with it, sales wait until the licence is old enough."""
     if licence_issued_on is not None and not _is_date(licence_issued_on):
-        raise InvalidInput("licence_issued_on must be a date, YYYY-MM-DD",
-                           "invalid_licence_date")
+        raise InvalidInput("licence_issued_on must be a date, YYYY-MM-DD", "invalid_licence_date")
     if not is_valid_uscc(uscc):
-        raise InvalidInput("the unified social credit code fails its check digit",
-                           "invalid_uscc", {"uscc": uscc})
+        raise InvalidInput(
+            "the unified social credit code fails its check digit", "invalid_uscc", {"uscc": uscc}
+        )
     if industry not in INDUSTRIES:
         raise InvalidInput(f"industry must be one of {', '.join(INDUSTRIES)}", "invalid_industry")
-    return MerchantApplied(merchant_id, name.strip(), uscc.upper(), industry, address.strip(),
-                           contact_phone_encrypted, applied_by, licence_issued_on)
+    return MerchantApplied(
+        merchant_id,
+        name.strip(),
+        uscc.upper(),
+        industry,
+        address.strip(),
+        contact_phone_encrypted,
+        applied_by,
+        licence_issued_on,
+    )
 
 
 def _is_date(text) -> bool:
@@ -137,31 +158,36 @@ def approve(merchant: Merchant, approved_by: str) -> MerchantApproved | None:
     if approved_by == merchant.applied_by:
         # Maker-checker: whoever filed the application (an operator on a merchant's behalf)
         # cannot also be the one who lets it sell prepaid cards.
-        raise BusinessRuleViolation("an application must be approved by another operator than "
-                                    "the one who filed it", "second_operator_required",
-                                    {"applied_by": merchant.applied_by})
+        raise BusinessRuleViolation(
+            "an application must be approved by another operator than the one who filed it",
+            "second_operator_required",
+            {"applied_by": merchant.applied_by},
+        )
     return MerchantApproved(merchant.merchant_id, approved_by)
 
 
-def change_status(merchant: Merchant, status: str, reason: str,
-                  changed_by: str) -> MerchantStatusChanged | None:
+def change_status(
+    merchant: Merchant, status: str, reason: str, changed_by: str
+) -> MerchantStatusChanged | None:
     if status == merchant.status:
         return None
     if status == "defaulted":
-        raise BusinessRuleViolation("a default is proposed by one regulator and confirmed by "
-                                    "another", "default_needs_confirmation")
+        raise BusinessRuleViolation(
+            "a default is proposed by one regulator and confirmed by another",
+            "default_needs_confirmation",
+        )
     _check_transition(merchant, status)
     return MerchantStatusChanged(merchant.merchant_id, status, reason, changed_by)
 
 
 def _check_transition(merchant: Merchant, status: str) -> None:
     if status not in NEXT_STATUS.get(merchant.status, set()):
-        raise Conflict(f"a {merchant.status} merchant cannot become {status}",
-                       "invalid_transition")
+        raise Conflict(f"a {merchant.status} merchant cannot become {status}", "invalid_transition")
 
 
-def declare_default(merchant: Merchant, reason: str, regulator: str, now: datetime,
-                    note: str = "") -> list:
+def declare_default(
+    merchant: Merchant, reason: str, regulator: str, now: datetime, note: str = ""
+) -> list:
     """One regulator's step toward a default (maker-checker): the first proposes, a different
     one confirms (then the merchant is defaulted). [] when it is defaulted already, so a
     retry can resume the refunds."""
@@ -170,17 +196,24 @@ def declare_default(merchant: Merchant, reason: str, regulator: str, now: dateti
     _check_transition(merchant, "defaulted")
     proposal = merchant.default_proposal
     if proposal is None:
-        return [DefaultProposed(merchant.merchant_id, reason.strip(), regulator,
-                                now.isoformat())]
+        return [DefaultProposed(merchant.merchant_id, reason.strip(), regulator, now.isoformat())]
     if proposal.proposed_by == regulator:
-        raise BusinessRuleViolation("a default proposed by this regulator needs another "
-                                    "regulator's confirmation", "second_regulator_required",
-                                    {"proposed_by": proposal.proposed_by,
-                                     "proposed_at": proposal.proposed_at})
-    return [DefaultConfirmed(merchant.merchant_id, proposal.reason, proposal.proposed_by,
-                             regulator, now.isoformat(), note.strip()),
-            MerchantStatusChanged(merchant.merchant_id, "defaulted", proposal.reason,
-                                  regulator)]
+        raise BusinessRuleViolation(
+            "a default proposed by this regulator needs another regulator's confirmation",
+            "second_regulator_required",
+            {"proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at},
+        )
+    return [
+        DefaultConfirmed(
+            merchant.merchant_id,
+            proposal.reason,
+            proposal.proposed_by,
+            regulator,
+            now.isoformat(),
+            note.strip(),
+        ),
+        MerchantStatusChanged(merchant.merchant_id, "defaulted", proposal.reason, regulator),
+    ]
 
 
 def uscc_holder(events) -> str | None:
@@ -196,13 +229,17 @@ def uscc_holder(events) -> str | None:
 
 def claim_uscc(uscc: str, merchant_id: str, holder: str | None) -> UsccClaimed:
     if holder is not None:
-        raise Conflict("a live merchant is already registered with this unified social credit "
-                       "code", "uscc_taken", {"uscc": uscc})
+        raise Conflict(
+            "a live merchant is already registered with this unified social credit code",
+            "uscc_taken",
+            {"uscc": uscc},
+        )
     return UsccClaimed(uscc, merchant_id)
 
 
-def set_flag(merchant: Merchant, flag: str, on: bool, source: str,
-             set_by: str) -> MerchantFlagSet | None:
+def set_flag(
+    merchant: Merchant, flag: str, on: bool, source: str, set_by: str
+) -> MerchantFlagSet | None:
     if flag not in FLAGS:
         raise InvalidInput(f"flag must be one of {', '.join(FLAGS)}", "invalid_flag")
     if (flag in merchant.flags) == on:
@@ -210,36 +247,67 @@ def set_flag(merchant: Merchant, flag: str, on: bool, source: str,
     return MerchantFlagSet(merchant.merchant_id, flag, on, source.strip(), set_by)
 
 
-def create_product(merchant: Merchant, policy: Policy, *, product_id: str, type: str, name: str,
-                   price: int, bonus: int = 0, uses: int = 0, validity_days: int = 0,
-                   period_days: int = 0) -> ProductCreated:
+def create_product(
+    merchant: Merchant,
+    policy: Policy,
+    *,
+    product_id: str,
+    type: str,
+    name: str,
+    price: int,
+    bonus: int = 0,
+    uses: int = 0,
+    validity_days: int = 0,
+    period_days: int = 0,
+) -> ProductCreated:
     reason = merchant.why_not_selling(policy)
     if reason:
-        raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
-                                    "merchant_may_not_sell")
+        raise BusinessRuleViolation(
+            f"this merchant may not sell cards: {reason}", "merchant_may_not_sell"
+        )
     if type not in PRODUCT_TYPES:
         raise InvalidInput(f"type must be one of {', '.join(PRODUCT_TYPES)}", "invalid_type")
-    product = ProductCreated(product_id, merchant.merchant_id, type, name.strip(), price, bonus,
-                             uses, validity_days, period_days, merchant.industry)
+    product = ProductCreated(
+        product_id,
+        merchant.merchant_id,
+        type,
+        name.strip(),
+        price,
+        bonus,
+        uses,
+        validity_days,
+        period_days,
+        merchant.industry,
+    )
     _check_shape(product)
     breaches = product_breaches(product, policy)
     if breaches:
-        raise BusinessRuleViolation("the product breaks the policy", "policy_breach",
-                                    {"breaches": breaches, "policy_version": policy.version})
+        raise BusinessRuleViolation(
+            "the product breaks the policy",
+            "policy_breach",
+            {"breaches": breaches, "policy_version": policy.version},
+        )
     return product
 
 
 def _check_shape(product: ProductCreated) -> None:
     """What the type itself requires (400s); caps and ratios are the policy's (422s)."""
-    fields_by_type = {"stored_value": ("validity_days",), "count": ("uses", "validity_days"),
-                      "period": ("period_days",)}
+    fields_by_type = {
+        "stored_value": ("validity_days",),
+        "count": ("uses", "validity_days"),
+        "period": ("period_days",),
+    }
     for name in ("price",) + fields_by_type[product.type]:
         if getattr(product, name) <= 0:
-            raise InvalidInput(f"{name} must be a positive integer", "invalid_input",
-                               {"field": name})
+            raise InvalidInput(
+                f"{name} must be a positive integer", "invalid_input", {"field": name}
+            )
     if product.bonus < 0 or (product.bonus and product.type != "stored_value"):
-        raise InvalidInput("only stored-value cards carry a bonus, never negative",
-                           "invalid_input", {"field": "bonus"})
+        raise InvalidInput(
+            "only stored-value cards carry a bonus, never negative",
+            "invalid_input",
+            {"field": "bonus"},
+        )
 
 
 def product_breaches(product: ProductCreated, policy: Policy) -> list[dict]:
@@ -260,71 +328,133 @@ def product_breaches(product: ProductCreated, policy: Policy) -> list[dict]:
     cap("cards.max_period_days", cards.max_period_days, product.period_days)
     cap("cards.max_uses", cards.max_uses, product.uses)
     if product.type == "stored_value":
-        cap("cards.max_bonus_ratio_percent", cards.max_bonus_ratio_percent,
-            -(-product.bonus * 100 // product.price))
+        cap(
+            "cards.max_bonus_ratio_percent",
+            cards.max_bonus_ratio_percent,
+            -(-product.bonus * 100 // product.price),
+        )
     if product.sector == "education":
         cap("sectors.education.max_price", sector["max_price"], product.price)
         cap("sectors.education.max_lessons", sector["max_lessons"], product.uses)
-        cap("sectors.education.max_period_days", sector["max_period_days"],
-            product.period_days or product.validity_days)
+        cap(
+            "sectors.education.max_period_days",
+            sector["max_period_days"],
+            product.period_days or product.validity_days,
+        )
     elif product.sector == "fitness":
         if product.type == "period":
-            cap("sectors.fitness.max_membership_price", sector["max_membership_price"],
-                product.price)
-            cap("sectors.fitness.max_membership_days", sector["max_membership_days"],
-                product.period_days)
+            cap(
+                "sectors.fitness.max_membership_price",
+                sector["max_membership_price"],
+                product.price,
+            )
+            cap(
+                "sectors.fitness.max_membership_days",
+                sector["max_membership_days"],
+                product.period_days,
+            )
         elif product.type == "count":
-            cap("sectors.fitness.max_lesson_pack_price", sector["max_lesson_pack_price"],
-                product.price)
+            cap(
+                "sectors.fitness.max_lesson_pack_price",
+                sector["max_lesson_pack_price"],
+                product.price,
+            )
             cap("sectors.fitness.max_lessons", sector["max_lessons"], product.uses)
         else:
-            cap("sectors.fitness.max_stored_value_price", sector["max_stored_value_price"],
-                product.price)
+            cap(
+                "sectors.fitness.max_stored_value_price",
+                sector["max_stored_value_price"],
+                product.price,
+            )
     return breaches
 
 
-def create_promotion(merchant: Merchant, product: dict, promotions: list[dict], policy: Policy,
-                     *, promotion_id: str, name: str, bonus: int, starts_at: datetime,
-                     ends_at: datetime, now: datetime, created_by: str) -> PromotionCreated:
+def create_promotion(
+    merchant: Merchant,
+    product: dict,
+    promotions: list[dict],
+    policy: Policy,
+    *,
+    promotion_id: str,
+    name: str,
+    bonus: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+    created_by: str,
+) -> PromotionCreated:
     """A bonus for cards of `product` bought in [starts_at, ends_at); `promotions` are the
     product's existing ones, which it may not overlap."""
     reason = merchant.why_not_selling(policy, now)
     if reason:
-        raise BusinessRuleViolation(f"this merchant may not sell cards: {reason}",
-                                    "merchant_may_not_sell")
+        raise BusinessRuleViolation(
+            f"this merchant may not sell cards: {reason}", "merchant_may_not_sell"
+        )
     if product["type"] != "stored_value":
-        raise BusinessRuleViolation("only stored-value products carry a bonus",
-                                    "promotion_not_applicable")
+        raise BusinessRuleViolation(
+            "only stored-value products carry a bonus", "promotion_not_applicable"
+        )
     if bonus < 0 or not starts_at < ends_at or ends_at <= now:
-        raise InvalidInput("a promotion needs a bonus >= 0 and starts_at < ends_at, ending in "
-                           "the future", "invalid_promotion")
+        raise InvalidInput(
+            "a promotion needs a bonus >= 0 and starts_at < ends_at, ending in the future",
+            "invalid_promotion",
+        )
     breaches = []
     ratio = -(-bonus * 100 // product["price"])
     if ratio > policy.cards.max_bonus_ratio_percent:
-        breaches.append({"rule": "cards.max_bonus_ratio_percent",
-                         "limit": policy.cards.max_bonus_ratio_percent, "value": ratio})
+        breaches.append(
+            {
+                "rule": "cards.max_bonus_ratio_percent",
+                "limit": policy.cards.max_bonus_ratio_percent,
+                "value": ratio,
+            }
+        )
     if ends_at - starts_at > timedelta(days=policy.cards.max_promotion_days):
-        breaches.append({"rule": "cards.max_promotion_days",
-                         "limit": policy.cards.max_promotion_days,
-                         "value": -(-(ends_at - starts_at) // timedelta(days=1))})
+        breaches.append(
+            {
+                "rule": "cards.max_promotion_days",
+                "limit": policy.cards.max_promotion_days,
+                "value": -(-(ends_at - starts_at) // timedelta(days=1)),
+            }
+        )
     if breaches:
-        raise BusinessRuleViolation("the promotion breaks the policy", "policy_breach",
-                                    {"breaches": breaches, "policy_version": policy.version})
+        raise BusinessRuleViolation(
+            "the promotion breaks the policy",
+            "policy_breach",
+            {"breaches": breaches, "policy_version": policy.version},
+        )
     for other in promotions:
-        if datetime.fromisoformat(other["starts_at"]) < ends_at and \
-                starts_at < datetime.fromisoformat(other["ends_at"]):
-            raise Conflict("another promotion of this product overlaps that time",
-                           "promotion_overlaps", {"promotion_id": other["promotion_id"]})
-    return PromotionCreated(promotion_id, merchant.merchant_id, product["product_id"],
-                            name.strip(), bonus, starts_at.isoformat(), ends_at.isoformat(),
-                            created_by)
+        if datetime.fromisoformat(
+            other["starts_at"]
+        ) < ends_at and starts_at < datetime.fromisoformat(other["ends_at"]):
+            raise Conflict(
+                "another promotion of this product overlaps that time",
+                "promotion_overlaps",
+                {"promotion_id": other["promotion_id"]},
+            )
+    return PromotionCreated(
+        promotion_id,
+        merchant.merchant_id,
+        product["product_id"],
+        name.strip(),
+        bonus,
+        starts_at.isoformat(),
+        ends_at.isoformat(),
+        created_by,
+    )
 
 
 def price_at(product: dict, promotions: list[dict], now: datetime) -> dict:
     """The product as sold at `now`: an active promotion's bonus replaces the product's."""
     for promotion in promotions:
-        if datetime.fromisoformat(promotion["starts_at"]) <= now < \
-                datetime.fromisoformat(promotion["ends_at"]):
-            return {**product, "bonus": promotion["bonus"],
-                    "promotion_id": promotion["promotion_id"]}
+        if (
+            datetime.fromisoformat(promotion["starts_at"])
+            <= now
+            < datetime.fromisoformat(promotion["ends_at"])
+        ):
+            return {
+                **product,
+                "bonus": promotion["bonus"],
+                "promotion_id": promotion["promotion_id"],
+            }
     return {**product, "promotion_id": None}

@@ -1,4 +1,5 @@
 """The risk application's Merchants port over nameko RPC to the merchant service."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,11 @@ from services.domain_errors import (
 from services.remote_errors import ServiceError
 
 ERROR_OF_KIND: dict[str, type[DomainError]] = {
-    "invalid_input": InvalidInput, "not_found": NotFound, "conflict": Conflict,
-    "business_rule": BusinessRuleViolation}
+    "invalid_input": InvalidInput,
+    "not_found": NotFound,
+    "conflict": Conflict,
+    "business_rule": BusinessRuleViolation,
+}
 """services.remote_errors.KINDS the other way round."""
 
 
@@ -26,8 +30,7 @@ class MerchantStatusOverRpc:
     def __init__(self, proxy: Any):  # a nameko RpcProxy("merchant"); nameko has no types
         self.proxy = proxy
 
-    def change_status(self, merchant_id: str, status: str, reason: str,
-                      changed_by: str) -> dict:
+    def change_status(self, merchant_id: str, status: str, reason: str, changed_by: str) -> dict:
         try:
             return self.proxy.change_status(merchant_id, status, reason, changed_by)
         except ServiceError as refused:

@@ -4,6 +4,7 @@ event's time, and move its health code; a change is an event, and a worse code o
 Everything is written through the caller's unit of work, so the figures, the code, the alert
 and the consumer's dedupe record commit together.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -37,9 +38,14 @@ def figures_to_doc(figures: MerchantFigures) -> dict:
 
 
 def figures_from_doc(doc: dict) -> MerchantFigures:
-    return MerchantFigures(**{**doc, "flags": set(doc["flags"]),
-                              "open_complaints": set(doc["open_complaints"]),
-                              "unfounded_complaints": set(doc.get("unfounded_complaints", ()))})
+    return MerchantFigures(
+        **{
+            **doc,
+            "flags": set(doc["flags"]),
+            "open_complaints": set(doc["open_complaints"]),
+            "unfounded_complaints": set(doc.get("unfounded_complaints", ())),
+        }
+    )
 
 
 def state_to_doc(state: health_code.CodeState) -> dict:
@@ -53,9 +59,16 @@ def state_from_doc(doc: dict | None) -> health_code.CodeState:
     return health_code.CodeState(**{**doc["state"], "reasons": tuple(doc["state"]["reasons"])})
 
 
-def assess(uow: UnitOfWork, merchant_id: str, *, as_of: datetime, rules: health_code.RiskRules,
-           event: tuple[str, dict, str] | None = None, metadata: dict | None = None,
-           new_id: Callable[[], str] = lambda: f"al-{uuid.uuid4().hex[:20]}") -> dict:
+def assess(
+    uow: UnitOfWork,
+    merchant_id: str,
+    *,
+    as_of: datetime,
+    rules: health_code.RiskRules,
+    event: tuple[str, dict, str] | None = None,
+    metadata: dict | None = None,
+    new_id: Callable[[], str] = lambda: f"al-{uuid.uuid4().hex[:20]}",
+) -> dict:
     """Folds `event` (type, data, event time) if given, then evaluates at `as_of`; returns the
     merchant's code document. Evaluation time never goes back: an event older than the last
     evaluation is folded in and evaluated at the last evaluation's time."""
@@ -69,46 +82,78 @@ def assess(uow: UnitOfWork, merchant_id: str, *, as_of: datetime, rules: health_
     if previous and previous["evaluated_at"] > as_of.isoformat():
         as_of = datetime.fromisoformat(previous["evaluated_at"])
     longest = max(rules.window_short_days, rules.window_long_days, rules.hard_complaint_surge_days)
-    customers = relationships.customers_among(uow, merchant_id,
-                                              figures.complainants(as_of, longest))
-    indicators = compute(figures, as_of, short_days=rules.window_short_days,
-                         long_days=rules.window_long_days, customers=customers)
+    customers = relationships.customers_among(
+        uow, merchant_id, figures.complainants(as_of, longest)
+    )
+    indicators = compute(
+        figures,
+        as_of,
+        short_days=rules.window_short_days,
+        long_days=rules.window_long_days,
+        customers=customers,
+    )
     surge = figures.counted_complaints(as_of, rules.hard_complaint_surge_days, customers)
     new_state = health_code.evaluate(
-        state, soft=health_code.soft_breaches(indicators, rules),
-        hard=health_code.hard_flags(indicators, figures.flags, surge, rules,
-                                    status=figures.status),
-        as_of=as_of, rules=rules)
+        state,
+        soft=health_code.soft_breaches(indicators, rules),
+        hard=health_code.hard_flags(indicators, figures.flags, surge, rules, status=figures.status),
+        as_of=as_of,
+        rules=rules,
+    )
     metrics = indicators.as_dict()
-    if event is not None:   # a scheduled re-evaluation changes no figure
+    if event is not None:  # a scheduled re-evaluation changes no figure
         uow.put_view(FIGURES, merchant_id, figures_to_doc(figures))
-    code_doc = {"merchant_id": merchant_id, "code": new_state.code,
-                "since": new_state.since or previous.get("since") or as_of.isoformat(),
-                "reasons": list(new_state.reasons), "metrics": metrics,
-                "evaluated_at": as_of.isoformat(), "state": state_to_doc(new_state)}
+    code_doc = {
+        "merchant_id": merchant_id,
+        "code": new_state.code,
+        "since": new_state.since or previous.get("since") or as_of.isoformat(),
+        "reasons": list(new_state.reasons),
+        "metrics": metrics,
+        "evaluated_at": as_of.isoformat(),
+        "state": state_to_doc(new_state),
+    }
     if not previous or new_state.code != state.code:
-        changed = HealthCodeChanged(merchant_id, new_state.code,
-                                    state.code if previous else "unassessed",
-                                    list(new_state.reasons), metrics, as_of.isoformat())
+        changed = HealthCodeChanged(
+            merchant_id,
+            new_state.code,
+            state.code if previous else "unassessed",
+            list(new_state.reasons),
+            metrics,
+            as_of.isoformat(),
+        )
         opened = None
         if health_code.LEVELS.index(new_state.code) > health_code.LEVELS.index(state.code):
             improve_by = None
             if new_state.code == "red" and health_code.deadline_applies(new_state.reasons):
                 improve_by = (as_of + timedelta(days=rules.red_grace_days)).isoformat()
-            opened = AlertOpened(new_id(), merchant_id, new_state.code,
-                                 list(new_state.reasons), as_of.isoformat(), improve_by)
+            opened = AlertOpened(
+                new_id(),
+                merchant_id,
+                new_state.code,
+                list(new_state.reasons),
+                as_of.isoformat(),
+                improve_by,
+            )
         events = [changed] if opened is None else [changed, opened]
-        uow.append(code_stream(merchant_id), [CODEC.encode(e, metadata or {}) for e in events],
-                   version)
+        uow.append(
+            code_stream(merchant_id), [CODEC.encode(e, metadata or {}) for e in events], version
+        )
         version += len(events)
         if opened is not None:
             alert = {**event_fields(opened), "status": "open", "steps": [], "disposition": None}
             uow.put_view(ALERTS, opened.alert_id, alert)
-            uow.put_view(OPEN_ALERTS, f"{opened.opened_at}|{opened.alert_id}",
-                         {"alert_id": opened.alert_id})
+            uow.put_view(
+                OPEN_ALERTS, f"{opened.opened_at}|{opened.alert_id}", {"alert_id": opened.alert_id}
+            )
             if opened.improve_by:
-                uow.put_view(DEADLINES, f"{opened.improve_by}|{merchant_id}",
-                             {"merchant_id": merchant_id, "alert_id": opened.alert_id,
-                              "deadline": opened.improve_by})
+                uow.put_view(
+                    DEADLINES,
+                    f"{opened.improve_by}|{merchant_id}",
+                    {
+                        "merchant_id": merchant_id,
+                        "alert_id": opened.alert_id,
+                        "deadline": opened.improve_by,
+                    },
+                )
     uow.put_view(CODES, merchant_id, {**code_doc, "version": version})
     return {**code_doc, "version": version}

@@ -5,6 +5,7 @@ It asks the merchant service first and records the decision after, so a crash in
 repeats a request the merchant service treats as done, never a missing delisting. A merchant
 closed or defaulted meanwhile stays as it is (sanctions.impose), and its deadline is done.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,9 @@ from services.risk.application.store import CODEC, delisting_stream
 from services.risk.domain.events import MerchantDelistingDue
 
 
-def check_deadlines(*, store: EventStore, merchants: Merchants, now: datetime,
-                    limit: int = 500) -> dict:
+def check_deadlines(
+    *, store: EventStore, merchants: Merchants, now: datetime, limit: int = 500
+) -> dict:
     counts = {"delisted": 0, "improved": 0}
     stamp = now.isoformat()
     for key, due in store.list_views(DEADLINES, "", limit):
@@ -28,14 +30,18 @@ def check_deadlines(*, store: EventStore, merchants: Merchants, now: datetime,
         still_red = code["code"] == "red"
         if still_red:
             sanctions.impose(
-                merchants, due["merchant_id"], "delisted",
+                merchants,
+                due["merchant_id"],
+                "delisted",
                 f"red health code not improved by {due['deadline']} (alert {due['alert_id']})",
-                "risk:red-code-deadline")
+                "risk:red-code-deadline",
+            )
         stream = delisting_stream(due["merchant_id"])
         with store.unit_of_work() as uow:
             if still_red:
-                event = MerchantDelistingDue(due["merchant_id"], due["alert_id"],
-                                             due["deadline"], code["code"], stamp)
+                event = MerchantDelistingDue(
+                    due["merchant_id"], due["alert_id"], due["deadline"], code["code"], stamp
+                )
                 uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
             uow.delete_view(DEADLINES, key)
         counts["delisted" if still_red else "improved"] += 1

@@ -5,21 +5,38 @@ merchant's `MerchantFigures`, at the event's own time (the domain timestamp it c
 replay months later lands in the same days). Every fold is a sum or a set change, so the
 figures do not depend on the order events arrive in.
 """
+
 from __future__ import annotations
 
 from services.risk.domain.indicators import MerchantFigures
 
-TIME_FIELDS = ("confirmed_at", "released_at", "refunded_at", "filed_at", "resolved_at",
-               "escalated_at", "responded_at", "requested_at", "ruled_at", "purchased_at")
+TIME_FIELDS = (
+    "confirmed_at",
+    "released_at",
+    "refunded_at",
+    "filed_at",
+    "resolved_at",
+    "escalated_at",
+    "responded_at",
+    "requested_at",
+    "ruled_at",
+    "purchased_at",
+)
 
 RELEVANT = (
-    "merchant.MerchantApproved.v1", "merchant.MerchantFlagSet.v1",
+    "merchant.MerchantApproved.v1",
+    "merchant.MerchantFlagSet.v1",
     "merchant.MerchantStatusChanged.v1",
-    "merchant.ProductCreated.v1", "merchant.PromotionCreated.v1",
+    "merchant.ProductCreated.v1",
+    "merchant.PromotionCreated.v1",
     "escrow.CardPurchased.v1",
-    "escrow.DepositConfirmed.v1", "escrow.RedemptionConfirmed.v1", "escrow.FundsReleased.v1",
+    "escrow.DepositConfirmed.v1",
+    "escrow.RedemptionConfirmed.v1",
+    "escrow.FundsReleased.v1",
     "escrow.CardRefunded.v1",
-    "risk.ComplaintFiled.v1", "risk.ComplaintResolved.v1", "risk.ComplaintRuledUnfounded.v1",
+    "risk.ComplaintFiled.v1",
+    "risk.ComplaintResolved.v1",
+    "risk.ComplaintRuledUnfounded.v1",
 )
 """The event types that move a merchant's indicators or tell who its customers are (a card
 purchase joined with its deposit), and so trigger an evaluation."""
@@ -43,7 +60,7 @@ def observe(figures: MerchantFigures, event_type: str, data: dict, at: str) -> b
     elif kind == "MerchantFlagSet":
         (figures.flags.add if data["on"] else figures.flags.discard)(data["flag"])
     elif kind == "MerchantStatusChanged":
-        if figures.status not in FINAL_STATUSES:   # a late "delisted" cannot undo a default
+        if figures.status not in FINAL_STATUSES:  # a late "delisted" cannot undo a default
             figures.status = data["status"]
     elif kind == "ProductCreated":
         if data["type"] == "stored_value" and data["price"] > 0:
@@ -54,7 +71,8 @@ def observe(figures: MerchantFigures, event_type: str, data: dict, at: str) -> b
         price = figures.product_prices.get(data["product_id"])
         if price:
             figures.bonus_percent[data["product_id"]] = max(
-                figures.bonus_percent[data["product_id"]], data["bonus"] * 100 // price)
+                figures.bonus_percent[data["product_id"]], data["bonus"] * 100 // price
+            )
     elif kind == "DepositConfirmed":
         figures.add(at, "issued_amount", data["amount"])
         figures.add(at, "issued_cards")

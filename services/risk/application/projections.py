@@ -1,15 +1,16 @@
 """The risk service's views, kept in the unit of work that appends the events they show.
 
-    complaints                 complaint id -> the complaint, without its encrypted texts
-    complaints_by_merchant     "<merchant id>/<filed_at>|<complaint id>" -> {complaint_id}
-    complaints_by_complainant  "<consumer id>/<merchant id>" -> {"filed": [when, ...]}, the
-                               filings within the policy's window (the complaint limit)
-    alerts                     alert id -> the alert with its steps and disposition
-    open_alerts                "<opened_at>|<alert id>" -> {alert_id}, until resolved
-    risk_figures, health_codes, delisting_deadlines
-                               a merchant's figures, its code, a red code's deadline
-                               (kept by assessment.py)
+complaints                 complaint id -> the complaint, without its encrypted texts
+complaints_by_merchant     "<merchant id>/<filed_at>|<complaint id>" -> {complaint_id}
+complaints_by_complainant  "<consumer id>/<merchant id>" -> {"filed": [when, ...]}, the
+                           filings within the policy's window (the complaint limit)
+alerts                     alert id -> the alert with its steps and disposition
+open_alerts                "<opened_at>|<alert id>" -> {alert_id}, until resolved
+risk_figures, health_codes, delisting_deadlines
+                           a merchant's figures, its code, a red code's deadline
+                           (kept by assessment.py)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,7 +23,12 @@ from services.risk.domain.events import AlertStepRecorded
 COMPLAINTS, BY_MERCHANT = "complaints", "complaints_by_merchant"
 COMPLAINANTS = "complaints_by_complainant"
 FIGURES, CODES, ALERTS, OPEN_ALERTS, DEADLINES = (
-    "risk_figures", "health_codes", "alerts", "open_alerts", "delisting_deadlines")
+    "risk_figures",
+    "health_codes",
+    "alerts",
+    "open_alerts",
+    "delisting_deadlines",
+)
 
 
 def project(uow: UnitOfWork, aggregate: Complaint | Alert, events: Sequence[object]) -> None:
@@ -38,14 +44,20 @@ def project(uow: UnitOfWork, aggregate: Complaint | Alert, events: Sequence[obje
 def _complaint(uow: UnitOfWork, complaint: Complaint, event: object) -> None:
     complaint.apply(event)
     before = uow.get_view(COMPLAINTS, complaint.complaint_id)
-    view = {**(before or {}), **{k: v for k, v in event_fields(event).items()
-                                 if not k.endswith("_encrypted")},
-            "status": complaint.status, "responded": complaint.responded,
-            "unfounded": complaint.unfounded}
+    view = {
+        **(before or {}),
+        **{k: v for k, v in event_fields(event).items() if not k.endswith("_encrypted")},
+        "status": complaint.status,
+        "responded": complaint.responded,
+        "unfounded": complaint.unfounded,
+    }
     uow.put_view(COMPLAINTS, complaint.complaint_id, view)
     if before is None:
-        uow.put_view(BY_MERCHANT, f"{complaint.merchant_id}/{view['filed_at']}|"
-                     f"{complaint.complaint_id}", {"complaint_id": complaint.complaint_id})
+        uow.put_view(
+            BY_MERCHANT,
+            f"{complaint.merchant_id}/{view['filed_at']}|{complaint.complaint_id}",
+            {"complaint_id": complaint.complaint_id},
+        )
 
 
 def _alert(uow: UnitOfWork, alert: Alert, event: object) -> None:
@@ -56,10 +68,18 @@ def _alert(uow: UnitOfWork, alert: Alert, event: object) -> None:
     view = uow.get_view(ALERTS, alert.alert_id)
     if view is None:
         raise LookupError(f"alert {alert.alert_id} was never opened")
-    step = {k: getattr(event, k) for k in ("step", "by", "at", "note", "evidence_sha256",
-                                           "disposition")}
-    uow.put_view(ALERTS, alert.alert_id, {
-        **view, "status": event.step, "disposition": event.disposition or view["disposition"],
-        "steps": view["steps"] + [step]})
+    step = {
+        k: getattr(event, k) for k in ("step", "by", "at", "note", "evidence_sha256", "disposition")
+    }
+    uow.put_view(
+        ALERTS,
+        alert.alert_id,
+        {
+            **view,
+            "status": event.step,
+            "disposition": event.disposition or view["disposition"],
+            "steps": view["steps"] + [step],
+        },
+    )
     if event.step == "resolved":
         uow.delete_view(OPEN_ALERTS, f"{view['opened_at']}|{alert.alert_id}")

@@ -1,4 +1,5 @@
 """The risk service's reads: complaints with their texts, health codes, and alerts."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,13 +36,18 @@ def get_complaint(complaint_id: str, *, store: EventStore, vault: Vault) -> dict
     return {**view, **texts}
 
 
-def merchant_complaints(merchant_id: str, *, store: EventStore, vault: Vault,
-                        after: str = "", limit: int = 100) -> dict:
+def merchant_complaints(
+    merchant_id: str, *, store: EventStore, vault: Vault, after: str = "", limit: int = 100
+) -> dict:
     """The complaints about a merchant, oldest first, with their texts, a page at a time;
     `next_after` is where the next page starts, None after the last."""
     found = keyset_page(store.list_views, BY_MERCHANT, f"{merchant_id}/", after, limit)
-    return {"items": [get_complaint(ref["complaint_id"], store=store, vault=vault)
-                      for _, ref in found["rows"]], "next_after": found["next_after"]}
+    return {
+        "items": [
+            get_complaint(ref["complaint_id"], store=store, vault=vault) for _, ref in found["rows"]
+        ],
+        "next_after": found["next_after"],
+    }
 
 
 def health(merchant_id: str, *, store: EventStore, full: bool = True) -> dict:
@@ -50,8 +56,9 @@ def health(merchant_id: str, *, store: EventStore, full: bool = True) -> dict:
     doc = store.get_view(CODES, merchant_id)
     if doc is None:
         raise NotFound(f"no assessment of {merchant_id} yet")
-    found = {k: doc[k] for k in ("merchant_id", "code", "since", "reasons", "metrics",
-                                 "evaluated_at")}
+    found = {
+        k: doc[k] for k in ("merchant_id", "code", "since", "reasons", "metrics", "evaluated_at")
+    }
     if not full:
         found["metrics"] = public_metrics(found["metrics"])
     return found
@@ -74,10 +81,12 @@ def get_alert(alert_id: str, *, store: EventStore) -> dict:
     return alert
 
 
-def open_alerts(*, store: EventStore, now: datetime, status: str = "open", after: str = "",
-                limit: int = 100) -> dict:
+def open_alerts(
+    *, store: EventStore, now: datetime, status: str = "open", after: str = "", limit: int = 100
+) -> dict:
     """Alerts not yet resolved, oldest first, a page at a time, each with its SLA age in
     hours; `status` picks one step of the workflow, or "any"."""
+
     def wanted(key: str, ref: dict) -> bool:
         return status == "any" or get_alert(ref["alert_id"], store=store)["status"] == status
 

@@ -9,6 +9,7 @@ comes second writes the relationship.
 Views, in the risk store: `risk_cards` (card id -> its consumer and merchant, and whether it
 is paid; removed once joined) and `risk_customers` ("merchant/consumer" -> since when).
 """
+
 from __future__ import annotations
 
 CARDS, CUSTOMERS = "risk_cards", "risk_customers"
@@ -21,8 +22,9 @@ def _customer_key(merchant_id: str, consumer_id: str) -> str:
 def _relate(uow, merchant_id: str, consumer_id: str, at: str) -> None:
     key = _customer_key(merchant_id, consumer_id)
     if uow.get_view(CUSTOMERS, key) is None:
-        uow.put_view(CUSTOMERS, key, {"merchant_id": merchant_id, "consumer_id": consumer_id,
-                                      "since": at})
+        uow.put_view(
+            CUSTOMERS, key, {"merchant_id": merchant_id, "consumer_id": consumer_id, "since": at}
+        )
 
 
 def note(uow, event_type: str, data: dict, at: str) -> None:
@@ -45,5 +47,6 @@ def note(uow, event_type: str, data: dict, at: str) -> None:
 
 def customers_among(uow, merchant_id: str, consumers: set[str]) -> set[str]:
     """Those of `consumers` who are customers of the merchant."""
-    return {c for c in consumers
-            if uow.get_view(CUSTOMERS, _customer_key(merchant_id, c)) is not None}
+    return {
+        c for c in consumers if uow.get_view(CUSTOMERS, _customer_key(merchant_id, c)) is not None
+    }

@@ -6,6 +6,7 @@ Asking again changes nothing, so a retry after a failure converges. A merchant w
 cannot go there is left as it is: a closed or defaulted merchant sells nothing already, and a
 delisted one is not made merely warned.
 """
+
 from __future__ import annotations
 
 from services.domain_errors import Conflict

@@ -5,6 +5,7 @@ first concurrent writer wins and the other's client sees 409 `version_conflict`.
 appends at the version read and projects, in one unit of work; a complaint's commit also
 reassesses its merchant there (`within`), so a complaint and the code it moves agree.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -62,8 +63,16 @@ def load_alert(store: EventStore, alert_id: str) -> Alert:
     if view is None:
         raise NotFound(f"no alert {alert_id}")
     alert = Alert(alert_id)
-    alert.apply(AlertOpened(view["alert_id"], view["merchant_id"], view["code"],
-                            view["reasons"], view["opened_at"], view["improve_by"]))
+    alert.apply(
+        AlertOpened(
+            view["alert_id"],
+            view["merchant_id"],
+            view["code"],
+            view["reasons"],
+            view["opened_at"],
+            view["improve_by"],
+        )
+    )
     for record in store.read_stream(alert_stream(alert_id)):
         alert.apply(CODEC.decode(record))
     return alert
@@ -81,8 +90,14 @@ Within = Callable[[UnitOfWork, Sequence[object]], None]
 """Work done in a commit's unit of work, with the events committed."""
 
 
-def commit(store: EventStore, aggregate: Aggregate, events: Sequence[object],
-           metadata: dict | None, *, within: Within | None = None) -> Aggregate:
+def commit(
+    store: EventStore,
+    aggregate: Aggregate,
+    events: Sequence[object],
+    metadata: dict | None,
+    *,
+    within: Within | None = None,
+) -> Aggregate:
     """Appends `events` at the version the complaint or alert was read at and projects them,
     in one unit of work; returns it with the events applied. `within(uow, events)` runs in
     the same unit of work, after the append, which holds the store's write lock: what it
@@ -97,17 +112,25 @@ def commit(store: EventStore, aggregate: Aggregate, events: Sequence[object],
     return aggregate
 
 
-def decide(store: EventStore, aggregate_id: str,
-           decision: Callable[[Aggregate], Sequence[object]], metadata: dict | None,
-           retry: RetryPolicy = COMPLAINT_NO_RETRY, *,
-           # mypy cannot tie a generic parameter's default to one of the TypeVar's types
-           load: Loader[Aggregate] = load_complaint,  # type: ignore[assignment]
-           within: Within | None = None) -> Decided[Aggregate, Aggregate]:
+def decide(
+    store: EventStore,
+    aggregate_id: str,
+    decision: Callable[[Aggregate], Sequence[object]],
+    metadata: dict | None,
+    retry: RetryPolicy = COMPLAINT_NO_RETRY,
+    *,
+    # mypy cannot tie a generic parameter's default to one of the TypeVar's types
+    load: Loader[Aggregate] = load_complaint,  # type: ignore[assignment]
+    within: Within | None = None,
+) -> Decided[Aggregate, Aggregate]:
     """Loads the complaint (or, with `load=load_alert`, the alert), asks `decision` for its
     events and commits them (see `run`); `within` as for `commit`."""
-    return run(lambda: load(store, aggregate_id), decision,
-               lambda aggregate, events: commit(store, aggregate, events, metadata,
-                                                within=within), retry)
+    return run(
+        lambda: load(store, aggregate_id),
+        decision,
+        lambda aggregate, events: commit(store, aggregate, events, metadata, within=within),
+        retry,
+    )
 
 
 def events_of(event: object | None) -> list[object]:

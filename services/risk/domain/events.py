@@ -3,6 +3,7 @@
 Complaint texts and responses are personal data: they are carried only encrypted with the
 complaining consumer's own key (`..._encrypted`), so forgetting that consumer erases them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -120,6 +121,14 @@ class MerchantDelistingDue:
     decided_at: str
 
 
-RISK_EVENTS = (ComplaintFiled, ComplaintResponded, ComplaintResolved, ComplaintEscalated,
-               ComplaintRuledUnfounded, HealthCodeChanged, AlertOpened, AlertStepRecorded,
-               MerchantDelistingDue)
+RISK_EVENTS = (
+    ComplaintFiled,
+    ComplaintResponded,
+    ComplaintResolved,
+    ComplaintEscalated,
+    ComplaintRuledUnfounded,
+    HealthCodeChanged,
+    AlertOpened,
+    AlertStepRecorded,
+    MerchantDelistingDue,
+)

@@ -11,6 +11,7 @@ and hysteresis. Stdlib only.
 An evaluation day is a calendar day (event time) on which the merchant was evaluated; several
 evaluations on one day count as that day's, the last one deciding it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,8 +22,13 @@ from typing import Any
 from services.risk.domain.indicators import Indicators
 
 LEVELS = ("green", "yellow", "red")
-HARD_FLAGS = ("dishonest_debtor", "abnormal_operations", "deregistering", "closure_notice",
-              "relocation_notice")
+HARD_FLAGS = (
+    "dishonest_debtor",
+    "abnormal_operations",
+    "deregistering",
+    "closure_notice",
+    "relocation_notice",
+)
 # A merchant in one of these statuses is red whatever its figures say: a default is declared
 # when the money is already in trouble, often before any indicator has turned.
 HARD_STATUSES = ("defaulted", "delisted")
@@ -59,53 +65,97 @@ def _reason(indicator: str, value, threshold: str) -> dict:
 
 def soft_breaches(ind: Indicators, rules: RiskRules) -> list[dict]:
     breaches = []
-    if ind.coverage_percent is not None and \
-            ind.coverage_percent < rules.green_min_coverage_percent:
-        breaches.append(_reason("escrow_coverage_percent", ind.coverage_percent,
-                                f">= {rules.green_min_coverage_percent}"))
+    if ind.coverage_percent is not None and ind.coverage_percent < rules.green_min_coverage_percent:
+        breaches.append(
+            _reason(
+                "escrow_coverage_percent",
+                ind.coverage_percent,
+                f">= {rules.green_min_coverage_percent}",
+            )
+        )
     months = rules.green_max_liability_months
     # A merchant younger than the short window has sold ahead of a month of redemptions: its
     # liability says little yet, whether nothing or a little was redeemed. Dormancy and
     # coverage watch it meanwhile.
     judged = ind.observed_days >= rules.window_short_days
     if judged and (ind.liability_months_x100 is None or ind.liability_months_x100 > months * 100):
-        breaches.append(_reason("months_of_liability_x100", ind.liability_months_x100,
-                                f"<= {months * 100} (null: money owed, nothing redeemed)"))
+        breaches.append(
+            _reason(
+                "months_of_liability_x100",
+                ind.liability_months_x100,
+                f"<= {months * 100} (null: money owed, nothing redeemed)",
+            )
+        )
     if ind.spike_percent > rules.green_max_spike_ratio_percent:
-        breaches.append(_reason("issuance_spike_percent", ind.spike_percent,
-                                f"<= {rules.green_max_spike_ratio_percent}"))
+        breaches.append(
+            _reason(
+                "issuance_spike_percent",
+                ind.spike_percent,
+                f"<= {rules.green_max_spike_ratio_percent}",
+            )
+        )
     if ind.refund_rate_per_mille >= rules.green_max_refund_rate_per_mille:
-        breaches.append(_reason("refund_rate_per_mille", ind.refund_rate_per_mille,
-                                f"< {rules.green_max_refund_rate_per_mille}"))
+        breaches.append(
+            _reason(
+                "refund_rate_per_mille",
+                ind.refund_rate_per_mille,
+                f"< {rules.green_max_refund_rate_per_mille}",
+            )
+        )
     if ind.complaints_per_thousand_cards >= rules.green_max_complaints_per_thousand_cards:
-        breaches.append(_reason("complaint_rate_per_thousand_cards",
-                                ind.complaints_per_thousand_cards,
-                                f"< {rules.green_max_complaints_per_thousand_cards}"))
+        breaches.append(
+            _reason(
+                "complaint_rate_per_thousand_cards",
+                ind.complaints_per_thousand_cards,
+                f"< {rules.green_max_complaints_per_thousand_cards}",
+            )
+        )
     return breaches
 
 
-def hard_flags(ind: Indicators, flags: set[str], complaints_recent: int,
-               rules: RiskRules, status: str = "active") -> list[dict]:
+def hard_flags(
+    ind: Indicators,
+    flags: set[str],
+    complaints_recent: int,
+    rules: RiskRules,
+    status: str = "active",
+) -> list[dict]:
     """`complaints_recent`: the complaints counted in the surge window (one per customer who
     complained, unfounded ones left out); `status`: the merchant's status."""
-    found = [_reason(f"status:{status}", True, f"not {status}")] \
-        if status in HARD_STATUSES else []
-    found += [_reason(f"flag:{flag}", True, "not listed") for flag in sorted(flags)
-              if flag in HARD_FLAGS]
+    found = [_reason(f"status:{status}", True, f"not {status}")] if status in HARD_STATUSES else []
+    found += [
+        _reason(f"flag:{flag}", True, "not listed") for flag in sorted(flags) if flag in HARD_FLAGS
+    ]
     if ind.outstanding > 0 and ind.dormancy_days > rules.hard_max_dormancy_days:
-        found.append(_reason("dormancy_days", ind.dormancy_days,
-                             f"<= {rules.hard_max_dormancy_days} while money is owed"))
-    if ind.coverage_percent is not None and \
-            ind.coverage_percent < rules.hard_min_coverage_percent:
-        found.append(_reason("escrow_coverage_percent", ind.coverage_percent,
-                             f">= {rules.hard_min_coverage_percent}"))
+        found.append(
+            _reason(
+                "dormancy_days",
+                ind.dormancy_days,
+                f"<= {rules.hard_max_dormancy_days} while money is owed",
+            )
+        )
+    if ind.coverage_percent is not None and ind.coverage_percent < rules.hard_min_coverage_percent:
+        found.append(
+            _reason(
+                "escrow_coverage_percent",
+                ind.coverage_percent,
+                f">= {rules.hard_min_coverage_percent}",
+            )
+        )
     surge_rate = complaints_recent * 1000 // max(1, ind.open_cards)
-    if complaints_recent >= rules.hard_complaint_surge_min_complaints and \
-            surge_rate >= rules.hard_complaint_surge_per_thousand_cards:
-        found.append(_reason("complaint_surge_per_thousand_cards", surge_rate,
-                             f"< {rules.hard_complaint_surge_per_thousand_cards} (or fewer "
-                             f"than {rules.hard_complaint_surge_min_complaints} in "
-                             f"{rules.hard_complaint_surge_days} days)"))
+    if (
+        complaints_recent >= rules.hard_complaint_surge_min_complaints
+        and surge_rate >= rules.hard_complaint_surge_per_thousand_cards
+    ):
+        found.append(
+            _reason(
+                "complaint_surge_per_thousand_cards",
+                surge_rate,
+                f"< {rules.hard_complaint_surge_per_thousand_cards} (or fewer "
+                f"than {rules.hard_complaint_surge_min_complaints} in "
+                f"{rules.hard_complaint_surge_days} days)",
+            )
+        )
     return found
 
 
@@ -130,8 +180,9 @@ class CodeState:
     """Since when every evaluation has been better than `code`."""
 
 
-def evaluate(state: CodeState, *, soft: list[dict], hard: list[dict], as_of: datetime,
-             rules: RiskRules) -> CodeState:
+def evaluate(
+    state: CodeState, *, soft: list[dict], hard: list[dict], as_of: datetime, rules: RiskRules
+) -> CodeState:
     """The next state; `code` changes only as the rules above allow."""
     day = as_of.date().isoformat()
     streak_before = state.streak if day != state.day else state.streak_before
@@ -147,14 +198,20 @@ def evaluate(state: CodeState, *, soft: list[dict], hard: list[dict], as_of: dat
     moved = replace(state, day=day, streak_before=streak_before, streak=streak)
     current, wanted = LEVELS.index(state.code), LEVELS.index(target)
     if wanted > current:
-        return replace(moved, code=target, since=as_of.isoformat(), reasons=reasons,
-                       better_since=None)
+        return replace(
+            moved, code=target, since=as_of.isoformat(), reasons=reasons, better_since=None
+        )
     if wanted == current:
         return replace(moved, reasons=reasons, better_since=None)
     better_since = state.better_since or as_of.isoformat()
     held = as_of - datetime.fromisoformat(better_since)
     if held >= timedelta(days=rules.window_short_days):
         # One level up; the next level needs another full window within its limits.
-        return replace(moved, code=LEVELS[current - 1], since=as_of.isoformat(),
-                       reasons=reasons, better_since=as_of.isoformat())
+        return replace(
+            moved,
+            code=LEVELS[current - 1],
+            since=as_of.isoformat(),
+            reasons=reasons,
+            better_since=as_of.isoformat(),
+        )
     return replace(moved, reasons=state.reasons, better_since=better_since)

@@ -6,6 +6,7 @@ the same events, in any order, gives the same figures and so the same indicators
 
 Ratios are integers: percent, per mille, or hundredths, each named so; money is fen.
 """
+
 from __future__ import annotations
 
 from collections.abc import Set
@@ -59,9 +60,13 @@ class MerchantFigures:
         `window`), leaving out the complaints found unfounded."""
         first = (as_of - timedelta(days=days)).date().isoformat()
         last = as_of.date().isoformat()
-        return {self.complaint_consumers[c] for c, at in self.complaints_opened.items()
-                if first < at[:10] <= last and c in self.complaint_consumers
-                and c not in self.unfounded_complaints}
+        return {
+            self.complaint_consumers[c]
+            for c, at in self.complaints_opened.items()
+            if first < at[:10] <= last
+            and c in self.complaint_consumers
+            and c not in self.unfounded_complaints
+        }
 
     def counted_complaints(self, as_of: datetime, days: int, customers: Set[str]) -> int:
         """What the complaint rate and the surge count: one per consumer who complained in
@@ -110,10 +115,20 @@ class Indicators:
         return dict(self.__dict__)
 
 
-PUBLIC_METRICS = frozenset({
-    "spike_percent", "liability_months_x100", "coverage_percent", "refund_rate_per_mille",
-    "complaints_per_thousand_cards", "unresolved_complaints_percent", "dormancy_days",
-    "max_bonus_percent", "observed_days", "open_cards"})
+PUBLIC_METRICS = frozenset(
+    {
+        "spike_percent",
+        "liability_months_x100",
+        "coverage_percent",
+        "refund_rate_per_mille",
+        "complaints_per_thousand_cards",
+        "unresolved_complaints_percent",
+        "dormancy_days",
+        "max_bonus_percent",
+        "observed_days",
+        "open_cards",
+    }
+)
 """What anyone may read of a merchant's indicators: ratios, days and counts. The money
 figures (issuance, redemptions, outstanding balance, escrow held) are the merchant's and its
 regulators', as in /stats; an indicator not named here stays private until it is added."""
@@ -129,8 +144,14 @@ def _days_between(earlier: str | None, later: datetime) -> int:
     return max(0, (later - datetime.fromisoformat(earlier)).days)
 
 
-def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
-            long_days: int = 90, customers: Set[str] = frozenset()) -> Indicators:
+def compute(
+    figures: MerchantFigures,
+    as_of: datetime,
+    *,
+    short_days: int = 30,
+    long_days: int = 90,
+    customers: Set[str] = frozenset(),
+) -> Indicators:
     """`customers`: the complaining consumers known to have a card or a confirmed spend at
     the merchant; only their complaints count toward the complaint rate."""
     issued_short = figures.window("issued_amount", as_of, short_days)
@@ -156,20 +177,31 @@ def compute(figures: MerchantFigures, as_of: datetime, *, short_days: int = 30,
     per_thousand = complaints * 1000 // max(1, figures.open_cards) if complaints else 0
     # The unresolved share is about the merchant answering: every complaint it must answer
     # counts, a stranger's too, but not one a regulator found unfounded.
-    filed = [c for c, at in figures.complaints_opened.items()
-             if as_of - datetime.fromisoformat(at) <= timedelta(days=long_days)
-             and c not in figures.unfounded_complaints]
+    filed = [
+        c
+        for c, at in figures.complaints_opened.items()
+        if as_of - datetime.fromisoformat(at) <= timedelta(days=long_days)
+        and c not in figures.unfounded_complaints
+    ]
     unresolved = sum(c in figures.open_complaints for c in filed)
     dormancy = 0
     if outstanding > 0:
         dormancy = _days_between(figures.last_redemption or figures.first_seen, as_of)
     return Indicators(
-        issued_30=issued_short, issued_90=issued_long, spike_percent=spike,
+        issued_30=issued_short,
+        issued_90=issued_long,
+        spike_percent=spike,
         redeemed_30=figures.window("redeemed_amount", as_of, short_days),
-        redeemed_90=redeemed_long, liability_months_x100=liability, coverage_percent=coverage,
-        refund_rate_per_mille=refund_rate, complaints_per_thousand_cards=per_thousand,
+        redeemed_90=redeemed_long,
+        liability_months_x100=liability,
+        coverage_percent=coverage,
+        refund_rate_per_mille=refund_rate,
+        complaints_per_thousand_cards=per_thousand,
         unresolved_complaints_percent=unresolved * 100 // len(filed) if filed else 0,
-        dormancy_days=dormancy, max_bonus_percent=max(figures.bonus_percent.values(), default=0),
+        dormancy_days=dormancy,
+        max_bonus_percent=max(figures.bonus_percent.values(), default=0),
         observed_days=min(long_days, _days_between(figures.first_seen, as_of)),
-        outstanding=outstanding, escrow_held=figures.escrow_held,
-        open_cards=figures.open_cards)
+        outstanding=outstanding,
+        escrow_held=figures.escrow_held,
+        open_cards=figures.open_cards,
+    )
