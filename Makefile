@@ -47,7 +47,9 @@ LEDGER ?= var/ledger/ledger.db
 verify-ledger: venv ## Re-verify a ledger file from its entry bytes (LEDGER=path, default var/ledger/ledger.db)
 	@$(PY) -m ledger verify $(LEDGER)
 
-lint: venv ## ruff check, ruff format --check, mypy and the import-linter layering contracts
+lint: ## ruff check, ruff format --check, mypy and the import-linter layering contracts
+	@PYTHON=$(PYTHON) scripts/system-deps.sh python
+	@$(MAKE) --no-print-directory venv
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy

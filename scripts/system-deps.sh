@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the platform and its tests need, only when they are missing:
 # rabbitmq-server (the broker), postgresql (the PostgreSQL adapter's tests) and python3-venv.
-# Usage: scripts/system-deps.sh [rabbitmq] [postgresql]   (no argument: both)
+# Usage: scripts/system-deps.sh [rabbitmq] [postgresql] [python]   (no argument: all;
+# python3-venv is checked whatever is asked, so `python` alone asks for nothing else)
 set -euo pipefail
 
 wanted=("$@")
@@ -12,6 +13,7 @@ for item in "${wanted[@]}"; do
   case "$item" in
     rabbitmq) [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server) ;;
     postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql) ;;
+    python) ;;
     *) echo "unknown component: $item" >&2; exit 2 ;;
   esac
 done
