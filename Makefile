@@ -56,4 +56,4 @@ lint: ## ruff check, ruff format --check, mypy and the import-linter layering co
 	@$(VENV)/bin/lint-imports
 
 clean: ## Remove .venv and the embedded data under ./var
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
