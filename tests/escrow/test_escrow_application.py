@@ -12,7 +12,14 @@ import pytest
 from eventstore.sqlite import SqliteEventStore
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import commands, defaults, projections, queries, scheduled_work
+from services.escrow.application import (
+    commands,
+    defaults,
+    projections,
+    queries,
+    scheduled_work,
+    settlements,
+)
 from services.escrow.application.store import card_stream
 from services.escrow.domain.refund_due import add_working_days
 from tests.support.escrow_cards import POLICY, T0, buy, buy_period
@@ -305,15 +312,13 @@ def test_settlement_pays_released_money_the_next_day(env):
         commands.confirm_redemption(hold["redemption_id"], f"c-{i}", store=store, now=day0)
     released = sum(queries.get_card(c, store=store)["released_amount"] for c in cards)
     assert released == 10_000 + 20_000 + 30_000
-    assert scheduled_work.settle(store=store, bank=bank, policy=POLICY, now=day0) == [], "T+1"
-    paid = scheduled_work.settle(
-        store=store, bank=bank, policy=POLICY, now=day0 + timedelta(days=1)
-    )
+    assert settlements.settle(store=store, bank=bank, policy=POLICY, now=day0) == [], "T+1"
+    paid = settlements.settle(store=store, bank=bank, policy=POLICY, now=day0 + timedelta(days=1))
     assert [(p["merchant_id"], p["amount"], p["days"]) for p in paid] == [
         ("m-1", 60_000, [day0.date().isoformat()])
     ]
     assert (
-        scheduled_work.settle(store=store, bank=bank, policy=POLICY, now=day0 + timedelta(days=2))
+        settlements.settle(store=store, bank=bank, policy=POLICY, now=day0 + timedelta(days=2))
         == []
     ), "paid once"
     assert [p["amount"] for p in queries.settlements("m-1", store=store)["items"]] == [60_000]

@@ -35,7 +35,14 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import commands, defaults, projections, queries, scheduled_work
+from services.escrow.application import (
+    commands,
+    defaults,
+    projections,
+    queries,
+    scheduled_work,
+    settlements,
+)
 from services.escrow.application.store import CODEC, card_stream
 from services.escrow.domain import stats
 from services.escrow.domain.card import Card
@@ -356,7 +363,7 @@ class EscrowHandlers(RuleBasedStateMachine):
             unsettled[owed["merchant_id"]] += owed["amount"]
         for merchant in MERCHANTS:
             # What a defaulted merchant was owed is withheld, never paid and never lost.
-            withheld = scheduled_work.withheld(merchant, store=self.store)["amount"]
+            withheld = settlements.withheld(merchant, store=self.store)["amount"]
             if withheld and merchant not in self.defaulted:
                 violations.append(f"{merchant}: withheld {withheld} without a default")
             if paid_to[merchant] + unsettled[merchant] + withheld != released_to[merchant]:

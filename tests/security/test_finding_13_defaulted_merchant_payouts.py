@@ -24,7 +24,14 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import commands, defaults, projections, queries, scheduled_work
+from services.escrow.application import (
+    commands,
+    defaults,
+    projections,
+    queries,
+    scheduled_work,
+    settlements,
+)
 
 POLICY = load_policy()
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -128,7 +135,7 @@ def test_no_payout_and_no_redemption_after_a_default(env):
         scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=clock["now"])
     paid = queries.settlements("m-1", store=store)["items"]
     assert sum(p["amount"] for p in paid) == paid_before, "no payout after the default"
-    held_back = scheduled_work.withheld("m-1", store=store)
+    held_back = settlements.withheld("m-1", store=store)
     assert held_back["amount"] == released - paid_before, "withheld, not lost"
     assert store.list_views(projections.UNSETTLED, "", 100) == [], "nothing left owed to pay"
     withheld_events = [

@@ -22,7 +22,7 @@ from policy import load_policy
 from privacy import Vault
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands as escrow
-from services.escrow.application import scheduled_work
+from services.escrow.application import settlements
 from services.gateway.app import create_app
 from services.merchant.application import commands as merchants
 from services.merchant.application import directory
@@ -240,7 +240,7 @@ def test_settlements_are_all_listed_oldest_first(platform, tmp_path):
             card_id, merchant_id, value=100, uses=0, store=store, policy=POLICY, now=at
         )
         escrow.confirm_redemption(hold["redemption_id"], "c-1", store=store, now=at)
-        payouts += scheduled_work.settle(
+        payouts += settlements.settle(
             store=store, bank=bank, policy=POLICY, now=at + timedelta(days=1)
         )
     # The running escrow service's own timer settles the same store too, so a day's payout

@@ -10,11 +10,10 @@ due is left. Every step is idempotent, so overlapping runs only repeat no-ops.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from eventstore import ConcurrencyError, EventStore
+from eventstore import EventStore
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict
 from services.escrow.application import bank_instructions
@@ -22,21 +21,15 @@ from services.escrow.application.commands import confirm_payment, refund_card, v
 from services.escrow.application.ports import Bank
 from services.escrow.application.projections import (
     CARD_EXPIRY,
-    DEFAULTS,
     DISPUTES_BY_CARD,
-    MERCHANT_STATS,
     OPEN_HOLDS,
-    PAYOUTS,
     PENDING_PAYMENTS,
     PERIOD_DUE,
-    UNSETTLED,
-    WITHHELD,
     release_key,
 )
-from services.escrow.application.store import CODEC, decide, load_card
+from services.escrow.application.settlements import settle
+from services.escrow.application.store import decide, load_card
 from services.escrow.domain import card as domain
-from services.escrow.domain import stats
-from services.escrow.domain.events import PayoutMade, PayoutWithheld
 from services.paged_work import run_pages
 
 PAGE = 200
@@ -228,109 +221,3 @@ def sweep(
         lambda: sweep_page(store=store, bank=bank, policy=policy, now=now, budget=budget),
         between_pages,
     )
-
-
-def settle(
-    *,
-    store: EventStore,
-    bank: Bank,
-    policy: Policy,
-    now: datetime,
-    new_id: Callable[[], str] = lambda: f"po-{uuid.uuid4().hex[:20]}",
-) -> list[dict]:
-    """Pays each merchant what was released to it on days at least `settlement_delay_days`
-    old, one payout per merchant per run; the payout event and the cleared balances commit
-    together, and the bank is asked after the commit (its reference is the payout id).
-
-    A merchant declared defaulted is paid nothing: what it is owed is withheld instead
-    (`PayoutWithheld`, with the same cleared balances), and stays in the escrow account for
-    the regulator, who applies it to what the merchant owes its consumers."""
-    last_day = (now - timedelta(days=policy.escrow.settlement_delay_days)).date().isoformat()
-    owed: dict[str, list] = {}
-    for key, doc in store.list_views(UNSETTLED, "", 5000):
-        if doc["day"] > last_day:
-            break
-        owed.setdefault(doc["merchant_id"], []).append((key, doc))
-    payouts = []
-    for merchant_id, rows in owed.items():
-        if store.get_view(DEFAULTS, merchant_id) is not None:
-            _withhold(store, merchant_id, rows, now, new_id)
-            continue
-        event = PayoutMade(
-            new_id(),
-            merchant_id,
-            sum(d["amount"] for _, d in rows),
-            sorted({d["day"] for _, d in rows}),
-            now.isoformat(),
-        )
-        stream = f"payouts-{merchant_id}"
-        view = {
-            "payout_id": event.payout_id,
-            "amount": event.amount,
-            "days": event.days,
-            "paid_at": event.paid_at,
-        }
-        try:
-            with store.unit_of_work() as uow:
-                uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
-                for key, _ in rows:
-                    uow.delete_view(UNSETTLED, key)
-                totals = uow.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
-                uow.put_view(
-                    MERCHANT_STATS,
-                    merchant_id,
-                    {**totals, "paid_out": totals["paid_out"] + event.amount},
-                )
-                uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
-                key = bank_instructions.instruct(
-                    uow, "payout", event.payout_id, merchant_id, event.amount
-                )
-        except ConcurrencyError:
-            continue  # another run is paying this merchant; whatever is left, the next run pays
-        bank_instructions.send(store, bank, [key])
-        payouts.append({"merchant_id": merchant_id, **view})
-    return payouts
-
-
-def _withhold(
-    store: EventStore, merchant_id: str, rows: list, now: datetime, new_id: Callable[[], str]
-) -> None:
-    event = PayoutWithheld(
-        new_id(),
-        merchant_id,
-        sum(d["amount"] for _, d in rows),
-        sorted({d["day"] for _, d in rows}),
-        "merchant_defaulted",
-        now.isoformat(),
-    )
-    stream = f"payouts-{merchant_id}"
-    try:
-        with store.unit_of_work() as uow:
-            uow.append(stream, [CODEC.encode(event)], len(store.read_stream(stream)))
-            for key, _ in rows:
-                uow.delete_view(UNSETTLED, key)
-            kept = uow.get_view(WITHHELD, merchant_id) or {
-                "merchant_id": merchant_id,
-                "amount": 0,
-                "days": [],
-            }
-            uow.put_view(
-                WITHHELD,
-                merchant_id,
-                {
-                    **kept,
-                    "amount": kept["amount"] + event.amount,
-                    "days": sorted({*kept["days"], *event.days}),
-                },
-            )
-    except ConcurrencyError:
-        pass  # another run is settling this merchant; whatever is left, the next run withholds
-
-
-def withheld(merchant_id: str, *, store: EventStore) -> dict:
-    """What a defaulted merchant was owed and not paid: held for the regulator."""
-    return store.get_view(WITHHELD, merchant_id) or {
-        "merchant_id": merchant_id,
-        "amount": 0,
-        "days": [],
-    }
