@@ -15,24 +15,10 @@ from privacy import Vault
 from services.domain_errors import Conflict, InvalidInput, NotFound
 from services.risk.application import commands, queries
 from services.risk.domain.health_code import RiskRules
+from tests.support.merchant_port import FakeMerchants
 
 RULES = RiskRules.from_policy(load_policy().risk)
 T0 = datetime(2026, 9, 1, 9, tzinfo=UTC)
-
-
-class FakeMerchants:
-    """The Merchants port: records each status change; `final` merchants refuse any, as the
-    merchant service refuses a closed or defaulted merchant's."""
-
-    def __init__(self, final: tuple[str, ...] = ()):
-        self.final = final
-        self.changes: list[tuple[str, str, str, str]] = []
-
-    def change_status(self, merchant_id: str, status: str, reason: str, changed_by: str) -> dict:
-        if merchant_id in self.final:
-            raise Conflict(f"a closed merchant cannot become {status}", "invalid_transition")
-        self.changes.append((merchant_id, status, reason, changed_by))
-        return {"merchant_id": merchant_id, "status": status}
 
 
 @pytest.fixture

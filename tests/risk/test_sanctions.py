@@ -13,7 +13,7 @@ from policy import load_policy
 from services.domain_errors import NotFound
 from services.risk.application import commands, delisting, queries
 from services.risk.domain.health_code import RiskRules
-from tests.risk.test_risk_application import FakeMerchants
+from tests.support.merchant_port import FakeMerchants
 
 RULES = RiskRules.from_policy(load_policy().risk)
 T0 = datetime(2026, 9, 1, 9, tzinfo=UTC)

@@ -182,7 +182,7 @@ def merchant_and_escrow_gateway(tmp_path: Path, amqp_uri: str, **settings):
                 client.get("/api/v1/merchants").status_code == 200
                 and client.get("/api/v1/consumers/me/cards", headers=probe).status_code == 200
             ),
-            timeout=60,
+            timeout=120,  # two nameko processes starting on a loaded two-core machine
             what="the merchant and escrow services",
         )
         yield client
