@@ -22,7 +22,7 @@ from services.domain_errors import BusinessRuleViolation
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands, queries
 from services.escrow.application.reconciliation import reconcile
-from services.escrow.domain import card as card_domain
+from services.escrow.domain import deposits
 from services.merchant.domain import model
 from services.merchant.domain.events import ProductCreated
 
@@ -172,7 +172,7 @@ def test_any_failure_after_the_deposit_returns_the_money(env, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the activation failed after the bank took the money")
 
-    monkeypatch.setattr(card_domain, "confirm_deposit", broken)
+    monkeypatch.setattr(deposits, "confirm_deposit", broken)
     with pytest.raises(BusinessRuleViolation) as failed:
         commands.purchase_card(
             "c-1", "big", store=store, merchants=Products(big=BIG), bank=bank, policy=POLICY, now=T0
