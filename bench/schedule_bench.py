@@ -20,7 +20,7 @@ from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands, projections, scheduled_work
 from services.escrow.application.store import decide
-from services.escrow.domain import card as domain
+from services.escrow.domain import releases
 
 CARDS = 10_000
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -89,7 +89,7 @@ def run(report) -> None:
         day = T0 + timedelta(days=policy.refunds.cooling_off_days + 1, hours=1)
         started = time.perf_counter()
         for card_id in bare:
-            decide(store, card_id, lambda c: domain.release_due(c, day, disputed=False))
+            decide(store, card_id, lambda c: releases.release_due(c, day, disputed=False))
         bare_rate = CARDS / (time.perf_counter() - started)
 
         pages, longest, released = 0, 0.0, 0

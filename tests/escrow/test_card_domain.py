@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from services.domain_errors import BusinessRuleViolation, Conflict, DomainError
-from services.escrow.domain import card as domain
+from services.escrow.domain import deposits, redemptions, refunds, releases
+from services.escrow.domain.card import Card
 from services.escrow.domain.events import CardPurchased
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -43,9 +44,11 @@ def purchase(
     )
 
 
-def active(**kwargs) -> domain.Card:
-    card = domain.Card.from_events("c-1", [purchase(**kwargs)])
-    for event in domain.confirm_deposit(card, "pay-1", card.purchase.price, T0, cooling_off_days=7):
+def active(**kwargs) -> Card:
+    card = Card.from_events("c-1", [purchase(**kwargs)])
+    for event in deposits.confirm_deposit(
+        card, "pay-1", card.purchase.price, T0, cooling_off_days=7
+    ):
         card.apply(event)
     return card
 
@@ -58,8 +61,8 @@ def run(card, events):
 
 
 def redeem(card, rid, now=T0, **amount):
-    run(card, domain.request_redemption(card, rid, now=now, hold_minutes=15, **amount))
-    return run(card, domain.confirm_redemption(card, rid, now + timedelta(minutes=1)))
+    run(card, redemptions.request_redemption(card, rid, now=now, hold_minutes=15, **amount))
+    return run(card, redemptions.confirm_redemption(card, rid, now + timedelta(minutes=1)))
 
 
 def test_stored_value_pro_rata_to_the_fen():
@@ -68,7 +71,7 @@ def test_stored_value_pro_rata_to_the_fen():
     assert redeem(card, "r2", value=1)[0].released_amount == 0  # floor(30001*100/120) = 25000
     assert redeem(card, "r3", value=5)[0].released_amount == 5  # floor(30006*100/120) = 25005
     events = run(
-        card, domain.refund(card, "on_request", T0 + timedelta(days=30), cooling_off_days=7)
+        card, refunds.refund(card, "on_request", T0 + timedelta(days=30), cooling_off_days=7)
     )
     refund = events[-1]
     assert refund.refund_amount == 100_000 - 25_005 == card.refunded
@@ -91,13 +94,13 @@ def test_fully_used_cards_release_exactly_their_price():
 def test_count_card_and_list_price_formula():
     card = active(card_type="count", price=80_000, bonus=0, uses=10)
     assert redeem(card, "r", uses=3)[0].released_amount == 24_000
-    refund = run(card, domain.refund(card, "on_request", T0, cooling_off_days=7))[-1]
+    refund = run(card, refunds.refund(card, "on_request", T0, cooling_off_days=7))[-1]
     assert refund.refund_amount == 56_000
     listed = active(price=100_000, bonus=20_000)
     redeem(listed, "r", value=60_000)  # earned pro rata: 50,000
     events = run(
         listed,
-        domain.refund(
+        refunds.refund(
             listed, "on_request", T0, cooling_off_days=7, stored_value_formula="list_price"
         ),
     )
@@ -106,32 +109,32 @@ def test_count_card_and_list_price_formula():
 
 def test_period_card_releases_pro_rata_and_refunds_unserved_days():
     card = active(card_type="period", price=36_500, bonus=0, period_days=365)
-    assert run(card, domain.release_due(card, T0 + timedelta(days=10), disputed=True)) == []
-    released = run(card, domain.release_due(card, T0 + timedelta(days=10), disputed=False))
+    assert run(card, releases.release_due(card, T0 + timedelta(days=10), disputed=True)) == []
+    released = run(card, releases.release_due(card, T0 + timedelta(days=10), disputed=False))
     assert released[0].released_amount == 1_000
-    assert run(card, domain.release_due(card, T0 + timedelta(days=10), disputed=False)) == []
+    assert run(card, releases.release_due(card, T0 + timedelta(days=10), disputed=False)) == []
     check_in = redeem(card, "ci", now=T0 + timedelta(days=11))
     assert check_in[0].released_amount == 0, "check-ins release nothing by themselves"
     events = run(
-        card, domain.refund(card, "merchant_default", T0 + timedelta(days=100), cooling_off_days=7)
+        card, refunds.refund(card, "merchant_default", T0 + timedelta(days=100), cooling_off_days=7)
     )
     assert events[-1].refund_amount == 36_500 - 10_000 and card.released == 10_000
 
 
 def test_holds_reserve_balance_and_confirm_exactly_once():
     card = active(price=10_000, bonus=0)
-    run(card, domain.request_redemption(card, "a", value=6_000, now=T0, hold_minutes=15))
+    run(card, redemptions.request_redemption(card, "a", value=6_000, now=T0, hold_minutes=15))
     with pytest.raises(BusinessRuleViolation) as info:
-        domain.request_redemption(card, "b", value=4_001, now=T0, hold_minutes=15)
+        redemptions.request_redemption(card, "b", value=4_001, now=T0, hold_minutes=15)
     assert info.value.code == "insufficient_balance"
-    run(card, domain.confirm_redemption(card, "a", T0))
-    assert domain.confirm_redemption(card, "a", T0) == [], "a repeat changes nothing"
-    run(card, domain.request_redemption(card, "c", value=100, now=T0, hold_minutes=15))
-    run(card, domain.void_redemption(card, "c", "rejected", T0))
+    run(card, redemptions.confirm_redemption(card, "a", T0))
+    assert redemptions.confirm_redemption(card, "a", T0) == [], "a repeat changes nothing"
+    run(card, redemptions.request_redemption(card, "c", value=100, now=T0, hold_minutes=15))
+    run(card, redemptions.void_redemption(card, "c", "rejected", T0))
     with pytest.raises(Conflict):
-        domain.confirm_redemption(card, "c", T0)
-    run(card, domain.request_redemption(card, "d", value=100, now=T0, hold_minutes=15))
-    late = run(card, domain.confirm_redemption(card, "d", T0 + timedelta(minutes=15)))
+        redemptions.confirm_redemption(card, "c", T0)
+    run(card, redemptions.request_redemption(card, "d", value=100, now=T0, hold_minutes=15))
+    late = run(card, redemptions.confirm_redemption(card, "d", T0 + timedelta(minutes=15)))
     assert late[0].reason == "expired" and card.released == 6_000
 
 
@@ -140,22 +143,22 @@ def test_cooling_off_and_escrow_ratio():
     # The up-front share is held through the cooling-off window (finding 14).
     assert card.upfront_share == 30_000 and card.upfront == 0 and card.held == 50_000
     refund = run(
-        card, domain.refund(card, "cooling_off", T0 + timedelta(days=7), cooling_off_days=7)
+        card, refunds.refund(card, "cooling_off", T0 + timedelta(days=7), cooling_off_days=7)
     )[-1]
     assert refund.refund_amount == 50_000 and card.released == 0
     used = active()
     redeem(used, "r", value=1)
     with pytest.raises(BusinessRuleViolation):
-        domain.refund(used, "cooling_off", T0, cooling_off_days=7)
+        refunds.refund(used, "cooling_off", T0, cooling_off_days=7)
     late = active()
     with pytest.raises(BusinessRuleViolation):
-        domain.refund(late, "cooling_off", T0 + timedelta(days=7, seconds=1), cooling_off_days=7)
+        refunds.refund(late, "cooling_off", T0 + timedelta(days=7, seconds=1), cooling_off_days=7)
     with pytest.raises(BusinessRuleViolation):
-        domain.refund(late, "expiry", T0 + timedelta(days=364), cooling_off_days=7)
-    run(late, domain.refund(late, "expiry", T0 + timedelta(days=365), cooling_off_days=7))
+        refunds.refund(late, "expiry", T0 + timedelta(days=364), cooling_off_days=7)
+    run(late, refunds.refund(late, "expiry", T0 + timedelta(days=365), cooling_off_days=7))
     assert late.status == "expired"
     with pytest.raises(Conflict):
-        domain.refund(late, "on_request", T0, cooling_off_days=7)
+        refunds.refund(late, "on_request", T0, cooling_off_days=7)
 
 
 class CardMachine(RuleBasedStateMachine):
@@ -196,9 +199,11 @@ class CardMachine(RuleBasedStateMachine):
             days if kind == "period" else 0,
             ratio,
         )
-        self.card, self.events = domain.Card.from_events("c-1", [p]), [p]
+        self.card, self.events = Card.from_events("c-1", [p]), [p]
         self._do(
-            lambda: domain.confirm_deposit(self.card, "pay-1", price, self.now, cooling_off_days=7)
+            lambda: deposits.confirm_deposit(
+                self.card, "pay-1", price, self.now, cooling_off_days=7
+            )
         )
 
     @precondition(lambda self: self.card is not None)
@@ -214,7 +219,7 @@ class CardMachine(RuleBasedStateMachine):
             else {}
         )
         self._do(
-            lambda: domain.request_redemption(
+            lambda: redemptions.request_redemption(
                 self.card, f"h{self.holds}", now=self.now, hold_minutes=15, **kw
             )
         )
@@ -224,25 +229,25 @@ class CardMachine(RuleBasedStateMachine):
     def settle_hold(self, data, action):
         rid = data.draw(st.sampled_from(sorted(self.card.holds)))
         if action == "confirm":
-            self._do(lambda: domain.confirm_redemption(self.card, rid, self.now))
+            self._do(lambda: redemptions.confirm_redemption(self.card, rid, self.now))
         else:
             reason = "rejected" if action == "reject" else "expired"
-            self._do(lambda: domain.void_redemption(self.card, rid, reason, self.now))
+            self._do(lambda: redemptions.void_redemption(self.card, rid, reason, self.now))
 
     @precondition(lambda self: self.card is not None)
     @rule(minutes=st.integers(0, 60 * 24 * 400))
     def time_passes(self, minutes):
         self.now += timedelta(minutes=minutes)
-        self._do(lambda: domain.release_due(self.card, self.now, disputed=False))
+        self._do(lambda: releases.release_due(self.card, self.now, disputed=False))
 
     @precondition(lambda self: self.card is not None)
     @rule(
-        rule_name=st.sampled_from(domain.REFUND_RULES),
+        rule_name=st.sampled_from(refunds.REFUND_RULES),
         formula=st.sampled_from(["pro_rata", "list_price"]),
     )
     def refund(self, rule_name, formula):
         self._do(
-            lambda: domain.refund(
+            lambda: refunds.refund(
                 self.card, rule_name, self.now, cooling_off_days=7, stored_value_formula=formula
             )
         )
@@ -250,7 +255,7 @@ class CardMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.card is not None)
     @rule()
     def restart(self):
-        replayed = domain.Card.from_events("c-1", self.events)
+        replayed = Card.from_events("c-1", self.events)
         assert (replayed.deposited, replayed.released, replayed.refunded, replayed.status) == (
             self.card.deposited,
             self.card.released,

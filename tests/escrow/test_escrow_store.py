@@ -10,7 +10,8 @@ from services.domain_errors import Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import queries
 from services.escrow.application.store import CARD_RETRY, commit, decide, load_card
-from services.escrow.domain import card as domain
+from services.escrow.domain import redemptions
+from services.escrow.domain.card import Card
 from tests.support.escrow_cards import T0, buy
 
 
@@ -21,8 +22,8 @@ def env(tmp_path):
     store.close()
 
 
-def hold(card: domain.Card, redemption_id: str) -> list:
-    return domain.request_redemption(card, redemption_id, value=1, now=T0, hold_minutes=15)
+def hold(card: Card, redemption_id: str) -> list:
+    return redemptions.request_redemption(card, redemption_id, value=1, now=T0, hold_minutes=15)
 
 
 def test_a_card_never_bought_is_not_found(env):
@@ -30,7 +31,7 @@ def test_a_card_never_bought_is_not_found(env):
     with pytest.raises(NotFound):
         load_card(store, "card-none")
     with pytest.raises(NotFound):
-        domain.Card("card-none").purchase  # noqa: B018 - the property raises
+        Card("card-none").purchase  # noqa: B018 - the property raises
 
 
 def test_a_decision_that_lost_a_race_is_taken_again_on_the_fresh_card(env):
@@ -38,7 +39,7 @@ def test_a_decision_that_lost_a_race_is_taken_again_on_the_fresh_card(env):
     card_id = buy(store, bank)["card_id"]
     seen: list[int] = []
 
-    def decision(card: domain.Card) -> list:
+    def decision(card: Card) -> list:
         seen.append(card.version)
         if len(seen) == 1:  # another command commits on the card meanwhile
             rival = load_card(store, card_id)
@@ -60,7 +61,7 @@ def test_a_card_that_stays_too_busy_answers_409_card_busy(env):
     card_id = buy(store, bank)["card_id"]
     attempts = []
 
-    def always_loses(card: domain.Card) -> list:
+    def always_loses(card: Card) -> list:
         attempts.append(card.version)
         rival = load_card(store, card_id)
         commit(store, rival, hold(rival, f"red-rival-{len(attempts)}"), {})

@@ -6,7 +6,7 @@ import pytest
 
 from policy import load_policy
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
-from services.merchant.domain import model
+from services.merchant.domain import model, products
 from services.merchant.domain.events import MerchantFlagSet
 from services.merchant.domain.uscc import check_character, is_valid_uscc
 
@@ -108,7 +108,7 @@ def product(merchant=None, **kwargs):
         "bonus": 0,
         "validity_days": 365,
     } | kwargs
-    return model.create_product(merchant or active(), POLICY, **args)
+    return products.create_product(merchant or active(), POLICY, **args)
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def promotion(existing=(), product=SV, merchant=None, **kwargs):
         "created_by": "merchant:m-1",
         **kwargs,
     }
-    return model.create_promotion(merchant or active(), product, list(existing), POLICY, **args)
+    return products.create_promotion(merchant or active(), product, list(existing), POLICY, **args)
 
 
 def test_a_promotion_replaces_the_bonus_only_while_it_runs():
@@ -233,7 +233,7 @@ def test_a_promotion_replaces_the_bonus_only_while_it_runs():
         (NOW + timedelta(days=30) - timedelta(seconds=1), 30_000),
         (NOW + timedelta(days=30), 10_000),
     ):
-        assert model.price_at(SV, [made], moment)["bonus"] == bonus, moment
+        assert products.price_at(SV, [made], moment)["bonus"] == bonus, moment
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from platformrun import simulator
+from platformrun.simulator import cli
 from tests.support.harness import start_platform
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -16,9 +16,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 def test_the_simulated_city_ends_with_the_codes_its_shops_deserve(tmp_path, capsys):
     launcher, url = start_platform(tmp_path)
     try:
-        status = simulator.main(
-            ["--url", url, "--merchants", "8", "--consumers", "600", "--days", "90"]
-        )
+        status = cli.main(["--url", url, "--merchants", "8", "--consumers", "600", "--days", "90"])
         printed = capsys.readouterr().out
         assert status == 0, printed
         assert "every shop got the code it deserves" in printed

@@ -22,8 +22,8 @@ from services.domain_errors import BusinessRuleViolation
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands, queries
 from services.escrow.application.reconciliation import reconcile
-from services.escrow.domain import card as card_domain
-from services.merchant.domain import model
+from services.escrow.domain import deposits
+from services.merchant.domain import model, products
 from services.merchant.domain.events import ProductCreated
 
 POLICY = load_policy()
@@ -48,15 +48,15 @@ def merchant(industry: str) -> model.Merchant:
 
 
 @pytest.mark.parametrize("industry", model.INDUSTRIES)
-@pytest.mark.parametrize("card_type", model.PRODUCT_TYPES)
+@pytest.mark.parametrize("card_type", products.PRODUCT_TYPES)
 def test_every_numeric_product_field_is_capped_in_every_sector(industry, card_type):
-    model.create_product(
+    products.create_product(
         merchant(industry), POLICY, product_id="p", type=card_type, name="ok", **SANE[card_type]
     )
     for name in FIELDS[card_type]:
         fields = {**SANE[card_type], name: HUGE}
         with pytest.raises(BusinessRuleViolation) as refused:
-            model.create_product(
+            products.create_product(
                 merchant(industry), POLICY, product_id="p", type=card_type, name="trap", **fields
             )
         # The same product with a sane value passed, so the breach is this field's.
@@ -66,7 +66,7 @@ def test_every_numeric_product_field_is_capped_in_every_sector(industry, card_ty
 
 def test_every_breached_rule_is_listed_at_once():
     with pytest.raises(BusinessRuleViolation) as refused:
-        model.create_product(
+        products.create_product(
             merchant("retail"),
             POLICY,
             product_id="p",
@@ -172,7 +172,7 @@ def test_any_failure_after_the_deposit_returns_the_money(env, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the activation failed after the bank took the money")
 
-    monkeypatch.setattr(card_domain, "confirm_deposit", broken)
+    monkeypatch.setattr(deposits, "confirm_deposit", broken)
     with pytest.raises(BusinessRuleViolation) as failed:
         commands.purchase_card(
             "c-1", "big", store=store, merchants=Products(big=BIG), bank=bank, policy=POLICY, now=T0

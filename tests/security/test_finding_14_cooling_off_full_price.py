@@ -30,7 +30,8 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands, projections, queries, scheduled_work
-from services.escrow.domain import card as domain
+from services.escrow.domain import refunds, releases
+from services.escrow.domain.card import Card
 from services.escrow.domain.events import CardPurchased, DepositConfirmed
 
 BASE = load_policy()
@@ -267,20 +268,20 @@ def test_cards_activated_before_the_hold_replay_as_they_were():
         T0.isoformat(),
         (T0 + timedelta(days=90)).isoformat(),
     )
-    card = domain.Card.from_events("c-old", [purchase, deposit])
+    card = Card.from_events("c-old", [purchase, deposit])
     assert (card.released, card.held, card.upfront, card.cooling_off_ends_at) == (
         54_000,
         36_000,
         54_000,
         None,
     )
-    released = domain.release_due(card, T0 + timedelta(days=3), disputed=False)
+    released = releases.release_due(card, T0 + timedelta(days=3), disputed=False)
     assert sum(e.released_amount for e in released) == 0, (
         "3 days earn less than the share already paid"
     )
     for event in released:
         card.apply(event)
-    refund = domain.refund(card, "cooling_off", T0 + timedelta(days=3), cooling_off_days=7)
+    refund = refunds.refund(card, "cooling_off", T0 + timedelta(days=3), cooling_off_days=7)
     assert refund[-1].refund_amount == 36_000, "what is still held; the share was paid then"
     for event in refund:
         card.apply(event)

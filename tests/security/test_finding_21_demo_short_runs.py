@@ -13,18 +13,19 @@ import signal
 
 import pytest
 
-from platformrun import simulator
+from platformrun.simulator import cli
+from platformrun.simulator.story import MIN_DAYS, Storyline
 from tests.support.harness import start_platform
 
 UNREACHABLE = "http://127.0.0.1:9"
 
 
 def test_the_story_scales_with_the_run_and_keeps_the_90_day_one():
-    assert simulator.Storyline.for_days(90) == simulator.Storyline(
+    assert Storyline.for_days(90) == Storyline(
         buying_days=80, season_start=30, season_end=50, surge_day=60, default_day=85
     )
-    for days in range(simulator.MIN_DAYS, 200):
-        story = simulator.Storyline.for_days(days)
+    for days in range(MIN_DAYS, 200):
+        story = Storyline.for_days(days)
         assert 0 < story.season_start < story.buying_days, "Golden Gym's season has buyers"
         assert story.season_start < story.season_end, days
         assert story.season_end <= story.surge_day < story.default_day < days, days
@@ -33,7 +34,7 @@ def test_the_story_scales_with_the_run_and_keeps_the_90_day_one():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--days", str(simulator.MIN_DAYS - 1)], "too short to tell the story"),
+        (["--days", str(MIN_DAYS - 1)], "too short to tell the story"),
         (["--days", "5"], "too short to tell the story"),
         (["--merchants", "2", "--consumers", "1000"], "too few"),
         (["--merchants", "20", "--consumers", "100"], "at least 20 per merchant"),
@@ -41,7 +42,7 @@ def test_the_story_scales_with_the_run_and_keeps_the_90_day_one():
 )
 def test_a_run_that_cannot_tell_the_story_is_refused_before_anything(args, message, capsys):
     with pytest.raises(SystemExit) as refused:
-        simulator.main(["--url", UNREACHABLE, *args])
+        cli.main(["--url", UNREACHABLE, *args])
     assert refused.value.code == 2
     err = capsys.readouterr().err
     assert message in err
@@ -53,9 +54,7 @@ def test_a_run_that_cannot_tell_the_story_is_refused_before_anything(args, messa
 def test_a_short_run_passes_its_own_check(tmp_path, capsys):
     launcher, url = start_platform(tmp_path)
     try:
-        status = simulator.main(
-            ["--url", url, "--merchants", "6", "--consumers", "300", "--days", "30"]
-        )
+        status = cli.main(["--url", url, "--merchants", "6", "--consumers", "300", "--days", "30"])
         printed = capsys.readouterr().out
         assert status == 0, printed
         assert "every shop got the code it deserves" in printed

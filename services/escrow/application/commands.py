@@ -29,7 +29,8 @@ from services.escrow.application.projections import (
 )
 from services.escrow.application.queries import get_card
 from services.escrow.application.store import CODEC, card_stream, decide, load_card
-from services.escrow.domain import card as domain
+from services.escrow.domain import deposits, redemptions, refunds
+from services.escrow.domain.card import Card
 from services.escrow.domain.events import CardPurchased
 from services.escrow.domain.refund_due import refund_due_on
 
@@ -79,7 +80,7 @@ def purchase_card(
                 "consumer_cap_exceeded",
                 {"cap": limit, "already": spent},
             )
-        project(uow, domain.Card(card_id), [purchase])
+        project(uow, Card(card_id), [purchase])
     if bank.request_deposit(payment_id, card_id, purchase.price):
         confirm_payment(
             payment_id,
@@ -131,7 +132,7 @@ def confirm_payment(
         done = decide(
             store,
             card_id,
-            lambda c: domain.confirm_deposit(
+            lambda c: deposits.confirm_deposit(
                 c, payment_id, received, now, cooling_off_days=policy.refunds.cooling_off_days
             ),
             metadata,
@@ -177,7 +178,7 @@ def _return_deposit(
     done = decide(
         store,
         card_id,
-        lambda c: domain.return_deposit(c, payment_id, amount, reason, now),
+        lambda c: deposits.return_deposit(c, payment_id, amount, reason, now),
         metadata,
     )
     if done.events:
@@ -217,7 +218,7 @@ def request_redemption(
     done = decide(
         store,
         card_id,
-        lambda c: domain.request_redemption(
+        lambda c: redemptions.request_redemption(
             c,
             redemption_id,
             value=value,
@@ -254,7 +255,7 @@ def confirm_redemption(
 ) -> dict:
     card_id = _owned_hold(store, redemption_id, consumer_id)
     done = decide(
-        store, card_id, lambda c: domain.confirm_redemption(c, redemption_id, now), metadata
+        store, card_id, lambda c: redemptions.confirm_redemption(c, redemption_id, now), metadata
     )
     hold = done.card.holds[redemption_id]
     if hold.status != "confirmed":
@@ -289,7 +290,10 @@ def void_redemption(
 ) -> dict:
     card_id = _owned_hold(store, redemption_id, consumer_id)
     done = decide(
-        store, card_id, lambda c: domain.void_redemption(c, redemption_id, reason, now), metadata
+        store,
+        card_id,
+        lambda c: redemptions.void_redemption(c, redemption_id, reason, now),
+        metadata,
     )
     status = done.card.holds[redemption_id].status
     if status != reason:
@@ -315,18 +319,18 @@ def refund_card(
     if consumer_id is not None and card.purchase.consumer_id != consumer_id:
         raise NotFound(f"no card {card_id}")
 
-    refunds = policy.refunds
+    refund_policy = policy.refunds
 
-    def decision(c: domain.Card) -> list:
+    def decision(c: Card) -> list:
         options = [rule] if rule else ["cooling_off", "on_request"]
         for option in options:
             try:
-                return domain.refund(
+                return refunds.refund(
                     c,
                     option,
                     now,
-                    cooling_off_days=refunds.cooling_off_days,
-                    stored_value_formula=refunds.stored_value_formula,
+                    cooling_off_days=refund_policy.cooling_off_days,
+                    stored_value_formula=refund_policy.stored_value_formula,
                 )
             except BusinessRuleViolation:
                 if option == options[-1]:
@@ -338,7 +342,7 @@ def refund_card(
     bank_instructions.send(
         store, bank, [bank_instructions.key_of("refund", done.card.purchase.payment_id, card_id)]
     )
-    due = refund_due_on(refund.rule, datetime.fromisoformat(refund.refunded_at), refunds)
+    due = refund_due_on(refund.rule, datetime.fromisoformat(refund.refunded_at), refund_policy)
     return {
         "status": done.card.status,
         "refund_amount": refund.refund_amount,

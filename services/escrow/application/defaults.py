@@ -13,7 +13,8 @@ from services.escrow.application import bank_instructions
 from services.escrow.application.ports import Bank
 from services.escrow.application.projections import BY_MERCHANT, DEFAULTS
 from services.escrow.application.store import append_card, load_card
-from services.escrow.domain import card as domain
+from services.escrow.domain import refunds
+from services.escrow.domain.card import Card
 from services.event_sourcing import RetryPolicy
 
 DEFAULT_BATCH = 100
@@ -66,7 +67,7 @@ def default_merchant(
         if not page:
             break
         cursor = page[-1][0]
-        refunds = _refund_batch(
+        refunded = _refund_batch(
             store,
             [v["card_id"] for _, v in page if v["status"] == "active"],
             progress,
@@ -79,7 +80,7 @@ def default_merchant(
             bank,
             [
                 bank_instructions.key_of("refund", card.purchase.payment_id, card.card_id)
-                for card, _ in refunds
+                for card, _ in refunded
             ],
         )
         between_batches()
@@ -99,7 +100,7 @@ def _refund_batch(
     policy: Policy,
     now: datetime,
     metadata: dict,
-) -> list[tuple[domain.Card, int]]:
+) -> list[tuple[Card, int]]:
     """The batch's cards are read and refunded inside its one unit of work (under SQLite's
     write lock), each appended and projected by `append_card`; a command on one of them
     meanwhile fails the append, and the whole batch is taken again (`BATCH_RETRY`)."""
@@ -111,7 +112,7 @@ def _refund_batch(
                     card = load_card(store, card_id)
                     if card.status != "active":
                         continue
-                    events = domain.refund(
+                    events = refunds.refund(
                         card,
                         "merchant_default",
                         now,

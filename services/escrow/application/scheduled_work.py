@@ -29,7 +29,8 @@ from services.escrow.application.projections import (
 )
 from services.escrow.application.settlements import settle
 from services.escrow.application.store import decide, load_card
-from services.escrow.domain import card as domain
+from services.escrow.domain import deposits, releases
+from services.escrow.domain.card import Card
 from services.paged_work import run_pages
 
 PAGE = 200
@@ -95,7 +96,7 @@ def _release_period_days(store: EventStore, now: datetime, budget: int) -> tuple
     def release(key: str, due: dict) -> int:
         if store.get_view(DISPUTES_BY_CARD, due["card_id"]) is not None:
             return 0
-        done = decide(store, due["card_id"], lambda c: domain.release_due(c, now, disputed=False))
+        done = decide(store, due["card_id"], lambda c: releases.release_due(c, now, disputed=False))
         if release_key(done.card) != key and store.get_view(PERIOD_DUE, key) is not None:
             with store.unit_of_work() as uow:  # an entry the card had moved on from
                 uow.delete_view(PERIOD_DUE, key)
@@ -117,7 +118,7 @@ def _recover_pending_payments(
     abandon_before = (now - timedelta(hours=rules.pending_payment_abandon_hours)).isoformat()
     statements: dict[str, list[dict]] = {}
 
-    def deposit_of(card: domain.Card) -> dict | None:
+    def deposit_of(card: Card) -> dict | None:
         p, day = card.purchase, datetime.fromisoformat(card.purchase.purchased_at).date()
         while day <= now.date():  # the bank books it on the purchase day, or soon after
             if day.isoformat() not in statements:
@@ -163,7 +164,7 @@ def _recover_pending_payments(
                 decide(
                     store,
                     card.card_id,
-                    lambda c: domain.abandon_payment(c, "bank_never_took_payment", now),
+                    lambda c: deposits.abandon_payment(c, "bank_never_took_payment", now),
                 ).events
             )
             counts["abandoned"] += abandoned

@@ -1,4 +1,4 @@
-"""A prepaid card and its escrow sub-account.
+"""A prepaid card and its escrow sub-account: the state its events fold into.
 
 Money rule, kept after every event: deposited = held + released + refunded, none negative.
 What the merchant has earned is computed on cumulative consumption and rounded down once, so
@@ -12,9 +12,10 @@ window closes, or the first confirmed spend ends the right, nothing of the card 
 merchant: the up-front share and a period card's days are held and released afterwards, so a
 cooling-off refund returns the whole price. Cards activated before `CoolingOffStarted`
 existed had their up-front share paid at once; they replay as they were.
-A refund returns what is still held once everything earned has been released, which is the
-per-type formula of domain-rules.md: P x remaining value / (P + B), P x remaining uses / N,
-P x unserved days / D.
+
+The decisions that append to a card, each returning the events to append, live beside it by
+concern: `deposits` (the card's payment), `redemptions` (spends and their holds), `releases`
+(what time earns the merchant) and `refunds` (each rule with its formula).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound
+from services.domain_errors import Conflict, NotFound
 from services.escrow.domain.events import (
     CardPurchased,
     CardRefunded,
@@ -36,7 +37,6 @@ from services.escrow.domain.events import (
     RedemptionVoided,
 )
 
-REFUND_RULES = ("cooling_off", "on_request", "expiry", "merchant_default")
 PENDING = "pending_confirmation"
 
 
@@ -161,6 +161,15 @@ class Card:
         )
         return min(max(0, max(target, self.upfront_share) - self.released), self.held)
 
+    def require_active(self) -> tuple[datetime, datetime]:
+        """The card's activation and expiry times, which every active card has; a Conflict
+        when the card is not active (still unpaid, refunded, expired...)."""
+        if self.status != "active":
+            raise Conflict(f"the card is {self.status}", "card_not_active")
+        if self.activated_at is None or self.expires_at is None:
+            raise AssertionError(f"active card {self.card_id} has no activation or expiry time")
+        return self.activated_at, self.expires_at
+
     def check_invariant(self) -> None:
         if (
             min(self.deposited, self.released, self.refunded, self.held) < 0
@@ -214,288 +223,3 @@ class Card:
             self.refunded += event.refund_amount
             self.status = "expired" if event.rule == "expiry" else "refunded"
         self.version += 1
-
-
-# --- decisions: each returns the events to append ------------------------------------------------
-def _require_active(card: Card) -> tuple[datetime, datetime]:
-    """The card's activation and expiry times, which every active card has."""
-    if card.status != "active":
-        raise Conflict(f"the card is {card.status}", "card_not_active")
-    if card.activated_at is None or card.expires_at is None:
-        raise AssertionError(f"active card {card.card_id} has no activation or expiry time")
-    return card.activated_at, card.expires_at
-
-
-def confirm_deposit(
-    card: Card, payment_id: str, amount: int, now: datetime, *, cooling_off_days: int
-) -> list:
-    """The whole amount is held at first; the up-front share of an escrow ratio below 100%
-    is released when the cooling-off window closes or a spend ends it."""
-    p = card.purchase
-    if card.status == "abandoned":  # the caller returns money the bank took after all
-        raise BusinessRuleViolation(
-            "the payment was abandoned before the bank took it", "payment_abandoned"
-        )
-    if card.status != "pending_payment":
-        if p.payment_id == payment_id and card.deposited == amount and not card.returned:
-            return []  # the bank confirming twice changes nothing
-        raise Conflict(f"the card is {card.status}", "card_not_pending")
-    if payment_id != p.payment_id or amount != p.price:
-        raise BusinessRuleViolation(
-            "the payment does not match the card",
-            "payment_mismatch",
-            {"expected": p.price, "got": amount},
-        )
-    escrowed = p.price * p.escrow_ratio_percent // 100
-    days = p.period_days if p.card_type == "period" else p.validity_days
-    return [
-        DepositConfirmed(
-            card.card_id,
-            p.merchant_id,
-            payment_id,
-            amount,
-            amount,
-            0,
-            now.isoformat(),
-            (now + timedelta(days=days)).isoformat(),
-        ),
-        CoolingOffStarted(
-            card.card_id,
-            p.merchant_id,
-            amount - escrowed,
-            now.isoformat(),
-            (now + timedelta(days=cooling_off_days)).isoformat(),
-        ),
-    ]
-
-
-def return_deposit(card: Card, payment_id: str, amount: int, reason: str, now: datetime) -> list:
-    """The bank took `amount` but the card cannot be activated: all of it goes back. Only a
-    card still waiting for its payment, or one abandoned before the bank took it; one the
-    bank's other confirmation activated, or that went back already, changes nothing."""
-    p = card.purchase
-    if (
-        card.status not in ("pending_payment", "abandoned")
-        or payment_id != p.payment_id
-        or amount <= 0
-    ):
-        return []
-    return [
-        DepositReturned(
-            card.card_id, p.merchant_id, p.consumer_id, payment_id, amount, reason, now.isoformat()
-        )
-    ]
-
-
-def abandon_payment(card: Card, reason: str, now: datetime) -> list:
-    """The bank never took the payment: the card closes unissued. Only a card still waiting
-    for its payment; one activated or returned meanwhile changes nothing."""
-    p = card.purchase
-    if card.status != "pending_payment":
-        return []
-    return [
-        PaymentAbandoned(
-            card.card_id, p.merchant_id, p.consumer_id, p.payment_id, reason, now.isoformat()
-        )
-    ]
-
-
-def request_redemption(
-    card: Card,
-    redemption_id: str,
-    *,
-    value: int = 0,
-    uses: int = 0,
-    now: datetime,
-    hold_minutes: int,
-) -> list:
-    _, expires_at = _require_active(card)
-    if now >= expires_at:
-        raise BusinessRuleViolation("the card has expired", "card_expired")
-    kind = card.purchase.card_type
-    if kind == "stored_value":
-        if value <= 0 or uses:
-            raise InvalidInput("a stored-value redemption takes a positive amount")
-        available = card.value_left - card.reserved("value")
-    elif kind == "count":
-        if uses <= 0 or value:
-            raise InvalidInput("a count-card redemption takes a positive number of uses")
-        available = card.uses_left - card.reserved("uses")
-    else:
-        if value or uses:
-            raise InvalidInput("a period-card check-in takes no amount")
-        available = 1
-    if max(value, uses) > available:
-        raise BusinessRuleViolation(
-            "insufficient balance", "insufficient_balance", {"available": available}
-        )
-    return [
-        RedemptionRequested(
-            card.card_id,
-            card.purchase.merchant_id,
-            redemption_id,
-            value,
-            uses,
-            kind == "period",
-            now.isoformat(),
-            (now + timedelta(minutes=hold_minutes)).isoformat(),
-        )
-    ]
-
-
-def _hold(card: Card, redemption_id: str) -> Hold:
-    hold = card.holds.get(redemption_id)
-    if hold is None:
-        raise InvalidInput(f"no redemption {redemption_id} on this card")
-    return hold
-
-
-def confirm_redemption(card: Card, redemption_id: str, now: datetime) -> list:
-    """The owner's confirmation: the hold's money moves to the merchant, exactly once. A
-    confirmation that arrives after the hold's expiry voids it instead."""
-    hold = _hold(card, redemption_id)
-    if hold.status == "confirmed":
-        return []
-    if hold.status != PENDING:
-        raise Conflict(f"the redemption was {hold.status}", "redemption_not_pending")
-    if now >= hold.expires_at:
-        return [RedemptionVoided(card.card_id, redemption_id, "expired", now.isoformat())]
-    # A confirmed spend ends cooling-off, so the held up-front share goes with it; a check-in
-    # releases nothing else (a period card's days are released by time).
-    release = card.due(
-        value_used=card.value_used + hold.value, uses_used=card.uses_used + hold.uses
-    )
-    return [
-        RedemptionConfirmed(
-            card.card_id,
-            card.purchase.merchant_id,
-            card.purchase.consumer_id,
-            redemption_id,
-            release,
-            now.isoformat(),
-        )
-    ]
-
-
-def void_redemption(card: Card, redemption_id: str, reason: str, now: datetime) -> list:
-    """`rejected` by the owner, or `expired` once the hold's time has passed."""
-    hold = _hold(card, redemption_id)
-    if hold.status == reason:
-        return []
-    if hold.status != PENDING:
-        raise Conflict(f"the redemption was {hold.status}", "redemption_not_pending")
-    if reason == "expired" and now < hold.expires_at:
-        return []
-    return [RedemptionVoided(card.card_id, redemption_id, reason, now.isoformat())]
-
-
-def release_due(card: Card, now: datetime, *, disputed: bool) -> list:
-    """What time has earned the merchant: a period card's elapsed days, and the up-front
-    share once cooling-off is over. Nothing while the window holds the card's money, and
-    nothing of a card in dispute."""
-    if card.status != "active" or disputed or card.cooling_off_holds_money(now):
-        return []
-    if card.purchase.card_type == "period":
-        days = card.days_elapsed(now)
-        if days <= card.days_released:
-            return []
-        return [
-            FundsReleased(
-                card.card_id,
-                card.purchase.merchant_id,
-                card.due(days=days),
-                "period_elapsed",
-                days,
-                now.isoformat(),
-            )
-        ]
-    share = card.due()
-    if not share:
-        return []
-    return [
-        FundsReleased(
-            card.card_id, card.purchase.merchant_id, share, "cooling_off_ended", 0, now.isoformat()
-        )
-    ]
-
-
-def refund(
-    card: Card,
-    rule: str,
-    now: datetime,
-    *,
-    cooling_off_days: int,
-    stored_value_formula: str = "pro_rata",
-) -> list:
-    """The refund by `rule`, with its formula's inputs. Open holds are voided and anything
-    the merchant has earned is released first, so the refund is exactly what remains."""
-    if rule not in REFUND_RULES:
-        raise InvalidInput(f"rule must be one of {', '.join(REFUND_RULES)}")
-    activated_at, expires_at = _require_active(card)
-    p, stamp = card.purchase, now.isoformat()
-    events: list = [
-        RedemptionVoided(card.card_id, h.redemption_id, "voided", stamp)
-        for h in card.holds.values()
-        if h.status == PENDING
-    ]
-    inputs = {
-        "price": p.price,
-        "bonus": p.bonus,
-        "card_type": p.card_type,
-        "value_used": card.value_used,
-        "uses_used": card.uses_used,
-        "uses": p.uses,
-        "period_days": p.period_days,
-        "days_elapsed": card.days_elapsed(now),
-        "released_before": card.released,
-        "formula": "pro_rata",
-    }
-    if rule == "cooling_off":
-        age_days = (now - activated_at).days
-        used = any(h.status == "confirmed" for h in card.holds.values())
-        ends = card.cooling_off_ends_at or activated_at + timedelta(days=cooling_off_days)
-        if used or now > ends:
-            raise BusinessRuleViolation(
-                f"cooling-off refunds are for unused cards within {cooling_off_days} days",
-                "cooling_off_not_applicable",
-                {"used": used, "age_days": age_days},
-            )
-        inputs.update(age_days=age_days, cooling_off_days=cooling_off_days)
-    elif rule == "expiry" and now < expires_at:
-        raise BusinessRuleViolation("the card has not expired yet", "not_expired")
-    release, reason = 0, ""
-    if rule == "cooling_off" or card.cooling_off_holds_money(now):
-        pass  # inside the window nothing of the card is the merchant's
-    elif p.card_type == "period":
-        release, reason = card.due(days=card.days_elapsed(now)), "period_elapsed"
-    elif (
-        p.card_type == "stored_value"
-        and stored_value_formula == "list_price"
-        and rule == "on_request"
-    ):
-        # Value consumed at list price, bonus void: a fen of price per fen of value used.
-        inputs["formula"] = "list_price"
-        release = min(
-            max(0, max(min(card.value_used, p.price), card.upfront_share) - card.released),
-            card.held,
-        )
-        reason = "list_price_refund"
-    else:
-        release, reason = card.due(), "cooling_off_ended"  # an up-front share not yet paid
-    if release:
-        events.append(
-            FundsReleased(
-                card.card_id,
-                p.merchant_id,
-                release,
-                reason,
-                card.days_elapsed(now) if p.card_type == "period" else 0,
-                stamp,
-            )
-        )
-    events.append(
-        CardRefunded(
-            card.card_id, p.merchant_id, p.consumer_id, rule, card.held - release, inputs, stamp
-        )
-    )
-    return events

@@ -27,7 +27,7 @@ from services.merchant.application.store import (
     product_stream,
     uscc_claims,
 )
-from services.merchant.domain import model
+from services.merchant.domain import model, products
 
 
 def apply_for_merchant(
@@ -126,7 +126,7 @@ def create_product(
     metadata: dict | None = None,
 ) -> dict:
     merchant = load_merchant(store, merchant_id)
-    product = model.create_product(merchant, policy, product_id=new_id(), **fields)
+    product = products.create_product(merchant, policy, product_id=new_id(), **fields)
     with store.unit_of_work() as uow:
         uow.append(product_stream(product.product_id), [CODEC.encode(product, metadata or {})], 0)
         projections.project(uow, merchant, [product])
@@ -152,7 +152,7 @@ def create_promotion(
         raise NotFound(f"no product {fields['product_id']}")
     stream = product_stream(product["product_id"])
     version = len(store.read_stream(stream))
-    event = model.create_promotion(
+    event = products.create_promotion(
         merchant,
         product,
         projections.promotions_of(store, product["product_id"]),

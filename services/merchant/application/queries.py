@@ -17,7 +17,7 @@ from services.merchant.application.projections import (
     promotions_of,
 )
 from services.merchant.application.store import PHONE, load_merchant
-from services.merchant.domain import model
+from services.merchant.domain import products
 from services.merchant.domain.events import ProductCreated
 from services.paging import keyset_page
 
@@ -67,7 +67,7 @@ def product_for_sale(product_id: str, *, store: EventStore, policy: Policy, now:
             f"this merchant may not sell cards: {reason}", "merchant_may_not_sell"
         )
     # A product created under an older, looser policy is not sold past today's caps.
-    breaches = model.product_breaches(
+    breaches = products.product_breaches(
         ProductCreated(**{f.name: product[f.name] for f in fields(ProductCreated)}), policy
     )
     if breaches:
@@ -76,7 +76,7 @@ def product_for_sale(product_id: str, *, store: EventStore, policy: Policy, now:
             "policy_breach",
             {"breaches": breaches, "policy_version": policy.version},
         )
-    return model.price_at(product, promotions_of(store, product_id), now)
+    return products.price_at(product, promotions_of(store, product_id), now)
 
 
 def promotions(

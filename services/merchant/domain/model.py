@@ -1,12 +1,13 @@
-"""Merchants and their card products: state from events, and the rules that decide.
+"""Merchants: state from events, and the rules that decide their registration, status,
+listings and default. Their card products and promotions are in `products`.
 
-Stdlib and the policy only. Money is integer fen.
+Stdlib and the policy only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
@@ -17,8 +18,6 @@ from services.merchant.domain.events import (
     MerchantApproved,
     MerchantFlagSet,
     MerchantStatusChanged,
-    ProductCreated,
-    PromotionCreated,
     UsccClaimed,
     UsccReleased,
 )
@@ -33,7 +32,6 @@ NEXT_STATUS = {
     "warned": {"active", "delisted", "closed", "defaulted"},
     "delisted": {"active", "closed", "defaulted"},
 }
-PRODUCT_TYPES = ("stored_value", "count", "period")
 INDUSTRIES = ("education", "fitness", "beauty", "catering", "retail", "other")
 # Public listings an operator or regulator records: 失信 judgment debtors, 经营异常 abnormal
 # operations, deregistration, and closure or relocation notices (hard flags for the risk code).
@@ -245,216 +243,3 @@ def set_flag(
     if (flag in merchant.flags) == on:
         return None  # recording a listing twice changes nothing
     return MerchantFlagSet(merchant.merchant_id, flag, on, source.strip(), set_by)
-
-
-def create_product(
-    merchant: Merchant,
-    policy: Policy,
-    *,
-    product_id: str,
-    type: str,
-    name: str,
-    price: int,
-    bonus: int = 0,
-    uses: int = 0,
-    validity_days: int = 0,
-    period_days: int = 0,
-) -> ProductCreated:
-    reason = merchant.why_not_selling(policy)
-    if reason:
-        raise BusinessRuleViolation(
-            f"this merchant may not sell cards: {reason}", "merchant_may_not_sell"
-        )
-    if type not in PRODUCT_TYPES:
-        raise InvalidInput(f"type must be one of {', '.join(PRODUCT_TYPES)}", "invalid_type")
-    product = ProductCreated(
-        product_id,
-        merchant.merchant_id,
-        type,
-        name.strip(),
-        price,
-        bonus,
-        uses,
-        validity_days,
-        period_days,
-        merchant.industry,
-    )
-    _check_shape(product)
-    breaches = product_breaches(product, policy)
-    if breaches:
-        raise BusinessRuleViolation(
-            "the product breaks the policy",
-            "policy_breach",
-            {"breaches": breaches, "policy_version": policy.version},
-        )
-    return product
-
-
-def _check_shape(product: ProductCreated) -> None:
-    """What the type itself requires (400s); caps and ratios are the policy's (422s)."""
-    fields_by_type = {
-        "stored_value": ("validity_days",),
-        "count": ("uses", "validity_days"),
-        "period": ("period_days",),
-    }
-    for name in ("price",) + fields_by_type[product.type]:
-        if getattr(product, name) <= 0:
-            raise InvalidInput(
-                f"{name} must be a positive integer", "invalid_input", {"field": name}
-            )
-    if product.bonus < 0 or (product.bonus and product.type != "stored_value"):
-        raise InvalidInput(
-            "only stored-value cards carry a bonus, never negative",
-            "invalid_input",
-            {"field": "bonus"},
-        )
-
-
-def product_breaches(product: ProductCreated, policy: Policy) -> list[dict]:
-    """Every policy cap the product exceeds, as {rule, limit, value}."""
-    breaches = []
-
-    def cap(rule: str, limit: int, value: int) -> None:
-        if value > limit:
-            breaches.append({"rule": rule, "limit": limit, "value": value})
-
-    cards = policy.cards
-    sector = policy.sectors.get(product.sector, {})
-    lesson_pack = product.sector == "fitness" and product.type == "count"
-    if not lesson_pack:
-        cap("cards.max_card_price", cards.max_card_price, product.price)
-    # Caps for every sector; a sector's own caps below may be lower, never missing.
-    cap("cards.max_validity_days", cards.max_validity_days, product.validity_days)
-    cap("cards.max_period_days", cards.max_period_days, product.period_days)
-    cap("cards.max_uses", cards.max_uses, product.uses)
-    if product.type == "stored_value":
-        cap(
-            "cards.max_bonus_ratio_percent",
-            cards.max_bonus_ratio_percent,
-            -(-product.bonus * 100 // product.price),
-        )
-    if product.sector == "education":
-        cap("sectors.education.max_price", sector["max_price"], product.price)
-        cap("sectors.education.max_lessons", sector["max_lessons"], product.uses)
-        cap(
-            "sectors.education.max_period_days",
-            sector["max_period_days"],
-            product.period_days or product.validity_days,
-        )
-    elif product.sector == "fitness":
-        if product.type == "period":
-            cap(
-                "sectors.fitness.max_membership_price",
-                sector["max_membership_price"],
-                product.price,
-            )
-            cap(
-                "sectors.fitness.max_membership_days",
-                sector["max_membership_days"],
-                product.period_days,
-            )
-        elif product.type == "count":
-            cap(
-                "sectors.fitness.max_lesson_pack_price",
-                sector["max_lesson_pack_price"],
-                product.price,
-            )
-            cap("sectors.fitness.max_lessons", sector["max_lessons"], product.uses)
-        else:
-            cap(
-                "sectors.fitness.max_stored_value_price",
-                sector["max_stored_value_price"],
-                product.price,
-            )
-    return breaches
-
-
-def create_promotion(
-    merchant: Merchant,
-    product: dict,
-    promotions: list[dict],
-    policy: Policy,
-    *,
-    promotion_id: str,
-    name: str,
-    bonus: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    now: datetime,
-    created_by: str,
-) -> PromotionCreated:
-    """A bonus for cards of `product` bought in [starts_at, ends_at); `promotions` are the
-    product's existing ones, which it may not overlap."""
-    reason = merchant.why_not_selling(policy, now)
-    if reason:
-        raise BusinessRuleViolation(
-            f"this merchant may not sell cards: {reason}", "merchant_may_not_sell"
-        )
-    if product["type"] != "stored_value":
-        raise BusinessRuleViolation(
-            "only stored-value products carry a bonus", "promotion_not_applicable"
-        )
-    if bonus < 0 or not starts_at < ends_at or ends_at <= now:
-        raise InvalidInput(
-            "a promotion needs a bonus >= 0 and starts_at < ends_at, ending in the future",
-            "invalid_promotion",
-        )
-    breaches = []
-    ratio = -(-bonus * 100 // product["price"])
-    if ratio > policy.cards.max_bonus_ratio_percent:
-        breaches.append(
-            {
-                "rule": "cards.max_bonus_ratio_percent",
-                "limit": policy.cards.max_bonus_ratio_percent,
-                "value": ratio,
-            }
-        )
-    if ends_at - starts_at > timedelta(days=policy.cards.max_promotion_days):
-        breaches.append(
-            {
-                "rule": "cards.max_promotion_days",
-                "limit": policy.cards.max_promotion_days,
-                "value": -(-(ends_at - starts_at) // timedelta(days=1)),
-            }
-        )
-    if breaches:
-        raise BusinessRuleViolation(
-            "the promotion breaks the policy",
-            "policy_breach",
-            {"breaches": breaches, "policy_version": policy.version},
-        )
-    for other in promotions:
-        if datetime.fromisoformat(
-            other["starts_at"]
-        ) < ends_at and starts_at < datetime.fromisoformat(other["ends_at"]):
-            raise Conflict(
-                "another promotion of this product overlaps that time",
-                "promotion_overlaps",
-                {"promotion_id": other["promotion_id"]},
-            )
-    return PromotionCreated(
-        promotion_id,
-        merchant.merchant_id,
-        product["product_id"],
-        name.strip(),
-        bonus,
-        starts_at.isoformat(),
-        ends_at.isoformat(),
-        created_by,
-    )
-
-
-def price_at(product: dict, promotions: list[dict], now: datetime) -> dict:
-    """The product as sold at `now`: an active promotion's bonus replaces the product's."""
-    for promotion in promotions:
-        if (
-            datetime.fromisoformat(promotion["starts_at"])
-            <= now
-            < datetime.fromisoformat(promotion["ends_at"])
-        ):
-            return {
-                **product,
-                "bonus": promotion["bonus"],
-                "promotion_id": promotion["promotion_id"],
-            }
-    return {**product, "promotion_id": None}

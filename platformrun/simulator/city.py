@@ -1,36 +1,20 @@
-"""`make demo`: a synthetic city driven through the real API of a running demo platform.
-
-Merchants open and sell the three card types; consumers buy cards and redeem them, each spend
-confirmed by its owner; the platform's clock moves one simulated day at a time. Two shops
-misbehave:
-* "Golden Gym" sells 30% bonus cards aggressively, stops serving its members, and absconds:
-  the regulator declares the default and every open card is refunded from escrow;
-* "Quick Wash" draws a surge of complaints from its card holders.
-The story's days scale with the run's length (see `Storyline`); a run too short or a city too
-small to tell it is refused before anything is done.
-
-At the end it prints the codes, alerts, refunds and ledger size, and checks that every shop got
-the code its behaviour deserves (exit status 1 if not).
-"""
+"""The synthetic city: shops open on day 0, consumers buy and redeem cards day by day, and
+the story's two misbehaving shops do what `story.Storyline` says when it says; at the end,
+a summary of what happened and whether every shop got the code its behaviour deserves."""
 
 from __future__ import annotations
 
-import argparse
-import http.client
 import itertools
-import json
 import random
-import sys
 import threading
-import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 from tqdm import tqdm
 
+from platformrun.simulator.api import Api, ApiError
+from platformrun.simulator.story import Storyline
 from services.merchant.domain.uscc import ALPHABET, check_character
 
 INDUSTRIES = ("fitness", "beauty", "catering", "education", "retail")
@@ -51,110 +35,6 @@ PRODUCTS = {
     },
     "period": {"type": "period", "name": "Quarter", "price": 60_000, "period_days": 90},
 }
-
-
-MIN_DAYS = 20
-"""The shortest run that tells the story: consumers arrive until 10 days before the end, and
-Golden Gym's bonus season (from a third of the run) must fall within those days."""
-MIN_CONSUMERS_PER_MERCHANT = 20
-"""So that Quick Wash has enough card holders for a surge (the policy's minimum is 5)."""
-MIN_MERCHANTS = 3
-"""Golden Gym, Quick Wash and at least one healthy shop."""
-QUIET_DAYS = 10
-"""The last days of the run, when nobody new buys: the codes settle on what happened."""
-
-
-@dataclass(frozen=True)
-class Storyline:
-    """The days the story's beats fall on, as fractions of the run; for 90 days: consumers
-    arrive on days 0-79, Golden Gym's bonus season runs on days 30-49 and it stops serving
-    on day 50, Quick Wash's customers complain on day 60, and the regulator declares Golden
-    Gym's default on day 85."""
-
-    buying_days: int
-    season_start: int
-    season_end: int
-    surge_day: int
-    default_day: int
-
-    @classmethod
-    def for_days(cls, days: int) -> Storyline:
-        if days < MIN_DAYS:
-            raise ValueError(
-                f"--days {days} is too short to tell the story: at least "
-                f"{MIN_DAYS} simulated days are needed"
-            )
-        return cls(
-            buying_days=days - QUIET_DAYS,
-            season_start=days // 3,
-            season_end=days * 5 // 9,
-            surge_day=days * 2 // 3,
-            default_day=days - 5,
-        )
-
-
-class ApiError(RuntimeError):
-    def __init__(self, status: int, body: dict):
-        super().__init__(f"{status}: {body}")
-        self.status, self.body = status, body
-
-
-class Api:
-    """One keep-alive connection per thread; every POST carries a fresh Idempotency-Key."""
-
-    def __init__(self, url: str):
-        parsed = urlparse(url)
-        if not parsed.hostname:
-            raise ValueError(f"not an http://host[:port] URL: {url!r}")
-        self.host, self.port = parsed.hostname, parsed.port or 80
-        self.local = threading.local()
-        self.tokens: dict[tuple[str, str], dict] = {}
-
-    def _send(self, method: str, path: str, body: dict | None, headers: dict) -> dict:
-        for attempt in range(2):  # one reconnect if the server closed the idle connection
-            if not hasattr(self.local, "conn"):
-                self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-            try:
-                self.local.conn.request(
-                    method,
-                    path,
-                    None if body is None else json.dumps(body),
-                    {"Content-Type": "application/json", **headers},
-                )
-                answer = self.local.conn.getresponse()
-                data = json.loads(answer.read() or b"{}")
-            except (http.client.HTTPException, OSError):
-                del self.local.conn
-                if attempt:
-                    raise
-                continue
-            if answer.status == 429:  # the gateway's rate limit: wait as told, then again
-                time.sleep(max(1, int(answer.getheader("Retry-After") or 1)))
-                return self._send(method, path, body, headers)
-            if answer.status >= 400:
-                raise ApiError(answer.status, data)
-            return data
-        raise AssertionError("unreachable")
-
-    def auth(self, role: str, subject: str) -> dict:
-        key = (role, subject)
-        if key not in self.tokens:
-            token = self._send(
-                "POST", "/api/v1/auth/dev-login", {"role": role, "subject": subject}, {}
-            )["token"]
-            self.tokens[key] = {"Authorization": f"Bearer {token}"}
-        return self.tokens[key]
-
-    def post(self, path: str, body: dict | None, role: str, subject: str) -> dict:
-        return self._send(
-            "POST",
-            path,
-            body or {},
-            {**self.auth(role, subject), "Idempotency-Key": uuid.uuid4().hex},
-        )
-
-    def get(self, path: str, role: str | None = None, subject: str = "") -> dict:
-        return self._send("GET", path, None, self.auth(role, subject) if role else {})
 
 
 @dataclass
@@ -395,62 +275,3 @@ class City:
                 print(f"  {shop.name}: {codes[shop.merchant_id]}, {status}")
         print("every shop got the code it deserves" if not wrong else f"unexpected: {wrong}")
         return not wrong
-
-
-def _platform_answers(api: Api) -> bool:
-    try:
-        api.get("/healthz")
-        return True
-    except (ApiError, OSError, http.client.HTTPException):
-        return False
-
-
-def _too_small(args) -> str | None:
-    """Why the run cannot tell the story, or None."""
-    try:
-        Storyline.for_days(args.days)
-    except ValueError as exc:
-        return str(exc)
-    if args.merchants < MIN_MERCHANTS:
-        return (
-            f"--merchants {args.merchants} is too few: the story needs Golden Gym, Quick "
-            f"Wash and at least one healthy shop ({MIN_MERCHANTS})"
-        )
-    if args.consumers < MIN_CONSUMERS_PER_MERCHANT * args.merchants:
-        return (
-            f"--consumers {args.consumers} is too few for {args.merchants} merchants: at "
-            f"least {MIN_CONSUMERS_PER_MERCHANT} per merchant "
-            f"({MIN_CONSUMERS_PER_MERCHANT * args.merchants}), so that Quick Wash has "
-            "card holders to complain"
-        )
-    return None
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--merchants", type=int, default=300)
-    parser.add_argument("--consumers", type=int, default=20_000)
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    too_small = _too_small(args)
-    if too_small:
-        parser.error(too_small)  # exits with status 2 before anything is done
-    api = Api(args.url)
-    if not _platform_answers(api):
-        print(
-            f"no healthy platform at {args.url}: start it with `make run` (another terminal)",
-            file=sys.stderr,
-        )
-        return 2
-    city = City(api, args.merchants, args.consumers, args.days, args.seed)
-    try:
-        city.run()
-        return 0 if city.summary() else 1
-    finally:
-        city.pool.shutdown()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
