@@ -20,11 +20,14 @@ from services.escrow.application import (
     defaults,
     migrations,
     queries,
+    redemption_queries,
     refund_deadlines,
     scheduled_work,
 )
 from services.escrow.application.ports import Bank
 from services.escrow.application.reconciliation import reconcile
+from services.escrow.domain import refunds
+from services.domain_errors import InvalidInput
 from services.platform_mode import platform_mode
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -151,6 +154,55 @@ class EscrowService(PlatformService):
         return queries.consumer_cards(consumer_id, store=self.store, after=after, limit=limit)
 
     @rpc
+    def merchant_cards(self, merchant_id: str, after: str = "", limit: int = 100) -> dict:
+        return queries.merchant_cards(merchant_id, store=self.store, after=after, limit=limit)
+
+    @rpc
+    @domain_errors_cross
+    def card_at_counter(self, merchant_id: str, card_code: str) -> dict:
+        return queries.card_at_counter(merchant_id, card_code, store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def card_history(self, card_id: str) -> dict:
+        return queries.card_history(card_id, store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def refund_quote(self, card_id: str, consumer_id: str | None, rule: str | None) -> dict:
+        return queries.refund_quote(
+            card_id, consumer_id, rule, store=self.store, policy=self.policy, now=now()
+        )
+
+    @rpc
+    @domain_errors_cross
+    def get_redemption(self, redemption_id: str) -> dict:
+        return redemption_queries.get_redemption(redemption_id, store=self.store, now=now())
+
+    @rpc
+    @domain_errors_cross
+    def consumer_redemptions(
+        self, consumer_id: str, status: str, after: str = "", limit: int = 100
+    ) -> dict:
+        return redemption_queries.consumer_redemptions(
+            consumer_id, status, store=self.store, now=now(), after=after, limit=limit
+        )
+
+    @rpc
+    @domain_errors_cross
+    def merchant_redemptions(
+        self, merchant_id: str, status: str, after: str = "", limit: int = 100
+    ) -> dict:
+        return redemption_queries.merchant_redemptions(
+            merchant_id, status, store=self.store, now=now(), after=after, limit=limit
+        )
+
+    @rpc
+    @domain_errors_cross
+    def merchant_daily_stats(self, merchant_id: str, start: str, end: str) -> dict:
+        return queries.merchant_daily_stats(merchant_id, start, end, store=self.store)
+
+    @rpc
     @domain_errors_cross
     def request_redemption(
         self,
@@ -208,11 +260,21 @@ class EscrowService(PlatformService):
 
     @rpc
     @domain_errors_cross
-    def refund(self, card_id: str, consumer_id: str, metadata: dict | None = None) -> dict:
+    def refund(
+        self,
+        card_id: str,
+        consumer_id: str,
+        metadata: dict | None = None,
+        rule: str | None = None,
+    ) -> dict:
+        """`rule` (cooling_off or on_request) holds the owner to the rule it was quoted;
+        without one, cooling-off while it applies, else on request."""
+        if rule is not None and rule not in refunds.CONSUMER_RULES:
+            raise InvalidInput(f"rule must be one of {', '.join(refunds.CONSUMER_RULES)}")
         return commands.refund_card(
             card_id,
             consumer_id,
-            rule=None,
+            rule=rule,
             store=self.store,
             bank=self.bank,
             policy=self.policy,

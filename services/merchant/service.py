@@ -170,5 +170,11 @@ class MerchantService(PlatformService):
 
     @rpc
     @domain_errors_cross
+    def names(self, merchant_ids: list[str]) -> dict[str, str]:
+        """merchant id -> public name, for the merchants that exist among `merchant_ids`."""
+        return queries.names(merchant_ids, store=self.store)
+
+    @rpc
+    @domain_errors_cross
     def get_product(self, product_id: str) -> dict:
         return queries.get_product(product_id, store=self.store)

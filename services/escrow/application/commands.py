@@ -8,6 +8,7 @@ from the risk service's events, write in one unit of work of their own.
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +19,7 @@ from services.domain_errors import BusinessRuleViolation, Conflict, DomainError,
 from services.escrow.application import bank_instructions
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.application.projections import (
+    CARD_CODES,
     CARD_OF_COMPLAINT,
     DEFAULTS,
     DISPUTES_BY_CARD,
@@ -29,9 +31,9 @@ from services.escrow.application.projections import (
 )
 from services.escrow.application.queries import get_card
 from services.escrow.application.store import CODEC, card_stream, decide, load_card
-from services.escrow.domain import deposits, redemptions, refunds
+from services.escrow.domain import card_codes, deposits, redemptions, refunds
 from services.escrow.domain.card import Card
-from services.escrow.domain.events import CardPurchased
+from services.escrow.domain.events import CardCodeIssued, CardPurchased
 from services.escrow.domain.refund_due import refund_due_on
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ def purchase_card(
     now: datetime,
     metadata: dict | None = None,
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:20],
+    draw_code: Callable[[int], int] = secrets.randbelow,
 ) -> dict:
     product = merchants.product_for_sale(product_id)
     total_key = f"{consumer_id}/{product['merchant_id']}"
@@ -69,9 +72,15 @@ def purchase_card(
         now.isoformat(),
     )
     with store.unit_of_work() as uow:
+        code = _unused_code(uow, purchase.merchant_id, draw_code)
+        issued = CardCodeIssued(card_id, purchase.merchant_id, code, purchase.purchased_at)
         # Appending first takes the store's write lock, so two purchases racing for the last
         # of the cap read the total one after the other; a refusal rolls the append back.
-        uow.append(card_stream(card_id), [CODEC.encode(purchase, metadata or {})], 0)
+        uow.append(
+            card_stream(card_id),
+            [CODEC.encode(e, metadata or {}) for e in (purchase, issued)],
+            0,
+        )
         spent = (uow.get_view(TOTALS, total_key) or {"amount": 0})["amount"]
         limit = policy.cards.max_consumer_total_per_merchant
         if spent + purchase.price > limit:
@@ -80,7 +89,7 @@ def purchase_card(
                 "consumer_cap_exceeded",
                 {"cap": limit, "already": spent},
             )
-        project(uow, Card(card_id), [purchase])
+        project(uow, Card(card_id), [purchase, issued])
     if bank.request_deposit(payment_id, card_id, purchase.price):
         confirm_payment(
             payment_id,
@@ -97,6 +106,14 @@ def purchase_card(
         "status": view["status"],
         "payment": {"payment_id": payment_id, "amount": purchase.price},
     }
+
+
+def _unused_code(uow: UnitOfWork, merchant_id: str, draw: Callable[[int], int]) -> str:
+    """A fresh card code no card of the merchant has (a lookup is by merchant and code)."""
+    while True:
+        code = card_codes.new_code(draw)
+        if uow.get_view(CARD_CODES, f"{merchant_id}/{code}") is None:
+            return code
 
 
 def confirm_payment(
@@ -322,20 +339,13 @@ def refund_card(
     refund_policy = policy.refunds
 
     def decision(c: Card) -> list:
-        options = [rule] if rule else ["cooling_off", "on_request"]
-        for option in options:
-            try:
-                return refunds.refund(
-                    c,
-                    option,
-                    now,
-                    cooling_off_days=refund_policy.cooling_off_days,
-                    stored_value_formula=refund_policy.stored_value_formula,
-                )
-            except BusinessRuleViolation:
-                if option == options[-1]:
-                    raise
-        return []
+        return refunds.refund_as_asked(
+            c,
+            rule,
+            now,
+            cooling_off_days=refund_policy.cooling_off_days,
+            stored_value_formula=refund_policy.stored_value_formula,
+        )
 
     done = decide(store, card_id, decision, metadata)
     refund = done.events[-1]

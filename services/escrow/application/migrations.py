@@ -1,12 +1,31 @@
-"""Moves the escrow's persisted views to their current collection names when the service
-starts. Each step is idempotent: with nothing under an old name, it reads one empty page."""
+"""Brings the escrow's persisted views to their current shape when the service starts.
+
+* Renamed views move to their current collection names; with nothing under an old name, it
+  reads one empty page.
+* Views added after cards existed (`backfill_card_views`): the card-code index, the full
+  redemption requests and their per-consumer and per-merchant lists, and the merchants'
+  figures by day are rebuilt once from the card streams, and a marker row says so.
+Each step is idempotent, so a start interrupted half-way does it again from the start.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from eventstore import EventStore
-from services.escrow.application.projections import CARD_OF_COMPLAINT, DISPUTES_BY_CARD
+from services.escrow.application import daily_stats
+from services.escrow.application.projections import (
+    CARD_CODES,
+    CARD_OF_COMPLAINT,
+    CARDS,
+    DISPUTES_BY_CARD,
+    REDEMPTIONS,
+    put_redemption,
+)
+from services.escrow.application.store import CODEC, card_stream
+from services.escrow.domain import stats
+from services.escrow.domain.card import Card
 
 OLD_DISPUTES_BY_CARD = "disputed_cards"
 OLD_CARD_OF_COMPLAINT = "dispute_cards"
@@ -50,6 +69,65 @@ def rename_views(store: EventStore, page: int = PAGE) -> int:
     return moved
 
 
+MIGRATIONS = "migrations"
+"""Marker rows of the one-off migrations done, keyed by name."""
+CARD_VIEWS_V2 = "card-codes-redemptions-daily-stats"
+
+
+def backfill_card_views(store: EventStore, page: int = PAGE) -> int:
+    """Once: writes the views added with card codes, redemption lists and daily figures for
+    every card that existed before them; returns how many cards it read (0 when done before).
+
+    A card bought before codes were issued keeps the code derived from its id (it has no
+    `CardCodeIssued`; the card view shows the same), and is indexed under it unless another
+    card of the merchant has that code already. A request already in its full view was
+    written by the current code and is left as it is. The daily rows are recomputed whole
+    from every card's events and replace whatever rows there are, so a second run after an
+    interruption writes the same. Run before the service serves: a command committed by
+    another replica meanwhile would be counted in the rows it replaces."""
+    if store.get_view(MIGRATIONS, CARD_VIEWS_V2) is not None:
+        return 0
+    by_merchant_day: dict[tuple[str, str], dict[str, int]] = {}
+    read, after = 0, ""
+    while rows := store.list_views(CARDS, after, page):
+        after = rows[-1][0]
+        with store.unit_of_work() as uow:
+            for card_id, _ in rows:
+                card, by_day = _replayed(store, card_id)
+                read += 1
+                merchant_id = card.purchase.merchant_id
+                for day, change in by_day.items():
+                    total = by_merchant_day.setdefault((merchant_id, day), dict.fromkeys(change, 0))
+                    for name, moved in change.items():
+                        total[name] += moved
+                code_key = f"{merchant_id}/{card.card_code}"
+                if not card.issued_code and uow.get_view(CARD_CODES, code_key) is None:
+                    uow.put_view(CARD_CODES, code_key, {"card_id": card_id})
+                for hold in card.holds.values():
+                    found = uow.get_view(REDEMPTIONS, hold.redemption_id)
+                    if found is None or "status" not in found:
+                        put_redemption(uow, card, hold)
+    with store.unit_of_work() as uow:
+        for (merchant_id, day), change in by_merchant_day.items():
+            uow.put_view(daily_stats.DAILY, f"{merchant_id}/{day}", {"day": day, **change})
+        uow.put_view(MIGRATIONS, CARD_VIEWS_V2, {"done_at": datetime.now(UTC).isoformat()})
+    return read
+
+
+def _replayed(store: EventStore, card_id: str) -> tuple[Card, dict[str, dict[str, int]]]:
+    """The card from its stream, and what its events changed in its merchant's figures by
+    day, exactly as the projection adds them."""
+    card = Card(card_id)
+    by_day: dict[str, dict[str, int]] = {}
+    for record in store.read_stream(card_stream(card_id)):
+        event = CODEC.decode(record)
+        before = stats.contribution(card)
+        card.apply(event)
+        daily_stats.add(by_day, event, before, stats.contribution(card))
+    return card, by_day
+
+
 def migrate(store: EventStore) -> None:
     """Every migration the escrow's views need; run at each start."""
     rename_views(store)
+    backfill_card_views(store)

@@ -3,7 +3,8 @@
 `project` folds the new events into the card and keeps everything read from outside the
 streams: the card's own views, the schedules the scheduled work scans, the merchant's
 figures, the consumer's total against the cap, and the bank instructions. Every view
-collection the escrow keeps is named here (bank instructions in `bank_instructions`).
+collection the escrow keeps is named here (bank instructions in `bank_instructions`, the
+merchant's figures by day in `daily_stats`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eventstore import UnitOfWork
-from services.escrow.application import bank_instructions
+from services.escrow.application import bank_instructions, daily_stats
 from services.escrow.domain import stats
-from services.escrow.domain.card import Card
+from services.escrow.domain.card import PENDING, Card, Hold
 
 CARDS = "cards"
 BY_CONSUMER = "cards_by_consumer"
@@ -23,7 +24,14 @@ BY_MERCHANT = "cards_by_merchant"
 PAYMENTS = "payments"
 """Payment id -> its card."""
 REDEMPTIONS = "redemptions"
-"""Redemption id -> its card and consumer."""
+"""Redemption id -> the request as `redemption_view` shows it (rows written before that view
+hold only its card and consumer until the start-up migration fills them)."""
+REDEMPTIONS_BY_CONSUMER = "redemptions_by_consumer"
+"""Keyed "<consumer id>/<requested at>|<redemption id>": a consumer's requests, oldest first."""
+REDEMPTIONS_BY_MERCHANT = "redemptions_by_merchant"
+"""Keyed "<merchant id>/<requested at>|<redemption id>": a merchant's requests."""
+CARD_CODES = "card_codes"
+"""Keyed "<merchant id>/<card code>" -> the card: a counter looks up only its own cards."""
 TOTALS = "consumer_totals"
 """Keyed "<consumer id>/<merchant id>": what the consumer has prepaid with the merchant."""
 MERCHANT_STATS = "merchant_stats"
@@ -71,6 +79,7 @@ def card_view(card: Card) -> dict:
             "released_amount": 0,
             "refunded_amount": 0,
             "expires_at": None,
+            "card_code": card.card_code,
         }
     balance = {"stored_value": {"value": card.value_left}, "count": {"uses": card.uses_left}}.get(
         p.card_type
@@ -90,7 +99,44 @@ def card_view(card: Card) -> dict:
         "released_amount": card.released,
         "refunded_amount": card.refunded,
         "expires_at": card.expires_at.isoformat() if card.expires_at else None,
+        "card_code": card.card_code,
     }
+
+
+HOLD_STATUS = {PENDING: "pending"}
+"""A hold's status as the redemption lists show it; the others (confirmed, rejected, expired,
+voided by a refund or a default) read as they are."""
+
+
+def redemption_view(card: Card, hold: Hold) -> dict:
+    """A redemption request as its card's owner and merchant see it: `amount` (face value) on
+    a stored-value card, `uses` on a count card, neither for a period card's check-in."""
+    p = card.purchase
+    view = {
+        "redemption_id": hold.redemption_id,
+        "card_id": card.card_id,
+        "card_type": p.card_type,
+        "merchant_id": p.merchant_id,
+        "consumer_id": p.consumer_id,
+        "requested_at": hold.requested_at,
+        "expires_at": hold.expires_at.isoformat(),
+        "status": HOLD_STATUS.get(hold.status, hold.status),
+        "closed_at": hold.closed_at or None,
+    }
+    if hold.value:
+        view["amount"] = hold.value
+    if hold.uses:
+        view["uses"] = hold.uses
+    return view
+
+
+def put_redemption(uow: UnitOfWork, card: Card, hold: Hold) -> None:
+    """The request under its id and in its consumer's and its merchant's lists."""
+    view, p = redemption_view(card, hold), card.purchase
+    listed = f"{hold.requested_at}|{hold.redemption_id}"
+    uow.put_view(REDEMPTIONS, hold.redemption_id, view)
+    uow.put_view(REDEMPTIONS_BY_CONSUMER, f"{p.consumer_id}/{listed}", view)
+    uow.put_view(REDEMPTIONS_BY_MERCHANT, f"{p.merchant_id}/{listed}", view)
 
 
 def pending_key(card: Card) -> str:
@@ -108,11 +154,14 @@ def project(uow: UnitOfWork, card: Card, events: Sequence[object]) -> None:
     schedules and its merchant's figures."""
     before = stats.contribution(card)
     release_before = release_key(card)
+    by_day: dict[str, dict[str, int]] = {}
     for event in events:
-        was = card.status
+        was, figures_before = card.status, stats.contribution(card)
         card.apply(event)
+        daily_stats.add(by_day, event, figures_before, stats.contribution(card))
         _project_event(uow, card, event, was)
     card.check_invariant()
+    daily_stats.record(uow, card.purchase.merchant_id, by_day)
     _reschedule_release(uow, card, release_before)
     view = card_view(card)
     p = card.purchase
@@ -135,12 +184,12 @@ def _project_event(uow: UnitOfWork, card: Card, event, was: str) -> None:
         uow.delete_view(PENDING_PAYMENTS, pending_key(card))
     if kind == "CardPurchased":
         _project_purchase(uow, card)
-    elif kind == "RedemptionRequested":
+    elif kind == "CardCodeIssued":
         uow.put_view(
-            REDEMPTIONS,
-            event.redemption_id,
-            {"card_id": card.card_id, "consumer_id": card.purchase.consumer_id},
+            CARD_CODES, f"{card.purchase.merchant_id}/{event.card_code}", {"card_id": card.card_id}
         )
+    elif kind == "RedemptionRequested":
+        put_redemption(uow, card, card.holds[event.redemption_id])
         uow.put_view(
             OPEN_HOLDS,
             f"{event.expires_at}|{event.redemption_id}",
@@ -149,6 +198,7 @@ def _project_event(uow: UnitOfWork, card: Card, event, was: str) -> None:
     elif kind in ("RedemptionConfirmed", "RedemptionVoided"):
         hold = card.holds[event.redemption_id]
         uow.delete_view(OPEN_HOLDS, f"{hold.expires_at.isoformat()}|{hold.redemption_id}")
+        put_redemption(uow, card, hold)
     elif kind == "DepositConfirmed":
         uow.put_view(CARD_EXPIRY, f"{event.expires_at}|{card.card_id}", {"card_id": card.card_id})
     elif kind == "CardRefunded":

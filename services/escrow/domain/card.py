@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.domain_errors import Conflict, NotFound
+from services.escrow.domain import card_codes
 from services.escrow.domain.events import (
+    CardCodeIssued,
     CardPurchased,
     CardRefunded,
     CoolingOffStarted,
@@ -56,6 +58,9 @@ class Hold:
     check_in: bool
     expires_at: datetime
     status: str = PENDING
+    requested_at: str = ""
+    closed_at: str = ""
+    """When it was confirmed or voided; "" while pending."""
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Card:
     cooling_off_ends_at: datetime | None = None
     returned: bool = False
     """The deposit went back because the card could not be activated: never issued."""
+    issued_code: str = ""
+    """From `CardCodeIssued`; read `card_code`, which every card has."""
     holds: dict[str, Hold] = field(default_factory=dict)
     version: int = 0
 
@@ -93,6 +100,12 @@ class Card:
         if self.purchased is None:
             raise NotFound(f"no card {self.card_id}")
         return self.purchased
+
+    @property
+    def card_code(self) -> str:
+        """The code shown at the counter: the one issued with the purchase, or for a card
+        bought before codes were issued, the one derived from its id."""
+        return self.issued_code or card_codes.derived_code(self.card_id)
 
     @property
     def held(self) -> int:
@@ -207,15 +220,19 @@ class Card:
                 event.uses,
                 event.check_in,
                 datetime.fromisoformat(event.expires_at),
+                requested_at=event.requested_at,
             )
         elif isinstance(event, RedemptionConfirmed):
             hold = self.holds[event.redemption_id]
-            hold.status = "confirmed"
+            hold.status, hold.closed_at = "confirmed", event.confirmed_at
             self.value_used += hold.value
             self.uses_used += hold.uses
             self.released += event.released_amount
         elif isinstance(event, RedemptionVoided):
-            self.holds[event.redemption_id].status = event.reason
+            hold = self.holds[event.redemption_id]
+            hold.status, hold.closed_at = event.reason, event.voided_at
+        elif isinstance(event, CardCodeIssued):
+            self.issued_code = event.card_code
         elif isinstance(event, FundsReleased):
             self.released += event.released_amount
             self.days_released = max(self.days_released, event.days_elapsed)

@@ -179,6 +179,19 @@ class PaymentAbandoned:
     abandoned_at: str
 
 
+@dataclass(frozen=True)
+class CardCodeIssued:
+    """The code the consumer shows at the counter (`card_codes`), issued with the purchase
+    in the same commit. Cards bought before this event existed have none: their code is
+    derived from the card id on replay."""
+
+    TYPE: ClassVar[str] = "escrow.CardCodeIssued.v1"
+    card_id: str
+    merchant_id: str
+    card_code: str
+    issued_at: str
+
+
 ESCROW_EVENTS = (
     CardPurchased,
     DepositConfirmed,
@@ -192,4 +205,6 @@ ESCROW_EVENTS = (
     CoolingOffStarted,
     PayoutWithheld,
     PaymentAbandoned,
+    CardCodeIssued,
 )
+

@@ -59,6 +59,11 @@ def request_redemption(
     ]
 
 
+def lapsed(expires_at: datetime, now: datetime) -> bool:
+    """A hold not confirmed by its expiry time can no longer be: it is expired, swept or not."""
+    return now >= expires_at
+
+
 def _hold(card: Card, redemption_id: str) -> Hold:
     hold = card.holds.get(redemption_id)
     if hold is None:
@@ -74,7 +79,7 @@ def confirm_redemption(card: Card, redemption_id: str, now: datetime) -> list:
         return []
     if hold.status != PENDING:
         raise Conflict(f"the redemption was {hold.status}", "redemption_not_pending")
-    if now >= hold.expires_at:
+    if lapsed(hold.expires_at, now):
         return [RedemptionVoided(card.card_id, redemption_id, "expired", now.isoformat())]
     # A confirmed spend ends cooling-off, so the held up-front share goes with it; a check-in
     # releases nothing else (a period card's days are released by time).

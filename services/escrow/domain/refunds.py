@@ -16,6 +16,35 @@ from services.escrow.domain.card import PENDING, Card
 from services.escrow.domain.events import CardRefunded, FundsReleased, RedemptionVoided
 
 REFUND_RULES = ("cooling_off", "on_request", "expiry", "merchant_default")
+CONSUMER_RULES = ("cooling_off", "on_request")
+"""The rules a card's owner may ask for; the others are the platform's."""
+
+
+def refund_as_asked(
+    card: Card,
+    rule: str | None,
+    now: datetime,
+    *,
+    cooling_off_days: int,
+    stored_value_formula: str = "pro_rata",
+) -> list:
+    """The refund by `rule`, or with no rule (the owner's own request) the best one that
+    applies: cooling-off (the whole price) while it does, on request otherwise. The refund
+    and its quote both take this decision, so a quote is what the refund would do."""
+    options = [rule] if rule else list(CONSUMER_RULES)
+    for option in options:
+        try:
+            return refund(
+                card,
+                option,
+                now,
+                cooling_off_days=cooling_off_days,
+                stored_value_formula=stored_value_formula,
+            )
+        except BusinessRuleViolation:
+            if option == options[-1]:
+                raise
+    raise AssertionError("unreachable: the last option returned or raised")
 
 
 def refund(

@@ -8,7 +8,7 @@ from datetime import datetime
 from eventstore import EventStore
 from policy import Policy
 from privacy import Forgotten, Vault, mask_phone
-from services.domain_errors import BusinessRuleViolation, NotFound
+from services.domain_errors import BusinessRuleViolation, InvalidInput, NotFound
 from services.merchant.application import directory as ordered
 from services.merchant.application.projections import (
     DIRECTORY,
@@ -48,6 +48,22 @@ def directory(
     """Listed (active or warned) merchants, green first across pages (see `directory.py`);
     `next_after` continues after the page."""
     return ordered.page(store=store, industry=industry, code=code, after=after, limit=limit)
+
+
+MAX_NAMES = 500
+"""Names asked for at once: a page of the contract's largest lists."""
+
+
+def names(merchant_ids: list[str], *, store: EventStore) -> dict[str, str]:
+    """The public names of the merchants that exist among `merchant_ids`, one read each."""
+    if len(merchant_ids) > MAX_NAMES:
+        raise InvalidInput(f"at most {MAX_NAMES} merchants at a time")
+    found = {}
+    for merchant_id in dict.fromkeys(merchant_ids):
+        card = store.get_view(DIRECTORY, merchant_id)
+        if card is not None:
+            found[merchant_id] = card["name"]
+    return found
 
 
 def get_product(product_id: str, *, store: EventStore) -> dict:
