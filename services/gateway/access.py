@@ -67,6 +67,26 @@ def visible_card(caller: Principal, card_id: str, card: dict[str, Any]) -> dict[
     return card
 
 
+def owned_card(caller: Principal, card_id: str, card: dict[str, Any]) -> dict[str, Any]:
+    """A card only its consumer acts on (its refund quote): hidden from everyone else."""
+    if card["consumer_id"] != caller.subject:
+        raise hidden(f"no card {card_id}")
+    return card
+
+
+def visible_redemption(
+    caller: Principal, redemption_id: str, redemption: dict[str, Any]
+) -> dict[str, Any]:
+    """A redemption request is seen by its card's consumer and its card's merchant."""
+    if not (
+        caller.role == "consumer"
+        and redemption["consumer_id"] == caller.subject
+        or is_merchant_itself(caller, redemption["merchant_id"])
+    ):
+        raise hidden(f"no redemption {redemption_id}")
+    return redemption
+
+
 def own_card_at(
     consumer_id: str, card_id: str, card: dict[str, Any], merchant_id: str
 ) -> dict[str, Any]:

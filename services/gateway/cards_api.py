@@ -10,21 +10,28 @@ from services.gateway import access
 from services.gateway.auth import require
 from services.gateway.clients import clients
 from services.gateway.idempotency import idempotent
-from services.gateway.openapi import operation
+from services.gateway.openapi import operation, param
 from services.gateway.paging import PAGE_PARAMS, PageQuery, page_args, page_body
 from services.gateway.rate_limits import PURCHASES, rate_limited
 from services.gateway.request_context import metadata, principal
 from services.gateway.schemas.cards import (
+    REDEMPTION_STATUSES,
     Card,
+    CardHistory,
     CardList,
+    ConsumerRedemptionQuery,
     OverdueRefundList,
     PaymentConfirmation,
     PurchaseRequest,
     PurchaseResponse,
+    Redemption,
     RedemptionConfirmed,
     RedemptionCreated,
+    RedemptionList,
     RedemptionRejected,
     RedemptionRequest,
+    RefundQuote,
+    RefundQuoteQuery,
     RefundRequest,
     RefundResponse,
 )
@@ -148,9 +155,81 @@ def reject_redemption(redemption_id: str):
 @require("consumer")
 @idempotent
 def refund(card_id: str):
-    json_body(RefundRequest())
-    done = clients().escrow.refund(card_id, principal().subject, metadata())
+    body = json_body(RefundRequest())
+    done = clients().escrow.refund(card_id, principal().subject, metadata(), body.get("rule"))
     return jsonify(RefundResponse().dump(done))
+
+
+@blueprint.get("/cards/<card_id>/refund-quote")
+@operation(
+    "What a refund would return now, with its rule and the formula's inputs; no effect "
+    "(the owner). A rule that does not apply gets the refund's own 422",
+    tag="cards",
+    response=RefundQuote,
+    errors=(400, 404, 409, 422),
+    params=(param("rule", description="cooling_off or on_request; none: as the refund"),),
+)
+@require("consumer")
+def refund_quote(card_id: str):
+    args = query(RefundQuoteQuery())
+    access.owned_card(principal(), card_id, clients().escrow.get_card(card_id))
+    quote = clients().escrow.refund_quote(card_id, principal().subject, args.get("rule"))
+    return jsonify(RefundQuote().dump(quote))
+
+
+@blueprint.get("/cards/<card_id>/history")
+@operation(
+    "The card's money events, each with a ledger receipt under its event_id (the owner, "
+    "its merchant, the regulator); spend requests, rejections and expiries move no money "
+    "and are not listed",
+    tag="cards",
+    response=CardHistory,
+    errors=(404,),
+)
+@require("consumer", "merchant", "regulator")
+def card_history(card_id: str):
+    access.visible_card(principal(), card_id, clients().escrow.get_card(card_id))
+    return jsonify(CardHistory().dump(clients().escrow.card_history(card_id)))
+
+
+def with_merchant_names(items: list[dict]) -> list[dict]:
+    """The merchants' names beside their ids, from one call for the page."""
+    names = clients().merchant.names(sorted({item["merchant_id"] for item in items}))
+    return [{**item, "merchant_name": names.get(item["merchant_id"])} for item in items]
+
+
+@blueprint.get("/consumers/me/redemptions")
+@operation(
+    "The caller's spend requests, pending by default: one made at the counter is listed at "
+    "once; a pending one past its time reads as expired",
+    tag="cards",
+    response=RedemptionList,
+    errors=(400,),
+    params=(param("status", description=" | ".join(REDEMPTION_STATUSES)),) + PAGE_PARAMS,
+)
+@require("consumer")
+def my_redemptions():
+    args = query(ConsumerRedemptionQuery())
+    scope = f"redemptions/me/{args['status']}"
+    after, limit = page_args(args, scope)
+    page = clients().escrow.consumer_redemptions(principal().subject, args["status"], after, limit)
+    return jsonify(RedemptionList().dump(page_body(page, scope, with_merchant_names(page["items"]))))
+
+
+@blueprint.get("/redemptions/<redemption_id>")
+@operation(
+    "One spend request and its status (its card's owner and merchant): what a counter "
+    "polls to see it confirmed, rejected or lapsed",
+    tag="cards",
+    response=Redemption,
+    errors=(404,),
+)
+@require("consumer", "merchant")
+def get_redemption(redemption_id: str):
+    found = access.visible_redemption(
+        principal(), redemption_id, clients().escrow.get_redemption(redemption_id)
+    )
+    return jsonify(Redemption().dump(with_merchant_names([found])[0]))
 
 
 @blueprint.get("/refunds/overdue")

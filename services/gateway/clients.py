@@ -71,6 +71,10 @@ class MerchantClient(_Client):
     def promotions(self, merchant_id: str, include_ended: bool, after: str, limit: int) -> Json:
         return self._call("promotions", merchant_id, include_ended, after, limit)
 
+    def names(self, merchant_ids: list[str]) -> dict[str, str]:
+        """merchant id -> public name, for those that exist; one call for a page of ids."""
+        return self._call("names", merchant_ids) if merchant_ids else {}
+
 
 class EscrowClient(_Client):
     service = "escrow"
@@ -98,8 +102,35 @@ class EscrowClient(_Client):
     def reject_redemption(self, redemption_id: str, consumer_id: str, metadata: Metadata) -> Json:
         return self._call("reject_redemption", redemption_id, consumer_id, metadata)
 
-    def refund(self, card_id: str, consumer_id: str, metadata: Metadata) -> Json:
-        return self._call("refund", card_id, consumer_id, metadata)
+    def refund(
+        self, card_id: str, consumer_id: str, metadata: Metadata, rule: str | None = None
+    ) -> Json:
+        return self._call("refund", card_id, consumer_id, metadata, rule)
+
+    def refund_quote(self, card_id: str, consumer_id: str | None, rule: str | None) -> Json:
+        return self._call("refund_quote", card_id, consumer_id, rule)
+
+    def card_history(self, card_id: str) -> Json:
+        return self._call("card_history", card_id)
+
+    def merchant_cards(self, merchant_id: str, after: str, limit: int) -> Json:
+        return self._call("merchant_cards", merchant_id, after, limit)
+
+    def card_at_counter(self, merchant_id: str, card_code: str) -> Json:
+        """The merchant's own card with that code; NotFound `card_not_found` otherwise."""
+        return self._call("card_at_counter", merchant_id, card_code)
+
+    def get_redemption(self, redemption_id: str) -> Json:
+        return self._call("get_redemption", redemption_id)
+
+    def consumer_redemptions(self, consumer_id: str, status: str, after: str, limit: int) -> Json:
+        return self._call("consumer_redemptions", consumer_id, status, after, limit)
+
+    def merchant_redemptions(self, merchant_id: str, status: str, after: str, limit: int) -> Json:
+        return self._call("merchant_redemptions", merchant_id, status, after, limit)
+
+    def merchant_daily_stats(self, merchant_id: str, start: str, end: str) -> Json:
+        return self._call("merchant_daily_stats", merchant_id, start, end)
 
     def overdue_refunds(self, after: str, limit: int) -> Json:
         return self._call("overdue_refunds", after, limit)
