@@ -59,14 +59,10 @@ def outcome(call):
     return ("refunded", answer["refund_amount"], answer["rule"])
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     product=st.sampled_from(["sv", "count", "period"]),
-    spends=st.lists(
-        st.tuples(st.integers(0, 12), st.integers(1, 4), st.booleans()), max_size=4
-    ),
+    spends=st.lists(st.tuples(st.integers(0, 12), st.integers(1, 4), st.booleans()), max_size=4),
     days_later=st.integers(0, 120),
     rule=st.sampled_from([None, "cooling_off", "on_request"]),
 )
@@ -101,7 +97,9 @@ def test_a_refund_right_after_its_quote_returns_what_was_quoted(product, spends,
                     card_id, "c-1", rule, store=store, policy=POLICY, now=now
                 )
             )
-            assert len(store.read_stream(card_stream(card_id))) == version, "a quote appends nothing"
+            assert len(store.read_stream(card_stream(card_id))) == version, (
+                "a quote appends nothing"
+            )
             refunded = outcome(
                 lambda: commands.refund_card(
                     card_id, "c-1", rule=rule, store=store, bank=bank, policy=POLICY, now=now

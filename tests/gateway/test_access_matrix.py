@@ -116,6 +116,12 @@ class World:
     def buy(self):
         return self.post("/api/v1/cards", {"product_id": self.product["product_id"]}, "consumer_a")
 
+    def card_code(self):
+        card = self.client.get(
+            f"/api/v1/cards/{self.card['card_id']}", headers=self.headers["consumer_a"]
+        )
+        return card.get_json()["card_code"]
+
     def hold(self):
         card = self.buy()
         return self.post(
@@ -365,6 +371,66 @@ TABLE = {
             f"/api/v1/cards/{c['card_id']}",
         ),
         OWNER_A,
+    ),
+    "/api/v1/cards/<card_id>/history": (
+        "GET",
+        lambda w: (f"/api/v1/cards/{w.card['card_id']}/history", None, None),
+        row(
+            {
+                "consumer_a": 200,
+                "consumer_b": 404,
+                "merchant_x": 200,
+                "merchant_y": 404,
+                "regulator": 200,
+            },
+            403,
+        ),
+    ),
+    "/api/v1/cards/<card_id>/refund-quote": (
+        "GET",
+        lambda w: (f"/api/v1/cards/{w.card['card_id']}/refund-quote?rule=on_request", None, None),
+        OWNER_A,
+    ),
+    "/api/v1/consumers/me/redemptions": (
+        "GET",
+        lambda w: ("/api/v1/consumers/me/redemptions?status=all", None, None),
+        row({"consumer_a": 200, "consumer_b": 200}, 403),
+    ),
+    "/api/v1/redemptions/<redemption_id>": (
+        "GET",
+        lambda w: (f"/api/v1/redemptions/{w.hold()['redemption_id']}", None, None),
+        row(
+            {"consumer_a": 200, "consumer_b": 404, "merchant_x": 200, "merchant_y": 404},
+            403,
+        ),
+    ),
+    "/api/v1/merchants/<merchant_id>/counter/lookup": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{w.x}/counter/lookup",
+            {"card_code": w.card_code()},
+            f"/api/v1/cards/{w.card['card_id']}",
+        ),
+        row({"merchant_x": 200, "merchant_y": 404}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/cards": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/cards", None, None),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/redemptions": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/redemptions?status=pending", None, None),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/stats/daily": (
+        "GET",
+        lambda w: (
+            f"/api/v1/merchants/{w.x}/stats/daily?from={in_future(-7)[:10]}&to={in_future(0)[:10]}",
+            None,
+            None,
+        ),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
     ),
     "/api/v1/complaints": (
         "POST",
