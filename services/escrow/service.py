@@ -13,6 +13,7 @@ from messaging.consumer import EventStoreDependency, consumes
 from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency
+from services.domain_errors import InvalidInput
 from services.escrow.adapters.bank_choice import choose_bank
 from services.escrow.adapters.merchant_rpc import ProductsOverRpc
 from services.escrow.application import (
@@ -27,7 +28,6 @@ from services.escrow.application import (
 from services.escrow.application.ports import Bank
 from services.escrow.application.reconciliation import reconcile
 from services.escrow.domain import refunds
-from services.domain_errors import InvalidInput
 from services.platform_mode import platform_mode
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross

@@ -213,7 +213,9 @@ def my_redemptions():
     scope = f"redemptions/me/{args['status']}"
     after, limit = page_args(args, scope)
     page = clients().escrow.consumer_redemptions(principal().subject, args["status"], after, limit)
-    return jsonify(RedemptionList().dump(page_body(page, scope, with_merchant_names(page["items"]))))
+    return jsonify(
+        RedemptionList().dump(page_body(page, scope, with_merchant_names(page["items"])))
+    )
 
 
 @blueprint.get("/redemptions/<redemption_id>")

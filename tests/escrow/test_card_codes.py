@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from services.escrow.domain import card_codes
 
-codes = st.integers(min_value=0, max_value=10**11 - 1).map(lambda n: card_codes.new_code(lambda _: n))
+codes = st.integers(min_value=0, max_value=10**11 - 1).map(
+    lambda n: card_codes.new_code(lambda _: n)
+)
 
 
 @given(codes)
@@ -47,6 +49,12 @@ def test_a_derived_code_depends_only_on_the_card_id():
 
 def test_typed_codes_are_normalised_or_refused_as_malformed():
     assert card_codes.normalise("1234 5678-9012") == "123456789012"
-    for malformed in ("", "12345678901", "1234567890123", "12345678901x", "１２３４５６７８９０１２"):
+    for malformed in (
+        "",
+        "12345678901",
+        "1234567890123",
+        "12345678901x",
+        "１２３４５６７８９０１２",
+    ):
         assert card_codes.normalise(malformed) is None, malformed
     assert card_codes.grouped("123456789012") == "1234 5678 9012"

@@ -97,8 +97,7 @@ def make_legacy_card(store, bank) -> str:
     legacy_id = card_id + "-old"
     events = [CODEC.decode(r) for r in records if r.type != "escrow.CardCodeIssued.v1"]
     events = [
-        type(e)(**{**vars(e), "card_id": legacy_id}) if hasattr(e, "card_id") else e
-        for e in events
+        type(e)(**{**vars(e), "card_id": legacy_id}) if hasattr(e, "card_id") else e for e in events
     ]
     with store.unit_of_work() as uow:
         uow.append(card_stream(legacy_id), [CODEC.encode(e) for e in events], 0)

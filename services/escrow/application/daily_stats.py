@@ -48,9 +48,7 @@ def event_day(event: object) -> str:
     return event_time(event)[:10]
 
 
-def add(
-    by_day: dict[str, dict[str, int]], event: object, before: dict, after: dict
-) -> None:
+def add(by_day: dict[str, dict[str, int]], event: object, before: dict, after: dict) -> None:
     """Adds one event's change of its card's contribution to its day in `by_day`."""
     if after == before:
         return

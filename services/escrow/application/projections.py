@@ -112,7 +112,7 @@ def redemption_view(card: Card, hold: Hold) -> dict:
     """A redemption request as its card's owner and merchant see it: `amount` (face value) on
     a stored-value card, `uses` on a count card, neither for a period card's check-in."""
     p = card.purchase
-    view = {
+    view: dict[str, str | int | None] = {
         "redemption_id": hold.redemption_id,
         "card_id": card.card_id,
         "card_type": p.card_type,

@@ -207,4 +207,3 @@ ESCROW_EVENTS = (
     PaymentAbandoned,
     CardCodeIssued,
 )
-
