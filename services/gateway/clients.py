@@ -44,9 +44,15 @@ class MerchantClient(_Client):
         return self._call("get", merchant_id, viewer_is_owner)
 
     def directory(
-        self, industry: str | None, after: str, limit: int, health_code: str | None
+        self,
+        industry: str | None,
+        after: str,
+        limit: int,
+        health_code: str | None,
+        name: str | None = None,
     ) -> Json:
-        return self._call("directory", industry, after, limit, health_code)
+        """Listed merchants in directory order; with `name`, those whose name holds it."""
+        return self._call("directory", industry, after, limit, health_code, name)
 
     def create_product(self, merchant_id: str, fields: Json, metadata: Metadata) -> Json:
         return self._call("create_product", merchant_id, fields, metadata)
@@ -70,6 +76,15 @@ class MerchantClient(_Client):
 
     def promotions(self, merchant_id: str, include_ended: bool, after: str, limit: int) -> Json:
         return self._call("promotions", merchant_id, include_ended, after, limit)
+
+    def products(self, merchant_id: str, include_retired: bool, after: str, limit: int) -> Json:
+        return self._call("products", merchant_id, include_retired, after, limit)
+
+    def retire_product(
+        self, merchant_id: str, product_id: str, retired_by: str, metadata: Metadata
+    ) -> Json:
+        """The retirement; NotFound (404) for a product that is not the merchant's."""
+        return self._call("retire_product", merchant_id, product_id, retired_by, metadata)
 
 
 class EscrowClient(_Client):

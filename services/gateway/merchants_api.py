@@ -31,6 +31,9 @@ from services.gateway.schemas.merchants import (
     MerchantStats,
     PeriodProduct,
     Product,
+    ProductList,
+    ProductQuery,
+    ProductRetirement,
     Promotion,
     PromotionList,
     PromotionQuery,
@@ -124,16 +127,19 @@ def get(merchant_id: str):
     tag="merchants",
     response=Directory,
     errors=(400,),
-    params=tuple(param(n) for n in ("industry", "health_code")) + PAGE_PARAMS,
+    params=tuple(param(n) for n in ("industry", "health_code"))
+    + (param("q", description="part of the merchant's name, at most 40 characters"),)
+    + PAGE_PARAMS,
 )
 def directory():
     """Green first, then yellow, red and not yet assessed, across pages; by id within a code.
-    The order and the codes shown are the merchant service's copy of the risk service's."""
+    The order and the codes shown are the merchant service's copy of the risk service's.
+    `q` keeps the merchants whose name holds it, in the same order."""
     args = query(DirectoryQuery())
-    industry, code = args.get("industry"), args.get("health_code")
-    scope = f"directory/{industry or ''}/{code or ''}"
+    industry, code, name = args.get("industry"), args.get("health_code"), args["q"].strip()
+    scope = f"directory/{industry or ''}/{code or ''}" + (f"/{name}" if name else "")
     after, limit = page_args(args, scope)
-    page = clients().merchant.directory(industry, after, limit, code)
+    page = clients().merchant.directory(industry, after, limit, code, name or None)
     items = [_public(card, card.pop("health")) for card in page["items"]]
     return jsonify(Directory().dump(page_body(page, scope, items)))
 
@@ -164,6 +170,41 @@ def create_product(merchant_id: str):
     fields = json_body(schema())
     product = clients().merchant.create_product(merchant_id, fields, metadata())
     return jsonify(Product().dump(product)), 201
+
+
+@blueprint.get("/<merchant_id>/products")
+@operation(
+    "The merchant's products on sale, each with the bonus a card bought now carries "
+    "(public); retired ones too with include_retired",
+    tag="merchants",
+    response=ProductList,
+    errors=(400, 404),
+    params=(param("include_retired", "boolean"),) + PAGE_PARAMS,
+)
+def products(merchant_id: str):
+    args = query(ProductQuery())
+    scope = f"products/{merchant_id}/{args['include_retired']}"
+    after, limit = page_args(args, scope)
+    page = clients().merchant.products(merchant_id, args["include_retired"], after, limit)
+    return jsonify(ProductList().dump(page_body(page, scope)))
+
+
+@blueprint.post("/<merchant_id>/products/<product_id>/retire")
+@operation(
+    "Stop new sales of a product (the merchant itself); cards sold keep working. "
+    "Retiring again answers the first retirement",
+    tag="merchants",
+    response=ProductRetirement,
+    errors=(400, 404, 409),
+)
+@require("merchant")
+@idempotent
+def retire_product(merchant_id: str, product_id: str):
+    access.only_itself(principal(), merchant_id)
+    if request.get_data() and request.get_json(silent=True) not in ({}, None):
+        raise ApiError(400, "invalid_input", "retire takes no body")
+    retired = clients().merchant.retire_product(merchant_id, product_id, actor(), metadata())
+    return jsonify(ProductRetirement().dump(retired))
 
 
 @blueprint.post("/<merchant_id>/default")

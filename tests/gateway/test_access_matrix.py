@@ -277,6 +277,21 @@ TABLE = {
         lambda w: (f"/api/v1/merchants/{w.x}/promotions", None, None),
         PUBLIC,
     ),
+    "/api/v1/merchants/<merchant_id>/products#GET": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/products", None, None),
+        PUBLIC,
+    ),
+    "/api/v1/merchants/<merchant_id>/products/<product_id>/retire": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{w.x}/products/"
+            f"{w.post(f'/api/v1/merchants/{w.x}/products', SV, 'merchant_x')['product_id']}/retire",
+            {},
+            f"/api/v1/merchants/{w.x}/products?include_retired=true&limit=500",
+        ),
+        row({"merchant_x": 200, "merchant_y": 404}, 403),
+    ),
     "/api/v1/merchants/<merchant_id>/stats": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/stats", None, None),

@@ -3,7 +3,10 @@ so a read never sees a half-applied command.
 
     directory           merchant id -> its card (GET /merchants/{id}); directory.py keeps
                         the order the public directory is listed in
-    products            product id -> the product
+    products            product id -> the product (with retired_at once retired)
+    products_by_merchant
+                        "<merchant id>/<product id>" -> {product_id, retired}: a merchant's
+                        products, for its list
     product_promotions  product id -> {"items": its promotions}
     promotions          "<merchant id>/<starts_at>|<promotion id>" -> the promotion
 """
@@ -13,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from eventstore import UnitOfWork
+from eventstore import EventStore, UnitOfWork
 from eventstore.codec import event_fields
 from services.merchant.application import directory
 from services.merchant.domain import model
-from services.merchant.domain.events import ProductCreated, PromotionCreated
+from services.merchant.domain.events import ProductCreated, ProductRetired, PromotionCreated
 
 DIRECTORY = directory.CARDS
-PRODUCTS = "products"
+PRODUCTS, PRODUCTS_BY_MERCHANT = "products", "products_by_merchant"
 PROMOTIONS, PRODUCT_PROMOTIONS = "promotions", "product_promotions"
 
 
@@ -37,7 +40,16 @@ def project(uow: UnitOfWork, merchant: model.Merchant, events: Sequence[object])
     applied = False
     for event in events:
         if isinstance(event, ProductCreated):
-            uow.put_view(PRODUCTS, event.product_id, product_view(event))
+            product = product_view(event)
+            uow.put_view(PRODUCTS, event.product_id, product)
+            index_product(uow, product)
+        elif isinstance(event, ProductRetired):
+            product = {
+                **(uow.get_view(PRODUCTS, event.product_id) or {}),
+                "retired_at": event.retired_at,
+            }
+            uow.put_view(PRODUCTS, event.product_id, product)
+            index_product(uow, product)
         elif isinstance(event, PromotionCreated):
             _promotion(uow, event)
         else:
@@ -85,3 +97,36 @@ def _promotion(uow: UnitOfWork, event: PromotionCreated) -> None:
         {"items": promotions_of(uow, event.product_id) + [view]},
     )
     uow.put_view(PROMOTIONS, f"{event.merchant_id}/{event.starts_at}|{event.promotion_id}", view)
+
+
+def index_product(uow: UnitOfWork, product: dict) -> None:
+    """The product's place in its merchant's list, with whether it is retired."""
+    uow.put_view(
+        PRODUCTS_BY_MERCHANT,
+        f"{product['merchant_id']}/{product['product_id']}",
+        {"product_id": product["product_id"], "retired": bool(product.get("retired_at"))},
+    )
+
+
+def backfill_product_index(store: EventStore, batch: int = 500) -> int:
+    """Indexes every product the merchants' lists do not hold yet (a store from before the
+    lists existed)."""
+    indexed, cursor = 0, ""
+    while rows := store.list_views(PRODUCTS, cursor, batch):
+        cursor = rows[-1][0]
+        missing = [
+            product
+            for _, product in rows
+            if store.get_view(
+                PRODUCTS_BY_MERCHANT, f"{product['merchant_id']}/{product['product_id']}"
+            )
+            is None
+        ]
+        if missing:
+            with store.unit_of_work() as uow:
+                for product in missing:
+                    index_product(uow, product)
+            indexed += len(missing)
+        if len(rows) < batch:
+            break
+    return indexed
