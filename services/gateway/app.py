@@ -11,6 +11,7 @@ from services.gateway import (
     cards_api,
     demo_api,
     health,
+    keys_api,
     ledger_api,
     logins_api,
     merchants_api,
@@ -38,6 +39,7 @@ API_AREAS = (
     cards_api,
     risk_api,
     ledger_api,
+    keys_api,
     demo_api,
     privacy_api,
 )

@@ -216,6 +216,26 @@ class RiskClient(_Client):
     def sweep(self) -> Json:
         return self._call("sweep")
 
+    def consumer_complaints(self, consumer_id: str, after: str, limit: int) -> Json:
+        return self._call("consumer_complaints", consumer_id, after, limit)
+
+    def rate_spend(
+        self, redemption_id: str, consumer_id: str, stars: int, text: str, metadata: Metadata
+    ) -> Json:
+        """{rating_id, redemption_id, stars}; 409 spend_not_confirmed or already_rated, 404
+        for another consumer's spend."""
+        return self._call("rate_spend", redemption_id, consumer_id, stars, text, metadata)
+
+    def merchant_ratings(self, merchant_id: str, after: str, limit: int) -> Json:
+        return self._call("merchant_ratings", merchant_id, after, limit)
+
+    def rating_summaries(self, merchant_ids: list[str]) -> dict[str, Json]:
+        return self._call("rating_summaries", merchant_ids)
+
+    def credit_key(self) -> Json:
+        """{alg, key_id, public_key_b64}: the key credit reports are signed with."""
+        return self._call("credit_key")
+
 
 class LedgerClient(_Client):
     service = "ledger"
@@ -233,6 +253,10 @@ class LedgerClient(_Client):
 
     def consistency(self, first: int, second: int) -> list[str]:
         return self._call("consistency", first, second)
+
+    def keys(self) -> Json:
+        """{log: {origin, vkey}, witnesses: [{name, vkey}], quorum: [name]}."""
+        return self._call("keys")
 
 
 @dataclass(frozen=True)

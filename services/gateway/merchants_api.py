@@ -27,6 +27,7 @@ from services.gateway.schemas.merchants import (
     FlagResult,
     Merchant,
     MerchantApplication,
+    MerchantCard,
     MerchantCreated,
     MerchantStats,
     PeriodProduct,
@@ -55,6 +56,16 @@ def _codes(merchant_ids: list[str]) -> dict[str, Any]:
         if exc.status != 503:
             raise
         return {}
+
+
+def _rating(merchant_id: str) -> dict[str, Any] | None:
+    """The merchant's average rating and count; null while the risk service is down."""
+    try:
+        return clients().risk.rating_summaries([merchant_id]).get(merchant_id)
+    except ApiError as exc:
+        if exc.status != 503:
+            raise
+        return None
 
 
 def _public(card: dict[str, Any], health: dict[str, Any] | None) -> dict:
@@ -110,15 +121,17 @@ def approve(merchant_id: str):
 
 @blueprint.get("/<merchant_id>")
 @operation(
-    "A merchant's public card (phone masked except for the merchant itself)",
+    "A merchant's public card (phone masked except for the merchant itself), with its "
+    "average rating",
     tag="merchants",
-    response=Merchant,
+    response=MerchantCard,
     errors=(404,),
 )
 def get(merchant_id: str):
     owner = access.is_merchant_itself(caller(), merchant_id)
     card = clients().merchant.get(merchant_id, owner)
-    return jsonify(_public(card, _codes([merchant_id]).get(merchant_id)))
+    public = _public(card, _codes([merchant_id]).get(merchant_id))
+    return jsonify(MerchantCard().dump({**public, "rating": _rating(merchant_id)}))
 
 
 @blueprint.get("")

@@ -54,6 +54,21 @@ class Merchant(StrictSchema):
     version = fields.Integer(required=True)
 
 
+class MerchantRating(StrictSchema):
+    average_tenths = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the mean in tenths of a star (43 is 4.3); null without ratings"},
+    )
+    count = fields.Integer(required=True)
+
+
+class MerchantCard(Merchant):
+    """A merchant's own page: its card with its rating (null while ratings are unavailable)."""
+
+    rating = fields.Nested(MerchantRating, allow_none=True, required=True)
+
+
 class DirectoryQuery(PageQuery):
     industry = fields.String(validate=validate.OneOf(INDUSTRIES))
     health_code = fields.String(validate=validate.OneOf(("green", "yellow", "red")))
