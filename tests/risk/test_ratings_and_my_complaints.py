@@ -8,7 +8,13 @@ import uuid
 
 import pytest
 
+from eventstore.sqlite import SqliteEventStore
+from policy import load_policy
+from privacy import Vault
 from services.gateway.app import create_app
+from services.risk.application import ratings
+from services.risk.application.replay import rating_views, replay
+from services.risk.domain.health_code import RiskRules
 from tests.support.gateway import auth, gateway_settings
 from tests.support.harness import start_relay, start_service, stop, store_url, wait_until
 from tests.support.merchants import onboard
@@ -146,6 +152,56 @@ def test_a_confirmed_spend_is_rated_once_by_its_consumer(platform):
 
     assert PRAISE.encode() not in (platform.workdir / "risk.db").read_bytes()
     assert PRAISE not in (platform.workdir / "service:RiskService.log").read_text()
+
+
+def test_a_replay_rebuilds_the_confirmed_spends_and_the_rating_views_exactly(platform, tmp_path):
+    client, shop = platform.client, platform.shop
+    for consumer, body in (("c-replay-1", {"stars": 2, "text": "等了很久"}), ("c-replay-2", {})):
+        spend = platform.spend(consumer)
+        if body:
+            assert platform.rate_once_learnt(consumer, spend, body).status_code == 201
+    platform.spend("c-replay-3")  # confirmed, not rated
+    stores = {
+        name: SqliteEventStore(platform.workdir / f"{name}.db")
+        for name in ("merchant", "escrow", "risk")
+    }
+    fresh = SqliteEventStore(tmp_path / "fresh.db")
+    vault = Vault(platform.workdir / "risk-vault.db")
+    try:
+        confirmed = {
+            r.data["redemption_id"]
+            for r in stores["escrow"].read_all(0, 100_000)
+            if r.type == ratings.CONFIRMED
+        }
+        live = wait_until(
+            lambda: (
+                (views := rating_views(stores["risk"]))
+                and {key for key, _ in views[ratings.SPENDS]} == confirmed
+                and views
+            ),
+            timeout=30,
+            what="the risk service to learn every confirmed spend",
+        )
+        assert live[ratings.BY_MERCHANT] and live[ratings.TOTALS], "ratings were recorded"
+
+        replay(
+            [stores["merchant"], stores["escrow"]],
+            stores["risk"],
+            fresh,
+            rules=RiskRules.from_policy(load_policy().risk),
+        )
+        assert rating_views(fresh) == live
+
+        served = client.get(f"/api/v1/merchants/{shop}/ratings").get_json()
+        rebuilt = ratings.merchant_ratings(shop, store=fresh, vault=vault)
+        assert {k: rebuilt[k] for k in ("average_tenths", "count", "items")} == {
+            k: served[k] for k in ("average_tenths", "count", "items")
+        }
+        assert "等了很久" in [item["text"] for item in rebuilt["items"]]
+    finally:
+        vault.close()
+        for store in (*stores.values(), fresh):
+            store.close()
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from eventstore import ConcurrencyError, EventStore, UnitOfWork
+from eventstore.codec import event_fields
 from privacy import Forgotten, Vault
 from services.domain_errors import NotFound
 from services.paging import keyset_page, newest_first
@@ -83,7 +84,7 @@ def rate_spend(
     try:
         with store.unit_of_work() as uow:
             uow.append(rating_stream(redemption_id), [CODEC.encode(event, metadata or {})], 0)
-            _project(uow, event)
+            project_rating(uow, event_fields(event))
     except ConcurrencyError:
         # Another request rated the spend meanwhile: answered as a repeat of that one.
         raced = _rating_of(store, vault, redemption_id)
@@ -105,17 +106,18 @@ def _repeated(found: dict, consumer_id: str, stars: int, text: str) -> dict:
     return _answer(found["rating_id"], found["redemption_id"], found["stars"])
 
 
-def _project(uow: UnitOfWork, event: SpendRated) -> None:
+def project_rating(uow: UnitOfWork, rating: dict) -> None:
+    """A rating's views, from its event's fields (the live command and the replay)."""
     uow.put_view(
         BY_MERCHANT,
-        f"{event.merchant_id}/{newest_first(event.rated_at)}|{event.rating_id}",
-        {"redemption_id": event.redemption_id},
+        f"{rating['merchant_id']}/{newest_first(rating['rated_at'])}|{rating['rating_id']}",
+        {"redemption_id": rating["redemption_id"]},
     )
-    totals = uow.get_view(TOTALS, event.merchant_id) or {"count": 0, "stars_sum": 0}
+    totals = uow.get_view(TOTALS, rating["merchant_id"]) or {"count": 0, "stars_sum": 0}
     uow.put_view(
         TOTALS,
-        event.merchant_id,
-        {"count": totals["count"] + 1, "stars_sum": totals["stars_sum"] + event.stars},
+        rating["merchant_id"],
+        {"count": totals["count"] + 1, "stars_sum": totals["stars_sum"] + rating["stars"]},
     )
 
 
