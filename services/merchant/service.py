@@ -12,6 +12,7 @@ from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
 from services.merchant.adapters.escrow_rpc import EscrowOverRpc
 from services.merchant.application import commands, defaults, directory, projections, queries
+from services.merchant.application.store import product_stream
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.rpc import rpc
@@ -24,7 +25,7 @@ class MerchantStore(EventStoreDependency):
         super().setup()
         assert self.store is not None, "opened by the setup above"
         directory.backfill(self.store)
-        projections.backfill_product_index(self.store)
+        projections.backfill_product_index(self.store, product_stream)
 
 
 class MerchantService(PlatformService):

@@ -70,7 +70,7 @@ def test_products_on_sale_show_a_running_promotion_and_page(client):
     listed = client.get(f"/api/v1/merchants/{shop}/products")  # public: no token
     assert listed.status_code == 200
     items = {p["product_id"]: p for p in listed.get_json()["items"]}
-    assert set(items) == {stored, count}
+    assert list(items) == [stored, count], "oldest first"
     assert items[stored]["bonus"] == 150 and items[stored]["regular_bonus"] == 100
     assert items[stored]["promotion"]["promotion_id"] == promotion["promotion_id"]
     assert items[count]["promotion"] is None and items[count]["retired_at"] is None
@@ -82,7 +82,7 @@ def test_products_on_sale_show_a_running_promotion_and_page(client):
         f"/api/v1/merchants/{shop}/products?limit=1&cursor={first['next_cursor']}"
     ).get_json()
     assert second["next_cursor"] is None
-    assert {first["items"][0]["product_id"], second["items"][0]["product_id"]} == {stored, count}
+    assert [first["items"][0]["product_id"], second["items"][0]["product_id"]] == [stored, count]
     other_list = client.get(f"/api/v1/merchants/{shop}/promotions").get_json()
     assert (
         client.get(
