@@ -57,7 +57,9 @@ def build_notary(config: dict) -> Notary:
         verifier = Verifier.from_vkey(spec["vkey"])
         (directory / "keys" / vkey_file_name(spec["name"])).write_text(spec["vkey"] + "\n")
         witnesses.append(
-            WitnessEndpoint(spec["name"], WitnessClient(spec["name"], spec["url"], verifier))
+            WitnessEndpoint(
+                spec["name"], WitnessClient(spec["name"], spec["url"], verifier), spec["vkey"]
+            )
         )
     return Notary(
         Ledger.open(directory / "ledger.db"),

@@ -38,6 +38,8 @@ class Cosigner(Protocol):
 class WitnessEndpoint:
     name: str
     client: Cosigner
+    vkey: str = ""
+    """The witness's verifier key (c2sp.org/signed-note), as published to verifiers."""
 
 
 class Notary:
@@ -61,6 +63,15 @@ class Notary:
         latest = ledger.latest_checkpoint()
         self._last_signed = (latest.size, latest.root) if latest else (0, merkle.EMPTY_ROOT)
         self._cosign_lock = threading.Lock()
+
+    def keys(self) -> dict:
+        """The verifier keys a checkpoint is checked with: the log's and each witness's
+        (c2sp.org/signed-note vkeys), and the witnesses whose cosignatures publish one."""
+        return {
+            "log": {"origin": self.origin, "vkey": self.signer.verifier.vkey()},
+            "witnesses": [{"name": w.name, "vkey": w.vkey} for w in self.witnesses if w.vkey],
+            "quorum": list(self.quorum),
+        }
 
     # --- writing: the single writer calls this with a batch ----------------------------------
     def notarise(self, payloads: Sequence[dict]) -> list[int]:

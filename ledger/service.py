@@ -139,6 +139,10 @@ class LedgerService:
         return self.writer.notary.checkpoint()
 
     @rpc
+    def keys(self) -> dict:
+        return self.writer.notary.keys()
+
+    @rpc
     def entries(self, start: int, end: int) -> list[dict]:
         return self.writer.notary.entries(start, end)
 

@@ -9,6 +9,7 @@ an offset would. `next_after` is None exactly when no further row of the list ex
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 CHUNK = 500
 """Rows read from the store per round trip while filling a page (the contract's page size)."""
@@ -44,3 +45,13 @@ def keyset_page(
         if len(chunk) < CHUNK:
             return {"rows": rows, "next_after": None}
         cursor = chunk[-1][0]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def newest_first(at: str) -> str:
+    """A key part that sorts later instants first: an ISO 8601 time with its offset, as the
+    microseconds left until 2286 (fixed width), for lists read newest first."""
+    micros = (datetime.fromisoformat(at) - _EPOCH) // timedelta(microseconds=1)
+    return f"{10**16 - micros:017d}"

@@ -9,6 +9,7 @@ from "absent".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.gateway.auth import Principal
@@ -118,15 +119,34 @@ def visible_complaint(
 # --- ledger receipts ---------------------------------------------------------------------
 
 
-def visible_receipt(caller: Principal, found: dict[str, Any] | None) -> dict[str, Any]:
+def visible_receipt(
+    caller: Principal,
+    found: dict[str, Any] | None,
+    card_of: Callable[[str], dict[str, Any] | None],
+) -> dict[str, Any]:
     """A receipt is seen by the event's parties (its consumer, matched by the ledger through
-    the per-merchant pseudonym, and its merchant) and by auditors. Someone who is not a party
-    learns nothing, not even that the event exists. The answer drops the parties."""
+    the per-merchant pseudonym, and its merchant) and by auditors. A card's deposit, holds
+    and releases name only the card, not its consumer: a consumer the entry does not name
+    also sees the receipt of an event of a card they own, `card_of(card_id)` (None for no
+    such card) asked only then. Someone who is not a party learns nothing, not even that the
+    event exists. The answer drops the parties."""
     if found is None or not (
         caller.role in AUDITORS
-        or caller.role == "consumer"
-        and found["consumer_is_party"]
         or is_merchant_itself(caller, found["parties"].get("merchant_id"))
+        or caller.role == "consumer"
+        and (found["consumer_is_party"] or _owns_named_card(caller, found["parties"], card_of))
     ):
         raise hidden("no notarised event with that id for you")
     return {k: v for k, v in found.items() if k not in ("parties", "consumer_is_party")}
+
+
+def _owns_named_card(
+    caller: Principal,
+    parties: dict[str, Any],
+    card_of: Callable[[str], dict[str, Any] | None],
+) -> bool:
+    card_id = parties.get("card_id")
+    if not isinstance(card_id, str) or not card_id:
+        return False
+    card = card_of(card_id)
+    return card is not None and card.get("consumer_id") == caller.subject

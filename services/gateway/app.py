@@ -12,6 +12,7 @@ from services.gateway import (
     counter_api,
     demo_api,
     health,
+    keys_api,
     ledger_api,
     logins_api,
     merchants_api,
@@ -40,6 +41,7 @@ API_AREAS = (
     counter_api,
     risk_api,
     ledger_api,
+    keys_api,
     demo_api,
     privacy_api,
 )

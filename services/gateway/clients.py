@@ -44,9 +44,15 @@ class MerchantClient(_Client):
         return self._call("get", merchant_id, viewer_is_owner)
 
     def directory(
-        self, industry: str | None, after: str, limit: int, health_code: str | None
+        self,
+        industry: str | None,
+        after: str,
+        limit: int,
+        health_code: str | None,
+        name: str | None = None,
     ) -> Json:
-        return self._call("directory", industry, after, limit, health_code)
+        """Listed merchants in directory order; with `name`, those whose name holds it."""
+        return self._call("directory", industry, after, limit, health_code, name)
 
     def create_product(self, merchant_id: str, fields: Json, metadata: Metadata) -> Json:
         return self._call("create_product", merchant_id, fields, metadata)
@@ -74,6 +80,15 @@ class MerchantClient(_Client):
     def names(self, merchant_ids: list[str]) -> dict[str, str]:
         """merchant id -> public name, for those that exist; one call for a page of ids."""
         return self._call("names", merchant_ids) if merchant_ids else {}
+
+    def products(self, merchant_id: str, include_retired: bool, after: str, limit: int) -> Json:
+        return self._call("products", merchant_id, include_retired, after, limit)
+
+    def retire_product(
+        self, merchant_id: str, product_id: str, retired_by: str, metadata: Metadata
+    ) -> Json:
+        """The retirement; NotFound (404) for a product that is not the merchant's."""
+        return self._call("retire_product", merchant_id, product_id, retired_by, metadata)
 
 
 class EscrowClient(_Client):
@@ -232,6 +247,26 @@ class RiskClient(_Client):
     def sweep(self) -> Json:
         return self._call("sweep")
 
+    def consumer_complaints(self, consumer_id: str, after: str, limit: int) -> Json:
+        return self._call("consumer_complaints", consumer_id, after, limit)
+
+    def rate_spend(
+        self, redemption_id: str, consumer_id: str, stars: int, text: str, metadata: Metadata
+    ) -> Json:
+        """{rating_id, redemption_id, stars}; 409 spend_not_confirmed or already_rated, 404
+        for another consumer's spend."""
+        return self._call("rate_spend", redemption_id, consumer_id, stars, text, metadata)
+
+    def merchant_ratings(self, merchant_id: str, after: str, limit: int) -> Json:
+        return self._call("merchant_ratings", merchant_id, after, limit)
+
+    def rating_summaries(self, merchant_ids: list[str]) -> dict[str, Json]:
+        return self._call("rating_summaries", merchant_ids)
+
+    def credit_key(self) -> Json:
+        """{alg, key_id, public_key_b64}: the key credit reports are signed with."""
+        return self._call("credit_key")
+
 
 class LedgerClient(_Client):
     service = "ledger"
@@ -249,6 +284,10 @@ class LedgerClient(_Client):
 
     def consistency(self, first: int, second: int) -> list[str]:
         return self._call("consistency", first, second)
+
+    def keys(self) -> Json:
+        """{log: {origin, vkey}, witnesses: [{name, vkey}], quorum: [name]}."""
+        return self._call("keys")
 
 
 @dataclass(frozen=True)

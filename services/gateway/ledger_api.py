@@ -69,7 +69,7 @@ def entries():
 @blueprint.get("/receipts/<event_id>")
 @operation(
     "Inclusion proof of an event against the published checkpoint (the event's "
-    "parties, regulators, banks)",
+    "parties, the owner of the card it names, regulators, banks)",
     tag="ledger",
     response=ReceiptResponse,
     errors=(404, 503),
@@ -78,9 +78,22 @@ def entries():
 def receipt(event_id: str):
     asking = principal()
     # An entry names its consumer by a pseudonym per merchant, which the ledger matches for
-    # the consumer it is given.
+    # the consumer it is given; an entry naming only a card is the card owner's (access.py).
     found = clients().ledger.receipt(event_id, access.consumer_scope(asking))
-    return jsonify(ReceiptResponse().dump(access.visible_receipt(asking, found)))
+    return jsonify(ReceiptResponse().dump(access.visible_receipt(asking, found, _card_or_none)))
+
+
+def _card_or_none(card_id: str) -> dict[str, Any] | None:
+    """The escrow's card; None for an id it does not know, and while the escrow does not
+    answer: a 503 here would tell a caller who is not a party that the event exists (an
+    unknown id is a 404 without asking the escrow). The owner sees the receipt again once
+    the escrow answers; any other failure stands."""
+    try:
+        return clients().escrow.get_card(card_id)
+    except ApiError as exc:
+        if exc.status not in (404, 503):
+            raise
+        return None
 
 
 @blueprint.get("/consistency")

@@ -27,10 +27,14 @@ from services.gateway.schemas.merchants import (
     FlagResult,
     Merchant,
     MerchantApplication,
+    MerchantCard,
     MerchantCreated,
     MerchantStats,
     PeriodProduct,
     Product,
+    ProductList,
+    ProductQuery,
+    ProductRetirement,
     Promotion,
     PromotionList,
     PromotionQuery,
@@ -52,6 +56,16 @@ def _codes(merchant_ids: list[str]) -> dict[str, Any]:
         if exc.status != 503:
             raise
         return {}
+
+
+def _rating(merchant_id: str) -> dict[str, Any] | None:
+    """The merchant's average rating and count; null while the risk service is down."""
+    try:
+        return clients().risk.rating_summaries([merchant_id]).get(merchant_id)
+    except ApiError as exc:
+        if exc.status != 503:
+            raise
+        return None
 
 
 def _public(card: dict[str, Any], health: dict[str, Any] | None) -> dict:
@@ -107,15 +121,17 @@ def approve(merchant_id: str):
 
 @blueprint.get("/<merchant_id>")
 @operation(
-    "A merchant's public card (phone masked except for the merchant itself)",
+    "A merchant's public card (phone masked except for the merchant itself), with its "
+    "average rating",
     tag="merchants",
-    response=Merchant,
+    response=MerchantCard,
     errors=(404,),
 )
 def get(merchant_id: str):
     owner = access.is_merchant_itself(caller(), merchant_id)
     card = clients().merchant.get(merchant_id, owner)
-    return jsonify(_public(card, _codes([merchant_id]).get(merchant_id)))
+    public = _public(card, _codes([merchant_id]).get(merchant_id))
+    return jsonify(MerchantCard().dump({**public, "rating": _rating(merchant_id)}))
 
 
 @blueprint.get("")
@@ -124,16 +140,19 @@ def get(merchant_id: str):
     tag="merchants",
     response=Directory,
     errors=(400,),
-    params=tuple(param(n) for n in ("industry", "health_code")) + PAGE_PARAMS,
+    params=tuple(param(n) for n in ("industry", "health_code"))
+    + (param("q", description="part of the merchant's name, at most 40 characters"),)
+    + PAGE_PARAMS,
 )
 def directory():
     """Green first, then yellow, red and not yet assessed, across pages; by id within a code.
-    The order and the codes shown are the merchant service's copy of the risk service's."""
+    The order and the codes shown are the merchant service's copy of the risk service's.
+    `q` keeps the merchants whose name holds it, in the same order."""
     args = query(DirectoryQuery())
-    industry, code = args.get("industry"), args.get("health_code")
-    scope = f"directory/{industry or ''}/{code or ''}"
+    industry, code, name = args.get("industry"), args.get("health_code"), args["q"].strip()
+    scope = f"directory/{industry or ''}/{code or ''}" + (f"/{name}" if name else "")
     after, limit = page_args(args, scope)
-    page = clients().merchant.directory(industry, after, limit, code)
+    page = clients().merchant.directory(industry, after, limit, code, name or None)
     items = [_public(card, card.pop("health")) for card in page["items"]]
     return jsonify(Directory().dump(page_body(page, scope, items)))
 
@@ -164,6 +183,41 @@ def create_product(merchant_id: str):
     fields = json_body(schema())
     product = clients().merchant.create_product(merchant_id, fields, metadata())
     return jsonify(Product().dump(product)), 201
+
+
+@blueprint.get("/<merchant_id>/products")
+@operation(
+    "The merchant's products on sale, each with the bonus a card bought now carries "
+    "(public); retired ones too with include_retired",
+    tag="merchants",
+    response=ProductList,
+    errors=(400, 404),
+    params=(param("include_retired", "boolean"),) + PAGE_PARAMS,
+)
+def products(merchant_id: str):
+    args = query(ProductQuery())
+    scope = f"products/{merchant_id}/{args['include_retired']}"
+    after, limit = page_args(args, scope)
+    page = clients().merchant.products(merchant_id, args["include_retired"], after, limit)
+    return jsonify(ProductList().dump(page_body(page, scope)))
+
+
+@blueprint.post("/<merchant_id>/products/<product_id>/retire")
+@operation(
+    "Stop new sales of a product (the merchant itself); cards sold keep working. "
+    "Retiring again answers the first retirement",
+    tag="merchants",
+    response=ProductRetirement,
+    errors=(400, 404, 409),
+)
+@require("merchant")
+@idempotent
+def retire_product(merchant_id: str, product_id: str):
+    access.only_itself(principal(), merchant_id)
+    if request.get_data() and request.get_json(silent=True) not in ({}, None):
+        raise ApiError(400, "invalid_input", "retire takes no body")
+    retired = clients().merchant.retire_product(merchant_id, product_id, actor(), metadata())
+    return jsonify(ProductRetirement().dump(retired))
 
 
 @blueprint.post("/<merchant_id>/default")

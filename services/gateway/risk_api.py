@@ -29,8 +29,12 @@ from services.gateway.schemas.risk import (
     ComplaintResponse,
     ComplaintRuling,
     ComplaintState,
+    ConsumerComplaintList,
     CreditReport,
     Health,
+    MerchantRatings,
+    RatingCreated,
+    RatingRequest,
     Resolution,
     UnfoundedFinding,
     Verification,
@@ -186,6 +190,66 @@ def merchant_complaints(merchant_id: str):
     clients().merchant.get(merchant_id)  # 404 for a merchant that does not exist
     page = clients().risk.merchant_complaints(merchant_id, after, limit)
     return jsonify(ComplaintList().dump(page_body(page, scope)))
+
+
+@blueprint.get("/consumers/me/complaints")
+@operation(
+    "The consumer's own complaints, newest first, with the merchant's response and what "
+    "they may do next",
+    tag="risk",
+    response=ConsumerComplaintList,
+    errors=(400,),
+    params=PAGE_PARAMS,
+)
+@require("consumer")
+def my_complaints():
+    consumer = principal().subject
+    scope = f"my-complaints/{consumer}"
+    after, limit = page_args(query(ComplaintListQuery()), scope)
+    page = clients().risk.consumer_complaints(consumer, after, limit)
+    return jsonify(ConsumerComplaintList().dump(page_body(page, scope)))
+
+
+@blueprint.post("/redemptions/<redemption_id>/rating")
+@operation(
+    "Rate a confirmed spend, 1 to 5 stars and a short text (the consumer who confirmed it), once",
+    tag="risk",
+    response=RatingCreated,
+    errors=(400, 404, 409, 422),
+    status=201,
+    body=RatingRequest,
+    says={
+        409: "spend_not_confirmed (not learnt as confirmed yet: retry shortly), "
+        "already_rated (a different rating of this spend exists)",
+        422: "personal_data_erased: the consumer erased their personal data",
+    },
+)
+@require("consumer")
+@idempotent
+def rate_spend(redemption_id: str):
+    body = json_body(RatingRequest())
+    # The service answers 404 for a spend that is not this consumer's.
+    rated = clients().risk.rate_spend(
+        redemption_id, principal().subject, body["stars"], body["text"], metadata()
+    )
+    return jsonify(RatingCreated().dump(rated)), 201
+
+
+@blueprint.get("/merchants/<merchant_id>/ratings")
+@operation(
+    "The merchant's ratings (好差评): the average in tenths of a star, the count, and the "
+    "ratings newest first without who gave them (public)",
+    tag="risk",
+    response=MerchantRatings,
+    errors=(400, 404),
+    params=PAGE_PARAMS,
+)
+def merchant_ratings(merchant_id: str):
+    scope = f"ratings/{merchant_id}"
+    after, limit = page_args(query(ComplaintListQuery()), scope)
+    clients().merchant.get(merchant_id)  # 404 for a merchant that does not exist
+    page = clients().risk.merchant_ratings(merchant_id, after, limit)
+    return jsonify(MerchantRatings().dump({**page, **page_body(page, scope)}))
 
 
 @blueprint.get("/merchants/<merchant_id>/health")

@@ -11,7 +11,8 @@ from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
 from services.merchant.adapters.escrow_rpc import EscrowOverRpc
-from services.merchant.application import commands, defaults, directory, queries
+from services.merchant.application import commands, defaults, directory, projections, queries
+from services.merchant.application.store import product_stream
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.rpc import rpc
@@ -24,6 +25,7 @@ class MerchantStore(EventStoreDependency):
         super().setup()
         assert self.store is not None, "opened by the setup above"
         directory.backfill(self.store)
+        projections.backfill_product_index(self.store, product_stream)
 
 
 class MerchantService(PlatformService):
@@ -99,15 +101,17 @@ class MerchantService(PlatformService):
         return {"service": self.name, "subject": subject, "erased": True}
 
     @rpc
+    @domain_errors_cross
     def directory(
         self,
         industry: str | None = None,
         after: str = "",
         limit: int = 100,
         code: str | None = None,
+        name: str | None = None,
     ) -> dict:
         return queries.directory(
-            industry=industry, code=code, after=after, limit=limit, store=self.store
+            industry=industry, code=code, after=after, limit=limit, store=self.store, name=name
         )
 
     @rpc
@@ -178,3 +182,31 @@ class MerchantService(PlatformService):
     @domain_errors_cross
     def get_product(self, product_id: str) -> dict:
         return queries.get_product(product_id, store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def products(
+        self, merchant_id: str, include_retired: bool = False, after: str = "", limit: int = 100
+    ) -> dict:
+        return queries.products_on_sale(
+            merchant_id,
+            store=self.store,
+            now=clock.now(),
+            include_retired=include_retired,
+            after=after,
+            limit=limit,
+        )
+
+    @rpc
+    @domain_errors_cross
+    def retire_product(
+        self, merchant_id: str, product_id: str, retired_by: str, metadata: dict | None = None
+    ) -> dict:
+        return commands.retire_product(
+            merchant_id,
+            product_id,
+            retired_by,
+            store=self.store,
+            now=clock.now(),
+            metadata=metadata,
+        )

@@ -16,7 +16,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from messaging.consumer import consumes
+from messaging.consumer import EventStoreDependency, consumes
 from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
@@ -24,7 +24,7 @@ from services.key_files import load_or_create_key_file
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.risk.adapters.merchant_rpc import MerchantStatusOverRpc
-from services.risk.application import commands, credit, delisting, queries
+from services.risk.application import commands, credit, delisting, projections, queries, ratings
 from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
@@ -61,8 +61,18 @@ class SigningKey(DependencyProvider):
         return self
 
 
+class RiskStore(EventStoreDependency):
+    """The service's store; complaints from before the consumers' lists are listed at start."""
+
+    def setup(self) -> None:
+        super().setup()
+        assert self.store is not None, "opened by the setup above"
+        projections.backfill_consumer_index(self.store)
+
+
 class RiskService(PlatformService):
     name = "risk"
+    store = RiskStore()
     vault = VaultDependency()
     policy = PolicyDependency()
     signing = SigningKey()
@@ -173,6 +183,41 @@ class RiskService(PlatformService):
         return queries.merchant_complaints(
             merchant_id, store=self.store, vault=self.vault, after=after, limit=limit
         )
+
+    @rpc
+    def consumer_complaints(self, consumer_id, after="", limit=100) -> dict:
+        return queries.consumer_complaints(
+            consumer_id, store=self.store, vault=self.vault, after=after, limit=limit
+        )
+
+    @rpc
+    @domain_errors_cross
+    def rate_spend(self, redemption_id, consumer_id, stars, text="", metadata=None) -> dict:
+        return ratings.rate_spend(
+            redemption_id,
+            consumer_id,
+            stars,
+            text,
+            store=self.store,
+            vault=self.vault,
+            now=now(),
+            metadata=metadata,
+        )
+
+    @rpc
+    def merchant_ratings(self, merchant_id, after="", limit=100) -> dict:
+        return ratings.merchant_ratings(
+            merchant_id, store=self.store, vault=self.vault, after=after, limit=limit
+        )
+
+    @rpc
+    def rating_summaries(self, merchant_ids) -> dict:
+        return ratings.summaries(merchant_ids, store=self.store)
+
+    @rpc
+    def credit_key(self) -> dict:
+        """The public half of the key credit reports are signed with."""
+        return credit.public_key(self.signing.key, self.signing.key_id)
 
     @rpc
     @domain_errors_cross

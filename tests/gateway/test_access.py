@@ -77,42 +77,75 @@ def test_only_the_merchant_itself_is_its_owner():
     )
 
 
-def _receipt(consumer_is_party: bool = False, merchant_id: str = "m-x") -> dict:
+def _receipt(
+    consumer_is_party: bool = False, merchant_id: str = "m-x", card_id: str | None = None
+) -> dict:
+    parties = {"merchant_id": merchant_id} | ({"card_id": card_id} if card_id else {})
     return {
         "event_id": "e-1",
         "proof": [],
         "consumer_is_party": consumer_is_party,
-        "parties": {"merchant_id": merchant_id},
+        "parties": parties,
     }
+
+
+class Cards:
+    """The escrow's cards as the receipt rule asks for them, counting the questions."""
+
+    def __init__(self, *cards: dict):
+        self.cards = {card["card_id"]: card for card in cards}
+        self.asked: list[str] = []
+
+    def __call__(self, card_id: str) -> dict | None:
+        self.asked.append(card_id)
+        return self.cards.get(card_id)
 
 
 @pytest.mark.parametrize(
     ("caller", "found"),
     [
-        (REGULATOR, _receipt()),
-        (BANK, _receipt()),
-        (MERCHANT_X, _receipt()),
-        (CONSUMER_A, _receipt(consumer_is_party=True)),
+        (REGULATOR, _receipt(card_id="card-1")),
+        (BANK, _receipt(card_id="card-1")),
+        (MERCHANT_X, _receipt(card_id="card-1")),
+        (CONSUMER_A, _receipt(consumer_is_party=True, card_id="card-1")),
     ],
 )
 def test_a_receipt_is_seen_by_the_events_parties_and_auditors_without_the_parties(caller, found):
-    assert access.visible_receipt(caller, found) == {"event_id": "e-1", "proof": []}
+    cards = Cards(CARD)
+    assert access.visible_receipt(caller, found, cards) == {"event_id": "e-1", "proof": []}
+    assert cards.asked == [], "the entry already names them: no card is looked up"
+
+
+def test_the_owner_of_the_card_an_entry_names_sees_its_receipt():
+    """A deposit, a hold or a release names the card and its merchant, not the consumer."""
+    cards = Cards(CARD)
+    found = _receipt(card_id="card-1")
+    assert access.visible_receipt(CONSUMER_A, found, cards) == {"event_id": "e-1", "proof": []}
+    assert cards.asked == ["card-1"]
 
 
 @pytest.mark.parametrize(
     ("caller", "found"),
     [
         (MERCHANT_Y, _receipt()),
+        (MERCHANT_Y, _receipt(card_id="card-1")),
         (CONSUMER_B, _receipt()),
-        (OPERATOR, _receipt()),
+        (CONSUMER_B, _receipt(card_id="card-1")),
+        (CONSUMER_A, _receipt(card_id="card-unknown")),
+        (CONSUMER_A, _receipt(card_id="card-of-b")),
+        (OPERATOR, _receipt(card_id="card-1")),
         (REGULATOR, None),
         (CONSUMER_A, None),
     ],
 )
 def test_a_receipt_of_someone_elses_event_is_as_absent_as_an_unknown_one(caller, found):
+    cards = Cards(CARD, {**CARD, "card_id": "card-of-b", "consumer_id": "c-b"})
     _hidden(
-        lambda: access.visible_receipt(caller, found), "no notarised event with that id for you"
+        lambda: access.visible_receipt(caller, found, cards),
+        "no notarised event with that id for you",
     )
+    if caller.role != "consumer":
+        assert cards.asked == [], "only a consumer's ownership of a card is looked up"
 
 
 def test_services_limit_answers_to_the_calling_consumer_only():

@@ -178,6 +178,24 @@ class World:
             self.post(f"/api/v1/alerts/{alert_id}/acknowledge", {}, "regulator")
         return alert_id
 
+    def learnt_spend(self):
+        """A spend consumer A confirmed at X, once the risk service has learnt it: consumer B's
+        rating of it turns from 409 (not learnt) to 404 (not theirs), changing nothing."""
+        hold = self.hold()
+        self.post(f"/api/v1/redemptions/{hold['redemption_id']}/confirm", {}, "consumer_a")
+        url = f"/api/v1/redemptions/{hold['redemption_id']}/rating"
+        wait_until(
+            lambda: (
+                self.client.post(
+                    url, json={"stars": 5}, headers=self.headers["consumer_b"]
+                ).status_code
+                == 404
+            ),
+            timeout=30,
+            what="the risk service to learn the spend",
+        )
+        return hold["redemption_id"]
+
     def confirmed_event(self):
         hold = self.hold()
         return self.post(f"/api/v1/redemptions/{hold['redemption_id']}/confirm", {}, "consumer_a")[
@@ -282,6 +300,21 @@ TABLE = {
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/promotions", None, None),
         PUBLIC,
+    ),
+    "/api/v1/merchants/<merchant_id>/products#GET": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/products", None, None),
+        PUBLIC,
+    ),
+    "/api/v1/merchants/<merchant_id>/products/<product_id>/retire": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{w.x}/products/"
+            f"{w.post(f'/api/v1/merchants/{w.x}/products', SV, 'merchant_x')['product_id']}/retire",
+            {},
+            f"/api/v1/merchants/{w.x}/products?include_retired=true&limit=500",
+        ),
+        row({"merchant_x": 200, "merchant_y": 404}, 403),
     ),
     "/api/v1/merchants/<merchant_id>/stats": (
         "GET",
@@ -497,6 +530,25 @@ TABLE = {
         lambda w: (f"/api/v1/merchants/{w.x}/complaints", None, None),
         row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
     ),
+    "/api/v1/consumers/me/complaints": (
+        "GET",
+        lambda w: ("/api/v1/consumers/me/complaints", None, None),
+        row({"consumer_a": 200, "consumer_b": 200}, 403),
+    ),
+    "/api/v1/redemptions/<redemption_id>/rating": (
+        "POST",
+        lambda w: (
+            f"/api/v1/redemptions/{w.learnt_spend()}/rating",
+            {"stars": 4, "text": "good"},
+            f"/api/v1/merchants/{w.x}/ratings",
+        ),
+        row({"consumer_a": 201, "consumer_b": 404}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/ratings": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/ratings", None, None),
+        PUBLIC,
+    ),
     "/api/v1/merchants/<merchant_id>/health": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/health", None, None),
@@ -547,6 +599,7 @@ TABLE = {
         lambda w: ("/api/v1/refunds/overdue", None, None),
         row({"regulator": 200, "bank": 200}, 403),
     ),
+    "/api/v1/keys": ("GET", lambda w: ("/api/v1/keys", None, None), PUBLIC),
     "/api/v1/ledger/checkpoint": (
         "GET",
         lambda w: ("/api/v1/ledger/checkpoint", None, None),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 
 from eventstore.sqlite import SqliteEventStore
+from policy import load_policy
 from privacy import Vault
 from services.domain_errors import Conflict
-from services.merchant.application import commands, projections
-from services.merchant.application.store import decide, events_of, load_merchant
+from services.merchant.application import commands, projections, queries
+from services.merchant.application.store import decide, events_of, load_merchant, product_stream
 from services.merchant.domain import model
 from tests.support.merchants import application
 
@@ -73,3 +77,59 @@ def test_closing_a_merchant_frees_its_uscc_in_the_same_commit(store, merchant_id
             vault=Vault(tmp_path / "vault.db"),
         )
     assert taken.value.code == "uscc_taken"
+
+
+NAMES = ("d", "a", "e", "b", "c")
+
+
+def _products(store, merchant_id, names=NAMES, prefixes=("f9", "0a", "c3", "55", "81")):
+    """Products created in the order of `names`, with ids that sort in another order."""
+    made = []
+    for name, hexa in zip(names, prefixes, strict=True):
+        made.append(
+            commands.create_product(
+                merchant_id,
+                {"type": "count", "name": name, "price": 1_000, "uses": 5, "validity_days": 90},
+                store=store,
+                policy=load_policy(),
+                new_id=lambda hexa=hexa: f"p-{hexa}{uuid.uuid4().hex[:8]}",
+            )["product_id"]
+        )
+    assert len(made) == 1 or sorted(made) != made, "the ids alone would list them otherwise"
+    return made
+
+
+def _listed(store, merchant_id, limit=2, **options) -> list[str]:
+    listed, after = [], ""
+    while True:
+        page = queries.products_on_sale(
+            merchant_id, store=store, now=datetime.now(UTC), after=after, limit=limit, **options
+        )
+        listed += [p["product_id"] for p in page["items"]]
+        if page["next_after"] is None:
+            return listed
+        after = page["next_after"]
+
+
+def test_a_merchants_products_are_listed_oldest_first_page_by_page(store, merchant_id):
+    made = _products(store, merchant_id)
+    assert _listed(store, merchant_id) == made
+    commands.retire_product(merchant_id, made[1], "merchant:m", store=store, now=datetime.now(UTC))
+    assert _listed(store, merchant_id) == made[:1] + made[2:]
+    assert _listed(store, merchant_id, include_retired=True, limit=100) == made
+
+
+def test_the_backfill_lists_products_from_before_the_list_in_creation_order(store, merchant_id):
+    made = _products(store, merchant_id)
+    with store.unit_of_work() as uow:  # a store from before the merchants' product lists
+        for key, _ in store.list_views(projections.PRODUCTS_BY_MERCHANT, "", 1000):
+            uow.delete_view(projections.PRODUCTS_BY_MERCHANT, key)
+        for product_id in made:
+            uow.delete_view(projections.PRODUCT_PLACES, product_id)
+        uow.delete_view(projections.PRODUCT_COUNTS, merchant_id)
+    assert _listed(store, merchant_id) == []
+    assert projections.backfill_product_index(store, product_stream) == len(made)
+    assert _listed(store, merchant_id) == made
+    assert projections.backfill_product_index(store, product_stream) == 0, "once"
+    later = _products(store, merchant_id, names=("f",), prefixes=("00",))  # the lowest id
+    assert _listed(store, merchant_id) == made + later

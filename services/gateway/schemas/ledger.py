@@ -62,3 +62,37 @@ class ConsistencyQuery(StrictSchema):
 
 class ConsistencyResponse(StrictSchema):
     proof = fields.List(fields.String(), required=True)
+
+
+class LogKey(StrictSchema):
+    origin = fields.String(required=True, metadata={"description": "the checkpoints' origin line"})
+    vkey = fields.String(
+        required=True, metadata={"description": "c2sp.org/signed-note verifier key (Ed25519)"}
+    )
+
+
+class WitnessKey(StrictSchema):
+    name = fields.String(required=True)
+    vkey = fields.String(
+        required=True,
+        metadata={"description": "c2sp.org/signed-note verifier key (cosignature/v1, type 0x04)"},
+    )
+
+
+class CreditReportKey(StrictSchema):
+    alg = fields.String(required=True, metadata={"description": "Ed25519"})
+    key_id = fields.String(required=True)
+    public_key_b64 = fields.String(
+        required=True, metadata={"description": "the raw 32-byte public key, base64"}
+    )
+
+
+class Keys(StrictSchema):
+    log = fields.Nested(LogKey, required=True)
+    witnesses = fields.List(fields.Nested(WitnessKey), required=True)
+    quorum = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "the witnesses that must cosign a published checkpoint"},
+    )
+    credit_report = fields.Nested(CreditReportKey, required=True)

@@ -2,7 +2,7 @@ from marshmallow import fields, validate
 
 from services.gateway.paging import PageQuery
 from services.gateway.schemas import Instant, Money, StrictSchema
-from services.merchant.domain.model import FLAGS, INDUSTRIES
+from services.merchant.domain.model import FLAGS, INDUSTRIES, MAX_NAME_QUERY
 
 NAME = validate.Length(min=1, max=200)
 PHONE = validate.Regexp(r"^\+?[0-9]{6,20}$", error="a phone number is digits, optionally +")
@@ -54,9 +54,32 @@ class Merchant(StrictSchema):
     version = fields.Integer(required=True)
 
 
+class MerchantRating(StrictSchema):
+    average_tenths = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the mean in tenths of a star (43 is 4.3); null without ratings"},
+    )
+    count = fields.Integer(required=True)
+
+
+class MerchantCard(Merchant):
+    """A merchant's own page: its card with its rating (null while ratings are unavailable)."""
+
+    rating = fields.Nested(MerchantRating, allow_none=True, required=True)
+
+
 class DirectoryQuery(PageQuery):
     industry = fields.String(validate=validate.OneOf(INDUSTRIES))
     health_code = fields.String(validate=validate.OneOf(("green", "yellow", "red")))
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=MAX_NAME_QUERY),
+        metadata={
+            "description": f"part of the name (at most {MAX_NAME_QUERY} characters); "
+            "Latin letters match in any case"
+        },
+    )
 
 
 class DirectoryEntry(Merchant):
@@ -111,6 +134,42 @@ class Product(StrictSchema):
     validity_days = fields.Integer(required=True)
     period_days = fields.Integer(required=True)
     sector = fields.String(required=True)
+
+
+class RunningPromotion(StrictSchema):
+    promotion_id = fields.String(required=True)
+    name = fields.String(required=True)
+    bonus = Money(required=True)
+    starts_at = fields.String(required=True)
+    ends_at = fields.String(required=True)
+
+
+class ProductOnSale(Product):
+    """A product as a card bought now gets it."""
+
+    bonus = Money(
+        required=True,
+        metadata={"description": "the bonus a card bought now carries (a running promotion's)"},
+    )
+    regular_bonus = Money(required=True, metadata={"description": "the product's own bonus"})
+    promotion = fields.Nested(RunningPromotion, allow_none=True, required=True)
+    retired_at = fields.String(allow_none=True, required=True)
+
+
+class ProductList(StrictSchema):
+    items = fields.List(fields.Nested(ProductOnSale), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ProductQuery(PageQuery):
+    include_retired = fields.Boolean(load_default=False)
+
+
+class ProductRetirement(StrictSchema):
+    product_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "retired"})
+    retired_at = fields.String(required=True)
 
 
 class DefaultDeclaration(StrictSchema):

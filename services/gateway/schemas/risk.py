@@ -3,6 +3,7 @@ from marshmallow import fields, validate
 from services.gateway.paging import PageQuery
 from services.gateway.schemas import StrictSchema
 from services.risk.domain.complaints import CATEGORIES, DISPOSITIONS
+from services.risk.domain.ratings import MAX_STARS, MAX_TEXT, MIN_STARS
 
 TEXT = validate.Length(min=1, max=4000)
 
@@ -44,6 +45,55 @@ class ComplaintList(StrictSchema):
 
 class ComplaintListQuery(PageQuery):
     pass
+
+
+class ConsumerComplaint(Complaint):
+    next_actions = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "what the consumer may do next: resolve, escalate"},
+    )
+
+
+class ConsumerComplaintList(StrictSchema):
+    items = fields.List(fields.Nested(ConsumerComplaint), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class RatingRequest(StrictSchema):
+    stars = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=MIN_STARS, max=MAX_STARS)
+    )
+    text = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+
+
+class RatingCreated(StrictSchema):
+    rating_id = fields.String(required=True)
+    redemption_id = fields.String(required=True)
+    stars = fields.Integer(required=True)
+
+
+class PublicRating(StrictSchema):
+    rating_id = fields.String(required=True)
+    stars = fields.Integer(required=True)
+    text = fields.String(
+        required=True, allow_none=True, metadata={"description": "null once erased"}
+    )
+    rated_at = fields.String(required=True)
+
+
+class RatingSummary(StrictSchema):
+    average_tenths = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the mean in tenths of a star (43 is 4.3); null without ratings"},
+    )
+    count = fields.Integer(required=True)
+
+
+class MerchantRatings(RatingSummary):
+    items = fields.List(fields.Nested(PublicRating), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class ComplaintResponse(StrictSchema):

@@ -174,6 +174,44 @@ def create_promotion(
     return projections.promotion_view(event)
 
 
+def retire_product(
+    merchant_id: str,
+    product_id: str,
+    retired_by: str,
+    *,
+    store: EventStore,
+    now: datetime,
+    metadata: dict | None = None,
+) -> dict:
+    """Stops new sales of one of the merchant's products; another merchant's is unknown
+    here. Retiring again (or racing another retire) answers the first retirement."""
+    merchant = load_merchant(store, merchant_id)
+    product = get_product(product_id, store=store)
+    if product["merchant_id"] != merchant_id:
+        raise NotFound(f"no product {product_id}")
+    stream = product_stream(product_id)
+    version = len(store.read_stream(stream))
+    event = products.retire_product(product, retired_by, now)
+    if event is not None:
+        try:
+            with store.unit_of_work() as uow:
+                uow.append(stream, [CODEC.encode(event, metadata or {})], version)
+                projections.project(uow, merchant, [event])
+        except ConcurrencyError as exc:
+            if not get_product(product_id, store=store).get("retired_at"):
+                raise Conflict(PRODUCT_NO_RETRY.message, PRODUCT_NO_RETRY.code) from exc
+    return retirement(get_product(product_id, store=store))
+
+
+def retirement(product: dict) -> dict:
+    return {
+        "product_id": product["product_id"],
+        "merchant_id": product["merchant_id"],
+        "status": "retired",
+        "retired_at": product["retired_at"],
+    }
+
+
 def _instant(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)

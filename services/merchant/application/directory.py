@@ -11,7 +11,11 @@ caller's unit of work, so the order never disagrees with the card it shows.
 
 from __future__ import annotations
 
+import unicodedata
+
 from eventstore import EventStore
+from services.domain_errors import InvalidInput
+from services.merchant.domain.model import MAX_NAME_QUERY
 from services.paging import keyset_page
 
 ORDER, HEALTH, PLACES = "directory_order", "directory_health", "directory_places"
@@ -61,13 +65,44 @@ def record_health(uow, data: dict) -> None:
         place(uow, card)
 
 
+def folded(text: str) -> str:
+    """Text as names are compared: NFKC (full-width Latin letters become ASCII ones), then
+    case-folded, so Latin matches whatever its case and Chinese matches as written."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def name_matcher(name: str | None):
+    """A filter for the merchants whose name holds `name`; None for no filter."""
+    if name is None or not name.strip():
+        return None
+    if len(name) > MAX_NAME_QUERY:
+        raise InvalidInput(
+            f"a name to search for has at most {MAX_NAME_QUERY} characters", "query_too_long"
+        )
+    needle = folded(name.strip())
+    return lambda key, doc: needle in folded(doc["name"])
+
+
 def page(
-    *, store: EventStore, industry: str | None, code: str | None, after: str, limit: int
+    *,
+    store: EventStore,
+    industry: str | None,
+    code: str | None,
+    after: str,
+    limit: int,
+    name: str | None = None,
 ) -> dict:
     """A page of listed merchants in directory order, each card with its `health` ({code,
-    since, reasons}, or None before the first assessment)."""
+    since, reasons}, or None before the first assessment); with `name`, only those whose
+    name holds it. The search scans the ordered list, so it keeps the order and the cursor
+    of the unfiltered list."""
     prefix = f"{industry or ALL}/" + (f"{RANKS[code]}/" if code else "")
-    found = keyset_page(store.list_views, ORDER, prefix, after, limit)
+    matches = name_matcher(name)
+    found = (
+        keyset_page(store.list_views, ORDER, prefix, after, limit)
+        if matches is None
+        else keyset_page(store.list_views, ORDER, prefix, after, limit, matches)
+    )
     return {"items": [doc for _, doc in found["rows"]], "next_after": found["next_after"]}
 
 

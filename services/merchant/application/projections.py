@@ -3,24 +3,32 @@ so a read never sees a half-applied command.
 
     directory           merchant id -> its card (GET /merchants/{id}); directory.py keeps
                         the order the public directory is listed in
-    products            product id -> the product
+    products            product id -> the product (with retired_at once retired)
+    products_by_merchant
+                        "<merchant id>/<place>" -> {product_id, retired}: a merchant's
+                        products, oldest first, for its list
+    product_places      product id -> {place}: "<creation number>|<product id>", the
+                        product's key in its merchant's list
+    product_counts      merchant id -> {created}: how many products it has created, the
+                        next one's creation number
     product_promotions  product id -> {"items": its promotions}
     promotions          "<merchant id>/<starts_at>|<promotion id>" -> the promotion
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from eventstore import UnitOfWork
+from eventstore import EventStore, UnitOfWork
 from eventstore.codec import event_fields
 from services.merchant.application import directory
 from services.merchant.domain import model
-from services.merchant.domain.events import ProductCreated, PromotionCreated
+from services.merchant.domain.events import ProductCreated, ProductRetired, PromotionCreated
 
 DIRECTORY = directory.CARDS
-PRODUCTS = "products"
+PRODUCTS, PRODUCTS_BY_MERCHANT = "products", "products_by_merchant"
+PRODUCT_PLACES, PRODUCT_COUNTS = "product_places", "product_counts"
 PROMOTIONS, PRODUCT_PROMOTIONS = "promotions", "product_promotions"
 
 
@@ -37,7 +45,16 @@ def project(uow: UnitOfWork, merchant: model.Merchant, events: Sequence[object])
     applied = False
     for event in events:
         if isinstance(event, ProductCreated):
-            uow.put_view(PRODUCTS, event.product_id, product_view(event))
+            product = product_view(event)
+            uow.put_view(PRODUCTS, event.product_id, product)
+            index_product(uow, product)
+        elif isinstance(event, ProductRetired):
+            product = {
+                **(uow.get_view(PRODUCTS, event.product_id) or {}),
+                "retired_at": event.retired_at,
+            }
+            uow.put_view(PRODUCTS, event.product_id, product)
+            index_product(uow, product)
         elif isinstance(event, PromotionCreated):
             _promotion(uow, event)
         else:
@@ -85,3 +102,49 @@ def _promotion(uow: UnitOfWork, event: PromotionCreated) -> None:
         {"items": promotions_of(uow, event.product_id) + [view]},
     )
     uow.put_view(PROMOTIONS, f"{event.merchant_id}/{event.starts_at}|{event.promotion_id}", view)
+
+
+def index_product(uow: UnitOfWork, product: dict) -> None:
+    """The product's place in its merchant's list, with whether it is retired. A new product
+    takes the merchant's next creation number, so the list is in creation order, oldest
+    first, and a cursor (a place) stays valid as products are added or retired."""
+    merchant_id, product_id = product["merchant_id"], product["product_id"]
+    known = uow.get_view(PRODUCT_PLACES, product_id)
+    if known is None:
+        created = (uow.get_view(PRODUCT_COUNTS, merchant_id) or {"created": 0})["created"] + 1
+        uow.put_view(PRODUCT_COUNTS, merchant_id, {"created": created})
+        known = {"place": f"{created:010d}|{product_id}"}
+        uow.put_view(PRODUCT_PLACES, product_id, known)
+    uow.put_view(
+        PRODUCTS_BY_MERCHANT,
+        f"{merchant_id}/{known['place']}",
+        {"product_id": product_id, "retired": bool(product.get("retired_at"))},
+    )
+
+
+def backfill_product_index(
+    store: EventStore, stream_of: Callable[[str], str], batch: int = 500
+) -> int:
+    """Lists every product its merchant's list does not hold yet (a store from before the
+    lists existed), in the order the products were created: the position of the first event
+    of each one's stream, which `stream_of(product id)` names (store.product_stream; the
+    store module imports this one)."""
+    missing, cursor = [], ""
+    while rows := store.list_views(PRODUCTS, cursor, batch):
+        cursor = rows[-1][0]
+        for product_id, product in rows:
+            if store.get_view(PRODUCT_PLACES, product_id) is None:
+                created = store.read_stream(stream_of(product_id))[0].position
+                missing.append((created, product))
+        if len(rows) < batch:
+            break
+    missing.sort(key=lambda found: found[0])
+    for start in range(0, len(missing), batch):
+        with store.unit_of_work() as uow:
+            for _, product in missing[start : start + batch]:
+                # The key of the lists' first form, by product id, if this store has it.
+                uow.delete_view(
+                    PRODUCTS_BY_MERCHANT, f"{product['merchant_id']}/{product['product_id']}"
+                )
+                index_product(uow, product)
+    return len(missing)

@@ -13,6 +13,7 @@ from services.merchant.application import directory as ordered
 from services.merchant.application.projections import (
     DIRECTORY,
     PRODUCTS,
+    PRODUCTS_BY_MERCHANT,
     PROMOTIONS,
     promotions_of,
 )
@@ -44,10 +45,13 @@ def directory(
     code: str | None = None,
     after: str = "",
     limit: int = 100,
+    name: str | None = None,
 ) -> dict:
-    """Listed (active or warned) merchants, green first across pages (see `directory.py`);
-    `next_after` continues after the page."""
-    return ordered.page(store=store, industry=industry, code=code, after=after, limit=limit)
+    """Listed (active or warned) merchants, green first across pages (see `directory.py`),
+    those whose name holds `name` when given; `next_after` continues after the page."""
+    return ordered.page(
+        store=store, industry=industry, code=code, after=after, limit=limit, name=name
+    )
 
 
 MAX_NAMES = 500
@@ -77,6 +81,7 @@ def product_for_sale(product_id: str, *, store: EventStore, policy: Policy, now:
     """The product as sold now (with any running promotion's bonus), if its merchant may sell
     cards right now (not warned, delisted or listed)."""
     product = get_product(product_id, store=store)
+    products.check_on_sale(product)
     reason = load_merchant(store, product["merchant_id"]).why_not_selling(policy, now)
     if reason:
         raise BusinessRuleViolation(
@@ -116,3 +121,40 @@ def promotions(
         lambda key, v: include_ended or datetime.fromisoformat(v["ends_at"]) > now,
     )
     return {"items": [v for _, v in found["rows"]], "next_after": found["next_after"]}
+
+
+def products_on_sale(
+    merchant_id: str,
+    *,
+    store: EventStore,
+    now: datetime,
+    include_retired: bool = False,
+    after: str = "",
+    limit: int = 100,
+) -> dict:
+    """The merchant's products, retired ones only when asked for, a page at a time; each as
+    a card bought now would get it (`bonus` the running promotion's, `promotion` naming it,
+    `regular_bonus` the product's own)."""
+    load_merchant(store, merchant_id)
+    found = keyset_page(
+        store.list_views,
+        PRODUCTS_BY_MERCHANT,
+        f"{merchant_id}/",
+        after,
+        limit,
+        lambda key, ref: include_retired or not ref["retired"],
+    )
+    items = []
+    for _, ref in found["rows"]:
+        product = get_product(ref["product_id"], store=store)
+        promotion = products.running_promotion(promotions_of(store, ref["product_id"]), now)
+        items.append(
+            {
+                **product,
+                "retired_at": product.get("retired_at"),
+                "regular_bonus": product["bonus"],
+                "bonus": promotion["bonus"] if promotion else product["bonus"],
+                "promotion": promotion,
+            }
+        )
+    return {"items": items, "next_after": found["next_after"]}

@@ -87,6 +87,17 @@ class PromotionCreated:
 
 
 @dataclass(frozen=True)
+class ProductRetired:
+    """The merchant stopped new sales of a product; cards already sold are unaffected."""
+
+    TYPE: ClassVar[str] = "merchant.ProductRetired.v1"
+    product_id: str
+    merchant_id: str
+    retired_by: str
+    retired_at: str
+
+
+@dataclass(frozen=True)
 class UsccClaimed:
     """A merchant holds this USCC (on the stream `uscc-<code>`): while it is live, no other
     application may name the same code."""
@@ -138,6 +149,7 @@ MERCHANT_EVENTS = (
     MerchantStatusChanged,
     ProductCreated,
     PromotionCreated,
+    ProductRetired,
     UsccClaimed,
     UsccReleased,
     DefaultProposed,

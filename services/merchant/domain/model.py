@@ -32,6 +32,8 @@ NEXT_STATUS = {
     "warned": {"active", "delisted", "closed", "defaulted"},
     "delisted": {"active", "closed", "defaulted"},
 }
+MAX_NAME_QUERY = 40
+"""The longest part of a name the public directory searches for (characters)."""
 INDUSTRIES = ("education", "fitness", "beauty", "catering", "retail", "other")
 # Public listings an operator or regulator records: 失信 judgment debtors, 经营异常 abnormal
 # operations, deregistration, and closure or relocation notices (hard flags for the risk code).

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
-from services.merchant.domain.events import ProductCreated, PromotionCreated
+from services.merchant.domain.events import ProductCreated, ProductRetired, PromotionCreated
 from services.merchant.domain.model import Merchant
 
 PRODUCT_TYPES = ("stored_value", "count", "period")
@@ -216,15 +216,43 @@ def create_promotion(
 
 def price_at(product: dict, promotions: list[dict], now: datetime) -> dict:
     """The product as sold at `now`: an active promotion's bonus replaces the product's."""
+    promotion = running_promotion(promotions, now)
+    if promotion is not None:
+        return {
+            **product,
+            "bonus": promotion["bonus"],
+            "promotion_id": promotion["promotion_id"],
+        }
+    return {**product, "promotion_id": None}
+
+
+def retire_product(product: dict, retired_by: str, now: datetime) -> ProductRetired | None:
+    """Stops new sales of `product` (its view); None when it is retired already, so retiring
+    twice changes nothing and answers the same."""
+    if product.get("retired_at"):
+        return None
+    return ProductRetired(
+        product["product_id"], product["merchant_id"], retired_by, now.isoformat()
+    )
+
+
+def check_on_sale(product: dict) -> None:
+    """A retired product sells no new card."""
+    if product.get("retired_at"):
+        raise BusinessRuleViolation(
+            "the merchant no longer sells this product",
+            "product_retired",
+            {"product_id": product["product_id"], "retired_at": product["retired_at"]},
+        )
+
+
+def running_promotion(promotions: list[dict], now: datetime) -> dict | None:
+    """The promotion running at `now`, if any (they never overlap)."""
     for promotion in promotions:
         if (
             datetime.fromisoformat(promotion["starts_at"])
             <= now
             < datetime.fromisoformat(promotion["ends_at"])
         ):
-            return {
-                **product,
-                "bonus": promotion["bonus"],
-                "promotion_id": promotion["promotion_id"],
-            }
-    return {**product, "promotion_id": None}
+            return promotion
+    return None

@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from eventstore import EventStore, UnitOfWork
-from privacy import Forgotten, Vault
-from services.domain_errors import BusinessRuleViolation, NotFound
+from privacy import Vault
+from services.domain_errors import NotFound
 from services.event_sourcing import run
-from services.risk.application import sanctions
+from services.risk.application import ratings, sanctions
 from services.risk.application.assessment import assess
 from services.risk.application.ports import Merchants
 from services.risk.application.projections import CODES, COMPLAINANTS, COMPLAINTS
@@ -28,6 +28,7 @@ from services.risk.application.store import (
     decide,
     events_of,
     load_alert,
+    seal,
 )
 from services.risk.domain import complaints as domain
 from services.risk.domain.health_code import RiskRules
@@ -59,19 +60,6 @@ def _reassessing(
             )
 
     return within
-
-
-def _seal(vault: Vault, consumer_id: str, purpose: str, text: str) -> str:
-    """Encrypted with the consumer's key; a consumer who had their data erased has none, and
-    none is made again (the erasure stands)."""
-    try:
-        return vault.encrypt(consumer_id, purpose, text)
-    except Forgotten:
-        raise BusinessRuleViolation(
-            "this consumer's personal data was erased at their request; "
-            "no new text can be kept for them",
-            "personal_data_erased",
-        ) from None
 
 
 def file_complaint(
@@ -106,7 +94,7 @@ def file_complaint(
         card_id=card_id,
         consumer_id=consumer_id,
         category=category,
-        text_encrypted=_seal(vault, consumer_id, TEXT, text),
+        text_encrypted=seal(vault, consumer_id, TEXT, text),
         now=now.isoformat(),
     )
     key = f"{consumer_id}/{merchant_id}"
@@ -147,7 +135,7 @@ def respond_to_complaint(
             raise NotFound(f"no complaint {complaint_id}")
         return [
             domain.respond(
-                complaint, _seal(vault, complaint.consumer_id, RESPONSE, response), now.isoformat()
+                complaint, seal(vault, complaint.consumer_id, RESPONSE, response), now.isoformat()
             )
         ]
 
@@ -240,6 +228,7 @@ def observe_event(
     merchant_id = data.get("merchant_id")
     if not merchant_id:
         return None
+    ratings.note_spend(uow, event_type, data, at)
     return assess(
         uow,
         merchant_id,

@@ -11,6 +11,7 @@ import base64
 import json
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from eventstore import EventStore
@@ -65,3 +66,9 @@ def credit_report(
             "sig": base64.b64encode(signature).decode(),
         },
     }
+
+
+def public_key(key: Ed25519PrivateKey, key_id: str) -> dict:
+    """What a bank needs to check a report offline: the raw Ed25519 public key, base64."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"alg": "Ed25519", "key_id": key_id, "public_key_b64": base64.b64encode(raw).decode()}

@@ -2,6 +2,8 @@
 
 complaints                 complaint id -> the complaint, without its encrypted texts
 complaints_by_merchant     "<merchant id>/<filed_at>|<complaint id>" -> {complaint_id}
+complaints_by_consumer     "<consumer id>/<newest first>|<complaint id>" -> {complaint_id}:
+                           a consumer's own list
 complaints_by_complainant  "<consumer id>/<merchant id>" -> {"filed": [when, ...]}, the
                            filings within the policy's window (the complaint limit)
 alerts                     alert id -> the alert with its steps and disposition
@@ -15,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eventstore import UnitOfWork
+from eventstore import EventStore, UnitOfWork
 from eventstore.codec import event_fields
+from services.paging import newest_first
 from services.risk.domain.complaints import Alert, Complaint
 from services.risk.domain.events import AlertStepRecorded
 
 COMPLAINTS, BY_MERCHANT = "complaints", "complaints_by_merchant"
 COMPLAINANTS = "complaints_by_complainant"
+BY_CONSUMER = "complaints_by_consumer"
 FIGURES, CODES, ALERTS, OPEN_ALERTS, DEADLINES = (
     "risk_figures",
     "health_codes",
@@ -58,6 +62,34 @@ def _complaint(uow: UnitOfWork, complaint: Complaint, event: object) -> None:
             f"{complaint.merchant_id}/{view['filed_at']}|{complaint.complaint_id}",
             {"complaint_id": complaint.complaint_id},
         )
+        _index_for_consumer(uow, view)
+
+
+def _consumer_key(view: dict) -> str:
+    return f"{view['consumer_id']}/{newest_first(view['filed_at'])}|{view['complaint_id']}"
+
+
+def _index_for_consumer(uow: UnitOfWork, view: dict) -> None:
+    uow.put_view(BY_CONSUMER, _consumer_key(view), {"complaint_id": view["complaint_id"]})
+
+
+def backfill_consumer_index(store: EventStore, batch: int = 500) -> int:
+    """Lists every complaint under its consumer that is not yet (a store from before those
+    lists existed)."""
+    indexed, cursor = 0, ""
+    while rows := store.list_views(COMPLAINTS, cursor, batch):
+        cursor = rows[-1][0]
+        missing = [
+            view for _, view in rows if store.get_view(BY_CONSUMER, _consumer_key(view)) is None
+        ]
+        if missing:
+            with store.unit_of_work() as uow:
+                for view in missing:
+                    _index_for_consumer(uow, view)
+            indexed += len(missing)
+        if len(rows) < batch:
+            break
+    return indexed
 
 
 def _alert(uow: UnitOfWork, alert: Alert, event: object) -> None:

@@ -10,12 +10,14 @@ from services.domain_errors import NotFound
 from services.paging import keyset_page
 from services.risk.application.projections import (
     ALERTS,
+    BY_CONSUMER,
     BY_MERCHANT,
     CODES,
     COMPLAINTS,
     OPEN_ALERTS,
 )
 from services.risk.application.store import RESPONSE, TEXT, complaint_stream
+from services.risk.domain.complaints import consumer_actions
 from services.risk.domain.indicators import public_metrics
 
 
@@ -48,6 +50,19 @@ def merchant_complaints(
         ],
         "next_after": found["next_after"],
     }
+
+
+def consumer_complaints(
+    consumer_id: str, *, store: EventStore, vault: Vault, after: str = "", limit: int = 100
+) -> dict:
+    """The consumer's own complaints, newest first, with their texts, the merchant's
+    response and what the consumer may do next (`next_actions`), a page at a time."""
+    found = keyset_page(store.list_views, BY_CONSUMER, f"{consumer_id}/", after, limit)
+    items = []
+    for _, ref in found["rows"]:
+        complaint = get_complaint(ref["complaint_id"], store=store, vault=vault)
+        items.append({**complaint, "next_actions": consumer_actions(complaint["status"])})
+    return {"items": items, "next_after": found["next_after"]}
 
 
 def health(merchant_id: str, *, store: EventStore, full: bool = True) -> dict:

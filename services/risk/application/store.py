@@ -13,7 +13,8 @@ from typing import TypeVar
 
 from eventstore import EventStore, UnitOfWork
 from eventstore.codec import EventCodec
-from services.domain_errors import NotFound
+from privacy import Forgotten, Vault
+from services.domain_errors import BusinessRuleViolation, NotFound
 from services.event_sourcing import Decided, RetryPolicy, run
 from services.risk.application import projections
 from services.risk.domain.complaints import Alert, Complaint
@@ -26,6 +27,8 @@ ALERT_NO_RETRY = RetryPolicy(1, "the alert changed meanwhile; retry")
 TEXT, RESPONSE = "complaint_text", "complaint_response"
 """The vault purposes of a complaint's text and the merchant's response, both encrypted with
 the complaining consumer's key."""
+RATING_TEXT = "rating_text"
+"""The vault purpose of a rating's text, encrypted with the rating consumer's key."""
 
 Aggregate = TypeVar("Aggregate", Complaint, Alert)
 Loader = Callable[[EventStore, str], Aggregate]
@@ -136,3 +139,16 @@ def decide(
 def events_of(event: object | None) -> list[object]:
     """A domain decision that answers one event or None (nothing to do), as a list."""
     return [] if event is None else [event]
+
+
+def seal(vault: Vault, consumer_id: str, purpose: str, text: str) -> str:
+    """Encrypted with the consumer's key; a consumer who had their data erased has none, and
+    none is made again (the erasure stands)."""
+    try:
+        return vault.encrypt(consumer_id, purpose, text)
+    except Forgotten:
+        raise BusinessRuleViolation(
+            "this consumer's personal data was erased at their request; "
+            "no new text can be kept for them",
+            "personal_data_erased",
+        ) from None

@@ -86,6 +86,12 @@ def file_complaint(
     )
 
 
+def consumer_actions(status: str) -> list[str]:
+    """What the complaining consumer may do next: resolve an open or escalated complaint,
+    escalate an open one."""
+    return {"open": ["resolve", "escalate"], "escalated": ["resolve"]}.get(status, [])
+
+
 def recent_filings(filed: list[str], now: datetime, *, limit: int, window_days: int) -> list[str]:
     """The times (ISO) one consumer filed against one merchant that are still within the
     window; refuses a new complaint when `limit` of them are."""

@@ -121,6 +121,22 @@ class MerchantDelistingDue:
     decided_at: str
 
 
+@dataclass(frozen=True)
+class SpendRated:
+    """A consumer's rating (好差评) of a spend they confirmed: 1 to 5 stars and a short text,
+    carried only encrypted with the consumer's key."""
+
+    TYPE: ClassVar[str] = "risk.SpendRated.v1"
+    rating_id: str
+    redemption_id: str
+    merchant_id: str
+    consumer_id: str
+    stars: int
+    text_encrypted: str
+    """Empty when the consumer wrote no text."""
+    rated_at: str
+
+
 RISK_EVENTS = (
     ComplaintFiled,
     ComplaintResponded,
@@ -131,4 +147,5 @@ RISK_EVENTS = (
     AlertOpened,
     AlertStepRecorded,
     MerchantDelistingDue,
+    SpendRated,
 )
