@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 blueprint = Blueprint("public_pages", __name__)
 
@@ -14,6 +14,7 @@ def directory():
 
 @blueprint.get("/login")
 def login():
-    """The demo role picker, or the production logins when dev-login answers 404: the page
-    asks the API which it is, so one template serves both modes."""
-    return render_template("login.html")
+    """The demo role picker where dev-login works (demo mode), else the production logins.
+    The mode is written into the page rather than probed with a refused dev-login, which
+    the browser would log as a failed request."""
+    return render_template("login.html", demo=current_app.config["SETTINGS"].mode == "demo")

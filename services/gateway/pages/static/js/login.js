@@ -1,5 +1,5 @@
-// /login: in demo mode a role picker (POST /auth/dev-login); on a production platform, where
-// dev-login answers 404, the staff login (password and TOTP, POST /auth/staff/login) and how
+// /login: in demo mode a role picker (POST /auth/dev-login); on a production platform (where
+// dev-login answers 404; the page says which, #login-mode), the staff login (password and TOTP, POST /auth/staff/login) and how
 // consumers log in (the mini-program's code exchange). Afterwards, back to `?next=` (a path
 // on this site only).
 import { api, userAction } from "./api.js";
@@ -16,15 +16,8 @@ function after(token) {
   location.assign(next ?? HOME[token.role] ?? "/");
 }
 
-async function isDemo() {
-  // An empty body: a demo platform refuses it as invalid input (400) without minting a token;
-  // a production platform answers 404 before reading it.
-  try {
-    await api.post("/auth/dev-login", {}, userAction(), { loginOn401: false });
-    return true;
-  } catch (error) {
-    return error.status !== 404;
-  }
+function isDemo() {
+  return document.getElementById("login-mode").dataset.demo === "true";
 }
 
 async function fillMerchants(select) {
@@ -66,8 +59,7 @@ function demoLogin(role) {
 
 async function init() {
   initShell();
-  const checking = document.getElementById("login-checking");
-  if (await isDemo()) {
+  if (isDemo()) {
     document.getElementById("demo-login").hidden = false;
     onSubmit(document.getElementById("demo-consumer"), demoLogin("consumer"));
     onSubmit(document.getElementById("demo-merchant"), demoLogin("merchant"));
@@ -88,7 +80,6 @@ async function init() {
       ),
     );
   }
-  checking.hidden = true;
   document.body.dataset.ready = "true";
 }
 
