@@ -104,5 +104,7 @@ def test_more_merchants_load_page_by_page(phone, platform, shops):
     page.click("#more")
     page.wait_for_selector("#merchants[data-state=loaded]", state="attached")
     assert page.locator("li.merchant-card").count() > 20
-    ids = page.locator("li.merchant-card").evaluate_all("(cards) => cards.map((c) => c.dataset.merchantId)")
+    ids = page.locator("li.merchant-card").evaluate_all(
+        "(cards) => cards.map((c) => c.dataset.merchantId)"
+    )
     assert len(ids) == len(set(ids)), "a merchant listed twice across pages"

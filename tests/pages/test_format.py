@@ -28,7 +28,8 @@ def page(desktop):
 
 def _run(page, expression: str, argument):
     return page.evaluate(
-        f"async (arg) => {{ const f = await import('/static/js/format.js'); return {expression}; }}",
+        "async (arg) => { const f = await import('/static/js/format.js');"
+        f" return {expression}; }}",
         argument,
     )
 
@@ -41,7 +42,8 @@ def test_money_is_formatted_from_integer_fen(page):
 def test_money_refuses_anything_but_an_integer(page):
     refused = _run(
         page,
-        "arg.map((v) => { try { f.formatFen(v); return false; } catch (e) { return e instanceof TypeError; } })",
+        "arg.map((v) => { try { f.formatFen(v); return false; }"
+        " catch (e) { return e instanceof TypeError; } })",
         [1.5, "100", None, 2**53],
     )
     assert refused == [True, True, True, True]

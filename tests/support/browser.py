@@ -58,7 +58,9 @@ class HttpClient:
         self.http = requests.Session()
 
     def get(self, path: str, headers: dict | None = None, **kwargs) -> HttpResponse:
-        return HttpResponse(self.http.get(self.base_url + path, headers=headers, timeout=30, **kwargs))
+        return HttpResponse(
+            self.http.get(self.base_url + path, headers=headers, timeout=30, **kwargs)
+        )
 
     def post(self, path: str, json: Any = None, headers: dict | None = None) -> HttpResponse:
         headers = {"Idempotency-Key": uuid.uuid4().hex, **(headers or {})}
@@ -142,7 +144,7 @@ def watched_context(browser, base_url: str, viewport: dict):
 
     context.route("**/*", route)
     context.on("page", on_page)
-    context.watch = watch  # type: ignore[attr-defined]
+    context.watch = watch  # read back by expected_console_errors
     try:
         yield context
     finally:

@@ -32,7 +32,7 @@ def _domain_error_classes(trees: list[ast.Module]) -> set[str]:
         for tree in trees:
             for node in ast.walk(tree):
                 if isinstance(node, ast.ClassDef) and node.name not in known:
-                    bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+                    bases = {getattr(b, "id", getattr(b, "attr", "")) for b in node.bases}
                     if bases & known:
                         known.add(node.name)
                         changed = True
@@ -68,10 +68,9 @@ def answerable_error_codes() -> set[str]:
                     codes.add(_literal(code) or "")
             elif isinstance(node, ast.ClassDef) and node.name in domain_errors:
                 for statement in node.body:
-                    if (
-                        isinstance(statement, ast.Assign)
-                        and [getattr(t, "id", "") for t in statement.targets] == ["code"]
-                    ):
+                    if isinstance(statement, ast.Assign) and [
+                        getattr(t, "id", "") for t in statement.targets
+                    ] == ["code"]:
                         codes.add(_literal(statement.value) or "")
             elif isinstance(node, ast.Assign) and any(
                 getattr(t, "id", "") == "REMOTE_ERRORS" for t in node.targets
