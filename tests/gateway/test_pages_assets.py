@@ -105,3 +105,26 @@ def test_the_login_page_offers_the_role_picker_only_in_demo_mode(tmp_path, clien
     ).test_client()
     assert 'data-demo="false"' in production.get("/login").get_data(as_text=True)
     assert production.post("/api/v1/auth/dev-login", json={}).status_code == 404
+
+
+def test_no_consumer_page_loads_echarts():
+    """ECharts is for the merchant and regulator consoles; consumer pages stay light."""
+    templates = ROOT / "services" / "gateway" / "pages" / "templates"
+    consumer = [
+        t for t in templates.glob("*.html") if 'extends "consumer_base.html"' in t.read_text()
+    ]
+    assert consumer, "no consumer page found"
+    for template in [templates / "consumer_base.html", templates / "base.html", *consumer]:
+        assert "echarts" not in template.read_text(), template.name
+
+
+def test_the_console_base_renders_a_page(client):
+    from flask import render_template_string
+
+    with client.application.test_request_context("/"):
+        html = render_template_string(
+            '{% extends "console_base.html" %}{% block title %}工作台{% endblock %}'
+            "{% block main %}<p>内容</p>{% endblock %}"
+        )
+    assert '<html lang="zh-CN">' in html and "/static/css/console.css" in html
+    assert 'class="console-shell"' in html and "<p>内容</p>" in html and "weui" not in html
