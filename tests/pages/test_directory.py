@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import assert_accessible, screenshot
+from tests.support.browser import assert_accessible, expected_console_errors, screenshot
 from tests.support.gateway import auth
 from tests.support.harness import wait_until
 from tests.support.merchants import onboard
@@ -108,3 +108,23 @@ def test_more_merchants_load_page_by_page(phone, platform, shops):
         "(cards) => cards.map((c) => c.dataset.merchantId)"
     )
     assert len(ids) == len(set(ids)), "a merchant listed twice across pages"
+
+
+def test_searching_by_name_sends_q_and_copes_with_a_gateway_without_it(desktop, shops):
+    """The page sends `q`; a gateway that filters by name lists only matching merchants, and
+    one that refuses the unknown parameter (400 naming `q`) gets the unfiltered list with a
+    notice, rather than an error."""
+    page, _ = _open(desktop)
+    wanted = f"红码学校{shops['tag']}"
+    page.fill("#q", wanted)
+    with page.expect_request(lambda r: "/api/v1/merchants?" in r.url and "q=" in r.url):
+        page.click("#search button[type=submit]")
+    page.wait_for_url("**/?q=*")
+    page.wait_for_selector("#merchants[data-state=loaded]", state="attached")
+    expect(page.locator("#status")).to_contain_text("已显示")
+    names = page.locator(".merchant-name").all_inner_texts()
+    if "暂不支持按名称搜索" in page.locator("#status").inner_text():
+        expected_console_errors(desktop, "400 (BAD REQUEST)")
+        _show_all(page, [shops["red"], shops["gym"]])  # unfiltered: every merchant is there
+    else:
+        assert names == [wanted]

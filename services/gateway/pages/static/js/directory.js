@@ -13,6 +13,7 @@ const more = document.getElementById("more");
 let filters = {};
 let cursor = null;
 let nameSearchUnsupported = false;
+const NO_NAME_SEARCH = "暂不支持按名称搜索，已显示全部商户。";
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -89,9 +90,8 @@ async function fetchPage() {
     return await api.get("/merchants", query);
   } catch (error) {
     // A gateway without name search refuses the unknown `q`: list without it, and say so.
-    if (error.status === 400 && query.q && error.details && "q" in error.details) {
+    if (error.status === 400 && query.q && error.details?.fields?.q) {
       nameSearchUnsupported = true;
-      announce("暂不支持按名称搜索，已显示全部商户。");
       return fetchPage();
     }
     throw error;
@@ -111,7 +111,8 @@ async function load({ append }) {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     empty.hidden = list.children.length > 0;
-    announce(list.children.length ? `已显示 ${list.children.length} 家商户` : "没有找到符合条件的商户");
+    const shown = list.children.length ? `已显示 ${list.children.length} 家商户` : "没有找到符合条件的商户";
+    announce(nameSearchUnsupported && filters.q ? `${NO_NAME_SEARCH}${shown}` : shown);
   } catch (error) {
     announce(error.message);
   } finally {
