@@ -8,13 +8,13 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test test-fast bench lint deps-system venv clean verify-ledger
+.PHONY: help run demo test test-fast bench lint deps-system venv vendor clean verify-ledger
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-deps-system: ## Install rabbitmq-server, postgresql and python3-venv with apt-get when missing
+deps-system: ## Install rabbitmq-server, postgresql, python3-venv, chromium and its CJK font with apt-get when missing
 	@PYTHON=$(PYTHON) scripts/system-deps.sh
 
 $(STAMP): pyproject.toml
@@ -38,10 +38,13 @@ test: deps-system venv ## Run the whole suite against throwaway RabbitMQ and Pos
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: venv ## Run the tests that need no broker and no PostgreSQL
-	@$(PY) -m pytest -m "not broker and not postgres and not slow" $(PYTEST_ARGS)
+	@$(PY) -m pytest -m "not broker and not postgres and not slow and not browser" $(PYTEST_ARGS)
 
 bench: deps-system venv ## Print the benchmark figures and ratios, measured side by side
 	@$(PY) -m bench
+
+vendor: ## Re-copy the pinned front-end files (web/package-lock.json) into the pages; needs npm
+	@scripts/vendor-assets.sh
 
 LEDGER ?= var/ledger/ledger.db
 verify-ledger: venv ## Re-verify a ledger file from its entry bytes (LEDGER=path, default var/ledger/ledger.db)

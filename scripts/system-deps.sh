@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the platform and its tests need, only when they are missing:
-# rabbitmq-server (the broker), postgresql (the PostgreSQL adapter's tests) and python3-venv.
-# Usage: scripts/system-deps.sh [rabbitmq] [postgresql] [python]   (no argument: all;
+# rabbitmq-server (the broker), postgresql (the PostgreSQL adapter's tests), python3-venv, and
+# for the pages' browser tests chromium with fonts-wqy-microhei (without a CJK font, Chinese
+# renders as boxes in screenshots).
+# Usage: scripts/system-deps.sh [rabbitmq] [postgresql] [browser] [python]   (no argument: all;
 # python3-venv is checked whatever is asked, so `python` alone asks for nothing else)
 set -euo pipefail
 
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(rabbitmq postgresql)
+[ ${#wanted[@]} -eq 0 ] && wanted=(rabbitmq postgresql browser)
 
 missing=()
 for item in "${wanted[@]}"; do
   case "$item" in
     rabbitmq) [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server) ;;
     postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql) ;;
+    browser)
+      command -v chromium >/dev/null || missing+=(chromium)
+      [ -d /usr/share/fonts/truetype/wqy ] || missing+=(fonts-wqy-microhei) ;;
     python) ;;
     *) echo "unknown component: $item" >&2; exit 2 ;;
   esac

@@ -17,6 +17,7 @@ from services.gateway import (
     logins_api,
     merchants_api,
     openapi,
+    pages,
     privacy_api,
     rate_limits,
     request_context,
@@ -55,7 +56,8 @@ def create_app(
 ) -> Flask:
     """`code_exchange` stands in for the mini-program's (tests); by default the WeChat
     exchange is used when the credentials file has a [wechat] section and a secret is set."""
-    app = Flask(__name__)
+    # No app-wide /static route: the pages' files are served by their own blueprint there.
+    app = Flask(__name__, static_folder=None)
     app.json = StrictJSONProvider(app)
     app.json.sort_keys = False
     app.config["SETTINGS"] = settings
@@ -98,6 +100,8 @@ def create_app(
     app.register_blueprint(openapi.blueprint)
     for area in API_AREAS:
         app.register_blueprint(area.blueprint)
+    # The HTML pages and their files; not API routes (no @operation, not in the OpenAPI).
+    pages.install(app)
     body_limits.install(app)
     rate_limits.install(app, settings)
     app.config["OPENAPI"] = openapi.build_spec(app)

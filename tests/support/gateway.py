@@ -26,3 +26,11 @@ def auth(client, role: str, subject: str) -> dict[str, str]:
     """Authorization headers of a demo dev-login for `role` and `subject`."""
     token = client.post("/api/v1/auth/dev-login", json={"role": role, "subject": subject})
     return {"Authorization": f"Bearer {token.get_json()['token']}"}
+
+
+def is_page_route(rule) -> bool:
+    """A route of the HTML pages or their static files (services/gateway/pages), which the
+    API's route tables (access matrix, OpenAPI) leave out on purpose."""
+    from services.gateway.pages import page_blueprint_names
+
+    return rule.endpoint.partition(".")[0] in page_blueprint_names()

@@ -1,0 +1,55 @@
+// Money and time as the pages show them.
+// Money is integer fen and stays integer: the yuan and the fen are split with BigInt
+// division and remainder, so no float ever rounds an amount (2**53 - 1 fen prints exactly).
+
+function asBigIntFen(fen) {
+  if (typeof fen === "bigint") return fen;
+  if (!Number.isSafeInteger(fen)) throw new TypeError(`money is integer fen, not ${fen}`);
+  return BigInt(fen);
+}
+
+function grouped(digits) {
+  return digits.replace(/\B(?=(\d{3})+$)/g, ",");
+}
+
+// 1234 -> "¥12.34"; 0 -> "¥0.00"; -5 -> "-¥0.05"; 123456789 -> "¥1,234,567.89".
+export function formatFen(fen) {
+  const value = asBigIntFen(fen);
+  const negative = value < 0n;
+  const magnitude = negative ? -value : value;
+  const yuan = grouped((magnitude / 100n).toString());
+  const cents = (magnitude % 100n).toString().padStart(2, "0");
+  return `${negative ? "-" : ""}¥${yuan}.${cents}`;
+}
+
+const SHANGHAI = "Asia/Shanghai";
+const dateTimeParts = new Intl.DateTimeFormat("en-US", {
+  timeZone: SHANGHAI,
+  year: "numeric",
+  month: "numeric",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+function shanghaiParts(when) {
+  const date = when instanceof Date ? when : new Date(when);
+  if (Number.isNaN(date.getTime())) throw new TypeError(`not a time: ${when}`);
+  const parts = {};
+  for (const { type, value } of dateTimeParts.formatToParts(date)) parts[type] = value;
+  return parts;
+}
+
+// An instant (ISO 8601 text with its offset, or a Date) in Beijing time:
+// "2026-12-01T00:05:00Z" -> "2026年12月1日 08:05".
+export function formatDateTime(when) {
+  const p = shanghaiParts(when);
+  return `${p.year}年${p.month}月${p.day}日 ${p.hour}:${p.minute}`;
+}
+
+// The calendar day of an instant in Beijing time: "2026年12月1日".
+export function formatDate(when) {
+  const p = shanghaiParts(when);
+  return `${p.year}年${p.month}月${p.day}日`;
+}
