@@ -145,7 +145,9 @@ def test_the_counter_finds_a_card_by_its_code_and_sees_the_spend_confirmed_live(
         headers=shop.consumer_headers(platform),
     ).get_json()["balance"]["value"]
     expect(page.locator("#card-balance")).to_have_text(
-        page.evaluate("async (fen) => (await import('/static/js/format.js')).formatFen(fen)", balance)
+        page.evaluate(
+            "async (fen) => (await import('/static/js/format.js')).formatFen(fen)", balance
+        )
     )
     expect(page.locator("#card-status")).to_have_text("可使用")
 
@@ -155,11 +157,15 @@ def test_the_counter_finds_a_card_by_its_code_and_sees_the_spend_confirmed_live(
     redemption_id = page.locator("#request").get_attribute("data-redemption-id")
     consumer = shop.consumer_headers(platform)
     wait_until(
-        lambda: any(r["redemption_id"] == redemption_id for r in _pending_for(platform, shop, consumer)),
+        lambda: any(
+            r["redemption_id"] == redemption_id for r in _pending_for(platform, shop, consumer)
+        ),
         timeout=10,
         what="the spend on the consumer's list",
     )
-    asked = next(r for r in _pending_for(platform, shop, consumer) if r["redemption_id"] == redemption_id)
+    asked = next(
+        r for r in _pending_for(platform, shop, consumer) if r["redemption_id"] == redemption_id
+    )
     assert asked["amount"] == 1234  # 12.34 元, parsed from the text without floats
     screenshot(page, "merchant-counter-pending")
     confirmed = platform.post(f"/api/v1/redemptions/{redemption_id}/confirm", headers=consumer)
@@ -300,7 +306,8 @@ def test_every_page_fits_a_tablet_and_passes_axe(tablet, platform, shop, path):
     page = tablet.new_page()
     page.goto(path)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-state]')].every((n) => n.dataset.state === 'loaded')"
+        "() => [...document.querySelectorAll('[data-state]')]"
+        ".every((n) => n.dataset.state === 'loaded')"
     )
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
@@ -316,3 +323,29 @@ def test_a_tab_without_a_merchant_login_is_sent_to_log_in(desktop):
     page = desktop.new_page()
     page.goto("/merchant/counter")
     page.wait_for_url("**/login?next=%2Fmerchant%2Fcounter")
+
+
+YUAN = [
+    ("12", 1200),
+    ("12.3", 1230),
+    ("0.05", 5),
+    (" ¥1,234.50 ", 123450),
+    ("90071992547409.91", 2**53 - 1),  # a float would round the last fen
+    ("90071992547409.92", None),
+    ("1.005", None),
+    ("-1", None),
+    ("1e3", None),
+    ("", None),
+    ("12,34", None),
+]
+
+
+def test_amounts_typed_in_yuan_become_integer_fen_without_floats(desktop):
+    page = desktop.new_page()
+    page.goto("/login")
+    got = page.evaluate(
+        "async (texts) => { const f = await import('/static/js/format.js');"
+        " return [texts.map(f.parseYuanToFen), f.formatDay('2026-12-01')]; }",
+        [text for text, _ in YUAN],
+    )
+    assert got == [[fen for _, fen in YUAN], "12月1日"]

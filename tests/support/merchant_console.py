@@ -40,7 +40,9 @@ def open_shop(platform, name: str, consumer: str) -> Shop:
     buyer = auth(platform, "consumer", consumer)
     products, cards = {}, {}
     for key, body in (("stored_value", STORED_VALUE), ("count", COUNT)):
-        made = platform.post(f"/api/v1/merchants/{merchant_id}/products", json=body, headers=merchant)
+        made = platform.post(
+            f"/api/v1/merchants/{merchant_id}/products", json=body, headers=merchant
+        )
         assert made.status_code == 201, made.get_json()
         products[key] = made.get_json()["product_id"]
         bought = platform.post("/api/v1/cards", json={"product_id": products[key]}, headers=buyer)

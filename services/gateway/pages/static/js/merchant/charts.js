@@ -46,7 +46,7 @@ function optionFor(days, series, kind) {
       data: days.map((d) => d[field]),
       itemStyle: { color },
       lineStyle: kind === "line" ? { color } : undefined,
-      showSymbol: false,
+      showSymbol: true,
     })),
   };
 }
