@@ -218,6 +218,15 @@ def test_the_charts_show_the_apis_daily_figures(merchant, platform, shop):
         assert option["days"] == [d["day"] for d in daily], chart
         assert option["series"] == [[d[f] for d in daily] for f in fields], chart
     assert page.locator("#chart-issuance canvas").count() == 1
+    # The tooltip is ECharts' own HTML: hovering the bar draws it under the page's CSP.
+    page.locator("#chart-issuance").scroll_into_view_if_needed()
+    box = page.locator("#chart-issuance canvas").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.8, steps=5)
+    tooltip = page.locator("#chart-issuance .chart-tip")
+    expect(tooltip).to_be_visible()
+    expect(tooltip).to_contain_text("售卡金额：¥")
+    assert not merchant.watch.console_errors, "the tooltip broke the CSP"
 
     stats = platform.get(
         f"/api/v1/merchants/{shop.merchant_id}/stats", headers=shop.merchant_headers(platform)
@@ -258,6 +267,31 @@ def test_the_charts_show_the_apis_daily_figures(merchant, platform, shop):
     )
     screenshot(page, "merchant-overview")
     assert_accessible(page)
+
+
+def test_payouts_are_listed_in_yuan_with_their_days(merchant, platform, shop):
+    """Payouts come T+N days after release, which a fresh platform has not reached: the
+    API's answer is stood in for here (its shape is the contract's) to check the table."""
+    payout = {
+        "payout_id": "po-test",
+        "amount": 123_456,
+        "days": ["2026-11-30", "2026-12-01"],
+        "paid_at": "2026-12-03T01:00:00+00:00",
+    }
+    page = merchant.new_page()
+    page.route(
+        f"**/api/v1/merchants/{shop.merchant_id}/settlements*",
+        lambda route: route.fulfill(json={"items": [payout], "next_cursor": None}),
+    )
+    page.goto("/merchant/")
+    page.wait_for_selector("#settlements[data-state=loaded]", state="attached")
+    row = page.locator("#settlements tbody tr[data-payout-id=po-test]")
+    expect(row).to_contain_text("2026年12月3日 09:00")
+    expect(row).to_contain_text("¥1,234.56")
+    expect(row).to_contain_text("11月30日、12月1日")
+    assert page.locator("#settlements-empty").is_hidden()
+    page.wait_for_selector("#credit[data-state=loaded]", state="attached")
+    _expect_refused_credit_report(merchant, platform, shop)
 
 
 def test_the_merchant_responds_to_a_complaint(merchant, platform, shop):

@@ -27,13 +27,35 @@ function fenLabel(value) {
   return formatFen(Number.isSafeInteger(value) ? value : Math.round(value));
 }
 
+// The tooltip as DOM nodes, not ECharts' default HTML string: that string carries style=""
+// attributes, which the pages' CSP (style-src 'self', no 'unsafe-inline') refuses when
+// ECharts parses it. Nodes built here are styled by merchant.css classes and the CSSOM
+// (element.style), which the CSP allows, so the policy stays as strict as it is.
+function tooltipContent(points) {
+  const box = document.createElement("div");
+  box.className = "chart-tip";
+  const day = document.createElement("p");
+  day.className = "chart-tip-day";
+  day.textContent = points.length ? formatDay(points[0].name) : "";
+  box.append(day);
+  for (const point of points) {
+    const row = document.createElement("p");
+    const swatch = document.createElement("span");
+    swatch.className = "chart-tip-swatch";
+    swatch.style.backgroundColor = point.color;
+    row.append(swatch, `${point.seriesName}：${fenLabel(point.value)}`);
+    box.append(row);
+  }
+  return box;
+}
+
 function optionFor(days, series, kind) {
   return {
     animation: false,
     textStyle: { fontFamily: "WenQuanYi Micro Hei, PingFang SC, Microsoft YaHei, sans-serif" },
     grid: { left: 88, right: 16, top: series.length > 1 ? 36 : 16, bottom: 32 },
     legend: series.length > 1 ? { top: 0 } : undefined,
-    tooltip: { trigger: "axis", valueFormatter: fenLabel },
+    tooltip: { trigger: "axis", formatter: tooltipContent },
     xAxis: {
       type: "category",
       data: days.map((d) => d.day),
