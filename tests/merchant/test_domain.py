@@ -269,3 +269,45 @@ def test_promotions_of_a_product_may_not_overlap_and_listed_merchants_run_none()
     assert after.starts_at == first["ends_at"], "back to back is not an overlap"
     with pytest.raises(BusinessRuleViolation):
         promotion(merchant=active(dishonest_debtor=True))
+
+
+@pytest.mark.parametrize(
+    "industry, kwargs, fields",
+    [
+        ("fitness", {"price": 500_001}, {"cards.max_card_price": "price"}),
+        ("fitness", {"bonus": 30_001}, {"cards.max_bonus_ratio_percent": "bonus"}),
+        ("fitness", {"validity_days": 1096}, {"cards.max_validity_days": "validity_days"}),
+        ("fitness", {"type": "count", "uses": 61}, {"sectors.fitness.max_lessons": "uses"}),
+        (
+            "fitness",
+            {"type": "period", "period_days": 731},
+            {"sectors.fitness.max_membership_days": "period_days"},
+        ),
+        (
+            "education",
+            {"type": "count", "uses": 10, "validity_days": 91},
+            {"sectors.education.max_period_days": "validity_days"},
+        ),
+        (
+            "education",
+            {"type": "period", "period_days": 91},
+            {"sectors.education.max_period_days": "period_days"},
+        ),
+    ],
+)
+def test_each_policy_breach_names_the_field_that_breaks_it(industry, kwargs, fields):
+    """A form shows each refusal next to its field: the breach says which one."""
+    with pytest.raises(BusinessRuleViolation) as info:
+        product(active(industry), **kwargs)
+    named = {b["rule"]: b["field"] for b in info.value.details["breaches"]}
+    assert named.items() >= fields.items()
+
+
+def test_a_promotions_breaches_name_their_fields():
+    with pytest.raises(BusinessRuleViolation) as info:
+        promotion(bonus=30_001, ends_at=NOW + timedelta(days=91))
+    named = {b["rule"]: b["field"] for b in info.value.details["breaches"]}
+    assert named == {
+        "cards.max_bonus_ratio_percent": "bonus",
+        "cards.max_promotion_days": "ends_at",
+    }

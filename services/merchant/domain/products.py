@@ -81,60 +81,56 @@ def _check_shape(product: ProductCreated) -> None:
 
 
 def product_breaches(product: ProductCreated, policy: Policy) -> list[dict]:
-    """Every policy cap the product exceeds, as {rule, limit, value}."""
+    """Every policy cap the product exceeds, as {rule, field, limit, value}: `field` is the
+    product's field the value comes from, so a form can show the refusal beside it."""
     breaches = []
 
-    def cap(rule: str, limit: int, value: int) -> None:
+    def cap(rule: str, field: str, limit: int) -> None:
+        value = getattr(product, field)
+        if rule == "cards.max_bonus_ratio_percent":
+            value = -(-product.bonus * 100 // product.price)  # the ratio, rounded up
         if value > limit:
-            breaches.append({"rule": rule, "limit": limit, "value": value})
+            breaches.append({"rule": rule, "field": field, "limit": limit, "value": value})
 
     cards = policy.cards
     sector = policy.sectors.get(product.sector, {})
     lesson_pack = product.sector == "fitness" and product.type == "count"
     if not lesson_pack:
-        cap("cards.max_card_price", cards.max_card_price, product.price)
+        cap("cards.max_card_price", "price", cards.max_card_price)
     # Caps for every sector; a sector's own caps below may be lower, never missing.
-    cap("cards.max_validity_days", cards.max_validity_days, product.validity_days)
-    cap("cards.max_period_days", cards.max_period_days, product.period_days)
-    cap("cards.max_uses", cards.max_uses, product.uses)
+    cap("cards.max_validity_days", "validity_days", cards.max_validity_days)
+    cap("cards.max_period_days", "period_days", cards.max_period_days)
+    cap("cards.max_uses", "uses", cards.max_uses)
     if product.type == "stored_value":
-        cap(
-            "cards.max_bonus_ratio_percent",
-            cards.max_bonus_ratio_percent,
-            -(-product.bonus * 100 // product.price),
-        )
+        cap("cards.max_bonus_ratio_percent", "bonus", cards.max_bonus_ratio_percent)
     if product.sector == "education":
-        cap("sectors.education.max_price", sector["max_price"], product.price)
-        cap("sectors.education.max_lessons", sector["max_lessons"], product.uses)
+        cap("sectors.education.max_price", "price", sector["max_price"])
+        cap("sectors.education.max_lessons", "uses", sector["max_lessons"])
         cap(
             "sectors.education.max_period_days",
+            "period_days" if product.type == "period" else "validity_days",
             sector["max_period_days"],
-            product.period_days or product.validity_days,
         )
     elif product.sector == "fitness":
         if product.type == "period":
             cap(
                 "sectors.fitness.max_membership_price",
+                "price",
                 sector["max_membership_price"],
-                product.price,
             )
             cap(
                 "sectors.fitness.max_membership_days",
+                "period_days",
                 sector["max_membership_days"],
-                product.period_days,
             )
         elif product.type == "count":
-            cap(
-                "sectors.fitness.max_lesson_pack_price",
-                sector["max_lesson_pack_price"],
-                product.price,
-            )
-            cap("sectors.fitness.max_lessons", sector["max_lessons"], product.uses)
+            cap("sectors.fitness.max_lesson_pack_price", "price", sector["max_lesson_pack_price"])
+            cap("sectors.fitness.max_lessons", "uses", sector["max_lessons"])
         else:
             cap(
                 "sectors.fitness.max_stored_value_price",
+                "price",
                 sector["max_stored_value_price"],
-                product.price,
             )
     return breaches
 
@@ -175,6 +171,7 @@ def create_promotion(
         breaches.append(
             {
                 "rule": "cards.max_bonus_ratio_percent",
+                "field": "bonus",
                 "limit": policy.cards.max_bonus_ratio_percent,
                 "value": ratio,
             }
@@ -183,6 +180,7 @@ def create_promotion(
         breaches.append(
             {
                 "rule": "cards.max_promotion_days",
+                "field": "ends_at",
                 "limit": policy.cards.max_promotion_days,
                 "value": -(-(ends_at - starts_at) // timedelta(days=1)),
             }

@@ -53,3 +53,21 @@ export function formatDate(when) {
   const p = shanghaiParts(when);
   return `${p.year}年${p.month}月${p.day}日`;
 }
+
+// An amount typed in 元 -> integer fen, from the decimal text itself (never through a float):
+// "12" -> 1200, "12.3" -> 1230, "0.05" -> 5, "¥1,234.50" -> 123450. Anything else (a third
+// decimal, a sign, letters, an amount past 2**53 - 1 fen) -> null, for the form to refuse.
+export function parseYuanToFen(text) {
+  const plain = String(text ?? "").trim().replace(/^[¥￥]/, "").replace(/,(?=\d{3}(\D|$))/g, "");
+  const match = /^(\d+)(?:\.(\d{1,2}))?$/.exec(plain);
+  if (!match) return null;
+  const fen = BigInt(match[1]) * 100n + BigInt((match[2] ?? "").padEnd(2, "0"));
+  return fen <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fen) : null;
+}
+
+// A platform day ("2026-12-01", a UTC day as the API names it) for a chart's axis: "12月1日".
+export function formatDay(day) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!match) throw new TypeError(`not a day: ${day}`);
+  return `${Number(match[2])}月${Number(match[3])}日`;
+}
