@@ -140,7 +140,13 @@ def _shop(api: Api) -> tuple[dict, str]:
     api.post(f"/merchants/{merchant_id}/approve", None, api.token("operator", "op-2"))
     merchant = api.token("merchant", merchant_id)
     products = [
-        {"type": "stored_value", "name": "储值卡", "price": 100000, "bonus": 10000, "validity_days": 365},
+        {
+            "type": "stored_value",
+            "name": "储值卡",
+            "price": 100000,
+            "bonus": 10000,
+            "validity_days": 365,
+        },
         {"type": "count", "name": "十次卡", "price": 50000, "uses": 10, "validity_days": 180},
         {"type": "period", "name": "月卡", "price": 30000, "period_days": 30},
     ]
@@ -186,7 +192,8 @@ _DRAWN = """() => {
 def _static_copy(gateway: Gateway, name: str, drawn: str, size: int) -> None:
     """The drawn page with its CSS inline, padded with a comment to `size` bytes."""
     css = "".join(
-        (STATIC / p).read_text() for p in ("vendor/weui/weui.min.css", "css/consumer.css", "css/base.css")
+        (STATIC / p).read_text()
+        for p in ("vendor/weui/weui.min.css", "css/consumer.css", "css/base.css")
     )
     html = drawn.replace("</head>", f"<style>{css}</style></head>", 1).encode()
     # Waitress's and the page's headers differ a little; the body is what is sized.
@@ -258,12 +265,23 @@ def run(report) -> None:
                 fcp, static_fcp = _median(pages, "fcp"), _median(statics, "fcp")
                 label = f"static HTML of the same size ({_median(statics, 'bytes') / 1024:,.0f} KB)"
                 report(f"consumer {name} page: bytes transferred, cold", size / 1024, None, "KB")
-                report(f"consumer {name} page: first render (FCP, median)", fcp, static_fcp, "ms", baseline=label)
+                report(
+                    f"consumer {name} page: first render (FCP, median)",
+                    fcp,
+                    static_fcp,
+                    "ms",
+                    baseline=label,
+                )
                 ok = fcp / static_fcp <= RATIO_TARGET
                 print(f"{'':<48} [target ratio <= {RATIO_TARGET}: {'ok' if ok else 'MISSED'}]")
                 if not ok:
                     report.failures.append(f"consumer {name} page first render")
-                report(f"  (its data drawn, median; API calls included)", _median(pages, "ready"), None, "ms")
+                report(
+                    "  (its data drawn, median; API calls included)",
+                    _median(pages, "ready"),
+                    None,
+                    "ms",
+                )
             browser.close()
         every_script = consumer_scripts()
         assert scripts <= every_script, f"a loaded script not found in the templates: {scripts}"

@@ -126,25 +126,29 @@ def test_a_request_is_rejected_and_polling_stops_while_hidden(phone, platform, s
     assert [r["redemption_id"] for r in mine] == [redemption]
 
     polls = []
-    page.on("request", lambda r: polls.append(r.url) if "/consumers/me/redemptions" in r.url else None)
-    page.evaluate(
-        """() => {
-          Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-          document.dispatchEvent(new Event('visibilitychange'));
-        }"""
+    page.on(
+        "request", lambda r: polls.append(r.url) if "/consumers/me/redemptions" in r.url else None
     )
+    _set_visibility(page, "hidden")
     page.wait_for_timeout(1200)  # a poll already in flight may finish
     polls.clear()
     page.wait_for_timeout(2500)
     assert polls == [], "polled while hidden"
-    page.evaluate(
-        """() => {
-          Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
-          document.dispatchEvent(new Event('visibilitychange'));
-        }"""
-    )
+    _set_visibility(page, "visible")
     page.wait_for_timeout(1500)
     assert polls, "polling did not resume when visible again"
+
+
+def _set_visibility(page, state: str) -> None:
+    """As when the phone's screen goes off or the tab goes to the background, and back."""
+    page.evaluate(
+        """(state) => {
+          const get = () => state;
+          Object.defineProperty(document, 'visibilityState', { configurable: true, get });
+          document.dispatchEvent(new Event('visibilitychange'));
+        }""",
+        state,
+    )
 
 
 def _token(page) -> str:
@@ -172,8 +176,10 @@ def test_a_confirmed_spend_is_rated_and_the_merchant_average_changes(phone, plat
 
     count = before["count"] + 1
     wait_until(
-        lambda: platform.get(f"/api/v1/merchants/{shop.merchant_id}").get_json()["rating"]["count"]
-        == count,
+        lambda: (
+            platform.get(f"/api/v1/merchants/{shop.merchant_id}").get_json()["rating"]["count"]
+            == count
+        ),
         timeout=30,
         what="the rating in the merchant's average",
     )

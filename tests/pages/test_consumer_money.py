@@ -41,7 +41,7 @@ def _spent_card(platform, shop, consumer: str) -> str:
 
 
 def _fen(text: str) -> int:
-    """"¥1,234.56" -> 123456, read without a float."""
+    """ "¥1,234.56" -> 123456, read without a float."""
     yuan, _, fen = text.strip().lstrip("¥").replace(",", "").partition(".")
     return int(yuan) * 100 + int(fen)
 
@@ -99,8 +99,9 @@ def _receipt_ready(platform, consumer: str, card_id: str) -> str:
     history = platform.get(f"/api/v1/cards/{card_id}/history", headers=headers).get_json()
     event_id = next(i["event_id"] for i in history["items"] if i["type"] == "redemption_confirmed")
     wait_until(
-        lambda: platform.get(f"/api/v1/ledger/receipts/{event_id}", headers=headers).status_code
-        == 200,
+        lambda: (
+            platform.get(f"/api/v1/ledger/receipts/{event_id}", headers=headers).status_code == 200
+        ),
         timeout=60,
         what="the spend's receipt",
     )
@@ -161,9 +162,12 @@ def test_a_tampered_receipt_shows_the_failing_step(phone, platform, shop, change
     verdict = page.locator("#verdict")
     expect(verdict).to_have_attribute("data-state", "failed")
     expect(verdict).not_to_contain_text("已验证")
-    assert page.locator("#steps li[data-ok=false]").evaluate_all(
-        "(items) => items.map((i) => i.dataset.step)"
-    ) == failing
+    assert (
+        page.locator("#steps li[data-ok=false]").evaluate_all(
+            "(items) => items.map((i) => i.dataset.step)"
+        )
+        == failing
+    )
     step = page.locator(f"#steps li[data-step={failing[0]}]")
     expect(step).to_contain_text("未通过")
     expect(verdict).to_contain_text(step.locator(".step-title").inner_text().split("：")[0])

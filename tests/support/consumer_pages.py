@@ -53,8 +53,10 @@ def buy(platform, consumer: str, product_id: str) -> str:
     assert bought.status_code == 201, bought.get_json()
     card_id = bought.get_json()["card_id"]
     wait_until(
-        lambda: platform.get(f"/api/v1/cards/{card_id}", headers=headers).get_json()["status"]
-        == "active",
+        lambda: (
+            platform.get(f"/api/v1/cards/{card_id}", headers=headers).get_json()["status"]
+            == "active"
+        ),
         timeout=30,
         what="the card's payment",
     )
@@ -70,7 +72,9 @@ def request_spend(platform, shop: Shop, card_id: str, body: dict) -> str:
 
 
 def card_of(platform, consumer: str, card_id: str) -> dict:
-    return platform.get(f"/api/v1/cards/{card_id}", headers=auth(platform, "consumer", consumer)).get_json()
+    return platform.get(
+        f"/api/v1/cards/{card_id}", headers=auth(platform, "consumer", consumer)
+    ).get_json()
 
 
 def open_page(context, path: str, ready: str):
