@@ -11,6 +11,7 @@ import base64
 import pytest
 from playwright.sync_api import expect
 
+from ledger.bootstrap import DEFAULT_ORIGIN
 from tests.support.browser import assert_accessible, login_as, screenshot
 from tests.support.consumer_pages import (
     buy,
@@ -146,10 +147,32 @@ def _flip_proof_byte(receipt: dict) -> dict:
     return {**receipt, "inclusion_proof": proof}
 
 
+def _flip_signature_byte(signer_prefix: str):
+    """A change to the last byte of the first signature line whose signer starts with
+    `signer_prefix`, in the note text."""
+
+    def change(receipt: dict) -> dict:
+        lines = receipt["checkpoint"]["note"].split("\n")
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"\u2014 {signer_prefix}"))
+        name, encoded = lines[at].rsplit(" ", 1)
+        raw = bytearray(base64.b64decode(encoded))
+        raw[-1] ^= 0x01
+        lines[at] = f"{name} {base64.b64encode(bytes(raw)).decode()}"
+        return {**receipt, "checkpoint": {**receipt["checkpoint"], "note": "\n".join(lines)}}
+
+    return change
+
+
 @pytest.mark.parametrize(
     ("change", "failing"),
-    # A changed entry has another leaf hash, from which the proof cannot reach the root either.
-    [(_flip_entry_byte, ["leaf", "inclusion"]), (_flip_proof_byte, ["inclusion"])],
+    [
+        # A changed entry has another leaf hash, from which the proof cannot reach the root.
+        (_flip_entry_byte, ["leaf", "inclusion"]),
+        (_flip_proof_byte, ["inclusion"]),
+        (_flip_signature_byte(DEFAULT_ORIGIN), ["log_signature"]),
+        (_flip_signature_byte("bank."), ["witnesses"]),
+    ],
+    ids=["entry", "proof", "log-signature", "witness-cosignature"],
 )
 def test_a_tampered_receipt_shows_the_failing_step(phone, platform, shop, change, failing):
     consumer = new_consumer()
