@@ -15,6 +15,7 @@ from tests.support.browser import assert_accessible, login_as, screenshot
 from tests.support.consumer_pages import (
     buy,
     card_of,
+    fits_the_phone,
     new_consumer,
     open_page,
     open_shop,
@@ -42,6 +43,7 @@ def test_find_a_merchant_and_buy_each_card_type(phone, platform, shop):
     expect(page.locator("#merchant-name")).to_have_text(shop.name)
     expect(page.locator("#merchant-health .health-badge")).to_contain_text("预付健康码")
     expect(page.locator("#inspections-empty")).to_contain_text("暂无公开的监督检查结果")
+    assert fits_the_phone(page)
     screenshot(page, "app-merchant")
     assert_accessible(page)
 
@@ -60,6 +62,7 @@ def test_find_a_merchant_and_buy_each_card_type(phone, platform, shop):
         expect(card.locator(".balance-value")).to_have_text(balance)
         expect(card.locator(".card-meta")).to_contain_text("可使用")
     expect(page.locator("#spends-empty")).to_be_visible()
+    assert fits_the_phone(page)
     screenshot(page, "app-home")
     assert_accessible(page)
 
@@ -93,6 +96,7 @@ def test_a_counter_request_appears_without_reload_and_one_tap_confirms_it(
     assert not loads, "the page reloaded"
     expect(item.locator(".spend-merchant")).to_have_text(shop.name)
     expect(item.locator(".spend-what")).to_contain_text("扣款 ¥25.00")
+    assert fits_the_phone(page)
     screenshot(page, "app-home-pending")
     assert_accessible(page)
 
@@ -113,6 +117,7 @@ def test_a_request_is_rejected_and_polling_stops_while_hidden(phone, platform, s
     redemption = request_spend(platform, shop, card_id, {"uses": 2})
     item = page.locator(f"#spends li[data-redemption-id='{redemption}']")
     expect(item.locator(".spend-what")).to_contain_text("核销 2 次", timeout=COUNTER_TIMEOUT_MS)
+    assert fits_the_phone(page)
     screenshot(page, "app-spends")
     assert_accessible(page)
     item.locator("button[data-action=reject]").click()

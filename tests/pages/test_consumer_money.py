@@ -16,6 +16,7 @@ from tests.support.browser import assert_accessible, login_as, screenshot
 from tests.support.consumer_pages import (
     buy,
     card_of,
+    fits_the_phone,
     new_consumer,
     open_page,
     open_shop,
@@ -56,6 +57,7 @@ def test_the_refund_quote_is_shown_first_and_equals_the_refund(phone, platform, 
     expect(page.locator("#code-digits")).to_have_text(f"{code[:4]} {code[4:8]} {code[8:]}")
     assert page.locator("#code-qr").get_attribute("src").startswith("data:image/gif;base64,")
     expect(page.locator("#history li.history-item")).to_have_count(2)
+    assert fits_the_phone(page)
     screenshot(page, "app-card")
     assert_accessible(page)
 
@@ -121,6 +123,7 @@ def test_a_receipt_is_verified_in_the_browser(phone, platform, shop):
     expect(page.locator("#steps li[data-ok=true]")).to_have_count(5)
     expect(page.locator("#entry")).to_contain_text("消费确认，划付商户")
     expect(page.locator("#entry")).to_contain_text(card_id)
+    assert fits_the_phone(page)
     screenshot(page, "app-receipt")
     assert_accessible(page)
 
@@ -213,6 +216,7 @@ def test_a_complaint_is_filed_answered_and_escalated(phone, platform, shop):
     expect(item).to_have_count(1)
     expect(item).to_contain_text("未提供服务")
     expect(item).to_contain_text("商户尚未回复")
+    assert fits_the_phone(page)
     screenshot(page, "app-complaints")
     assert_accessible(page)
 

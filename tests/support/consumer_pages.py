@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from tests.support.browser import PHONE
 from tests.support.gateway import auth
 from tests.support.harness import wait_until
 from tests.support.merchants import onboard
@@ -83,3 +84,9 @@ def open_page(context, path: str, ready: str):
     page.goto(path)
     page.wait_for_selector(f"{ready}[data-state=loaded]", state="attached")
     return page
+
+
+def fits_the_phone(page) -> bool:
+    """Nothing wider than the 375 px screen: no sideways scrolling. (Not innerWidth: a mobile
+    browser widens its layout viewport to fit content that overflows.)"""
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
