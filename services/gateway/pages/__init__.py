@@ -14,7 +14,7 @@ import mimetypes
 
 from flask import Blueprint, Flask, Response, request, url_for
 
-from services.gateway.pages import merchant, public
+from services.gateway.pages import consumer, merchant, public
 
 assets = Blueprint(
     "assets",
@@ -24,7 +24,12 @@ assets = Blueprint(
     static_url_path="/static",
 )
 
-BLUEPRINTS: tuple[Blueprint, ...] = (assets, public.blueprint, merchant.blueprint)
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    assets,
+    public.blueprint,
+    consumer.blueprint,  # /app/: the consumer's pages
+    merchant.blueprint,  # /merchant/: the merchant's counter console
+)
 """Every blueprint that serves pages or their files; none of their routes is an API route."""
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -71,3 +71,23 @@ export function formatDay(day) {
   if (!match) throw new TypeError(`not a day: ${day}`);
   return `${Number(match[2])}月${Number(match[3])}日`;
 }
+
+// A card code as the counter reads it: "123456789012" -> "1234 5678 9012".
+export function formatCardCode(code) {
+  return String(code).replace(/(\d{4})(?=\d)/g, "$1 ");
+}
+
+// An average in tenths of a star as digits: 43 -> "4.3", 50 -> "5.0" (no float).
+export function formatTenths(tenths) {
+  if (!Number.isSafeInteger(tenths)) throw new TypeError(`tenths are an integer, not ${tenths}`);
+  return `${Math.trunc(tenths / 10)}.${Math.abs(tenths % 10)}`;
+}
+
+// A card's balance in its own unit: 元 for stored value (fen), 次 for a count card, 天 for a
+// period card. `balance` holds only its type's field (GET /cards/{id}).
+export function formatBalance(type, balance) {
+  if (type === "stored_value") return formatFen(balance.value);
+  if (type === "count") return `${balance.uses} 次`;
+  if (type === "period") return `${balance.days_left} 天`;
+  return "—";
+}

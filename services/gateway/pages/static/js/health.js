@@ -1,0 +1,38 @@
+// A merchant's 预付健康码 as the consumer's pages show it: the badge, the reasons in plain
+// Chinese, and the public warning when red (as on the directory).
+import { element } from "./dom.js";
+import { formatDate } from "./format.js";
+import { HEALTH_CODES, healthCodeLabel, indicatorLabel } from "./labels.js";
+
+export function healthBadge(code) {
+  const node = element("span", `health-badge health-${HEALTH_CODES[code] ? code : "none"}`);
+  node.textContent = `预付健康码：${healthCodeLabel(code)}`;
+  if (HEALTH_CODES[code]) node.title = HEALTH_CODES[code].hint;
+  return node;
+}
+
+export function reasonsList(health) {
+  const reasons = element("ul", "health-reasons");
+  const seen = new Set();
+  for (const reason of health.reasons) {
+    const text = indicatorLabel(reason.indicator);
+    if (!seen.has(text)) reasons.append(element("li", "", text));
+    seen.add(text);
+  }
+  return reasons;
+}
+
+export function publicWarning(merchant, health) {
+  const parts = [];
+  if (merchant.health_code === "red") {
+    const since = health ? `（${formatDate(health.since)}起）` : "";
+    parts.push(`风险提示：该商户预付健康码为红码${since}，已暂停售卡，请勿购买新卡。`);
+  }
+  if (merchant.status === "warned") {
+    parts.push(`监管提示：${merchant.status_reason || "该商户已被监管部门警示。"}`);
+  }
+  if (!parts.length) return null;
+  const node = element("p", "public-warning", parts.join(" "));
+  node.setAttribute("data-testid", "public-warning");
+  return node;
+}
