@@ -34,6 +34,7 @@ import requests
 
 from devenv.ports import free_port
 from devenv.rabbitmq import RabbitNode
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.harness import start_service, stop, wait_until
 
 STATIC = Path(__file__).resolve().parent.parent / "services" / "gateway" / "pages" / "static"
@@ -42,7 +43,6 @@ RATIO_TARGET = 1.5
 JS_BUDGET_KB = 150
 STATIC_PATH = "/bench/static-copy/<name>"
 PAGES = ("home", "card")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 # Set before the page's own scripts run: when the page's main list or article turns
 # data-state=loaded, the time is kept for the bench to read.

@@ -320,6 +320,10 @@ def main() -> int:
                     f"\nPlatform is up: {url}   (health: {url}/healthz, status {health['status']})"
                 )
                 print(
+                    f"Pages: {url}/ (directory)   {url}/app/ (consumer)   "
+                    f"{url}/merchant/ (merchant)   {url}/login (log in)"
+                )
+                print(
                     f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   Ctrl-C stops everything.\n",
                     flush=True,
                 )
