@@ -211,7 +211,7 @@ def consumer_scripts() -> set[str]:
     templates = STATIC.parent / "templates"
     found: set[str] = set()
     todo = []
-    for template in templates.glob("*.html"):
+    for template in templates.rglob("*.html"):
         text = template.read_text()
         if 'extends "consumer_base.html"' in text:
             todo += re.findall(r"static\('([^']+\.m?js)'\)", text)

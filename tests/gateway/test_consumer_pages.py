@@ -16,12 +16,12 @@ from services.gateway.pages import CONTENT_SECURITY_POLICY
 from tests.support.gateway import gateway_settings
 
 ROUTES = {
-    "/app/": "app-home.js",
-    "/app/merchants/m-1": "app-merchant.js",
-    "/app/cards/card-1": "app-card.js",
-    "/app/spends": "app-spends.js",
-    "/app/complaints": "app-complaints.js",
-    "/app/receipts/event-1": "app-receipt.js",
+    "/app/": "app/home.js",
+    "/app/merchants/m-1": "app/merchant.js",
+    "/app/cards/card-1": "app/card.js",
+    "/app/spends": "app/spends.js",
+    "/app/complaints": "app/complaints.js",
+    "/app/receipts/event-1": "app/receipt.js",
 }
 
 
@@ -47,15 +47,15 @@ def test_each_consumer_route_renders_its_page_with_the_headers(client, path, mod
 
 
 def test_the_receipt_is_verified_by_its_own_module_with_webcrypto():
-    source = (STATIC / "js" / "receipt-verify.js").read_text()
+    source = (STATIC / "js" / "app" / "receipt-verify.js").read_text()
     assert "crypto.subtle.digest" in source and '"Ed25519"' in source
-    page = (STATIC / "js" / "app-receipt.js").read_text()
+    page = (STATIC / "js" / "app" / "receipt.js").read_text()
     assert 'from "./receipt-verify.js"' in page and "crypto.subtle" not in page
 
 
 def test_the_consumer_pages_javascript_stays_within_150_kb_gzipped():
     scripts = consumer_scripts()
-    assert "/static/js/receipt-verify.js" in scripts  # the graph is followed through imports
+    assert "/static/js/app/receipt-verify.js" in scripts  # the graph is followed through imports
     assert "/static/vendor/qrcode-generator/qrcode.mjs" in scripts
     assert not any("echarts" in s for s in scripts)
     total = sum(

@@ -111,7 +111,7 @@ def test_no_consumer_page_loads_echarts():
     """ECharts is for the merchant and regulator consoles; consumer pages stay light."""
     templates = ROOT / "services" / "gateway" / "pages" / "templates"
     consumer = [
-        t for t in templates.glob("*.html") if 'extends "consumer_base.html"' in t.read_text()
+        t for t in templates.rglob("*.html") if 'extends "consumer_base.html"' in t.read_text()
     ]
     assert consumer, "no consumer page found"
     for template in [templates / "consumer_base.html", templates / "base.html", *consumer]:

@@ -12,29 +12,29 @@ blueprint = Blueprint("consumer_pages", __name__, url_prefix="/app")
 
 @blueprint.get("/")
 def home():
-    return render_template("app_home.html")
+    return render_template("app/home.html")
 
 
 @blueprint.get("/merchants/<merchant_id>")
 def merchant(merchant_id: str):
-    return render_template("app_merchant.html")
+    return render_template("app/merchant.html")
 
 
 @blueprint.get("/cards/<card_id>")
 def card(card_id: str):
-    return render_template("app_card.html")
+    return render_template("app/card.html")
 
 
 @blueprint.get("/spends")
 def spends():
-    return render_template("app_spends.html")
+    return render_template("app/spends.html")
 
 
 @blueprint.get("/complaints")
 def complaints():
-    return render_template("app_complaints.html")
+    return render_template("app/complaints.html")
 
 
 @blueprint.get("/receipts/<event_id>")
 def receipt(event_id: str):
-    return render_template("app_receipt.html")
+    return render_template("app/receipt.html")

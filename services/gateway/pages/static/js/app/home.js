@@ -1,12 +1,12 @@
 // /app/: my cards (balance in the card's own unit, expiry, status) and, above them, the
 // spends waiting for me, live.
-import { api } from "./api.js";
-import { CARD_STATUSES, label } from "./consumer-labels.js";
+import { api } from "../api.js";
+import { CARD_STATUSES, label } from "./labels.js";
 import { cardLabel, markReady, merchantName, requireConsumer } from "./consumer.js";
 import { element, link } from "./dom.js";
-import { formatBalance, formatDate } from "./format.js";
-import { announce } from "./shell.js";
-import { watchSpends } from "./spends.js";
+import { formatBalance, formatDate } from "../format.js";
+import { announce } from "../shell.js";
+import { watchSpends } from "./pending-spends.js";
 
 async function cardItem(card) {
   const name = await merchantName(card.merchant_id);

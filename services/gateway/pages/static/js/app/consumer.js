@@ -1,9 +1,9 @@
 // What every /app/ page shares: a consumer's session (else the login page, and back), the
 // names of merchants (public GET /merchants/{id}, fetched once per page), and a card's line.
-import { api } from "./api.js";
-import { CARD_TYPES, label } from "./consumer-labels.js";
-import { loginUrl } from "./session.js";
-import { initShell } from "./shell.js";
+import { api } from "../api.js";
+import { CARD_TYPES, label } from "./labels.js";
+import { loginUrl } from "../session.js";
+import { initShell } from "../shell.js";
 
 // The page's consumer session; without one the browser goes to the login page (and returns).
 export function requireConsumer() {

@@ -1,8 +1,8 @@
 // A merchant's 预付健康码 as the consumer's pages show it: the badge, the reasons in plain
 // Chinese, and the public warning when red (as on the directory).
 import { element } from "./dom.js";
-import { formatDate } from "./format.js";
-import { HEALTH_CODES, healthCodeLabel, indicatorLabel } from "./labels.js";
+import { formatDate } from "../format.js";
+import { HEALTH_CODES, healthCodeLabel, indicatorLabel } from "../labels.js";
 
 export function healthBadge(code) {
   const node = element("span", `health-badge health-${HEALTH_CODES[code] ? code : "none"}`);

@@ -1,14 +1,14 @@
 // /app/merchants/<id>: the merchant with its 预付健康码 and reasons, the public warning if
 // red, its rating, its products and promotions; buying a product is POST /cards, then the
 // bank's confirmation (already there in demo mode, else polled until the card is active).
-import { api, userAction } from "./api.js";
-import { CARD_STATUSES, CARD_TYPES, label } from "./consumer-labels.js";
+import { api, userAction } from "../api.js";
+import { CARD_STATUSES, CARD_TYPES, label } from "./labels.js";
 import { markReady } from "./consumer.js";
 import { button, element, idFromPath, sleep } from "./dom.js";
-import { formatBalance, formatDate, formatFen, formatTenths } from "./format.js";
+import { formatBalance, formatDate, formatFen, formatTenths } from "../format.js";
 import { healthBadge, publicWarning, reasonsList } from "./health.js";
-import { industryLabel } from "./labels.js";
-import { announce, initShell } from "./shell.js";
+import { industryLabel } from "../labels.js";
+import { announce, initShell } from "../shell.js";
 
 const merchantId = idFromPath();
 const PAYMENT_WAIT_MS = 30000;

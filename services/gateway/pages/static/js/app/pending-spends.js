@@ -2,11 +2,11 @@
 // every second while the page is visible and not at all while it is hidden: a request made
 // at the counter shows up here without a reload. One tap confirms or rejects; a confirmed
 // spend then offers a 1-5 star rating with a short text.
-import { api, userAction } from "./api.js";
-import { CARD_TYPES, label } from "./consumer-labels.js";
+import { api, userAction } from "../api.js";
+import { CARD_TYPES, label } from "./labels.js";
 import { button, element, sleep } from "./dom.js";
-import { formatDateTime, formatFen } from "./format.js";
-import { announce } from "./shell.js";
+import { formatDateTime, formatFen } from "../format.js";
+import { announce } from "../shell.js";
 
 const POLL_MS = 1000;
 const RATING_TRIES = 6;

@@ -3,11 +3,11 @@
 // rule so the refund pays what was quoted. The quote without a rule is the platform's choice
 // for this card now (cooling-off while it applies); when that is cooling-off, the on-request
 // refund is offered beside it.
-import { api, userAction } from "./api.js";
-import { CARD_TYPES, FORMULAS, REFUND_RULES, label } from "./consumer-labels.js";
+import { api, userAction } from "../api.js";
+import { CARD_TYPES, FORMULAS, REFUND_RULES, label } from "./labels.js";
 import { element, fillFacts } from "./dom.js";
-import { formatDate, formatFen } from "./format.js";
-import { announce } from "./shell.js";
+import { formatDate, formatFen } from "../format.js";
+import { announce } from "../shell.js";
 
 const REASONS = ["不再需要", "对服务不满意", "商户停业或搬迁", "其他原因"];
 

@@ -1,13 +1,13 @@
 // /app/receipts/<event_id>: the ledger receipt of one of my card's money events, verified
 // here with WebCrypto against GET /keys (receipt-verify.js), each step shown; "已验证" only
 // when every step passes. Below, what the entry records, decoded from its bytes.
-import { api } from "./api.js";
-import { AMOUNT_FIELDS, LEDGER_EVENTS, label } from "./consumer-labels.js";
+import { api } from "../api.js";
+import { AMOUNT_FIELDS, LEDGER_EVENTS, label } from "./labels.js";
 import { requireConsumer } from "./consumer.js";
 import { element, fillFacts, idFromPath } from "./dom.js";
-import { formatDateTime, formatFen } from "./format.js";
+import { formatDateTime, formatFen } from "../format.js";
 import { decodeEntry, verifyReceipt } from "./receipt-verify.js";
-import { announce } from "./shell.js";
+import { announce } from "../shell.js";
 
 const eventId = idFromPath();
 const verdict = document.getElementById("verdict");

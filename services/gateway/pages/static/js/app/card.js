@@ -1,14 +1,14 @@
 // /app/cards/<id>: the card's balance, expiry and status, its card_code as grouped digits and
 // as a QR code for the counter, its money history (each with its ledger receipt), the refund
 // (quote first), and a complaint about it.
-import { api } from "./api.js";
-import { CARD_STATUSES, CARD_TYPES, HISTORY_TYPES, label } from "./consumer-labels.js";
+import { api } from "../api.js";
+import { CARD_STATUSES, CARD_TYPES, HISTORY_TYPES, label } from "./labels.js";
 import { markReady, merchantName, requireConsumer } from "./consumer.js";
 import { element, fillFacts, idFromPath, link } from "./dom.js";
-import { formatBalance, formatCardCode, formatDate, formatDateTime, formatFen } from "./format.js";
+import { formatBalance, formatCardCode, formatDate, formatDateTime, formatFen } from "../format.js";
 import { showQuotes } from "./refund.js";
-import { announce } from "./shell.js";
-import qrcode from "../vendor/qrcode-generator/qrcode.mjs";
+import { announce } from "../shell.js";
+import qrcode from "../../vendor/qrcode-generator/qrcode.mjs";
 
 const cardId = idFromPath();
 const path = `/cards/${encodeURIComponent(cardId)}`;

@@ -1,12 +1,12 @@
 // /app/complaints: file a complaint about one of my cards or a merchant (?card_id= and
 // ?merchant_id= preselect it), list mine with the merchant's response, and resolve or
 // escalate one as its `next_actions` allow.
-import { api, userAction } from "./api.js";
-import { COMPLAINT_CATEGORIES, COMPLAINT_STATUSES, label } from "./consumer-labels.js";
+import { api, userAction } from "../api.js";
+import { COMPLAINT_CATEGORIES, COMPLAINT_STATUSES, label } from "./labels.js";
 import { cardLabel, markReady, merchantName, requireConsumer } from "./consumer.js";
 import { button, element } from "./dom.js";
-import { formatDateTime } from "./format.js";
-import { announce } from "./shell.js";
+import { formatDateTime } from "../format.js";
+import { announce } from "../shell.js";
 
 const ACTIONS = Object.freeze({
   resolve: { text: "问题已解决", done: "已确认问题解决。" },
