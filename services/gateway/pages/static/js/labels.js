@@ -1,6 +1,8 @@
 // Plain Chinese for the platform's codes the pages show: the 预付健康码, the reasons behind a
 // code (the risk service's indicator names, services/risk/domain/health_code.py), the public
-// metrics, and the industries (services/merchant/domain/model.py INDUSTRIES). tests/pages
+// metrics, the industries (services/merchant/domain/model.py INDUSTRIES), and the card types,
+// card statuses and complaint categories and statuses both the consumer's pages and the
+// merchant's console show, so the two name them alike. tests/pages
 // checks that every indicator, flag, status and industry in the Python source has a label.
 
 export const HEALTH_CODES = Object.freeze({
@@ -61,4 +63,34 @@ export const METRICS = Object.freeze({
   max_bonus_percent: "最高赠送比例（%）",
   observed_days: "观察天数",
   open_cards: "在用预付卡数",
+});
+
+// Prepaid cards (services/escrow/domain) and complaints (services/risk/domain), in the words
+// of the consumer's pages and the merchant's console alike.
+export const CARD_TYPES = Object.freeze({
+  stored_value: "储值卡",
+  count: "次卡",
+  period: "期限卡",
+});
+
+export const CARD_STATUSES = Object.freeze({
+  pending_payment: "待支付",
+  active: "可使用",
+  refunded: "已退款",
+  expired: "已过期",
+});
+
+export const COMPLAINT_CATEGORIES = Object.freeze({
+  refused_refund: "拒绝退款",
+  service_not_provided: "未提供服务",
+  closure_or_relocation: "停业或搬迁",
+  misleading_sale: "虚假宣传、误导售卡",
+  quality: "服务质量问题",
+  other: "其他",
+});
+
+export const COMPLAINT_STATUSES = Object.freeze({
+  open: "处理中",
+  escalated: "已提交监管部门",
+  resolved: "已解决",
 });

@@ -2,18 +2,8 @@
 // statuses, money events, refund rules and their formula inputs, complaint categories and
 // statuses, and ledger event types. The words only name what the API answered; no rule here.
 
-export const CARD_TYPES = Object.freeze({
-  stored_value: "储值卡",
-  count: "次卡",
-  period: "期限卡",
-});
-
-export const CARD_STATUSES = Object.freeze({
-  pending_payment: "待支付",
-  active: "可使用",
-  refunded: "已退款",
-  expired: "已过期",
-});
+// Named alike on every page: ../labels.js.
+export { CARD_STATUSES, CARD_TYPES, COMPLAINT_CATEGORIES, COMPLAINT_STATUSES } from "../labels.js";
 
 export const SPEND_STATUSES = Object.freeze({
   pending: "待确认",
@@ -41,21 +31,6 @@ export const REFUND_RULES = Object.freeze({
 export const FORMULAS = Object.freeze({
   pro_rata: "按未消费部分占比退还实付金额",
   list_price: "已消费部分按原价计算，赠送部分作废",
-});
-
-export const COMPLAINT_CATEGORIES = Object.freeze({
-  refused_refund: "拒绝退款",
-  service_not_provided: "未提供服务",
-  closure_or_relocation: "停业或搬迁",
-  misleading_sale: "虚假宣传、误导售卡",
-  quality: "服务质量问题",
-  other: "其他",
-});
-
-export const COMPLAINT_STATUSES = Object.freeze({
-  open: "处理中",
-  escalated: "已提交监管部门",
-  resolved: "已解决",
 });
 
 export const LEDGER_EVENTS = Object.freeze({

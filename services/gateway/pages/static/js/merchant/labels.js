@@ -3,18 +3,8 @@
 // policy's caps a product or promotion may breach (services/merchant/domain/products.py
 // names each `rule`; tests/gateway/test_merchant_pages.py checks every one has words here).
 
-export const CARD_TYPES = Object.freeze({
-  stored_value: "储值卡",
-  count: "次卡",
-  period: "期限卡",
-});
-
-export const CARD_STATUSES = Object.freeze({
-  pending_payment: "待支付",
-  active: "可使用",
-  refunded: "已退款",
-  expired: "已过期",
-});
+// Named alike on every page: ../labels.js.
+export { CARD_STATUSES, CARD_TYPES, COMPLAINT_CATEGORIES, COMPLAINT_STATUSES } from "../labels.js";
 
 export const REDEMPTION_STATUSES = Object.freeze({
   pending: "等待顾客确认",
@@ -22,21 +12,6 @@ export const REDEMPTION_STATUSES = Object.freeze({
   rejected: "已拒绝",
   expired: "已过期",
   voided: "已作废",
-});
-
-export const COMPLAINT_CATEGORIES = Object.freeze({
-  refused_refund: "拒绝退款",
-  service_not_provided: "未提供服务",
-  closure_or_relocation: "停业或迁址",
-  misleading_sale: "虚假宣传",
-  quality: "服务质量",
-  other: "其他",
-});
-
-export const COMPLAINT_STATUSES = Object.freeze({
-  open: "处理中",
-  escalated: "已提交监管",
-  resolved: "已解决",
 });
 
 // GET /merchants/{id}/stats and each day of /stats/daily: [field, words, is money].
