@@ -1,8 +1,9 @@
 // The public directory `/`: search by name (`q`) and industry, each merchant with its
 // 预付健康码 and, for a yellow or red code, the reasons in Chinese; paged by next_cursor.
 import { api } from "./api.js";
-import { formatDate } from "./format.js";
-import { HEALTH_CODES, INDUSTRIES, healthCodeLabel, indicatorLabel, industryLabel } from "./labels.js";
+import { element } from "./dom.js";
+import { healthBadge, publicWarning, reasonsList } from "./health.js";
+import { INDUSTRIES, industryLabel } from "./labels.js";
 import { announce, initShell } from "./shell.js";
 
 const PAGE_SIZE = 20;
@@ -15,55 +16,12 @@ let cursor = null;
 let nameSearchUnsupported = false;
 const NO_NAME_SEARCH = "暂不支持按名称搜索，已显示全部商户。";
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 async function healthOf(merchantId) {
   try {
     return await api.get(`/merchants/${encodeURIComponent(merchantId)}/health`);
   } catch {
     return null; // not assessed yet, or risk unavailable: the badge alone is shown
   }
-}
-
-function badge(code) {
-  const node = element("span", `health-badge health-${HEALTH_CODES[code] ? code : "none"}`);
-  node.textContent = `预付健康码：${healthCodeLabel(code)}`;
-  if (HEALTH_CODES[code]) node.title = HEALTH_CODES[code].hint;
-  return node;
-}
-
-function reasonsList(health) {
-  const reasons = element("ul", "health-reasons");
-  const seen = new Set();
-  for (const reason of health.reasons) {
-    const text = indicatorLabel(reason.indicator);
-    if (!seen.has(text)) reasons.append(element("li", "", text));
-    seen.add(text);
-  }
-  return reasons;
-}
-
-function warning(merchant, health) {
-  // Built from the reasons' codes rather than the API's `public_warning` (English text); the
-  // regulator's own warning (status "warned") is shown in the regulator's words.
-  const parts = [];
-  if (merchant.health_code === "red") {
-    const since = health ? `（${formatDate(health.since)}起）` : "";
-    parts.push(`风险提示：该商户预付健康码为红码${since}，已暂停售卡，请勿购买新卡。`);
-  }
-  if (merchant.status === "warned") {
-    parts.push(`监管提示：${merchant.status_reason || "该商户已被监管部门警示。"}`);
-  }
-  if (!parts.length) return null;
-  const node = element("p", "public-warning");
-  node.setAttribute("data-testid", "public-warning");
-  node.textContent = parts.join(" ");
-  return node;
 }
 
 function card(merchant, health) {
@@ -74,11 +32,11 @@ function card(merchant, health) {
   link.href = `/app/merchants/${encodeURIComponent(merchant.merchant_id)}`;
   title.append(link);
   item.append(title, element("p", "merchant-meta", `${industryLabel(merchant.industry)} · ${merchant.address}`));
-  item.append(badge(merchant.health_code));
+  item.append(healthBadge(merchant.health_code));
   if (health && health.reasons.length && merchant.health_code !== "green") {
     item.append(element("p", "reasons-title", "原因："), reasonsList(health));
   }
-  const warned = warning(merchant, health);
+  const warned = publicWarning(merchant, health);
   if (warned) item.append(warned);
   return item;
 }

@@ -2,8 +2,8 @@
 // code (the risk service's indicator names, services/risk/domain/health_code.py), the public
 // metrics, the industries (services/merchant/domain/model.py INDUSTRIES), and the card types,
 // card statuses and complaint categories and statuses both the consumer's pages and the
-// merchant's console show, so the two name them alike. tests/pages
-// checks that every indicator, flag, status and industry in the Python source has a label.
+// merchant's console show, so the two name them alike. tests/pages checks that every
+// indicator, flag, status and industry in the Python source has a label.
 
 export const HEALTH_CODES = Object.freeze({
   green: { label: "绿码", hint: "经营正常，预付资金有保障" },

@@ -1,11 +1,7 @@
-// Small DOM helpers for the pages: elements are built with textContent only, so text from
-// the API is never parsed as HTML.
-export function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
+// Small DOM helpers for the consumer's pages, over ../dom.js's element (textContent only).
+import { element } from "../dom.js";
+
+export { element };
 
 export function link(href, text, className) {
   const node = element("a", className, text);

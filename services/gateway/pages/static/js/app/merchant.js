@@ -6,7 +6,7 @@ import { CARD_STATUSES, CARD_TYPES, label } from "./labels.js";
 import { markReady } from "./consumer.js";
 import { button, element, idFromPath, sleep } from "./dom.js";
 import { formatBalance, formatDate, formatFen, formatTenths } from "../format.js";
-import { healthBadge, publicWarning, reasonsList } from "./health.js";
+import { healthBadge, publicWarning, reasonsList } from "../health.js";
 import { industryLabel } from "../labels.js";
 import { announce, initShell } from "../shell.js";
 

@@ -5,12 +5,7 @@ import { api } from "../api.js";
 import { currentSession, loginUrl } from "../session.js";
 import { initShell } from "../shell.js";
 
-export function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
+export { element } from "../dom.js";
 
 // A merchant's path in the API: /merchants/<id><rest>.
 export function merchantPath(merchantId, rest = "") {

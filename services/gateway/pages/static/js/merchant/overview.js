@@ -3,7 +3,8 @@
 // charts for a chosen range (the last 30 days at first), and its payouts.
 import { api } from "../api.js";
 import { formatDate, formatDateTime, formatDay, formatFen } from "../format.js";
-import { HEALTH_CODES, METRICS, healthCodeLabel, indicatorLabel } from "../labels.js";
+import { reasonsList } from "../health.js";
+import { HEALTH_CODES, METRICS, healthCodeLabel } from "../labels.js";
 import { announce } from "../shell.js";
 import { drawCharts } from "./charts.js";
 import { clearErrors, element, merchantPath, requireMerchant, settled } from "./console.js";
@@ -28,14 +29,7 @@ async function showHealth() {
     box.dataset.code = health.code;
     box.append(badge(health.code), element("p", "hint", `${HEALTH_CODES[health.code]?.hint ?? ""}（${formatDate(health.since)}起）`));
     if (health.reasons.length) {
-      const reasons = element("ul", "reasons");
-      const seen = new Set();
-      for (const reason of health.reasons) {
-        const words = indicatorLabel(reason.indicator);
-        if (!seen.has(words)) reasons.append(element("li", "", words));
-        seen.add(words);
-      }
-      box.append(element("p", "", "原因："), reasons);
+      box.append(element("p", "", "原因："), reasonsList(health, "reasons"));
     } else {
       box.append(element("p", "", "各项指标正常。"));
     }

@@ -1,8 +1,8 @@
-// A merchant's 预付健康码 as the consumer's pages show it: the badge, the reasons in plain
-// Chinese, and the public warning when red (as on the directory).
+// A merchant's 预付健康码 as the public directory and the consumer's merchant page show it: the
+// badge, the reasons in plain Chinese, and the public warning when red or warned.
 import { element } from "./dom.js";
-import { formatDate } from "../format.js";
-import { HEALTH_CODES, healthCodeLabel, indicatorLabel } from "../labels.js";
+import { formatDate } from "./format.js";
+import { HEALTH_CODES, healthCodeLabel, indicatorLabel } from "./labels.js";
 
 export function healthBadge(code) {
   const node = element("span", `health-badge health-${HEALTH_CODES[code] ? code : "none"}`);
@@ -11,8 +11,9 @@ export function healthBadge(code) {
   return node;
 }
 
-export function reasonsList(health) {
-  const reasons = element("ul", "health-reasons");
+// One line per distinct meaning: two indicators may read alike in Chinese.
+export function reasonsList(health, className = "health-reasons") {
+  const reasons = element("ul", className);
   const seen = new Set();
   for (const reason of health.reasons) {
     const text = indicatorLabel(reason.indicator);
@@ -23,6 +24,8 @@ export function reasonsList(health) {
 }
 
 export function publicWarning(merchant, health) {
+  // Built from the reasons' codes rather than the API's `public_warning` (English text); the
+  // regulator's own warning (status "warned") is shown in the regulator's words.
   const parts = [];
   if (merchant.health_code === "red") {
     const since = health ? `（${formatDate(health.since)}起）` : "";
