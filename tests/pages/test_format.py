@@ -1,5 +1,6 @@
-"""static/js/format.js in the browser: money from integer fen without floats, and times in
-Beijing time."""
+"""static/js/format.js in the browser: money from integer fen without floats, times in
+Beijing time, and the consumer pages' additions: a card code grouped in fours, a rating
+average from integer tenths, and a balance in the card's own unit."""
 
 from __future__ import annotations
 
@@ -60,3 +61,30 @@ def test_times_are_shown_in_beijing_time(page):
         ["2026年12月1日 00:00", "2026年12月1日"],
         ["2026年12月31日 23:59", "2026年12月31日"],
     ]
+
+
+def test_a_card_code_is_grouped_in_fours(page):
+    got = _run(page, "arg.map((c) => f.formatCardCode(c))", ["123456789012", "1234", "12345"])
+    assert got == ["1234 5678 9012", "1234", "1234 5"]
+
+
+def test_a_rating_average_is_written_from_tenths(page):
+    got = _run(page, "arg.map((t) => f.formatTenths(t))", [43, 50, 10, 7])
+    assert got == ["4.3", "5.0", "1.0", "0.7"]
+    refused = _run(
+        page, "(() => { try { f.formatTenths(arg); } catch (e) { return e.name; } })()", 4.3
+    )
+    assert refused == "TypeError"
+
+
+def test_a_balance_is_shown_in_its_cards_unit(page):
+    got = _run(
+        page,
+        "arg.map(([type, balance]) => f.formatBalance(type, balance))",
+        [
+            ["stored_value", {"value": 110000}],
+            ["count", {"uses": 7}],
+            ["period", {"days_left": 30}],
+        ],
+    )
+    assert got == ["¥1,100.00", "7 次", "30 天"]
