@@ -17,38 +17,7 @@ from services.domain_errors import DomainError, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands, queries
 from services.escrow.application.store import card_stream
-from tests.support.escrow_cards import POLICY, T0
-from tests.support.products import Products
-
-PRODUCTS = Products(
-    sv={
-        "merchant_id": "m-1",
-        "type": "stored_value",
-        "price": 100_000,
-        "bonus": 20_000,
-        "uses": 0,
-        "validity_days": 365,
-        "period_days": 0,
-    },
-    count={
-        "merchant_id": "m-1",
-        "type": "count",
-        "price": 80_000,
-        "bonus": 0,
-        "uses": 10,
-        "validity_days": 180,
-        "period_days": 0,
-    },
-    period={
-        "merchant_id": "m-1",
-        "type": "period",
-        "price": 90_000,
-        "bonus": 0,
-        "uses": 0,
-        "validity_days": 0,
-        "period_days": 90,
-    },
-)
+from tests.support.escrow_cards import POLICY, T0, buy
 
 
 def outcome(call):
@@ -71,9 +40,7 @@ def test_a_refund_right_after_its_quote_returns_what_was_quoted(product, spends,
         store = SqliteEventStore(Path(tmp) / "escrow.db")
         bank = SimulatedBank(Path(tmp) / "statements", clock=lambda: T0)
         try:
-            card_id = commands.purchase_card(
-                "c-1", product, store=store, merchants=PRODUCTS, bank=bank, policy=POLICY, now=T0
-            )["card_id"]
+            card_id = buy(store, bank, product=product)["card_id"]
             for day, size, confirm in spends:
                 when = T0 + timedelta(days=day)
                 try:
@@ -113,9 +80,7 @@ def test_a_refund_right_after_its_quote_returns_what_was_quoted(product, spends,
 def test_the_quote_shows_the_rule_and_the_formulas_inputs_and_only_to_the_owner(tmp_path):
     store = SqliteEventStore(tmp_path / "escrow.db")
     bank = SimulatedBank(tmp_path / "statements", clock=lambda: T0)
-    card_id = commands.purchase_card(
-        "c-1", "sv", store=store, merchants=PRODUCTS, bank=bank, policy=POLICY, now=T0
-    )["card_id"]
+    card_id = buy(store, bank)["card_id"]
     quote = queries.refund_quote(card_id, "c-1", None, store=store, policy=POLICY, now=T0)
     assert (quote["rule"], quote["refund_amount"]) == ("cooling_off", 100_000)
     assert quote["inputs"]["price"] == 100_000 and quote["inputs"]["cooling_off_days"] == 7

@@ -22,6 +22,15 @@ PRODUCTS = Products(
         "validity_days": 365,
         "period_days": 0,
     },
+    count={
+        "merchant_id": "m-1",
+        "type": "count",
+        "price": 80_000,
+        "bonus": 0,
+        "uses": 10,
+        "validity_days": 180,
+        "period_days": 0,
+    },
     big={
         "merchant_id": "m-1",
         "type": "stored_value",
