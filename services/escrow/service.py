@@ -184,8 +184,8 @@ class EscrowService(PlatformService):
     def consumer_redemptions(
         self, consumer_id: str, status: str, after: str = "", limit: int = 100
     ) -> dict:
-        return redemption_queries.consumer_redemptions(
-            consumer_id, status, store=self.store, now=now(), after=after, limit=limit
+        return redemption_queries.redemptions_of(
+            "consumer", consumer_id, status, store=self.store, now=now(), after=after, limit=limit
         )
 
     @rpc
@@ -193,8 +193,8 @@ class EscrowService(PlatformService):
     def merchant_redemptions(
         self, merchant_id: str, status: str, after: str = "", limit: int = 100
     ) -> dict:
-        return redemption_queries.merchant_redemptions(
-            merchant_id, status, store=self.store, now=now(), after=after, limit=limit
+        return redemption_queries.redemptions_of(
+            "merchant", merchant_id, status, store=self.store, now=now(), after=after, limit=limit
         )
 
     @rpc

@@ -134,7 +134,7 @@ def test_a_request_is_listed_pending_at_once_and_reads_expired_once_lapsed(env):
     rid = spend(store, card_id, 12_000, confirm=False)
 
     def listed(status, when):
-        page = redemption_queries.consumer_redemptions("c-1", status, store=store, now=when)
+        page = redemption_queries.redemptions_of("consumer", "c-1", status, store=store, now=when)
         return [(r["redemption_id"], r["status"]) for r in page["items"]]
 
     assert listed("pending", T0) == [(rid, "pending")]
@@ -152,7 +152,10 @@ def test_a_request_is_listed_pending_at_once_and_reads_expired_once_lapsed(env):
     scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=lapse + timedelta(seconds=1))
     assert listed("all", lapse) == [(rid, "expired")]
     assert listed("all", T0) == [(rid, "expired")], "recorded: expired whatever the time"
-    assert redemption_queries.consumer_redemptions("c-2", "all", store=store, now=T0)["items"] == []
+    assert (
+        redemption_queries.redemptions_of("consumer", "c-2", "all", store=store, now=T0)["items"]
+        == []
+    )
 
 
 def test_each_side_sees_its_requests_by_status(env):
@@ -168,14 +171,17 @@ def test_each_side_sees_its_requests_by_status(env):
         "rejected": {rejected},
         "all": {pending, confirmed, rejected},
     }.items():
-        page = redemption_queries.merchant_redemptions("m-1", status, store=store, now=T0)
+        page = redemption_queries.redemptions_of("merchant", "m-1", status, store=store, now=T0)
         assert {r["redemption_id"] for r in page["items"]} == expected, status
-    assert redemption_queries.merchant_redemptions("m-2", "all", store=store, now=T0)["items"] == []
+    assert (
+        redemption_queries.redemptions_of("merchant", "m-2", "all", store=store, now=T0)["items"]
+        == []
+    )
     with pytest.raises(InvalidInput):
-        redemption_queries.merchant_redemptions("m-1", "bogus", store=store, now=T0)
-    page = redemption_queries.merchant_redemptions("m-1", "all", store=store, now=T0, limit=2)
-    rest = redemption_queries.merchant_redemptions(
-        "m-1", "all", store=store, now=T0, after=page["next_after"], limit=2
+        redemption_queries.redemptions_of("merchant", "m-1", "bogus", store=store, now=T0)
+    page = redemption_queries.redemptions_of("merchant", "m-1", "all", store=store, now=T0, limit=2)
+    rest = redemption_queries.redemptions_of(
+        "merchant", "m-1", "all", store=store, now=T0, after=page["next_after"], limit=2
     )
     assert len(page["items"]) == 2 and len(rest["items"]) == 1 and rest["next_after"] is None
 
@@ -191,7 +197,7 @@ def test_the_migration_fills_requests_recorded_before_their_full_view(env):
         uow.delete_view(migrations.MIGRATIONS, migrations.CARD_VIEWS_V2)
     assert redemption_queries.get_redemption(rid, store=store, now=T0)["status"] == "confirmed"
     migrations.backfill_card_views(store)
-    page = redemption_queries.consumer_redemptions("c-1", "confirmed", store=store, now=T0)
+    page = redemption_queries.redemptions_of("consumer", "c-1", "confirmed", store=store, now=T0)
     assert [r["redemption_id"] for r in page["items"]] == [rid]
 
 

@@ -47,43 +47,30 @@ def get_redemption(redemption_id: str, *, store: EventStore, now: datetime) -> d
     return as_of(_full(store, redemption_id, found), now)
 
 
-def _listed(
-    collection: str, owner: str, status: str, store: EventStore, now: datetime, after: str, limit
+SIDES = {"consumer": REDEMPTIONS_BY_CONSUMER, "merchant": REDEMPTIONS_BY_MERCHANT}
+"""Whose requests a list holds: the card owner's or the merchant's (each has its own index)."""
+
+
+def redemptions_of(
+    side: str,
+    owner: str,
+    status: str,
+    *,
+    store: EventStore,
+    now: datetime,
+    after: str = "",
+    limit: int = 100,
 ) -> dict:
+    """The requests of one consumer or one merchant (`side`) with `status` (or all), oldest
+    first."""
     if status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", "invalid_status")
     found = keyset_page(
         store.list_views,
-        collection,
+        SIDES[side],
         f"{owner}/",
         after,
         limit,
         keep=lambda key, doc: status == "all" or as_of(doc, now)["status"] == status,
     )
     return {"items": [as_of(v, now) for _, v in found["rows"]], "next_after": found["next_after"]}
-
-
-def consumer_redemptions(
-    consumer_id: str,
-    status: str,
-    *,
-    store: EventStore,
-    now: datetime,
-    after: str = "",
-    limit: int = 100,
-) -> dict:
-    """The consumer's requests with `status` (or all), oldest first."""
-    return _listed(REDEMPTIONS_BY_CONSUMER, consumer_id, status, store, now, after, limit)
-
-
-def merchant_redemptions(
-    merchant_id: str,
-    status: str,
-    *,
-    store: EventStore,
-    now: datetime,
-    after: str = "",
-    limit: int = 100,
-) -> dict:
-    """The merchant's requests with `status` (or all), oldest first."""
-    return _listed(REDEMPTIONS_BY_MERCHANT, merchant_id, status, store, now, after, limit)
