@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import struct
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -16,75 +15,30 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from devenv.ports import free_port
-from ledger.bootstrap import DEFAULT_ORIGIN, load_or_create_log_key
+from ledger.bootstrap import DEFAULT_ORIGIN
+from platformrun.__main__ import WITNESS_PARTIES, witness_children
 from services.gateway.app import create_app
 from tests.support.gateway import auth, gateway_settings
-from tests.support.harness import ROOT, start_nameko, start_service, stop, wait_until
+from tests.support.harness import start_nameko, start_service, stop, wait_until
 from tests.support.ledger_events import payloads, publish
 
 pytestmark = pytest.mark.broker
 
-PARTIES = ("bank", "regulator")
-
-
-def _witness(tmp_path, party: str, log_vkey: str) -> tuple[subprocess.Popen, dict]:
-    name = f"{party}.test/witness"
-    key_file = tmp_path / f"witness-{party}.key"
-    command = [sys.executable, "-m", "ledger.witness"]
-    vkey = subprocess.run(
-        [*command, "init", "--name", name, "--key-file", str(key_file)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()[-1]
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *command,
-            "serve",
-            "--name",
-            name,
-            "--key-file",
-            str(key_file),
-            "--log-vkey",
-            log_vkey,
-            "--origin",
-            DEFAULT_ORIGIN,
-            "--db",
-            str(tmp_path / f"witness-{party}.db"),
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=open(tmp_path / f"witness-{party}.log", "ab"),  # noqa: SIM115 - the child's
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return process, {"name": name, "url": f"http://127.0.0.1:{port}", "vkey": vkey}
-
 
 @pytest.fixture
 def client(tmp_path, amqp_uri):
-    log_key = load_or_create_log_key(tmp_path / "ledger" / "keys", DEFAULT_ORIGIN)
-    witnesses = [_witness(tmp_path, party, log_key.verifier.vkey()) for party in PARTIES]
-    processes = [process for process, _ in witnesses]
-    processes.append(
-        start_nameko(
-            "ledger.service:LedgerService",
-            {
-                "AMQP_URI": amqp_uri,
-                "LEDGER_DIR": str(tmp_path / "ledger"),
-                "WITNESSES": [spec for _, spec in witnesses],
-            },
-            tmp_path,
-        )
-    )
-    processes.append(start_service("risk", tmp_path, amqp_uri))
+    # The launcher's own witnesses, their keys and databases under tmp_path, cosigning the
+    # ledger whose log key it made there (tmp_path/ledger/keys).
+    witnesses, specs = witness_children(tmp_path, dict(os.environ), tmp_path)
+    processes = []
     app = create_app(gateway_settings(tmp_path, amqp_uri))
     client = app.test_client()
     try:
+        for witness in witnesses:
+            witness.start()
+        config = {"AMQP_URI": amqp_uri, "LEDGER_DIR": str(tmp_path / "ledger"), "WITNESSES": specs}
+        processes.append(start_nameko("ledger.service:LedgerService", config, tmp_path))
+        processes.append(start_service("risk", tmp_path, amqp_uri))
         wait_until(
             lambda: client.get("/api/v1/keys").status_code == 200, timeout=90, what="the keys"
         )
@@ -93,6 +47,8 @@ def client(tmp_path, amqp_uri):
         app.config["RPC_POOL"].close()
         for process in processes:
             stop(process)
+        for witness in witnesses:
+            witness.stop()
 
 
 # --- what a browser does, with the keys alone ---------------------------------------------------
@@ -181,7 +137,7 @@ def test_a_receipt_verifies_with_the_published_keys_alone(client, amqp_uri, tmp_
     published = keys.get_json()
     assert published["log"]["origin"] == DEFAULT_ORIGIN
     assert sorted(w["name"] for w in published["witnesses"]) == sorted(
-        f"{p}.test/witness" for p in PARTIES
+        f"{p}.prepaid-trust.local/witness" for p in WITNESS_PARTIES
     )
     assert sorted(published["quorum"]) == sorted(w["name"] for w in published["witnesses"])
     assert _verifier(published["log"]["vkey"])["type"] == 0x01
