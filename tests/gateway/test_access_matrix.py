@@ -52,6 +52,9 @@ def row(allowed: dict[str, int], default: int) -> dict[str, int]:
 
 PUBLIC = dict.fromkeys(WHO, 200)
 OWNER_A = row({"consumer_a": 200, "consumer_b": 404}, 403)
+# A merchant's own object: merchant_y gets 404 as for anything not its own.
+MERCHANT_X = row({"merchant_x": 200, "merchant_y": 404}, 403)
+MERCHANT_X_OR_REGULATOR = {**MERCHANT_X, "regulator": 200}
 
 
 class World:
@@ -314,12 +317,12 @@ TABLE = {
             {},
             f"/api/v1/merchants/{w.x}/products?include_retired=true&limit=500",
         ),
-        row({"merchant_x": 200, "merchant_y": 404}, 403),
+        MERCHANT_X,
     ),
     "/api/v1/merchants/<merchant_id>/stats": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/stats", None, None),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+        MERCHANT_X_OR_REGULATOR,
     ),
     "/api/v1/merchants/<merchant_id>/flags": (
         "POST",
@@ -342,7 +345,7 @@ TABLE = {
     "/api/v1/merchants/<merchant_id>/settlements": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/settlements", None, None),
-        row({"merchant_x": 200, "merchant_y": 404}, 403),
+        MERCHANT_X,
     ),
     "/api/v1/cards": (
         "POST",
@@ -444,17 +447,17 @@ TABLE = {
             {"card_code": w.card_code()},
             f"/api/v1/cards/{w.card['card_id']}",
         ),
-        row({"merchant_x": 200, "merchant_y": 404}, 403),
+        MERCHANT_X,
     ),
     "/api/v1/merchants/<merchant_id>/cards": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/cards", None, None),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+        MERCHANT_X_OR_REGULATOR,
     ),
     "/api/v1/merchants/<merchant_id>/redemptions": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/redemptions?status=pending", None, None),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+        MERCHANT_X_OR_REGULATOR,
     ),
     "/api/v1/merchants/<merchant_id>/stats/daily": (
         "GET",
@@ -463,7 +466,7 @@ TABLE = {
             None,
             None,
         ),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+        MERCHANT_X_OR_REGULATOR,
     ),
     "/api/v1/complaints": (
         "POST",
@@ -500,7 +503,7 @@ TABLE = {
             {"response": "sorry"},
             f"complaint:{c}",
         ),
-        row({"merchant_x": 200, "merchant_y": 404}, 403),
+        MERCHANT_X,
     ),
     "/api/v1/complaints/<complaint_id>/resolve": (
         "POST",
@@ -528,7 +531,7 @@ TABLE = {
     "/api/v1/merchants/<merchant_id>/complaints": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/complaints", None, None),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200}, 403),
+        MERCHANT_X_OR_REGULATOR,
     ),
     "/api/v1/consumers/me/complaints": (
         "GET",
