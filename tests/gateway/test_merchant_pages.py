@@ -10,11 +10,10 @@ import re
 import pytest
 
 from services.gateway.app import create_app
-from services.gateway.pages import CONTENT_SECURITY_POLICY
 from services.gateway.schemas.cards import DailyFigures
 from services.gateway.schemas.merchants import MerchantStats
 from tests.support.error_codes import ROOT
-from tests.support.gateway import gateway_settings
+from tests.support.gateway import gateway_settings, served_page
 
 PAGES = ROOT / "services" / "gateway" / "pages"
 LABELS = PAGES / "static" / "js" / "merchant" / "labels.js"
@@ -33,12 +32,8 @@ def client(tmp_path):
 
 @pytest.mark.parametrize("path, title", ROUTES.items())
 def test_each_console_page_renders_with_its_headers_and_no_inline_script(client, path, title):
-    answer = client.get(path)
-    assert answer.status_code == 200
-    assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
-    assert answer.headers["X-Content-Type-Options"] == "nosniff"
-    html = answer.get_data(as_text=True)
-    assert f"<title>{title} - 预付保</title>" in html and '<html lang="zh-CN">' in html
+    html = served_page(client, path)
+    assert f"<title>{title} - 预付保</title>" in html
     assert f'aria-current="page">{title}</a>' in html
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert "<style" not in html and " style=" not in html and " on" + "click=" not in html

@@ -34,3 +34,17 @@ def is_page_route(rule) -> bool:
     from services.gateway.pages import page_blueprint_names
 
     return rule.endpoint.partition(".")[0] in page_blueprint_names()
+
+
+def served_page(client, path: str) -> str:
+    """GET `path` as one of our HTML pages: 200, the pages' security headers, a document in
+    Chinese; returns its HTML for the caller's own checks."""
+    from services.gateway.pages import CONTENT_SECURITY_POLICY
+
+    answer = client.get(path)
+    assert answer.status_code == 200, path
+    assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    html = answer.get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    return html
