@@ -32,9 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    # The users' browsers speak Chinese: date inputs and number formats follow this, not the
-    # context's locale.
-    "--lang=zh-CN",
 ]
 SESSION_KEY = "prepaid-trust.session"
 """static/js/session.js keeps the tab's token under this sessionStorage key."""
