@@ -249,6 +249,7 @@ def test_the_trap_product_is_refused_over_http_and_an_old_one_is_not_sold(tmp_pa
         assert [{k: str(v) for k, v in b.items()} for b in error["details"]["breaches"]] == [
             {
                 "rule": "cards.max_period_days",
+                "field": "period_days",
                 "limit": str(POLICY.cards.max_period_days),
                 "value": str(HUGE),
             }
