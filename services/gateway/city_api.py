@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from services.gateway import access
 from services.gateway.auth import require
 from services.gateway.clients import clients
 from services.gateway.errors import ApiError
 from services.gateway.openapi import operation, param
 from services.gateway.paging import PAGE_PARAMS, decode, encode
-from services.gateway.schemas.city import CityQuery, CityStats, ListQuery, RedBlackLists
+from services.gateway.request_context import principal
+from services.gateway.schemas.city import (
+    CityQuery,
+    CityStats,
+    HealthHistory,
+    HistoryQuery,
+    ListQuery,
+    RedBlackLists,
+)
 from services.gateway.validation import query
 
 blueprint = Blueprint("city", __name__, url_prefix="/api/v1")
@@ -60,3 +69,25 @@ def red_black():
         body[which] = page["items"]
         body.setdefault("next_cursor", {})[which] = encode(f"lists/{which}", page["next_after"])
     return jsonify(RedBlackLists().dump(body))
+
+
+@blueprint.get("/merchants/<merchant_id>/health/history")
+@operation(
+    "A merchant's indicators one row a day, every code change with its reasons, and the "
+    "policy's thresholds, over from..to (at most 366 days; the merchant itself, regulators)",
+    tag="regulator",
+    response=HealthHistory,
+    errors=(400, 404),
+    params=(
+        param("from", description="first day, YYYY-MM-DD", required=True),
+        param("to", description="last day, YYYY-MM-DD", required=True),
+    ),
+)
+@require("merchant", "regulator")
+def health_history(merchant_id: str):
+    access.only_itself(principal(), merchant_id)
+    args = query(HistoryQuery())
+    found = clients().risk.health_history(
+        merchant_id, args["from_"].isoformat(), args["to"].isoformat()
+    )
+    return jsonify(HealthHistory().dump(found))

@@ -222,6 +222,9 @@ class RiskClient(_Client):
     def public_list(self, which: str, after: str, limit: int) -> Json:
         return self._call("public_list", which, after, limit)
 
+    def health_history(self, merchant_id: str, first: str, last: str) -> Json:
+        return self._call("health_history", merchant_id, first, last)
+
     def acknowledge_alert(self, alert_id: str, by: str, metadata: Metadata) -> Json:
         return self._call("alert_step", alert_id, "acknowledged", by, metadata=metadata)
 

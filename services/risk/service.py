@@ -29,6 +29,7 @@ from services.risk.application import (
     commands,
     credit,
     delisting,
+    history,
     projections,
     public_lists,
     queries,
@@ -250,6 +251,11 @@ class RiskService(PlatformService):
         if by == "day":
             return city.by_day(first, last, store=self.store)
         return city.by_industry(store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def health_history(self, merchant_id, first, last) -> dict:
+        return history.health_history(merchant_id, first, last, store=self.store, rules=self.rules)
 
     @rpc
     def public_list(self, which, after="", limit=100) -> dict:

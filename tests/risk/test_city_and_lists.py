@@ -10,8 +10,8 @@ import pytest
 
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
-from services.domain_errors import InvalidInput
-from services.risk.application import city, commands, public_lists
+from services.domain_errors import InvalidInput, NotFound
+from services.risk.application import city, commands, history, public_lists
 from services.risk.domain.health_code import RiskRules
 
 RULES = RiskRules.from_policy(load_policy().risk)
@@ -188,3 +188,57 @@ def test_the_lists_follow_status_flags_and_codes(store):
     black = public_lists.listed("black", store=store)["items"]
     assert [(e["merchant_id"], e["reason_code"]) for e in black] == [("m-d", "defaulted")]
     assert black[0]["since"] == (T0 + timedelta(hours=3)).isoformat()
+
+
+def test_the_history_has_a_row_a_day_every_change_and_the_thresholds(store):
+    applied(store, "m-a", "fitness", T0 - timedelta(days=3))
+    publish(
+        store,
+        "merchant.MerchantApproved",
+        T0 - timedelta(days=3),
+        merchant_id="m-a",
+        approved_by="op",
+    )
+    card(store, "m-a", 1, T0 - timedelta(days=2))
+    publish(
+        store,
+        "merchant.MerchantFlagSet",
+        T0,
+        merchant_id="m-a",
+        flag="dishonest_debtor",
+        on=True,
+        source="court",
+        set_by="r-1",
+    )
+    found = history.health_history(
+        "m-a",
+        (T0 - timedelta(days=5)).date().isoformat(),
+        (T0 + timedelta(days=1)).date().isoformat(),
+        store=store,
+        rules=RULES,
+    )
+    days = found["days"]
+    # Nothing before the first evaluation; the day between two evaluations repeats the first.
+    assert [d["date"] for d in days] == [
+        (T0 + timedelta(days=n)).date().isoformat() for n in range(-3, 2)
+    ]
+    assert [d["open_cards"] for d in days] == [0, 1, 1, 1, 1]
+    assert [d["code"] for d in days][-2:] == ["red", "red"]
+    assert {"coverage_percent", "dormancy_days", "refund_rate_per_mille"} <= set(days[0])
+    assert [c["code"] for c in found["changes"]][-1] == "red"
+    assert found["changes"][0]["previous"] == "unassessed"
+    assert [r["indicator"] for r in found["changes"][-1]["reasons"]] == ["flag:dishonest_debtor"]
+    assert found["thresholds"]["coverage_percent"] == {
+        "higher_is_better": True,
+        "green": RULES.green_min_coverage_percent,
+        "red": RULES.hard_min_coverage_percent,
+    }
+
+
+def test_the_history_of_an_unknown_merchant_is_not_found_and_its_range_is_checked(store):
+    with pytest.raises(NotFound):
+        history.health_history("m-none", "2026-09-01", "2026-09-02", store=store, rules=RULES)
+    applied(store, "m-a", "fitness")
+    card(store, "m-a", 1, T0)
+    with pytest.raises(InvalidInput):
+        history.health_history("m-a", "2026-09-02", "2026-09-01", store=store, rules=RULES)

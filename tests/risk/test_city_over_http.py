@@ -3,7 +3,7 @@ escrow and risk services on RabbitMQ: both follow the published events."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -70,6 +70,29 @@ def test_the_city_and_the_lists_follow_the_events(platform):
     assert rows["fitness"]["by_code"]["red"] == 1
 
     today = date.today().isoformat()
+    week_ago = (date.today() - timedelta(days=6)).isoformat()
+    history = client.get(
+        f"/api/v1/merchants/{gym}/health/history?from={week_ago}&to={today}", headers=regulator
+    ).get_json()
+    assert history["days"][-1]["date"] == today and history["days"][-1]["code"] == "red"
+    assert [c["code"] for c in history["changes"]][-1] == "red"
+    assert history["thresholds"]["coverage_percent"]["higher_is_better"] is True
+    itself = client.get(
+        f"/api/v1/merchants/{gym}/health/history?from={today}&to={today}",
+        headers=auth(client, "merchant", gym),
+    )
+    assert itself.status_code == 200
+    other = client.get(
+        f"/api/v1/merchants/{gym}/health/history?from={today}&to={today}",
+        headers=auth(client, "merchant", school),
+    )
+    assert_error(other, 404, "not_found")
+    assert_error(
+        client.get(f"/api/v1/merchants/{gym}/health/history?from={today}", headers=regulator),
+        400,
+        "invalid_input",
+    )
+
     days = client.get(
         f"/api/v1/stats/city?by=day&from={today}&to={today}", headers=regulator
     ).get_json()

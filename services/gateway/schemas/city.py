@@ -83,3 +83,42 @@ class RedBlackLists(StrictSchema):
     red = fields.List(fields.Nested(ListEntry), required=True)
     black = fields.List(fields.Nested(ListEntry), required=True)
     next_cursor = fields.Nested(ListCursors, required=True)
+
+
+class HistoryQuery(StrictSchema):
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+
+
+class CodeChange(StrictSchema):
+    at = fields.String(required=True)
+    code = fields.String(required=True)
+    previous = fields.String(required=True, metadata={"description": "unassessed at first"})
+    reasons = fields.List(fields.Dict(), required=True)
+
+
+class Threshold(StrictSchema):
+    higher_is_better = fields.Boolean(required=True)
+    green = fields.Integer(allow_none=True, required=True)
+    red = fields.Integer(allow_none=True, required=True)
+
+
+class HealthHistory(StrictSchema):
+    merchant_id = fields.String(required=True)
+    from_ = fields.String(data_key="from", required=True)
+    to = fields.String(required=True)
+    days = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "one row a day from the first evaluation on: {date, code, and "
+            "every indicator by name}; a day without an evaluation repeats the one before"
+        },
+    )
+    changes = fields.List(fields.Nested(CodeChange), required=True)
+    thresholds = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(Threshold),
+        required=True,
+        metadata={"description": "indicator -> the policy's green and red limits"},
+    )
