@@ -12,6 +12,7 @@ SUITES = {
     "ledger": "bench.ledger_bench",
     "escrow": "bench.escrow_bench",
     "risk": "bench.risk_bench",
+    "city": "bench.city_bench",
     "schedule": "bench.schedule_bench",
     "pages": "bench.pages_bench",
 }

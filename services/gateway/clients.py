@@ -215,6 +215,16 @@ class RiskClient(_Client):
     def alerts(self, status: str, after: str, limit: int) -> Json:
         return self._call("alerts", status, after, limit)
 
+    # --- the city's figures and the public lists (issue 13) ---
+    def city_stats(self, by: str, first: str, last: str) -> Json:
+        return self._call("city_stats", by, first, last)
+
+    def public_list(self, which: str, after: str, limit: int) -> Json:
+        return self._call("public_list", which, after, limit)
+
+    def health_history(self, merchant_id: str, first: str, last: str) -> Json:
+        return self._call("health_history", merchant_id, first, last)
+
     def acknowledge_alert(self, alert_id: str, by: str, metadata: Metadata) -> Json:
         return self._call("alert_step", alert_id, "acknowledged", by, metadata=metadata)
 

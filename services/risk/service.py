@@ -24,7 +24,17 @@ from services.key_files import load_or_create_key_file
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.risk.adapters.merchant_rpc import MerchantStatusOverRpc
-from services.risk.application import commands, credit, delisting, projections, queries, ratings
+from services.risk.application import (
+    city,
+    commands,
+    credit,
+    delisting,
+    history,
+    projections,
+    public_lists,
+    queries,
+    ratings,
+)
 from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
@@ -233,6 +243,23 @@ class RiskService(PlatformService):
         return queries.open_alerts(
             store=self.store, now=now(), status=status, after=after, limit=limit
         )
+
+    # --- the city's figures and the public lists (issue 13) ---
+    @rpc
+    @domain_errors_cross
+    def city_stats(self, by="industry", first="", last="") -> dict:
+        if by == "day":
+            return city.by_day(first, last, store=self.store)
+        return city.by_industry(store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def health_history(self, merchant_id, first, last) -> dict:
+        return history.health_history(merchant_id, first, last, store=self.store, rules=self.rules)
+
+    @rpc
+    def public_list(self, which, after="", limit=100) -> dict:
+        return public_lists.listed(which, store=self.store, after=after, limit=limit)
 
     @rpc
     @domain_errors_cross

@@ -570,6 +570,26 @@ TABLE = {
         lambda w: ("/api/v1/alerts", None, None),
         row({"regulator": 200}, 403),
     ),
+    # The city's figures and the public lists (issue 13).
+    "/api/v1/stats/city": (
+        "GET",
+        lambda w: ("/api/v1/stats/city?by=industry", None, None),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/health/history": (
+        "GET",
+        lambda w: (
+            f"/api/v1/merchants/{w.x}/health/history?from=2026-01-01&to=2026-01-02",
+            None,
+            None,
+        ),
+        MERCHANT_X_OR_REGULATOR,
+    ),
+    "/api/v1/lists/red-black": (
+        "GET",
+        lambda w: ("/api/v1/lists/red-black", None, None),
+        PUBLIC,
+    ),
     "/api/v1/alerts/<alert_id>/acknowledge": (
         "POST",
         lambda w: (f"/api/v1/alerts/{(a := w.alert())}/acknowledge", {}, f"alert:{a}"),

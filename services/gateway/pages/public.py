@@ -1,4 +1,5 @@
-"""The public pages: the merchant directory `/` (anyone) and the login page `/login`."""
+"""The public pages: the merchant directory `/` and the 红黑榜 `/lists` (anyone), and the
+login page `/login`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ blueprint = Blueprint("public_pages", __name__)
 @blueprint.get("/")
 def directory():
     return render_template("directory.html")
+
+
+@blueprint.get("/lists")
+def lists():
+    return render_template("lists.html")
 
 
 @blueprint.get("/login")

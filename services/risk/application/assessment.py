@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from eventstore import UnitOfWork
 from eventstore.codec import event_fields
-from services.risk.application import relationships
+from services.risk.application import city, history, public_lists, relationships
 from services.risk.application.observations import observe
 from services.risk.application.projections import (
     ALERTS,
@@ -156,4 +156,10 @@ def assess(
                     },
                 )
     uow.put_view(CODES, merchant_id, {**code_doc, "version": version})
+    at = event[2] if event else as_of.isoformat()
+    city.account(uow, figures, new_state.code, at)
+    history.keep_day(uow, merchant_id, as_of.date().isoformat(), new_state.code, metrics)
+    public_lists.update(
+        uow, merchant_id, code=new_state.code, status=figures.status, flags=figures.flags, at=at
+    )
     return {**code_doc, "version": version}

@@ -12,7 +12,7 @@ from eventstore import EventStore, UnitOfWork
 from privacy import Vault
 from services.domain_errors import NotFound
 from services.event_sourcing import run
-from services.risk.application import ratings, sanctions
+from services.risk.application import city, ratings, sanctions
 from services.risk.application.assessment import assess
 from services.risk.application.ports import Merchants
 from services.risk.application.projections import CODES, COMPLAINANTS, COMPLAINTS
@@ -227,6 +227,9 @@ def observe_event(
     """A published merchant or escrow event, inside the consumer's unit of work."""
     merchant_id = data.get("merchant_id")
     if not merchant_id:
+        return None
+    if event_type == city.APPLIED:
+        city.learn_merchant(uow, data, at)
         return None
     ratings.note_spend(uow, event_type, data, at)
     return assess(

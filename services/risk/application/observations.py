@@ -24,6 +24,7 @@ TIME_FIELDS = (
 )
 
 RELEVANT = (
+    "merchant.MerchantApplied.v1",
     "merchant.MerchantApproved.v1",
     "merchant.MerchantFlagSet.v1",
     "merchant.MerchantStatusChanged.v1",
@@ -39,7 +40,8 @@ RELEVANT = (
     "risk.ComplaintRuledUnfounded.v1",
 )
 """The event types that move a merchant's indicators or tell who its customers are (a card
-purchase joined with its deposit), and so trigger an evaluation."""
+purchase joined with its deposit), and so trigger an evaluation; and the application, which
+names the merchant and its industry for the city's figures (no evaluation)."""
 
 FINAL_STATUSES = ("closed", "defaulted")
 # The refund rate counts the refunds consumers asked for. A card that lapsed (most often a

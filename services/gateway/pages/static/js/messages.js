@@ -12,6 +12,7 @@ export const MESSAGES = Object.freeze({
   invalid_input: "填写的内容有误，请检查后重试。",
   invalid_json: "请求内容格式有误。",
   invalid_cursor: "列表已变化，请刷新页面后重试。",
+  invalid_range: "日期范围有误：开始日期不能晚于结束日期，且最长一年。",
   invalid_idempotency_key: "请求编号无效，请刷新页面后重试。",
   idempotency_key_reused: "这次操作的内容与之前提交的不一致，请刷新页面后重试。",
   idempotency_in_progress: "上一次提交仍在处理中，请稍候。",
