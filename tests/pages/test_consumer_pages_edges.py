@@ -85,3 +85,32 @@ def test_a_card_pending_payment_is_waited_for_until_active(phone, platform, shop
     expect(page.locator("#purchase")).to_have_attribute("data-card-status", "active")
     expect(page.locator("#purchase-status")).to_contain_text("购卡成功：月卡已可使用，余额 30 天")
     assert len(pending_reads) == 2
+
+
+def test_a_purchase_whose_answer_was_lost_is_not_made_twice_by_a_second_tap(phone, platform, shop):
+    """The platform sells the card but the phone never hears back (the connection drops): the
+    consumer taps 购买 again, and that request carries the first one's Idempotency-Key, so the
+    platform answers the first purchase instead of selling a second card."""
+    consumer = new_consumer()
+    login_as(phone, "consumer", consumer)
+    page = open_page(phone, f"/app/merchants/{shop.merchant_id}", "#merchant")
+    keys = []
+
+    def lose_the_first_answer(route):
+        keys.append(route.request.headers.get("idempotency-key"))
+        answer = route.fetch()  # the platform does the purchase...
+        if len(keys) == 1:
+            route.abort("connectionreset")  # ...but its answer never reaches the phone
+        else:
+            route.fulfill(response=answer)
+
+    page.route("**/api/v1/cards", lose_the_first_answer)
+    buy = "li.product-item[data-type=count] button[data-action=buy]"
+    page.click(buy)
+    expect(page.locator("#purchase-status")).to_contain_text("网络连接失败")
+    page.click(buy)
+    expect(page.locator("#purchase")).to_have_attribute("data-card-status", "active")
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+    mine = platform.get("/api/v1/consumers/me/cards", headers=auth(platform, "consumer", consumer))
+    assert len(mine.get_json()["items"]) == 1, "one card, not two"
+    expected_console_errors(phone, "ERR_CONNECTION_RESET", "net::ERR_FAILED")

@@ -3,6 +3,8 @@
 //   const items = await api.get("/merchants", { industry: "fitness" });
 //   const action = userAction();            // one per user action (a click, a submit)
 //   await api.post(`/cards/${id}/confirm`, body, action);  // a retry reuses `action`
+// A request whose outcome was lost (network error, 5xx) keeps its key for the next identical
+// request, whatever action that one passes (see UNSETTLED).
 // A failure throws ApiError {status, code, message (Chinese), details}; a 401 clears the
 // session and sends the user to /login?next=<this page> (unless { loginOn401: false }).
 import { messageFor } from "./messages.js";
@@ -26,6 +28,32 @@ export function userAction() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   const key = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   return Object.freeze({ idempotencyKey: `page-${key}` });
+}
+
+// Requests whose outcome the page never learnt (the network failed, or a 5xx: the platform may
+// have done it before the answer was lost), by what they asked: a second click on the same
+// button sends the same request again, and must carry the first try's key, or a purchase or a
+// spend request would happen twice. A definite answer (2xx, or a 4xx: nothing was done)
+// settles it. Kept in sessionStorage so a reload of the page does not forget it.
+const UNSETTLED = "prepaid-trust.unsettled";
+
+function unsettled() {
+  try {
+    return JSON.parse(sessionStorage.getItem(UNSETTLED) || "{}");
+  } catch {
+    return {};
+  }
+}
+
+function remember(what, key) {
+  const all = unsettled();
+  if (key === null) delete all[what];
+  else all[what] = key;
+  try {
+    sessionStorage.setItem(UNSETTLED, JSON.stringify(all));
+  } catch {
+    // Storage full or refused: the retry then gets a new key, as it did before.
+  }
 }
 
 function urlOf(path, query) {
@@ -53,9 +81,11 @@ export async function request(method, path, { query, body, action, loginOn401 = 
   const session = currentSession();
   if (session) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  const who = session ? `${session.role}:${session.subject}` : "anonymous";
+  const what = `${who} ${method} ${urlOf(path, query)} ${body === undefined ? "" : JSON.stringify(body)}`;
   if (method !== "GET") {
     if (!action) throw new Error(`${method} ${path}: pass userAction() for its Idempotency-Key`);
-    headers["Idempotency-Key"] = action.idempotencyKey;
+    headers["Idempotency-Key"] = unsettled()[what] || action.idempotencyKey;
   }
   let response;
   try {
@@ -67,8 +97,10 @@ export async function request(method, path, { query, body, action, loginOn401 = 
       cache: "no-store",
     });
   } catch {
+    if (method !== "GET") remember(what, headers["Idempotency-Key"]);
     throw new ApiError(0, "network_error", messageFor("network_error", 0));
   }
+  if (method !== "GET") remember(what, response.status >= 500 ? headers["Idempotency-Key"] : null);
   if (response.ok) {
     return response.status === 204 ? null : response.json();
   }
