@@ -242,6 +242,10 @@ class EscrowService(PlatformService):
         )
 
     @rpc
+    def default_progress(self, merchant_id: str) -> dict | None:
+        return defaults.default_progress(merchant_id, store=self.store)
+
+    @rpc
     @domain_errors_cross
     def default_merchant(
         self, merchant_id: str, reason: str, declared_by: str, metadata: dict | None = None

@@ -64,6 +64,16 @@ class MerchantClient(_Client):
         default with its refunds (status "defaulted", cards_refunded, amount_refunded)."""
         return self._call("declare_default", merchant_id, reason, regulator, metadata)
 
+    def default_progress(self, merchant_id: str) -> Json:
+        """{merchant_id, status: none|proposed|refunding|finished, cards_total,
+        cards_refunded, amount_refunded}; NotFound (404) for no such merchant."""
+        return self._call("default_progress", merchant_id)
+
+    def reinstate(self, merchant_id: str, reason: str, regulator: str, metadata: Metadata) -> Json:
+        """{merchant_id, status: "active", reinstated_at}; Conflict `not_delisted` (409),
+        BusinessRuleViolation `still_red` (422), NotFound (404)."""
+        return self._call("reinstate", merchant_id, reason, regulator, metadata)
+
     def set_flag(
         self, merchant_id: str, flag: str, on: bool, source: str, set_by: str, metadata: Metadata
     ) -> Json:

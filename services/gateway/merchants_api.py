@@ -1,5 +1,6 @@
 """Merchants: applications, approval, the public card and directory, card products,
-promotions, flags, the two-regulator default, and the merchant's own stats and payouts."""
+promotions, flags, the two-regulator default and its progress, reinstatement after a
+delisting, and the merchant's own stats and payouts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from services.gateway.schemas.merchants import (
     PRODUCT_SCHEMAS,
     CountProduct,
     DefaultDeclaration,
+    DefaultProgress,
     DefaultProposal,
     DefaultResult,
     Directory,
@@ -39,6 +41,8 @@ from services.gateway.schemas.merchants import (
     PromotionList,
     PromotionQuery,
     PromotionRequest,
+    Reinstated,
+    Reinstatement,
     SettlementList,
     StoredValueProduct,
 )
@@ -242,6 +246,41 @@ def declare_default(merchant_id: str):
     if step["status"] == "default_proposed":
         return jsonify(DefaultProposal().dump(step)), 202
     return jsonify(DefaultResult().dump(step))
+
+
+@blueprint.get("/<merchant_id>/default/progress")
+@operation(
+    "How far a merchant's default got, for a live progress bar while the confirming call "
+    "refunds its open cards: none, proposed, refunding (cards_refunded of cards_total) or "
+    "finished (regulator)",
+    tag="merchants",
+    response=DefaultProgress,
+    errors=(404,),
+)
+@require("regulator")
+def default_progress(merchant_id: str):
+    return jsonify(DefaultProgress().dump(clients().merchant.default_progress(merchant_id)))
+
+
+@blueprint.post("/<merchant_id>/reinstate")
+@operation(
+    "Relist a delisted merchant whose health code is no longer red: it may sell cards "
+    "again, and leaves the red list (regulator)",
+    tag="merchants",
+    response=Reinstated,
+    errors=(400, 404, 409, 422),
+    body=Reinstatement,
+    says={
+        409: "not_delisted: the merchant is not delisted",
+        422: "still_red: the merchant's health code is still red",
+    },
+)
+@require("regulator")
+@idempotent
+def reinstate(merchant_id: str):
+    body = json_body(Reinstatement())
+    done = clients().merchant.reinstate(merchant_id, body["reason"], actor(), metadata())
+    return jsonify(Reinstated().dump(done))
 
 
 @blueprint.post("/<merchant_id>/flags")

@@ -1,7 +1,8 @@
 """The merchant nameko service: thin RPC entrypoints over the application layer.
 
 It consumes the risk service's code changes, to keep the directory ordered by health code,
-and reaches the escrow (a default's bulk refund) through the Escrow port.
+and reaches the escrow (a default's bulk refund and its progress) through the Escrow port
+and the risk service (a merchant's code, before reinstating it) through the Risk port.
 """
 
 from nameko.rpc import RpcProxy
@@ -11,7 +12,15 @@ from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency, VaultDependency
 from services.merchant.adapters.escrow_rpc import EscrowOverRpc
-from services.merchant.application import commands, defaults, directory, projections, queries
+from services.merchant.adapters.risk_rpc import RiskOverRpc
+from services.merchant.application import (
+    commands,
+    defaults,
+    directory,
+    projections,
+    queries,
+    reinstatement,
+)
 from services.merchant.application.store import product_stream
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -34,6 +43,7 @@ class MerchantService(PlatformService):
     vault = VaultDependency()
     policy = PolicyDependency()
     escrow_rpc = RpcProxy("escrow")
+    risk_rpc = RpcProxy("risk")
 
     @consumes("risk", "risk.HealthCodeChanged.v1")
     def on_health_code_changed(self, event: IntegrationEvent, uow) -> None:
@@ -82,6 +92,28 @@ class MerchantService(PlatformService):
             regulator,
             store=self.store,
             escrow=EscrowOverRpc(self.escrow_rpc),
+            now=clock.now(),
+            metadata=metadata,
+        )
+
+    @rpc
+    @domain_errors_cross
+    def default_progress(self, merchant_id: str) -> dict:
+        return defaults.default_progress(
+            merchant_id, store=self.store, escrow=EscrowOverRpc(self.escrow_rpc)
+        )
+
+    @rpc
+    @domain_errors_cross
+    def reinstate(
+        self, merchant_id: str, reason: str, regulator: str, metadata: dict | None = None
+    ) -> dict:
+        return reinstatement.reinstate(
+            merchant_id,
+            reason,
+            regulator,
+            store=self.store,
+            risk=RiskOverRpc(self.risk_rpc),
             now=clock.now(),
             metadata=metadata,
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from eventstore import ConcurrencyError, EventStore
 from policy import Policy
-from services.domain_errors import Conflict, NotFound
+from services.domain_errors import Conflict
 from services.escrow.application import bank_instructions
 from services.escrow.application.ports import Bank
 from services.escrow.application.projections import BY_MERCHANT, DEFAULTS
@@ -54,8 +54,10 @@ def default_merchant(
     }
     if store.get_view(DEFAULTS, merchant_id) is None:
         # Recorded before any card is touched: from now on no redemption is requested, no
-        # late deposit activates a card, and no payout goes to the merchant.
+        # late deposit activates a card, and no payout goes to the merchant. The open cards
+        # are counted under the same write lock, so none opens between the count and it.
         with store.unit_of_work() as uow:
+            progress["cards_total"] = _open_cards(store, merchant_id)
             uow.put_view(DEFAULTS, merchant_id, progress)
     cursor, prefix = f"{merchant_id}/", f"{merchant_id}/"
     while True:
@@ -130,8 +132,30 @@ def _refund_batch(
     raise Conflict(BATCH_RETRY.message, BATCH_RETRY.code)
 
 
-def default_progress(merchant_id: str, *, store: EventStore) -> dict:
+def _open_cards(store: EventStore, merchant_id: str) -> int:
+    count, cursor, prefix = 0, f"{merchant_id}/", f"{merchant_id}/"
+    while page := store.list_views(BY_MERCHANT, cursor, 1000):
+        mine = [v for k, v in page if k.startswith(prefix)]
+        count += sum(1 for v in mine if v["status"] == "active")
+        cursor = page[-1][0]
+        if len(mine) < len(page) or len(page) < 1000:
+            break
+    return count
+
+
+def default_progress(merchant_id: str, *, store: EventStore) -> dict | None:
+    """{cards_total, cards_refunded, amount_refunded, finished}: how far the refund of the
+    merchant's default got; None when none began. A refund begun before the open cards
+    were counted answers what it refunded as its total once finished."""
     progress = store.get_view(DEFAULTS, merchant_id)
     if progress is None:
-        raise NotFound(f"no default declared for {merchant_id}")
-    return progress
+        return None
+    total = progress.get("cards_total")
+    if total is None:
+        total = progress["cards_refunded"] if progress["finished"] else None
+    return {
+        "cards_total": total,
+        "cards_refunded": progress["cards_refunded"],
+        "amount_refunded": progress["amount_refunded"],
+        "finished": progress["finished"],
+    }

@@ -189,6 +189,32 @@ class DefaultResult(StrictSchema):
     amount_refunded = Money(required=True)
 
 
+class DefaultProgress(StrictSchema):
+    merchant_id = fields.String(required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(("none", "proposed", "refunding", "finished")),
+        metadata={"description": "none|proposed|refunding|finished"},
+    )
+    cards_total = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "open cards when the refund began; null until it begins"},
+    )
+    cards_refunded = fields.Integer(required=True)
+    amount_refunded = Money(required=True)
+
+
+class Reinstatement(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class Reinstated(StrictSchema):
+    merchant_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "active"})
+    reinstated_at = fields.String(required=True)
+
+
 class Settlement(StrictSchema):
     payout_id = fields.String(required=True)
     amount = Money(required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.merchant.application.ports import DefaultRefunds
+from services.merchant.application.ports import DefaultProgress, DefaultRefunds
 
 
 class EscrowOverRpc:
@@ -24,3 +24,6 @@ class EscrowOverRpc:
             "cards_refunded": done["cards_refunded"],
             "amount_refunded": done["amount_refunded"],
         }
+
+    def default_progress(self, merchant_id: str) -> DefaultProgress | None:
+        return self.proxy.default_progress(merchant_id)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from eventstore import EventStore
 from services.merchant.application.ports import Escrow
-from services.merchant.application.store import decide
+from services.merchant.application.store import decide, load_merchant
 from services.merchant.domain import model
 
 
@@ -56,3 +56,22 @@ def declare_default(
         "proposed_by": proposal.proposed_by,
         "proposed_at": proposal.proposed_at,
     }
+
+
+def default_progress(merchant_id: str, *, store: EventStore, escrow: Escrow) -> dict:
+    """Where a merchant's default stands, for the regulator's live progress bar: "none",
+    "proposed" (waiting for a second regulator), "refunding" (the escrow's refund runs, or
+    the default is confirmed and it has not begun) or "finished". NotFound for no merchant."""
+    merchant = load_merchant(store, merchant_id)
+    progress = escrow.default_progress(merchant_id)
+    figures = {"cards_total": 0, "cards_refunded": 0, "amount_refunded": 0}
+    if progress is not None:
+        status = "finished" if progress["finished"] else "refunding"
+        figures = {k: progress[k] for k in figures}  # type: ignore[literal-required]
+    elif merchant.status == "defaulted":
+        status, figures["cards_total"] = "refunding", None  # type: ignore[assignment]
+    elif merchant.default_proposal is not None:
+        status = "proposed"
+    else:
+        status = "none"
+    return {"merchant_id": merchant_id, "status": status, **figures}

@@ -1,4 +1,5 @@
-"""What the merchant application needs from outside: the escrow's bulk refund of a default."""
+"""What the merchant application needs from outside: the escrow's bulk refund of a default
+and its progress, and the risk service's health code of a merchant."""
 
 from __future__ import annotations
 
@@ -18,4 +19,23 @@ class Escrow(Protocol):
     ) -> DefaultRefunds:
         """Refunds every open card of a defaulted merchant from escrow. Resumable and never
         twice: a repeat refunds what is left and answers the totals."""
+        ...
+
+    def default_progress(self, merchant_id: str) -> DefaultProgress | None:
+        """How far the refund of the merchant's default got; None when none began."""
+        ...
+
+
+class DefaultProgress(TypedDict):
+    """The escrow's refund of a default: open cards when it began, and how far it got."""
+
+    cards_total: int
+    cards_refunded: int
+    amount_refunded: int
+    finished: bool
+
+
+class Risk(Protocol):
+    def code_of(self, merchant_id: str) -> str | None:
+        """The merchant's health code now (green, yellow or red); None when not assessed."""
         ...

@@ -185,6 +185,25 @@ def _check_transition(merchant: Merchant, status: str) -> None:
         raise Conflict(f"a {merchant.status} merchant cannot become {status}", "invalid_transition")
 
 
+def reinstate(
+    merchant: Merchant, code: str | None, reason: str, regulator: str
+) -> MerchantStatusChanged:
+    """A regulator relists a delisted merchant (it may sell again) once its health code is
+    no longer red. `code` is the merchant's current code, None when not assessed yet."""
+    if merchant.status != "delisted":
+        raise Conflict(
+            f"a {merchant.status} merchant is not delisted", "not_delisted",
+            {"status": merchant.status},
+        )
+    if code == "red":
+        raise BusinessRuleViolation(
+            "the merchant's health code is still red", "still_red", {"code": code}
+        )
+    if not reason.strip():
+        raise InvalidInput("a reinstatement needs a reason", "invalid_input")
+    return MerchantStatusChanged(merchant.merchant_id, "active", reason.strip(), regulator)
+
+
 def declare_default(
     merchant: Merchant, reason: str, regulator: str, now: datetime, note: str = ""
 ) -> list:

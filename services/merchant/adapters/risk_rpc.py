@@ -1,0 +1,16 @@
+"""The merchant application's Risk port over nameko RPC to the risk service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RiskOverRpc:
+    """A merchant's health code, as the risk service's `codes` RPC answers it."""
+
+    def __init__(self, proxy: Any):  # a nameko RpcProxy("risk"); nameko has no types
+        self.proxy = proxy
+
+    def code_of(self, merchant_id: str) -> str | None:
+        found = self.proxy.codes([merchant_id]).get(merchant_id)
+        return None if found is None else found["code"]

@@ -1,0 +1,38 @@
+"""Relisting a delisted merchant: a regulator reinstates it once its health code is no
+longer red (model.reinstate decides). The code is read from the risk service (the Risk port)
+just before the decision; the status change is the merchant's MerchantStatusChanged event
+(to "active"), which the risk service folds like any status change, so the red list drops a
+reinstated merchant that is not red.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventstore import EventStore
+from services.merchant.application.ports import Risk
+from services.merchant.application.store import decide, load_merchant
+from services.merchant.domain import model
+
+
+def reinstate(
+    merchant_id: str,
+    reason: str,
+    regulator: str,
+    *,
+    store: EventStore,
+    risk: Risk,
+    now: datetime,
+    metadata: dict | None = None,
+) -> dict:
+    """{merchant_id, status: "active", reinstated_at}. NotFound for no such merchant,
+    Conflict `not_delisted`, BusinessRuleViolation `still_red`."""
+    load_merchant(store, merchant_id)  # NotFound before asking risk anything
+    code = risk.code_of(merchant_id)
+    decide(
+        store,
+        merchant_id,
+        lambda merchant: [model.reinstate(merchant, code, reason, regulator)],
+        metadata,
+    )
+    return {"merchant_id": merchant_id, "status": "active", "reinstated_at": now.isoformat()}
