@@ -344,6 +344,21 @@ TABLE = {
         ),
         row({"regulator": 200}, 403),
     ),
+    "/api/v1/merchants/<merchant_id>/default/progress": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/default/progress", None, None),
+        row({"regulator": 200}, 403),
+    ),
+    # A fresh merchant is active, not delisted: the regulator is let in and refused (409).
+    "/api/v1/merchants/<merchant_id>/reinstate": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{(m := w.merchant())}/reinstate",
+            {"reason": "rectified"},
+            f"/api/v1/merchants/{m}",
+        ),
+        row({"regulator": 409}, 403),
+    ),
     "/api/v1/merchants/<merchant_id>/settlements": (
         "GET",
         lambda w: (f"/api/v1/merchants/{w.x}/settlements", None, None),
@@ -589,6 +604,11 @@ TABLE = {
         "GET",
         lambda w: ("/api/v1/lists/red-black", None, None),
         PUBLIC,
+    ),
+    "/api/v1/lists/watch": (
+        "GET",
+        lambda w: ("/api/v1/lists/watch?code=yellow&department=sports", None, None),
+        row({"regulator": 200}, 403),
     ),
     "/api/v1/alerts/<alert_id>/acknowledge": (
         "POST",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.merchant.application.ports import HealthCode
+
 
 class RiskOverRpc:
     """A merchant's health code, as the risk service's `codes` RPC answers it."""
@@ -11,6 +13,8 @@ class RiskOverRpc:
     def __init__(self, proxy: Any):  # a nameko RpcProxy("risk"); nameko has no types
         self.proxy = proxy
 
-    def code_of(self, merchant_id: str) -> str | None:
+    def code_of(self, merchant_id: str) -> HealthCode | None:
         found = self.proxy.codes([merchant_id]).get(merchant_id)
-        return None if found is None else found["code"]
+        if found is None:
+            return None
+        return {"code": found["code"], "reasons": [r["indicator"] for r in found["reasons"]]}

@@ -35,7 +35,14 @@ class DefaultProgress(TypedDict):
     finished: bool
 
 
+class HealthCode(TypedDict):
+    code: str
+    """green, yellow or red"""
+    reasons: list[str]
+    """the indicators the code gives as its reasons (e.g. "status:delisted")"""
+
+
 class Risk(Protocol):
-    def code_of(self, merchant_id: str) -> str | None:
-        """The merchant's health code now (green, yellow or red); None when not assessed."""
+    def code_of(self, merchant_id: str) -> HealthCode | None:
+        """The merchant's health code now, and why; None when not assessed yet."""
         ...

@@ -6,6 +6,7 @@ Stdlib and the policy only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -186,18 +187,19 @@ def _check_transition(merchant: Merchant, status: str) -> None:
 
 
 def reinstate(
-    merchant: Merchant, code: str | None, reason: str, regulator: str
+    merchant: Merchant, code: str | None, red_for: Sequence[str], reason: str, regulator: str
 ) -> MerchantStatusChanged:
     """A regulator relists a delisted merchant (it may sell again) once its health code is
-    no longer red. `code` is the merchant's current code, None when not assessed yet."""
+    no longer red but for the delisting itself. `code` is the merchant's current code (None
+    when not assessed yet), `red_for` the indicators its code gives as reasons."""
     if merchant.status != "delisted":
         raise Conflict(
             f"a {merchant.status} merchant is not delisted", "not_delisted",
             {"status": merchant.status},
         )
-    if code == "red":
+    if code == "red" and set(red_for) - {"status:delisted"}:
         raise BusinessRuleViolation(
-            "the merchant's health code is still red", "still_red", {"code": code}
+            "the merchant's health code is still red", "still_red", {"reasons": sorted(red_for)}
         )
     if not reason.strip():
         raise InvalidInput("a reinstatement needs a reason", "invalid_input")

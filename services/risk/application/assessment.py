@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from eventstore import UnitOfWork
 from eventstore.codec import event_fields
-from services.risk.application import city, history, public_lists, relationships
+from services.risk.application import city, history, public_lists, relationships, watch
 from services.risk.application.observations import observe
 from services.risk.application.projections import (
     ALERTS,
@@ -161,5 +161,8 @@ def assess(
     history.keep_day(uow, merchant_id, as_of.date().isoformat(), new_state.code, metrics)
     public_lists.update(
         uow, merchant_id, code=new_state.code, status=figures.status, flags=figures.flags, at=at
+    )
+    watch.update(
+        uow, merchant_id, code=new_state.code, since=code_doc["since"], reasons=code_doc["reasons"]
     )
     return {**code_doc, "version": version}

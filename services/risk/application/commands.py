@@ -12,7 +12,7 @@ from eventstore import EventStore, UnitOfWork
 from privacy import Vault
 from services.domain_errors import NotFound
 from services.event_sourcing import run
-from services.risk.application import city, ratings, sanctions
+from services.risk.application import city, public_lists, ratings, sanctions, watch
 from services.risk.application.assessment import assess
 from services.risk.application.ports import Merchants
 from services.risk.application.projections import CODES, COMPLAINANTS, COMPLAINTS
@@ -230,6 +230,8 @@ def observe_event(
         return None
     if event_type == city.APPLIED:
         city.learn_merchant(uow, data, at)
+        public_lists.refile(uow, merchant_id)
+        watch.refile(uow, merchant_id)
         return None
     ratings.note_spend(uow, event_type, data, at)
     return assess(

@@ -180,6 +180,10 @@ class CodeState:
     """Since when every evaluation has been better than `code`."""
 
 
+def _is_status(reason: dict) -> bool:
+    return str(reason.get("indicator", "")).startswith("status:")
+
+
 def evaluate(
     state: CodeState, *, soft: list[dict], hard: list[dict], as_of: datetime, rules: RiskRules
 ) -> CodeState:
@@ -203,6 +207,12 @@ def evaluate(
         )
     if wanted == current:
         return replace(moved, reasons=reasons, better_since=None)
+    if not hard and state.reasons and all(_is_status(r) for r in state.reasons):
+        # Red only for a status a regulator has since lifted (a delisted merchant relisted):
+        # the code is what the figures say at once, no window to wait out.
+        return replace(
+            moved, code=target, since=as_of.isoformat(), reasons=reasons, better_since=None
+        )
     better_since = state.better_since or as_of.isoformat()
     held = as_of - datetime.fromisoformat(better_since)
     if held >= timedelta(days=rules.window_short_days):
