@@ -1,4 +1,5 @@
-"""The regulator's city figures and the public 红黑榜 (views of the risk service)."""
+"""The regulator's city figures, the public 红黑榜 and the 风险预警名单 (views of the risk
+service)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from services.gateway.schemas.city import (
     HistoryQuery,
     ListQuery,
     RedBlackLists,
+    WatchList,
+    WatchQuery,
 )
 from services.gateway.validation import query
 
@@ -53,22 +56,53 @@ def city_stats():
     tag="regulator",
     response=RedBlackLists,
     errors=(400,),
-    params=(param("list", description="red or black: page this list only"),) + PAGE_PARAMS,
+    params=(
+        param("list", description="red or black: page this list only"),
+        param("department", description="samr|commerce|education|sports|association"),
+    )
+    + PAGE_PARAMS,
 )
 def red_black():
     args = query(ListQuery())
     if args["cursor"] and not args["list"]:
         raise ApiError(400, "invalid_cursor", "a cursor pages one list: give list=red|black")
     body = {}
+    scope = f"/{args['department']}" if args["department"] else ""
     for which in LISTS:
         if args["list"] in (None, which):
-            after = decode(f"lists/{which}", args["cursor"])
-            page = clients().risk.public_list(which, after, args["limit"])
+            after = decode(f"lists/{which}{scope}", args["cursor"])
+            page = clients().risk.public_list(which, after, args["limit"], args["department"])
         else:
             page = {"items": [], "next_after": None}
         body[which] = page["items"]
-        body.setdefault("next_cursor", {})[which] = encode(f"lists/{which}", page["next_after"])
+        cursor = encode(f"lists/{which}{scope}", page["next_after"])
+        body.setdefault("next_cursor", {})[which] = cursor
     return jsonify(RedBlackLists().dump(body))
+
+
+@blueprint.get("/lists/watch")
+@operation(
+    "The 风险预警名单: every merchant whose health code is yellow or red now, longest "
+    "watched first, with the reasons (indicator, value, threshold); filter by code and by "
+    "the supervising department (regulator)",
+    tag="regulator",
+    response=WatchList,
+    errors=(400,),
+    params=(
+        param("code", description="yellow or red"),
+        param("department", description="samr|commerce|education|sports|association"),
+    )
+    + PAGE_PARAMS,
+)
+@require("regulator")
+def watch_list():
+    args = query(WatchQuery())
+    scope = f"lists/watch/{args['code'] or ''}/{args['department'] or ''}"
+    page = clients().risk.watch_list(
+        args["code"], args["department"], decode(scope, args["cursor"]), args["limit"]
+    )
+    body = {"items": page["items"], "next_cursor": encode(scope, page["next_after"])}
+    return jsonify(WatchList().dump(body))
 
 
 @blueprint.get("/merchants/<merchant_id>/health/history")

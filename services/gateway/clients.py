@@ -229,8 +229,14 @@ class RiskClient(_Client):
     def city_stats(self, by: str, first: str, last: str) -> Json:
         return self._call("city_stats", by, first, last)
 
-    def public_list(self, which: str, after: str, limit: int) -> Json:
-        return self._call("public_list", which, after, limit)
+    def public_list(
+        self, which: str, after: str, limit: int, department: str | None = None
+    ) -> Json:
+        return self._call("public_list", which, after, limit, department)
+
+    def watch_list(self, code: str | None, department: str | None, after: str, limit: int) -> Json:
+        """The 风险预警名单: merchants yellow or red now, filtered by code and department."""
+        return self._call("watch_list", code, department, after, limit)
 
     def health_history(self, merchant_id: str, first: str, last: str) -> Json:
         return self._call("health_history", merchant_id, first, last)

@@ -34,6 +34,7 @@ from services.risk.application import (
     public_lists,
     queries,
     ratings,
+    watch,
 )
 from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
@@ -258,8 +259,16 @@ class RiskService(PlatformService):
         return history.health_history(merchant_id, first, last, store=self.store, rules=self.rules)
 
     @rpc
-    def public_list(self, which, after="", limit=100) -> dict:
-        return public_lists.listed(which, store=self.store, after=after, limit=limit)
+    def public_list(self, which, after="", limit=100, department=None) -> dict:
+        return public_lists.listed(
+            which, store=self.store, after=after, limit=limit, department=department
+        )
+
+    @rpc
+    def watch_list(self, code=None, department=None, after="", limit=100) -> dict:
+        return watch.watched(
+            store=self.store, code=code, department=department, after=after, limit=limit
+        )
 
     @rpc
     @domain_errors_cross

@@ -4,18 +4,15 @@ same by a replay."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from eventstore.sqlite import SqliteEventStore
-from policy import load_policy
 from services.domain_errors import InvalidInput, NotFound
-from services.risk.application import city, commands, history, public_lists
-from services.risk.domain.health_code import RiskRules
+from services.risk.application import city, history, public_lists
+from tests.support.risk_city import RULES, T0, applied, card, flag, publish, shops, status
 
-RULES = RiskRules.from_policy(load_policy().risk)
-T0 = datetime(2026, 9, 1, 9, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -23,34 +20,6 @@ def store(tmp_path):
     opened = SqliteEventStore(tmp_path / "risk.db")
     yield opened
     opened.close()
-
-
-def publish(store, event_type, at, **data):
-    with store.unit_of_work() as uow:
-        commands.observe_event(uow, f"{event_type}.v1", data, at.isoformat(), rules=RULES)
-
-
-def applied(store, merchant_id, industry, at=T0):
-    publish(
-        store,
-        "merchant.MerchantApplied",
-        at,
-        merchant_id=merchant_id,
-        name=f"店 {merchant_id}",
-        industry=industry,
-    )
-
-
-def card(store, merchant_id, n, at, amount=10_000, upfront=0):
-    publish(
-        store,
-        "escrow.DepositConfirmed",
-        at,
-        merchant_id=merchant_id,
-        card_id=f"{merchant_id}-{n}",
-        amount=amount,
-        upfront_amount=upfront,
-    )
 
 
 def rows(store):
@@ -101,15 +70,7 @@ def test_a_code_change_moves_the_merchant_between_codes(store):
     applied(store, "m-a", "retail")
     card(store, "m-a", 1, T0)
     assert rows(store)["retail"]["by_code"]["red"] == 0
-    publish(
-        store,
-        "merchant.MerchantStatusChanged",
-        T0 + timedelta(hours=1),
-        merchant_id="m-a",
-        status="defaulted",
-        reason="gone",
-        changed_by="r-1",
-    )
+    status(store, "m-a", "defaulted", T0 + timedelta(hours=1), reason="gone")
     assert rows(store)["retail"]["by_code"] == {"green": 0, "yellow": 0, "red": 1}
 
 
@@ -132,28 +93,9 @@ def test_a_day_range_is_checked(store):
 
 
 def test_the_lists_follow_status_flags_and_codes(store):
-    for merchant_id in ("m-d", "m-f", "m-x"):
-        applied(store, merchant_id, "fitness")
-        card(store, merchant_id, 1, T0)
-    publish(
-        store,
-        "merchant.MerchantStatusChanged",
-        T0 + timedelta(hours=1),
-        merchant_id="m-d",
-        status="delisted",
-        reason="red too long",
-        changed_by="risk",
-    )
-    publish(
-        store,
-        "merchant.MerchantFlagSet",
-        T0 + timedelta(hours=2),
-        merchant_id="m-f",
-        flag="dishonest_debtor",
-        on=True,
-        source="credit-china",
-        set_by="r-1",
-    )
+    shops(store, dict.fromkeys(("m-d", "m-f", "m-x"), "fitness"))
+    status(store, "m-d", "delisted", T0 + timedelta(hours=1), by="risk", reason="red too long")
+    flag(store, "m-f", T0 + timedelta(hours=2))
     red = public_lists.listed("red", store=store)["items"]
     black = public_lists.listed("black", store=store)["items"]
     assert [(e["merchant_id"], e["reason_code"], e["name"]) for e in red] == [
@@ -163,25 +105,8 @@ def test_the_lists_follow_status_flags_and_codes(store):
     assert "下架" in red[0]["reason"]
     assert [(e["merchant_id"], e["reason_code"]) for e in black] == [("m-f", "dishonest_debtor")]
     # A defaulted merchant moves from red to black.
-    publish(
-        store,
-        "merchant.MerchantStatusChanged",
-        T0 + timedelta(hours=3),
-        merchant_id="m-d",
-        status="defaulted",
-        reason="gone",
-        changed_by="r-1",
-    )
-    publish(
-        store,
-        "merchant.MerchantFlagSet",
-        T0 + timedelta(hours=4),
-        merchant_id="m-f",
-        flag="dishonest_debtor",
-        on=False,
-        source="credit-china",
-        set_by="r-1",
-    )
+    status(store, "m-d", "defaulted", T0 + timedelta(hours=3), reason="gone")
+    flag(store, "m-f", T0 + timedelta(hours=4), on=False)
     # The lifted flag leaves the black list; the red code it caused stays until it improves.
     red = public_lists.listed("red", store=store)["items"]
     assert [(e["merchant_id"], e["reason_code"]) for e in red] == [("m-f", "red_code")]
@@ -200,16 +125,7 @@ def test_the_history_has_a_row_a_day_every_change_and_the_thresholds(store):
         approved_by="op",
     )
     card(store, "m-a", 1, T0 - timedelta(days=2))
-    publish(
-        store,
-        "merchant.MerchantFlagSet",
-        T0,
-        merchant_id="m-a",
-        flag="dishonest_debtor",
-        on=True,
-        source="court",
-        set_by="r-1",
-    )
+    flag(store, "m-a", T0, source="court")
     found = history.health_history(
         "m-a",
         (T0 - timedelta(days=5)).date().isoformat(),

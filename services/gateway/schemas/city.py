@@ -4,6 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.gateway.paging import PageQuery
 from services.gateway.schemas import StrictSchema
+from services.risk.domain.departments import DEPARTMENTS
 
 MONEY = "fen"
 
@@ -57,8 +58,13 @@ class CityStats(StrictSchema):
     total = fields.Nested(CityRow, required=True)
 
 
+DEPARTMENT = validate.OneOf(tuple(DEPARTMENTS))
+DEPARTMENT_KEYS = "|".join(DEPARTMENTS)
+
+
 class ListQuery(PageQuery):
     list = fields.String(load_default=None, validate=validate.OneOf(("red", "black")))
+    department = fields.String(load_default=None, validate=DEPARTMENT)
 
 
 class ListEntry(StrictSchema):
@@ -72,6 +78,8 @@ class ListEntry(StrictSchema):
             "description": "red_code|delisted (red list), defaulted|dishonest_debtor (black)"
         },
     )
+    industry = fields.String(required=True)
+    department = fields.String(required=True, metadata={"description": DEPARTMENT_KEYS})
 
 
 class ListCursors(StrictSchema):
@@ -122,3 +130,29 @@ class HealthHistory(StrictSchema):
         required=True,
         metadata={"description": "indicator -> the policy's green and red limits"},
     )
+
+
+class WatchQuery(PageQuery):
+    code = fields.String(load_default=None, validate=validate.OneOf(("yellow", "red")))
+    department = fields.String(load_default=None, validate=DEPARTMENT)
+
+
+class WatchReason(StrictSchema):
+    indicator = fields.String(required=True)
+    value = fields.Raw(required=True, allow_none=True)
+    threshold = fields.String(required=True, allow_none=True)
+
+
+class WatchEntry(StrictSchema):
+    merchant_id = fields.String(required=True)
+    name = fields.String(required=True)
+    industry = fields.String(required=True)
+    department = fields.String(required=True, metadata={"description": DEPARTMENT_KEYS})
+    code = fields.String(required=True, metadata={"description": "yellow|red"})
+    since = fields.String(required=True)
+    reasons = fields.List(fields.Nested(WatchReason), required=True)
+
+
+class WatchList(StrictSchema):
+    items = fields.List(fields.Nested(WatchEntry), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)

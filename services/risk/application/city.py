@@ -11,10 +11,10 @@ city_days        ISO date -> what the rows moved by that day (event time); the c
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from eventstore import EventStore, UnitOfWork
-from services.domain_errors import InvalidInput
+from services.risk.application.days import day_range, rows_up_to
 from services.risk.domain import city
 from services.risk.domain.indicators import MerchantFigures
 
@@ -25,7 +25,6 @@ MERCHANTS, SHARES, INDUSTRIES, DAYS = (
     "city_days",
 )
 APPLIED = "merchant.MerchantApplied.v1"
-MAX_DAYS = 366
 
 
 def learn_merchant(uow: UnitOfWork, data: dict, at: str) -> None:
@@ -80,18 +79,8 @@ def by_industry(*, store: EventStore) -> dict:
 
 def by_day(first: str, last: str, *, store: EventStore) -> dict:
     """The city as of the end of each day from `first` to `last` (ISO dates, inclusive)."""
-    try:
-        start, end = date.fromisoformat(first), date.fromisoformat(last)
-    except ValueError:
-        raise InvalidInput("from and to are dates, YYYY-MM-DD", "invalid_range") from None
-    if end < start or (end - start).days >= MAX_DAYS:
-        raise InvalidInput(f"from..to is 1 to {MAX_DAYS} days", "invalid_range")
-    moves, cursor = [], ""
-    while page := store.list_views(DAYS, cursor, 500):
-        moves += [(key, row) for key, row in page if key <= last]
-        cursor = page[-1][0]
-        if len(page) < 500 or cursor > last:
-            break
+    start, end = day_range(first, last)
+    moves = rows_up_to(store, DAYS, "", last)
     running, items, index = city.empty_row(), [], 0
     for offset in range((end - start).days + 1):
         day = (start + timedelta(days=offset)).isoformat()

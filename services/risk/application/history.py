@@ -8,17 +8,17 @@ The code changes are the merchant's HealthCodeChanged events themselves.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from eventstore import EventStore, UnitOfWork
-from services.domain_errors import InvalidInput, NotFound
+from services.domain_errors import NotFound
+from services.risk.application.days import day_range, rows_up_to
 from services.risk.application.projections import CODES
 from services.risk.application.store import code_stream
 from services.risk.domain.health_code import RiskRules
 from services.risk.domain.history import thresholds
 
 DAYS = "health_days"
-MAX_DAYS = 366
 CHANGED = "risk.HealthCodeChanged.v1"
 
 
@@ -29,31 +29,15 @@ def keep_day(uow: UnitOfWork, merchant_id: str, day: str, code: str, metrics: di
         uow.put_view(DAYS, key, row)
 
 
-def _range(first: str, last: str) -> tuple[date, date]:
-    try:
-        start, end = date.fromisoformat(first), date.fromisoformat(last)
-    except ValueError:
-        raise InvalidInput("from and to are dates, YYYY-MM-DD", "invalid_range") from None
-    if end < start or (end - start).days >= MAX_DAYS:
-        raise InvalidInput(f"from..to is 1 to {MAX_DAYS} days", "invalid_range")
-    return start, end
-
-
 def health_history(
     merchant_id: str, first: str, last: str, *, store: EventStore, rules: RiskRules
 ) -> dict:
     """Days from `first` to `last` (inclusive): a day without an evaluation repeats the last
     one before it; a day before the merchant's first evaluation has no row."""
-    start, end = _range(first, last)
+    start, end = day_range(first, last)
     if store.get_view(CODES, merchant_id) is None:
         raise NotFound(f"no assessment of {merchant_id} yet")
-    prefix, cursor, kept = f"{merchant_id}/", f"{merchant_id}/", []
-    while page := store.list_views(DAYS, cursor, 500):
-        mine = [row for key, row in page if key.startswith(prefix) and row["date"] <= last]
-        kept += mine
-        cursor = page[-1][0]
-        if len(mine) < len(page) or len(page) < 500:
-            break
+    kept = [row for _, row in rows_up_to(store, DAYS, f"{merchant_id}/", last)]
     days, latest, index = [], None, 0
     for offset in range((end - start).days + 1):
         day = (start + timedelta(days=offset)).isoformat()
