@@ -4,9 +4,9 @@ each of the regulator's filters is one prefix scan, oldest `since` first.
 
 watch_standings   merchant id -> {code, since, industry, department, reasons}
 watch_all         "<since>|<merchant id>" -> the entry
-watch_by_code     "<code>/<department>/<since>|<merchant id>" -> the entry: by code, or by
-                  code and department
+watch_by_code     "<code>/<since>|<merchant id>" -> the entry: by code
 watch_by_dept     "<department>/<since>|<merchant id>" -> the entry: by department
+watch_by_both     "<code>/<department>/<since>|<merchant id>" -> the entry: by both
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from services.paging import keyset_page
 from services.risk.application.city import MERCHANTS
 from services.risk.domain.departments import department_of_industry
 
-STANDINGS, ALL, BY_CODE, BY_DEPT = "watch_standings", "watch_all", "watch_by_code", "watch_by_dept"
+STANDINGS, ALL = "watch_standings", "watch_all"
+BY_CODE, BY_DEPT, BY_BOTH = "watch_by_code", "watch_by_dept", "watch_by_both"
 WATCHED = ("yellow", "red")
-VIEWS = (STANDINGS, ALL, BY_CODE, BY_DEPT)
+VIEWS = (STANDINGS, ALL, BY_CODE, BY_DEPT, BY_BOTH)
 
 
 def _keys(entry: dict) -> list[tuple[str, str]]:
     tail = f"{entry['since']}|{entry['merchant_id']}"
     return [
         (ALL, tail),
-        (BY_CODE, f"{entry['code']}/{entry['department']}/{tail}"),
+        (BY_CODE, f"{entry['code']}/{tail}"),
         (BY_DEPT, f"{entry['department']}/{tail}"),
+        (BY_BOTH, f"{entry['code']}/{entry['department']}/{tail}"),
     ]
 
 
@@ -81,8 +83,10 @@ def watched(
     limit: int = 100,
 ) -> dict:
     """A page of the list, longest watched first, with each merchant's name."""
-    if code:
-        view, prefix = BY_CODE, f"{code}/{department}/" if department else f"{code}/"
+    if code and department:
+        view, prefix = BY_BOTH, f"{code}/{department}/"
+    elif code:
+        view, prefix = BY_CODE, f"{code}/"
     elif department:
         view, prefix = BY_DEPT, f"{department}/"
     else:
