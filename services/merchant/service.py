@@ -212,6 +212,12 @@ class MerchantService(PlatformService):
 
     @rpc
     @domain_errors_cross
+    def profiles(self, merchant_ids: list[str]) -> dict[str, dict]:
+        """merchant id -> {name, industry}, for the merchants that exist among them."""
+        return queries.profiles(merchant_ids, store=self.store)
+
+    @rpc
+    @domain_errors_cross
     def get_product(self, product_id: str) -> dict:
         return queries.get_product(product_id, store=self.store)
 

@@ -7,6 +7,7 @@ and enforces red-code deadlines.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.risk.adapters.merchant_rpc import MerchantStatusOverRpc
 from services.risk.application import (
+    backfill,
     city,
     commands,
     credit,
@@ -39,6 +41,9 @@ from services.risk.application import (
 from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
+
+
+log = logging.getLogger("risk")
 
 
 def now() -> datetime:
@@ -73,12 +78,14 @@ class SigningKey(DependencyProvider):
 
 
 class RiskStore(EventStoreDependency):
-    """The service's store; complaints from before the consumers' lists are listed at start."""
+    """The service's store; complaints from before the consumers' lists are listed at start,
+    and a store from before the city's and the lists' views has them filled once."""
 
     def setup(self) -> None:
         super().setup()
         assert self.store is not None, "opened by the setup above"
         projections.backfill_consumer_index(self.store)
+        backfill.fill_views(self.store, now=now())
 
 
 class RiskService(PlatformService):
@@ -114,6 +121,10 @@ class RiskService(PlatformService):
 
     @timer(interval=60)
     def scheduled_work(self) -> None:
+        try:  # once: the names and industries of merchants assessed before risk kept them
+            backfill.learn_names(self.store, MerchantStatusOverRpc(self.merchant_rpc), now=now())
+        except Exception:  # the merchant service is not up yet: the next run asks again
+            log.warning("merchant names not learnt yet", exc_info=True)
         self.sweep()
 
     @rpc

@@ -70,6 +70,18 @@ def names(merchant_ids: list[str], *, store: EventStore) -> dict[str, str]:
     return found
 
 
+def profiles(merchant_ids: list[str], *, store: EventStore) -> dict[str, dict]:
+    """{name, industry} of the merchants that exist among `merchant_ids`, one read each."""
+    if len(merchant_ids) > MAX_NAMES:
+        raise InvalidInput(f"at most {MAX_NAMES} merchants at a time")
+    found = {}
+    for merchant_id in dict.fromkeys(merchant_ids):
+        card = store.get_view(DIRECTORY, merchant_id)
+        if card is not None:
+            found[merchant_id] = {"name": card["name"], "industry": card["industry"]}
+    return found
+
+
 def get_product(product_id: str, *, store: EventStore) -> dict:
     product = store.get_view(PRODUCTS, product_id)
     if product is None:

@@ -23,7 +23,7 @@ ERROR_OF_KIND: dict[str, type[DomainError]] = {
 
 
 class MerchantStatusOverRpc:
-    """The merchant service's `change_status` RPC. Its refusals cross RPC as ServiceError
+    """The merchant service's `change_status` and `profiles` RPCs. Its refusals cross RPC as ServiceError
     (`domain_errors_cross`), not as nameko's RemoteError; they are raised here as the domain
     errors they were, so the application decides what a refusal means."""
 
@@ -38,3 +38,6 @@ class MerchantStatusOverRpc:
             if error is None:
                 raise
             raise error(refused.message, refused.code, refused.details) from refused
+
+    def profiles(self, merchant_ids: list[str]) -> dict[str, dict]:
+        return self.proxy.profiles(merchant_ids)

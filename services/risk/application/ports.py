@@ -1,4 +1,5 @@
-"""What the risk application needs from outside: the merchant service's status changes."""
+"""What the risk application needs from outside: the merchant service's status changes, and
+the merchants' names and industries (a store from before risk kept them)."""
 
 from __future__ import annotations
 
@@ -11,4 +12,8 @@ class Merchants(Protocol):
         changes nothing). Raises the merchant's refusal as a domain error: Conflict
         `invalid_transition` when its status cannot go there (a closed or defaulted merchant
         goes nowhere), NotFound for no such merchant."""
+        ...
+
+    def profiles(self, merchant_ids: list[str]) -> dict[str, dict]:
+        """merchant id -> {name, industry}, for those that exist among `merchant_ids`."""
         ...

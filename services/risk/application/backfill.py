@@ -1,0 +1,105 @@
+"""Filling the views added after stores existed, once, from what the risk service already
+keeps: a store from before the city's figures, the 红黑榜, the health history and the watch
+list has them empty until a replay.
+
+`fill_views` runs at start (RiskStore.setup), guarded by a marker: from each merchant's
+figures and code (risk_figures, health_codes) it adds the city's shares and industry rows,
+the public lists, the watch list, and the day of its last evaluation in its health history.
+The city's days and the history before that day are not in those views: the figures count
+into the day of the last evaluation, and only a replay (replay.py) spreads them over the
+days the events happened.
+
+`learn_names` runs on the first scheduled run: the merchants' names and industries are the
+merchant service's (the Merchants port), asked for in pages; each merchant already counted
+under "other" moves to its industry and department. Idempotent, then marked done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventstore import EventStore
+from services.risk.application import city, history, public_lists, watch
+from services.risk.application.assessment import figures_from_doc
+from services.risk.application.ports import Merchants
+from services.risk.application.projections import CODES, FIGURES
+
+MARKERS = "risk_backfills"
+VIEWS_DONE, NAMES_DONE = "views-v13", "names-v13"
+BATCH = 200
+
+
+def _pages(store: EventStore, view: str, batch: int):
+    cursor = ""
+    while page := store.list_views(view, cursor, batch):
+        yield page
+        cursor = page[-1][0]
+        if len(page) < batch:
+            return
+
+
+def _mark(store: EventStore, marker: str, at: datetime, counted: int) -> None:
+    with store.unit_of_work() as uow:
+        uow.put_view(MARKERS, marker, {"at": at.isoformat(), "merchants": counted})
+
+
+def fill_views(store: EventStore, *, now: datetime, batch: int = BATCH) -> int | None:
+    """Adds every assessed merchant to the views it is missing from; None when done before."""
+    if store.get_view(MARKERS, VIEWS_DONE) is not None:
+        return None
+    counted = 0
+    for page in _pages(store, CODES, batch):
+        with store.unit_of_work() as uow:
+            for merchant_id, code in page:
+                doc = uow.get_view(FIGURES, merchant_id)
+                if doc is None:
+                    continue
+                figures = figures_from_doc(doc)
+                at = code["evaluated_at"]
+                if uow.get_view(city.SHARES, merchant_id) is None:
+                    city.account(uow, figures, code["code"], at)
+                if uow.get_view(public_lists.STANDINGS, merchant_id) is None:
+                    public_lists.update(
+                        uow,
+                        merchant_id,
+                        code=code["code"],
+                        status=figures.status,
+                        flags=figures.flags,
+                        at=code["since"] if code["code"] == "red" else at,
+                    )
+                if uow.get_view(watch.STANDINGS, merchant_id) is None:
+                    watch.update(
+                        uow,
+                        merchant_id,
+                        code=code["code"],
+                        since=code["since"],
+                        reasons=code["reasons"],
+                    )
+                history.keep_day(uow, merchant_id, at[:10], code["code"], code["metrics"])
+                counted += 1
+    _mark(store, VIEWS_DONE, now, counted)
+    return counted
+
+
+def learn_names(
+    store: EventStore, merchants: Merchants, *, now: datetime, batch: int = BATCH
+) -> int | None:
+    """Names and industries of the assessed merchants risk has none for, from the merchant
+    service; None when done before."""
+    if store.get_view(MARKERS, NAMES_DONE) is not None:
+        return None
+    learnt = 0
+    for page in _pages(store, CODES, batch):
+        missing = [m for m, _ in page if store.get_view(city.MERCHANTS, m) is None]
+        if not missing:
+            continue
+        found = merchants.profiles(missing)
+        with store.unit_of_work() as uow:
+            for merchant_id, profile in found.items():
+                data = {"merchant_id": merchant_id, **profile}
+                city.learn_merchant(uow, data, uow.get_view(CODES, merchant_id)["evaluated_at"])
+                public_lists.refile(uow, merchant_id)
+                watch.refile(uow, merchant_id)
+                learnt += 1
+    _mark(store, NAMES_DONE, now, learnt)
+    return learnt
