@@ -42,7 +42,6 @@ from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
 
-
 log = logging.getLogger("risk")
 
 

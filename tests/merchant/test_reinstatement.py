@@ -109,7 +109,7 @@ def test_default_progress_from_none_to_proposed_to_refunding_to_finished(store, 
     )
     assert progress(running)["status"] == "refunding"
     assert progress(running)["cards_refunded"] == 4
-    running.progress = {**running.progress, "cards_refunded": 10, "finished": True}  # type: ignore[typeddict-item]
+    running.progress = {**running.progress, "cards_refunded": 10, "finished": True}
     assert progress(running)["status"] == "finished"
     with pytest.raises(NotFound):
         defaults.default_progress("m-nobody", store=store, escrow=FakeEscrow())

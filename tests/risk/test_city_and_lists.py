@@ -14,7 +14,6 @@ from services.risk.application import city, history, public_lists
 from tests.support.risk_city import RULES, T0, applied, card, flag, publish, shops, status
 
 
-
 @pytest.fixture
 def store(tmp_path):
     opened = SqliteEventStore(tmp_path / "risk.db")

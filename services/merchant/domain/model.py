@@ -194,7 +194,8 @@ def reinstate(
     when not assessed yet), `red_for` the indicators its code gives as reasons."""
     if merchant.status != "delisted":
         raise Conflict(
-            f"a {merchant.status} merchant is not delisted", "not_delisted",
+            f"a {merchant.status} merchant is not delisted",
+            "not_delisted",
             {"status": merchant.status},
         )
     if code == "red" and set(red_for) - {"status:delisted"}:

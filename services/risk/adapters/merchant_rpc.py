@@ -23,9 +23,9 @@ ERROR_OF_KIND: dict[str, type[DomainError]] = {
 
 
 class MerchantStatusOverRpc:
-    """The merchant service's `change_status` and `profiles` RPCs. Its refusals cross RPC as ServiceError
-    (`domain_errors_cross`), not as nameko's RemoteError; they are raised here as the domain
-    errors they were, so the application decides what a refusal means."""
+    """The merchant service's `change_status` and `profiles` RPCs. Refusals cross RPC as
+    ServiceError (`domain_errors_cross`), not as nameko's RemoteError; they are raised here
+    as the domain errors they were, so the application decides what a refusal means."""
 
     def __init__(self, proxy: Any):  # a nameko RpcProxy("merchant"); nameko has no types
         self.proxy = proxy

@@ -163,6 +163,10 @@ def assess(
         uow, merchant_id, code=new_state.code, status=figures.status, flags=figures.flags, at=at
     )
     watch.update(
-        uow, merchant_id, code=new_state.code, since=code_doc["since"], reasons=code_doc["reasons"]
+        uow,
+        merchant_id,
+        code=new_state.code,
+        since=str(code_doc["since"]),
+        reasons=list(new_state.reasons),
     )
     return {**code_doc, "version": version}

@@ -97,7 +97,8 @@ def learn_names(
         with store.unit_of_work() as uow:
             for merchant_id, profile in found.items():
                 data = {"merchant_id": merchant_id, **profile}
-                city.learn_merchant(uow, data, uow.get_view(CODES, merchant_id)["evaluated_at"])
+                code = uow.get_view(CODES, merchant_id) or {"evaluated_at": now.isoformat()}
+                city.learn_merchant(uow, data, code["evaluated_at"])
                 public_lists.refile(uow, merchant_id)
                 watch.refile(uow, merchant_id)
                 learnt += 1
