@@ -112,3 +112,18 @@ def test_a_store_from_before_has_its_views_filled_once_at_start_and_names_on_fir
     assert {k: v for k, v in as_of_last.items() if k != "key"} == rows["total"]
     assert {k for k, _ in filled[history.DAYS]} <= {k for k, _ in live[history.DAYS]}
     assert len(filled[history.DAYS]) == len(PROFILES)
+
+
+def test_lists_kept_before_departments_are_filed_under_them_at_start(city_script):
+    store = city_script.live
+    live = views(store, public_lists.VIEWS)
+    with store.unit_of_work() as uow:  # as main kept them: no industry, no department pages
+        for key, standing in store.list_views(public_lists.STANDINGS, "", 1000):
+            old = {k: standing[k] for k in ("list", "merchant_id", "since", "reason_code")}
+            uow.put_view(public_lists.STANDINGS, key, old)
+            uow.put_view(public_lists.LISTS[old["list"]], f"{old['since']}|{key}", old)
+        for view in public_lists.BY_DEPT.values():
+            for key, _ in store.list_views(view, "", 1000):
+                uow.delete_view(view, key)
+    assert backfill.fill_views(store, now=T0 + timedelta(days=10)) == len(PROFILES)
+    assert views(store, public_lists.VIEWS) == live

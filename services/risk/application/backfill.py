@@ -58,7 +58,9 @@ def fill_views(store: EventStore, *, now: datetime, batch: int = BATCH) -> int |
                 at = code["evaluated_at"]
                 if uow.get_view(city.SHARES, merchant_id) is None:
                     city.account(uow, figures, code["code"], at)
-                if uow.get_view(public_lists.STANDINGS, merchant_id) is None:
+                if uow.get_view(public_lists.STANDINGS, merchant_id) is not None:
+                    public_lists.refile(uow, merchant_id)  # listed before departments
+                else:
                     public_lists.update(
                         uow,
                         merchant_id,
