@@ -25,6 +25,7 @@ from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.risk.adapters.merchant_rpc import MerchantStatusOverRpc
 from services.risk.application import (
+    alerts,
     city,
     commands,
     credit,
@@ -36,6 +37,7 @@ from services.risk.application import (
     ratings,
 )
 from services.risk.application.observations import RELEVANT, event_time
+from services.risk.domain.alerts import AlertRules
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
 
@@ -72,12 +74,14 @@ class SigningKey(DependencyProvider):
 
 
 class RiskStore(EventStoreDependency):
-    """The service's store; complaints from before the consumers' lists are listed at start."""
+    """The service's store; complaints from before the consumers' lists, and alerts from before
+    the queue, are listed at start."""
 
     def setup(self) -> None:
         super().setup()
         assert self.store is not None, "opened by the setup above"
         projections.backfill_consumer_index(self.store)
+        alerts.backfill_queue(self.store)
 
 
 class RiskService(PlatformService):
@@ -93,7 +97,7 @@ class RiskService(PlatformService):
         return RiskRules.from_policy(self.policy.risk)
 
     def _observe(self, event: IntegrationEvent, uow) -> None:
-        if event.type in RELEVANT:
+        if event.type in RELEVANT or event.type == alerts.RECONCILED:
             commands.observe_event(
                 uow,
                 event.type,
@@ -239,9 +243,30 @@ class RiskService(PlatformService):
         return queries.codes(merchant_ids, store=self.store)
 
     @rpc
-    def alerts(self, status="open", after="", limit=100) -> dict:
-        return queries.open_alerts(
-            store=self.store, now=now(), status=status, after=after, limit=limit
+    @domain_errors_cross
+    def alerts(self, status="open", after="", limit=100, filters=None) -> dict:
+        """The queue; `filters`: code, facet and value, opened_after, opened_before."""
+        return alerts.queue(
+            store=self.store,
+            now=now(),
+            rules=AlertRules.from_policy(self.policy.risk),
+            status=status,
+            after=after,
+            limit=limit,
+            **(filters or {}),
+        )
+
+    @rpc
+    @domain_errors_cross
+    def assign_alert(self, alert_id, assignee, by, department="", metadata=None) -> dict:
+        return alerts.assign(
+            alert_id,
+            assignee,
+            by=by,
+            department=department,
+            store=self.store,
+            now=now(),
+            metadata=metadata,
         )
 
     # --- the city's figures and the public lists (issue 13) ---
@@ -264,7 +289,15 @@ class RiskService(PlatformService):
     @rpc
     @domain_errors_cross
     def alert_step(
-        self, alert_id, step, by, note="", evidence_sha256=None, disposition=None, metadata=None
+        self,
+        alert_id,
+        step,
+        by,
+        note="",
+        evidence_sha256=None,
+        disposition=None,
+        metadata=None,
+        department="",
     ) -> dict:
         # The regulator's disposition takes effect on the merchant (sanctions.py).
         return commands.alert_step(
@@ -277,6 +310,7 @@ class RiskService(PlatformService):
             note=note,
             evidence_sha256=evidence_sha256,
             disposition=disposition,
+            department=department,
             metadata=metadata,
         )
 
