@@ -281,9 +281,10 @@ def alert_step(
     department: str = "",
     metadata: dict | None = None,
 ) -> dict:
-    """A regulator's step on an alert, with the regulator's department. Resolving it with a public warning or a delisting
-    changes the merchant's status (see sanctions.py), after the step is recorded; resolving
-    it again asks again, so a step whose status change failed can be repeated."""
+    """A regulator's step on an alert, with the regulator's department. Resolving it with a
+    public warning or a delisting changes the merchant's status (see sanctions.py), after the
+    step is recorded; resolving it again asks again, so a step whose status change failed can
+    be repeated."""
     decide(
         store,
         alert_id,

@@ -104,4 +104,3 @@ def assign(alert: Alert, assignee: str, *, by: str, department: str, now: str):
     if alert.assignee == assignee:
         return None
     return AlertAssigned(alert.alert_id, alert.merchant_id, assignee, by, department, now)
-

@@ -213,7 +213,11 @@ def alert_step(
         raise InvalidInput(
             f"disposition must be one of {', '.join(DISPOSITIONS)}", "invalid_disposition"
         )
-    if step == "resolved" and disposition in ("public_warning", "delisted") and not alert.merchant_id:
+    if (
+        step == "resolved"
+        and disposition in ("public_warning", "delisted")
+        and not alert.merchant_id
+    ):
         raise BusinessRuleViolation(
             "this alert is about no merchant: a public warning or delisting cannot apply",
             "alert_has_no_merchant",
