@@ -170,15 +170,15 @@ def queue(
     streams = []
     for prefix in domain.prefixes(facet, value, status, code):
         rows = store.list_views(QUEUE, prefix + start, limit + 1)
-        tails = [key[len(prefix) :] for key, _ in rows if key.startswith(prefix)]
-        streams.append([t for t in tails if stop is None or t < stop])
-    merged = list(heapq.merge(*streams))[: limit + 1]
+        tails = [(key[len(prefix) :], alert) for key, alert in rows if key.startswith(prefix)]
+        streams.append([(t, alert) for t, alert in tails if stop is None or t < stop])
+    merged = list(heapq.merge(*streams, key=lambda row: row[0]))[: limit + 1]
     page, more = merged[:limit], len(merged) > limit
-    items = []
-    for tail in page:
-        alert = get_alert(tail.rsplit("|", 1)[1], store=store)
-        items.append({**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)})
-    return {"items": items, "next_after": page[-1] if more else None}
+    items = [
+        {**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)}
+        for _, alert in page
+    ]
+    return {"items": items, "next_after": page[-1][0] if more else None}
 
 
 def backfill_queue(store: EventStore, batch: int = 500) -> int:

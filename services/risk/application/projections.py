@@ -8,7 +8,7 @@ complaints_by_complainant  "<consumer id>/<merchant id>" -> {"filed": [when, ...
                            filings within the policy's window (the complaint limit)
 alerts                     alert id -> the alert with its steps, assignee and disposition
 alert_queue                "<facet>|<value>|<status>|<code>|<opened_at UTC>|<alert id>" ->
-                           {alert_id}: the regulators' queue, one key per facet (all,
+                           the alert: the regulators' queue, one key per facet (all,
                            industry, department, assignee), see domain/alerts.py
 risk_figures, health_codes, delisting_deadlines
                            a merchant's figures, its code, a red code's deadline
@@ -102,8 +102,8 @@ def put_alert(uow: UnitOfWork, alert: dict, before: dict | None = None) -> None:
     for key in queue_keys(before) if before else ():
         if key not in keys:
             uow.delete_view(QUEUE, key)
-    for key in keys:
-        uow.put_view(QUEUE, key, {"alert_id": alert["alert_id"]})
+    for key in keys:  # the alert itself: a page of the queue is one range read
+        uow.put_view(QUEUE, key, alert)
 
 
 def _alert(uow: UnitOfWork, alert: Alert, event: object) -> None:
