@@ -175,8 +175,7 @@ def queue(
     merged = list(heapq.merge(*streams, key=lambda row: row[0]))[: limit + 1]
     page, more = merged[:limit], len(merged) > limit
     items = [
-        {**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)}
-        for _, alert in page
+        {**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)} for _, alert in page
     ]
     return {"items": items, "next_after": page[-1][0] if more else None}
 
