@@ -82,8 +82,8 @@ def _deep_url(client, headers: dict, url: str, skip: int) -> str:
     cursor = client.get(url, headers=headers).get_json()["next_cursor"]
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     scope = json.loads(raw)[0]
-    alert = {"alert_id": f"al-{skip - 1:07d}", "opened_at": (T0 + timedelta(seconds=skip - 1))}
-    after = tail({**alert, "opened_at": alert["opened_at"].isoformat()})
+    opened_at = (T0 + timedelta(seconds=skip - 1)).isoformat()
+    after = tail({"alert_id": f"al-{skip - 1:07d}", "opened_at": opened_at})
     return f"{url}&cursor={encode(scope, after)}"
 
 
