@@ -13,6 +13,7 @@ SUITES = {
     "escrow": "bench.escrow_bench",
     "risk": "bench.risk_bench",
     "city": "bench.city_bench",
+    "alerts": "bench.alerts_bench",
     "schedule": "bench.schedule_bench",
     "pages": "bench.pages_bench",
 }

@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.gateway import (
+    alerts_api,
     auth_api,
     body_limits,
     cards_api,
@@ -42,6 +43,7 @@ API_AREAS = (
     cards_api,
     counter_api,
     risk_api,
+    alerts_api,
     city_api,
     ledger_api,
     keys_api,

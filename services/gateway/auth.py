@@ -27,6 +27,7 @@ from flask import current_app, g, request
 from services.gateway import signing_key
 from services.gateway.errors import ApiError
 from services.gateway.revocation import RevocationList
+from services.risk.domain.departments import DEPARTMENTS
 
 ROLES = ("consumer", "merchant", "regulator", "bank", "operator")
 ISSUER = "prepaid-trust-gateway"
@@ -42,6 +43,24 @@ class Principal:
     subject: str
     token_id: str = ""
     expires_at: int = 0
+    department: str = ""
+    """A regulator's department (services/risk/domain/departments.py), from the `dept` claim;
+    empty when the token names none."""
+
+
+def check_department(role: str, department: str | None) -> None:
+    """Only a regulator belongs to a department, and only to a known one: 400
+    invalid_department otherwise."""
+    if not department:
+        return
+    if department not in DEPARTMENTS:
+        raise ApiError(
+            400,
+            "invalid_department",
+            f"department must be one of {', '.join(DEPARTMENTS)}",
+        )
+    if role != "regulator":
+        raise ApiError(400, "invalid_department", "only a regulator belongs to a department")
 
 
 class TokenIssuer:
@@ -83,7 +102,11 @@ class TokenIssuer:
             signing_key.load(path, mode), mode=mode, ttl_seconds=ttl_seconds, revoked=revoked
         )
 
-    def issue(self, role: str, subject: str, *, ttl: int | None = None) -> str:
+    def issue(
+        self, role: str, subject: str, *, ttl: int | None = None, department: str = ""
+    ) -> str:
+        """A token; a regulator's may name its department (`dept`)."""
+        check_department(role, department)
         now = int(time.time())
         claims = {
             "iss": ISSUER,
@@ -94,6 +117,8 @@ class TokenIssuer:
             "exp": now + (ttl or self.ttl),
             "jti": uuid.uuid4().hex,
         }
+        if department:
+            claims["dept"] = department
         return jwt.encode(claims, self._private, algorithm="EdDSA", headers={"kid": self.kid})
 
     def verify(self, token: str, *, allow_revoked: bool = False) -> Principal:
@@ -117,7 +142,12 @@ class TokenIssuer:
         )
         if claims.get("role") not in ROLES:
             raise jwt.InvalidTokenError("unknown role")
-        principal = Principal(claims["role"], claims["sub"], claims["jti"], claims["exp"])
+        department = claims.get("dept", "")
+        if department and (department not in DEPARTMENTS or claims["role"] != "regulator"):
+            raise jwt.InvalidTokenError("unknown department")
+        principal = Principal(
+            claims["role"], claims["sub"], claims["jti"], claims["exp"], department
+        )
         if len(self._verified) >= self.VERIFIED_CACHE:
             self._verified.clear()
         self._verified[token] = principal

@@ -32,7 +32,7 @@ class LoggedOut(StrictSchema):
 @blueprint.post("/api/v1/auth/dev-login")
 @blueprint.post("/auth/dev-login")
 @operation(
-    "Demo mode only: a token for any role and subject",
+    "Demo mode only: a token for any role and subject (a regulator's with its department)",
     tag="auth",
     response=TokenResponse,
     body=DevLoginRequest,
@@ -47,7 +47,11 @@ def dev_login():
     if current_app.config["SETTINGS"].mode != "demo":
         raise ApiError(404, "not_found", "dev-login exists only in demo mode")
     body = json_body(DevLoginRequest())
-    token = current_app.config["TOKENS"].issue(body["role"], body["subject"])
+    token = current_app.config["TOKENS"].issue(
+        body["role"], body["subject"], department=body["department"]
+    )
+    if not body["department"]:
+        del body["department"]
     return jsonify(TokenResponse().dump({"token": token, **body}))
 
 

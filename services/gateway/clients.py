@@ -222,8 +222,14 @@ class RiskClient(_Client):
     def merchant_complaints(self, merchant_id: str, after: str, limit: int) -> Json:
         return self._call("merchant_complaints", merchant_id, after, limit)
 
-    def alerts(self, status: str, after: str, limit: int) -> Json:
-        return self._call("alerts", status, after, limit)
+    def alerts(self, status: str, after: str, limit: int, filters: Json | None = None) -> Json:
+        """The queue; `filters`: code, facet and value, opened_after, opened_before."""
+        return self._call("alerts", status, after, limit, filters or {})
+
+    def assign_alert(
+        self, alert_id: str, assignee: str, by: str, department: str, metadata: Metadata
+    ) -> Json:
+        return self._call("assign_alert", alert_id, assignee, by, department, metadata)
 
     # --- the city's figures and the public lists (issue 13) ---
     def city_stats(self, by: str, first: str, last: str) -> Json:
@@ -241,11 +247,21 @@ class RiskClient(_Client):
     def health_history(self, merchant_id: str, first: str, last: str) -> Json:
         return self._call("health_history", merchant_id, first, last)
 
-    def acknowledge_alert(self, alert_id: str, by: str, metadata: Metadata) -> Json:
-        return self._call("alert_step", alert_id, "acknowledged", by, metadata=metadata)
+    def acknowledge_alert(
+        self, alert_id: str, by: str, metadata: Metadata, department: str = ""
+    ) -> Json:
+        return self._call(
+            "alert_step", alert_id, "acknowledged", by, metadata=metadata, department=department
+        )
 
     def verify_alert(
-        self, alert_id: str, by: str, note: str, evidence_sha256: str, metadata: Metadata
+        self,
+        alert_id: str,
+        by: str,
+        note: str,
+        evidence_sha256: str,
+        metadata: Metadata,
+        department: str = "",
     ) -> Json:
         return self._call(
             "alert_step",
@@ -255,10 +271,17 @@ class RiskClient(_Client):
             metadata=metadata,
             note=note,
             evidence_sha256=evidence_sha256,
+            department=department,
         )
 
     def resolve_alert(
-        self, alert_id: str, by: str, disposition: str, note: str, metadata: Metadata
+        self,
+        alert_id: str,
+        by: str,
+        disposition: str,
+        note: str,
+        metadata: Metadata,
+        department: str = "",
     ) -> Json:
         return self._call(
             "alert_step",
@@ -268,6 +291,7 @@ class RiskClient(_Client):
             metadata=metadata,
             disposition=disposition,
             note=note,
+            department=department,
         )
 
     def sweep(self) -> Json:

@@ -11,6 +11,8 @@ The registry is one TOML file the operator provisions (`GATEWAY_CREDENTIALS_FILE
     subject = "reg-weihai-1"
     password = "scrypt$16384$8$1$<salt b64>$<hash b64>"   # `python -m services.gateway.credentials`
     totp_secret = "<base32>"        # RFC 6238, SHA-1, 6 digits, 30 s: any authenticator app
+    department = "commerce"         # regulators only: samr, commerce, education, sports,
+                                    # association (services/risk/domain/departments.py)
 
     [[devices]]                     # merchant POS terminals and the bank's systems
     key_id = "pos-0001"
@@ -39,6 +41,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from services.risk.domain.departments import DEPARTMENTS
 
 TOTP_STEP, TOTP_DIGITS, TOTP_SKEW_STEPS = 30, 6, 1
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -103,6 +107,7 @@ class Staff:
     subject: str
     password: str
     totp_secret: str
+    department: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,14 @@ class Credentials:
         for who in people:
             if who.role not in ("regulator", "operator", "bank", "merchant"):
                 raise ValueError(f"{path}: role {who.role!r} cannot log in this way")
+        for person in staff.values():
+            if person.department and (
+                person.department not in DEPARTMENTS or person.role != "regulator"
+            ):
+                raise ValueError(
+                    f"{path}: {person.username}: department {person.department!r} is not a "
+                    f"regulator's department ({', '.join(DEPARTMENTS)})"
+                )
         pepper = raw.get("consumer_pepper", "")
         if raw.get("wechat") and len(base64.b64decode(pepper)) < 32:
             raise ValueError(f"{path}: consumer_pepper must be at least 32 random bytes")

@@ -192,9 +192,12 @@ def _bad_answer() -> ApiError:
     )
 
 
-def _token(role: str, subject: str, ttl: int | None = None) -> Response:
-    token = current_app.config["TOKENS"].issue(role, subject, ttl=ttl)
-    return jsonify(TokenResponse().dump({"token": token, "role": role, "subject": subject}))
+def _token(role: str, subject: str, ttl: int | None = None, department: str = "") -> Response:
+    token = current_app.config["TOKENS"].issue(role, subject, ttl=ttl, department=department)
+    answer = {"token": token, "role": role, "subject": subject}
+    return jsonify(
+        TokenResponse().dump({**answer, **({"department": department} if department else {})})
+    )
 
 
 LOGIN_ERRORS = (400, 401, 404, 429, 502, 503)
@@ -237,7 +240,8 @@ def staff_login() -> Response:
     if staff is None or not password_ok or step is None or not guard.use_step(staff.username, step):
         raise _invalid()  # already counted by `begin`
     guard.succeeded(attempt)
-    return _token(staff.role, staff.subject, current_app.config["SETTINGS"].staff_token_ttl)
+    ttl = current_app.config["SETTINGS"].staff_token_ttl
+    return _token(staff.role, staff.subject, ttl, staff.department)
 
 
 @blueprint.post("/device/token")

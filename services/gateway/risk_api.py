@@ -1,4 +1,5 @@
-"""Complaints, health codes, regulators' alerts and credit reports (the risk service).
+"""Complaints, health codes, ratings and credit reports (the risk service); the regulators'
+alert queue is alerts_api.py's.
 
 Who may see a complaint (the consumer who filed it, the merchant it is about, regulators) is
 services/gateway/access.py's.
@@ -12,14 +13,11 @@ from services.gateway import access
 from services.gateway.auth import require
 from services.gateway.clients import clients
 from services.gateway.idempotency import idempotent
-from services.gateway.openapi import operation, param
+from services.gateway.openapi import operation
 from services.gateway.paging import PAGE_PARAMS, page_args, page_body
 from services.gateway.rate_limits import COMPLAINTS, rate_limited
 from services.gateway.request_context import actor, caller, metadata, principal
 from services.gateway.schemas.risk import (
-    Alert,
-    AlertList,
-    AlertQuery,
     Complaint,
     ComplaintClosing,
     ComplaintCreated,
@@ -35,9 +33,7 @@ from services.gateway.schemas.risk import (
     MerchantRatings,
     RatingCreated,
     RatingRequest,
-    Resolution,
     UnfoundedFinding,
-    Verification,
 )
 from services.gateway.validation import json_body, query
 
@@ -279,61 +275,3 @@ def health(merchant_id: str):
 def credit_report(merchant_id: str):
     access.only_itself(principal(), merchant_id)
     return jsonify(CreditReport().dump(clients().risk.credit_report(merchant_id)))
-
-
-@blueprint.get("/alerts")
-@operation(
-    "Alerts, oldest first, with their SLA age (regulator)",
-    tag="risk",
-    response=AlertList,
-    errors=(400,),
-    params=(param("status", description="open (default), acknowledged, verified or any"),)
-    + PAGE_PARAMS,
-)
-@require("regulator")
-def alerts():
-    args = query(AlertQuery())
-    scope = f"alerts/{args['status']}"
-    after, limit = page_args(args, scope)
-    page = clients().risk.alerts(args["status"], after, limit)
-    return jsonify(AlertList().dump(page_body(page, scope)))
-
-
-@blueprint.post("/alerts/<alert_id>/acknowledge")
-@operation("Acknowledge an alert", tag="risk", response=Alert, errors=(404, 409))
-@require("regulator")
-@idempotent
-def acknowledge(alert_id: str):
-    return jsonify(Alert().dump(clients().risk.acknowledge_alert(alert_id, actor(), metadata())))
-
-
-@blueprint.post("/alerts/<alert_id>/verify")
-@operation(
-    "Record the offline verification: a note and the evidence's SHA-256",
-    tag="risk",
-    response=Alert,
-    errors=(400, 404, 409),
-    body=Verification,
-)
-@require("regulator")
-@idempotent
-def verify(alert_id: str):
-    body = json_body(Verification())
-    done = clients().risk.verify_alert(
-        alert_id, actor(), body["note"], body["evidence_sha256"], metadata()
-    )
-    return jsonify(Alert().dump(done))
-
-
-@blueprint.post("/alerts/<alert_id>/resolve")
-@operation(
-    "Dispose of an alert", tag="risk", response=Alert, errors=(400, 404, 409), body=Resolution
-)
-@require("regulator")
-@idempotent
-def resolve_alert(alert_id: str):
-    body = json_body(Resolution())
-    done = clients().risk.resolve_alert(
-        alert_id, actor(), body["disposition"], body["note"], metadata()
-    )
-    return jsonify(Alert().dump(done))

@@ -26,6 +26,7 @@ from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.risk.adapters.merchant_rpc import MerchantStatusOverRpc
 from services.risk.application import (
+    alerts,
     backfill,
     city,
     commands,
@@ -39,6 +40,7 @@ from services.risk.application import (
     watch,
 )
 from services.risk.application.observations import RELEVANT, event_time
+from services.risk.domain.alerts import AlertRules
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
 
@@ -77,14 +79,16 @@ class SigningKey(DependencyProvider):
 
 
 class RiskStore(EventStoreDependency):
-    """The service's store; complaints from before the consumers' lists are listed at start,
-    and a store from before the city's and the lists' views has them filled once."""
+    """The service's store; complaints from before the consumers' lists and alerts from before
+    the queue are listed at start, and a store from before the city's and the lists' views has
+    them filled once."""
 
     def setup(self) -> None:
         super().setup()
         assert self.store is not None, "opened by the setup above"
         projections.backfill_consumer_index(self.store)
         backfill.fill_views(self.store, now=now())
+        alerts.backfill_queue(self.store)
 
 
 class RiskService(PlatformService):
@@ -100,7 +104,7 @@ class RiskService(PlatformService):
         return RiskRules.from_policy(self.policy.risk)
 
     def _observe(self, event: IntegrationEvent, uow) -> None:
-        if event.type in RELEVANT:
+        if event.type in RELEVANT or event.type == alerts.RECONCILED:
             commands.observe_event(
                 uow,
                 event.type,
@@ -250,9 +254,30 @@ class RiskService(PlatformService):
         return queries.codes(merchant_ids, store=self.store)
 
     @rpc
-    def alerts(self, status="open", after="", limit=100) -> dict:
-        return queries.open_alerts(
-            store=self.store, now=now(), status=status, after=after, limit=limit
+    @domain_errors_cross
+    def alerts(self, status="open", after="", limit=100, filters=None) -> dict:
+        """The queue; `filters`: code, facet and value, opened_after, opened_before."""
+        return alerts.queue(
+            store=self.store,
+            now=now(),
+            rules=AlertRules.from_policy(self.policy.risk),
+            status=status,
+            after=after,
+            limit=limit,
+            **(filters or {}),
+        )
+
+    @rpc
+    @domain_errors_cross
+    def assign_alert(self, alert_id, assignee, by, department="", metadata=None) -> dict:
+        return alerts.assign(
+            alert_id,
+            assignee,
+            by=by,
+            department=department,
+            store=self.store,
+            now=now(),
+            metadata=metadata,
         )
 
     # --- the city's figures and the public lists (issue 13) ---
@@ -283,7 +308,15 @@ class RiskService(PlatformService):
     @rpc
     @domain_errors_cross
     def alert_step(
-        self, alert_id, step, by, note="", evidence_sha256=None, disposition=None, metadata=None
+        self,
+        alert_id,
+        step,
+        by,
+        note="",
+        evidence_sha256=None,
+        disposition=None,
+        metadata=None,
+        department="",
     ) -> dict:
         # The regulator's disposition takes effect on the merchant (sanctions.py).
         return commands.alert_step(
@@ -296,6 +329,7 @@ class RiskService(PlatformService):
             note=note,
             evidence_sha256=evidence_sha256,
             disposition=disposition,
+            department=department,
             metadata=metadata,
         )
 

@@ -615,6 +615,15 @@ TABLE = {
         lambda w: (f"/api/v1/alerts/{(a := w.alert())}/acknowledge", {}, f"alert:{a}"),
         row({"regulator": 200}, 403),
     ),
+    "/api/v1/alerts/<alert_id>/assign": (
+        "POST",
+        lambda w: (
+            f"/api/v1/alerts/{(a := w.alert())}/assign",
+            {"assignee": "reg-li"},
+            f"alert:{a}",
+        ),
+        row({"regulator": 200}, 403),
+    ),
     "/api/v1/alerts/<alert_id>/verify": (
         "POST",
         lambda w: (

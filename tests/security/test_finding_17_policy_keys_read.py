@@ -33,6 +33,7 @@ from services.gateway.app import create_app
 from services.merchant.application import commands as merchants
 from services.merchant.application import queries as merchant_queries
 from services.merchant.domain.uscc import check_character
+from services.risk.domain.alerts import AlertRules
 from services.risk.domain.health_code import RiskRules
 from tests.support.gateway import auth, gateway_settings
 from tests.support.harness import start_service, stop, store_url, wait_until
@@ -278,8 +279,10 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
             store=world.escrow, bank=world.bank, policy=policy, now=NOW + timedelta(days=2)
         )
         assert queries.get_card(unconfirmed, store=world.escrow)["status"] == "active"
-        # Risk: its rules are built from the [risk] section.
+        # Risk: its rules are built from the [risk] section, the alert queue's SLA from
+        # [risk.alerts].
         RiskRules.from_policy(policy.risk)
+        assert AlertRules.from_policy(policy.risk).hours("red") == 24
         # The relay: each stored event is checked against its bounds before publishing, the
         # service's health judges the relay's lag and age, and a refusal is counted against
         # the limit that parks the event.

@@ -29,6 +29,7 @@ role = "regulator"
 subject = "reg-weihai-1"
 password = "{creds.hash_password("correct horse")}"
 totp_secret = "{TOTP_SECRET}"
+department = "samr"
 [[devices]]
 key_id = "pos-0001"
 role = "merchant"

@@ -7,12 +7,21 @@ from services.gateway.schemas import StrictSchema
 class DevLoginRequest(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    department = fields.String(
+        load_default="",
+        validate=validate.Length(max=32),
+        metadata={
+            "description": "a regulator's department: samr, commerce, education, sports, "
+            "association (400 invalid_department for another, or for another role)"
+        },
+    )
 
 
 class TokenResponse(StrictSchema):
     token = fields.String(required=True)
     role = fields.String(required=True)
     subject = fields.String(required=True)
+    department = fields.String(metadata={"description": "a regulator's department, if any"})
 
 
 class StaffLogin(StrictSchema):

@@ -2,7 +2,7 @@ from marshmallow import fields, validate
 
 from services.gateway.paging import PageQuery
 from services.gateway.schemas import StrictSchema
-from services.risk.domain.complaints import CATEGORIES, DISPOSITIONS
+from services.risk.domain.complaints import CATEGORIES
 from services.risk.domain.ratings import MAX_STARS, MAX_TEXT, MIN_STARS
 
 TEXT = validate.Length(min=1, max=4000)
@@ -144,49 +144,6 @@ class Health(StrictSchema):
         },
     )
     evaluated_at = fields.String(required=True)
-
-
-class AlertQuery(PageQuery):
-    status = fields.String(
-        load_default="open", validate=validate.OneOf(("open", "acknowledged", "verified", "any"))
-    )
-
-
-class AlertStep(StrictSchema):
-    step = fields.String(required=True)
-    by = fields.String(required=True)
-    at = fields.String(required=True)
-    note = fields.String(required=True)
-    evidence_sha256 = fields.String(allow_none=True)
-    disposition = fields.String(allow_none=True)
-
-
-class Alert(StrictSchema):
-    alert_id = fields.String(required=True)
-    merchant_id = fields.String(required=True)
-    code = fields.String(required=True)
-    reasons = fields.List(fields.Nested(Reason), required=True)
-    opened_at = fields.String(required=True)
-    status = fields.String(required=True)
-    improve_by = fields.String(allow_none=True)
-    disposition = fields.String(allow_none=True)
-    steps = fields.List(fields.Nested(AlertStep), required=True)
-    age_hours = fields.Integer()
-
-
-class AlertList(StrictSchema):
-    items = fields.List(fields.Nested(Alert), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
-
-
-class Verification(StrictSchema):
-    note = fields.String(required=True, validate=TEXT)
-    evidence_sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
-
-
-class Resolution(StrictSchema):
-    disposition = fields.String(required=True, validate=validate.OneOf(DISPOSITIONS))
-    note = fields.String(load_default="", validate=validate.Length(max=4000))
 
 
 class CreditReport(StrictSchema):

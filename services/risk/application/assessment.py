@@ -13,16 +13,9 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from eventstore import UnitOfWork
-from eventstore.codec import event_fields
-from services.risk.application import city, history, public_lists, relationships, watch
+from services.risk.application import alerts, city, history, public_lists, relationships, watch
 from services.risk.application.observations import observe
-from services.risk.application.projections import (
-    ALERTS,
-    CODES,
-    DEADLINES,
-    FIGURES,
-    OPEN_ALERTS,
-)
+from services.risk.application.projections import CODES, DEADLINES, FIGURES
 from services.risk.application.store import CODEC, code_stream
 from services.risk.domain import health_code
 from services.risk.domain.events import AlertOpened, HealthCodeChanged
@@ -140,11 +133,7 @@ def assess(
         )
         version += len(events)
         if opened is not None:
-            alert = {**event_fields(opened), "status": "open", "steps": [], "disposition": None}
-            uow.put_view(ALERTS, opened.alert_id, alert)
-            uow.put_view(
-                OPEN_ALERTS, f"{opened.opened_at}|{opened.alert_id}", {"alert_id": opened.alert_id}
-            )
+            alerts.open_alert(uow, opened)
             if opened.improve_by:
                 uow.put_view(
                     DEADLINES,

@@ -12,7 +12,7 @@ from eventstore import EventStore, UnitOfWork
 from privacy import Vault
 from services.domain_errors import NotFound
 from services.event_sourcing import run
-from services.risk.application import city, public_lists, ratings, sanctions, watch
+from services.risk.application import alerts, city, public_lists, ratings, sanctions, watch
 from services.risk.application.assessment import assess
 from services.risk.application.ports import Merchants
 from services.risk.application.projections import CODES, COMPLAINANTS, COMPLAINTS
@@ -31,6 +31,7 @@ from services.risk.application.store import (
     seal,
 )
 from services.risk.domain import complaints as domain
+from services.risk.domain.events import ComplaintEscalated
 from services.risk.domain.health_code import RiskRules
 
 
@@ -58,6 +59,8 @@ def _reassessing(
                 metadata=metadata,
                 event=(fold.type, fold.data, now.isoformat()),
             )
+            if isinstance(event, ComplaintEscalated):
+                alerts.open_for_escalation(uow, fold.data, metadata)
 
     return within
 
@@ -223,8 +226,13 @@ def observe_event(
     *,
     rules: RiskRules,
     metadata: dict | None = None,
+    new_id: Callable[[], str] | None = None,
 ) -> dict | None:
-    """A published merchant or escrow event, inside the consumer's unit of work."""
+    """A published merchant or escrow event, inside the consumer's unit of work; `new_id`
+    names an alert the assessment opens (a replay gives the ids the live service gave)."""
+    if event_type == alerts.RECONCILED:
+        alerts.open_for_reconciliation(uow, data, metadata)
+        return None
     merchant_id = data.get("merchant_id")
     if not merchant_id:
         return None
@@ -241,6 +249,7 @@ def observe_event(
         rules=rules,
         event=(event_type, data, at),
         metadata=metadata,
+        **({"new_id": new_id} if new_id else {}),
     )
 
 
@@ -271,11 +280,13 @@ def alert_step(
     note: str = "",
     evidence_sha256: str | None = None,
     disposition: str | None = None,
+    department: str = "",
     metadata: dict | None = None,
 ) -> dict:
-    """A regulator's step on an alert. Resolving it with a public warning or a delisting
-    changes the merchant's status (see sanctions.py), after the step is recorded; resolving
-    it again asks again, so a step whose status change failed can be repeated."""
+    """A regulator's step on an alert, with the regulator's department. Resolving it with a
+    public warning or a delisting changes the merchant's status (see sanctions.py), after the
+    step is recorded; resolving it again asks again, so a step whose status change failed can
+    be repeated."""
     decide(
         store,
         alert_id,
@@ -288,6 +299,7 @@ def alert_step(
                 note=note,
                 evidence_sha256=evidence_sha256,
                 disposition=disposition,
+                department=department,
             )
         ),
         metadata,

@@ -6,8 +6,10 @@ complaints_by_consumer     "<consumer id>/<newest first>|<complaint id>" -> {com
                            a consumer's own list
 complaints_by_complainant  "<consumer id>/<merchant id>" -> {"filed": [when, ...]}, the
                            filings within the policy's window (the complaint limit)
-alerts                     alert id -> the alert with its steps and disposition
-open_alerts                "<opened_at>|<alert id>" -> {alert_id}, until resolved
+alerts                     alert id -> the alert with its steps, assignee and disposition
+alert_queue                "<facet>|<value>|<status>|<code>|<opened_at UTC>|<alert id>" ->
+                           the alert: the regulators' queue, one key per facet (all,
+                           industry, department, assignee), see domain/alerts.py
 risk_figures, health_codes, delisting_deadlines
                            a merchant's figures, its code, a red code's deadline
                            (kept by assessment.py)
@@ -20,17 +22,18 @@ from collections.abc import Sequence
 from eventstore import EventStore, UnitOfWork
 from eventstore.codec import event_fields
 from services.paging import newest_first
+from services.risk.domain.alerts import queue_keys
 from services.risk.domain.complaints import Alert, Complaint
-from services.risk.domain.events import AlertStepRecorded
+from services.risk.domain.events import AlertAssigned, AlertStepRecorded
 
 COMPLAINTS, BY_MERCHANT = "complaints", "complaints_by_merchant"
 COMPLAINANTS = "complaints_by_complainant"
 BY_CONSUMER = "complaints_by_consumer"
-FIGURES, CODES, ALERTS, OPEN_ALERTS, DEADLINES = (
+FIGURES, CODES, ALERTS, QUEUE, DEADLINES = (
     "risk_figures",
     "health_codes",
     "alerts",
-    "open_alerts",
+    "alert_queue",
     "delisting_deadlines",
 )
 
@@ -92,26 +95,41 @@ def backfill_consumer_index(store: EventStore, batch: int = 500) -> int:
     return indexed
 
 
+def put_alert(uow: UnitOfWork, alert: dict, before: dict | None = None) -> None:
+    """Keeps the alert and its queue keys: the keys it no longer has go, its own are put."""
+    uow.put_view(ALERTS, alert["alert_id"], alert)
+    keys = queue_keys(alert)
+    for key in queue_keys(before) if before else ():
+        if key not in keys:
+            uow.delete_view(QUEUE, key)
+    for key in keys:  # the alert itself: a page of the queue is one range read
+        uow.put_view(QUEUE, key, alert)
+
+
 def _alert(uow: UnitOfWork, alert: Alert, event: object) -> None:
-    """A regulator's step; the alert's opening is projected by the assessment that opens it."""
+    """A regulator's step or assignment; the alert's opening is projected by what opens it."""
     alert.apply(event)
-    if not isinstance(event, AlertStepRecorded):
+    if not isinstance(event, AlertStepRecorded | AlertAssigned):
         return
     view = uow.get_view(ALERTS, alert.alert_id)
     if view is None:
         raise LookupError(f"alert {alert.alert_id} was never opened")
-    step = {
-        k: getattr(event, k) for k in ("step", "by", "at", "note", "evidence_sha256", "disposition")
-    }
-    uow.put_view(
-        ALERTS,
-        alert.alert_id,
-        {
+    if isinstance(event, AlertAssigned):
+        assignment = {k: getattr(event, k) for k in ("assignee", "by", "department", "at")}
+        after = {
+            **view,
+            "assignee": event.assignee,
+            "assignments": view.get("assignments", []) + [assignment],
+        }
+    else:
+        step = {
+            k: getattr(event, k)
+            for k in ("step", "by", "department", "at", "note", "evidence_sha256", "disposition")
+        }
+        after = {
             **view,
             "status": event.step,
             "disposition": event.disposition or view["disposition"],
             "steps": view["steps"] + [step],
-        },
-    )
-    if event.step == "resolved":
-        uow.delete_view(OPEN_ALERTS, f"{view['opened_at']}|{alert.alert_id}")
+        }
+    put_alert(uow, after, view)

@@ -1,4 +1,5 @@
-"""The risk service's reads: complaints with their texts, health codes, and alerts."""
+"""The risk service's reads: complaints with their texts, health codes, and alerts (the
+queue itself is alerts.py's)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from eventstore import EventStore
 from privacy import Forgotten, Vault
 from services.domain_errors import NotFound
 from services.paging import keyset_page
+from services.risk.application import alerts
+from services.risk.application.alerts import get_alert as get_alert  # a read, here too
 from services.risk.application.projections import (
-    ALERTS,
     BY_CONSUMER,
     BY_MERCHANT,
     CODES,
     COMPLAINTS,
-    OPEN_ALERTS,
 )
 from services.risk.application.store import RESPONSE, TEXT, complaint_stream
+from services.risk.domain.alerts import AlertRules
 from services.risk.domain.complaints import consumer_actions
 from services.risk.domain.indicators import public_metrics
 
@@ -89,26 +91,11 @@ def codes(merchant_ids: list[str], *, store: EventStore) -> dict:
     return found
 
 
-def get_alert(alert_id: str, *, store: EventStore) -> dict:
-    alert = store.get_view(ALERTS, alert_id)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
-    return alert
-
-
 def open_alerts(
     *, store: EventStore, now: datetime, status: str = "open", after: str = "", limit: int = 100
 ) -> dict:
-    """Alerts not yet resolved, oldest first, a page at a time, each with its SLA age in
-    hours; `status` picks one step of the workflow, or "any"."""
-
-    def wanted(key: str, ref: dict) -> bool:
-        return status == "any" or get_alert(ref["alert_id"], store=store)["status"] == status
-
-    found = keyset_page(store.list_views, OPEN_ALERTS, "", after, limit, wanted)
-    items = []
-    for _, ref in found["rows"]:
-        alert = get_alert(ref["alert_id"], store=store)
-        age = now - datetime.fromisoformat(alert["opened_at"])
-        items.append({**alert, "age_hours": int(age.total_seconds() // 3600)})
-    return {"items": items, "next_after": found["next_after"]}
+    """Alerts of one status (or "any" unresolved), oldest first, a page at a time, each with
+    its SLA: the whole queue, unfiltered (alerts.queue filters)."""
+    return alerts.queue(
+        store=store, now=now, rules=AlertRules(), status=status, after=after, limit=limit
+    )

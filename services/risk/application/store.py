@@ -43,6 +43,12 @@ def alert_stream(alert_id: str) -> str:
     return f"alert-{alert_id}"
 
 
+def opening_stream(alert_id: str) -> str:
+    """The opening of an alert that no code change opened (an escalated complaint, a
+    reconciliation difference)."""
+    return f"alert-opened-{alert_id}"
+
+
 def code_stream(merchant_id: str) -> str:
     """A merchant's code changes and the alerts they open."""
     return f"health-{merchant_id}"

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
 from services.risk.domain.events import (
+    AlertAssigned,
     AlertOpened,
     AlertStepRecorded,
     ComplaintEscalated,
@@ -168,10 +169,13 @@ class Alert:
     opened_at: str = ""
     improve_by: str | None = None
     disposition: str | None = None
+    assignee: str | None = None
     version: int = 0
 
     def apply(self, event) -> None:
-        if isinstance(event, AlertOpened):
+        if isinstance(event, AlertAssigned):
+            self.assignee = event.assignee
+        elif isinstance(event, AlertOpened):
             self.merchant_id, self.code, self.status = event.merchant_id, event.code, "open"
             self.opened_at, self.improve_by = event.opened_at, event.improve_by
         elif isinstance(event, AlertStepRecorded):
@@ -189,6 +193,7 @@ def alert_step(
     note: str = "",
     evidence_sha256: str | None = None,
     disposition: str | None = None,
+    department: str = "",
 ) -> AlertStepRecorded | None:
     if step not in ALERT_STEPS:
         raise InvalidInput(f"step must be one of {', '.join(ALERT_STEPS)}", "invalid_step")
@@ -208,6 +213,15 @@ def alert_step(
         raise InvalidInput(
             f"disposition must be one of {', '.join(DISPOSITIONS)}", "invalid_disposition"
         )
+    if (
+        step == "resolved"
+        and disposition in ("public_warning", "delisted")
+        and not alert.merchant_id
+    ):
+        raise BusinessRuleViolation(
+            "this alert is about no merchant: a public warning or delisting cannot apply",
+            "alert_has_no_merchant",
+        )
     return AlertStepRecorded(
         alert.alert_id,
         alert.merchant_id,
@@ -217,6 +231,7 @@ def alert_step(
         note.strip(),
         evidence_sha256,
         disposition if step == "resolved" else None,
+        department,
     )
 
 

@@ -106,6 +106,21 @@ class AlertStepRecorded:
     note: str
     evidence_sha256: str | None
     disposition: str | None
+    department: str = ""
+    """The regulator's department (auth token), empty for steps recorded before departments."""
+
+
+@dataclass(frozen=True)
+class AlertAssigned:
+    """A regulator gave the alert to an officer (`assignee`)."""
+
+    TYPE: ClassVar[str] = "risk.AlertAssigned.v1"
+    alert_id: str
+    merchant_id: str
+    assignee: str
+    by: str
+    department: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,7 @@ RISK_EVENTS = (
     HealthCodeChanged,
     AlertOpened,
     AlertStepRecorded,
+    AlertAssigned,
     MerchantDelistingDue,
     SpendRated,
 )

@@ -56,7 +56,8 @@ class RiskRules:
 
     @classmethod
     def from_policy(cls, risk: Mapping[str, Any]) -> RiskRules:
-        return cls(**dict(risk))
+        # [risk.alerts] is the alert queue's (domain/alerts.py AlertRules)
+        return cls(**{k: v for k, v in risk.items() if k != "alerts"})
 
 
 def _reason(indicator: str, value, threshold: str) -> dict:

@@ -90,6 +90,11 @@ export const MESSAGES = Object.freeze({
   note_required: "请填写说明。",
   invalid_step: "无效的处理步骤。",
   verification_incomplete: "核查需填写说明并附上证据的哈希值。",
+  invalid_department: "无效的部门。",
+  filter_combination_not_indexed: "行业、部门、经办人只能按其中一项筛选。",
+  invalid_assignee: "经办人格式无效。",
+  alert_resolved: "该预警已处置完毕，不能再分派。",
+  alert_has_no_merchant: "该预警不涉及具体商户，不能公开警示或清退。",
   no_checkpoint: "账本暂无可验证的检查点。",
   personal_data_erased: "相关个人信息已按要求删除。",
 });
