@@ -21,6 +21,7 @@ from services.gateway import (
     pages,
     privacy_api,
     rate_limits,
+    reconciliation_api,
     request_context,
     risk_api,
 )
@@ -44,6 +45,7 @@ API_AREAS = (
     risk_api,
     city_api,
     ledger_api,
+    reconciliation_api,
     keys_api,
     demo_api,
     privacy_api,

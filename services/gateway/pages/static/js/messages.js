@@ -90,6 +90,8 @@ export const MESSAGES = Object.freeze({
   verification_incomplete: "核查需填写说明并附上证据的哈希值。",
   no_checkpoint: "账本暂无可验证的检查点。",
   personal_data_erased: "相关个人信息已按要求删除。",
+  // The daily reconciliation with the bank.
+  not_reconciled: "这一天尚未完成对账，请稍后再看。",
 });
 
 const BY_STATUS = Object.freeze({
