@@ -21,8 +21,7 @@ SCOPE = "reconciliation"
 
 @blueprint.get("")
 @operation(
-    "Reconciled days, newest first, each matched or with its differences (regulators, the "
-    "bank)",
+    "Reconciled days, newest first, each matched or with its differences (regulators, the bank)",
     tag="regulator",
     response=ReconciliationList,
     errors=(400,),

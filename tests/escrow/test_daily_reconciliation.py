@@ -139,9 +139,7 @@ def test_each_finished_day_is_reconciled_once_with_its_differences(env):
             daily_reconciliation.report_of(bad, store=store)
         assert refused.value.code == "invalid_date"
 
-    events = [
-        r for d in DAYS[:3] for r in store.read_stream(daily_reconciliation.stream(d))
-    ]
+    events = [r for d in DAYS[:3] for r in store.read_stream(daily_reconciliation.stream(d))]
     assert [e.type for e in events] == ["escrow.ReconciliationCompleted.v1"] * 3
     assert events[1].data == {
         "day": DAYS[1],
@@ -155,9 +153,10 @@ def test_each_finished_day_is_reconciled_once_with_its_differences(env):
     # The bank's statement changes afterwards: a day is reconciled once.
     tamper(statements, DAYS[0], lambda lines: lines[1:])
     now[0] = T0 + timedelta(days=3, hours=5)
-    assert scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=now[0])[
-        "days_reconciled"
-    ] == 0
+    assert (
+        scheduled_work.sweep(store=store, bank=bank, policy=POLICY, now=now[0])["days_reconciled"]
+        == 0
+    )
     assert daily_reconciliation.report_of(DAYS[0], store=store) == clean
     assert len(store.read_stream(daily_reconciliation.stream(DAYS[0]))) == 1
 

@@ -41,7 +41,7 @@ def stream(day: str) -> str:
 
 
 def newest_first_key(day: str) -> str:
-    """"2026-03-01" -> "79739698": later days sort first."""
+    """ "2026-03-01" -> "79739698": later days sort first."""
     return f"{99_999_999 - int(day.replace('-', '')):08d}"
 
 

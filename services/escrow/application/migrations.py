@@ -147,7 +147,8 @@ def backfill_bank_movements(store: EventStore, page: int = PAGE) -> int:
             payments[data["card_id"]] = data["payment_id"]
         if record.type not in reconciliation.MOVING_EVENTS:
             continue
-        moved = reconciliation.movements_of(record.type, data, payments.get(data.get("card_id")))
+        payment_id = payments.get(data.get("card_id") or "")
+        moved = reconciliation.movements_of(record.type, data, payment_id)
         for day, kind, reference, amount in moved:
             key = reconciliation.movement_key(day, kind, reference, amount)
             row = counts.setdefault(

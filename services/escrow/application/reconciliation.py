@@ -30,9 +30,7 @@ _STAMPED = {
 }
 
 
-MOVING_EVENTS = frozenset(
-    {"escrow.CardRefunded.v1", "escrow.DepositReturned.v1", *_STAMPED}
-)
+MOVING_EVENTS = frozenset({"escrow.CardRefunded.v1", "escrow.DepositReturned.v1", *_STAMPED})
 """The escrow events that move money at the bank."""
 
 
