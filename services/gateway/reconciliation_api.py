@@ -3,7 +3,7 @@ day's report, for the regulators' workbench and the bank (the escrow's views).""
 
 from __future__ import annotations
 
-from datetime import date
+import datetime
 
 from flask import Blueprint, jsonify
 
@@ -34,7 +34,7 @@ def reconciliations():
     return jsonify(ReconciliationList().dump(page_body(page, SCOPE)))
 
 
-@blueprint.get("/<day>")
+@blueprint.get("/<date>")
 @operation(
     "One UTC day's reconciliation of the bank's statement with the escrow's movements "
     "(regulators, the bank)",
@@ -44,14 +44,14 @@ def reconciliations():
     says={404: "the day is not reconciled yet (not_reconciled)"},
 )
 @require("regulator", "bank")
-def reconciliation(day: str):
-    if not _is_date(day):
+def reconciliation(date: str):
+    if not _is_day(date):
         raise ApiError(400, "invalid_date", "the date must be a day, YYYY-MM-DD")
-    return jsonify(Reconciliation().dump(clients().escrow.reconciliation(day)))
+    return jsonify(Reconciliation().dump(clients().escrow.reconciliation(date)))
 
 
-def _is_date(day: str) -> bool:
+def _is_day(text: str) -> bool:
     try:
-        return len(day) == 10 and date.fromisoformat(day).isoformat() == day
+        return len(text) == 10 and datetime.date.fromisoformat(text).isoformat() == text
     except ValueError:
         return False

@@ -631,7 +631,7 @@ TABLE = {
         lambda w: ("/api/v1/reconciliation", None, None),
         row({"regulator": 200, "bank": 200}, 403),
     ),
-    "/api/v1/reconciliation/<day>": (
+    "/api/v1/reconciliation/<date>": (
         "GET",
         lambda w: ("/api/v1/reconciliation/2000-01-01", None, None),
         row({"regulator": 404, "bank": 404}, 403),
