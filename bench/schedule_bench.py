@@ -5,6 +5,9 @@
   against the same per-card decisions called in a bare loop over known card ids (what the
   releases cost without the schedule and the paging). The longest page is what one RPC
   waits for, and must stay far inside the gateway's 10 s RPC timeout.
+* Reconciling one day with the bank: the day's movements read from their view by the day's
+  prefix, against the scan of every event of the store that reconciliation did before the
+  view; and the scheduled work's reconciliation of the finished days, the busy one included.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from pathlib import Path
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.escrow.adapters.simulated_bank import SimulatedBank
-from services.escrow.application import commands, projections, scheduled_work
+from services.escrow.application import (
+    commands,
+    daily_reconciliation,
+    projections,
+    reconciliation,
+    scheduled_work,
+)
 from services.escrow.application.store import decide
 from services.escrow.domain import releases
 
@@ -52,6 +61,60 @@ def _cards(store, bank, policy, count: int, first: int) -> list[str]:
         )["card_id"]
         for i in range(first, first + count)
     ]
+
+
+def _scanned(store, day: str) -> int:
+    """The movements of `day` found as before the view: a scan of every event."""
+    payments: dict[str, str] = {}
+    found = 0
+    for event in store.iter_all():
+        if event.type == "escrow.CardPurchased.v1":
+            payments[event.data["card_id"]] = event.data["payment_id"]
+        if event.type in reconciliation.MOVING_EVENTS:
+            moved = reconciliation.movements_of(
+                event.type, event.data, payments.get(event.data.get("card_id") or "")
+            )
+            found += sum(1 for d, *_ in moved if d == day)
+    return found
+
+
+def _reconciliation(report, store, bank, day) -> None:
+    """Before the day's releases: the finished days are reconciled first (at most
+    `DAYS_PER_PAGE` a page), so the pages timed below do releases only."""
+    quiet = (T0 + timedelta(days=1)).date().isoformat()
+    started = time.perf_counter()
+    reconciliation.reconcile(quiet, bank.statement(quiet), store=store)
+    by_view = time.perf_counter() - started
+    started = time.perf_counter()
+    _scanned(store, quiet)
+    by_scan = time.perf_counter() - started
+    report(
+        "reconcile a quiet day, 20k cards in the store",
+        1 / by_view,
+        1 / by_scan,
+        "days/s",
+        baseline="a scan of every event",
+        target=10,
+    )
+    pages, longest, days = 0, 0.0, 0
+    while True:
+        started = time.perf_counter()
+        done, left = daily_reconciliation.reconcile_due_days(store, bank, day)
+        longest = max(longest, time.perf_counter() - started)
+        pages, days = pages + 1, days + done
+        if not left:
+            break
+    report(
+        f"  longest of {pages} pages reconciling {days} days, one of {2 * CARDS:,} deposits",
+        longest * 1000,
+        None,
+        "ms",
+        absolute_target=2000,
+        lower_is_better=True,
+    )
+    busy = daily_reconciliation.report_of(T0.date().isoformat(), store=store)
+    if busy["status"] != "matched" or busy["matched"] != 2 * CARDS:
+        report.failures.append(f"schedule: the busy day reconciled as {busy['status']}")
 
 
 def run(report) -> None:
@@ -92,6 +155,7 @@ def run(report) -> None:
             decide(store, card_id, lambda c: releases.release_due(c, day, disputed=False))
         bare_rate = CARDS / (time.perf_counter() - started)
 
+        _reconciliation(report, store, bank, day)
         pages, longest, released = 0, 0.0, 0
         started = time.perf_counter()
         while True:
