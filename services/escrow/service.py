@@ -101,7 +101,8 @@ class EscrowService(PlatformService):
 
     @rpc
     def reconcile(self, day: str) -> dict:
-        """The bank's statement of `day` (YYYY-MM-DD) against the escrow's events."""
+        """The bank's statement of `day` (YYYY-MM-DD) against the escrow's movements, checked
+        now and not recorded (operators); the scheduled work records each finished day's."""
         return reconcile(day, self.bank.statement(day), store=self.store)
 
     @rpc
