@@ -7,7 +7,7 @@
   waits for, and must stay far inside the gateway's 10 s RPC timeout.
 * Reconciling one day with the bank: the day's movements read from their view by the day's
   prefix, against the scan of every event of the store that reconciliation did before the
-  view; and the scheduled work's reconciliation of the finished days, the busy one included.
+  view; and the scheduled work reconciling the day of every purchase once it has ended.
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ def _scanned(store, day: str) -> int:
     return found
 
 
-def _reconciliation(report, store, bank, day) -> None:
-    """Before the day's releases: the finished days are reconciled first (at most
-    `DAYS_PER_PAGE` a page), so the pages timed below do releases only."""
+def _reconciliation(report, store, bank, now) -> None:
+    """The day of every purchase, reconciled once it has ended; a quiet day by its prefix
+    against the scan of every event."""
     quiet = (T0 + timedelta(days=1)).date().isoformat()
     started = time.perf_counter()
     reconciliation.reconcile(quiet, bank.statement(quiet), store=store)
@@ -99,13 +99,13 @@ def _reconciliation(report, store, bank, day) -> None:
     pages, longest, days = 0, 0.0, 0
     while True:
         started = time.perf_counter()
-        done, left = daily_reconciliation.reconcile_due_days(store, bank, day)
+        done, left = daily_reconciliation.reconcile_due_days(store, bank, now)
         longest = max(longest, time.perf_counter() - started)
         pages, days = pages + 1, days + done
         if not left:
             break
     report(
-        f"  longest of {pages} pages reconciling {days} days, one of {2 * CARDS:,} deposits",
+        f"reconcile the day of {2 * CARDS:,} deposits ({days} day, {pages} page)",
         longest * 1000,
         None,
         "ms",
@@ -135,6 +135,8 @@ def run(report) -> None:
                 if key.split("|")[1] in outside:
                     uow.delete_view(projections.PERIOD_DUE, key)
 
+        # The purchase day has ended: it is reconciled first, and then nothing is due.
+        _reconciliation(report, store, bank, T0 + timedelta(hours=23))
         started = time.perf_counter()
         idle = scheduled_work.sweep(
             store=store, bank=bank, policy=policy, now=T0 + timedelta(hours=23)
@@ -155,7 +157,6 @@ def run(report) -> None:
             decide(store, card_id, lambda c: releases.release_due(c, day, disputed=False))
         bare_rate = CARDS / (time.perf_counter() - started)
 
-        _reconciliation(report, store, bank, day)
         pages, longest, released = 0, 0.0, 0
         started = time.perf_counter()
         while True:
