@@ -254,6 +254,19 @@ class City:
             self.day(day, consumers[day * per_day : (day + 1) * per_day])
 
     # --- the end ---------------------------------------------------------------------------
+    def reconciled(self) -> str:
+        """The finished days reconciled with the bank's statements, matched or not."""
+        statuses: Counter = Counter()
+        cursor = ""
+        while True:
+            page = self.api.get(
+                f"/api/v1/reconciliation?limit=500&cursor={cursor}", "regulator", "reg-demo"
+            )
+            statuses.update(report["status"] for report in page["items"])
+            if not (cursor := page["next_cursor"]):
+                break
+        return f"{statuses['matched']:,} days matched, {statuses['differences']:,} with differences"
+
     def summary(self) -> bool:
         codes = {
             shop.merchant_id: self.api.get(f"/api/v1/merchants/{shop.merchant_id}")["health_code"]
@@ -264,6 +277,7 @@ class City:
             print(f"  {name}: {value:,}")
         checkpoint = self.api.get("/api/v1/ledger/checkpoint")
         print(f"  ledger: {checkpoint['size']:,} entries, root {checkpoint['root_hash'][:16]}…")
+        print(f"  reconciliation with the bank: {self.reconciled()}")
         wrong = [
             (s.name, codes[s.merchant_id], s.expected)
             for s in self.shops

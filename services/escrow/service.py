@@ -18,6 +18,7 @@ from services.escrow.adapters.bank_choice import choose_bank
 from services.escrow.adapters.merchant_rpc import ProductsOverRpc
 from services.escrow.application import (
     commands,
+    daily_reconciliation,
     defaults,
     migrations,
     queries,
@@ -100,8 +101,20 @@ class EscrowService(PlatformService):
 
     @rpc
     def reconcile(self, day: str) -> dict:
-        """The bank's statement of `day` (YYYY-MM-DD) against the escrow's events."""
+        """The bank's statement of `day` (YYYY-MM-DD) against the escrow's movements, checked
+        now and not recorded (operators); the scheduled work records each finished day's."""
         return reconcile(day, self.bank.statement(day), store=self.store)
+
+    @rpc
+    @domain_errors_cross
+    def reconciliation(self, day: str) -> dict:
+        """The day's stored report; `invalid_date`, `not_reconciled` (not yet)."""
+        return daily_reconciliation.report_of(day, store=self.store)
+
+    @rpc
+    def reconciliations(self, after: str = "", limit: int = 100) -> dict:
+        """Reconciled days' reports, newest first."""
+        return daily_reconciliation.reports(store=self.store, after=after, limit=limit)
 
     @rpc
     def merchant_stats(self, merchant_id: str) -> dict:

@@ -22,6 +22,7 @@ from services.gateway import (
     pages,
     privacy_api,
     rate_limits,
+    reconciliation_api,
     request_context,
     risk_api,
 )
@@ -46,6 +47,7 @@ API_AREAS = (
     alerts_api,
     city_api,
     ledger_api,
+    reconciliation_api,
     keys_api,
     demo_api,
     privacy_api,

@@ -170,6 +170,14 @@ class EscrowClient(_Client):
         """One page of the scheduled work due now; `more` says whether another is due."""
         return self._call("sweep")
 
+    def reconciliation(self, day: str) -> Json:
+        """A reconciled day's report; NotFound `not_reconciled` for a day not reconciled yet."""
+        return self._call("reconciliation", day)
+
+    def reconciliations(self, after: str, limit: int) -> Json:
+        """Reconciled days' reports, newest first: {"items", "next_after"}."""
+        return self._call("reconciliations", after, limit)
+
 
 class RiskClient(_Client):
     service = "risk"

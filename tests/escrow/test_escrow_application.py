@@ -14,6 +14,7 @@ from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import (
     commands,
+    daily_reconciliation,
     defaults,
     projections,
     queries,
@@ -265,6 +266,7 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
         "bank_instructions_resent": 0,
         "pending_payments_recovered": 0,
         "payments_abandoned": 0,
+        "days_reconciled": 0,
     }
     assert run(T0 + timedelta(minutes=16))["holds_expired"] == 1
     with pytest.raises(Conflict):
@@ -279,11 +281,13 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
         "bank_instructions_resent": 0,
         "pending_payments_recovered": 0,
         "payments_abandoned": 0,
+        "days_reconciled": 10,
     }
     assert queries.get_card(period, store=store)["released_amount"] == 1_000
     assert run(T0 + timedelta(days=10))["period_releases"] == 0, "once per elapsed day"
     year_later = run(T0 + timedelta(days=366))
     assert year_later["cards_expired"] == 2 and year_later["payouts"] == 1
+    assert year_later["days_reconciled"] == 356, "every finished day since the last run"
     card = queries.get_card(stored, store=store)
     assert (card["status"], card["refunded_amount"]) == ("expired", 100_000)
     served = queries.get_card(period, store=store)
@@ -296,6 +300,7 @@ def test_scheduled_work_lapses_holds_expires_cards_and_releases_period_money(env
         "bank_instructions_resent": 0,
         "pending_payments_recovered": 0,
         "payments_abandoned": 0,
+        "days_reconciled": 34,
     }
     paid = queries.settlements("m-1", store=store)["items"]
     assert sum(p["amount"] for p in paid) == 36_500
@@ -426,6 +431,8 @@ def test_scheduled_work_comes_in_bounded_pages_and_disputed_cards_do_not_block_t
         now=when,
         budget=2,
     )
+    # The ten finished days are reconciled first (a few a page): these pages count cards.
+    assert daily_reconciliation.reconcile_due_days(store, bank, day3, 10) == (10, False)
     first, second = page(day3), page(day3)
     assert (first["period_releases"], first["more"]) == (2, True)
     assert (second["period_releases"], second["more"]) == (2, False)

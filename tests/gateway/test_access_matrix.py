@@ -653,6 +653,18 @@ TABLE = {
         lambda w: ("/api/v1/refunds/overdue", None, None),
         row({"regulator": 200, "bank": 200}, 403),
     ),
+    # The daily reconciliation's reports. Nothing is reconciled in this world (its days have
+    # not ended): the allowed callers reach the escrow and hear 404 not_reconciled.
+    "/api/v1/reconciliation": (
+        "GET",
+        lambda w: ("/api/v1/reconciliation", None, None),
+        row({"regulator": 200, "bank": 200}, 403),
+    ),
+    "/api/v1/reconciliation/<date>": (
+        "GET",
+        lambda w: ("/api/v1/reconciliation/2000-01-01", None, None),
+        row({"regulator": 404, "bank": 404}, 403),
+    ),
     "/api/v1/keys": ("GET", lambda w: ("/api/v1/keys", None, None), PUBLIC),
     "/api/v1/ledger/checkpoint": (
         "GET",

@@ -28,6 +28,7 @@ def test_the_simulated_city_ends_with_the_codes_its_shops_deserve(tmp_path, caps
         assert refunded > 0
         assert re.search(r"Golden Gym: red, defaulted", printed)
         assert re.search(r"ledger: [\d,]+ entries", printed)
+        assert re.search(r"reconciliation with the bank: [\d,]+ days matched, 0 with", printed)
     finally:
         launcher.send_signal(signal.SIGINT)
         launcher.wait(60)

@@ -5,6 +5,8 @@
 * Views added after cards existed (`backfill_card_views`): the card-code index, the full
   redemption requests and their per-consumer and per-merchant lists, and the merchants'
   figures by day are rebuilt once from the card streams, and a marker row says so.
+* The movements the bank should show (`backfill_bank_movements`), added after money moved:
+  rebuilt once from every event of the store, and a marker row says so.
 Each step is idempotent, so a start interrupted half-way does it again from the start.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from eventstore import EventStore
-from services.escrow.application import daily_stats
+from services.escrow.application import daily_stats, reconciliation
 from services.escrow.application.projections import (
     CARD_CODES,
     CARD_OF_COMPLAINT,
@@ -127,7 +129,44 @@ def _replayed(store: EventStore, card_id: str) -> tuple[Card, dict[str, dict[str
     return card, by_day
 
 
+BANK_MOVEMENTS_V1 = "bank-movements"
+
+
+def backfill_bank_movements(store: EventStore, page: int = PAGE) -> int:
+    """Once: writes the reconciliation's view of the movements the bank should show from
+    every event of the store (the one scan, at start-up); returns how many movements it
+    wrote (0 when done before). Each row is computed whole and replaces what is there, so a
+    second run after an interruption writes the same."""
+    if store.get_view(MIGRATIONS, BANK_MOVEMENTS_V1) is not None:
+        return 0
+    payments: dict[str, str] = {}
+    counts: dict[str, dict] = {}
+    for record in store.iter_all():
+        data = record.data
+        if record.type == "escrow.CardPurchased.v1":
+            payments[data["card_id"]] = data["payment_id"]
+        if record.type not in reconciliation.MOVING_EVENTS:
+            continue
+        payment_id = payments.get(data.get("card_id") or "")
+        moved = reconciliation.movements_of(record.type, data, payment_id)
+        for day, kind, reference, amount in moved:
+            key = reconciliation.movement_key(day, kind, reference, amount)
+            row = counts.setdefault(
+                key, {"kind": kind, "reference": reference, "amount": amount, "count": 0}
+            )
+            row["count"] += 1
+    rows = sorted(counts.items())
+    for start in range(0, len(rows), page):
+        with store.unit_of_work() as uow:
+            for key, row in rows[start : start + page]:
+                uow.put_view(reconciliation.MOVEMENTS, key, row)
+    with store.unit_of_work() as uow:
+        uow.put_view(MIGRATIONS, BANK_MOVEMENTS_V1, {"done_at": datetime.now(UTC).isoformat()})
+    return len(rows)
+
+
 def migrate(store: EventStore) -> None:
     """Every migration the escrow's views need; run at each start."""
     rename_views(store)
     backfill_card_views(store)
+    backfill_bank_movements(store)

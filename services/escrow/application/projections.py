@@ -4,7 +4,8 @@
 streams: the card's own views, the schedules the scheduled work scans, the merchant's
 figures, the consumer's total against the cap, and the bank instructions. Every view
 collection the escrow keeps is named here (bank instructions in `bank_instructions`, the
-merchant's figures by day in `daily_stats`).
+merchant's figures by day in `daily_stats`, the movements the bank should show in
+`reconciliation`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eventstore import UnitOfWork
-from services.escrow.application import bank_instructions, daily_stats
+from eventstore.codec import event_fields
+from services.escrow.application import bank_instructions, daily_stats, reconciliation
 from services.escrow.domain import stats
 from services.escrow.domain.card import PENDING, Card, Hold
 
@@ -160,6 +162,11 @@ def project(uow: UnitOfWork, card: Card, events: Sequence[object]) -> None:
         card.apply(event)
         daily_stats.add(by_day, event, figures_before, stats.contribution(card))
         _project_event(uow, card, event, was)
+        if (event_type := getattr(event, "TYPE", "")) in reconciliation.MOVING_EVENTS:
+            moved = reconciliation.movements_of(
+                event_type, event_fields(event), card.purchase.payment_id
+            )
+            reconciliation.record(uow, moved)
     card.check_invariant()
     daily_stats.record(uow, card.purchase.merchant_id, by_day)
     _reschedule_release(uow, card, release_before)

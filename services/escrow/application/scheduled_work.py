@@ -1,6 +1,7 @@
 """The escrow's scheduled work: unconfirmed holds lapse, expired cards are refunded, period
-cards earn their elapsed days, payments left pending are rechecked against the bank, and
-released money is paid out T+n.
+cards earn their elapsed days, payments left pending are rechecked against the bank,
+released money is paid out T+n, and each finished day is reconciled with the bank's
+statement (`daily_reconciliation`).
 
 Every schedule is a view keyed "<ISO time>|<id>", so the work due now is a scan in key order
 that stops at the present. The work comes in pages of bounded size, so that a caller with a
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from eventstore import EventStore
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict
-from services.escrow.application import bank_instructions
+from services.escrow.application import bank_instructions, daily_reconciliation
 from services.escrow.application.commands import confirm_payment, refund_card, void_redemption
 from services.escrow.application.ports import Bank
 from services.escrow.application.projections import (
@@ -194,7 +195,8 @@ def sweep_page(
     *, store: EventStore, bank: Bank, policy: Policy, now: datetime, budget: int = PAGE
 ) -> dict:
     """One bounded step of each kind of work; `more` says whether due work was left over.
-    Payouts wait for the last page, so that a day's releases are paid in one payout."""
+    Payouts wait for the last page, so that a day's releases are paid in one payout. Finished
+    days are reconciled last (a few per page): nothing done now moves money on a past day."""
     _move_legacy_period_cards(store, budget)
     counts = {"bank_instructions_resent": bank_instructions.send(store, bank)}
     counts["holds_expired"], holds_left = _expire_holds(store, now, budget)
@@ -205,7 +207,10 @@ def sweep_page(
     )
     more = holds_left or cards_left or periods_left or pending_left
     counts["payouts"] = 0 if more else len(settle(store=store, bank=bank, policy=policy, now=now))
-    return {**counts, "more": more}
+    counts["days_reconciled"], days_left = daily_reconciliation.reconcile_due_days(
+        store, bank, now, min(budget, daily_reconciliation.DAYS_PER_PAGE)
+    )
+    return {**counts, "more": more or days_left}
 
 
 def sweep(

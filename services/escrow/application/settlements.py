@@ -15,8 +15,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from eventstore import ConcurrencyError, EventStore, UnitOfWork
+from eventstore.codec import event_fields
 from policy import Policy
-from services.escrow.application import bank_instructions
+from services.escrow.application import bank_instructions, reconciliation
 from services.escrow.application.ports import Bank
 from services.escrow.application.projections import (
     DEFAULTS,
@@ -98,6 +99,7 @@ def _pay(
                 {**totals, "paid_out": totals["paid_out"] + event.amount},
             )
             uow.put_view(PAYOUTS, f"{merchant_id}/{event.paid_at}|{event.payout_id}", view)
+            reconciliation.record(uow, reconciliation.movements_of(event.TYPE, event_fields(event)))
             instruction = bank_instructions.instruct(
                 uow, "payout", event.payout_id, merchant_id, event.amount
             )

@@ -192,6 +192,23 @@ class CardCodeIssued:
     issued_at: str
 
 
+@dataclass(frozen=True)
+class ReconciliationCompleted:
+    """A finished UTC day's bank statement checked against the movements the escrow recorded
+    that day: `matched` lines agree; each difference is a movement the bank does not show
+    (`missing_at_bank`) or one it shows that the escrow never made (`unexpected_at_bank`),
+    named by its payment or payout id only. A day is reconciled once."""
+
+    TYPE: ClassVar[str] = "escrow.ReconciliationCompleted.v1"
+    day: str
+    status: str
+    """matched | differences"""
+    matched: int
+    differences: list
+    """[{side, kind, reference, amount, count}]"""
+    reconciled_at: str
+
+
 ESCROW_EVENTS = (
     CardPurchased,
     DepositConfirmed,
@@ -206,4 +223,5 @@ ESCROW_EVENTS = (
     PayoutWithheld,
     PaymentAbandoned,
     CardCodeIssued,
+    ReconciliationCompleted,
 )

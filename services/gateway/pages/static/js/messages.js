@@ -97,6 +97,8 @@ export const MESSAGES = Object.freeze({
   alert_has_no_merchant: "该预警不涉及具体商户，不能公开警示或清退。",
   no_checkpoint: "账本暂无可验证的检查点。",
   personal_data_erased: "相关个人信息已按要求删除。",
+  // The daily reconciliation with the bank.
+  not_reconciled: "这一天尚未完成对账，请稍后再看。",
 });
 
 const BY_STATUS = Object.freeze({
