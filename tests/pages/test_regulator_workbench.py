@@ -218,7 +218,7 @@ def test_the_drill_down_draws_each_indicator_with_its_thresholds(regulator, plat
         "绿码阈值": history["thresholds"][indicator]["green"],
         "红码阈值": history["thresholds"][indicator]["red"],
     }
-    expect(page.locator("#changes li").first).to_contain_text("红码")
+    expect(page.locator("#changes")).to_contain_text("→ 红码")
     expect(page.locator("#complaints tbody tr")).to_have_count(5)
     expect(page.locator("#reinstate-note")).to_contain_text("仅已下架")
     screenshot(page, "regulator-merchant")
@@ -239,7 +239,7 @@ def test_a_regulator_logs_in_with_a_department_and_lands_on_the_workbench(browse
         page.fill("#regulator-id", "reg-li")
         page.select_option("#regulator-department", "education")
         page.click("#demo-regulator button[type=submit]")
-        page.wait_for_url("**/regulator/")
+        page.wait_for_url("**/regulator/", timeout=10_000)
         expect(page.locator("#regulator-name")).to_contain_text("教育局")
         page.goto("/")
         expect(page.get_by_role("link", name="信用监管驾驶舱（监管人员）")).to_have_attribute(

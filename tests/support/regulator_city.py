@@ -19,7 +19,7 @@ from tests.support.gateway import auth
 from tests.support.harness import wait_until
 from tests.support.merchants import onboard
 
-PRODUCT = {"type": "count", "name": "十次课", "price": 50_000, "uses": 10, "validity_days": 180}
+PRODUCT = {"type": "count", "name": "十次课", "price": 50_000, "uses": 10, "validity_days": 90}
 PROPOSER = "reg-proposer"
 WORKERS = 8
 
