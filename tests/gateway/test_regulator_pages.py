@@ -48,7 +48,9 @@ def test_a_merchant_id_reaches_the_drill_down_escaped(client):
 
 
 def _keys(table: str) -> set[str]:
-    body = re.search(rf"export const {table} = Object\.freeze\(\{{(.*?)\n\}}\);", LABELS.read_text(), re.S)
+    body = re.search(
+        rf"export const {table} = Object\.freeze\(\{{(.*?)\n\}}\);", LABELS.read_text(), re.S
+    )
     assert body, table
     return set(re.findall(r'^\s+"?([a-z0-9_:]+)"?:', body.group(1), re.M))
 

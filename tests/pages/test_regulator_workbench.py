@@ -103,11 +103,15 @@ def test_the_queue_is_filtered_and_paged_and_one_alert_is_worked_to_its_end(
     page.click("#next-page")
     expect(page.locator("#page-number")).to_have_text("第2页")
     page.wait_for_selector("#queue[data-state=loaded]", state="attached")
-    second_ids = page.eval_on_selector_all("#queue tbody tr", "rows => rows.map(r => r.dataset.alertId)")
+    second_ids = page.eval_on_selector_all(
+        "#queue tbody tr", "rows => rows.map(r => r.dataset.alertId)"
+    )
     page.click("#prev-page")
     expect(page.locator("#page-number")).to_have_text("第1页")
     page.wait_for_selector("#queue[data-state=loaded]", state="attached")
-    first_ids = page.eval_on_selector_all("#queue tbody tr", "rows => rows.map(r => r.dataset.alertId)")
+    first_ids = page.eval_on_selector_all(
+        "#queue tbody tr", "rows => rows.map(r => r.dataset.alertId)"
+    )
     assert second_ids and not set(first_ids) & set(second_ids)
 
     # Filter: the retail merchant's industry, unassigned alerts in its department's facet.

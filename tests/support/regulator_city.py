@@ -77,7 +77,11 @@ def build_city(platform, escalated_consumers: int = 200) -> City:
     _merchant_with_cards(
         platform, city, "明日教育", "education", [f"c-edu-{city.tag}-{i}" for i in range(3)]
     )
-    for role, industry in (("海味餐饮", "catering"), ("丽人美发", "beauty"), ("街角零售", "retail")):
+    for role, industry in (
+        ("海味餐饮", "catering"),
+        ("丽人美发", "beauty"),
+        ("街角零售", "retail"),
+    ):
         _merchant_with_cards(platform, city, role, industry, [f"c-{industry}-{city.tag}"])
     wait_until(
         lambda: _open_cards(platform, surge) == len(surge_buyers),

@@ -19,9 +19,7 @@ SECTIONS = (
 
 
 def _page(template: str, section: str, **context):
-    return render_template(
-        f"regulator/{template}", sections=SECTIONS, current=section, **context
-    )
+    return render_template(f"regulator/{template}", sections=SECTIONS, current=section, **context)
 
 
 @blueprint.get("/")

@@ -49,7 +49,7 @@ export function drawBars(node, categories, series, { money = false, label = (c) 
       animation: false,
       textStyle: { fontFamily: FONT },
       grid: { left: money ? 96 : 48, right: 16, top: 36, bottom: 32 },
-      legend: { top: 0 },
+      legend: { top: 0, type: "scroll" },
       tooltip: {
         trigger: "axis",
         formatter: (points) => tip(label(points[0]?.name ?? ""), points.map((p) => [p.color, `${p.seriesName}：${format(p.value)}`])),
@@ -74,7 +74,7 @@ export function drawLines(node, days, series) {
       animation: false,
       textStyle: { fontFamily: FONT },
       grid: { left: 96, right: 56, top: 36, bottom: 32 },
-      legend: { top: 0 },
+      legend: { top: 0, type: "scroll" },
       tooltip: {
         trigger: "axis",
         formatter: (points) =>
