@@ -14,7 +14,7 @@ import mimetypes
 
 from flask import Blueprint, Flask, Response, request, url_for
 
-from services.gateway.pages import consumer, merchant, public
+from services.gateway.pages import consumer, merchant, public, regulator
 
 assets = Blueprint(
     "assets",
@@ -29,6 +29,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     public.blueprint,
     consumer.blueprint,  # /app/: the consumer's pages
     merchant.blueprint,  # /merchant/: the merchant's counter console
+    regulator.blueprint,  # /regulator/: the regulator's workbench
 )
 """Every blueprint that serves pages or their files; none of their routes is an API route."""
 

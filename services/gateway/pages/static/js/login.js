@@ -50,11 +50,13 @@ function onSubmit(form, send) {
   });
 }
 
+// A regulator also names its department (the form's select); the others only their subject.
 function demoLogin(role) {
-  return (data) =>
-    api.post("/auth/dev-login", { role, subject: String(data.get("subject")).trim() }, userAction(), {
-      loginOn401: false,
-    });
+  return (data) => {
+    const body = { role, subject: String(data.get("subject")).trim() };
+    if (data.get("department")) body.department = String(data.get("department"));
+    return api.post("/auth/dev-login", body, userAction(), { loginOn401: false });
+  };
 }
 
 async function init() {

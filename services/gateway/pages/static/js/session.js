@@ -11,8 +11,11 @@ export function currentSession() {
   }
 }
 
-export function saveSession({ token, role, subject }) {
-  sessionStorage.setItem(KEY, JSON.stringify({ token, role, subject }));
+// A regulator's session also keeps its department (samr, commerce, ...), when the token has one.
+export function saveSession({ token, role, subject, department }) {
+  const kept = { token, role, subject };
+  if (department) kept.department = department;
+  sessionStorage.setItem(KEY, JSON.stringify(kept));
 }
 
 export function clearSession() {

@@ -1,0 +1,63 @@
+"""The regulator workbench's pages without a browser: each route renders the workbench with
+its navigation, the security headers and no inline script or style; a merchant's id reaches
+the drill-down escaped; every label table the workbench needs names what the platform's
+Python source can answer (departments, alert statuses, dispositions, listings)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.gateway.app import create_app
+from services.merchant.domain.model import FLAGS, STATUSES
+from services.risk.domain.complaints import ALERT_STEPS, DISPOSITIONS
+from services.risk.domain.departments import DEPARTMENTS
+from tests.support.error_codes import ROOT
+from tests.support.gateway import gateway_settings, served_page
+
+LABELS = ROOT / "services" / "gateway" / "pages" / "static" / "js" / "regulator" / "labels.js"
+ROUTES = {
+    "/regulator/": "全市概览",
+    "/regulator/alerts": "预警处置",
+    "/regulator/merchants": "商户查询",
+    "/regulator/merchants/m-1": "商户查询",
+    "/regulator/reconciliation": "资金对账",
+}
+CHARTS = {"/regulator/", "/regulator/merchants", "/regulator/merchants/m-1"}
+
+
+@pytest.fixture
+def client(tmp_path):
+    return create_app(gateway_settings(tmp_path, "amqp://unused")).test_client()
+
+
+@pytest.mark.parametrize("path, title", ROUTES.items())
+def test_each_workbench_page_renders_with_its_headers_and_no_inline_script(client, path, title):
+    html = served_page(client, path)
+    assert f"<title>{title} - 预付保</title>" in html
+    assert f'aria-current="page">{title}</a>' in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert "<style" not in html and " style=" not in html and " on" + "click=" not in html
+    assert ("echarts.min.js" in html) == (path in CHARTS)
+
+
+def test_a_merchant_id_reaches_the_drill_down_escaped(client):
+    html = served_page(client, '/regulator/merchants/"><img src=x>')
+    assert 'data-merchant-id="&#34;&gt;&lt;img src=x&gt;"' in html
+
+
+def _keys(table: str) -> set[str]:
+    body = re.search(
+        rf"export const {table} = Object\.freeze\(\{{(.*?)\n\}}\);", LABELS.read_text(), re.S
+    )
+    assert body, table
+    return set(re.findall(r'^\s+"?([a-z0-9_:]+)"?:', body.group(1), re.M))
+
+
+def test_every_department_status_disposition_and_listing_has_chinese_words():
+    assert set(DEPARTMENTS) == _keys("DEPARTMENTS")
+    assert set(DISPOSITIONS) == _keys("DISPOSITIONS")
+    assert set(ALERT_STEPS) | {"open"} <= _keys("ALERT_STATUSES")
+    assert set(FLAGS) == _keys("FLAGS")
+    assert set(STATUSES) <= _keys("MERCHANT_STATUSES")
