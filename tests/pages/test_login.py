@@ -56,6 +56,7 @@ def test_the_role_picker_logs_in_as_each_role_and_returns_to_next(phone, platfor
         "token": "",
         "role": "regulator",
         "subject": "demo-regulator",
+        "department": "samr",
     }
     assert page.locator("#session-role").inner_text() == "当前身份：监管人员"
 

@@ -42,7 +42,7 @@ def city(platform):
 
 @pytest.fixture
 def regulator(desktop, city):
-    login_as(desktop, "regulator", REGULATOR)
+    login_as(desktop, "regulator", REGULATOR, department="commerce")
     return desktop
 
 
@@ -162,8 +162,12 @@ def test_the_queue_is_filtered_and_paged_and_one_alert_is_worked_to_its_end(
     ).get_json()["items"]
     worked = next(a for a in found if a["alert_id"] == alert_id)
     steps = [(s["step"], s["by"]) for s in worked["steps"]]
-    assert [s for s, _ in steps] == ["assigned", "acknowledged", "verified", "resolved"]
+    assert [s for s, _ in steps] == ["acknowledged", "verified", "resolved"]
     assert all(REGULATOR in by for _, by in steps)
+    assert [(a["assignee"], a["by"]) for a in worked["assignments"]] == [
+        (REGULATOR, f"regulator:{REGULATOR}")
+    ]
+    assert all(s["department"] == "commerce" for s in [*worked["steps"], *worked["assignments"]])
     assert worked["disposition"] == "rectification_ordered"
     assert next(s for s in worked["steps"] if s["step"] == "verified")["evidence_sha256"] == digest
 

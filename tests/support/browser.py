@@ -161,12 +161,17 @@ def expected_console_errors(context, *fragments: str) -> None:
     ]
 
 
-def login_as(context, role: str, subject: str) -> dict:
-    """Logs this context's tabs in as `role`/`subject` (a demo dev-login), as the login page
-    would: the token in each tab's sessionStorage. Returns the login's answer."""
+def login_as(context, role: str, subject: str, department: str = "") -> dict:
+    """Logs this context's tabs in as `role`/`subject` (a demo dev-login; a regulator with its
+    `department`), as the login page would: the token in each tab's sessionStorage. Returns the
+    login's answer."""
     answer = context.request.post(
         "/api/v1/auth/dev-login",
-        data={"role": role, "subject": subject},
+        data={
+            "role": role,
+            "subject": subject,
+            **({"department": department} if department else {}),
+        },
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     assert answer.ok, answer.text()

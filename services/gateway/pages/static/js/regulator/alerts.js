@@ -174,8 +174,11 @@ function showPanel(alert) {
   document.getElementById("alert-reasons").replaceChildren(
     ...alert.reasons.map((r) => element("li", "", `${reasonLabel(r.indicator)}（数值 ${r.value ?? "—"}，阈值 ${r.threshold}）`)),
   );
+  // Assignments are kept apart from the steps by the API; the record shows them in time order.
+  const assignments = (alert.assignments ?? []).map((a) => ({ ...a, step: "assigned" }));
+  const record = [...(alert.steps ?? []), ...assignments].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   document.getElementById("alert-steps").replaceChildren(
-    ...(alert.steps ?? []).map((step) => {
+    ...record.map((step) => {
       const item = element("li", "step");
       item.dataset.step = step.step;
       const who = `${step.by}${step.department ? `（${departmentLabel(step.department)}）` : ""}`;
