@@ -10,7 +10,9 @@ and resolved; a second regulator confirms the default and sees the refund's prog
 from __future__ import annotations
 
 import hashlib
+import json
 import time
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -18,6 +20,7 @@ from playwright.sync_api import expect
 from tests.support import browser as support
 from tests.support.browser import assert_accessible, login_as, screenshot
 from tests.support.gateway import auth
+from tests.support.harness import wait_until
 from tests.support.regulator_city import PROPOSER, build_city
 
 REGULATOR = "reg-wang"
@@ -233,10 +236,54 @@ def test_the_drill_down_draws_each_indicator_with_its_thresholds(regulator, plat
     assert_accessible(page)
 
 
-def test_the_reconciliation_page_lists_the_days(regulator):
+def test_a_day_the_bank_disagrees_shows_its_difference_and_opens_an_alert(regulator, platform):
+    """Runs late in this module: it moves the platform's clock a day, so the day ends and is
+    reconciled by the escrow's scheduled work, with one unexpected line on the statement."""
+    assert platform.var is not None
+    statements = sorted((platform.var / "bank" / "statements").glob("*.jsonl"))
+    assert statements, "the city's deposits are on a statement"
+    today = statements[-1]
+    day = today.stem
+    with today.open("a") as statement:
+        statement.write(
+            json.dumps(
+                {
+                    "at": f"{day}T10:00:00+00:00",
+                    "kind": "payout",
+                    "reference": "po-not-ours",
+                    "account": "m-unknown",
+                    "amount": 12_345,
+                }
+            )
+            + "\n"
+        )
+    operator = auth(platform, "operator", "ops-1")
+    moved = platform.post(
+        "/api/v1/demo/clock",
+        json={"days": 1},
+        headers={**operator, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+
     page = _open(regulator, "/regulator/reconciliation", "#days")
+    row = page.locator(f"#days tr[data-date='{day}']")
+    expect(row).to_have_attribute("data-status", "differences")
+    expect(row).to_contain_text("有差异")
+    expect(row).to_contain_text("银行有平台未记录的款项：结算划付商户 po-not-ours，¥123.45")
     screenshot(page, "regulator-reconciliation")
     assert_accessible(page)
+
+    headers = auth(platform, "regulator", REGULATOR)
+
+    def recon_alert() -> dict | None:
+        queue = platform.get(
+            "/api/v1/alerts?status=open&department=commerce&code=red&limit=500", headers=headers
+        ).get_json()["items"]
+        return next((a for a in queue if a["alert_id"] == f"al-recon-{day}"), None)
+
+    alert = wait_until(recon_alert, timeout=30, what="the reconciliation difference's alert")
+    assert alert["merchant_id"] == ""
+    assert alert["reasons"][0]["indicator"] == "reconciliation_difference"
 
 
 def test_a_regulator_logs_in_with_a_department_and_lands_on_the_workbench(browser, platform):

@@ -56,6 +56,7 @@ class HttpClient:
     def __init__(self, base_url: str):
         self.base_url = base_url
         self.http = requests.Session()
+        self.var: Path | None = None  # the platform's data directory, when the test started it
 
     def get(self, path: str, headers: dict | None = None, **kwargs) -> HttpResponse:
         return HttpResponse(
@@ -74,6 +75,7 @@ def running_platform(tmp_dir: Path):
     services answer."""
     launcher, url = start_platform(tmp_dir)
     client = HttpClient(url)
+    client.var = tmp_dir / "var"  # the platform's data, e.g. the simulated bank's statements
     try:
         wait_until(
             lambda: client.get("/api/v1/merchants").status_code == 200,

@@ -100,6 +100,13 @@ export const RECONCILIATION_SIDES = Object.freeze({
   unexpected_at_bank: "银行有平台未记录的款项",
 });
 
+// The kinds of money movement on the bank's statement.
+export const RECONCILIATION_KINDS = Object.freeze({
+  deposit: "预付款存入",
+  refund: "原路退款",
+  payout: "结算划付商户",
+});
+
 // GET /stats/city figures: [field, words, kind] (kind: money, count or bp).
 export const CITY_FIGURES = Object.freeze([
   ["merchants", "商户数", "count"],

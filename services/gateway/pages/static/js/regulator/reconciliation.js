@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { formatDateTime, formatDay, formatFen } from "../format.js";
 import { announce } from "../shell.js";
-import { RECONCILIATION_SIDES, RECONCILIATION_STATUSES } from "./labels.js";
+import { RECONCILIATION_KINDS, RECONCILIATION_SIDES, RECONCILIATION_STATUSES } from "./labels.js";
 import { clearErrors, element, requireRegulator, settled, showFieldError, showRefusal } from "./workbench.js";
 
 const regulator = requireRegulator();
@@ -16,7 +16,7 @@ function differences(day) {
   if (!day.differences.length) return element("span", "muted", "无");
   const list = element("ul", "differences");
   for (const d of day.differences) {
-    list.append(element("li", "", `${RECONCILIATION_SIDES[d.side] ?? d.side}：${d.kind} ${d.reference}，${formatFen(d.amount)}${d.count > 1 ? `（${d.count}笔）` : ""}`));
+    list.append(element("li", "", `${RECONCILIATION_SIDES[d.side] ?? d.side}：${RECONCILIATION_KINDS[d.kind] ?? d.kind} ${d.reference}，${formatFen(d.amount)}${d.count > 1 ? `（${d.count}笔）` : ""}`));
   }
   return list;
 }
