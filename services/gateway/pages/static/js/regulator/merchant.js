@@ -88,6 +88,7 @@ function showMerchant() {
 
 async function showHealth() {
   const box = document.getElementById("merchant-health");
+  box.replaceChildren();
   try {
     const health = await api.get(merchantPath(merchantId, "/health"));
     box.append(element("p", "hint", `${healthCodeLabel(health.code)}（${formatDate(health.since)}起，评估于${formatDateTime(health.evaluated_at)}）`));
@@ -377,6 +378,9 @@ async function loadMerchant() {
   try {
     merchant = await api.get(merchantPath(merchantId));
     showMerchant();
+    // The code line beside the badge is read again with the merchant: an action such as a
+    // default or a reinstatement changes both.
+    await showHealth();
   } catch (error) {
     document.getElementById("merchant-title").textContent = error.status === 404 ? "没有找到该商户。" : error.message;
   }
@@ -396,7 +400,6 @@ async function init() {
   wireReinstate();
   wireReceipt();
   await loadMerchant();
-  showHealth();
   showStats();
   showHistory();
   showComplaints();
