@@ -95,12 +95,17 @@ def test_every_client_method_calls_an_rpc_the_service_has_with_arguments_it_take
 def test_alert_steps_name_their_step_and_pass_their_fields_by_name():
     pool = Recorder()
     risk = Clients.over(RemoteCaller(pool)).risk
-    risk.resolve_alert("a-1", "regulator:r", "public_warning", "why", {"actor": "r"})
+    risk.resolve_alert("a-1", "regulator:r", "public_warning", "why", {"actor": "r"}, "sports")
     assert pool.calls[-1] == (
         "risk",
         "alert_step",
         ("a-1", "resolved", "regulator:r"),
-        {"metadata": {"actor": "r"}, "disposition": "public_warning", "note": "why"},
+        {
+            "metadata": {"actor": "r"},
+            "disposition": "public_warning",
+            "note": "why",
+            "department": "sports",
+        },
     )
 
 

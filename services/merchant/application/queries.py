@@ -60,14 +60,7 @@ MAX_NAMES = 500
 
 def names(merchant_ids: list[str], *, store: EventStore) -> dict[str, str]:
     """The public names of the merchants that exist among `merchant_ids`, one read each."""
-    if len(merchant_ids) > MAX_NAMES:
-        raise InvalidInput(f"at most {MAX_NAMES} merchants at a time")
-    found = {}
-    for merchant_id in dict.fromkeys(merchant_ids):
-        card = store.get_view(DIRECTORY, merchant_id)
-        if card is not None:
-            found[merchant_id] = card["name"]
-    return found
+    return {m: p["name"] for m, p in profiles(merchant_ids, store=store).items()}
 
 
 def profiles(merchant_ids: list[str], *, store: EventStore) -> dict[str, dict]:
