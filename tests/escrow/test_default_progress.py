@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from eventstore import ConcurrencyError
 from eventstore.sqlite import SqliteEventStore
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application import commands, defaults
@@ -46,3 +47,28 @@ def test_progress_between_batches_is_partial_and_ends_at_the_total(env, monkeypa
     assert final is not None and final["finished"]
     assert final["cards_refunded"] == final["cards_total"] == done["cards_refunded"] == 9
     assert final["amount_refunded"] == done["amount_refunded"] > 0
+
+
+def test_a_batch_lost_to_a_clash_is_counted_once_when_retried(env, monkeypatch):
+    """A batch whose append clashes with a command on one of its cards is taken again; the
+    progress must count the retried batch and not lose it in the batches after it."""
+    store, bank = env
+    monkeypatch.setattr(defaults, "DEFAULT_BATCH", 3)
+    for i in range(9):
+        buy(store, bank, consumer=f"c-{i}")
+    real_append, calls = defaults.append_card, []
+
+    def clash_once_in_the_second_batch(uow, card, events, metadata):
+        calls.append(card.card_id)
+        if len(calls) == 4:  # the second batch's first card, once
+            raise ConcurrencyError(f"card-{card.card_id}", 1, 2)  # a command meanwhile
+        return real_append(uow, card, events, metadata)
+
+    monkeypatch.setattr(defaults, "append_card", clash_once_in_the_second_batch)
+    done = defaults.default_merchant(
+        "m-1", "absconded", "regulator:r", store=store, bank=bank, policy=POLICY, now=T0
+    )
+    final = defaults.default_progress("m-1", store=store)
+    assert final is not None and final["finished"]
+    assert done["cards_refunded"] == final["cards_refunded"] == final["cards_total"] == 9
+    assert final["amount_refunded"] == done["amount_refunded"]

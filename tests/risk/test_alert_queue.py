@@ -15,7 +15,7 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from privacy import Vault
 from services.domain_errors import BusinessRuleViolation, Conflict, InvalidInput
-from services.risk.application import alerts, commands, projections
+from services.risk.application import alerts, city, commands, projections
 from services.risk.application.observations import event_time
 from services.risk.application.replay import alert_views, replay
 from services.risk.domain.alerts import AlertRules
@@ -337,7 +337,29 @@ def test_a_store_from_before_the_queue_is_listed_at_start(stores):
     assert alerts.backfill_queue(risk) == 6
     assert risk.list_views(projections.QUEUE, "", 1000) == before
     assert walk(risk, 100, facet="industry", value="education")[0][0]["alert_id"] == ids[3]
-    assert alerts.backfill_queue(risk) == 0, "a queue that has keys is left alone"
+    assert alerts.backfill_queue(risk) is None, "done once, then marked done"
+
+
+def test_alerts_listed_before_their_merchant_was_known_are_refiled_once_it_is(stores):
+    risk = stores["risk"]
+    ids = seed(stores, 4)
+    educator = risk.get_view(projections.ALERTS, ids[3])["merchant_id"]
+    known = risk.get_view(city.MERCHANTS, educator)
+    with risk.unit_of_work() as uow:  # listed while risk knew no name or industry for it
+        uow.delete_view(city.MERCHANTS, educator)
+        alert = risk.get_view(projections.ALERTS, ids[3])
+        projections.put_alert(uow, {**alert, **alerts.describe(uow, educator)}, before=alert)
+    assert walk(risk, 100, facet="department", value="commerce")[0][-1]["alert_id"] == ids[3]
+    with risk.unit_of_work() as uow:  # then learnt from the merchant service
+        uow.put_view(city.MERCHANTS, educator, known)
+    assert alerts.refile_unknown(risk) == 1
+    assert ids[3] not in [
+        a["alert_id"] for a in walk(risk, 100, facet="department", value="commerce")[0]
+    ]
+    education = walk(risk, 100, facet="department", value="education")[0]
+    [refiled] = [a for a in education if a["alert_id"] == ids[3]]
+    assert refiled["industry"] == "education"
+    assert alerts.refile_unknown(risk) == 0
 
 
 def test_a_replay_rebuilds_the_alerts_their_steps_assignments_and_the_queue(stores, tmp_path):

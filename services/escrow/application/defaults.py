@@ -55,7 +55,9 @@ def default_merchant(
     if store.get_view(DEFAULTS, merchant_id) is None:
         # Recorded before any card is touched: from now on no redemption is requested, no
         # late deposit activates a card, and no payout goes to the merchant. The open cards
-        # are counted under the same write lock, so none opens between the count and it.
+        # are counted just before, for the progress bar only: a card that opens in between
+        # is still refunded below (every active card is), and the total then reads as at
+        # least what was refunded (default_progress).
         with store.unit_of_work() as uow:
             progress["cards_total"] = _open_cards(store, merchant_id)
             uow.put_view(DEFAULTS, merchant_id, progress)
@@ -122,12 +124,18 @@ def _refund_batch(
                     )
                     append_card(uow, card, events, metadata)
                     done.append((card, events[-1].refund_amount))
-                progress["cards_refunded"] += len(done)
-                progress["amount_refunded"] += sum(amount for _, amount in done)
-                uow.put_view(DEFAULTS, progress["merchant_id"], progress)
+                updated = {
+                    **progress,
+                    "cards_refunded": progress["cards_refunded"] + len(done),
+                    "amount_refunded": progress["amount_refunded"]
+                    + sum(amount for _, amount in done),
+                }
+                uow.put_view(DEFAULTS, progress["merchant_id"], updated)
+            # The caller's progress moves only once the batch is committed: a lost batch
+            # counts nothing, and its retry counts the cards it refunds.
+            progress.update(updated)
             return done
         except ConcurrencyError:
-            progress = store.get_view(DEFAULTS, progress["merchant_id"]) or progress
             continue
     raise Conflict(BATCH_RETRY.message, BATCH_RETRY.code)
 
@@ -153,6 +161,8 @@ def default_progress(merchant_id: str, *, store: EventStore) -> dict | None:
     total = progress.get("cards_total")
     if total is None:
         total = progress["cards_refunded"] if progress["finished"] else None
+    else:
+        total = max(total, progress["cards_refunded"])  # a card opened while it was counted
     return {
         "cards_total": total,
         "cards_refunded": progress["cards_refunded"],

@@ -189,9 +189,11 @@ def _check_transition(merchant: Merchant, status: str) -> None:
 def reinstate(
     merchant: Merchant, code: str | None, red_for: Sequence[str], reason: str, regulator: str
 ) -> MerchantStatusChanged:
-    """A regulator relists a delisted merchant (it may sell again) once its health code is
-    no longer red but for the delisting itself. `code` is the merchant's current code (None
-    when not assessed yet), `red_for` the indicators its code gives as reasons."""
+    """A regulator relists a delisted merchant (it may sell again) once its health code
+    gives no reason but the delisting itself: while delisted the code is red and lists every
+    breach beside the delisting, so any breach left, even one that alone would be yellow,
+    keeps it delisted (on the side of the consumers). `code` is the merchant's current code
+    (None when not assessed yet), `red_for` the indicators its code gives as reasons."""
     if merchant.status != "delisted":
         raise Conflict(
             f"a {merchant.status} merchant is not delisted",

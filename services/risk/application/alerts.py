@@ -15,7 +15,14 @@ from eventstore import EventStore, UnitOfWork
 from eventstore.codec import event_fields
 from services.domain_errors import InvalidInput, NotFound
 from services.risk.application import city
-from services.risk.application.projections import ALERTS, CODES, QUEUE, put_alert
+from services.risk.application.projections import (
+    ALERTS,
+    CODES,
+    MARKERS,
+    QUEUE,
+    put_alert,
+    view_pages,
+)
 from services.risk.application.store import (
     ALERT_NO_RETRY,
     CODEC,
@@ -180,19 +187,39 @@ def queue(
     return {"items": items, "next_after": page[-1][0] if more else None}
 
 
-def backfill_queue(store: EventStore, batch: int = 500) -> int:
-    """Lists every alert in the queue, with its merchant's name, industry and department,
-    when the queue is empty (a store from before the queue)."""
-    if store.list_views(QUEUE, "", 1):
-        return 0
-    indexed, cursor = 0, ""
-    while rows := store.list_views(ALERTS, cursor, batch):
-        cursor = rows[-1][0]
+QUEUE_DONE = "alert-queue-v13"
+
+
+def backfill_queue(store: EventStore, batch: int = 500) -> int | None:
+    """Lists every alert in the queue, with its merchant's name, industry and department (a
+    store from before the queue); None when done before. Marked done only at the end, so a
+    start interrupted halfway lists the rest next time (putting an alert's keys again is
+    harmless)."""
+    if store.get_view(MARKERS, QUEUE_DONE) is not None:
+        return None
+    indexed = 0
+    for rows in view_pages(store, ALERTS, batch):
         with store.unit_of_work() as uow:
             for _, alert in rows:
                 about = describe(uow, alert["merchant_id"])
                 put_alert(uow, {"assignee": None, "assignments": [], **about, **alert})
         indexed += len(rows)
-        if len(rows) < batch:
-            break
+    with store.unit_of_work() as uow:
+        uow.put_view(MARKERS, QUEUE_DONE, {"alerts": indexed})
     return indexed
+
+
+def refile_unknown(store: EventStore, batch: int = 500) -> int:
+    """Files again each alert listed before its merchant's name and industry were known (a
+    store from before risk learnt them): its department follows the industry now known."""
+    refiled = 0
+    for rows in view_pages(store, ALERTS, batch):
+        with store.unit_of_work() as uow:
+            for _, alert in rows:
+                if not alert["merchant_id"] or alert.get("industry"):
+                    continue
+                about = describe(uow, alert["merchant_id"])
+                if about["industry"]:
+                    put_alert(uow, {**alert, **about}, before=alert)
+                    refiled += 1
+    return refiled

@@ -19,23 +19,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from eventstore import EventStore
-from services.risk.application import city, history, public_lists, watch
+from services.risk.application import alerts, city, history, public_lists, watch
 from services.risk.application.assessment import figures_from_doc
 from services.risk.application.ports import Merchants
-from services.risk.application.projections import CODES, FIGURES
+from services.risk.application.projections import CODES, FIGURES, MARKERS, view_pages
 
-MARKERS = "risk_backfills"
 VIEWS_DONE, NAMES_DONE = "views-v13", "names-v13"
 BATCH = 200
-
-
-def _pages(store: EventStore, view: str, batch: int):
-    cursor = ""
-    while page := store.list_views(view, cursor, batch):
-        yield page
-        cursor = page[-1][0]
-        if len(page) < batch:
-            return
+_pages = view_pages
 
 
 def _mark(store: EventStore, marker: str, at: datetime, counted: int) -> None:
@@ -104,5 +95,7 @@ def learn_names(
                 public_lists.refile(uow, merchant_id)
                 watch.refile(uow, merchant_id)
                 learnt += 1
+    if learnt:
+        alerts.refile_unknown(store)
     _mark(store, NAMES_DONE, now, learnt)
     return learnt

@@ -269,6 +269,10 @@ def reassess_all(*, store: EventStore, rules: RiskRules, now: datetime, batch: i
     return done
 
 
+SANCTION_WORDS = {"public_warning": "公开警示", "delisted": "下架"}
+"""A merchant's status reason is shown on its public pages: Chinese, like every user's text."""
+
+
 def alert_step(
     alert_id: str,
     step: str,
@@ -308,7 +312,6 @@ def alert_step(
     )
     alert = get_alert(alert_id, store=store)
     if step == "resolved":
-        sanctions.impose_disposition(
-            merchants, alert, note or f"alert {alert_id}: {disposition}", by
-        )
+        words = SANCTION_WORDS.get(disposition or "", disposition)
+        sanctions.impose_disposition(merchants, alert, note or f"预警 {alert_id} 处置：{words}", by)
     return alert

@@ -33,7 +33,7 @@ def check_deadlines(
                 merchants,
                 due["merchant_id"],
                 "delisted",
-                f"red health code not improved by {due['deadline']} (alert {due['alert_id']})",
+                f"红码整改期限（{due['deadline'][:10]}）已过仍未改善（预警 {due['alert_id']}）",
                 "risk:red-code-deadline",
             )
         stream = delisting_stream(due["merchant_id"])

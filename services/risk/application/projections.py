@@ -133,3 +133,17 @@ def _alert(uow: UnitOfWork, alert: Alert, event: object) -> None:
             "steps": view["steps"] + [step],
         }
     put_alert(uow, after, view)
+
+
+MARKERS = "risk_backfills"
+"""One row per one-off fill of a view added after stores existed: done, and when."""
+
+
+def view_pages(store: EventStore, view: str, batch: int):
+    """The rows of a whole view, a page of `batch` at a time (for the one-off fills)."""
+    cursor = ""
+    while page := store.list_views(view, cursor, batch):
+        yield page
+        cursor = page[-1][0]
+        if len(page) < batch:
+            return

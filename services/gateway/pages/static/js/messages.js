@@ -58,7 +58,7 @@ export const MESSAGES = Object.freeze({
   second_operator_required: "须由另一位运营人员审批。",
   second_regulator_required: "须由另一位监管人员确认。",
   default_needs_confirmation: "认定违约须另一位监管人员确认。",
-  still_red: "该商户仍为红码，不能恢复上架。",
+  still_red: "该商户的健康码除“已下架”外仍有其他原因，暂不能恢复上架。",
   not_delisted: "该商户未被下架。",
   merchant_may_not_sell: "该商户目前不能售卡。",
   merchant_defaulted: "该商户已被认定违约。",

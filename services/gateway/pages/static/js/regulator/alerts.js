@@ -24,6 +24,9 @@ let cursors = [null]; // the cursor of each page seen; the last is the page show
 let nextCursor = null;
 let shown = new Map(); // alert_id -> alert, for the panel
 let current = null; // the alert in the panel
+// The moment the age filter is measured from, fixed when the filters are applied: a cursor
+// belongs to one exact query, so the pages of one list must ask with the same time bounds.
+let asOf = Date.now();
 
 function options(select, entries, first) {
   const made = Object.entries(entries).map(([value, words]) => {
@@ -51,9 +54,8 @@ function queryOf() {
   const facet = f.facet.value;
   if (facet && f[facet].value.trim()) query[facet] = f[facet].value.trim();
   const [older, younger] = AGES[f.age.value] ?? [null, null];
-  const now = Date.now();
-  if (older) query.opened_before = new Date(now - older * 3_600_000).toISOString();
-  if (younger) query.opened_after = new Date(now - younger * 3_600_000).toISOString();
+  if (older) query.opened_before = new Date(asOf - older * 3_600_000).toISOString();
+  if (younger) query.opened_after = new Date(asOf - younger * 3_600_000).toISOString();
   return query;
 }
 
@@ -244,6 +246,7 @@ function wire() {
     clearErrors(filters);
     toAddress();
     cursors = [null];
+    asOf = Date.now();
     load();
   });
   next.addEventListener("click", () => {

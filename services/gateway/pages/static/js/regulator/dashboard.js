@@ -148,7 +148,7 @@ function watchItem(entry) {
   const item = element("li", `watch-item watch-${entry.code}`);
   item.dataset.merchantId = entry.merchant_id;
   const title = element("p", "watch-name");
-  const link = element("a", "", entry.name);
+  const link = element("a", "", entry.name || entry.merchant_id);
   link.href = drillDownUrl(entry.merchant_id);
   title.append(link);
   item.append(title, healthBadge(entry.code));

@@ -79,9 +79,10 @@ function showMerchant() {
   const form = document.getElementById("reinstate");
   form.hidden = true;
   if (merchant.status !== "delisted") note.textContent = "仅已下架的商户可以恢复上架。";
-  else if (merchant.health_code === "red") note.textContent = "该商户仍为红码，不能恢复上架：待其指标好转、不再是红码后再恢复。";
   else {
-    note.textContent = "该商户已下架且不再是红码，可以恢复上架。";
+    // A delisted merchant is red for the delisting itself; whether anything else keeps it
+    // red is the platform's decision (422 still_red), shown beside the form.
+    note.textContent = "该商户已下架。只有当健康码除“已下架”外再无其他原因时才能恢复上架，否则平台会拒绝并说明原因。";
     form.hidden = false;
   }
 }
