@@ -147,6 +147,7 @@ def test_each_finished_day_is_reconciled_once_with_its_differences(env):
         "matched": 1,
         "differences": lost["differences"],
         "reconciled_at": now[0].isoformat(),
+        "differences_total": 1,
     }
     assert events[2] in store.read_all(0, 1000), "in the store's log: the outbox relays it"
 
@@ -216,3 +217,20 @@ def test_a_store_from_before_the_view_is_backfilled_once(env):
         uow.delete_view(reconciliation.MOVEMENTS, written[0][0])
     assert migrations.backfill_bank_movements(store) == 0, "the marker says it was done"
     assert len(store.list_views(reconciliation.MOVEMENTS, "", 1000)) == len(written) - 1
+
+
+def test_a_statement_wildly_unlike_the_escrow_lists_a_bounded_number_of_differences(
+    env, monkeypatch
+):
+    """A lost statement makes one difference per movement: the report and its event list a
+    bounded number and count them all, so the event still fits the broker's frame."""
+    store, bank, now, statements = env
+    monkeypatch.setattr(daily_reconciliation, "LISTED_DIFFERENCES", 3)
+    for i in range(5):
+        buy(store, bank, f"c-{i}", T0)
+    tamper(statements, DAYS[0], lambda lines: [])  # the bank sent nothing for the day
+    report = daily_reconciliation.reconcile_day(store, bank, DAYS[0], T0 + timedelta(days=1))
+    assert report is not None and report["status"] == "differences"
+    assert len(report["differences"]) == 3 and report["differences_total"] == 5
+    [event] = store.read_stream(daily_reconciliation.stream(DAYS[0]))
+    assert event.data["differences_total"] == 5 and len(event.data["differences"]) == 3

@@ -117,4 +117,5 @@ def test_each_day_is_reconciled_by_the_clock_and_a_tampered_statement_shows(plat
         "matched": 0,
         "differences": report["differences"],
         "reconciled_at": report["reconciled_at"],
+        "differences_total": len(report["differences"]),
     }

@@ -33,6 +33,10 @@ PROGRESS = "reconciliation_progress"
 DAYS_PER_PAGE = 7
 """Days reconciled per page at most (each reads one statement and one day of the view)."""
 SIDES = ("missing_at_bank", "unexpected_at_bank")
+LISTED_DIFFERENCES = 100
+"""Differences a report lists (the rest are counted in `differences_total`): the event stays
+well under the broker's frame limit, and a page of reports stays small, however wrong a
+statement is."""
 _STAMPS = ("purchased_at", "issued_at", "confirmed_at", "paid_at", "refunded_at", "returned_at")
 
 
@@ -70,8 +74,9 @@ def reconcile_day(store: EventStore, bank: Bank, day: str, now: datetime) -> dic
         day=day,
         status="differences" if differences else "matched",
         matched=result["matched"],
-        differences=differences,
+        differences=differences[:LISTED_DIFFERENCES],
         reconciled_at=now.isoformat(),
+        differences_total=len(differences),
     )
     report = event_fields(event)
     next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()

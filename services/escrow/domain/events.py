@@ -205,8 +205,11 @@ class ReconciliationCompleted:
     """matched | differences"""
     matched: int
     differences: list
-    """[{side, kind, reference, amount, count}]"""
+    """[{side, kind, reference, amount, count}]: the first `LISTED_DIFFERENCES` of them."""
     reconciled_at: str
+    differences_total: int = 0
+    """How many differences the day has in all (a missing statement makes one per movement,
+    which no event or page could carry)."""
 
 
 ESCROW_EVENTS = (

@@ -31,7 +31,14 @@ class Reconciliation(StrictSchema):
     matched = fields.Integer(
         required=True, metadata={"description": "statement lines that match a movement"}
     )
-    differences = fields.List(fields.Nested(Difference), required=True)
+    differences = fields.List(
+        fields.Nested(Difference),
+        required=True,
+        metadata={"description": "the first 100 differences of the day"},
+    )
+    differences_total = fields.Integer(
+        metadata={"description": "how many differences the day has in all"}
+    )
     reconciled_at = fields.String(required=True)
 
 

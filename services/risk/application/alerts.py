@@ -102,7 +102,7 @@ def open_for_reconciliation(uow: UnitOfWork, data: dict, metadata: dict | None =
         [
             {
                 "indicator": "reconciliation_difference",
-                "value": len(data.get("differences", [])),
+                "value": data.get("differences_total") or len(data.get("differences", [])),
                 "threshold": "0",
             }
         ],

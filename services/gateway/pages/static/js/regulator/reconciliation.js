@@ -18,6 +18,10 @@ function differences(day) {
   for (const d of day.differences) {
     list.append(element("li", "", `${RECONCILIATION_SIDES[d.side] ?? d.side}：${RECONCILIATION_KINDS[d.kind] ?? d.kind} ${d.reference}，${formatFen(d.amount)}${d.count > 1 ? `（${d.count}笔）` : ""}`));
   }
+  const total = day.differences_total ?? day.differences.length;
+  if (total > day.differences.length) {
+    list.append(element("li", "muted", `共 ${total} 处差异，此处列出前 ${day.differences.length} 处。`));
+  }
   return list;
 }
 
