@@ -132,6 +132,21 @@ def build_entry(index: int, previous_leaf: bytes, summary: dict) -> bytes:
     return canonical({"v": ENTRY_VERSION, "index": index, "prev": previous_leaf.hex(), **summary})
 
 
+def merchant_of(entry: bytes) -> str | None:
+    """The merchant an entry's parties name, for the log's merchant index; None for an entry
+    naming none and for bytes that are not an entry. Runs on every append, so it only reads
+    the JSON: the entry was just built canonically (`parse_entry` checks that, for readers)."""
+    try:
+        parsed = json.loads(entry)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if type(parsed) is not dict or parsed.get("v") != ENTRY_VERSION:
+        return None
+    parties = parsed.get("parties")
+    merchant = parties.get("merchant_id") if type(parties) is dict else None
+    return merchant if type(merchant) is str and merchant else None
+
+
 def parse_entry(entry: bytes) -> dict:
     try:
         parsed = json.loads(entry)
