@@ -199,9 +199,7 @@ class Ledger:
         return read
 
     def _mark_indexed(self, size: int) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (MERCHANT_INDEXED, size)
-        )
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (MERCHANT_INDEXED, size))
 
     def _row(self, sql: str, key) -> bytes:
         row = self._conn.execute(sql, (key,)).fetchone()
@@ -305,9 +303,7 @@ class Ledger:
                     size += 1
                 self._conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", entry_rows)
                 self._conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
-                self._conn.executemany(
-                    "INSERT INTO merchant_entries VALUES (?, ?)", merchant_rows
-                )
+                self._conn.executemany("INSERT INTO merchant_entries VALUES (?, ?)", merchant_rows)
                 if indexed and size > self._size:
                     self._mark_indexed(size)
                 if sign is not None and size > self._size:

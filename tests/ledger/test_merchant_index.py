@@ -7,8 +7,8 @@ import sqlite3
 
 from ledger import Ledger
 from ledger.entry import build_entry, summarise
-from ledger.note import Signer
 from ledger.notary import Notary
+from ledger.note import Signer
 
 
 def event(i: int, merchant: str | None, **data) -> dict:

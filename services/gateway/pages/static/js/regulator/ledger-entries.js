@@ -67,7 +67,7 @@ function row(item) {
   tr.dataset.type = item.type;
   const button = element("button", "button secondary", "查看收据");
   button.type = "button";
-  button.setAttribute("aria-label", `查看第 ${item.index} 条记录的收据`);
+  button.setAttribute("aria-label", `查看收据（第 ${item.index} 条记录）`);
   button.addEventListener("click", () => showListedReceipt(item.event_id));
   const action = element("td");
   action.append(button);
