@@ -296,13 +296,17 @@ class Ledger:
                     leaf = merkle.leaf_hash(entry)
                     entry_rows.append((size, event_id, entry, leaf))
                     node_rows.extend(_grow(frontier, size, leaf))
-                    if (merchant := merchant_of(entry)) is not None:
+                    # The summary an entry is built from names its parties; bytes are read.
+                    merchant = merchant_of(payload if build else entry)
+                    if merchant is not None:
                         merchant_rows.append((merchant, size))
                     indexes.append(size)
                     previous = leaf
                     size += 1
                 self._conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", entry_rows)
                 self._conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
+                # In key order: each merchant's rows go into its part of the index together.
+                merchant_rows.sort()
                 self._conn.executemany("INSERT INTO merchant_entries VALUES (?, ?)", merchant_rows)
                 if indexed and size > self._size:
                     self._mark_indexed(size)

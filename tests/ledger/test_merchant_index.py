@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from ledger import Ledger
-from ledger.entry import build_entry, summarise
+from ledger.entry import build_entry, merchant_of, parse_entry, summarise
 from ledger.notary import Notary
 from ledger.note import Signer
 
@@ -39,13 +41,16 @@ def test_entries_are_indexed_by_merchant_as_they_are_appended(tmp_path):
     log.append_batch(items(events[13:]), build=build_entry)
     log.append_batch([b"not an entry", ("e-0", summarise(events[0]))], build=lambda i, p, x: x)
 
-    expected = [i for i in range(30) if merchant_of_index(i) == "m-1"]
+    # An entry appended as bytes is read for its merchant.
+    assert log.append(build_entry(31, log.leaf(30), summarise(event(31, "m-1")))) == 31
+
+    expected = [i for i in range(30) if merchant_of_index(i) == "m-1"] + [31]
     assert [index for index, _ in log.merchant_entries("m-1", limit=100)] == expected[::-1]
     assert log.merchant_entries("m-1", before=expected[-1], limit=3) == [
         (i, log.entry(i)) for i in expected[-2:-5:-1]
     ]
     assert log.merchant_entries("m-nobody") == []
-    assert log.merchant_indexed() == log.size == 31
+    assert log.merchant_indexed() == log.size == 32
 
 
 def test_an_older_log_is_indexed_once_when_opened(tmp_path):
@@ -136,3 +141,31 @@ def test_only_entries_under_the_published_checkpoint_are_listed(tmp_path):
     log.append_batch(items([event(1, "m-1")]), build=build_entry)  # no checkpoint
     assert [item["index"] for item in notary.merchant_entries("m-1")["items"]] == [0]
     assert notary.merchant_entries("m-1", "1", 10)["items"][0]["index"] == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"merchant_id": "m-1"},
+        {"merchant_id": "商户-一"},
+        {"merchant_id": 'm"x', "card_id": '"parties":{"merchant_id":"evil"}'},
+        {"card_id": '","parties":{"merchant_id":"evil"},"v":1}'},
+        {"merchant_id": ""},
+        {"merchant_id": 7, "amount": 5},
+        {},
+    ],
+)
+def test_the_merchant_read_from_bytes_is_the_entrys_own(data):
+    summary = summarise(
+        {**event(0, None), "stream": '"parties":{"merchant_id":"evil"}', "data": data}
+    )
+    entry = build_entry(3, b"\x00" * 32, summary)
+    named = parse_entry(entry)["parties"].get("merchant_id")
+    expected = named if isinstance(named, str) and named else None
+    assert merchant_of(entry) == merchant_of(summary) == expected
+
+
+def test_bytes_that_are_not_an_entry_name_no_merchant():
+    for raw in (b"", b"hello", b'{"parties":{"merchant_id":"m"},"v":2}', b"\xff\xfe", b"[1]"):
+        assert merchant_of(raw) is None
+    assert merchant_of(b'{"parties":{"merchant_id":"m"},"v":1}') == "m"
