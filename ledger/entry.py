@@ -132,6 +132,32 @@ def build_entry(index: int, previous_leaf: bytes, summary: dict) -> bytes:
     return canonical({"v": ENTRY_VERSION, "index": index, "prev": previous_leaf.hex(), **summary})
 
 
+_PARTIES = b'"parties":{'
+_V1_END = b',"v":1}'
+_DECODER = json.JSONDecoder()
+
+
+def merchant_of(entry: bytes | dict) -> str | None:
+    """The merchant an entry's parties name, for the log's merchant index: from the summary
+    an entry is built from (`summarise`), or from the entry's bytes; None for an entry naming
+    none and for anything that is not a v1 entry. Runs on every append, so the bytes are not
+    parsed whole: in canonical bytes (sorted keys, `v` last) the one `"parties":{` is the
+    parties object's start (a string holds a quote only escaped), and only that object is
+    decoded. `parse_entry` checks an entry's bytes in full, for readers."""
+    if isinstance(entry, dict):
+        parties = entry.get("parties")
+    else:
+        start = entry.find(_PARTIES)
+        if start < 0 or not entry.endswith(_V1_END) or not entry.startswith(b"{"):
+            return None
+        try:
+            parties, _ = _DECODER.raw_decode(entry.decode(), start + len(_PARTIES) - 1)
+        except (UnicodeDecodeError, ValueError):
+            return None
+    merchant = parties.get("merchant_id") if type(parties) is dict else None
+    return merchant if type(merchant) is str and merchant else None
+
+
 def parse_entry(entry: bytes) -> dict:
     try:
         parsed = json.loads(entry)

@@ -10,6 +10,10 @@ once when they complete and never changed; a smaller subtree is rehashed from at
 its entry). Not storing the bottom levels saves most of the node writes. The right edge of the
 tree (the "compact range") is kept in memory, so an append reads nothing, and any root or
 proof needs O(log n) node reads. `verify` never trusts these nodes: it rehashes the entries.
+
+`merchant_entries` indexes the entries by the merchant their parties name, written in the
+same transaction as the entries; a log written before the index existed is indexed once when
+opened for writing (the `meta` row says how far the index covers, so it resumes).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import merkle
+from ledger.entry import merchant_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -47,7 +52,20 @@ CREATE TABLE IF NOT EXISTS cosignatures (
     line    TEXT NOT NULL,
     PRIMARY KEY (size, witness)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS merchant_entries (
+    merchant_id TEXT NOT NULL,
+    idx         INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
+
+MERCHANT_INDEXED = "merchant_entries_size"
+"""The meta row: how many entries (from index 0) the merchant index covers."""
+BACKFILL_CHUNK = 5000
 
 STORED_LEVEL = 4
 
@@ -71,6 +89,8 @@ class Ledger:
         self.path = path
         self._lock = threading.RLock()
         self._size = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
+        self._indexed: int | None = None
+        """How far the merchant index covers, once `index_merchants` has run."""
         self._frontier = [
             (end - start, self._perfect(start, end))
             for start, end in merkle.perfect_ranges(0, self._size)
@@ -86,7 +106,9 @@ class Ledger:
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.executescript(SCHEMA)
-        return cls(conn, path)
+        ledger = cls(conn, path)
+        ledger.index_merchants()
+        return ledger
 
     @classmethod
     def open_readonly(cls, path: str | Path) -> Ledger:
@@ -130,6 +152,54 @@ class Ledger:
         yield from self._conn.execute(
             "SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
         )
+
+    def merchant_entries(
+        self, merchant_id: str, before: int | None = None, limit: int = 100
+    ) -> list[tuple[int, bytes]]:
+        """The entries naming `merchant_id`, newest first, below index `before` (all when
+        None): one range of the index's primary key, whatever the depth."""
+        rows = self._conn.execute(
+            "SELECT m.idx, e.entry FROM merchant_entries m JOIN entries e ON e.idx = m.idx"
+            " WHERE m.merchant_id = ? AND m.idx < ? ORDER BY m.idx DESC LIMIT ?",
+            (merchant_id, self._size if before is None else before, limit),
+        )
+        return [(index, bytes(entry)) for index, entry in rows]
+
+    def merchant_indexed(self) -> int:
+        """How many entries, from index 0, the merchant index covers."""
+        row = self._conn.execute(
+            "SELECT value FROM meta WHERE name = ?", (MERCHANT_INDEXED,)
+        ).fetchone()
+        return 0 if row is None else row[0]
+
+    def index_merchants(self, chunk: int = BACKFILL_CHUNK) -> int:
+        """Indexes the entries the merchant index does not cover yet (a log written before
+        it existed), a chunk per transaction; returns how many entries it read. Idempotent."""
+        read = 0
+        with self._lock:
+            while (start := self.merchant_indexed()) < self._size:
+                end = min(start + chunk, self._size)
+                rows = [
+                    (merchant, index)
+                    for index, entry in self.entries(start, end)
+                    if (merchant := merchant_of(bytes(entry))) is not None
+                ]
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(
+                        "INSERT OR IGNORE INTO merchant_entries VALUES (?, ?)", rows
+                    )
+                    self._mark_indexed(end)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                read += end - start
+            self._indexed = self._size
+        return read
+
+    def _mark_indexed(self, size: int) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (MERCHANT_INDEXED, size))
 
     def _row(self, sql: str, key) -> bytes:
         row = self._conn.execute(sql, (key,)).fetchone()
@@ -207,9 +277,10 @@ class Ledger:
         with self._lock:
             frontier = list(self._frontier)
             size = self._size
+            indexed = self._indexed == size  # else index_merchants catches up at open
             previous = self.leaf(size - 1) if size else b""
             indexes: list[int] = []
-            entry_rows, node_rows = [], []
+            entry_rows, node_rows, merchant_rows = [], [], []
             pairs = [item if isinstance(item, tuple) else (None, item) for item in items]
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -225,11 +296,20 @@ class Ledger:
                     leaf = merkle.leaf_hash(entry)
                     entry_rows.append((size, event_id, entry, leaf))
                     node_rows.extend(_grow(frontier, size, leaf))
+                    # The summary an entry is built from names its parties; bytes are read.
+                    merchant = merchant_of(payload if build else entry)
+                    if merchant is not None:
+                        merchant_rows.append((merchant, size))
                     indexes.append(size)
                     previous = leaf
                     size += 1
                 self._conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", entry_rows)
                 self._conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
+                # In key order: each merchant's rows go into its part of the index together.
+                merchant_rows.sort()
+                self._conn.executemany("INSERT INTO merchant_entries VALUES (?, ?)", merchant_rows)
+                if indexed and size > self._size:
+                    self._mark_indexed(size)
                 if sign is not None and size > self._size:
                     new_root = merkle.fold_right([digest for _, digest in frontier])
 
@@ -247,6 +327,8 @@ class Ledger:
                 self._conn.execute("ROLLBACK")
                 raise
             self._frontier, self._size = frontier, size
+            if indexed:
+                self._indexed = size
             return indexes
 
     # --- checkpoints -------------------------------------------------------------------------

@@ -154,6 +154,22 @@ class Notary:
             for index, entry in self.ledger.entries(start, end)
         ]
 
+    def merchant_entries(self, merchant_id: str, after: str = "", limit: int = 100) -> dict:
+        """The entries naming a merchant that the published checkpoint covers (so each has a
+        receipt), newest first, `limit` after the cursor `after` (an index; "" for the
+        newest): {items: [{index, event_id, type, at, amount?}], next_after}. An item holds
+        the entry's event and its main amount, never its parties (a consumer's pseudonym)."""
+        published = self.published()
+        if published is None:
+            return {"items": [], "next_after": None}
+        before = published.size
+        if after:
+            before = min(before, int(after))
+        rows = self.ledger.merchant_entries(merchant_id, before, limit + 1)
+        items = [_merchant_item(index, parse_entry(entry)) for index, entry in rows[:limit]]
+        more = len(rows) > limit
+        return {"items": items, "next_after": str(items[-1]["index"]) if more else None}
+
     def receipt(self, event_id: str, consumer_id: str | None = None) -> dict | None:
         """The inclusion proof of an event against the published checkpoint; None until then.
         With `consumer_id`, `consumer_is_party` says whether the entry names that consumer
@@ -186,3 +202,19 @@ class Notary:
 
     def consistency(self, first: int, second: int) -> list[str]:
         return [h.hex() for h in self.ledger.consistency_proof(first, second)]
+
+
+MAIN_AMOUNTS = ("amount", "released_amount", "refund_amount", "price")
+"""An entry's main amount, the first of these its amounts hold: a payment, deposit or payout
+(`amount`), what a redemption or release pays the merchant, a refund, a card's price."""
+
+
+def _merchant_item(index: int, entry: dict) -> dict:
+    event, amounts = entry["event"], entry["amounts"]
+    item = {"index": index, "event_id": event["id"], "type": event["type"]}
+    item["at"] = event["recorded_at"]
+    for name in MAIN_AMOUNTS:
+        if name in amounts:
+            item["amount"] = amounts[name]
+            break
+    return item

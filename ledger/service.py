@@ -147,6 +147,10 @@ class LedgerService:
         return self.writer.notary.entries(start, end)
 
     @rpc
+    def merchant_entries(self, merchant_id: str, after: str, limit: int) -> dict:
+        return self.writer.notary.merchant_entries(merchant_id, after, limit)
+
+    @rpc
     def receipt(self, event_id: str, consumer_id: str | None = None) -> dict | None:
         return self.writer.notary.receipt(event_id, consumer_id)
 

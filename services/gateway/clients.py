@@ -336,6 +336,11 @@ class LedgerClient(_Client):
     def entries(self, start: int, end: int) -> list[Json]:
         return self._call("entries", start, end)
 
+    def merchant_entries(self, merchant_id: str, after: str, limit: int) -> Json:
+        """{items: [{index, event_id, type, at, amount?}], next_after}: the published entries
+        naming the merchant, newest first, below index `after` ("" for the newest)."""
+        return self._call("merchant_entries", merchant_id, after, limit)
+
     def receipt(self, event_id: str, consumer_id: str | None) -> Json | None:
         """The inclusion proof with the event's parties; None for an unknown event."""
         return self._call("receipt", event_id, consumer_id)

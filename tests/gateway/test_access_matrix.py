@@ -681,6 +681,11 @@ TABLE = {
         lambda w: ("/api/v1/ledger/entries?start=0&end=2", None, None),
         row({"regulator": 200, "bank": 200}, 403),
     ),
+    "/api/v1/merchants/<merchant_id>/ledger": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/ledger?limit=5", None, None),
+        {**MERCHANT_X, "regulator": 200, "bank": 200},
+    ),
     "/api/v1/ledger/receipts/<event_id>": (
         "GET",
         lambda w: (f"/api/v1/ledger/receipts/{w.receipt_event}", None, None),

@@ -98,6 +98,64 @@ def test_ledger_endpoints_and_who_may_see_what(client, ledger_service, amqp_uri)
     assert client.get("/api/v1/ledger/consistency?first=6&second=5").status_code == 400
 
 
+def test_a_merchants_ledger_entries_newest_first_with_their_receipts(
+    client, ledger_service, amqp_uri
+):
+    events = payloads(7)  # merchant m-1's, amounts 1000..1006
+    other = payloads(2)
+    for event in other:
+        event.data["merchant_id"] = "m-2"
+    publish(amqp_uri, [*events[:3], *other, *events[3:]])
+    wait_until(
+        lambda: (ledger_service.ledger.checkpoint() or {}).get("size") == 9,
+        what="9 entries under a checkpoint",
+    )
+    url = "/api/v1/merchants/m-1/ledger"
+    assert client.get(url).status_code == 401
+    for role, subject, status in [
+        ("consumer", "c-9", 403),
+        ("operator", "o", 403),
+        ("merchant", "m-2", 404),
+        ("merchant", "m-1", 200),
+        ("bank", "b", 200),
+    ]:
+        response = client.get(url, headers=login(client, role, subject))
+        assert response.status_code == status, (role, subject, response.get_json())
+
+    regulator = login(client, "regulator", "r")
+    seen, cursor = [], ""
+    while True:
+        page = client.get(f"{url}?limit=3&cursor={cursor}", headers=regulator).get_json()
+        seen.extend(page["items"])
+        if page["next_cursor"] is None:
+            break
+        cursor = page["next_cursor"]
+    # Handlers may append concurrently delivered events in any order: the list follows the log.
+    indexes = [item["index"] for item in seen]
+    assert indexes == sorted(indexes, reverse=True) and len(set(indexes)) == 7
+    amounts = {e.event_id: e.data["amount"] for e in events}
+    assert {item["event_id"]: item["amount"] for item in seen} == amounts
+    m2 = client.get("/api/v1/merchants/m-2/ledger", headers=regulator).get_json()["items"]
+    assert {item["event_id"] for item in m2} == {e.event_id for e in other}
+    assert not set(indexes) & {item["index"] for item in m2}
+    assert seen[0]["type"] == "escrow.RedemptionConfirmed.v1"
+    assert seen[0]["at"] == "2026-11-22T09:00:00+00:00"
+    assert "c-9" not in str(seen) and "parties" not in str(seen)
+
+    receipt = client.get(f"/api/v1/ledger/receipts/{seen[0]['event_id']}", headers=regulator)
+    assert receipt.get_json()["index"] == seen[0]["index"]
+
+    for bad in ("cursor=bm9wZQ", "limit=0", "limit=501", "cursor=&other=1"):
+        response = client.get(f"{url}?{bad}", headers=regulator)
+        assert response.status_code == 400, bad
+    forged = base64.urlsafe_b64encode(b'["merchant-ledger/m-1","x1"]').decode().rstrip("=")
+    response = client.get(f"{url}?cursor={forged}", headers=regulator)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_cursor"
+    empty = client.get("/api/v1/merchants/m-unknown/ledger", headers=regulator).get_json()
+    assert empty == {"items": [], "next_cursor": None}
+
+
 def test_openapi_document_lists_the_ledger_and_auth_paths(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
@@ -107,6 +165,7 @@ def test_openapi_document_lists_the_ledger_and_auth_paths(client):
         "/api/v1/ledger/entries",
         "/api/v1/ledger/receipts/{event_id}",
         "/api/v1/ledger/consistency",
+        "/api/v1/merchants/{merchant_id}/ledger",
     ):
         assert path in document["paths"]
     assert "ReceiptResponse" in document["components"]["schemas"]

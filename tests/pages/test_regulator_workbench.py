@@ -233,6 +233,38 @@ def test_the_drill_down_draws_each_indicator_with_its_thresholds(regulator, plat
     expect(page.locator("#changes")).to_contain_text("→ 红码")
     expect(page.locator("#complaints tbody tr")).to_have_count(5)
     expect(page.locator("#reinstate-note")).to_contain_text("仅已下架")
+
+    # 账本记录: the merchant's published entries, newest first, each with its receipt.
+    headers = auth(platform, "regulator", REGULATOR)
+    wait_until(
+        lambda: platform.get(f"/api/v1/merchants/{merchant_id}/ledger", headers=headers).get_json()[
+            "items"
+        ],
+        what="a published ledger entry of the merchant",
+    )
+    page.reload()
+    page.wait_for_selector("#ledger-entries[data-state=loaded]", state="attached")
+    rows = page.locator("#ledger-entries tbody tr")
+    expect(rows.first).to_be_visible()
+    listed = platform.get(
+        f"/api/v1/merchants/{merchant_id}/ledger?limit=100", headers=headers
+    ).get_json()["items"]
+    shown = rows.evaluate_all("(rows) => rows.map((r) => r.dataset.eventId)")
+    assert shown and set(shown) <= {item["event_id"] for item in listed}
+    indexes = rows.evaluate_all("(rows) => rows.map((r) => Number(r.dataset.index))")
+    assert indexes == sorted(indexes, reverse=True)
+    first = next(item for item in listed if item["event_id"] == shown[0])
+    expect(rows.first).to_contain_text(f"第 {first['index']} 条")
+    if "amount" in first:
+        expect(rows.first).to_contain_text(fen(first["amount"]))
+    expect(rows.first.locator("td").nth(1)).not_to_contain_text("其他记录")
+    receipt = platform.get(f"/api/v1/ledger/receipts/{shown[0]}", headers=headers).get_json()
+    rows.first.get_by_role("button", name="查看收据").click()
+    facts = page.locator("#receipt-facts")
+    expect(facts).to_contain_text(f"第 {first['index']} 条（共")
+    expect(facts).to_contain_text(receipt["leaf_hash"])
+    expect(facts).to_contain_text(receipt["checkpoint"]["origin"])
+    expect(page.locator("#receipt-event")).to_have_value(shown[0])
     screenshot(page, "regulator-merchant")
     assert_accessible(page)
 

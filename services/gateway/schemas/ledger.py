@@ -1,6 +1,6 @@
 from marshmallow import fields, validate, validates_schema
 
-from services.gateway.schemas import StrictSchema, ValidationError
+from services.gateway.schemas import Money, StrictSchema, ValidationError
 
 MAX_PAGE = 500
 
@@ -38,6 +38,24 @@ class LedgerEntry(StrictSchema):
 
 class EntriesResponse(StrictSchema):
     items = fields.List(fields.Nested(LedgerEntry), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class MerchantLedgerItem(StrictSchema):
+    index = fields.Integer(required=True, metadata={"description": "the entry's index"})
+    event_id = fields.String(required=True, metadata={"description": "its receipt's key"})
+    type = fields.String(required=True, metadata={"description": "e.g. escrow.CardRefunded.v1"})
+    at = fields.String(required=True, metadata={"description": "the event's time, RFC 3339"})
+    amount = Money(
+        metadata={
+            "description": "fen: the entry's amount, released_amount, refund_amount or price, "
+            "the first it holds; absent when it holds none"
+        }
+    )
+
+
+class MerchantLedgerPage(StrictSchema):
+    items = fields.List(fields.Nested(MerchantLedgerItem), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
 
 

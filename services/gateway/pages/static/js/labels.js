@@ -94,3 +94,50 @@ export const COMPLAINT_STATUSES = Object.freeze({
   escalated: "已提交监管部门",
   resolved: "已解决",
 });
+
+// The notarised events' types (an entry's event.type), for the consumer's receipts and the
+// regulator's ledger list alike; a type not named here is shown as it is.
+export const LEDGER_EVENTS = Object.freeze({
+  "escrow.CardPurchased.v1": "售出预付卡",
+  "escrow.CardActivated.v1": "预付卡生效",
+  "escrow.CardCodeIssued.v1": "生成到店出示码",
+  "escrow.CoolingOffStarted.v1": "冷静期开始",
+  "escrow.DepositConfirmed.v1": "购卡资金存入银行存管",
+  "escrow.PaymentAbandoned.v1": "未完成支付",
+  "escrow.RedemptionRequested.v1": "发起消费",
+  "escrow.RedemptionConfirmed.v1": "消费确认，划付商户",
+  "escrow.RedemptionVoided.v1": "消费作废",
+  "escrow.FundsReleased.v1": "按约定划付商户",
+  "escrow.CardRefunded.v1": "退款",
+  "escrow.RefundPaid.v1": "退款已支付",
+  "escrow.DepositReturned.v1": "存管资金退回",
+  "escrow.PayoutMade.v1": "结算给商户",
+  "escrow.PayoutWithheld.v1": "暂停结算",
+  "escrow.ReconciliationCompleted.v1": "完成银行对账",
+  "merchant.MerchantApplied.v1": "商户申请入驻",
+  "merchant.MerchantApproved.v1": "商户审核通过",
+  "merchant.MerchantStatusChanged.v1": "商户状态变更",
+  "merchant.MerchantFlagSet.v1": "名单变更",
+  "merchant.UsccClaimed.v1": "登记统一社会信用代码",
+  "merchant.UsccReleased.v1": "释放统一社会信用代码",
+  "merchant.ProductCreated.v1": "上架卡种",
+  "merchant.ProductRetired.v1": "下架卡种",
+  "merchant.PromotionCreated.v1": "发布促销活动",
+  "merchant.DefaultProposed.v1": "提议认定违约",
+  "merchant.DefaultConfirmed.v1": "确认认定违约",
+  "risk.HealthCodeChanged.v1": "健康码变更",
+  "risk.ComplaintFiled.v1": "收到投诉",
+  "risk.ComplaintResponded.v1": "商户回应投诉",
+  "risk.ComplaintEscalated.v1": "投诉升级处理",
+  "risk.ComplaintResolved.v1": "投诉已解决",
+  "risk.ComplaintRuledUnfounded.v1": "投诉经认定不成立",
+  "risk.SpendRated.v1": "消费评价",
+  "risk.AlertOpened.v1": "产生预警",
+  "risk.AlertAssigned.v1": "预警分派",
+  "risk.AlertStepRecorded.v1": "预警处置记录",
+  "risk.MerchantDelistingDue.v1": "应予下架",
+});
+
+export function ledgerEventLabel(type) {
+  return Object.hasOwn(LEDGER_EVENTS, type) ? LEDGER_EVENTS[type] : `其他记录（${type}）`;
+}

@@ -3,7 +3,7 @@
 // statuses, and ledger event types. The words only name what the API answered; no rule here.
 
 // Named alike on every page: ../labels.js.
-export { CARD_STATUSES, CARD_TYPES, COMPLAINT_CATEGORIES, COMPLAINT_STATUSES } from "../labels.js";
+export { CARD_STATUSES, CARD_TYPES, COMPLAINT_CATEGORIES, COMPLAINT_STATUSES, LEDGER_EVENTS } from "../labels.js";
 
 export const SPEND_STATUSES = Object.freeze({
   pending: "待确认",
@@ -31,14 +31,6 @@ export const REFUND_RULES = Object.freeze({
 export const FORMULAS = Object.freeze({
   pro_rata: "按未消费部分占比退还实付金额",
   list_price: "已消费部分按原价计算，赠送部分作废",
-});
-
-export const LEDGER_EVENTS = Object.freeze({
-  "escrow.DepositConfirmed.v1": "购卡资金存入银行存管",
-  "escrow.RedemptionConfirmed.v1": "消费确认，划付商户",
-  "escrow.FundsReleased.v1": "按约定划付商户",
-  "escrow.CardRefunded.v1": "退款",
-  "escrow.DepositReturned.v1": "存管资金退回",
 });
 
 export const AMOUNT_FIELDS = Object.freeze({

@@ -13,6 +13,7 @@ export {
   METRICS,
   healthCodeLabel,
   industryLabel,
+  ledgerEventLabel,
 } from "../labels.js";
 
 export const DEPARTMENTS = Object.freeze({

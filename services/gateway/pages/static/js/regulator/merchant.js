@@ -1,12 +1,14 @@
 // /regulator/merchants[/<id>]: find a merchant by name (GET /merchants?q=), and its drill-down:
 // the card, code and reasons, figures, every indicator a day at a time with the thresholds
-// (health/history), the code's changes with their reasons, complaints, a ledger receipt, and
-// the actions (flag, reinstate, the two-regulator default with its live refund progress).
+// (health/history), the code's changes with their reasons, complaints, the ledger entries about
+// the merchant with their receipts (ledger-entries.js), and the actions (flag, reinstate, the
+// two-regulator default with its live refund progress).
 import { api, userAction } from "../api.js";
 import { formatDate, formatDateTime, formatFen } from "../format.js";
 import { healthBadge, reasonsList } from "../health.js";
 import { announce } from "../shell.js";
 import { drawIndicator } from "./charts.js";
+import { showLedger } from "./ledger-entries.js";
 import {
   COMPLAINT_CATEGORIES,
   COMPLAINT_STATUSES,
@@ -20,7 +22,7 @@ import {
   industryLabel,
   reasonLabel,
 } from "./labels.js";
-import { clearErrors, element, merchantPath, requireRegulator, settled, showFieldError, showFormError, showRefusal } from "./workbench.js";
+import { clearErrors, element, merchantPath, requireRegulator, settled, showFieldError, showRefusal } from "./workbench.js";
 
 const HISTORY_DAYS = 90;
 const POLL_MS = 400;
@@ -351,30 +353,6 @@ function wireReinstate() {
   });
 }
 
-function wireReceipt() {
-  const form = document.getElementById("receipt");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const id = form.elements.event_id.value.trim();
-    const facts = document.getElementById("receipt-facts");
-    facts.replaceChildren();
-    if (!id) {
-      showFieldError(form, "event_id", "请填写记录编号。");
-      return;
-    }
-    try {
-      const receipt = await api.get(`/ledger/receipts/${encodeURIComponent(id)}`);
-      fact(facts, "账本位置", `第 ${receipt.index} 条（共 ${receipt.tree_size} 条）`);
-      fact(facts, "记录哈希", receipt.leaf_hash);
-      fact(facts, "包含证明", `${receipt.inclusion_proof.length} 个节点`);
-      fact(facts, "检查点", `${receipt.checkpoint.origin} · ${receipt.checkpoint.size} · ${receipt.checkpoint.root_hash}`);
-    } catch (error) {
-      showFormError(form, error.message);
-    }
-  });
-}
-
 async function loadMerchant() {
   try {
     merchant = await api.get(merchantPath(merchantId));
@@ -399,11 +377,11 @@ async function init() {
   wireDefault();
   wireFlag();
   wireReinstate();
-  wireReceipt();
   await loadMerchant();
   showStats();
   showHistory();
   showComplaints();
+  showLedger(merchantId);
   readProgress();
 }
 
