@@ -208,6 +208,9 @@ def test_the_drill_down_draws_each_indicator_with_its_thresholds(regulator, plat
     page = _open(regulator, "/regulator/merchants", "#results")
     page.fill("#search-q", city.names["潮汐健身"])
     page.press("#search-q", "Enter")
+    expect(page.get_by_role("link", name=city.names["潮汐健身"])).to_be_visible()
+    screenshot(page, "regulator-search")
+    assert_accessible(page)
     page.get_by_role("link", name=city.names["潮汐健身"]).click()
     page.wait_for_selector("#indicator-charts[data-state=loaded]", state="attached")
     merchant_id = city.merchants["潮汐健身"]
