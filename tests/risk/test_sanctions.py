@@ -69,7 +69,12 @@ def test_a_disposition_changes_the_merchants_status(store, disposition, status):
     done = resolve(store, red_alert(store), merchants, disposition)
     assert done["status"] == "resolved"
     assert merchants.changes == [
-        ("m-1", status, f"alert {done['alert_id']}: {disposition}", "regulator:r-2")
+        (
+            "m-1",
+            status,
+            f"预警 {done['alert_id']} 处置：{commands.SANCTION_WORDS[disposition]}",
+            "regulator:r-2",
+        )
     ]
 
 
