@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from eventstore.sqlite import SqliteEventStore
 from privacy import Vault
 from services.domain_errors import BusinessRuleViolation
-from services.merchant.application import commands, defaults, queries
+from services.merchant.application import defaults, queries
 from services.merchant.application.ports import DefaultRefunds
-from tests.support.merchants import application
 
 NOW = datetime(2026, 9, 1, 9, tzinfo=UTC)
 
@@ -38,27 +36,6 @@ class FakeEscrow:
         }
         self.open_cards = 0
         return self.totals.copy()
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = SqliteEventStore(tmp_path / "merchant.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def vault(tmp_path):
-    return Vault(tmp_path / "vault.db")
-
-
-@pytest.fixture
-def merchant_id(store, vault) -> str:
-    made = commands.apply_for_merchant(
-        **application(), applied_by="operator:op-1", store=store, vault=vault
-    )
-    commands.approve_merchant(made["merchant_id"], "operator:op-2", store=store)
-    return made["merchant_id"]
 
 
 def declare(store, merchant_id, regulator, escrow, reason="the owner vanished"):

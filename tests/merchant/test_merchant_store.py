@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from privacy import Vault
 from services.domain_errors import Conflict
@@ -15,22 +14,6 @@ from services.merchant.application import commands, projections, queries
 from services.merchant.application.store import decide, events_of, load_merchant, product_stream
 from services.merchant.domain import model
 from tests.support.merchants import application
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = SqliteEventStore(tmp_path / "merchant.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def merchant_id(store, tmp_path) -> str:
-    made = commands.apply_for_merchant(
-        **application(), applied_by="operator:op-1", store=store, vault=Vault(tmp_path / "vault.db")
-    )
-    commands.approve_merchant(made["merchant_id"], "operator:op-2", store=store)
-    return made["merchant_id"]
 
 
 def test_a_decision_commits_its_events_and_the_card_in_one_go(store, merchant_id):

@@ -7,12 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from eventstore.sqlite import SqliteEventStore
-from privacy import Vault
 from services.domain_errors import BusinessRuleViolation, Conflict, NotFound
 from services.merchant.application import commands, defaults, reinstatement
 from services.merchant.application.ports import DefaultProgress, HealthCode
-from tests.support.merchants import application
 
 NOW = datetime(2026, 9, 1, 9, tzinfo=UTC)
 
@@ -31,22 +28,6 @@ class FakeEscrow:
 
     def default_progress(self, merchant_id: str) -> DefaultProgress | None:
         return self.progress
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = SqliteEventStore(tmp_path / "merchant.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def merchant_id(store, tmp_path) -> str:
-    made = commands.apply_for_merchant(
-        **application(), applied_by="operator:op-1", store=store, vault=Vault(tmp_path / "v.db")
-    )
-    commands.approve_merchant(made["merchant_id"], "operator:op-2", store=store)
-    return made["merchant_id"]
 
 
 def _reinstate(store, merchant_id, health):
