@@ -78,6 +78,9 @@ class Policy:
     """sector name -> its caps (a read-only mapping of rule name -> integer)."""
     risk: MappingProxyType
     relay: RelayRules
+    inspection: MappingProxyType
+    """[inspection] and its tier tables, read-only; services.inspection.domain's
+    InspectionRules.from_policy checks and reads it."""
 
     def escrow_ratio_percent(self, sector: str | None) -> int:
         """The escrow share of a card of `sector`: the sector's own when the policy sets one
@@ -105,7 +108,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
     raw = tomllib.loads(Path(path or DEFAULT_FILE).read_text(encoding="utf-8"))
     if raw.get("version") != SUPPORTED_VERSION:
         raise PolicyError(f"policy version {raw.get('version')!r} is not {SUPPORTED_VERSION}")
-    expected = {"version", "cards", "escrow", "refunds", "sectors", "merchants", "risk", "relay"}
+    expected = {"version", "cards", "escrow", "refunds", "sectors", "merchants", "risk", "relay",
+                "inspection"}
     if set(raw) != expected:
         raise PolicyError(f"policy sections must be exactly {sorted(expected)}")
     refunds = _section(RefundRules, raw["refunds"], "refunds")
@@ -150,4 +154,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
         sectors=MappingProxyType({k: MappingProxyType(v) for k, v in raw["sectors"].items()}),
         risk=MappingProxyType(dict(raw["risk"])),
         relay=relay,
+        inspection=_read_only(raw["inspection"]),
+    )
+
+
+def _read_only(section: dict) -> MappingProxyType:
+    return MappingProxyType(
+        {k: _read_only(v) if isinstance(v, dict) else v for k, v in section.items()}
     )

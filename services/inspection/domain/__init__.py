@@ -1,0 +1,1 @@
+"""The inspection domain: stdlib only (and services.domain_errors, policy)."""
