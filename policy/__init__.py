@@ -108,8 +108,17 @@ def load_policy(path: str | Path | None = None) -> Policy:
     raw = tomllib.loads(Path(path or DEFAULT_FILE).read_text(encoding="utf-8"))
     if raw.get("version") != SUPPORTED_VERSION:
         raise PolicyError(f"policy version {raw.get('version')!r} is not {SUPPORTED_VERSION}")
-    expected = {"version", "cards", "escrow", "refunds", "sectors", "merchants", "risk", "relay",
-                "inspection"}
+    expected = {
+        "version",
+        "cards",
+        "escrow",
+        "refunds",
+        "sectors",
+        "merchants",
+        "risk",
+        "relay",
+        "inspection",
+    }
     if set(raw) != expected:
         raise PolicyError(f"policy sections must be exactly {sorted(expected)}")
     refunds = _section(RefundRules, raw["refunds"], "refunds")

@@ -30,6 +30,7 @@ from services.escrow.application import commands as escrow
 from services.escrow.application import queries, refund_deadlines, scheduled_work
 from services.escrow.domain.refund_due import add_working_days
 from services.gateway.app import create_app
+from services.inspection.domain.rules import InspectionRules
 from services.merchant.application import commands as merchants
 from services.merchant.application import queries as merchant_queries
 from services.merchant.domain.uscc import check_character
@@ -283,6 +284,8 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
         # [risk.alerts].
         RiskRules.from_policy(policy.risk)
         assert AlertRules.from_policy(policy.risk).hours("red") == 24
+        # Inspections: the classification's rules, tier tables included, from [inspection].
+        assert InspectionRules.from_policy(policy.inspection).quota_per_year["D"] == 4
         # The relay: each stored event is checked against its bounds before publishing, the
         # service's health judges the relay's lag and age, and a refusal is counted against
         # the limit that parks the event.

@@ -180,9 +180,7 @@ def credit_grade(facts: CreditFacts, rules: InspectionRules) -> tuple[str, list[
     a = [
         (
             green_days >= rules.credit_a_min_green_days,
-            _reason(
-                "credit_a_min_green_days", green_days, f">= {rules.credit_a_min_green_days}"
-            ),
+            _reason("credit_a_min_green_days", green_days, f">= {rules.credit_a_min_green_days}"),
         ),
         (
             facts.upheld_complaints <= rules.credit_a_max_upheld_complaints,

@@ -51,9 +51,7 @@ class InspectionRules:
         known = {f.name for f in fields(cls)}
         unknown, missing = set(section) - known, known - set(section)
         if unknown or missing:
-            raise PolicyError(
-                f"[inspection]: unknown {sorted(unknown)}, missing {sorted(missing)}"
-            )
+            raise PolicyError(f"[inspection]: unknown {sorted(unknown)}, missing {sorted(missing)}")
         values: dict[str, Any] = {}
         for name in sorted(known):
             value = section[name]
