@@ -16,6 +16,7 @@ SUITES = {
     "alerts": "bench.alerts_bench",
     "schedule": "bench.schedule_bench",
     "pages": "bench.pages_bench",
+    "inspection": "bench.inspection_bench",
 }
 
 
