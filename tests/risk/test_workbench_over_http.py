@@ -43,23 +43,30 @@ def test_reinstating_and_the_watch_list(platform):
         assert answer.status_code == 200, answer.get_json()
         return [e["merchant_id"] for e in answer.get_json()["items"]]
 
-    wait_until(
-        lambda: school in watched("code=red&department=education"),
+    def school_entry() -> dict | None:
+        items = client.get("/api/v1/lists/watch?code=red", headers=regulator).get_json()["items"]
+        return next((e for e in items if e["merchant_id"] == school), None)
+
+    # The delisting and the flag are two events: the school is red (and listed) after the
+    # first, and its reasons name both only once the second is folded too.
+    entry = wait_until(
+        lambda: (
+            (found := school_entry())
+            and {r["indicator"] for r in found["reasons"]}
+            == {"status:delisted", "flag:abnormal_operations"}
+            and found
+        ),
         timeout=30,
-        what="the listed school on the watch list",
+        what="the listed school on the watch list with both reasons",
     )
-    assert gym in watched("code=red&department=sports")
+    assert school in watched("code=red&department=education")
+    wait_until(
+        lambda: gym in watched("code=red&department=sports"),
+        timeout=30,
+        what="the delisted gym on the watch list",
+    )
     assert gym not in watched("department=education")
-    entry = next(
-        e
-        for e in client.get("/api/v1/lists/watch?code=red", headers=regulator).get_json()["items"]
-        if e["merchant_id"] == school
-    )
     assert entry["name"] == "启明教育" and entry["department"] == "education"
-    assert {r["indicator"] for r in entry["reasons"]} == {
-        "status:delisted",
-        "flag:abnormal_operations",
-    }
     sports = client.get("/api/v1/lists/red-black?department=sports").get_json()["red"]
     assert [(e["merchant_id"], e["department"], e["industry"]) for e in sports] == [
         (gym, "sports", "fitness")
