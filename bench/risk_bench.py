@@ -29,11 +29,24 @@ MERCHANTS = 10_000
 RULES = RiskRules.from_policy(dict(load_policy().risk))
 
 
+def _bought(answer) -> str:
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["card_id"]
+
+
 def _surge_latencies(base: Path, uri: str) -> list[float]:
     processes = [start_service(name, base, uri) for name in ("merchant", "escrow", "risk")]
     processes.append(start_relay("escrow", store_url(base, "escrow"), uri, base))
-    # Five consumers file a hundred complaints each, far above a consumer's limit.
-    app = create_app(gateway_settings(base, uri, complaint_rate_limit="1000000 per minute"))
+    # Five consumers buy a hundred cards and file a hundred complaints each, far above a
+    # consumer's rate limits.
+    app = create_app(
+        gateway_settings(
+            base,
+            uri,
+            complaint_rate_limit="1000000 per minute",
+            purchase_rate_limit="1000000 per minute",
+        )
+    )
     client = app.test_client()
     try:
         operator, regulator = auth(client, "operator", "o"), auth(client, "regulator", "r")
@@ -74,9 +87,13 @@ def _surge_latencies(base: Path, uri: str) -> list[float]:
                 headers=auth(client, "merchant", merchant),
             ).get_json()
             cards = [
-                client.post(
-                    "/api/v1/cards", json={"product_id": product["product_id"]}, headers=consumer
-                ).get_json()["card_id"]
+                _bought(
+                    client.post(
+                        "/api/v1/cards",
+                        json={"product_id": product["product_id"]},
+                        headers=consumer,
+                    )
+                )
                 for consumer in consumers
             ]
             wait_until(
