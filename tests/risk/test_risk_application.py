@@ -13,7 +13,9 @@ from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from privacy import Vault
 from services.domain_errors import Conflict, InvalidInput, NotFound
+from services.risk.application import alerts as risk_alerts
 from services.risk.application import commands, queries
+from services.risk.domain.alerts import AlertRules
 from services.risk.domain.health_code import RiskRules
 from tests.support.merchant_port import FakeMerchants
 
@@ -95,7 +97,7 @@ def test_a_complaint_surge_turns_red_and_opens_an_alert(env):
     code = queries.health("m-1", store=store)
     assert code["code"] == "red"
     assert "complaint_surge_per_thousand_cards" in [r["indicator"] for r in code["reasons"]]
-    alerts = queries.open_alerts(store=store, now=T0 + timedelta(days=1))["items"]
+    alerts = risk_alerts.queue(store=store, now=T0 + timedelta(days=1), rules=AlertRules())["items"]
     assert [(a["code"], a["merchant_id"]) for a in alerts] == [("yellow", "m-1"), ("red", "m-1")]
     red = alerts[1]
     assert red["improve_by"] == (T0 + timedelta(hours=4) + timedelta(days=30)).isoformat()
@@ -146,9 +148,9 @@ def test_a_complaint_surge_turns_red_and_opens_an_alert(env):
     assert [s["step"] for s in done["steps"]] == ["acknowledged", "verified", "resolved"]
     assert done["disposition"] == "public_warning"
     assert merchants.changes == [("m-1", "warned", "warned", "r-2")]
-    assert [a["alert_id"] for a in queries.open_alerts(store=store, now=T0)["items"]] == [
-        alerts[0]["alert_id"]
-    ]
+    assert [
+        a["alert_id"] for a in risk_alerts.queue(store=store, now=T0, rules=AlertRules())["items"]
+    ] == [alerts[0]["alert_id"]]
 
 
 def test_complaint_lifecycle_and_erasure(env):

@@ -11,7 +11,8 @@ import pytest
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.domain_errors import NotFound
-from services.risk.application import commands, delisting, queries
+from services.risk.application import alerts, commands, delisting, queries
+from services.risk.domain.alerts import AlertRules
 from services.risk.domain.health_code import RiskRules
 from tests.support.merchant_port import FakeMerchants
 
@@ -38,7 +39,7 @@ def red_alert(store, merchant_id: str = "m-1") -> str:
         )
     alert = next(
         a
-        for a in queries.open_alerts(store=store, now=T0)["items"]
+        for a in alerts.queue(store=store, now=T0, rules=AlertRules())["items"]
         if a["merchant_id"] == merchant_id
     )
     assert alert["code"] == "red" and alert["improve_by"] is not None

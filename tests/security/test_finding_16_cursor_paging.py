@@ -28,8 +28,9 @@ from services.merchant.application import commands as merchants
 from services.merchant.application import directory
 from services.merchant.application import queries as merchant_queries
 from services.merchant.domain.uscc import check_character
+from services.risk.application import alerts as risk_alerts
 from services.risk.application import commands as risk
-from services.risk.application import queries as risk_queries
+from services.risk.domain.alerts import AlertRules
 from services.risk.domain.health_code import RiskRules
 from tests.support.gateway import auth, gateway_settings
 from tests.support.harness import start_relay, start_service, stop, store_url, wait_until
@@ -144,7 +145,9 @@ def test_alerts_are_paged_oldest_first_with_their_status_filter(platform):
                 (t0 + timedelta(minutes=i)).isoformat(),
                 rules=rules,
             )
-    everything = risk_queries.open_alerts(store=stores["risk"], now=t0, limit=MANY + 1)["items"]
+    everything = risk_alerts.queue(
+        store=stores["risk"], now=t0, rules=AlertRules(), limit=MANY + 1
+    )["items"]
     assert len(everything) == MANY
     expected = [a["alert_id"] for a in sorted(everything, key=lambda a: a["opened_at"])]
     acknowledged = expected[::3]

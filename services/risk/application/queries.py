@@ -3,13 +3,10 @@ queue itself is alerts.py's)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from eventstore import EventStore
 from privacy import Forgotten, Vault
 from services.domain_errors import NotFound
 from services.paging import keyset_page
-from services.risk.application import alerts
 from services.risk.application.alerts import get_alert as get_alert  # a read, here too
 from services.risk.application.projections import (
     BY_CONSUMER,
@@ -18,7 +15,6 @@ from services.risk.application.projections import (
     COMPLAINTS,
 )
 from services.risk.application.store import RESPONSE, TEXT, complaint_stream
-from services.risk.domain.alerts import AlertRules
 from services.risk.domain.complaints import consumer_actions
 from services.risk.domain.indicators import public_metrics
 
@@ -89,13 +85,3 @@ def codes(merchant_ids: list[str], *, store: EventStore) -> dict:
         if doc is not None:
             found[merchant_id] = {k: doc[k] for k in ("code", "since", "reasons")}
     return found
-
-
-def open_alerts(
-    *, store: EventStore, now: datetime, status: str = "open", after: str = "", limit: int = 100
-) -> dict:
-    """Alerts of one status (or "any" unresolved), oldest first, a page at a time, each with
-    its SLA: the whole queue, unfiltered (alerts.queue filters)."""
-    return alerts.queue(
-        store=store, now=now, rules=AlertRules(), status=status, after=after, limit=limit
-    )
