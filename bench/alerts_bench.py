@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.latency import percentile, timed_gets
 from devenv.rabbitmq import RabbitNode
 from eventstore.sqlite import SqliteEventStore
 from services.gateway.app import create_app
@@ -63,17 +64,12 @@ def _seed(path: Path, count: int) -> None:
 
 
 def _p99(client, headers: dict, url: str) -> tuple[float, float]:
-    for _ in range(20):  # warm: the store's pages in memory, the RPC connections made
-        client.get(url, headers=headers)
-    timings = []
-    for _ in range(QUERIES):
-        started = time.perf_counter()
-        answer = client.get(url, headers=headers)
-        timings.append(time.perf_counter() - started)
-        assert answer.status_code == 200, answer.get_json()
-        assert len(answer.get_json()["items"]) == LIMIT
-    timings.sort()
-    return timings[int(len(timings) * 0.99) - 1] * 1000, timings[len(timings) // 2] * 1000
+    def full_page(body: dict) -> None:
+        assert len(body["items"]) == LIMIT
+
+    # Warm: the store's pages in memory, the RPC connections made.
+    timings = timed_gets(client, headers, url, QUERIES, warm=20, check=full_page)
+    return percentile(timings, 0.99) * 1000, percentile(timings, 0.5) * 1000
 
 
 def _deep_url(client, headers: dict, url: str, skip: int) -> str:

@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.latency import percentile, timed_gets
 from devenv.rabbitmq import RabbitNode
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
@@ -79,16 +80,6 @@ def _seed(path: Path) -> None:
         store.close()
 
 
-def _latencies(client, headers: dict, url: str) -> list[float]:
-    timings = []
-    for _ in range(QUERIES):
-        started = time.perf_counter()
-        answer = client.get(url, headers=headers)
-        timings.append(time.perf_counter() - started)
-        assert answer.status_code == 200, answer.get_json()
-    return sorted(timings)
-
-
 def run(report) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-city-"))
     (base / "rabbit").mkdir()
@@ -113,8 +104,8 @@ def run(report) -> None:
             f"&to={(T0 + timedelta(days=89)).date().isoformat()}"
         )
         for name, url in (("by industry", "/api/v1/stats/city?by=industry"), ("90 days", days)):
-            timings = _latencies(client, regulator, url)
-            p99 = timings[int(len(timings) * 0.99) - 1] * 1000
+            timings = timed_gets(client, regulator, url, QUERIES)
+            p99 = percentile(timings, 0.99) * 1000
             # The contract's target is the industry view's; the days' series is shown beside.
             target = TARGET_MS if name == "by industry" else None
             report(
@@ -125,7 +116,7 @@ def run(report) -> None:
                 absolute_target=target,
                 lower_is_better=True,
             )
-            report("  the same, p50", timings[len(timings) // 2] * 1000, None, "ms")
+            report("  the same, p50", percentile(timings, 0.5) * 1000, None, "ms")
     finally:
         app.config["RPC_POOL"].close()
         stop(risk)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import requests
 
+from bench.latency import percentile
 from devenv.ports import free_port
 from devenv.rabbitmq import RabbitNode
 from eventstore.sqlite import SqliteEventStore
@@ -266,11 +267,6 @@ def _paced(shop: Shop, holds: list, rate: float) -> list[float]:
     return sorted(latencies)
 
 
-def _percentile(ordered: list[float], fraction: float) -> float:
-    """Nearest rank: the smallest value with at least `fraction` of the samples at or below."""
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
 def _open_cards_for_default(base: Path, merchant_id: str) -> int:
     """10,000 paid cards written by the escrow's own purchase handler into the running
     service's store file and bank statement (SQLite's write lock keeps the two processes in
@@ -436,13 +432,13 @@ def run(report) -> None:
         latencies = _paced(shop, shop.holds(paced), rate)
         report(
             f"  p99 confirm, open loop at {rate:,.0f}/s (half)",
-            _percentile(latencies, 0.99) * 1000,
+            percentile(latencies, 0.99) * 1000,
             None,
             "ms",
             absolute_target=50,
             lower_is_better=True,
         )
-        report("  p50 confirm, same load", _percentile(latencies, 0.50) * 1000, None, "ms")
+        report("  p50 confirm, same load", percentile(latencies, 0.50) * 1000, None, "ms")
 
         _default(api, base, report)
         ok = True
