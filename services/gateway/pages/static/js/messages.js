@@ -99,6 +99,22 @@ export const MESSAGES = Object.freeze({
   personal_data_erased: "相关个人信息已按要求删除。",
   // The daily reconciliation with the bank.
   not_reconciled: "这一天尚未完成对账，请稍后再看。",
+  // Inspections (issue 14): plans and the draw, check-in, results, rectification, evidence.
+  invalid_period: "检查期间格式有误，应为年份或季度，例如 2026 或 2026Q1。",
+  invalid_kind: "检查类型无效：应为日常检查或专项检查。",
+  plan_not_found: "没有找到该检查计划。",
+  commitment_not_notarised: "抽取种子的承诺尚未写入存证账本，请稍后再抽取。",
+  not_tier_a: "只有 A 级商户可以列入白名单。",
+  inspector_blocked: "您本年度已对该商户检查三次且均未发现问题，本次不能由您检查。",
+  invalid_merchant_code: "商户检查码无效或已过期，请让商户刷新后重新扫码。",
+  not_your_inspection: "这不是分配给您的检查任务。",
+  not_checked_in: "请先扫商户检查码签到，再录入检查结果。",
+  no_rectification_due: "该检查没有待整改事项。",
+  no_rectification_submitted: "商户尚未提交整改材料。",
+  invalid_evidence_name: "证明材料的编号无效。",
+  evidence_empty: "证明材料不能为空文件。",
+  evidence_hash_mismatch: "上传的文件与其校验值不符，请重新上传。",
+  evidence_not_uploaded: "请先上传整改证明材料。",
 });
 
 const BY_STATUS = Object.freeze({
