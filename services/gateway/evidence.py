@@ -14,10 +14,11 @@ with the gateway, like the idempotency store. Files are private to the gateway's
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +32,10 @@ class EvidenceMismatch(ValueError):
     def __init__(self, actual: str):
         super().__init__(f"the body's SHA-256 is {actual}")
         self.actual = actual
+
+
+class EvidenceEmpty(ValueError):
+    """No bytes: not a file anyone can look at."""
 
 
 class EvidenceStore:
@@ -58,13 +63,18 @@ class EvidenceStore:
         either way. EvidenceMismatch (nothing stored) for bytes of another SHA-256."""
         path = self._path(sha256)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        chunks = _chunks(body)
+        first = next(chunks, b"")
+        if not first:
+            raise EvidenceEmpty("an evidence file has at least one byte")
+        chunks = itertools.chain((first,), chunks)
         created = False
         if not path.is_file():
-            created = self._write(path, sha256, _chunks(body))
+            created = self._write(path, sha256, chunks)
         else:
             # Already here: the body must still be the file it names.
             digest = hashlib.sha256()
-            for chunk in _chunks(body):
+            for chunk in chunks:
                 digest.update(chunk)
             if digest.hexdigest() != sha256:
                 raise EvidenceMismatch(digest.hexdigest())
@@ -108,6 +118,6 @@ class EvidenceStore:
             os.close(fd)
 
 
-def _chunks(body: BinaryIO) -> Iterable[bytes]:
+def _chunks(body: BinaryIO) -> Iterator[bytes]:
     while chunk := body.read(CHUNK):
         yield chunk

@@ -15,7 +15,7 @@ from services.gateway import access
 from services.gateway.auth import require
 from services.gateway.body_limits import body_limit
 from services.gateway.errors import ApiError
-from services.gateway.evidence import SHA256_HEX, EvidenceMismatch, EvidenceStore
+from services.gateway.evidence import SHA256_HEX, EvidenceEmpty, EvidenceMismatch, EvidenceStore
 from services.gateway.openapi import operation
 from services.gateway.request_context import actor, principal
 from services.gateway.schemas.inspections import EvidenceStored
@@ -58,10 +58,10 @@ def _name(sha256: str) -> str:
 @body_limit(lambda settings: settings.max_evidence_body)
 def put(sha256: str):
     sha256 = _name(sha256)
-    if request.content_length == 0:
-        raise ApiError(400, "evidence_empty", "an evidence file has at least one byte")
     try:
         created = store().put(sha256, request.stream, actor())
+    except EvidenceEmpty:
+        raise ApiError(400, "evidence_empty", "an evidence file has at least one byte") from None
     except EvidenceMismatch as exc:
         raise ApiError(
             400,

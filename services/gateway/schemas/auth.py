@@ -22,7 +22,9 @@ class TokenResponse(StrictSchema):
     token = fields.String(required=True)
     role = fields.String(required=True)
     subject = fields.String(required=True)
-    department = fields.String(metadata={"description": "a regulator's or inspector's department, if any"})
+    department = fields.String(
+        metadata={"description": "a regulator's or inspector's department, if any"}
+    )
 
 
 class StaffLogin(StrictSchema):

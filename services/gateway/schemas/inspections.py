@@ -9,7 +9,9 @@ from services.gateway.schemas import StrictSchema
 from services.inspection.domain.classification import FINDINGS
 from services.risk.domain.departments import DEPARTMENTS
 
-ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,63}$", error="1 to 64 letters, digits or :_.@-")
+ID = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,63}$", error="1 to 64 letters, digits or :_.@-"
+)
 NOTE = validate.Length(max=500)
 MAX_MERCHANT_CODE = 512
 """Far above the signed token the service issues; longer is not one of its codes."""
@@ -46,7 +48,9 @@ class InspectorEnrolment(StrictSchema):
         required=True, validate=ID, metadata={"description": "the inspector's login subject"}
     )
     department = fields.String(
-        required=True, validate=validate.Length(max=32), metadata={"description": "400 invalid_department"}
+        required=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "400 invalid_department"},
     )
     conflicts = fields.List(
         fields.String(validate=ID),
@@ -243,7 +247,8 @@ class PublishedResult(StrictSchema):
     mode = fields.String()
     finding = fields.String()
     status = fields.String(
-        required=True, metadata={"description": "closed, rectified, rectification_overdue, referred"}
+        required=True,
+        metadata={"description": "closed, rectified, rectification_overdue, referred"},
     )
     at = fields.String()
 
