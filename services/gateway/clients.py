@@ -464,8 +464,8 @@ class InspectionClient(_Client):
     def accept_rectification(self, inspection_id: str, by: str, metadata: Metadata) -> Json:
         return self._call("accept_rectification", inspection_id, by, metadata)
 
-    def published(self, merchant_id: str | None, after: str, limit: int) -> Json:
-        """The published results (一公开), newest first; no inspector ids."""
+    def published(self, merchant_id: str, after: str, limit: int) -> Json:
+        """The merchant's published results (一公开), oldest first; no inspector ids."""
         return self._call("published", merchant_id, after, limit)
 
     def stats(self, year: int) -> Json:

@@ -80,15 +80,15 @@ def inspections():
 
 @blueprint.get("/public")
 @operation(
-    "Published inspection results (一公开), newest first; of one merchant with merchant_id",
+    "A merchant's published inspection results (一公开), oldest first",
     tag="inspections",
     response=PublishedList,
     errors=(400,),
-    params=(param("merchant_id"),) + PAGE_PARAMS,
+    params=(param("merchant_id", required=True),) + PAGE_PARAMS,
 )
 def public():
     args = query(PublicQuery())
-    scope = f"inspections-public/{args['merchant_id'] or ''}"
+    scope = f"inspections-public/{args['merchant_id']}"
     after, limit = page_args(args, scope)
     page = clients().inspection.published(args["merchant_id"], after, limit)
     return jsonify(PublishedList().dump(page_body(page, scope)))

@@ -115,7 +115,7 @@ class InspectionQuery(PageQuery):
 
 
 class PublicQuery(PageQuery):
-    merchant_id = fields.String(load_default=None, validate=ID)
+    merchant_id = fields.String(required=True, validate=ID)
 
 
 class StatsQuery(StrictSchema):
@@ -160,6 +160,13 @@ class InspectorList(StrictSchema):
     items = fields.List(fields.Nested(Inspector), required=True)
 
 
+class Drawn(StrictSchema):
+    inspection_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    mode = fields.String(required=True, metadata={"description": "visit or data"})
+    inspectors = fields.List(fields.String(), required=True)
+
+
 class Plan(StrictSchema):
     plan_id = fields.String(required=True)
     status = fields.String(required=True)
@@ -170,24 +177,18 @@ class Plan(StrictSchema):
     eligible_hash = fields.String(metadata={"description": "hex SHA-256 of `eligible`"})
     ledger_event_id = fields.String(metadata={"description": "the commitment's ledger entry"})
     seed = fields.String(allow_none=True, metadata={"description": "published at the draw"})
-    merchants = fields.Integer()
-    inspectors = fields.Integer()
-    inspections = fields.Integer()
+    merchants = fields.Integer(metadata={"description": "how many were eligible"})
+    inspectors = fields.Integer(metadata={"description": "how many were on the roster"})
     by = fields.String()
     at = fields.String()
     drawn_at = fields.String(allow_none=True)
+    inspections = fields.List(fields.Nested(Drawn), metadata={"description": "once drawn"})
+    unstaffed = fields.List(fields.Raw())
 
 
 class PlanList(StrictSchema):
     items = fields.List(fields.Nested(Plan), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
-
-
-class Drawn(StrictSchema):
-    inspection_id = fields.String(required=True)
-    merchant_id = fields.String(required=True)
-    mode = fields.String(required=True, metadata={"description": "visit or data"})
-    inspectors = fields.List(fields.String(), required=True)
 
 
 class Draw(StrictSchema):
@@ -209,16 +210,19 @@ class Inspection(StrictSchema):
     merchant_id = fields.String(required=True)
     plan_id = fields.String(allow_none=True)
     department = fields.String(allow_none=True)
-    mode = fields.String(required=True)
+    period = fields.String(allow_none=True)
+    tier = fields.String(allow_none=True, metadata={"description": "the merchant's, when drawn"})
+    mode = fields.String(required=True, metadata={"description": "visit or data"})
     inspectors = fields.List(fields.String())
     status = fields.String(required=True)
-    reason = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "data_check_failed: raised"})
+    created_at = fields.String()
     check_ins = fields.List(fields.Dict())
     result = fields.Dict(allow_none=True)
     data_check = fields.Dict(allow_none=True)
     rectification = fields.Dict(allow_none=True)
     published = fields.Dict(allow_none=True)
-    at = fields.String()
+    joint_with = fields.List(fields.String(), metadata={"description": "综合查一次: merged visits"})
 
 
 class InspectionList(StrictSchema):
