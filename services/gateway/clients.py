@@ -406,7 +406,6 @@ class InspectionClient(_Client):
         self,
         after: str,
         limit: int,
-        *,
         assignee: str | None = None,
         merchant_id: str | None = None,
         plan_id: str | None = None,
@@ -421,9 +420,10 @@ class InspectionClient(_Client):
             limit=limit,
         )
 
-    def merchant_code(self, merchant_id: str, now: str) -> Json:
-        """{merchant_code, expires_at}: the signed token an inspector scans to check in."""
-        return self._call("merchant_code", merchant_id, now)
+    def merchant_code(self, merchant_id: str) -> Json:
+        """{merchant_code, expires_at}: the signed token an inspector scans to check in, valid
+        for minutes by the service's clock (the one check-in is judged by)."""
+        return self._call("merchant_code", merchant_id)
 
     def check_in(
         self, inspection_id: str, inspector_id: str, merchant_code: str, metadata: Metadata

@@ -188,7 +188,7 @@ def white_list(merchant_id: str):
 @require("merchant")
 def merchant_code(merchant_id: str):
     access.only_itself(principal(), merchant_id)
-    code = clients().inspection.merchant_code(merchant_id, clock.now().isoformat())
+    code = clients().inspection.merchant_code(merchant_id)
     return jsonify(MerchantCode().dump(code))
 
 

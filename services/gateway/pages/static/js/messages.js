@@ -115,6 +115,19 @@ export const MESSAGES = Object.freeze({
   evidence_empty: "证明材料不能为空文件。",
   evidence_hash_mismatch: "上传的文件与其校验值不符，请重新上传。",
   evidence_not_uploaded: "请先上传整改证明材料。",
+  inspection_not_found: "没有找到该检查任务。",
+  invalid_conflicts: "回避商户名单有误。",
+  invalid_evidence: "整改证明材料的校验值有误。",
+  invalid_filter: "请只按一个条件查询检查任务。",
+  invalid_finding: "检查结论无效：应为无问题、一般问题或严重问题。",
+  invalid_inspector: "检查人员编号无效。",
+  invalid_limit: "每页条数有误。",
+  invalid_note: "说明过长，最多 500 字。",
+  invalid_rectification_days: "整改期限应为 1 至 90 天，且只有一般问题需要整改期限。",
+  invalid_year: "年份有误。",
+  not_a_visit: "这是数据核查，不需要现场签到或录入结果。",
+  result_already_recorded: "该检查已录入结果。",
+  version_conflict: "内容已被修改，请刷新后重试。",
 });
 
 const BY_STATUS = Object.freeze({
