@@ -20,7 +20,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 64 * 1024
@@ -57,7 +57,7 @@ class EvidenceStore:
             return set()
         return {line for line in text.splitlines() if line}
 
-    def put(self, sha256: str, body: BinaryIO, uploader: str) -> bool:
+    def put(self, sha256: str, body: IO[bytes], uploader: str) -> bool:
         """Stores the bytes read from `body` under `sha256`, checking they hash to it; True
         when they were new, False when the file was already here. The uploader is recorded
         either way. EvidenceMismatch (nothing stored) for bytes of another SHA-256."""
@@ -82,7 +82,7 @@ class EvidenceStore:
             self._record_uploader(path.with_name(f"{sha256}.by"), uploader)
         return created
 
-    def open(self, sha256: str) -> BinaryIO:
+    def open(self, sha256: str) -> IO[bytes]:
         """The file for reading; FileNotFoundError when there is none."""
         return self._path(sha256).open("rb")
 
@@ -118,6 +118,6 @@ class EvidenceStore:
             os.close(fd)
 
 
-def _chunks(body: BinaryIO) -> Iterator[bytes]:
+def _chunks(body: IO[bytes]) -> Iterator[bytes]:
     while chunk := body.read(CHUNK):
         yield chunk
