@@ -26,7 +26,7 @@ from services.rpc import rpc
 log = logging.getLogger("ledger.service")
 
 NOTARY_QUEUE = "ledger.notary"
-NOTARISED_SOURCES = ("merchant", "escrow", "risk")
+NOTARISED_SOURCES = ("merchant", "escrow", "risk", "inspection")
 
 
 def notary_queue(sources=NOTARISED_SOURCES) -> Queue:

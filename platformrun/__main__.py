@@ -232,6 +232,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
                     "STORE_URL": store_url,
                     "VAULT_PATH": str(data / "vault.db"),
                     "RISK_SIGNING_KEY": str(data / "signing.pem"),
+                    "INSPECTION_SIGNING_KEY": str(data / "signing.pem"),
                     "BANK_STATEMENT_DIR": str(var / "bank" / "statements"),
                     "BANK_ADAPTER": "simulated",
                 },

@@ -14,11 +14,12 @@ SERVICE_CLASSES = {
     "merchant": "services.merchant.service:MerchantService",
     "escrow": "services.escrow.service:EscrowService",
     "risk": "services.risk.service:RiskService",
+    "inspection": "services.inspection.service:InspectionService",
     "ledger": "ledger.service:LedgerService",
 }
 """`module:Class` as `nameko run` takes it, by service name (services.service_names's order)."""
 
-EVENT_SOURCED = ("merchant", "escrow", "risk")
+EVENT_SOURCED = ("merchant", "escrow", "risk", "inspection")
 """The services that own an event store, and so run an outbox relay."""
 
 

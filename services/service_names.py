@@ -7,4 +7,4 @@ without importing the services it fronts.
 
 from __future__ import annotations
 
-SERVICE_NAMES = ("merchant", "escrow", "risk", "ledger")
+SERVICE_NAMES = ("merchant", "escrow", "risk", "inspection", "ledger")

@@ -150,3 +150,37 @@ def _owns_named_card(
         return False
     card = card_of(card_id)
     return card is not None and card.get("consumer_id") == caller.subject
+
+
+# --- inspections (issue 14) --------------------------------------------------------------
+
+
+def visible_inspection(
+    caller: Principal, inspection_id: str, inspection: dict[str, Any]
+) -> dict[str, Any]:
+    """An inspection is seen by regulators, by the inspectors it is assigned to, and by the
+    merchant it inspects; an inspector sees no other inspector's inspections."""
+    if not (
+        caller.role == "regulator"
+        or caller.role == "inspector"
+        and caller.subject in (inspection.get("inspectors") or ())
+        or is_merchant_itself(caller, inspection.get("merchant_id", ""))
+    ):
+        raise hidden(f"no inspection {inspection_id}")
+    return inspection
+
+
+def sees_classification_reasons(caller: Principal | None, merchant_id: str) -> bool:
+    """Why a merchant is in its inspection tier (the inputs, like the health code's reasons):
+    regulators and the merchant itself; the public sees the tier without them."""
+    return caller is not None and (
+        caller.role == "regulator" or is_merchant_itself(caller, merchant_id)
+    )
+
+
+def may_read_evidence(caller: Principal, uploaders: set[str]) -> bool:
+    """An evidence file is read by regulators and inspectors, and by a merchant that uploaded
+    it itself (`uploaders` holds `role:subject` of everyone who did)."""
+    return caller.role in ("regulator", "inspector") or (
+        caller.role == "merchant" and f"merchant:{caller.subject}" in uploaders
+    )

@@ -25,11 +25,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app, g, request
 
 from services.gateway import signing_key
+from services.gateway.credentials import DEPARTMENT_ROLES
 from services.gateway.errors import ApiError
 from services.gateway.revocation import RevocationList
 from services.risk.domain.departments import DEPARTMENTS
 
-ROLES = ("consumer", "merchant", "regulator", "bank", "operator")
+ROLES = ("consumer", "merchant", "regulator", "bank", "operator", "inspector")
 ISSUER = "prepaid-trust-gateway"
 
 
@@ -44,12 +45,12 @@ class Principal:
     token_id: str = ""
     expires_at: int = 0
     department: str = ""
-    """A regulator's department (services/risk/domain/departments.py), from the `dept` claim;
-    empty when the token names none."""
+    """A regulator's or an inspector's department (services/risk/domain/departments.py), from
+    the `dept` claim; empty when the token names none."""
 
 
 def check_department(role: str, department: str | None) -> None:
-    """Only a regulator belongs to a department, and only to a known one: 400
+    """Only a regulator or an inspector belongs to a department, and only to a known one: 400
     invalid_department otherwise."""
     if not department:
         return
@@ -59,8 +60,10 @@ def check_department(role: str, department: str | None) -> None:
             "invalid_department",
             f"department must be one of {', '.join(DEPARTMENTS)}",
         )
-    if role != "regulator":
-        raise ApiError(400, "invalid_department", "only a regulator belongs to a department")
+    if role not in DEPARTMENT_ROLES:
+        raise ApiError(
+            400, "invalid_department", "only a regulator or an inspector belongs to a department"
+        )
 
 
 class TokenIssuer:
@@ -105,7 +108,7 @@ class TokenIssuer:
     def issue(
         self, role: str, subject: str, *, ttl: int | None = None, department: str = ""
     ) -> str:
-        """A token; a regulator's may name its department (`dept`)."""
+        """A token; a regulator's or an inspector's may name its department (`dept`)."""
         check_department(role, department)
         now = int(time.time())
         claims = {
@@ -143,7 +146,7 @@ class TokenIssuer:
         if claims.get("role") not in ROLES:
             raise jwt.InvalidTokenError("unknown role")
         department = claims.get("dept", "")
-        if department and (department not in DEPARTMENTS or claims["role"] != "regulator"):
+        if department and (department not in DEPARTMENTS or claims["role"] not in DEPARTMENT_ROLES):
             raise jwt.InvalidTokenError("unknown department")
         principal = Principal(
             claims["role"], claims["sub"], claims["jti"], claims["exp"], department

@@ -353,6 +353,125 @@ class LedgerClient(_Client):
         return self._call("keys")
 
 
+class InspectionClient(_Client):
+    """The inspection service (issue 14): classification, plans and the verifiable draw,
+    visits with the merchant's code, results, rectifications and their publication."""
+
+    service = "inspection"
+
+    def classification(self, merchant_id: str) -> Json | None:
+        """The merchant's risk class, credit grade, tier, white list, quota and reasons (with
+        `as_of`); None for a merchant the service does not know yet."""
+        return self._call("classification", merchant_id)
+
+    def set_white_list(
+        self, merchant_id: str, white_listed: bool, reason: str, by: str, metadata: Metadata
+    ) -> Json:
+        return self._call("set_white_list", merchant_id, white_listed, reason, by, metadata)
+
+    def enrol_inspector(
+        self,
+        inspector_id: str,
+        department: str,
+        conflicts: list[str],
+        by: str,
+        metadata: Metadata,
+    ) -> Json:
+        return self._call("enrol_inspector", inspector_id, department, conflicts, by, metadata)
+
+    def inspectors(self, department: str) -> Json:
+        return self._call("inspectors", department)
+
+    def open_plan(
+        self, department: str, period: str, kind: str, by: str, metadata: Metadata
+    ) -> Json:
+        """{plan_id, status: "committed", seed_commitment, eligible_hash, ledger_event_id}."""
+        return self._call("open_plan", department, period, kind, by, metadata)
+
+    def draw(self, plan_id: str, by: str, metadata: Metadata) -> Json:
+        """{plan_id, seed, eligible, inspections, unstaffed}; the same again on a repeat;
+        409 commitment_not_notarised until the ledger holds the commitment."""
+        return self._call("draw", plan_id, by, metadata)
+
+    def plan(self, plan_id: str) -> Json:
+        return self._call("plan", plan_id)
+
+    def plans(self, department: str | None, after: str, limit: int) -> Json:
+        return self._call("plans", department, after, limit)
+
+    def inspection(self, inspection_id: str) -> Json:
+        return self._call("inspection", inspection_id)
+
+    def inspections(
+        self,
+        after: str,
+        limit: int,
+        assignee: str | None = None,
+        merchant_id: str | None = None,
+        plan_id: str | None = None,
+    ) -> Json:
+        """One of `assignee` (an inspector's id), `merchant_id` or `plan_id`."""
+        return self._call(
+            "inspections",
+            assignee=assignee,
+            merchant_id=merchant_id,
+            plan_id=plan_id,
+            after=after,
+            limit=limit,
+        )
+
+    def merchant_code(self, merchant_id: str) -> Json:
+        """{merchant_code, expires_at}: the signed token an inspector scans to check in, valid
+        for minutes by the service's clock (the one check-in is judged by)."""
+        return self._call("merchant_code", merchant_id)
+
+    def check_in(
+        self, inspection_id: str, inspector_id: str, merchant_code: str, metadata: Metadata
+    ) -> Json:
+        return self._call("check_in", inspection_id, inspector_id, merchant_code, metadata)
+
+    def record_result(
+        self,
+        inspection_id: str,
+        inspector_id: str,
+        finding: str,
+        note: str,
+        rectification_days: int | None,
+        metadata: Metadata,
+    ) -> Json:
+        return self._call(
+            "record_result",
+            inspection_id,
+            inspector_id,
+            finding,
+            note,
+            rectification_days,
+            metadata,
+        )
+
+    def submit_rectification(
+        self,
+        inspection_id: str,
+        merchant_id: str,
+        evidence_sha256: str,
+        note: str,
+        metadata: Metadata,
+    ) -> Json:
+        return self._call(
+            "submit_rectification", inspection_id, merchant_id, evidence_sha256, note, metadata
+        )
+
+    def accept_rectification(self, inspection_id: str, by: str, metadata: Metadata) -> Json:
+        return self._call("accept_rectification", inspection_id, by, metadata)
+
+    def published(self, merchant_id: str, after: str, limit: int) -> Json:
+        """The merchant's published results (一公开), oldest first; no inspector ids."""
+        return self._call("published", merchant_id, after, limit)
+
+    def stats(self, year: int) -> Json:
+        return self._call("stats", year)
+
+
 @dataclass(frozen=True)
 class Clients:
     merchant: MerchantClient
@@ -360,6 +479,7 @@ class Clients:
     risk: RiskClient
     ledger: LedgerClient
     remote: RemoteCaller
+    inspection: InspectionClient
 
     @classmethod
     def over(cls, remote: RemoteCaller) -> Clients:
@@ -369,6 +489,7 @@ class Clients:
             RiskClient(remote),
             LedgerClient(remote),
             remote,
+            InspectionClient(remote),
         )
 
     def forget(self, kind: str, subject: str) -> list[Json]:

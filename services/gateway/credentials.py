@@ -5,14 +5,15 @@ The registry is one TOML file the operator provisions (`GATEWAY_CREDENTIALS_FILE
 
     consumer_pepper = "<random, 32+ bytes, base64>"   # consumer ids are HMACs of the openid
 
-    [[staff]]                       # regulators, operators and bank staff
+    [[staff]]                       # regulators, inspectors, operators and bank staff
     username = "reg-zhang"
     role = "regulator"
     subject = "reg-weihai-1"
     password = "scrypt$16384$8$1$<salt b64>$<hash b64>"   # `python -m services.gateway.credentials`
     totp_secret = "<base32>"        # RFC 6238, SHA-1, 6 digits, 30 s: any authenticator app
-    department = "commerce"         # regulators only: samr, commerce, education, sports,
-                                    # association (services/risk/domain/departments.py)
+    department = "commerce"         # regulators and inspectors only: samr, commerce,
+                                    # education, sports, association
+                                    # (services/risk/domain/departments.py)
 
     [[devices]]                     # merchant POS terminals and the bank's systems
     key_id = "pos-0001"
@@ -43,6 +44,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.risk.domain.departments import DEPARTMENTS
+
+DEPARTMENT_ROLES = ("regulator", "inspector")
+"""The roles that belong to a department (a token's `dept` claim): a regulator, and an
+inspector (执法检查人员) on a department's roster."""
 
 TOTP_STEP, TOTP_DIGITS, TOTP_SKEW_STEPS = 30, 6, 1
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -134,15 +139,15 @@ class Credentials:
         devices = {d["key_id"]: Device(**d) for d in raw.get("devices", [])}
         people: list[Staff | Device] = [*staff.values(), *devices.values()]
         for who in people:
-            if who.role not in ("regulator", "operator", "bank", "merchant"):
+            if who.role not in ("regulator", "inspector", "operator", "bank", "merchant"):
                 raise ValueError(f"{path}: role {who.role!r} cannot log in this way")
         for person in staff.values():
             if person.department and (
-                person.department not in DEPARTMENTS or person.role != "regulator"
+                person.department not in DEPARTMENTS or person.role not in DEPARTMENT_ROLES
             ):
                 raise ValueError(
                     f"{path}: {person.username}: department {person.department!r} is not a "
-                    f"regulator's department ({', '.join(DEPARTMENTS)})"
+                    f"regulator's or inspector's department ({', '.join(DEPARTMENTS)})"
                 )
         pepper = raw.get("consumer_pepper", "")
         if raw.get("wechat") and len(base64.b64decode(pepper)) < 32:

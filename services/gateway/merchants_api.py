@@ -72,6 +72,23 @@ def _rating(merchant_id: str) -> dict[str, Any] | None:
         return None
 
 
+def _inspection(merchant_id: str) -> dict[str, Any] | None:
+    """The merchant's inspection tier (issue 14), without its reasons for the public; null
+    when the inspection service does not know the merchant yet, or is down: a merchant's page
+    never fails for want of its inspection tier, which only the inspection service has."""
+    try:
+        found = clients().inspection.classification(merchant_id)
+    except ApiError as exc:
+        if exc.status not in (404, 503):
+            raise
+        return None
+    if found is None:
+        return None
+    if not access.sees_classification_reasons(caller(), merchant_id):
+        found = {k: v for k, v in found.items() if k != "reasons"}
+    return found
+
+
 def _public(card: dict[str, Any], health: dict[str, Any] | None) -> dict:
     """The merchant's card with its health code and any public warning: a red code's reasons,
     or the regulator's warning."""
@@ -126,7 +143,8 @@ def approve(merchant_id: str):
 @blueprint.get("/<merchant_id>")
 @operation(
     "A merchant's public card (phone masked except for the merchant itself), with its "
-    "average rating",
+    "average rating and its inspection tier (null while unknown or unavailable; the tier's "
+    "reasons for regulators and the merchant itself)",
     tag="merchants",
     response=MerchantCard,
     errors=(404,),
@@ -135,7 +153,11 @@ def get(merchant_id: str):
     owner = access.is_merchant_itself(caller(), merchant_id)
     card = clients().merchant.get(merchant_id, owner)
     public = _public(card, _codes([merchant_id]).get(merchant_id))
-    return jsonify(MerchantCard().dump({**public, "rating": _rating(merchant_id)}))
+    return jsonify(
+        MerchantCard().dump(
+            {**public, "rating": _rating(merchant_id), "inspection": _inspection(merchant_id)}
+        )
+    )
 
 
 @blueprint.get("")

@@ -88,6 +88,11 @@ class GatewaySettings:
     idempotency_stale_after: int = 300
     """Seconds after which a request still marked in progress is taken to have died with
     its process, and a retry with the same key runs it again."""
+    evidence_dir: str = "var/gateway/evidence"
+    """Where evidence files (a rectification's photos and documents) are kept, each under its
+    SHA-256 (services/gateway/evidence.py)."""
+    max_evidence_body: int = 5 * 1024 * 1024
+    """Bytes an evidence file may have: `PUT /evidence/{sha256}`."""
     services: tuple[str, ...] = SERVICE_NAMES
 
     @classmethod
@@ -129,6 +134,10 @@ class GatewaySettings:
             idempotency_ttl=int(environ.get("GATEWAY_IDEMPOTENCY_TTL", str(cls.idempotency_ttl))),
             idempotency_stale_after=int(
                 environ.get("GATEWAY_IDEMPOTENCY_STALE_AFTER", str(cls.idempotency_stale_after))
+            ),
+            evidence_dir=environ.get("GATEWAY_EVIDENCE_DIR", cls.evidence_dir),
+            max_evidence_body=int(
+                environ.get("GATEWAY_MAX_EVIDENCE_BODY", str(cls.max_evidence_body))
             ),
         )
 

@@ -8,6 +8,7 @@ it as it was. The table must cover exactly the routes the gateway serves.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ WHO = (
     "regulator",
     "bank",
     "operator",
+    "inspector",
 )
 # Cheap, so consumer A's many cards stay under the per-merchant cap.
 SV = {"type": "stored_value", "name": "10+1", "price": 1_000, "bonus": 100, "validity_days": 365}
@@ -71,6 +73,7 @@ class World:
             "regulator": ("regulator", "r-1"),
             "bank": ("bank", "b-1"),
             "operator": ("operator", "o-1"),
+            "inspector": ("inspector", "ins-1"),
             # The makers whose steps "regulator" and "operator" check (maker-checker).
             "maker_operator": ("operator", "o-0"),
             "maker_regulator": ("regulator", "r-0"),
@@ -702,6 +705,121 @@ TABLE = {
             404,
         ),
     ),
+    # Inspections (issue 14). The visits' steps are tried on an inspection nobody has: who may
+    # act reaches the service and hears 404; the real objects are driven through them in
+    # tests/gateway/test_inspections_e2e.py.
+    "/api/v1/inspection/plans": (
+        "POST",
+        lambda w: (
+            "/api/v1/inspection/plans",
+            {"department": "sports", "period": "2026Q4", "kind": "special"},
+            None,
+        ),
+        row({"regulator": 201}, 403),
+    ),
+    "/api/v1/inspection/plans#GET": (
+        "GET",
+        lambda w: ("/api/v1/inspection/plans?department=sports", None, None),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/inspection/plans/<plan_id>": (
+        "GET",
+        lambda w: (f"/api/v1/inspection/plans/{w.plan_id}", None, None),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/inspection/plans/<plan_id>/draw": (
+        "POST",
+        lambda w: (f"/api/v1/inspection/plans/{w.plan_id}/draw", {}, None),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/inspection/inspectors": (
+        "POST",
+        lambda w: (
+            "/api/v1/inspection/inspectors",
+            {"inspector_id": "ins-9", "department": "sports", "conflicts": [w.y]},
+            None,
+        ),
+        row({"regulator": 200}, 403),
+    ),
+    "/api/v1/inspection/inspectors#GET": (
+        "GET",
+        lambda w: ("/api/v1/inspection/inspectors?department=sports", None, None),
+        row({"regulator": 200}, 403),
+    ),
+    # A fresh merchant is not tier A: the regulator is let in and refused (422 not_tier_a).
+    "/api/v1/merchants/<merchant_id>/inspection/white-list": (
+        "POST",
+        lambda w: (
+            f"/api/v1/merchants/{w.x}/inspection/white-list",
+            {"white_listed": True, "reason": "good record"},
+            f"/api/v1/merchants/{w.x}",
+        ),
+        row({"regulator": 422}, 403),
+    ),
+    "/api/v1/merchants/<merchant_id>/inspection-code": (
+        "GET",
+        lambda w: (f"/api/v1/merchants/{w.x}/inspection-code", None, None),
+        MERCHANT_X,
+    ),
+    "/api/v1/inspections": (
+        "GET",
+        lambda w: (f"/api/v1/inspections?merchant_id={w.x}", None, None),
+        MERCHANT_X_OR_REGULATOR,
+    ),
+    "/api/v1/inspections/public": (
+        "GET",
+        lambda w: (f"/api/v1/inspections/public?merchant_id={w.x}", None, None),
+        PUBLIC,
+    ),
+    "/api/v1/inspections/<inspection_id>": (
+        "GET",
+        lambda w: ("/api/v1/inspections/i-nobodys", None, None),
+        row({"merchant_x": 404, "merchant_y": 404, "regulator": 404, "inspector": 404}, 403),
+    ),
+    "/api/v1/inspections/<inspection_id>/check-in": (
+        "POST",
+        lambda w: ("/api/v1/inspections/i-nobodys/check-in", {"merchant_code": "x"}, None),
+        row({"inspector": 404}, 403),
+    ),
+    "/api/v1/inspections/<inspection_id>/result": (
+        "POST",
+        lambda w: ("/api/v1/inspections/i-nobodys/result", {"finding": "none"}, None),
+        row({"inspector": 404}, 403),
+    ),
+    "/api/v1/inspections/<inspection_id>/rectification": (
+        "POST",
+        lambda w: (
+            "/api/v1/inspections/i-nobodys/rectification",
+            {"evidence_sha256": w.evidence, "note": "done"},
+            None,
+        ),
+        row({"merchant_x": 404, "merchant_y": 404}, 403),
+    ),
+    "/api/v1/inspections/<inspection_id>/accept": (
+        "POST",
+        lambda w: ("/api/v1/inspections/i-nobodys/accept", {}, None),
+        row({"regulator": 404}, 403),
+    ),
+    "/api/v1/stats/inspections": (
+        "GET",
+        lambda w: ("/api/v1/stats/inspections?year=2026", None, None),
+        row({"regulator": 200}, 403),
+    ),
+    # Each upload is a new file; the download is merchant X's own upload.
+    "/api/v1/evidence/<sha256>#PUT": (
+        "PUT",
+        lambda w: (
+            f"/api/v1/evidence/{hashlib.sha256(d := f'photo {next(KEYS)}'.encode()).hexdigest()}",
+            d,
+            None,
+        ),
+        row({"merchant_x": 201, "merchant_y": 201, "regulator": 201, "inspector": 201}, 403),
+    ),
+    "/api/v1/evidence/<sha256>": (
+        "GET",
+        lambda w: (f"/api/v1/evidence/{w.evidence}", None, None),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200, "inspector": 200}, 403),
+    ),
     # Last: the consumers erase their own personal data, which no row after could use.
     "/api/v1/consumers/me": (
         "DELETE",
@@ -736,6 +854,8 @@ def world(tmp_path, amqp_uri):
             tmp_path,
         ),
         start_relay("escrow", escrow_store, amqp_uri, tmp_path),
+        start_service("inspection", tmp_path, amqp_uri),
+        start_relay("inspection", store_url(tmp_path, "inspection"), amqp_uri, tmp_path),
     ]
     app = None
     try:
@@ -755,6 +875,24 @@ def world(tmp_path, amqp_uri):
         built = World(client)
         built.receipt_event = built.confirmed_event()
         built.filed = built.complaint()
+        built.evidence = _evidence(built)
+        built.plan_id = built.post(
+            "/api/v1/inspection/plans",
+            {"department": "sports", "period": "2026Q3", "kind": "special"},
+            "regulator",
+        )["plan_id"]
+        wait_until(
+            lambda: (
+                client.post(
+                    f"/api/v1/inspection/plans/{built.plan_id}/draw",
+                    json={},
+                    headers={**built.headers["regulator"], "Idempotency-Key": f"w-{next(KEYS)}"},
+                ).status_code
+                == 200
+            ),
+            timeout=60,
+            what="the plan's commitment in the ledger",
+        )
         wait_until(
             lambda: (
                 client.get(
@@ -774,6 +912,16 @@ def world(tmp_path, amqp_uri):
             stop(process)
 
 
+def _evidence(world) -> str:
+    photo = b"merchant X's rectification photo"
+    sha = hashlib.sha256(photo).hexdigest()
+    stored = world.client.put(
+        f"/api/v1/evidence/{sha}", data=photo, headers=world.headers["merchant_x"]
+    )
+    assert stored.status_code == 201, stored.get_json()
+    return sha
+
+
 def _services_up(client) -> bool:
     return (
         client.get("/api/v1/merchants").status_code == 200
@@ -783,6 +931,7 @@ def _services_up(client) -> bool:
         == 200
         and client.get("/api/v1/alerts", headers=auth(client, "regulator", "r")).status_code == 200
         and client.get("/api/v1/ledger/consistency?first=0&second=0").status_code != 503
+        and client.get("/api/v1/inspections/public?merchant_id=m").status_code == 200
     )
 
 
@@ -794,6 +943,9 @@ def _routes(app) -> set[str]:
         if rule.endpoint == "static" or is_page_route(rule):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if method == "PUT":
+                found.add(f"{rule.rule}#PUT")
+                continue
             found.add(
                 rule.rule
                 if method == "POST" or rule.rule not in _posted(app)
@@ -829,11 +981,12 @@ def test_every_route_for_every_principal(world):
             url, body, probe = make(world)
             before = _state(client, world, probe)
             headers = {**world.headers[who], "Idempotency-Key": f"cell-{next(KEYS)}"}
-            answer = (
-                client.post(url, json=body, headers=headers)
-                if method == "POST"
-                else client.open(url, method=method, headers=headers)
-            )
+            if method == "POST":
+                answer = client.post(url, json=body, headers=headers)
+            elif method == "PUT":
+                answer = client.put(url, data=body, headers=headers)
+            else:
+                answer = client.open(url, method=method, headers=headers)
             status = answer.status_code
             if status != expected[who]:
                 wrong.append(
@@ -847,7 +1000,7 @@ def test_every_route_for_every_principal(world):
                 if not (error.get("code") and error.get("message")):
                     wrong.append(f"{method} {route} as {who}: not the error shape: {text}")
                 # What the caller sent may be echoed; nothing else of the object.
-                sent = url + json.dumps(body)
+                sent = url + (body.decode() if isinstance(body, bytes) else json.dumps(body))
                 leaked = [
                     secret for secret in _private(world) if secret in text and secret not in sent
                 ]

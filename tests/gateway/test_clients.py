@@ -16,6 +16,7 @@ from services.gateway.clients import Clients
 from services.gateway.errors import ApiError
 from services.gateway.remote import RemoteCaller
 from services.gateway.rpc_pool import RpcPoolExhausted
+from services.inspection.service import InspectionService
 from services.merchant.service import MerchantService
 from services.remote_errors import ServiceError
 from services.risk.service import RiskService
@@ -25,6 +26,7 @@ SERVICES = {
     "escrow": EscrowService,
     "risk": RiskService,
     "ledger": LedgerService,
+    "inspection": InspectionService,
 }
 
 

@@ -15,7 +15,7 @@ def test_healthz_is_503_and_names_services_that_do_not_answer(amqp_uri, tmp_path
     body = response.get_json()
     assert body["status"] == "unavailable"
     assert body["dependencies"]["rabbitmq"] == {"status": "ok"}
-    for service in ("merchant", "escrow", "risk", "ledger"):
+    for service in ("merchant", "escrow", "risk", "inspection", "ledger"):
         assert body["dependencies"][service]["status"] == "down"
     app.config["RPC_POOL"].close()
 

@@ -31,15 +31,22 @@ def test_platform_starts_reports_healthy_and_stops_cleanly(tmp_path):
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
         children = _children_of(launcher.pid)
-        assert len(children) == 11, (
-            "RabbitMQ, 3 services, 3 relays, the ledger, 2 witnesses and the gateway"
+        assert len(children) == 13, (
+            "RabbitMQ, 4 services, 4 relays, the ledger, 2 witnesses and the gateway"
         )
 
         with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
             assert response.status == 200
             health = json.loads(response.read())
         assert health["status"] == "ok"
-        assert set(health["dependencies"]) == {"rabbitmq", "merchant", "escrow", "risk", "ledger"}
+        assert set(health["dependencies"]) == {
+            "rabbitmq",
+            "merchant",
+            "escrow",
+            "risk",
+            "inspection",
+            "ledger",
+        }
         assert all(d["status"] == "ok" for d in health["dependencies"].values())
         assert health["dependencies"]["escrow"]["relay_lag"] == 0
         assert (tmp_path / "var" / "escrow" / "events.db").exists()

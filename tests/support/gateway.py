@@ -18,7 +18,7 @@ def gateway_settings(tmp_path: Path, amqp_uri: str, **overrides: Any):
         jwt_key_file=str(tmp_path / "jwt.pem"),
         idempotency_db=str(tmp_path / "idempotency.db"),
         revocation_db=str(tmp_path / "revoked.db"),
-        **overrides,
+        **{"evidence_dir": str(tmp_path / "evidence"), **overrides},
     )
 
 

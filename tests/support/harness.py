@@ -63,6 +63,10 @@ PLATFORM_SERVICES = {
         "services.risk.service:RiskService",
         lambda d: {"VAULT_PATH": str(d / "risk-vault.db"), "RISK_SIGNING_KEY": str(d / "risk.pem")},
     ),
+    "inspection": (
+        "services.inspection.service:InspectionService",
+        lambda d: {"INSPECTION_SIGNING_KEY": str(d / "inspection.pem")},
+    ),
 }
 
 

@@ -11,8 +11,9 @@ class DevLoginRequest(StrictSchema):
         load_default="",
         validate=validate.Length(max=32),
         metadata={
-            "description": "a regulator's department: samr, commerce, education, sports, "
-            "association (400 invalid_department for another, or for another role)"
+            "description": "a regulator's or inspector's department: samr, commerce, "
+            "education, sports, association (400 invalid_department for another, or for "
+            "another role)"
         },
     )
 
@@ -21,7 +22,9 @@ class TokenResponse(StrictSchema):
     token = fields.String(required=True)
     role = fields.String(required=True)
     subject = fields.String(required=True)
-    department = fields.String(metadata={"description": "a regulator's department, if any"})
+    department = fields.String(
+        metadata={"description": "a regulator's or inspector's department, if any"}
+    )
 
 
 class StaffLogin(StrictSchema):

@@ -2,6 +2,7 @@ from marshmallow import fields, validate
 
 from services.gateway.paging import PageQuery
 from services.gateway.schemas import Instant, Money, StrictSchema
+from services.gateway.schemas.inspections import Classification
 from services.merchant.domain.model import FLAGS, INDUSTRIES, MAX_NAME_QUERY
 
 NAME = validate.Length(min=1, max=200)
@@ -67,6 +68,12 @@ class MerchantCard(Merchant):
     """A merchant's own page: its card with its rating (null while ratings are unavailable)."""
 
     rating = fields.Nested(MerchantRating, allow_none=True, required=True)
+    inspection = fields.Nested(
+        Classification,
+        allow_none=True,
+        required=True,
+        metadata={"description": "null while the inspection service does not know it"},
+    )
 
 
 class DirectoryQuery(PageQuery):

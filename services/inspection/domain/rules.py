@@ -41,6 +41,8 @@ class InspectionRules:
     block_after_empty_visits: int
     merge_window_days: int
     publish_within_working_days: int
+    code_valid_minutes: int
+    """e码查: how long the merchant's signed code is good for."""
     quota_per_year: Mapping[str, int]
     """Tier -> on-site visits a year."""
     sampling_percent: Mapping[str, int]
@@ -68,6 +70,8 @@ class InspectionRules:
             raise PolicyError("[inspection] credit_c_min_yellow_days exceeds its window")
         if min(rules.block_after_empty_visits, rules.credit_c_min_minor_findings) < 1:
             raise PolicyError("[inspection] visit and finding counts must be at least 1")
+        if rules.code_valid_minutes < 1:
+            raise PolicyError("[inspection] code_valid_minutes must be at least 1")
         return rules
 
 

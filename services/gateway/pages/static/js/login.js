@@ -50,7 +50,7 @@ function onSubmit(form, send) {
   });
 }
 
-// A regulator also names its department (the form's select); the others only their subject.
+// A regulator or an inspector also names its department (the form's select); the others only their subject.
 function demoLogin(role) {
   return (data) => {
     const body = { role, subject: String(data.get("subject")).trim() };
@@ -66,6 +66,7 @@ async function init() {
     onSubmit(document.getElementById("demo-consumer"), demoLogin("consumer"));
     onSubmit(document.getElementById("demo-merchant"), demoLogin("merchant"));
     onSubmit(document.getElementById("demo-regulator"), demoLogin("regulator"));
+    onSubmit(document.getElementById("demo-inspector"), demoLogin("inspector"));
     try {
       await fillMerchants(document.getElementById("merchant-id"));
     } catch (error) {

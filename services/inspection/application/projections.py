@@ -1,0 +1,242 @@
+"""The inspection service's views, from its own events (the same fold live and in a replay).
+
+* `plans/<plan>`: the plan, its commitment and, once drawn, its seed and draw.
+* `inspections/<id>`: one inspection: plan, department, merchant, tier, mode, inspectors,
+  status, data check, check-ins, result, rectification, publication and `joint_with`.
+* Indexes `inspections_by_{inspector,merchant,plan}/<who>/<id>`, the e码查 block's
+  `inspector_findings/<inspector>/<merchant>/<year>` and `published_results`.
+
+综合查一次 (`joint_with`): each visit is dated by the day its plan was drawn (or its data check
+raised it). Whenever a visit is created, the merchant's visits that have no result yet are
+grouped by domain/visits.merge_visits (a visit joins the earliest group of that merchant whose
+first visit is at most `merge_window_days` earlier and has no visit of its department); every
+visit's `joint_with` is the other visits of its group. One trip then serves them all.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from eventstore import UnitOfWork
+from services.inspection.application.store import (
+    BY_INSPECTOR,
+    BY_MERCHANT,
+    BY_PLAN,
+    FINDINGS,
+    INSPECTIONS,
+    INSPECTORS,
+    MERCHANT_IDS,
+    PLAN_ELIGIBLE,
+    PLANS,
+    PUBLISHED,
+)
+from services.inspection.domain.rules import InspectionRules
+from services.inspection.domain.visits import Visit, merge_visits
+
+VISIT_OPEN = ("planned", "checked_in")
+
+
+def project(uow: UnitOfWork, event_type: str, data: dict, event_id: str, rules: InspectionRules):
+    handler = _HANDLERS.get(event_type.removeprefix("inspection.").removesuffix(".v1"))
+    if handler is not None:
+        handler(uow, data, event_id, rules)
+
+
+def _enrolled(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    uow.put_view(INSPECTORS, data["inspector_id"], dict(data))
+
+
+def _committed(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    uow.put_view(
+        PLANS,
+        data["plan_id"],
+        {**data, "status": "committed", "ledger_event_id": event_id, "seed": None},
+    )
+
+
+def _new_inspection(
+    uow: UnitOfWork, plan: dict, entry: dict, tier: str | None, at: str, **extra
+) -> dict:
+    inspection_id = entry["inspection_id"]
+    doc = {
+        "inspection_id": inspection_id,
+        "plan_id": plan["plan_id"],
+        "department": plan["department"],
+        "period": plan["period"],
+        "merchant_id": entry["merchant_id"],
+        "tier": tier,
+        "mode": entry["mode"],
+        "inspectors": list(entry["inspectors"]),
+        "status": "planned",
+        "created_at": at,
+        "data_check": None,
+        "check_ins": [],
+        "result": None,
+        "rectification": None,
+        "published": None,
+        "joint_with": [],
+        **extra,
+    }
+    uow.put_view(INSPECTIONS, inspection_id, doc)
+    uow.put_view(BY_MERCHANT, f"{entry['merchant_id']}/{inspection_id}", {"id": inspection_id})
+    known = uow.get_view(MERCHANT_IDS, entry["merchant_id"]) or {"ids": []}
+    uow.put_view(MERCHANT_IDS, entry["merchant_id"], {"ids": [*known["ids"], inspection_id]})
+    uow.put_view(BY_PLAN, f"{plan['plan_id']}/{inspection_id}", {"id": inspection_id})
+    for inspector in entry["inspectors"]:
+        uow.put_view(BY_INSPECTOR, f"{inspector}/{inspection_id}", {"id": inspection_id})
+    return doc
+
+
+def _drawn(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    plan = uow.get_view(PLANS, data["plan_id"])
+    assert plan is not None, "a plan is committed before it is drawn"
+    eligible = uow.get_view(PLAN_ELIGIBLE, data["plan_id"]) or {"merchants": []}
+    tiers = {m["merchant_id"]: m["tier"] for m in eligible["merchants"]}
+    for entry in data["inspections"]:
+        _new_inspection(uow, plan, entry, tiers.get(entry["merchant_id"]), data["at"])
+        if entry["mode"] == "visit":
+            _merge(uow, entry["merchant_id"], rules)
+    uow.put_view(
+        PLANS,
+        plan["plan_id"],
+        {
+            **plan,
+            "status": "drawn",
+            "seed": data["seed"],
+            "drawn_at": data["at"],
+            "inspections": data["inspections"],
+            "unstaffed": data["unstaffed"],
+        },
+    )
+
+
+def _raised(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    plan = uow.get_view(PLANS, data["plan_id"])
+    assert plan is not None
+    source = next(
+        (
+            doc
+            for doc in _of_merchant(uow, data["merchant_id"])
+            if doc["plan_id"] == data["plan_id"] and doc["mode"] == "data"
+        ),
+        None,
+    )
+    entry = {**data, "mode": "visit"}
+    _new_inspection(
+        uow,
+        plan,
+        entry,
+        source["tier"] if source else None,
+        data["at"],
+        raised_from=source["inspection_id"] if source else None,
+        reason=data["reason"],
+    )
+    _merge(uow, data["merchant_id"], rules)
+
+
+def _of_merchant(uow: UnitOfWork, merchant_id: str) -> list[dict]:
+    index = uow.get_view(MERCHANT_IDS, merchant_id) or {"ids": []}
+    docs = [uow.get_view(INSPECTIONS, i) for i in index["ids"]]
+    return [d for d in docs if d is not None]
+
+
+def _merge(uow: UnitOfWork, merchant_id: str, rules: InspectionRules) -> None:
+    open_visits = [
+        d
+        for d in _of_merchant(uow, merchant_id)
+        if d["mode"] == "visit" and d["status"] in VISIT_OPEN
+    ]
+    groups = merge_visits(
+        [
+            Visit(
+                d["inspection_id"],
+                merchant_id,
+                d["department"],
+                date.fromisoformat(d["created_at"][:10]),
+            )
+            for d in open_visits
+        ],
+        rules,
+    )
+    by_id = {d["inspection_id"]: d for d in open_visits}
+    for group in groups:
+        for visit_id in group.visit_ids:
+            others = [v for v in group.visit_ids if v != visit_id]
+            doc = by_id[visit_id]
+            if doc["joint_with"] != others:
+                _put(uow, {**doc, "joint_with": others})
+
+
+def _put(uow: UnitOfWork, doc: dict) -> None:
+    uow.put_view(INSPECTIONS, doc["inspection_id"], doc)
+
+
+def _inspection(uow: UnitOfWork, inspection_id: str) -> dict:
+    doc = uow.get_view(INSPECTIONS, inspection_id)
+    assert doc is not None, f"inspection {inspection_id} is projected before its steps"
+    return doc
+
+
+def _data_checked(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    doc = _inspection(uow, data["inspection_id"])
+    check = {"checks": data["checks"], "passed": data["passed"], "at": data["at"]}
+    _put(uow, {**doc, "data_check": check, "status": "data_checked"})
+
+
+def _checked_in(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    doc = _inspection(uow, data["inspection_id"])
+    check_in = {k: data[k] for k in ("inspector_id", "over_quota", "at")}
+    _put(uow, {**doc, "check_ins": [*doc["check_ins"], check_in], "status": "checked_in"})
+
+
+def _result(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    doc = _inspection(uow, data["inspection_id"])
+    result = {k: data[k] for k in ("finding", "note", "rectification_due", "referral", "by", "at")}
+    status = "rectification_due" if data["finding"] == "minor" else "result_recorded"
+    _put(uow, {**doc, "result": result, "status": status})
+    year = data["at"][:4]
+    for inspector in sorted({c["inspector_id"] for c in doc["check_ins"]}):
+        key = f"{inspector}/{doc['merchant_id']}/{year}"
+        seen = uow.get_view(FINDINGS, key) or {"findings": []}
+        uow.put_view(FINDINGS, key, {"findings": [*seen["findings"], data["finding"]]})
+    _merge(uow, doc["merchant_id"], rules)
+
+
+def _submitted(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    doc = _inspection(uow, data["inspection_id"])
+    rectification = {
+        "evidence_sha256": data["evidence_sha256"],
+        "note": data["note"],
+        "submitted_at": data["at"],
+        "accepted_by": None,
+        "accepted_at": None,
+    }
+    _put(uow, {**doc, "rectification": rectification, "status": "rectification_submitted"})
+
+
+def _accepted(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    doc = _inspection(uow, data["inspection_id"])
+    rectification = {**doc["rectification"], "accepted_by": data["by"], "accepted_at": data["at"]}
+    _put(uow, {**doc, "rectification": rectification, "status": "rectified"})
+
+
+def _published(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
+    doc = _inspection(uow, data["inspection_id"])
+    public = {k: data[k] for k in ("status", "finding", "at")}
+    _put(uow, {**doc, "published": public, "status": "published"})
+    key = f"{data['merchant_id']}/{data['at']}/{data['inspection_id']}"
+    uow.put_view(PUBLISHED, key, dict(data))
+
+
+_HANDLERS = {
+    "InspectorEnrolled": _enrolled,
+    "PlanCommitted": _committed,
+    "PlanDrawn": _drawn,
+    "VisitRaised": _raised,
+    "DataCheckRecorded": _data_checked,
+    "CheckedIn": _checked_in,
+    "ResultRecorded": _result,
+    "RectificationSubmitted": _submitted,
+    "RectificationAccepted": _accepted,
+    "ResultPublished": _published,
+}

@@ -1,0 +1,147 @@
+"""The inspection service's reads: roster, plans, inspections, published results, figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from eventstore import EventStore
+from services.domain_errors import InvalidInput, NotFound
+from services.inspection.application.store import (
+    BY_INSPECTOR,
+    BY_MERCHANT,
+    BY_PLAN,
+    INSPECTIONS,
+    INSPECTORS,
+    PLANS,
+    PUBLISHED,
+)
+from services.inspection.domain.rules import TIERS, InspectionRules
+from services.paging import keyset_page
+
+MAX_PAGE = 500
+
+
+def _limit(limit: object) -> int:
+    if type(limit) is not int or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit is 1..{MAX_PAGE}", "invalid_limit")
+    return limit
+
+
+def inspectors(store: EventStore, department: str | None = None) -> dict:
+    items = [
+        doc
+        for _, doc in store.list_views(INSPECTORS, "", 1_000_000)
+        if department is None or doc["department"] == department
+    ]
+    return {"items": items}
+
+
+def plan(store: EventStore, plan_id: str) -> dict:
+    """The plan; its seed only once drawn (None before), never the secret view."""
+    doc = store.get_view(PLANS, plan_id) if isinstance(plan_id, str) else None
+    if doc is None:
+        raise NotFound(f"no plan {plan_id}", "plan_not_found")
+    return doc
+
+
+def plans(store: EventStore, department: str | None = None, after: str = "", limit: int = 100):
+    keep = (
+        (lambda key, doc: True)
+        if department is None
+        else (lambda key, doc: doc["department"] == department)
+    )
+    page = keyset_page(store.list_views, PLANS, "", after or "", _limit(limit), keep)
+    return {
+        "items": [_plan_summary(doc) for _, doc in page["rows"]],
+        "next_after": page["next_after"],
+    }
+
+
+def _plan_summary(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k not in ("inspections", "unstaffed")}
+
+
+def inspection(store: EventStore, inspection_id: str) -> dict:
+    doc = store.get_view(INSPECTIONS, inspection_id) if isinstance(inspection_id, str) else None
+    if doc is None:
+        raise NotFound(f"no inspection {inspection_id}", "inspection_not_found")
+    return doc
+
+
+def inspections(
+    store: EventStore,
+    *,
+    assignee: str | None = None,
+    merchant_id: str | None = None,
+    plan_id: str | None = None,
+    after: str = "",
+    limit: int = 100,
+) -> dict:
+    chosen = [
+        (c, v)
+        for c, v in ((BY_INSPECTOR, assignee), (BY_MERCHANT, merchant_id), (BY_PLAN, plan_id))
+        if v
+    ]
+    if len(chosen) != 1:
+        raise InvalidInput("give exactly one of assignee, merchant_id or plan_id", "invalid_filter")
+    collection, value = chosen[0]
+    page = keyset_page(store.list_views, collection, f"{value}/", after or "", _limit(limit))
+    items = [store.get_view(INSPECTIONS, ref["id"]) for _, ref in page["rows"]]
+    return {"items": [i for i in items if i is not None], "next_after": page["next_after"]}
+
+
+def published(store: EventStore, merchant_id: str, after: str = "", limit: int = 100) -> dict:
+    """The merchant's published results, oldest first: no inspector ids, no notes."""
+    page = keyset_page(store.list_views, PUBLISHED, f"{merchant_id}/", after or "", _limit(limit))
+    return {"items": [doc for _, doc in page["rows"]], "next_after": page["next_after"]}
+
+
+def stats(store: EventStore, year: int, rules: InspectionRules, today: str) -> dict:
+    """The year's figures. A visit is a visit-mode inspection someone checked in to that year;
+    a data check one recorded that year. `quota` is the visits the tier's merchants visited
+    this year could have had (quota × merchants), `quota_used` the visits they had;
+    `share_without_visit_bp` = data checks / (data checks + visits) in basis points."""
+    if type(year) is not int or not 2000 <= year <= 2100:
+        raise InvalidInput("year is 2000..2100", "invalid_year")
+    prefix = str(year)
+    visits: Counter[str] = Counter()
+    checks: Counter[str] = Counter()
+    visited: dict[str, set[str]] = {tier: set() for tier in TIERS}
+    overdue = 0
+    after = ""
+    while page := store.list_views(INSPECTIONS, after, 500):
+        after = page[-1][0]
+        for _, doc in page:
+            tier = doc.get("tier") or "D"
+            if (
+                doc["mode"] == "visit"
+                and doc["check_ins"]
+                and doc["check_ins"][0]["at"].startswith(prefix)
+            ):
+                visits[tier] += 1
+                visited[tier].add(doc["merchant_id"])
+            if doc["data_check"] and doc["data_check"]["at"].startswith(prefix):
+                checks[tier] += 1
+            result = doc["result"] or {}
+            due = result.get("rectification_due")
+            accepted = (doc["rectification"] or {}).get("accepted_at")
+            if due and due.startswith(prefix) and due < today and not accepted:
+                overdue += 1
+    total_visits, total_checks = sum(visits.values()), sum(checks.values())
+    both = total_visits + total_checks
+    return {
+        "year": year,
+        "by_tier": {
+            tier: {
+                "visits": visits[tier],
+                "data_checks": checks[tier],
+                "quota": rules.quota_per_year[tier] * len(visited[tier]),
+                "quota_used": visits[tier],
+            }
+            for tier in TIERS
+        },
+        "visits": total_visits,
+        "data_checks": total_checks,
+        "share_without_visit_bp": total_checks * 10_000 // both if both else 0,
+        "overdue_rectifications": overdue,
+    }
