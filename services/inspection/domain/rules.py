@@ -41,6 +41,11 @@ class InspectionRules:
     block_after_empty_visits: int
     merge_window_days: int
     publish_within_working_days: int
+    data_check_window_days: int
+    data_check_min_coverage_percent: int
+    data_check_max_differences: int
+    data_check_max_late_refunds: int
+    data_check_max_response_hours: int
     quota_per_year: Mapping[str, int]
     """Tier -> on-site visits a year."""
     sampling_percent: Mapping[str, int]
@@ -66,8 +71,17 @@ class InspectionRules:
         rules = cls(**values)
         if rules.credit_c_min_yellow_days > rules.credit_c_yellow_window_days:
             raise PolicyError("[inspection] credit_c_min_yellow_days exceeds its window")
-        if min(rules.block_after_empty_visits, rules.credit_c_min_minor_findings) < 1:
-            raise PolicyError("[inspection] visit and finding counts must be at least 1")
+        if (
+            min(
+                rules.block_after_empty_visits,
+                rules.credit_c_min_minor_findings,
+                rules.data_check_window_days,
+            )
+            < 1
+        ):
+            raise PolicyError(
+                "[inspection] visit and finding counts and windows must be at least 1"
+            )
         return rules
 
 
