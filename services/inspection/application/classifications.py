@@ -363,7 +363,7 @@ def reclassify_all(
     after = ""
     while rows := store.list_views(FACTS, after, batch):
         with store.unit_of_work() as uow:
-            for key, doc in rows:
+            for _, doc in rows:
                 facts = MerchantFacts.from_doc(doc)
                 prune(facts, now.date(), keep_days(rules))
                 changed += _classify(uow, facts, now, rules, None, stored_facts=doc)
