@@ -99,6 +99,12 @@ export const MESSAGES = Object.freeze({
   personal_data_erased: "相关个人信息已按要求删除。",
   // The daily reconciliation with the bank.
   not_reconciled: "这一天尚未完成对账，请稍后再看。",
+  // Inspections: the classification and the white list.
+  not_tier_a: "只有综合评价为A档的商户才能列入白名单。",
+  reason_required: "请填写理由。",
+  merchant_not_classified: "该商户尚未完成分级分类。",
+  invalid_white_listed: "白名单状态无效。",
+  invalid_kind: "检查类型无效：只能是日常检查或专项检查。",
 });
 
 const BY_STATUS = Object.freeze({
