@@ -43,6 +43,11 @@ class InspectionRules:
     publish_within_working_days: int
     code_valid_minutes: int
     """e码查: how long the merchant's signed code is good for."""
+    data_check_window_days: int
+    data_check_min_coverage_percent: int
+    data_check_max_differences: int
+    data_check_max_late_refunds: int
+    data_check_max_response_hours: int
     quota_per_year: Mapping[str, int]
     """Tier -> on-site visits a year."""
     sampling_percent: Mapping[str, int]
@@ -68,10 +73,17 @@ class InspectionRules:
         rules = cls(**values)
         if rules.credit_c_min_yellow_days > rules.credit_c_yellow_window_days:
             raise PolicyError("[inspection] credit_c_min_yellow_days exceeds its window")
-        if min(rules.block_after_empty_visits, rules.credit_c_min_minor_findings) < 1:
-            raise PolicyError("[inspection] visit and finding counts must be at least 1")
-        if rules.code_valid_minutes < 1:
-            raise PolicyError("[inspection] code_valid_minutes must be at least 1")
+        counts = (
+            rules.block_after_empty_visits,
+            rules.credit_c_min_minor_findings,
+            rules.data_check_window_days,
+            rules.code_valid_minutes,
+        )
+        if min(counts) < 1:
+            raise PolicyError(
+                "[inspection] visit and finding counts, windows and code_valid_minutes"
+                " must be at least 1"
+            )
         return rules
 
 
