@@ -38,5 +38,5 @@ class FixedEligible:
 class FixedEligibleInspectionService(InspectionService):
     eligible_file = EligibleFile()
 
-    def _classifications(self):  # type: ignore[override]
+    def _classifications(self):
         return FixedEligible(json.loads(self.eligible_file.read_text()))
