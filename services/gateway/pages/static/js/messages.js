@@ -99,6 +99,30 @@ export const MESSAGES = Object.freeze({
   personal_data_erased: "相关个人信息已按要求删除。",
   // The daily reconciliation with the bank.
   not_reconciled: "这一天尚未完成对账，请稍后再看。",
+  // Inspections (issue 14): the inspection service's refusals.
+  version_conflict: "内容刚被他人修改，请刷新后重试。",
+  commitment_not_notarised: "抽查计划的承诺尚未写入存证账本，请稍后再抽取。",
+  plan_not_found: "没有找到该抽查计划。",
+  inspection_not_found: "没有找到该检查任务。",
+  not_your_inspection: "没有找到分配给您的该检查任务。",
+  inspector_blocked: "您本年度已多次检查该商户且未发现问题，不能再次检查该商户。",
+  invalid_merchant_code: "商户码无效或已过期，请让商户刷新后重新扫码。",
+  not_a_visit: "该任务为数据核查，无需现场签到。",
+  not_checked_in: "请先扫商户码签到，再录入检查结果。",
+  result_already_recorded: "该检查已录入结果。",
+  no_rectification_due: "该检查没有待提交的整改。",
+  no_rectification_submitted: "该检查没有待验收的整改。",
+  invalid_inspector: "检查人员编号无效。",
+  invalid_conflicts: "回避商户列表无效。",
+  invalid_period: "计划周期应为年份（如 2026）或季度（如 2026Q1）。",
+  invalid_kind: "计划类型应为日常（routine）或专项（special）。",
+  invalid_finding: "检查结论应为无问题、轻微问题或严重问题。",
+  invalid_rectification_days: "轻微问题的整改期限应为 1 至 90 天。",
+  invalid_evidence: "整改材料的 SHA-256 摘要无效。",
+  invalid_note: "说明过长（最多 2000 字）。",
+  invalid_filter: "请只指定检查人员、商户或计划中的一项。",
+  invalid_limit: "每页条数无效。",
+  invalid_year: "年份无效。",
 });
 
 const BY_STATUS = Object.freeze({
