@@ -31,7 +31,7 @@ def test_a_replay_from_position_zero_rebuilds_every_view(tmp_path):
                 inspector_id, department, [], "r", store=live, rules=RULES, now=NOW
             )
         classified = FakeClassifications(
-            merchants("D", 2) + merchants("A", 40) + merchants("B", 20),
+            merchants("D", 1) + merchants("A", 40) + merchants("B", 20),
             failing={f"m-B-{i:03d}" for i in range(20)},
         )
         plans = [
