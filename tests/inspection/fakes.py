@@ -26,7 +26,7 @@ class FakeLedger:
 
 
 class FakeClassifications:
-    def __init__(self, merchants: list[dict], failing: set[str] = frozenset()):
+    def __init__(self, merchants: list[dict], failing: frozenset[str] | set[str] = frozenset()):
         self.merchants = merchants
         self.failing = set(failing)
         self.checked: list[str] = []

@@ -112,6 +112,8 @@ def test_over_quota_warns_at_check_in(store):
     entry, classified = drawn_visit(store, tier="A")  # tier A: quota 0 visits a year
     answer = check_in(store, entry, classified, merchant_code=code("m-A-000"))
     assert answer["over_quota"] is True and answer["warning"] == "over_quota"
+    second = check_in(store, entry, classified, inspector="i-2", merchant_code=code("m-A-000"))
+    assert second["warning"] == "over_quota"
     entry_d, classified_d = drawn_visit(store, correlation="c-2")  # tier D, first visit
     assert "warning" not in check_in(store, entry_d, classified_d)
 

@@ -10,7 +10,8 @@
 raised it). Whenever a visit is created, the merchant's visits that have no result yet are
 grouped by domain/visits.merge_visits (a visit joins the earliest group of that merchant whose
 first visit is at most `merge_window_days` earlier and has no visit of its department); every
-visit's `joint_with` is the other visits of its group. One trip then serves them all.
+visit's `joint_with` is the other visits of its group. One trip then serves them all. A visit
+with its result leaves the merging (its `joint_with` stays as it was).
 """
 
 from __future__ import annotations
@@ -199,7 +200,6 @@ def _result(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) 
         key = f"{inspector}/{doc['merchant_id']}/{year}"
         seen = uow.get_view(FINDINGS, key) or {"findings": []}
         uow.put_view(FINDINGS, key, {"findings": [*seen["findings"], data["finding"]]})
-    _merge(uow, doc["merchant_id"], rules)
 
 
 def _submitted(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:

@@ -108,9 +108,9 @@ def check_in(
             {"reasons": reasons},
         )
     tier = doc.get("tier") or classifications.tier(doc["merchant_id"]) or "D"
+    # Both inspectors of one visit see the same answer: the merchant's other visits count.
     over_quota = (
-        not doc["check_ins"]
-        and visits_this_year(store, doc["merchant_id"], now.year, but=inspection_id)
+        visits_this_year(store, doc["merchant_id"], now.year, but=inspection_id)
         >= rules.quota_per_year[tier]
     )
     event = CheckedIn(inspection_id, doc["merchant_id"], inspector_id, over_quota, now.isoformat())
