@@ -72,7 +72,7 @@ class InspectionService(PlatformService):
         return InspectionRules.from_policy(self.policy.inspection)
 
     def _classifications(self) -> LocalClassifications:
-        return LocalClassifications(self.store, self.rules)
+        return LocalClassifications(self.store, self.rules, self.policy.refunds, now())
 
     def _observe(self, event: IntegrationEvent, uow) -> None:
         at = event.data.get("at") or event.recorded_at
@@ -107,6 +107,13 @@ class InspectionService(PlatformService):
     @rpc
     def classification(self, merchant_id) -> dict | None:
         return classifications.get(self.store, merchant_id)
+
+    @rpc
+    @domain_errors_cross
+    def set_white_list(self, merchant_id, white_listed, reason, by, metadata=None) -> dict:
+        return classifications.set_white_list(
+            self.store, merchant_id, white_listed, reason, by, now(), metadata
+        )
 
     # --- roster and plans ---
     @rpc

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import date
 
 from eventstore import UnitOfWork
+from services.inspection.application import classifications
 from services.inspection.application.store import (
     BY_INSPECTOR,
     BY_MERCHANT,
@@ -41,6 +42,8 @@ def project(uow: UnitOfWork, event_type: str, data: dict, event_id: str, rules: 
     handler = _HANDLERS.get(event_type.removeprefix("inspection.").removesuffix(".v1"))
     if handler is not None:
         handler(uow, data, event_id, rules)
+    if event_type in classifications.RELEVANT:  # a finding or a visit moves the credit grade
+        classifications.observe(uow, event_type, data, data["at"], rules)
 
 
 def _enrolled(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
