@@ -10,7 +10,6 @@ from eventstore import NewEvent, Tracking
 from eventstore.sqlite import SqliteEventStore
 from policy import load_policy
 from services.inspection.adapters.local_classifications import LocalClassifications
-
 from services.inspection.application import classifications, codes, commands, replay, visits
 from services.inspection.application.store import PLANS
 from services.inspection.service import InspectionService
@@ -60,6 +59,7 @@ class Platform:
 
 
 def no_sources(folder) -> dict:
+    """The platform's stores before any merchant: only the inspection's own events."""
     return {name: sqlite_store(folder, f"empty-{name}") for name in replay.SOURCES}
 
 
@@ -140,7 +140,10 @@ def test_a_replay_from_position_zero_rebuilds_every_view(tmp_path):
         visits.publish_overdue(store=live, rules=RULES, now=later)
         classifications.reclassify_all(live, RULES, later)  # the live timer's sweep
 
-        done = replay.replay(no_sources(tmp_path), live, fresh, rules=RULES, now=later)
+        empty = no_sources(tmp_path)
+        done = replay.replay(empty, live, fresh, rules=RULES, now=later)
+        for store in empty.values():
+            store.close()
         own = [r for r in live.iter_all(0) if not r.stream.startswith("classification-")]
         assert done.own_events == len(own)
         assert done.derived_skipped == len(list(live.iter_all(0))) - len(own)

@@ -366,13 +366,8 @@ def white_list(
         event.at,
     )
     uow.append(stream(event.merchant_id), [listed, CODEC.encode(changed, metadata)], doc["version"])
-    doc = {
-        **doc,
-        "white_listed": event.white_listed,
-        "reasons": reasons,
-        "as_of": event.at,
-        "version": doc["version"] + 2,
-    }
+    doc = {**doc, "white_listed": event.white_listed, "reasons": reasons, "as_of": event.at}
+    doc["version"] += 2
     uow.put_view(CLASSIFICATIONS, event.merchant_id, doc)
     return doc
 

@@ -27,7 +27,7 @@ What is done with each:
   command (`classifications.white_list`), without its checks (the live service made them),
   onto the merchant reclassified at its time first, as the live timer had swept it.
 * ClassificationChanged is NOT copied: the fold derives it again. Its ids cannot be the live
-  ones, and neither can every one of them: the live timer also reclassifies every minute, so
+  ones, nor, in general, its count and times: the live timer also reclassifies every minute, so
   a change that time alone makes (180 green days reach grade A) is written at the first sweep
   live, and at the merchant's next event or the final sweep here. The fresh classification
   streams may thus hold fewer events, at other times, and the views' `version` (the stream's
@@ -40,7 +40,9 @@ Last, `reclassify_all` at the replay's `now`, so the time-driven rules stand as 
 store swept at that moment. Time alone only improves a classification (reds, yellow days and
 upheld complaints age out of their windows, green streaks grow, findings are repaired), so a
 merchant left unswept between two of its events reaches the same class, grade and tier at
-the second one. One known difference: facts a live sweep pruned (older than every window) and
+the second one, and no skipped sweep could have lapsed a white-listing. Known differences:
+where the live delivery of one producer's event lagged behind another's later event, the
+replay keeps the event-time order; and facts a live sweep pruned (older than every window) and
 a later event names again (a complaint resolved over a year after it was filed and answered)
 start again from that event live, and keep their older dates here.
 
