@@ -88,7 +88,7 @@ def test_a_replay_from_position_zero_rebuilds_every_view(tmp_path):
         plans = [
             commands.open_plan(
                 dept,
-                "2026Q1",
+                period,
                 "routine",
                 "r",
                 store=live,
@@ -97,7 +97,9 @@ def test_a_replay_from_position_zero_rebuilds_every_view(tmp_path):
                 now=NOW,
                 metadata={"correlation_id": f"{dept}-{n}"},
             )
-            for n, dept in enumerate(("samr", "education", "samr"))
+            for n, (dept, period) in enumerate(
+                (("samr", "2026Q1"), ("education", "2026Q1"), ("samr", "2026Q2"))
+            )
         ]
         for opened in plans[:2]:  # the third stays committed: its seed is still secret
             commands.draw(
