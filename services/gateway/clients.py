@@ -410,10 +410,13 @@ class InspectionClient(_Client):
         assignee: str | None = None,
         merchant_id: str | None = None,
         plan_id: str | None = None,
+        announced_only: bool = False,
     ) -> Json:
-        """One of `assignee` (an inspector's id), `merchant_id` or `plan_id`."""
+        """One of `assignee` (an inspector's id), `merchant_id` or `plan_id`; with
+        `announced_only`, only what the merchant may know of (checked in, data checked)."""
         return self._call(
             "inspections",
+            announced_only=announced_only,
             assignee=assignee,
             merchant_id=merchant_id,
             plan_id=plan_id,

@@ -183,7 +183,13 @@ class InspectionService(PlatformService):
     @rpc
     @domain_errors_cross
     def inspections(
-        self, assignee=None, merchant_id=None, plan_id=None, after="", limit=100
+        self,
+        assignee=None,
+        merchant_id=None,
+        plan_id=None,
+        after="",
+        limit=100,
+        announced_only=False,
     ) -> dict:
         return queries.inspections(
             self.store,
@@ -192,6 +198,7 @@ class InspectionService(PlatformService):
             plan_id=plan_id,
             after=after,
             limit=limit,
+            announced_only=announced_only,
         )
 
     @rpc

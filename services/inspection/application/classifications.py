@@ -382,8 +382,10 @@ def reclassify_all(
     after = ""
     while rows := store.list_views(FACTS, after, batch):
         with store.unit_of_work() as uow:
-            for _, doc in rows:
-                changed += reclassify(uow, doc, now, rules)
+            for key, listed in rows:
+                # Read again inside the unit of work: an event folded since the page was
+                # listed (a finding, a refund) must not be overwritten by the older facts.
+                changed += reclassify(uow, uow.get_view(FACTS, key) or listed, now, rules)
                 merchants += 1
         after = rows[-1][0]
     return {"merchants": merchants, "changed": changed}
