@@ -94,3 +94,15 @@ def test_every_inspection_code_the_pages_show_has_chinese_words():
     assert set(MODES) == _keys("MODES", INSPECTION_LABELS)
     assert set(FINDINGS) == _keys("FINDINGS", INSPECTION_LABELS)
     assert set(RISK_CLASSES) == _keys("RISK_CLASSES", INSPECTION_LABELS)
+
+
+def test_every_notarised_event_type_has_chinese_words():
+    """The ledger lists (the merchant's drill-down, the consumer's receipts) name each entry's
+    event type; a type without words would show as 其他记录."""
+    shared = ROOT / "services" / "gateway" / "pages" / "static" / "js" / "labels.js"
+    named = set(re.findall(r'^\s+"([a-z]+\.[A-Za-z]+\.v[0-9]+)":', shared.read_text(), re.M))
+    types = set()
+    for source in (ROOT / "services").glob("*/domain/*.py"):
+        types |= set(re.findall(r'"((?:[a-z]+)\.[A-Z][A-Za-z]+\.v[0-9]+)"', source.read_text()))
+    assert {t.partition(".")[0] for t in types} >= {"escrow", "merchant", "risk", "inspection"}
+    assert types <= named, sorted(types - named)

@@ -164,7 +164,9 @@ def test_a_regulator_draws_a_plan_verifies_it_and_accepts_a_rectification(
     )
     assert json.loads(rerun.stdout)["inspections"] == plan["inspections"]
     page.click("#receipt-show")
-    receipt = ok(platform.get(f"/api/v1/ledger/receipts/{plan['ledger_event_id']}", headers=headers))
+    receipt = ok(
+        platform.get(f"/api/v1/ledger/receipts/{plan['ledger_event_id']}", headers=headers)
+    )
     expect(page.locator("#receipt-facts")).to_contain_text(receipt["leaf_hash"])
     screenshot(page, "regulator-inspection-plan")
     assert_accessible(page)
@@ -175,11 +177,17 @@ def test_a_regulator_draws_a_plan_verifies_it_and_accepts_a_rectification(
     url = f"/api/v1/inspections/{inspection_id}"
     shop = login(platform, "merchant", town["merchant_id"])
     inspector = login(platform, "inspector", visit["inspectors"][0], DEPARTMENT)
-    code = ok(platform.get(f"/api/v1/merchants/{town['merchant_id']}/inspection-code", headers=shop))
-    ok(platform.post(f"{url}/check-in", json={"merchant_code": code["merchant_code"]}, headers=inspector))
+    code = ok(
+        platform.get(f"/api/v1/merchants/{town['merchant_id']}/inspection-code", headers=shop)
+    )
+    ok(
+        platform.post(
+            f"{url}/check-in", json={"merchant_code": code["merchant_code"]}, headers=inspector
+        )
+    )
     minor = {"finding": "minor", "note": "会员卡退费规则未公示", "rectification_days": 15}
     ok(platform.post(f"{url}/result", json=minor, headers=inspector))
-    evidence = "退费规则已张贴于前台".encode() * 50
+    evidence = f"退费规则已张贴于前台 {town['tag']}".encode() * 50
     sha = hashlib.sha256(evidence).hexdigest()
     put = platform.http.put(
         f"{platform.base_url}/api/v1/evidence/{sha}", data=evidence, headers=shop, timeout=30
@@ -267,3 +275,8 @@ def test_a_regulator_draws_a_plan_verifies_it_and_accepts_a_rectification(
         width = small.evaluate("() => document.documentElement.scrollWidth")
         assert width <= NARROW["width"] + 1, f"the plan page scrolls sideways ({width}px)"
         screenshot(small, "regulator-inspection-plan-390")
+        # A reloaded plan has no draw answer in memory: the download asks for the draw again,
+        # which answers the same draw, with the same eligible list.
+        with small.expect_download() as again:
+            small.click("#verify-download")
+        assert json.loads(again.value.path().read_text()) == eligible
