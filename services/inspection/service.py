@@ -136,12 +136,13 @@ class InspectionService(PlatformService):
 
     @rpc
     @domain_errors_cross
-    def open_plan(self, department, period, kind, by, metadata=None) -> dict:
+    def open_plan(self, department, period, kind, by, metadata=None, reason="") -> dict:
         return commands.open_plan(
             department,
             period,
             kind,
             by,
+            reason=reason,
             store=self.store,
             classifications=self._classifications(),
             rules=self.rules,

@@ -181,7 +181,7 @@ def test_a_plan_is_for_the_regulators_department_unless_it_names_one(client, poo
     assert post(client, "/api/v1/inspection/plans", {"period": "2026Q1"}, sports).status_code == 201
     args, _ = pool.last("inspection.open_plan")
     assert args[:4] == ("sports", "2026Q1", "routine", "regulator:r-1")
-    body = {"period": "2026", "kind": "special", "department": "samr"}
+    body = {"period": "2026", "kind": "special", "department": "samr", "reason": "投诉线索"}
     assert post(client, "/api/v1/inspection/plans", body, sports).status_code == 201
     assert pool.last("inspection.open_plan")[0][:3] == ("samr", "2026", "special")
     nameless = login(client, "regulator", "r-2")
