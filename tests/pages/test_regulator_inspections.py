@@ -94,18 +94,34 @@ def test_a_regulator_draws_a_plan_verifies_it_and_accepts_a_rectification(
     expect(row).to_contain_text("m-elsewhere-1、m-elsewhere-2")
     expect(page.locator(f"#roster tr[data-inspector-id='{second}']")).to_contain_text("可选派")
 
-    # 检查计划: a special plan (every drawn merchant is visited).
+    # 检查计划: a department's routine plan for a period is opened once (409 plan_exists,
+    # and the list shows the open one).
+    routine = {"department": DEPARTMENT, "period": "2026Q4", "kind": "routine"}
+    existing = ok(platform.post("/api/v1/inspection/plans", json=routine, headers=headers), 201)
     page.goto("/regulator/inspection/plans")
     page.wait_for_selector("#plans[data-state=loaded]", state="attached")
     page.select_option("#open-plan-department", DEPARTMENT)
+    page.fill("#open-plan-period", "2026Q4")
+    page.click("#open-plan button[type=submit]")
+    expect(page.locator("#open-plan .form-error")).to_contain_text("日常检查计划已建立")
+    expected_console_errors(desktop, "409")
+    expect(page.locator(f"#plans tr[data-plan-id='{existing['plan_id']}']")).to_be_visible()
+
+    # A special plan (every drawn merchant is visited), with its reason.
+    page.select_option("#open-plan-department", DEPARTMENT)
     page.fill("#open-plan-period", "2026q3")
     page.select_option("#open-plan-kind", "special")
+    page.click("#open-plan button[type=submit]")
+    expect(page.locator("#open-plan-reason-error")).to_contain_text("专项检查须写明理由")
+    page.fill("#open-plan-reason", "群众投诉：预付会员卡退费难")
     page.click("#open-plan button[type=submit]")
     page.wait_for_url("**/regulator/inspection/plans/*")
     page.wait_for_selector("#plan[data-state=loaded]", state="attached")
     plan_id = page.locator("#plan").get_attribute("data-plan-id")
     plan = ok(platform.get(f"/api/v1/inspection/plans/{plan_id}", headers=headers))
     assert (plan["period"], plan["kind"], plan["status"]) == ("2026Q3", "special", "committed")
+    assert plan["reason"] == "群众投诉：预付会员卡退费难"
+    expect(page.locator("#plan-facts [data-field=reason] dd")).to_have_text(plan["reason"])
     facts = page.locator("#plan-facts")
     expect(facts.locator("[data-field=seed_commitment] dd")).to_have_text(plan["seed_commitment"])
     expect(facts.locator("[data-field=eligible_hash] dd")).to_have_text(plan["eligible_hash"])

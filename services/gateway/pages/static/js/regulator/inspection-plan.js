@@ -42,6 +42,7 @@ function showPlan() {
   fact("部门", departmentLabel(plan.department));
   fact("检查期间", plan.period);
   fact("检查类型", label(PLAN_KINDS, plan.kind));
+  if (plan.reason) fact("理由", plan.reason).dataset.field = "reason";
   fact("状态", label(PLAN_STATUSES, plan.status)).dataset.field = "status";
   fact("开启", `${when(plan.at)}${plan.by ? ` · ${plan.by}` : ""}`);
   fact("待抽取名单", `${plan.merchants ?? "—"} 家商户，${plan.inspectors ?? "—"} 名检查人员`);

@@ -1,6 +1,7 @@
 // /regulator/inspection/plans: the department's inspection plans (GET /inspection/plans,
 // paged by next_cursor) and a new plan (POST /inspection/plans: department, period 2026 or
-// 2026Q1, routine or special), which opens on its own page to be drawn.
+// 2026Q1, routine or special with its reason), which opens on its own page to be drawn; a
+// department's routine plan for a period is opened once (409 plan_exists: the list shows it).
 import { api, userAction } from "../api.js";
 import { announce } from "../shell.js";
 import { PLAN_KINDS, PLAN_STATUSES, departmentLabel, departmentOptions, label, planUrl, when } from "./inspection-common.js";
@@ -72,19 +73,28 @@ function wire() {
     event.preventDefault();
     clearErrors(form);
     const period = form.elements.period.value.trim().toUpperCase();
-    if (!PERIOD.test(period)) {
-      showFieldError(form, "period", "请填写年份（如 2026）或季度（如 2026Q1）。");
-      return;
-    }
+    const kind = form.elements.kind.value;
+    const reason = form.elements.reason.value.trim();
+    if (!PERIOD.test(period)) showFieldError(form, "period", "请填写年份（如 2026）或季度（如 2026Q1）。");
+    if (kind === "special" && !reason) showFieldError(form, "reason", "专项检查须写明理由（投诉线索或专项行动）。");
+    if (!PERIOD.test(period) || (kind === "special" && !reason)) return;
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const body = { department: form.elements.department.value, period, kind: form.elements.kind.value };
+      const body = { department: form.elements.department.value, period, kind, reason };
       const plan = await api.post("/inspection/plans", body, userAction());
       announce("检查计划已开启，种子承诺已提交存证账本。");
       location.assign(planUrl(plan.plan_id));
     } catch (error) {
-      showRefusal(form, error, { codeFields: { invalid_period: "period", invalid_department: "department", invalid_kind: "kind" } });
+      showRefusal(form, error, {
+        codeFields: { invalid_period: "period", invalid_department: "department", invalid_kind: "kind", reason_required: "reason", invalid_reason: "reason" },
+      });
+      if (error.code === "plan_exists") {
+        // The department's routine plan for the period is open already: list its plans.
+        filter.elements.department.value = form.elements.department.value;
+        department = filter.elements.department.value;
+        load(true);
+      }
     } finally {
       button.disabled = false;
     }
