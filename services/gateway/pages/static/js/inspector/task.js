@@ -23,7 +23,8 @@ function mine(inspection) {
 function showCheckedIn(at, overQuota) {
   $("checked-in").hidden = false;
   $("checked-in-text").textContent = `已签到：${formatDateTime(at)}`;
-  $("over-quota").hidden = !overQuota;
+  // Once warned, the warning stays while the page is open.
+  if (overQuota) $("over-quota").hidden = false;
 }
 
 async function show(inspection) {
