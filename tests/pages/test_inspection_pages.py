@@ -8,15 +8,22 @@ the published result and the merchant's tier. Each page is screenshot."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import shutil
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support import browser as support
-from tests.support.browser import expected_console_errors, login_as, screenshot
+from tests.support.browser import (
+    assert_accessible,
+    expected_console_errors,
+    login_as,
+    screenshot,
+)
 from tests.support.inspection_pages import DEPARTMENT, drawn_visit
 
 PHONE = {"width": 390, "height": 844}
@@ -64,6 +71,7 @@ def test_check_in_minor_finding_rectification_and_publication(
     expect(console.locator("#code-expires")).to_contain_text("有效期至")
     expect(console.locator("#rect-empty")).to_be_visible()
     screenshot(console, "inspection-merchant-code-390")
+    assert_accessible(console)
 
     # The inspector's task list, then the task.
     tasks = _open(inspector, "/inspector/", "#tasks")
@@ -73,6 +81,7 @@ def test_check_in_minor_finding_rectification_and_publication(
     expect(item).to_contain_text("体育局")
     expect(item).to_contain_text("待检查")
     screenshot(tasks, "inspection-inspector-tasks-390")
+    assert_accessible(tasks)
     item.locator("a").click()
     task = tasks
     task.wait_for_selector("#task[data-state=loaded]", state="attached")
@@ -102,6 +111,7 @@ def test_check_in_minor_finding_rectification_and_publication(
     expect(task.locator("#blocked-text")).to_contain_text("本年度已对该商户检查三次")
     expect(task.locator("#check-in")).to_be_hidden()
     screenshot(task, "inspection-inspector-blocked-390")
+    assert_accessible(task)
     task.unroute(url)
     expected_console_errors(inspector, "422")  # the bad code's and the blocked answer
 
@@ -136,6 +146,7 @@ def test_check_in_minor_finding_rectification_and_publication(
     task.fill("#rectification-days", "15")
     task.fill("#result-note", "课程价格未公示")
     screenshot(task, "inspection-inspector-result-form-390")
+    assert_accessible(task)
     task.click("#result-submit")
     expect(task.locator("#outcome")).to_be_visible()
     expect(task.locator("#outcome-facts")).to_contain_text("一般问题")
@@ -158,6 +169,7 @@ def test_check_in_minor_finding_rectification_and_publication(
     expect(entry).to_have_attribute("data-state", "submitted")
     expect(entry).to_contain_text("已提交")
     screenshot(console, "inspection-merchant-rectification-390")
+    assert_accessible(console)
     sha = hashlib.sha256(EVIDENCE).hexdigest()
     doc = platform.get(
         f"/api/v1/inspections/{visit.inspection_id}", headers=visit.regulator
@@ -186,6 +198,7 @@ def test_check_in_minor_finding_rectification_and_publication(
     expect(public.locator("#inspections-tier")).to_contain_text("本年度现场检查上限")
     public.locator("#inspections-title").scroll_into_view_if_needed()
     screenshot(public, "inspection-public-merchant-390")
+    assert_accessible(public)
 
 
 def test_an_inspector_page_without_an_inspector_session_goes_to_login(visitor):
@@ -200,3 +213,79 @@ def test_another_inspectors_task_is_not_found(inspector, visit):
     expect(page.locator("#status")).to_contain_text("没有找到")
     expect(page.locator("#check-in")).to_be_hidden()
     expected_console_errors(inspector, "404")
+
+
+@pytest.fixture(scope="module")
+def second_visit(platform):
+    return drawn_visit(platform, f"扫码健身{uuid.uuid4().hex[:6]}")
+
+
+FRAME = (640, 480)
+QR_AS_LUMA = """(img) => {
+  const [width, height] = [640, 480];
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, width, height);
+  context.imageSmoothingEnabled = false;
+  context.drawImage(img, (width - 400) / 2, (height - 400) / 2, 400, 400);
+  const rgba = context.getImageData(0, 0, width, height).data;
+  let luma = "";
+  for (let i = 0; i < rgba.length; i += 4) {
+    luma += String.fromCharCode(Math.round(0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2]));
+  }
+  return btoa(luma);
+}"""
+
+
+def _camera_file(path, luma: bytes) -> None:
+    """One grey frame as a Y4M file, which chromium's fake camera plays in a loop."""
+    width, height = FRAME
+    chroma = bytes([128]) * (width * height // 4)
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"FRAME\n" + luma + chroma + chroma)
+
+
+def test_the_camera_reads_the_merchants_qr_and_checks_in(
+    browser, merchant, platform, second_visit, tmp_path
+):
+    login_as(merchant, "merchant", second_visit.merchant_id)
+    console = _open(merchant, "/merchant/inspections", "#code-card")
+    expect(console.locator("#code-qr")).to_be_visible()
+    first = console.locator("#code-text").inner_text()
+    console.click("#code-refresh")
+    expect(console.locator("#code-text")).not_to_have_text(first)  # a fresh code
+    luma = base64.b64decode(console.locator("#code-qr").evaluate(QR_AS_LUMA))
+    assert len(luma) == FRAME[0] * FRAME[1]
+    video = tmp_path / "qr.y4m"
+    _camera_file(video, luma)
+
+    camera = browser.browser_type.launch(
+        executable_path=shutil.which("chromium"),
+        args=support.CHROMIUM_ARGS
+        + [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        for context in support.watched_context(camera, platform.base_url, PHONE):
+            context.grant_permissions(["camera"])
+            login_as(context, "inspector", second_visit.inspector, DEPARTMENT)
+            page = _open(context, f"/inspector/inspections/{second_visit.inspection_id}", "#task")
+            page.click("#scan-start")
+            expect(page.locator("#checked-in")).to_contain_text("已签到", timeout=20_000)
+            expect(page.locator("#result")).to_be_visible()
+            expect(page.locator("#scan-video")).to_be_hidden()
+            assert page.locator("#merchant-code").input_value() == console.locator(
+                "#code-text"
+            ).inner_text().strip(), "the camera read the code the console shows"
+    finally:
+        camera.close()
+    doc = platform.get(
+        f"/api/v1/inspections/{second_visit.inspection_id}", headers=second_visit.regulator
+    ).get_json()
+    assert [c["inspector_id"] for c in doc["check_ins"]] == [second_visit.inspector]

@@ -182,6 +182,10 @@ function wire() {
     $("days-field").hidden = result.elements.finding.value !== "minor";
   });
   result.addEventListener("submit", submitResult);
+  result.elements.rectification_days.addEventListener("input", () => {
+    $("days-error").textContent = "";
+    result.elements.rectification_days.removeAttribute("aria-invalid");
+  });
 }
 
 async function init() {
