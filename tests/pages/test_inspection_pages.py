@@ -104,7 +104,9 @@ def test_check_in_minor_finding_rectification_and_publication(
         {"error": {"code": "inspector_blocked", "message": "blocked", "details": {}}}
     )
     url = f"**/api/v1/inspections/{visit.inspection_id}/check-in"
-    task.route(url, lambda route: route.fulfill(status=422, body=blocked, content_type="application/json"))
+    task.route(
+        url, lambda route: route.fulfill(status=422, body=blocked, content_type="application/json")
+    )
     task.fill("#merchant-code", code)
     task.click("#check-in-submit")
     expect(task.locator("#blocked")).to_be_visible()
@@ -234,7 +236,8 @@ QR_AS_LUMA = """(img) => {
   const rgba = context.getImageData(0, 0, width, height).data;
   let luma = "";
   for (let i = 0; i < rgba.length; i += 4) {
-    luma += String.fromCharCode(Math.round(0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2]));
+    const y = 0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2];
+    luma += String.fromCharCode(Math.round(y));
   }
   return btoa(luma);
 }"""
@@ -280,9 +283,10 @@ def test_the_camera_reads_the_merchants_qr_and_checks_in(
             expect(page.locator("#checked-in")).to_contain_text("已签到", timeout=20_000)
             expect(page.locator("#result")).to_be_visible()
             expect(page.locator("#scan-video")).to_be_hidden()
-            assert page.locator("#merchant-code").input_value() == console.locator(
-                "#code-text"
-            ).inner_text().strip(), "the camera read the code the console shows"
+            assert (
+                page.locator("#merchant-code").input_value()
+                == console.locator("#code-text").inner_text().strip()
+            ), "the camera read the code the console shows"
     finally:
         camera.close()
     doc = platform.get(

@@ -1,7 +1,8 @@
 """The merchant's console `/merchant/` (desktop and tablet): its overview (health code,
 figures as charts, payouts, credit report), products and promotions, the counter, the
-complaints about it, and its inspections (the e码查 check-in code, rectifications). The pages are shells: their scripts (static/js/merchant/) ask the public
-API as the logged-in merchant, whose token's subject is its merchant_id."""
+complaints about it, and its inspections (the e码查 check-in code, rectifications). The
+pages are shells: their scripts (static/js/merchant/) ask the public API as the logged-in
+merchant, whose token's subject is its merchant_id."""
 
 from __future__ import annotations
 
