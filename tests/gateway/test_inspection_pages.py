@@ -38,9 +38,7 @@ def client(tmp_path):
     "path, title",
     [("/inspector/", "我的检查任务"), ("/inspector/inspections/in-0123", "检查任务")],
 )
-def test_the_inspector_pages_render_with_their_headers_and_no_inline_script(
-    client, path, title
-):
+def test_the_inspector_pages_render_with_their_headers_and_no_inline_script(client, path, title):
     html = served_page(client, path)
     assert f"<title>{title} - 预付保</title>" in html
     assert "weui.min.css" in html and "inspection.css" in html
