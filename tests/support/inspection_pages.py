@@ -67,7 +67,12 @@ def drawn_visit(platform, name: str) -> DrawnVisit:
         plan = _post(
             platform,
             "/api/v1/inspection/plans",
-            {"department": DEPARTMENT, "period": "2026", "kind": "special"},
+            {
+                "department": DEPARTMENT,
+                "period": "2026",
+                "kind": "special",
+                "reason": "预付卡投诉专项检查（页面测试）",
+            },
             regulator,
             expect=201,
         )
