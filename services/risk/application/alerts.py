@@ -177,14 +177,18 @@ def queue(
     streams = []
     for prefix in domain.prefixes(facet, value, status, code):
         rows = store.list_views(QUEUE, prefix + start, limit + 1)
-        tails = [(key[len(prefix) :], alert) for key, alert in rows if key.startswith(prefix)]
-        streams.append([(t, alert) for t, alert in tails if stop is None or t < stop])
-    merged = list(heapq.merge(*streams, key=lambda row: row[0]))[: limit + 1]
+        tails = [key[len(prefix) :] for key, _ in rows if key.startswith(prefix)]
+        streams.append([(prefix, t) for t in tails if stop is None or t < stop])
+    merged = list(heapq.merge(*streams, key=lambda row: row[1]))[: limit + 1]
     page, more = merged[:limit], len(merged) > limit
-    items = [
-        {**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)} for _, alert in page
-    ]
-    return {"items": items, "next_after": page[-1][0] if more else None}
+    items = []
+    for prefix, tail in page:
+        # The key names the alert (its tail ends with the id); the alert is read by id. One
+        # changed since the keys were read is left out if it is no longer under this key.
+        alert = store.get_view(ALERTS, tail.split("|", 1)[1])
+        if alert is not None and prefix + tail in domain.queue_keys(alert):
+            items.append({**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)})
+    return {"items": items, "next_after": page[-1][1] if more else None}
 
 
 QUEUE_DONE = "alert-queue-v13"
