@@ -40,9 +40,11 @@ RECONCILIATION_DEPARTMENT = "commerce"
 """Who answers for the escrow bank's differences: 商务局, which supervises the escrow."""
 
 
-def describe(uow: UnitOfWork | EventStore, merchant_id: str) -> dict:
-    """The merchant's name, industry and department, as its application said."""
-    known = (uow.get_view(city.MERCHANTS, merchant_id) or {}) if merchant_id else {}
+def describe(uow: UnitOfWork | EventStore, merchant_id: str, known: dict | None = None) -> dict:
+    """The merchant's name, industry and department, as its application said (`known`: its
+    city_merchants row, when the caller has read it already)."""
+    if known is None:
+        known = (uow.get_view(city.MERCHANTS, merchant_id) or {}) if merchant_id else {}
     industry = known.get("industry", "")
     return {
         "merchant_name": known.get("name", ""),

@@ -37,10 +37,14 @@ def learn_merchant(uow: UnitOfWork, data: dict, at: str) -> None:
         _move(uow, merchant_id, before, {**before, "industry": data["industry"]}, at)
 
 
-def account(uow: UnitOfWork, figures: MerchantFigures, code: str, at: str) -> None:
-    """Moves the city's rows by what changed in this merchant's share since last counted."""
+def account(
+    uow: UnitOfWork, figures: MerchantFigures, code: str, at: str, known: dict | None = None
+) -> None:
+    """Moves the city's rows by what changed in this merchant's share since last counted
+    (`known`: its city_merchants row, when the caller has read it already)."""
     merchant_id = figures.merchant_id
-    known = uow.get_view(MERCHANTS, merchant_id) or {}
+    if known is None:
+        known = uow.get_view(MERCHANTS, merchant_id) or {}
     after = city.share(figures, code, known.get("industry"))
     before = uow.get_view(SHARES, merchant_id)
     if before != after:

@@ -34,12 +34,23 @@ def _keys(entry: dict) -> list[tuple[str, str]]:
     ]
 
 
-def update(uow: UnitOfWork, merchant_id: str, *, code: str, since: str, reasons: list) -> None:
-    """The merchant's code after an assessment; a green merchant leaves the list."""
+def update(
+    uow: UnitOfWork,
+    merchant_id: str,
+    *,
+    code: str,
+    since: str,
+    reasons: list,
+    known: dict | None = None,
+) -> None:
+    """The merchant's code after an assessment; a green merchant leaves the list (`known`:
+    its city_merchants row, when the caller has read it already)."""
     before = uow.get_view(STANDINGS, merchant_id)
     if before is None and code not in WATCHED:
         return
-    industry = (uow.get_view(MERCHANTS, merchant_id) or {}).get("industry") or "other"
+    if known is None:
+        known = uow.get_view(MERCHANTS, merchant_id) or {}
+    industry = known.get("industry") or "other"
     now = None
     if code in WATCHED:
         now = {
