@@ -24,8 +24,15 @@ from eventstore.records import NewEvent, ParkedEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+"""Made once: json.dumps with any option builds a new encoder per call, a tenth of the cost
+of encoding a small view document."""
+
+
 def encode_json(value: dict) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    """Compact, keys sorted, non-ASCII as itself: json.dumps(value, separators=(",", ":"),
+    sort_keys=True, ensure_ascii=False), byte for byte."""
+    return _ENCODER.encode(value)
 
 
 def utc_now() -> datetime:
