@@ -52,7 +52,7 @@ class Level(IntEnum):
         {"tiny": 9.420745638861063e-05, "neg": -1e-05, "big": 1e16, "huge": 1.5e300},
         {"n": 2**64, "m": -(2**63) - 1},
         {1: "int key", 2: "x"},
-        {"level": Level.HIGH, "line": "\u2028\u00e9\U0001f600", "ctl": "\x00\x1f\"\\/"},
+        {"level": Level.HIGH, "line": "\u2028\u00e9\U0001f600", "ctl": '\x00\x1f"\\/'},
         {"text": "0.00001 in a string"},
     ],
 )
