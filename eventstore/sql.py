@@ -259,6 +259,23 @@ class SqlEventStore(EventStore):
         rows = self._rows("get_view", collection, key)
         return self.decode_json(rows[0][0]) if rows else None
 
+    GET_MANY = 500
+    """Keys per query of get_views (below every SQLite build's limit on parameters)."""
+
+    def get_views(self, collection: str, keys: Sequence[str]) -> dict[str, dict]:
+        unique, found = list(dict.fromkeys(keys)), {}
+        mark = self.dialect.placeholder
+        for first in range(0, len(unique), self.GET_MANY):
+            chunk = unique[first : first + self.GET_MANY]
+            query = (
+                f"SELECT key, doc FROM views WHERE collection = {mark}"
+                f" AND key IN ({', '.join([mark] * len(chunk))})"
+            )
+            with self._read_cursor() as cursor:
+                cursor.execute(query, (collection, *chunk))
+                found.update((key, self.decode_json(doc)) for key, doc in cursor.fetchall())
+        return found
+
     def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:
         return [
             (key, self.decode_json(doc))

@@ -183,11 +183,12 @@ def queue(
         streams.append([(prefix, t) for t in tails if stop is None or t < stop])
     merged = list(heapq.merge(*streams, key=lambda row: row[1]))[: limit + 1]
     page, more = merged[:limit], len(merged) > limit
+    # A key names its alert (its tail ends with the id): the page's alerts are read at once.
+    # One changed since its key was read is left out if it is no longer under that key.
+    found = store.get_views(ALERTS, [tail.split("|", 1)[1] for _, tail in page])
     items = []
     for prefix, tail in page:
-        # The key names the alert (its tail ends with the id); the alert is read by id. One
-        # changed since the keys were read is left out if it is no longer under this key.
-        alert = store.get_view(ALERTS, tail.split("|", 1)[1])
+        alert = found.get(tail.split("|", 1)[1])
         if alert is not None and prefix + tail in domain.queue_keys(alert):
             items.append({**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)})
     return {"items": items, "next_after": page[-1][1] if more else None}

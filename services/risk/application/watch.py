@@ -122,12 +122,12 @@ def watched(
         view, prefixes = BY_CODE, [f"{c}/" for c in codes]
     found = _scan(store, view, prefixes, after, limit)
     page, more = found[:limit], len(found) > limit
+    ids = [tail.split("|", 1)[1] for tail, _ in page]
+    standings, names = store.get_views(STANDINGS, ids), store.get_views(MERCHANTS, ids)
     items = []
-    for tail, key in page:
-        merchant_id = tail.split("|", 1)[1]
-        entry = store.get_view(STANDINGS, merchant_id)
+    for merchant_id, (_, key) in zip(ids, page, strict=True):
+        entry = standings.get(merchant_id)
         if entry is None or (view, key) not in _keys(entry):
             continue  # it left the list, or moved, since its key was read
-        known = store.get_view(MERCHANTS, merchant_id) or {}
-        items.append({**entry, "name": known.get("name", "")})
+        items.append({**entry, "name": names.get(merchant_id, {}).get("name", "")})
     return {"items": items, "next_after": page[-1][0] if more else None}
