@@ -263,7 +263,8 @@ class SqlEventStore(EventStore):
     """Keys per query of get_views (below every SQLite build's limit on parameters)."""
 
     def get_views(self, collection: str, keys: Sequence[str]) -> dict[str, dict]:
-        unique, found = list(dict.fromkeys(keys)), {}
+        unique = list(dict.fromkeys(keys))
+        found: dict[str, dict] = {}
         mark = self.dialect.placeholder
         for first in range(0, len(unique), self.GET_MANY):
             chunk = unique[first : first + self.GET_MANY]
