@@ -189,9 +189,16 @@ def queue(
     items = []
     for prefix, tail in page:
         alert = found.get(tail.split("|", 1)[1])
-        if alert is not None and prefix + tail in domain.queue_keys(alert):
+        if alert is not None and prefix == _prefix_of(alert, facet):
             items.append({**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)})
     return {"items": items, "next_after": page[-1][1] if more else None}
+
+
+def _prefix_of(alert: dict, facet: str) -> str:
+    """The prefix of the alert's key under `facet` now (its tail, the opening time and id,
+    never changes)."""
+    value = dict(domain.facet_values(alert))[facet]
+    return f"{facet}|{value}|{alert['status']}|{alert['code']}|"
 
 
 QUEUE_DONE = "alert-queue-v13"
