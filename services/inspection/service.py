@@ -76,7 +76,7 @@ class InspectionService(PlatformService):
 
     def _observe(self, event: IntegrationEvent, uow) -> None:
         at = event.data.get("at") or event.recorded_at
-        classifications.observe(uow, event.type, event.data, at, self.rules)
+        classifications.observe(uow, event.type, event.data, at, self.rules, views=self.store)
 
     @consumes("merchant", "#")
     def on_merchant_event(self, event: IntegrationEvent, uow) -> None:
