@@ -194,6 +194,11 @@ class InspectionService(PlatformService):
         )
 
     @rpc
+    @domain_errors_cross
+    def evidence_inspections(self, evidence_sha256) -> dict:
+        return queries.evidence_inspections(self.store, evidence_sha256)
+
+    @rpc
     def merchant_code(self, merchant_id, at=None) -> dict:
         return codes.merchant_code(
             merchant_id,

@@ -210,6 +210,10 @@ def test_the_figures_read_the_years_rows(store):
     visits.submit_rectification(
         this_year, "m-D-000", "a" * 64, "", store=store, rules=RULES, now=NOW
     )
+    (named,) = queries.evidence_inspections(store, "a" * 64)["items"]
+    assert (named["inspection_id"], named["merchant_id"]) == (this_year, "m-D-000")
+    assert sorted(named["inspectors"]) == ["i-1", "i-2"]
+    assert queries.evidence_inspections(store, "b" * 64)["items"] == []
     visits.accept_rectification(this_year, "r", store=store, rules=RULES, now=NOW)
     assert queries.stats(store, 2026, RULES, "2026-03-08")["overdue_rectifications"] == 0
     assert f"2026/due/2026-03-07/{this_year}" not in dict(all_rows(store, BY_YEAR))

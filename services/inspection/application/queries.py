@@ -7,6 +7,7 @@ from collections import Counter
 from eventstore import EventStore
 from services.domain_errors import InvalidInput, NotFound
 from services.inspection.application.store import (
+    BY_EVIDENCE,
     BY_INSPECTOR,
     BY_MERCHANT,
     BY_PLAN,
@@ -89,6 +90,22 @@ def inspections(
     page = keyset_page(store.list_views, collection, f"{value}/", after or "", _limit(limit))
     items = [store.get_view(INSPECTIONS, ref["id"]) for _, ref in page["rows"]]
     return {"items": [i for i in items if i is not None], "next_after": page["next_after"]}
+
+
+def evidence_inspections(store: EventStore, evidence_sha256: str) -> dict:
+    """The inspections whose rectification names the evidence file, each {inspection_id,
+    merchant_id, inspectors}: who besides its uploader and the regulators may read it."""
+    if not isinstance(evidence_sha256, str) or "/" in evidence_sha256:
+        raise InvalidInput("evidence_sha256 is 64 lowercase hex", "invalid_evidence")
+    prefix, items = f"{evidence_sha256}/", []
+    page = store.list_views(BY_EVIDENCE, prefix, MAX_PAGE)
+    for key, ref in page:
+        if not key.startswith(prefix):
+            break
+        doc = store.get_view(INSPECTIONS, ref["id"])
+        if doc is not None:
+            items.append({k: doc[k] for k in ("inspection_id", "merchant_id", "inspectors")})
+    return {"items": items}
 
 
 def published(store: EventStore, merchant_id: str, after: str = "", limit: int = 100) -> dict:
