@@ -163,7 +163,8 @@ def observe(
 
 def refunded_merchants(views: EventStore, day: str) -> set[str]:
     """The merchants with a refund on `day`, from its rows `<day>/<merchant>/<card>`."""
-    prefix, found, after = f"{day}/", set(), f"{day}/"
+    prefix, after = f"{day}/", f"{day}/"
+    found: set[str] = set()
     while rows := views.list_views(REFUNDS_BY_DAY, after, 1000):
         for key, _ in rows:
             if not key.startswith(prefix):
