@@ -11,7 +11,6 @@ have no gaps, so a reader paging by position never misses an event that commits 
 
 from __future__ import annotations
 
-import json
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -19,13 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventstore.errors import AlreadyProcessed, ConcurrencyError, EventStoreError
+from eventstore.jsoncodec import decode_json, encode_json
 from eventstore.port import EventStore, UnitOfWork, ViewPage
 from eventstore.records import NewEvent, ParkedEvent, RecordedEvent, Tracking
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
-
-
-def encode_json(value: dict) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def utc_now() -> datetime:
@@ -177,7 +173,7 @@ class SqlEventStore(EventStore):
         return value
 
     def decode_json(self, value: Any) -> dict:
-        return json.loads(value) if isinstance(value, str | bytes) else value
+        return decode_json(value) if isinstance(value, str | bytes) else value
 
     # --- the port ------------------------------------------------------------------------
     @contextmanager
@@ -262,6 +258,24 @@ class SqlEventStore(EventStore):
     def get_view(self, collection: str, key: str) -> dict | None:
         rows = self._rows("get_view", collection, key)
         return self.decode_json(rows[0][0]) if rows else None
+
+    GET_MANY = 500
+    """Keys per query of get_views (below every SQLite build's limit on parameters)."""
+
+    def get_views(self, collection: str, keys: Sequence[str]) -> dict[str, dict]:
+        unique = list(dict.fromkeys(keys))
+        found: dict[str, dict] = {}
+        mark = self.dialect.placeholder
+        for first in range(0, len(unique), self.GET_MANY):
+            chunk = unique[first : first + self.GET_MANY]
+            query = (
+                f"SELECT key, doc FROM views WHERE collection = {mark}"
+                f" AND key IN ({', '.join([mark] * len(chunk))})"
+            )
+            with self._read_cursor() as cursor:
+                cursor.execute(query, (collection, *chunk))
+                found.update((key, self.decode_json(doc)) for key, doc in cursor.fetchall())
+        return found
 
     def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:
         return [

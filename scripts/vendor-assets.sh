@@ -46,6 +46,11 @@ copy qrcode-generator qrcode-generator dist/qrcode.mjs
   sed -n '1,16p' "$MODULES/qrcode-generator/dist/qrcode.mjs"
 } >"$VENDOR/qrcode-generator/LICENSE"
 
+# jsQR: the inspector's page decodes the merchant's check-in QR from the camera with it (a
+# classic UMD script: window.jsQR), loaded only when the camera is started.
+copy jsqr jsqr dist/jsQR.js
+copy jsqr jsqr LICENSE LICENSE
+
 # The manifest: every vendored file with its package's locked version and its sha256.
 (cd "$VENDOR" && node - "$WEB/package-lock.json" <<'JS'
 const fs = require("fs");

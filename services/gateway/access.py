@@ -160,14 +160,25 @@ def visible_inspection(
 ) -> dict[str, Any]:
     """An inspection is seen by regulators, by the inspectors it is assigned to, and by the
     merchant it inspects; an inspector sees no other inspector's inspections."""
-    if not (
-        caller.role == "regulator"
-        or caller.role == "inspector"
-        and caller.subject in (inspection.get("inspectors") or ())
-        or is_merchant_itself(caller, inspection.get("merchant_id", ""))
+    if caller.role == "regulator" or (
+        caller.role == "inspector" and caller.subject in (inspection.get("inspectors") or ())
     ):
-        raise hidden(f"no inspection {inspection_id}")
-    return inspection
+        return inspection
+    if is_merchant_itself(caller, inspection.get("merchant_id", "")) and announced(inspection):
+        return as_merchant_sees(inspection)
+    raise hidden(f"no inspection {inspection_id}")
+
+
+def announced(inspection: dict[str, Any]) -> bool:
+    """A visit the merchant may know of: once an inspector checked in (one told beforehand
+    who is coming, and when, is no random inspection); a data check once recorded."""
+    return inspection.get("status") not in ("planned", "drawn")
+
+
+def as_merchant_sees(inspection: dict[str, Any]) -> dict[str, Any]:
+    """The merchant's view: who was drawn stays with the regulators (those who came are in
+    the check-ins)."""
+    return {**inspection, "inspectors": []}
 
 
 def sees_classification_reasons(caller: Principal | None, merchant_id: str) -> bool:

@@ -383,10 +383,11 @@ class InspectionClient(_Client):
         return self._call("inspectors", department)
 
     def open_plan(
-        self, department: str, period: str, kind: str, by: str, metadata: Metadata
+        self, department: str, period: str, kind: str, by: str, metadata: Metadata, reason: str
     ) -> Json:
-        """{plan_id, status: "committed", seed_commitment, eligible_hash, ledger_event_id}."""
-        return self._call("open_plan", department, period, kind, by, metadata)
+        """{plan_id, status: "committed", seed_commitment, eligible_hash, ledger_event_id};
+        409 plan_exists for a second routine plan of a department and period."""
+        return self._call("open_plan", department, period, kind, by, metadata, reason)
 
     def draw(self, plan_id: str, by: str, metadata: Metadata) -> Json:
         """{plan_id, seed, eligible, inspections, unstaffed}; the same again on a repeat;
@@ -409,10 +410,13 @@ class InspectionClient(_Client):
         assignee: str | None = None,
         merchant_id: str | None = None,
         plan_id: str | None = None,
+        announced_only: bool = False,
     ) -> Json:
-        """One of `assignee` (an inspector's id), `merchant_id` or `plan_id`."""
+        """One of `assignee` (an inspector's id), `merchant_id` or `plan_id`; with
+        `announced_only`, only what the merchant may know of (checked in, data checked)."""
         return self._call(
             "inspections",
+            announced_only=announced_only,
             assignee=assignee,
             merchant_id=merchant_id,
             plan_id=plan_id,

@@ -100,7 +100,11 @@ def inspectors():
     status=201,
     body=PlanRequest,
     errors=(400, 409, 422),
-    says={400: "invalid_department, invalid_period (YYYY or YYYYQn), invalid_kind"},
+    says={
+        400: "invalid_department, invalid_period (YYYY or YYYYQn), invalid_kind, "
+        "reason_required (a special plan)",
+        409: "plan_exists: the department's routine plan for the period is open already",
+    },
 )
 @require("regulator")
 @idempotent
@@ -111,7 +115,12 @@ def open_plan():
     if body["kind"] not in KINDS:
         raise ApiError(400, "invalid_kind", f"kind must be one of {', '.join(KINDS)}")
     plan = clients().inspection.open_plan(
-        department_of(body["department"]), body["period"], body["kind"], actor(), metadata()
+        department_of(body["department"]),
+        body["period"],
+        body["kind"],
+        actor(),
+        metadata(),
+        body["reason"],
     )
     return jsonify(Plan().dump(plan)), 201
 

@@ -51,6 +51,8 @@ def _which(args: dict) -> dict[str, str]:
             raise ApiError(403, "forbidden", "a plan's inspections are for regulators")
         return {"plan_id": args["plan_id"]}
     access.only_itself(caller, args["merchant_id"])
+    if caller.role == "merchant":  # never a visit before the inspectors are at the door
+        return {"merchant_id": args["merchant_id"], "announced_only": True}
     return {"merchant_id": args["merchant_id"]}
 
 
@@ -72,9 +74,11 @@ def _which(args: dict) -> dict[str, str]:
 def inspections():
     args = query(InspectionQuery())
     which = _which(args)
-    scope = "inspections/" + "/".join(f"{k}={v}" for k, v in which.items())
+    scope = "inspections/" + "/".join(f"{k}={v}" for k, v in which.items() if k != "announced_only")
     after, limit = page_args(args, scope)
     page = clients().inspection.inspections(after, limit, **which)
+    if which.get("announced_only"):
+        page = {**page, "items": [access.as_merchant_sees(item) for item in page["items"]]}
     return jsonify(InspectionList().dump(page_body(page, scope)))
 
 
@@ -95,7 +99,12 @@ def public():
 
 
 def _visible(inspection_id: str) -> dict:
-    found = clients().inspection.inspection(inspection_id)
+    try:
+        found = clients().inspection.inspection(inspection_id)
+    except ApiError as refused:
+        if refused.status == 404:  # word for word the answer for one the caller may not see
+            raise access.hidden(f"no inspection {inspection_id}") from None
+        raise
     return access.visible_inspection(principal(), inspection_id, found)
 
 

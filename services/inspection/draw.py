@@ -1,9 +1,10 @@
 """Re-run a published inspection draw: `python -m services.inspection.draw --seed SEED
 --eligible FILE [--shares A=5,B=20,C=60,D=100] [--periods 4] [--kind routine|special]`.
 
-FILE holds the plan's `eligible` as JSON (`-` reads standard input). Prints the canonical JSON
-of `{"inspections": [...], "unstaffed": [...]}` and a newline; exits 2 on bad input. Needs only
-the standard library and this package's domain module.
+FILE holds the plan's `eligible` as JSON (`-` reads standard input); the platform's lists carry
+their own rules (shares, periods, modes, inspectors per visit), which the flags may not change.
+Prints the canonical JSON of `{"inspections": [...], "unstaffed": [...]}` and a newline; exits
+2 on bad input. Needs only the standard library and this package's domain module.
 """
 
 from __future__ import annotations
@@ -42,14 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shares",
         type=_shares,
-        default=dict(DEFAULTS.shares),
-        help=f"percent per tier and year (default {default_shares})",
+        default=None,
+        help=f"percent per tier and year, for a list without its own rules (default "
+        f"{default_shares})",
     )
     parser.add_argument(
         "--periods",
         type=int,
-        default=DEFAULTS.periods,
-        help=f"plan periods a year (default {DEFAULTS.periods})",
+        default=None,
+        help=f"plan periods a year, for a list without its own rules (default {DEFAULTS.periods})",
     )
     parser.add_argument(
         "--kind",
@@ -64,8 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with open(args.eligible, encoding="utf-8") as file:
                 eligible = json.load(file, parse_float=_no_floats, parse_constant=_no_floats)
-        rules = DrawRules(shares=args.shares, periods=args.periods)
-        result = draw(args.seed, eligible, rules, kind=args.kind)
+        given = None
+        if args.shares is not None or args.periods is not None:
+            given = DrawRules(
+                shares=args.shares or dict(DEFAULTS.shares),
+                periods=DEFAULTS.periods if args.periods is None else args.periods,
+            )
+        result = draw(args.seed, eligible, given, kind=args.kind)
     except (OSError, ValueError, InvalidInput) as error:
         print(f"draw: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2

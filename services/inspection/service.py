@@ -136,12 +136,13 @@ class InspectionService(PlatformService):
 
     @rpc
     @domain_errors_cross
-    def open_plan(self, department, period, kind, by, metadata=None) -> dict:
+    def open_plan(self, department, period, kind, by, metadata=None, reason="") -> dict:
         return commands.open_plan(
             department,
             period,
             kind,
             by,
+            reason=reason,
             store=self.store,
             classifications=self._classifications(),
             rules=self.rules,
@@ -182,7 +183,13 @@ class InspectionService(PlatformService):
     @rpc
     @domain_errors_cross
     def inspections(
-        self, assignee=None, merchant_id=None, plan_id=None, after="", limit=100
+        self,
+        assignee=None,
+        merchant_id=None,
+        plan_id=None,
+        after="",
+        limit=100,
+        announced_only=False,
     ) -> dict:
         return queries.inspections(
             self.store,
@@ -191,6 +198,7 @@ class InspectionService(PlatformService):
             plan_id=plan_id,
             after=after,
             limit=limit,
+            announced_only=announced_only,
         )
 
     @rpc

@@ -80,8 +80,9 @@ class SigningKey(DependencyProvider):
 
 class RiskStore(EventStoreDependency):
     """The service's store; complaints from before the consumers' lists and alerts from before
-    the queue are listed at start, and a store from before the city's and the lists' views has
-    them filled once."""
+    the queue are listed at start, a store from before the city's and the lists' views has
+    them filled once, and one from before the queue's and watch list's keys held references
+    has them compacted once."""
 
     def setup(self) -> None:
         super().setup()
@@ -89,6 +90,7 @@ class RiskStore(EventStoreDependency):
         projections.backfill_consumer_index(self.store)
         backfill.fill_views(self.store, now=now())
         alerts.backfill_queue(self.store)
+        backfill.compact_views(self.store, now=now())
 
 
 class RiskService(PlatformService):

@@ -312,6 +312,22 @@ class ViewStoreConformance(StoreUnderTest):
             assert uow.get_view("stats", "m2") is None
         assert [k for k, _ in store.list_views("stats")] == ["a9", "m1", "m3"]
 
+    def test_get_views_reads_the_keys_that_exist_at_once(self, store):
+        with store.unit_of_work() as uow:
+            for key in ("k1", "k2", "k3"):
+                uow.put_view("many", key, {"k": key})
+            uow.put_view("elsewhere", "k1", {"k": "no"})
+        assert store.get_views("many", ["k3", "nope", "k1", "k3"]) == {
+            "k3": {"k": "k3"},
+            "k1": {"k": "k1"},
+        }
+        assert store.get_views("many", []) == {}
+        keys = [f"x{i:04d}" for i in range(1203)]  # more than one query's worth
+        with store.unit_of_work() as uow:
+            for key in keys:
+                uow.put_view("many", key, {"k": key})
+        assert store.get_views("many", keys[::-1]) == {key: {"k": key} for key in keys}
+
     def test_a_unit_of_work_reads_its_own_view_writes(self, store):
         with store.unit_of_work() as uow:
             uow.put_view("caps", "u1", {"bought": 1})

@@ -712,7 +712,7 @@ TABLE = {
         "POST",
         lambda w: (
             "/api/v1/inspection/plans",
-            {"department": "sports", "period": "2026Q4", "kind": "special"},
+            {"department": "sports", "period": "2026Q4", "kind": "special", "reason": "专项"},
             None,
         ),
         row({"regulator": 201}, 403),
@@ -879,7 +879,7 @@ def world(tmp_path, amqp_uri):
         built.evidence = _evidence(built)
         built.plan_id = built.post(
             "/api/v1/inspection/plans",
-            {"department": "sports", "period": "2026Q3", "kind": "special"},
+            {"department": "sports", "period": "2026Q3", "kind": "special", "reason": "专项"},
             "regulator",
         )["plan_id"]
         wait_until(

@@ -33,7 +33,7 @@ INSPECTION = {
     "plan_id": "p-1",
     "mode": "visit",
     "inspectors": ["ins-a", "ins-b"],
-    "status": "drawn",
+    "status": "checked_in",
 }
 MERCHANT = {
     "merchant_id": "m-1",
@@ -181,7 +181,7 @@ def test_a_plan_is_for_the_regulators_department_unless_it_names_one(client, poo
     assert post(client, "/api/v1/inspection/plans", {"period": "2026Q1"}, sports).status_code == 201
     args, _ = pool.last("inspection.open_plan")
     assert args[:4] == ("sports", "2026Q1", "routine", "regulator:r-1")
-    body = {"period": "2026", "kind": "special", "department": "samr"}
+    body = {"period": "2026", "kind": "special", "department": "samr", "reason": "投诉线索"}
     assert post(client, "/api/v1/inspection/plans", body, sports).status_code == 201
     assert pool.last("inspection.open_plan")[0][:3] == ("samr", "2026", "special")
     nameless = login(client, "regulator", "r-2")
@@ -257,6 +257,28 @@ def test_an_inspection_is_seen_by_its_inspectors_its_merchant_and_regulators(cli
             assert "ins-a" not in answer.get_data(as_text=True)
 
 
+def test_a_merchant_learns_of_a_visit_only_when_the_inspectors_check_in(client, pool):
+    """A random visit told beforehand (and by whom) is no random visit: before any check-in
+    the merchant gets the unknown id's answer, word for word, and never the drawn pair."""
+    merchant = login(client, "merchant", "m-1")
+    planned = {**INSPECTION, "status": "planned"}
+    pool.answers["inspection.inspection"] = lambda inspection_id: dict(planned)
+    hidden = client.get("/api/v1/inspections/i-1", headers=merchant)
+    pool.answers["inspection.inspection"] = ServiceError(
+        "not_found", "inspection_not_found", "no inspection i-9", {}
+    )
+    unknown = client.get("/api/v1/inspections/i-9", headers=merchant)
+    for answer in (hidden, unknown):
+        assert answer.status_code == 404
+        assert answer.get_json()["error"]["code"] == "not_found"
+        assert "ins-a" not in answer.get_data(as_text=True)
+    pool.answers["inspection.inspection"] = lambda inspection_id: dict(INSPECTION)
+    seen = client.get("/api/v1/inspections/i-1", headers=merchant).get_json()
+    assert seen["status"] == "checked_in" and seen["inspectors"] == []
+    regulator = client.get("/api/v1/inspections/i-1", headers=login(client, "regulator", "r"))
+    assert regulator.get_json()["inspectors"] == ["ins-a", "ins-b"]
+
+
 def test_each_caller_lists_only_what_it_may(client, pool):
     inspector = login(client, "inspector", "ins-a")
     assert client.get("/api/v1/inspections?mine=1", headers=inspector).status_code == 200
@@ -272,8 +294,11 @@ def test_each_caller_lists_only_what_it_may(client, pool):
         answer = client.get(url, headers=headers)
         assert answer.status_code == status, (url, answer.get_json())
     merchant = login(client, "merchant", "m-1")
-    assert client.get("/api/v1/inspections?merchant_id=m-1", headers=merchant).status_code == 200
+    own = client.get("/api/v1/inspections?merchant_id=m-1", headers=merchant)
+    assert own.status_code == 200
     assert pool.last("inspection.inspections")[1]["merchant_id"] == "m-1"
+    assert pool.last("inspection.inspections")[1]["announced_only"] is True
+    assert [i["inspectors"] for i in own.get_json()["items"]] == [[]], "who was drawn: hidden"
     regulator = login(client, "regulator", "r")
     assert client.get("/api/v1/inspections?plan_id=p-1", headers=regulator).status_code == 200
     assert pool.last("inspection.inspections")[1]["plan_id"] == "p-1"

@@ -112,7 +112,12 @@ def drawn(client, regulator, department, kind, period="2026"):
     plan = post(
         client,
         "/api/v1/inspection/plans",
-        {"department": department, "period": period, "kind": kind},
+        {
+            "department": department,
+            "period": period,
+            "kind": kind,
+            **({"reason": "消费者投诉线索"} if kind == "special" else {}),
+        },
         regulator,
         expect=201,
     )

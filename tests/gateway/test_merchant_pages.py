@@ -22,6 +22,7 @@ ROUTES = {
     "/merchant/products": "商品与优惠",
     "/merchant/counter": "柜台核销",
     "/merchant/complaints": "投诉处理",
+    "/merchant/inspections": "监督检查",
 }
 
 

@@ -48,7 +48,7 @@ def test_every_vendored_file_matches_its_manifest_and_the_locked_version():
     for name, version in pinned.items():
         assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name} is not pinned exactly"
         assert lock[f"node_modules/{name}"]["version"] == version
-    assert {"weui", "echarts", "qrcode-generator"} <= {e["name"] for e in manifest}
+    assert {"weui", "echarts", "qrcode-generator", "jsqr"} <= {e["name"] for e in manifest}
 
 
 def test_every_answerable_error_code_has_a_chinese_message():

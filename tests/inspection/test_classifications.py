@@ -253,3 +253,24 @@ def test_eligible_lists_mark_white_listed_and_at_quota(store):
         with pytest.raises(InvalidInput) as refused:
             cls.eligible_merchants(store, *bad)
         assert refused.value.code == code_
+
+
+def test_a_sweep_never_overwrites_a_finding_folded_while_it_ran(store):
+    """The timer lists a page of facts, then reclassifies it: a finding recorded between the
+    two (a consumer's unit of work) is kept, not lost to the page's older copy."""
+    merchant(store, "m-1")
+    code(store, "m-1", "green", START)
+    listed = store.list_views
+
+    def list_then_a_finding_arrives(collection, after, limit):
+        rows = listed(collection, after, limit)
+        if collection == cls.FACTS and rows:
+            finding = {"merchant_id": "m-1", "inspection_id": "in-1", "finding": "serious"}
+            feed(store, "inspection.ResultRecorded.v1", finding, START + timedelta(days=1))
+        return rows
+
+    store.list_views = list_then_a_finding_arrives
+    cls.reclassify_all(store, RULES, START + timedelta(days=2))
+    store.list_views = listed
+    shown = cls.get(store, "m-1")
+    assert shown["credit_grade"] == "D", shown["reasons"]

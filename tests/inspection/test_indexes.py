@@ -129,6 +129,7 @@ def visit(store, correlation, tier="D", now=NOW):
         "2026Q1",
         "special",
         "r",
+        reason="投诉线索",
         store=store,
         classifications=classified,
         rules=RULES,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from types import MappingProxyType
 
 import pytest
 
 from services.domain_errors import Conflict, InvalidInput, NotFound
+from services.inspection import draw as cli
 from services.inspection.application import commands, queries
 from services.inspection.application.store import CODEC, PLAN_SECRETS
 from services.inspection.domain.draw import DrawRules, canonical, draw
@@ -41,6 +44,7 @@ def open_plan(store, classifications, department="samr", period="2026Q1", kind="
         period,
         kind,
         "r-1",
+        reason="专项行动" if kind == "special" else "",
         store=store,
         classifications=classifications,
         rules=RULES,
@@ -199,3 +203,69 @@ def test_visits_of_two_departments_to_one_merchant_merge_into_a_joint_visit(stor
     assert len(visits) == 2
     a, b = visits
     assert a["joint_with"] == [b["inspection_id"]] and b["joint_with"] == [a["inspection_id"]]
+
+
+def _draw_now(store, opened, classified, rules=RULES):
+    return commands.draw(
+        opened["plan_id"],
+        "r-1",
+        store=store,
+        ledger=FakeLedger(),
+        classifications=classified,
+        rules=rules,
+        now=NOW,
+    )
+
+
+def test_a_yearly_plan_is_rerun_from_its_published_inputs_alone(store, tmp_path, capsys):
+    """The list carries the draw's rules: a year's plan draws a year's share, and the CLI,
+    given only the seed and the list, draws the same (it once assumed quarters)."""
+    enrol(store, "i-1", "i-2", "i-3")
+    classified = FakeClassifications(merchants("C", 20) + merchants("D", 2))
+    answer = _draw_now(store, open_plan(store, classified, period="2026"), classified)
+    assert len(answer["inspections"]) == 12 + 2  # ceil(20*60/100), ceil(2*100/100)
+    assert answer["eligible"]["rules"]["periods"] == 1
+    listed = tmp_path / "eligible.json"
+    listed.write_text(json.dumps(answer["eligible"]))
+    assert cli.main(["--seed", answer["seed"], "--eligible", str(listed)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {"inspections": answer["inspections"], "unstaffed": answer["unstaffed"]}
+    # Rules given that differ from the list's own are refused, not silently applied.
+    assert cli.main(["--seed", answer["seed"], "--eligible", str(listed), "--periods", "4"]) == 2
+
+
+def test_a_policy_changed_between_commitment_and_draw_changes_nothing(store):
+    enrol(store, "i-1", "i-2", "i-3")
+    classified = FakeClassifications(merchants("C", 20))
+    opened = open_plan(store, classified)
+    changed = dataclasses.replace(
+        RULES, sampling_percent=MappingProxyType({"A": 0, "B": 0, "C": 100, "D": 100})
+    )
+    answer = _draw_now(store, opened, classified, rules=changed)
+    assert len(answer["inspections"]) == 3  # ceil(20*60/400): the committed share, not 100%
+    assert hashlib.sha256(canonical(answer["eligible"])).hexdigest() == opened["eligible_hash"]
+
+
+def test_a_department_has_one_routine_plan_a_period_and_special_ones_need_a_reason(store):
+    """Opening the routine plan again would be a fresh seed: a draw again until it suits."""
+    classified = FakeClassifications(merchants("C", 3))
+    first = open_plan(store, classified, "samr", "2026Q2")
+    with pytest.raises(Conflict) as again:
+        open_plan(store, classified, "samr", "2026Q2")
+    assert again.value.code == "plan_exists" and first["plan_id"] in again.value.message
+    assert open_plan(store, classified, "education", "2026Q2")["plan_id"] != first["plan_id"]
+    with pytest.raises(InvalidInput) as no_reason:
+        commands.open_plan(
+            "samr",
+            "2026Q2",
+            "special",
+            "r-1",
+            reason="  ",
+            store=store,
+            classifications=classified,
+            rules=RULES,
+            now=NOW,
+        )
+    assert no_reason.value.code == "reason_required"
+    special = open_plan(store, classified, "samr", "2026Q2", "special")
+    assert queries.plan(store, special["plan_id"])["reason"] == "专项行动"

@@ -111,8 +111,8 @@ def test_commitment_notarised_before_the_draw_then_visits_to_publication(platfor
     inspection = proxy.inspection
     for inspector_id in ("i-1", "i-2"):
         inspection.enrol_inspector(inspector_id, "samr", [], "r-1", {})
-    first = inspection.open_plan("samr", "2026", "special", "r-1", {"correlation_id": "a"})
-    second = inspection.open_plan("samr", "2026", "special", "r-1", {"correlation_id": "b"})
+    first = inspection.open_plan("samr", "2026", "special", "r-1", {"correlation_id": "a"}, "投诉")
+    second = inspection.open_plan("samr", "2026", "special", "r-1", {"correlation_id": "b"}, "投诉")
     drawn = _draw(proxy, first["plan_id"])
     assert _draw(proxy, first["plan_id"]) == drawn  # idempotent
 

@@ -43,6 +43,7 @@ def visit(store, department, now, tier="D", correlation="c-1", period="2026Q1"):
         period,
         "special",
         "r",
+        reason="投诉线索",
         store=store,
         classifications=classified,
         rules=RULES,

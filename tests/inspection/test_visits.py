@@ -38,6 +38,7 @@ def drawn_visit(store, tier="D", period="2026Q1", now=NOW, correlation="c-1"):
         period,
         "special",
         "r",
+        reason="投诉线索",
         store=store,
         classifications=classified,
         rules=RULES,

@@ -14,7 +14,7 @@ import mimetypes
 
 from flask import Blueprint, Flask, Response, request, url_for
 
-from services.gateway.pages import consumer, merchant, public, regulator
+from services.gateway.pages import consumer, inspector, merchant, public, regulator
 
 assets = Blueprint(
     "assets",
@@ -30,6 +30,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     consumer.blueprint,  # /app/: the consumer's pages
     merchant.blueprint,  # /merchant/: the merchant's counter console
     regulator.blueprint,  # /regulator/: the regulator's workbench
+    inspector.blueprint,  # /inspector/: the inspector's phone page (e码查 check-in, results)
 )
 """Every blueprint that serves pages or their files; none of their routes is an API route."""
 

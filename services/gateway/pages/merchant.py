@@ -1,7 +1,8 @@
 """The merchant's console `/merchant/` (desktop and tablet): its overview (health code,
-figures as charts, payouts, credit report), products and promotions, the counter, and the
-complaints about it. The pages are shells: their scripts (static/js/merchant/) ask the public
-API as the logged-in merchant, whose token's subject is its merchant_id."""
+figures as charts, payouts, credit report), products and promotions, the counter, the
+complaints about it, and its inspections (the e码查 check-in code, rectifications). The
+pages are shells: their scripts (static/js/merchant/) ask the public API as the logged-in
+merchant, whose token's subject is its merchant_id."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ SECTIONS = (
     ("products", "/merchant/products", "商品与优惠"),
     ("counter", "/merchant/counter", "柜台核销"),
     ("complaints", "/merchant/complaints", "投诉处理"),
+    ("inspections", "/merchant/inspections", "监督检查"),
 )
 """The console's navigation, in order: (page, path, its name)."""
 
@@ -40,3 +42,8 @@ def counter():
 @blueprint.get("/complaints")
 def complaints():
     return _page("complaints.html", "complaints")
+
+
+@blueprint.get("/inspections")
+def inspections():
+    return _page("inspections.html", "inspections")

@@ -1,6 +1,8 @@
 """The regulator's workbench `/regulator/` (信用监管驾驶舱; desktop first, usable on a phone):
 the city at a glance with the 风险预警名单, the alert queue worked step by step, a merchant's
-drill-down with its actions, and the daily reconciliation. The pages are shells: their scripts
+drill-down with its actions, and the daily reconciliation; and the inspections (issue 14): the
+department's plans with their verifiable 双随机 draw, each inspection with its rectification,
+the roster of inspectors and the year's figures. The pages are shells: their scripts
 (static/js/regulator/) ask the public API as the logged-in regulator."""
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ SECTIONS = (
     ("alerts", "/regulator/alerts", "预警处置"),
     ("merchants", "/regulator/merchants", "商户查询"),
     ("reconciliation", "/regulator/reconciliation", "资金对账"),
+    ("plans", "/regulator/inspection/plans", "检查计划"),
+    ("inspectors", "/regulator/inspection/inspectors", "检查人员"),
+    ("inspection-stats", "/regulator/inspection/stats", "检查统计"),
 )
 """The workbench's navigation, in order: (page, path, its name)."""
 
@@ -46,3 +51,30 @@ def merchant(merchant_id: str):
 @blueprint.get("/reconciliation")
 def reconciliation():
     return _page("reconciliation.html", "reconciliation")
+
+
+@blueprint.get("/inspection/plans")
+def plans():
+    return _page("inspection_plans.html", "plans")
+
+
+@blueprint.get("/inspection/plans/<plan_id>")
+def plan(plan_id: str):
+    """A plan, its draw and how to verify it; its id goes to the script escaped."""
+    return _page("inspection_plan.html", "plans", plan_id=plan_id)
+
+
+@blueprint.get("/inspections/<inspection_id>")
+def inspection(inspection_id: str):
+    """An inspection: check-ins, result, joint visits, the rectification and its acceptance."""
+    return _page("inspection.html", "plans", inspection_id=inspection_id)
+
+
+@blueprint.get("/inspection/inspectors")
+def inspectors():
+    return _page("inspectors.html", "inspectors")
+
+
+@blueprint.get("/inspection/stats")
+def inspection_stats():
+    return _page("inspection_stats.html", "inspection-stats")

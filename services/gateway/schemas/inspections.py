@@ -41,6 +41,14 @@ class PlanRequest(StrictSchema):
         validate=validate.Length(max=16),
         metadata={"description": "routine (default) or special (400 invalid_kind)"},
     )
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=500),
+        metadata={
+            "description": "why (a complaint, a campaign): required for a special plan "
+            "(400 reason_required), which visits beyond the quotas and the white list"
+        },
+    )
 
 
 class InspectorEnrolment(StrictSchema):
@@ -173,6 +181,7 @@ class Plan(StrictSchema):
     department = fields.String()
     period = fields.String()
     kind = fields.String()
+    reason = fields.String(load_default="", metadata={"description": "why a special plan"})
     seed_commitment = fields.String(metadata={"description": "hex SHA-256 of the seed"})
     eligible_hash = fields.String(metadata={"description": "hex SHA-256 of `eligible`"})
     ledger_event_id = fields.String(metadata={"description": "the commitment's ledger entry"})

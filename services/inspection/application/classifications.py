@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from eventstore import EventStore, UnitOfWork
+from eventstore import EventStore, NewEvent, UnitOfWork
 from eventstore.codec import EventCodec
 from services.domain_errors import BusinessRuleViolation, InvalidInput, NotFound
 from services.inspection.domain.calendar import china_year
@@ -353,29 +353,48 @@ def set_white_list(
                 "not_tier_a",
                 {"tier": doc["tier"]},
             )
-        facts = MerchantFacts.from_doc(facts_doc)
-        facts.white_listed = white_listed
-        uow.put_view(FACTS, merchant_id, facts.as_doc())
-        at = now.isoformat()
-        reasons = [r for r in doc["reasons"] if r["rule"] != "white_list"]
-        events = [
-            WhiteListChanged(merchant_id, white_listed, reason.strip(), by, at),
-            ClassificationChanged(
-                merchant_id,
-                doc["risk_class"],
-                doc["credit_grade"],
-                doc["tier"],
-                white_listed,
-                doc["quota_year"],
-                reasons,
-                at,
-            ),
-        ]
-        uow.append(stream(merchant_id), [CODEC.encode(e, metadata) for e in events], doc["version"])
-        doc = {**doc, "white_listed": white_listed, "reasons": reasons, "as_of": at}
-        doc["version"] += len(events)
-        uow.put_view(CLASSIFICATIONS, merchant_id, doc)
+        doc = white_list(
+            uow,
+            doc,
+            facts_doc,
+            WhiteListChanged(merchant_id, white_listed, reason.strip(), by, now.isoformat()),
+            metadata,
+        )
     return _public(doc)
+
+
+def white_list(
+    uow: UnitOfWork,
+    doc: dict,
+    facts_doc: dict,
+    event: WhiteListChanged,
+    metadata: dict | None = None,
+    event_id: str | None = None,
+) -> dict:
+    """Records a regulator's white-listing (checked by `set_white_list`, or copied with its
+    `event_id` by the replay): facts, events and view; returns the view."""
+    facts = MerchantFacts.from_doc(facts_doc)
+    facts.white_listed = event.white_listed
+    uow.put_view(FACTS, event.merchant_id, facts.as_doc())
+    reasons = [r for r in doc["reasons"] if r["rule"] != "white_list"]
+    listed = CODEC.encode(event, metadata)
+    if event_id is not None:
+        listed = NewEvent(listed.type, listed.data, listed.metadata, event_id)
+    changed = ClassificationChanged(
+        event.merchant_id,
+        doc["risk_class"],
+        doc["credit_grade"],
+        doc["tier"],
+        event.white_listed,
+        doc["quota_year"],
+        reasons,
+        event.at,
+    )
+    uow.append(stream(event.merchant_id), [listed, CODEC.encode(changed, metadata)], doc["version"])
+    doc = {**doc, "white_listed": event.white_listed, "reasons": reasons, "as_of": event.at}
+    doc["version"] += 2
+    uow.put_view(CLASSIFICATIONS, event.merchant_id, doc)
+    return doc
 
 
 def reclassify_all(
@@ -388,10 +407,18 @@ def reclassify_all(
     after = ""
     while rows := store.list_views(FACTS, after, batch):
         with store.unit_of_work() as uow:
-            for _, doc in rows:
-                facts = MerchantFacts.from_doc(doc)
-                prune(facts, now.date(), keep_days(rules))
-                changed += _classify(uow, facts, now, rules, None, stored_facts=doc)
+            for key, listed in rows:
+                # Read again inside the unit of work: an event folded since the page was
+                # listed (a finding, a refund) must not be overwritten by the older facts.
+                changed += reclassify(uow, uow.get_view(FACTS, key) or listed, now, rules)
                 merchants += 1
         after = rows[-1][0]
     return {"merchants": merchants, "changed": changed}
+
+
+def reclassify(uow: UnitOfWork, facts_doc: dict, now: datetime, rules: InspectionRules) -> bool:
+    """One merchant's stored facts again at `now`, as the timer does; True when a
+    ClassificationChanged was written."""
+    facts = MerchantFacts.from_doc(facts_doc)
+    prune(facts, now.date(), keep_days(rules))
+    return _classify(uow, facts, now, rules, None, stored_facts=facts_doc)

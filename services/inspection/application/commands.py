@@ -18,6 +18,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 
 from eventstore import NO_STREAM, EventStore
@@ -46,6 +47,7 @@ from services.inspection.domain.events import (
 )
 from services.inspection.domain.rules import InspectionRules
 from services.inspection.domain.visits import inspector_blocked
+from services.paging import CHUNK, keyset_page
 
 DEPARTMENTS = ("samr", "commerce", "education", "sports", "association")
 """The regulators' departments (services/risk/domain/departments.py names them)."""
@@ -60,6 +62,15 @@ def _department(department: object) -> str:
             f"department must be one of {', '.join(DEPARTMENTS)}", "invalid_department"
         )
     return str(department)
+
+
+def rows_under(store: EventStore, collection: str, prefix: str) -> Iterator[tuple[str, dict]]:
+    """Every (key after `prefix`, doc) of `collection` under `prefix`, a page at a time."""
+    after: str | None = ""
+    while after is not None:
+        page = keyset_page(store.list_views, collection, prefix, after, CHUNK)
+        yield from page["rows"]
+        after = page["next_after"]
 
 
 def enrol_inspector(
@@ -112,17 +123,15 @@ def roster(store: EventStore, department: str, year: str, rules: InspectionRules
     enrolled as blocked is left out."""
     enrolled = [
         doc
-        for _, doc in store.list_views(INSPECTORS, "", 1_000_000)
+        for _, doc in rows_under(store, INSPECTORS, "")
         if doc["department"] == department and not doc["blocked"]
     ]
     result = []
     for doc in sorted(enrolled, key=lambda d: d["inspector_id"]):
-        prefix = f"{doc['inspector_id']}/"
         barred = []
-        for key, seen in store.list_views(FINDINGS, prefix, 1_000_000):
-            if not key.startswith(prefix):
-                break
-            _, merchant_id, in_year = key.split("/")
+        # Only this inspector's rows: read by prefix a page at a time, never past it.
+        for key, seen in rows_under(store, FINDINGS, f"{doc['inspector_id']}/"):
+            merchant_id, in_year = key.split("/")
             if in_year == year and inspector_blocked(seen["findings"], rules)[0]:
                 barred.append(merchant_id)
         result.append(
@@ -135,12 +144,27 @@ def roster(store: EventStore, department: str, year: str, rules: InspectionRules
     return result
 
 
+def _plan_id(
+    department: str, period: str, kind: str, reason: str, by: str, metadata: dict | None
+) -> str:
+    """A department's routine plan for a period is one plan: opening it again is 409
+    `plan_exists`, so nobody can draw again and again until the draw suits them. A special
+    plan (a campaign, a complaint) is one per request, with its reason on record."""
+    if kind == "routine":
+        parts: tuple[str, ...] = ("routine", department, period)
+    else:
+        correlation = (metadata or {}).get("correlation_id") or uuid.uuid4().hex
+        parts = ("special", department, period, reason, by, correlation)
+    return "pl-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
 def open_plan(
     department: str,
     period: str,
     kind: str,
     by: str,
     *,
+    reason: str = "",
     store: EventStore,
     classifications: Classifications,
     rules: InspectionRules,
@@ -153,6 +177,14 @@ def open_plan(
         raise InvalidInput("period is YYYY or YYYYQn (n = 1..4)", "invalid_period")
     if kind not in drawing.KINDS:
         raise InvalidInput("kind is routine or special", "invalid_kind")
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise InvalidInput("reason is at most 500 characters", "invalid_reason")
+    if kind == "special" and not reason.strip():
+        raise InvalidInput(
+            "a special plan visits beyond the quotas and the white list: give its reason"
+            " (a complaint, a campaign)",
+            "reason_required",
+        )
     merchants = sorted(
         (
             {
@@ -169,15 +201,10 @@ def open_plan(
         "kind": kind,
         "merchants": merchants,
         "inspectors": roster(store, department, match.group(1), rules),
+        "rules": drawing.rules_as_listed(draw_rules(rules, period)),
     }
     seed = secrets.token_bytes(32)
-    correlation = (metadata or {}).get("correlation_id") or uuid.uuid4().hex
-    plan_id = (
-        "pl-"
-        + hashlib.sha256(
-            "\x00".join((by, department, period, kind, correlation)).encode()
-        ).hexdigest()[:16]
-    )
+    plan_id = _plan_id(department, period, kind, reason, by, metadata)
     event = PlanCommitted(
         plan_id=plan_id,
         department=department,
@@ -189,12 +216,15 @@ def open_plan(
         inspectors=len(eligible["inspectors"]),
         by=by,
         at=now.isoformat(),
+        reason=reason.strip(),
     )
     event_id = str(uuid.uuid4())
     with store.unit_of_work() as uow:
         if uow.get_view(PLANS, plan_id) is not None:
-            existing = uow.get_view(PLANS, plan_id) or {}
-            return _opened(existing)
+            raise Conflict(
+                f"{department} has a routine plan for {period} already: {plan_id}",
+                "plan_exists",
+            )
         uow.put_view(PLAN_SECRETS, plan_id, {"seed": seed.hex()})
         uow.put_view(PLAN_ELIGIBLE, plan_id, eligible)
         for encoded in append(uow, plan_stream(plan_id), [event], NO_STREAM, metadata, [event_id]):
@@ -253,11 +283,34 @@ def draw(
     eligible = store.get_view(PLAN_ELIGIBLE, plan_id)
     assert secret is not None and eligible is not None, "kept by open_plan"
     seed = secret["seed"]
-    result = drawing.draw(seed, eligible, draw_rules(rules, plan["period"]), kind=plan["kind"])
+    # The rules are the list's own, committed with it (a policy changed since changes nothing).
+    result = drawing.draw(seed, eligible, kind=plan["kind"])
     at = now.isoformat()
+    try:
+        _record_draw(store, plan, seed, eligible, result, classifications, rules, at, metadata)
+    except Conflict:
+        # A concurrent draw of the plan won (PostgreSQL's READ COMMITTED lets both get this
+        # far): the same seed drew the same inspections, so its answer is this one's.
+        if (store.get_view(PLANS, plan_id) or {}).get("status") != "drawn":
+            raise
+    return drawn(store, plan_id)
+
+
+def _record_draw(
+    store: EventStore,
+    plan: dict,
+    seed: str,
+    eligible: dict,
+    result: dict,
+    classifications: Classifications,
+    rules: InspectionRules,
+    at: str,
+    metadata: dict | None,
+) -> None:
+    plan_id = plan["plan_id"]
     with store.unit_of_work() as uow:
         if (uow.get_view(PLANS, plan_id) or {}).get("status") == "drawn":
-            return drawn(store, plan_id)  # a concurrent draw won
+            return  # a concurrent draw won
         plan_events: list[object] = [
             PlanDrawn(plan_id, seed, result["inspections"], result["unstaffed"], at)
         ]
@@ -286,7 +339,6 @@ def draw(
         for stream, steps in checked:
             _commit(uow, stream, steps, NO_STREAM, metadata, rules)
         _commit(uow, plan_stream(plan_id), plan_events[1:], 2, metadata, rules)
-    return drawn(store, plan_id)
 
 
 def _commit(uow, stream: str, events: list[object], version: int, metadata, rules) -> None:

@@ -70,6 +70,12 @@ def inspection(store: EventStore, inspection_id: str) -> dict:
     return doc
 
 
+def announced(inspection: dict) -> bool:
+    """What the inspected merchant may know of: a visit once an inspector checked in (a visit
+    announced beforehand is no random inspection), a data check once recorded."""
+    return inspection.get("status") not in ("planned", "drawn")
+
+
 def inspections(
     store: EventStore,
     *,
@@ -78,6 +84,7 @@ def inspections(
     plan_id: str | None = None,
     after: str = "",
     limit: int = 100,
+    announced_only: bool = False,
 ) -> dict:
     chosen = [
         (c, v)
@@ -87,9 +94,18 @@ def inspections(
     if len(chosen) != 1:
         raise InvalidInput("give exactly one of assignee, merchant_id or plan_id", "invalid_filter")
     collection, value = chosen[0]
-    page = keyset_page(store.list_views, collection, f"{value}/", after or "", _limit(limit))
-    items = [store.get_view(INSPECTIONS, ref["id"]) for _, ref in page["rows"]]
-    return {"items": [i for i in items if i is not None], "next_after": page["next_after"]}
+    found: dict[str, dict | None] = {}
+
+    def keep(key: str, ref: dict) -> bool:
+        found[ref["id"]] = store.get_view(INSPECTIONS, ref["id"])
+        doc = found[ref["id"]]
+        return doc is not None and (not announced_only or announced(doc))
+
+    page = keyset_page(store.list_views, collection, f"{value}/", after or "", _limit(limit), keep)
+    return {
+        "items": [found[ref["id"]] for _, ref in page["rows"]],
+        "next_after": page["next_after"],
+    }
 
 
 def evidence_inspections(store: EventStore, evidence_sha256: str) -> dict:

@@ -23,6 +23,9 @@ before the draw, so nobody could have chosen them.
   stream "inspectors:<m>", in the order picked. With fewer, the visit is listed in
   `unstaffed` (same shape, `inspectors` empty) instead of `inspections`.
 * inspection_id = "in-" + the first 16 hex of SHA-256(seed bytes || UTF-8(merchant id)).
+* Rules: the eligible list's "rules" object {shares: {A..D: percent}, periods,
+  routine_modes: {A..D: data|visit}, inspectors_per_visit}, committed with the list. A list
+  without "rules" is drawn with the rules given (the CLI's flags), else the defaults above.
 * Output: {"inspections": [...], "unstaffed": [...]}, each sorted by merchant id.
 """
 
@@ -199,17 +202,55 @@ def _kind_of(eligible: Mapping[str, Any], kind: str | None) -> str:
     return chosen
 
 
+RULE_KEYS = ("inspectors_per_visit", "periods", "routine_modes", "shares")
+
+
+def rules_as_listed(rules: DrawRules) -> dict[str, Any]:
+    """The rules as an eligible list carries them (its "rules"), so they are hashed and
+    committed with it: a policy changed between commitment and draw changes nothing."""
+    return {
+        "inspectors_per_visit": rules.inspectors_per_visit,
+        "periods": rules.periods,
+        "routine_modes": dict(rules.routine_modes),
+        "shares": dict(rules.shares),
+    }
+
+
+def rules_of(eligible: Mapping[str, Any], given: DrawRules | None = None) -> DrawRules:
+    """The eligible list's own "rules" when it has them (refusing `given` rules that differ),
+    else `given`, else the defaults."""
+    listed = eligible.get("rules")
+    if listed is None:
+        return given or DrawRules()
+    if not isinstance(listed, Mapping) or set(listed) != set(RULE_KEYS):
+        raise InvalidInput(f"the eligible list's rules must have exactly {', '.join(RULE_KEYS)}")
+    shares, modes = listed["shares"], listed["routine_modes"]
+    if not isinstance(shares, Mapping) or not isinstance(modes, Mapping):
+        raise InvalidInput("the eligible list's shares and routine modes must be objects")
+    rules = DrawRules(
+        shares=dict(shares),
+        periods=listed["periods"],
+        routine_modes=dict(modes),
+        inspectors_per_visit=listed["inspectors_per_visit"],
+    )
+    if given is not None and rules_as_listed(given) != rules_as_listed(rules):
+        raise InvalidInput("the rules given differ from the eligible list's own")
+    return rules
+
+
 def draw(
     seed_hex: str,
     eligible: Mapping[str, Any],
-    rules: DrawRules,
+    rules: DrawRules | None = None,
     kind: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """The plan's inspections: a pure function of its arguments (see the module docstring).
-    `kind` defaults to the eligible list's "kind", else routine."""
+    The rules are the eligible list's "rules" when it has them; `kind` defaults to the
+    eligible list's "kind", else routine."""
     seed = seed_bytes(seed_hex)
     if not isinstance(eligible, Mapping):
         raise InvalidInput("the eligible list must be an object")
+    rules = rules_of(eligible, rules)
     plan_kind = _kind_of(eligible, kind)
     merchants, inspectors = eligible.get("merchants", []), eligible.get("inspectors", [])
     if not isinstance(merchants, list) or not isinstance(inspectors, list):

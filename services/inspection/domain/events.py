@@ -76,6 +76,8 @@ class PlanCommitted:
     inspectors: int
     by: str
     at: str
+    reason: str = ""
+    """Why a special plan (a complaint, a campaign); on record with the commitment."""
 
 
 @dataclass(frozen=True)

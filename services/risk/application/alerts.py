@@ -40,9 +40,11 @@ RECONCILIATION_DEPARTMENT = "commerce"
 """Who answers for the escrow bank's differences: 商务局, which supervises the escrow."""
 
 
-def describe(uow: UnitOfWork | EventStore, merchant_id: str) -> dict:
-    """The merchant's name, industry and department, as its application said."""
-    known = (uow.get_view(city.MERCHANTS, merchant_id) or {}) if merchant_id else {}
+def describe(uow: UnitOfWork | EventStore, merchant_id: str, known: dict | None = None) -> dict:
+    """The merchant's name, industry and department, as its application said (`known`: its
+    city_merchants row, when the caller has read it already)."""
+    if known is None:
+        known = (uow.get_view(city.MERCHANTS, merchant_id) or {}) if merchant_id else {}
     industry = known.get("industry", "")
     return {
         "merchant_name": known.get("name", ""),
@@ -177,14 +179,26 @@ def queue(
     streams = []
     for prefix in domain.prefixes(facet, value, status, code):
         rows = store.list_views(QUEUE, prefix + start, limit + 1)
-        tails = [(key[len(prefix) :], alert) for key, alert in rows if key.startswith(prefix)]
-        streams.append([(t, alert) for t, alert in tails if stop is None or t < stop])
-    merged = list(heapq.merge(*streams, key=lambda row: row[0]))[: limit + 1]
+        tails = [key[len(prefix) :] for key, _ in rows if key.startswith(prefix)]
+        streams.append([(prefix, t) for t in tails if stop is None or t < stop])
+    merged = list(heapq.merge(*streams, key=lambda row: row[1]))[: limit + 1]
     page, more = merged[:limit], len(merged) > limit
-    items = [
-        {**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)} for _, alert in page
-    ]
-    return {"items": items, "next_after": page[-1][0] if more else None}
+    # A key names its alert (its tail ends with the id): the page's alerts are read at once.
+    # One changed since its key was read is left out if it is no longer under that key.
+    found = store.get_views(ALERTS, [tail.split("|", 1)[1] for _, tail in page])
+    items = []
+    for prefix, tail in page:
+        alert = found.get(tail.split("|", 1)[1])
+        if alert is not None and prefix == _prefix_of(alert, facet):
+            items.append({**alert, **domain.sla(alert["code"], alert["opened_at"], now, rules)})
+    return {"items": items, "next_after": page[-1][1] if more else None}
+
+
+def _prefix_of(alert: dict, facet: str) -> str:
+    """The prefix of the alert's key under `facet` now (its tail, the opening time and id,
+    never changes)."""
+    value = dict(domain.facet_values(alert))[facet]
+    return f"{facet}|{value}|{alert['status']}|{alert['code']}|"
 
 
 QUEUE_DONE = "alert-queue-v13"

@@ -94,6 +94,7 @@ def assess(
         rules=rules,
     )
     metrics = indicators.as_dict()
+    known = uow.get_view(city.MERCHANTS, merchant_id) or {}  # read once for every view below
     if event is not None:  # a scheduled re-evaluation changes no figure
         uow.put_view(FIGURES, merchant_id, figures_to_doc(figures))
     code_doc = {
@@ -133,7 +134,7 @@ def assess(
         )
         version += len(events)
         if opened is not None:
-            alerts.open_alert(uow, opened)
+            alerts.open_alert(uow, opened, alerts.describe(uow, merchant_id, known))
             if opened.improve_by:
                 uow.put_view(
                     DEADLINES,
@@ -146,10 +147,16 @@ def assess(
                 )
     uow.put_view(CODES, merchant_id, {**code_doc, "version": version})
     at = event[2] if event else as_of.isoformat()
-    city.account(uow, figures, new_state.code, at)
+    city.account(uow, figures, new_state.code, at, known)
     history.keep_day(uow, merchant_id, as_of.date().isoformat(), new_state.code, metrics)
     public_lists.update(
-        uow, merchant_id, code=new_state.code, status=figures.status, flags=figures.flags, at=at
+        uow,
+        merchant_id,
+        code=new_state.code,
+        status=figures.status,
+        flags=figures.flags,
+        at=at,
+        known=known,
     )
     watch.update(
         uow,
@@ -157,5 +164,6 @@ def assess(
         code=new_state.code,
         since=str(code_doc["since"]),
         reasons=list(new_state.reasons),
+        known=known,
     )
     return {**code_doc, "version": version}

@@ -12,6 +12,13 @@ days the events happened.
 `learn_names` runs on the first scheduled run: the merchants' names and industries are the
 merchant service's (the Merchants port), asked for in pages; each merchant already counted
 under "other" moves to its industry and department. Idempotent, then marked done.
+
+`compact_views` runs at start too, once (marker "refs-v14"): a store from before the alert
+queue's and the watch list's keys held references kept the whole alert or entry under each
+key, and two watch list collections no longer used (watch_all, watch_by_dept). Those keys
+are never read for their document (a page reads the alert or the standing by id), so such a
+store works as it is; the compaction only gives the space back: it drops the two retired
+collections and rewrites each key's document as the reference.
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ from eventstore import EventStore
 from services.risk.application import alerts, city, history, public_lists, watch
 from services.risk.application.assessment import figures_from_doc
 from services.risk.application.ports import Merchants
-from services.risk.application.projections import CODES, FIGURES, MARKERS, view_pages
+from services.risk.application.projections import CODES, FIGURES, MARKERS, QUEUE, view_pages
 
-VIEWS_DONE, NAMES_DONE = "views-v13", "names-v13"
+VIEWS_DONE, NAMES_DONE, REFS_DONE = "views-v13", "names-v13", "refs-v14"
 BATCH = 200
 _pages = view_pages
 
@@ -99,3 +106,35 @@ def learn_names(
         alerts.refile_unknown(store)
     _mark(store, NAMES_DONE, now, learnt)
     return learnt
+
+
+def _reference(view: str, key: str) -> dict:
+    """What a key of the queue or of the watch list holds: the id its tail ends with."""
+    name = "alert_id" if view == QUEUE else "merchant_id"
+    return {name: key.rsplit("|", 1)[1]}
+
+
+def compact_views(store: EventStore, *, now: datetime, batch: int = 500) -> int | None:
+    """Drops the retired watch list collections and makes every queue and watch list key
+    hold its reference (see the module's docstring); None when done before. Returns the rows
+    dropped or rewritten; interrupted, it does the rest next time."""
+    if store.get_view(MARKERS, REFS_DONE) is not None:
+        return None
+    changed = 0
+    for view in watch.RETIRED:
+        while rows := store.list_views(view, "", batch):
+            with store.unit_of_work() as uow:
+                for key, _ in rows:
+                    uow.delete_view(view, key)
+            changed += len(rows)
+    for view in (QUEUE, watch.BY_CODE, watch.BY_BOTH):
+        for page in _pages(store, view, batch):
+            stale = [(k, _reference(view, k)) for k, doc in page if doc != _reference(view, k)]
+            if stale:
+                with store.unit_of_work() as uow:
+                    for key, reference in stale:
+                        uow.put_view(view, key, reference)
+                changed += len(stale)
+    with store.unit_of_work() as uow:
+        uow.put_view(MARKERS, REFS_DONE, {"at": now.isoformat(), "rows": changed})
+    return changed

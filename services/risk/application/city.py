@@ -37,10 +37,14 @@ def learn_merchant(uow: UnitOfWork, data: dict, at: str) -> None:
         _move(uow, merchant_id, before, {**before, "industry": data["industry"]}, at)
 
 
-def account(uow: UnitOfWork, figures: MerchantFigures, code: str, at: str) -> None:
-    """Moves the city's rows by what changed in this merchant's share since last counted."""
+def account(
+    uow: UnitOfWork, figures: MerchantFigures, code: str, at: str, known: dict | None = None
+) -> None:
+    """Moves the city's rows by what changed in this merchant's share since last counted
+    (`known`: its city_merchants row, when the caller has read it already)."""
     merchant_id = figures.merchant_id
-    known = uow.get_view(MERCHANTS, merchant_id) or {}
+    if known is None:
+        known = uow.get_view(MERCHANTS, merchant_id) or {}
     after = city.share(figures, code, known.get("industry"))
     before = uow.get_view(SHARES, merchant_id)
     if before != after:
@@ -48,19 +52,24 @@ def account(uow: UnitOfWork, figures: MerchantFigures, code: str, at: str) -> No
 
 
 def _move(uow: UnitOfWork, merchant_id: str, before: dict | None, after: dict, at: str) -> None:
-    day_key = at[:10]
-    day = uow.get_view(DAYS, day_key) or city.empty_row()
+    """Moves the industries' rows and the day's by the share's change; each row is written
+    once, and only if it changed."""
+    moves = [(after["industry"], after["row"], 1)]
     if before is not None:
-        _add(uow, before["industry"], before["row"], -1)
-        day = city.moved(day, before["row"], -1)
-    _add(uow, after["industry"], after["row"], 1)
-    uow.put_view(DAYS, day_key, city.moved(day, after["row"], 1))
+        moves.insert(0, (before["industry"], before["row"], -1))
+    for industry in dict.fromkeys(industry for industry, _, _ in moves):
+        _add(uow, INDUSTRIES, industry, [(row, sign) for i, row, sign in moves if i == industry])
+    _add(uow, DAYS, at[:10], [(row, sign) for _, row, sign in moves])
     uow.put_view(SHARES, merchant_id, after)
 
 
-def _add(uow: UnitOfWork, industry: str, row: dict, sign: int) -> None:
-    current = uow.get_view(INDUSTRIES, industry) or city.empty_row()
-    uow.put_view(INDUSTRIES, industry, city.moved(current, row, sign))
+def _add(uow: UnitOfWork, view: str, key: str, deltas: list[tuple[dict, int]]) -> None:
+    current = uow.get_view(view, key)
+    row = current or city.empty_row()
+    for delta, sign in deltas:
+        row = city.moved(row, delta, sign)
+    if row != current:
+        uow.put_view(view, key, row)
 
 
 def _with_coverage(row: dict) -> dict:

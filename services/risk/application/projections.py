@@ -8,8 +8,10 @@ complaints_by_complainant  "<consumer id>/<merchant id>" -> {"filed": [when, ...
                            filings within the policy's window (the complaint limit)
 alerts                     alert id -> the alert with its steps, assignee and disposition
 alert_queue                "<facet>|<value>|<status>|<code>|<opened_at UTC>|<alert id>" ->
-                           the alert: the regulators' queue, one key per facet (all,
-                           industry, department, assignee), see domain/alerts.py
+                           {alert_id}: the regulators' queue, one key per facet (all,
+                           industry, department, assignee), see domain/alerts.py; a page
+                           reads its alerts from `alerts` by id (a store from before kept
+                           the whole alert under each key: it is not read)
 risk_figures, health_codes, delisting_deadlines
                            a merchant's figures, its code, a red code's deadline
                            (kept by assessment.py)
@@ -96,14 +98,19 @@ def backfill_consumer_index(store: EventStore, batch: int = 500) -> int:
 
 
 def put_alert(uow: UnitOfWork, alert: dict, before: dict | None = None) -> None:
-    """Keeps the alert and its queue keys: the keys it no longer has go, its own are put."""
-    uow.put_view(ALERTS, alert["alert_id"], alert)
+    """Keeps the alert and its queue keys: the keys it no longer has go, its new ones are put
+    (a key it keeps is left as it is). A key holds only the alert's id: the alert is written
+    once, and a page of the queue reads the alerts it lists by id."""
+    if alert != before:
+        uow.put_view(ALERTS, alert["alert_id"], alert)
     keys = queue_keys(alert)
-    for key in queue_keys(before) if before else ():
+    kept = queue_keys(before) if before else []
+    for key in kept:
         if key not in keys:
             uow.delete_view(QUEUE, key)
-    for key in keys:  # the alert itself: a page of the queue is one range read
-        uow.put_view(QUEUE, key, alert)
+    for key in keys:
+        if key not in kept:
+            uow.put_view(QUEUE, key, {"alert_id": alert["alert_id"]})
 
 
 def _alert(uow: UnitOfWork, alert: Alert, event: object) -> None:

@@ -32,11 +32,24 @@ def _keys(which: str, entry: dict) -> list[tuple[str, str]]:
 
 
 def update(
-    uow: UnitOfWork, merchant_id: str, *, code: str, status: str, flags: Set[str], at: str
+    uow: UnitOfWork,
+    merchant_id: str,
+    *,
+    code: str,
+    status: str,
+    flags: Set[str],
+    at: str,
+    known: dict | None = None,
 ) -> None:
+    """Where the merchant stands after an assessment (`known`: its city_merchants row, when
+    the caller has read it already)."""
     now = standing(code, status, flags)
     before = uow.get_view(STANDINGS, merchant_id)
-    industry = (uow.get_view(MERCHANTS, merchant_id) or {}).get("industry") or "other"
+    if before is None and now is None:
+        return
+    if known is None:
+        known = uow.get_view(MERCHANTS, merchant_id) or {}
+    industry = known.get("industry") or "other"
     if (
         before is not None
         and now == (before["list"], before["reason_code"])

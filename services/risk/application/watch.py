@@ -1,41 +1,56 @@
 """The 风险预警名单 (watch list): every merchant whose health code is yellow or red now, with
 its reasons, kept in each assessment's unit of work (so a replay rebuilds it), and keyed so
-each of the regulator's filters is one prefix scan, oldest `since` first.
+each of the regulator's filters is a merge of at most two prefix scans, oldest `since` first.
 
-watch_standings   merchant id -> {code, since, industry, department, reasons}
-watch_all         "<since>|<merchant id>" -> the entry
-watch_by_code     "<code>/<since>|<merchant id>" -> the entry: by code
-watch_by_dept     "<department>/<since>|<merchant id>" -> the entry: by department
-watch_by_both     "<code>/<department>/<since>|<merchant id>" -> the entry: by both
+watch_standings   merchant id -> {merchant_id, code, since, industry, department, reasons}
+watch_by_code     "<code>/<since>|<merchant id>" -> {merchant_id}: by code
+watch_by_both     "<code>/<department>/<since>|<merchant id>" -> {merchant_id}: by both
+The whole list merges the yellow/ and red/ prefixes of watch_by_code, a department's merges
+yellow/<department>/ and red/<department>/ of watch_by_both; a page reads its entries from
+the standings by id. (A store from before kept the whole entry under each key, and two more
+collections, watch_all and watch_by_dept: backfill.compact_views drops those once.)
 """
 
 from __future__ import annotations
 
+import heapq
+
 from eventstore import EventStore, UnitOfWork
-from services.paging import keyset_page
 from services.risk.application.city import MERCHANTS
 from services.risk.domain.departments import department_of_industry
 
-STANDINGS, ALL = "watch_standings", "watch_all"
-BY_CODE, BY_DEPT, BY_BOTH = "watch_by_code", "watch_by_dept", "watch_by_both"
+STANDINGS, BY_CODE, BY_BOTH = "watch_standings", "watch_by_code", "watch_by_both"
+RETIRED = ("watch_all", "watch_by_dept")
+"""Collections of a store from before, no longer read or written."""
 WATCHED = ("yellow", "red")
-VIEWS = (STANDINGS, ALL, BY_CODE, BY_DEPT, BY_BOTH)
+VIEWS = (STANDINGS, BY_CODE, BY_BOTH)
 
 
 def _keys(entry: dict) -> list[tuple[str, str]]:
     tail = f"{entry['since']}|{entry['merchant_id']}"
     return [
-        (ALL, tail),
         (BY_CODE, f"{entry['code']}/{tail}"),
-        (BY_DEPT, f"{entry['department']}/{tail}"),
         (BY_BOTH, f"{entry['code']}/{entry['department']}/{tail}"),
     ]
 
 
-def update(uow: UnitOfWork, merchant_id: str, *, code: str, since: str, reasons: list) -> None:
-    """The merchant's code after an assessment; a green merchant leaves the list."""
+def update(
+    uow: UnitOfWork,
+    merchant_id: str,
+    *,
+    code: str,
+    since: str,
+    reasons: list,
+    known: dict | None = None,
+) -> None:
+    """The merchant's code after an assessment; a green merchant leaves the list (`known`:
+    its city_merchants row, when the caller has read it already)."""
     before = uow.get_view(STANDINGS, merchant_id)
-    industry = (uow.get_view(MERCHANTS, merchant_id) or {}).get("industry") or "other"
+    if before is None and code not in WATCHED:
+        return
+    if known is None:
+        known = uow.get_view(MERCHANTS, merchant_id) or {}
+    industry = known.get("industry") or "other"
     now = None
     if code in WATCHED:
         now = {
@@ -61,17 +76,31 @@ def refile(uow: UnitOfWork, merchant_id: str) -> None:
 
 
 def _replace(uow: UnitOfWork, merchant_id: str, before: dict | None, now: dict | None) -> None:
+    """Writes only what changed: the standing, and the keys it gains or loses."""
     if before == now:
         return
-    if before is not None:
-        for view, key in _keys(before):
+    old = _keys(before) if before is not None else []
+    new = _keys(now) if now is not None else []
+    for view, key in old:
+        if (view, key) not in new:
             uow.delete_view(view, key)
+    for view, key in new:
+        if (view, key) not in old:
+            uow.put_view(view, key, {"merchant_id": merchant_id})
     if now is None:
         uow.delete_view(STANDINGS, merchant_id)
-        return
-    for view, key in _keys(now):
-        uow.put_view(view, key, now)
-    uow.put_view(STANDINGS, merchant_id, now)
+    else:
+        uow.put_view(STANDINGS, merchant_id, now)
+
+
+def _scan(store: EventStore, view: str, prefixes: list[str], after: str, limit: int) -> list:
+    """The first `limit + 1` tails (`<since>|<merchant id>`) after `after` under the prefixes,
+    in order, each with the key it was found under."""
+    streams = []
+    for prefix in prefixes:
+        rows = store.list_views(view, prefix + after, limit + 1)
+        streams.append([(key[len(prefix) :], key) for key, _ in rows if key.startswith(prefix)])
+    return list(heapq.merge(*streams))[: limit + 1]
 
 
 def watched(
@@ -82,18 +111,23 @@ def watched(
     after: str = "",
     limit: int = 100,
 ) -> dict:
-    """A page of the list, longest watched first, with each merchant's name."""
-    if code and department:
-        view, prefix = BY_BOTH, f"{code}/{department}/"
-    elif code:
-        view, prefix = BY_CODE, f"{code}/"
-    elif department:
-        view, prefix = BY_DEPT, f"{department}/"
+    """A page of the list, longest watched first, with each merchant's name; `after` is the
+    previous page's `next_after` (`<since>|<merchant id>`)."""
+    if limit < 1:
+        raise ValueError("a page holds at least one row")
+    codes = [code] if code else list(WATCHED)
+    if department:
+        view, prefixes = BY_BOTH, [f"{c}/{department}/" for c in codes]
     else:
-        view, prefix = ALL, ""
-    found = keyset_page(store.list_views, view, prefix, after, limit)
+        view, prefixes = BY_CODE, [f"{c}/" for c in codes]
+    found = _scan(store, view, prefixes, after, limit)
+    page, more = found[:limit], len(found) > limit
+    ids = [tail.split("|", 1)[1] for tail, _ in page]
+    standings, names = store.get_views(STANDINGS, ids), store.get_views(MERCHANTS, ids)
     items = []
-    for _, entry in found["rows"]:
-        known = store.get_view(MERCHANTS, entry["merchant_id"]) or {}
-        items.append({**entry, "name": known.get("name", "")})
-    return {"items": items, "next_after": found["next_after"]}
+    for merchant_id, (_, key) in zip(ids, page, strict=True):
+        entry = standings.get(merchant_id)
+        if entry is None or (view, key) not in _keys(entry):
+            continue  # it left the list, or moved, since its key was read
+        items.append({**entry, "name": names.get(merchant_id, {}).get("name", "")})
+    return {"items": items, "next_after": page[-1][0] if more else None}

@@ -112,6 +112,27 @@ export async function request(method, path, { query, body, action, loginOn401 = 
   throw error;
 }
 
+// A file's raw bytes to PUT (evidence: PUT /evidence/{sha256}). A PUT of the same bytes to the
+// same name is idempotent by its nature, so it takes no Idempotency-Key; errors as above.
+export async function putBytes(path, bytes) {
+  const session = currentSession();
+  const headers = { Accept: "application/json", "Content-Type": "application/octet-stream" };
+  if (session) headers.Authorization = `Bearer ${session.token}`;
+  let response;
+  try {
+    response = await fetch(urlOf(path), { method: "PUT", headers, body: bytes, credentials: "omit", cache: "no-store" });
+  } catch {
+    throw new ApiError(0, "network_error", messageFor("network_error", 0));
+  }
+  if (response.ok) return response.json();
+  const error = await errorFrom(response);
+  if (response.status === 401) {
+    clearSession();
+    location.assign(loginUrl());
+  }
+  throw error;
+}
+
 export const api = {
   get: (path, query, options = {}) => request("GET", path, { ...options, query }),
   post: (path, body, action, options = {}) => request("POST", path, { ...options, body, action }),

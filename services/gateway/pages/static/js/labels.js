@@ -136,6 +136,18 @@ export const LEDGER_EVENTS = Object.freeze({
   "risk.AlertAssigned.v1": "预警分派",
   "risk.AlertStepRecorded.v1": "预警处置记录",
   "risk.MerchantDelistingDue.v1": "应予下架",
+  "inspection.ClassificationChanged.v1": "检查分级变更",
+  "inspection.WhiteListChanged.v1": "检查白名单变更",
+  "inspection.InspectorEnrolled.v1": "登记检查人员",
+  "inspection.PlanCommitted.v1": "检查计划种子承诺",
+  "inspection.PlanDrawn.v1": "检查计划抽取",
+  "inspection.DataCheckRecorded.v1": "数据核查",
+  "inspection.VisitRaised.v1": "转为现场检查",
+  "inspection.CheckedIn.v1": "现场检查签到",
+  "inspection.ResultRecorded.v1": "记录检查结果",
+  "inspection.RectificationSubmitted.v1": "提交整改材料",
+  "inspection.RectificationAccepted.v1": "整改验收",
+  "inspection.ResultPublished.v1": "公开检查结果",
 });
 
 export function ledgerEventLabel(type) {

@@ -9,7 +9,7 @@ import { announce, initShell } from "./shell.js";
 // A `next` that is not a path on this site is ignored, as if there were none.
 const next = safeNext(new URLSearchParams(location.search).get("next"), null);
 // Without `next`, each role starts on its own pages.
-const HOME = { consumer: "/app/", merchant: "/merchant/", regulator: "/regulator/" };
+const HOME = { consumer: "/app/", merchant: "/merchant/", regulator: "/regulator/", inspector: "/inspector/" };
 
 function after(token) {
   saveSession(token);

@@ -128,7 +128,9 @@ export const MESSAGES = Object.freeze({
   not_a_visit: "这是数据核查，不需要现场签到或录入结果。",
   result_already_recorded: "该检查已录入结果。",
   version_conflict: "内容已被修改，请刷新后重试。",
-  reason_required: "请填写理由。",
+  reason_required: "请填写理由（专项检查须写明投诉线索或专项行动）。",
+  plan_exists: "本部门该期间的日常检查计划已建立，请在计划列表中查看并抽取。",
+  invalid_reason: "理由过长，最多 500 字。",
   merchant_not_classified: "该商户尚未完成分级分类。",
   invalid_white_listed: "白名单状态无效。",
 });

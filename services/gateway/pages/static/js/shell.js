@@ -7,6 +7,7 @@ export const ROLE_LABELS = Object.freeze({
   consumer: "消费者",
   merchant: "商户",
   regulator: "监管人员",
+  inspector: "执法检查人员",
   bank: "存管银行",
   operator: "运营人员",
 });

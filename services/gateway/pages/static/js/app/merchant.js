@@ -1,5 +1,5 @@
 // /app/merchants/<id>: the merchant with its 预付健康码 and reasons, the public warning if
-// red, its rating, its products and promotions; buying a product is POST /cards, then the
+// red, its rating, its products and promotions, its published inspection results and tier; buying a product is POST /cards, then the
 // bank's confirmation (already there in demo mode, else polled until the card is active).
 import { api, userAction } from "../api.js";
 import { CARD_STATUSES, CARD_TYPES, label } from "./labels.js";
@@ -8,6 +8,7 @@ import { button, element, idFromPath, sleep } from "./dom.js";
 import { formatBalance, formatDate, formatFen, formatTenths } from "../format.js";
 import { healthBadge, publicWarning, reasonsList } from "../health.js";
 import { industryLabel } from "../labels.js";
+import { showInspections } from "./inspections.js";
 import { announce, initShell } from "../shell.js";
 
 const merchantId = idFromPath();
@@ -140,6 +141,7 @@ async function init() {
     ]);
     showMerchant(merchant, await healthOf(merchant));
     showProducts(products.items, promotions.items);
+    await showInspections(merchantId, merchant);
   } catch (error) {
     announce(error.message);
   } finally {

@@ -1,7 +1,8 @@
 // /regulator/merchants[/<id>]: find a merchant by name (GET /merchants?q=), and its drill-down:
 // the card, code and reasons, figures, every indicator a day at a time with the thresholds
 // (health/history), the code's changes with their reasons, complaints, the ledger entries about
-// the merchant with their receipts (ledger-entries.js), and the actions (flag, reinstate, the
+// the merchant with their receipts (ledger-entries.js), its inspection tier, white list and
+// inspections (merchant-inspection.js), and the actions (flag, reinstate, the
 // two-regulator default with its live refund progress).
 import { api, userAction } from "../api.js";
 import { formatDate, formatDateTime, formatFen } from "../format.js";
@@ -9,6 +10,7 @@ import { healthBadge, reasonsList } from "../health.js";
 import { announce } from "../shell.js";
 import { drawIndicator } from "./charts.js";
 import { showLedger } from "./ledger-entries.js";
+import { showMerchantInspection, wireWhiteList } from "./merchant-inspection.js";
 import {
   COMPLAINT_CATEGORIES,
   COMPLAINT_STATUSES,
@@ -357,6 +359,7 @@ async function loadMerchant() {
   try {
     merchant = await api.get(merchantPath(merchantId));
     showMerchant();
+    showMerchantInspection(merchant);
     // The code line beside the badge is read again with the merchant: an action such as a
     // default or a reinstatement changes both.
     await showHealth();
@@ -377,6 +380,7 @@ async function init() {
   wireDefault();
   wireFlag();
   wireReinstate();
+  wireWhiteList(merchantId, loadMerchant);
   await loadMerchant();
   showStats();
   showHistory();
