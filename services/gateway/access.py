@@ -9,7 +9,7 @@ from "absent".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from services.gateway.auth import Principal
@@ -189,9 +189,15 @@ def sees_classification_reasons(caller: Principal | None, merchant_id: str) -> b
     )
 
 
-def may_read_evidence(caller: Principal, uploaders: set[str]) -> bool:
-    """An evidence file is read by regulators and inspectors, and by a merchant that uploaded
-    it itself (`uploaders` holds `role:subject` of everyone who did)."""
-    return caller.role in ("regulator", "inspector") or (
-        caller.role == "merchant" and f"merchant:{caller.subject}" in uploaders
-    )
+def may_read_evidence(
+    caller: Principal, uploaders: set[str], assigned: Callable[[], Collection[str]]
+) -> bool:
+    """An evidence file is read by regulators; by a merchant or an inspector that uploaded it
+    itself (`uploaders` holds `role:subject` of everyone who did); and by an inspector
+    assigned to an inspection whose rectification names it (`assigned()`: those inspectors,
+    asked only for an inspector)."""
+    if caller.role == "regulator":
+        return True
+    if caller.role in ("merchant", "inspector") and f"{caller.role}:{caller.subject}" in uploaders:
+        return True
+    return caller.role == "inspector" and caller.subject in assigned()

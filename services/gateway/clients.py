@@ -424,6 +424,11 @@ class InspectionClient(_Client):
             limit=limit,
         )
 
+    def evidence_inspections(self, evidence_sha256: str) -> Json:
+        """{items: [{inspection_id, merchant_id, inspectors}]}: the inspections whose
+        rectification names the evidence file."""
+        return self._call("evidence_inspections", evidence_sha256)
+
     def merchant_code(self, merchant_id: str) -> Json:
         """{merchant_code, expires_at}: the signed token an inspector scans to check in, valid
         for minutes by the service's clock (the one check-in is judged by)."""

@@ -1,7 +1,8 @@
 """Evidence files (issue 14): `PUT /evidence/{sha256}` stores a rectification's photo or
 document under the SHA-256 of its bytes, which the gateway checks; `GET` hands it back to
-regulators, inspectors and a merchant that uploaded it. The services only ever see the
-fingerprint (services/gateway/evidence.py keeps the bytes).
+regulators, to a merchant or inspector that uploaded it, and to the inspectors assigned to
+an inspection whose rectification names it (the inspection service knows which). The
+services only ever see the fingerprint (services/gateway/evidence.py keeps the bytes).
 
 A PUT is idempotent by its nature, so it takes no Idempotency-Key: the same bytes again are
 200 instead of 201, and change nothing.
@@ -14,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request, send_file
 from services.gateway import access
 from services.gateway.auth import require
 from services.gateway.body_limits import body_limit
+from services.gateway.clients import clients
 from services.gateway.errors import ApiError
 from services.gateway.evidence import SHA256_HEX, EvidenceEmpty, EvidenceMismatch, EvidenceStore
 from services.gateway.openapi import operation
@@ -75,7 +77,8 @@ def put(sha256: str):
 
 @blueprint.get("/<sha256>")
 @operation(
-    "Download an evidence file (regulators, inspectors, a merchant that uploaded it)",
+    "Download an evidence file (regulators; a merchant or inspector that uploaded it; the "
+    "inspectors of an inspection whose rectification names it)",
     tag="inspections",
     ok="the file's bytes (application/octet-stream)",
     errors=(400, 404),
@@ -85,7 +88,14 @@ def get(sha256: str):
     sha256 = _name(sha256)
     files = store()
     caller = principal()
-    if not files.exists(sha256) or not access.may_read_evidence(caller, files.uploaders(sha256)):
+
+    def assigned() -> set[str]:
+        named = clients().inspection.evidence_inspections(sha256).get("items") or []
+        return {inspector for item in named for inspector in item.get("inspectors") or ()}
+
+    if not files.exists(sha256) or not access.may_read_evidence(
+        caller, files.uploaders(sha256), assigned
+    ):
         raise access.hidden(f"no evidence file {sha256}")
     answer = send_file(
         files.open(sha256),

@@ -76,7 +76,7 @@ class InspectionService(PlatformService):
 
     def _observe(self, event: IntegrationEvent, uow) -> None:
         at = event.data.get("at") or event.recorded_at
-        classifications.observe(uow, event.type, event.data, at, self.rules)
+        classifications.observe(uow, event.type, event.data, at, self.rules, views=self.store)
 
     @consumes("merchant", "#")
     def on_merchant_event(self, event: IntegrationEvent, uow) -> None:
@@ -200,6 +200,11 @@ class InspectionService(PlatformService):
             limit=limit,
             announced_only=announced_only,
         )
+
+    @rpc
+    @domain_errors_cross
+    def evidence_inspections(self, evidence_sha256) -> dict:
+        return queries.evidence_inspections(self.store, evidence_sha256)
 
     @rpc
     def merchant_code(self, merchant_id, at=None) -> dict:

@@ -805,7 +805,8 @@ TABLE = {
         lambda w: ("/api/v1/stats/inspections?year=2026", None, None),
         row({"regulator": 200}, 403),
     ),
-    # Each upload is a new file; the download is merchant X's own upload.
+    # Each upload is a new file; the download is merchant X's own upload, which no inspection
+    # of the inspector's names.
     "/api/v1/evidence/<sha256>#PUT": (
         "PUT",
         lambda w: (
@@ -818,7 +819,7 @@ TABLE = {
     "/api/v1/evidence/<sha256>": (
         "GET",
         lambda w: (f"/api/v1/evidence/{w.evidence}", None, None),
-        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200, "inspector": 200}, 403),
+        row({"merchant_x": 200, "merchant_y": 404, "regulator": 200, "inspector": 404}, 403),
     ),
     # Last: the consumers erase their own personal data, which no row after could use.
     "/api/v1/consumers/me": (

@@ -361,7 +361,7 @@ def test_evidence_is_stored_under_its_checked_hash_and_read_back_by_whom_it_may(
     for who, status in (
         (shop, 200),
         (login(client, "regulator", "r"), 200),
-        (login(client, "inspector", "ins-a"), 200),
+        (login(client, "inspector", "ins-a"), 404),  # no inspection of its names the file
         (login(client, "merchant", "m-2"), 404),
         (login(client, "consumer", "c-1"), 403),
         ({}, 401),
@@ -374,6 +374,48 @@ def test_evidence_is_stored_under_its_checked_hash_and_read_back_by_whom_it_may(
             assert answer.headers["X-Content-Type-Options"] == "nosniff"
     unknown = client.get(f"/api/v1/evidence/{'0' * 64}", headers=shop)
     assert unknown.status_code == 404
+
+
+def test_an_inspector_reads_evidence_named_by_an_inspection_assigned_to_it(client, pool):
+    photo = b"the rectified fire exit"
+    name = hashlib.sha256(photo).hexdigest()
+    put_evidence(client, photo, login(client, "merchant", "m-1"))
+    pool.answers["inspection.evidence_inspections"] = lambda sha: {
+        "items": [
+            {**{k: INSPECTION[k] for k in ("merchant_id", "inspectors")}, "inspection_id": "i-1"}
+        ]
+        if sha == name
+        else []
+    }
+    for inspector, status in (("ins-a", 200), ("ins-b", 200), ("ins-c", 404)):
+        answer = client.get(
+            f"/api/v1/evidence/{name}", headers=login(client, "inspector", inspector)
+        )
+        assert answer.status_code == status, inspector
+    assert pool.last("inspection.evidence_inspections")[0] == (name,)
+    own = b"an inspector's own photo"
+    put_evidence(client, own, login(client, "inspector", "ins-c"))
+    own_name = hashlib.sha256(own).hexdigest()
+    assert (
+        client.get(
+            f"/api/v1/evidence/{own_name}", headers=login(client, "inspector", "ins-c")
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get(
+            f"/api/v1/evidence/{own_name}", headers=login(client, "inspector", "ins-a")
+        ).status_code
+        == 404
+    )
+    regulator_calls = len(pool.calls)
+    assert (
+        client.get(f"/api/v1/evidence/{name}", headers=login(client, "regulator", "r")).status_code
+        == 200
+    )
+    assert not any(
+        n == "inspection.evidence_inspections" for n, _, _ in pool.calls[regulator_calls:]
+    )
 
 
 def test_evidence_that_is_not_what_it_claims_or_too_large_is_refused_and_not_stored(

@@ -20,6 +20,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.gateway.app import create_app
+from services.inspection.domain.calendar import china_year
 from tests.support.gateway import gateway_settings
 from tests.support.harness import (
     start_nameko,
@@ -248,6 +249,9 @@ def test_plan_draw_visit_block_minor_finding_rectification_and_publication(platf
     post(client, f"{fourth}/rectification", body, shop)
     seen = client.get(f"/api/v1/evidence/{sha}", headers=regulator)
     assert seen.status_code == 200 and seen.data == photo
+    # The inspectors of the inspection read it; an inspector of none of its inspections not.
+    assert client.get(f"/api/v1/evidence/{sha}", headers=ins_b).data == photo
+    assert client.get(f"/api/v1/evidence/{sha}", headers=outsider).status_code == 404
     done = post(client, f"{fourth}/accept", {}, regulator)
     assert done["rectification"]["accepted_by"] == "regulator:r-chief"
 
@@ -267,7 +271,7 @@ def test_plan_draw_visit_block_minor_finding_rectification_and_publication(platf
 
 def visits_year(client, inspection_id, regulator) -> str:
     doc = client.get(f"/api/v1/inspections/{inspection_id}", headers=regulator).get_json()
-    return doc["check_ins"][0]["at"][:4]
+    return str(china_year(doc["check_ins"][0]["at"]))  # the figures' year is China's
 
 
 def test_a_tier_a_merchants_routine_check_is_a_published_data_check(platform, tmp_path):

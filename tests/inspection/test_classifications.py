@@ -27,7 +27,7 @@ def store(tmp_path):
 
 def feed(store, event_type, data, at, findings=None):
     with store.unit_of_work() as uow:
-        return cls.observe(uow, event_type, data, at, RULES, findings=findings)
+        return cls.observe(uow, event_type, data, at, RULES, findings=findings, views=store)
 
 
 def merchant(store, merchant_id, industry="retail", at=START):

@@ -50,7 +50,7 @@ class Platform:
         with self.live.unit_of_work() as uow:  # service.py: _observe in the consumer's unit
             uow.track(Tracking(replay.CONSUMERS[source], record.id))
             when = record.data.get("at") or record.recorded_at.isoformat()
-            classifications.observe(uow, record.type, record.data, when, RULES)
+            classifications.observe(uow, record.type, record.data, when, RULES, views=self.live)
         return record.id
 
     def close(self) -> None:

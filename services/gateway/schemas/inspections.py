@@ -261,7 +261,10 @@ class PublishedResult(StrictSchema):
     finding = fields.String()
     status = fields.String(
         required=True,
-        metadata={"description": "closed, rectified, rectification_overdue, referred"},
+        metadata={
+            "description": "closed, rectified, rectification_ordered, rectification_overdue, "
+            "referred; visit_raised: a failed data check (its visit publishes its own)"
+        },
     )
     at = fields.String()
 

@@ -10,7 +10,9 @@ Views:
 * `inspection_cards`: card id -> {merchant_id, payment_id} (a refund names only its card).
 * `inspection_references`: payment or payout id -> {merchant_id} (a reconciliation difference
   names only those).
-* `inspection_refunds_by_day`: day -> {refunds: [[merchant id, card id], ...]}.
+* `inspection_refunds_by_day`: `<day>/<merchant id>/<card id>` -> {}: one row per refund, so
+  a refund writes one small row however many the day has; the day's reconciliation lists the
+  merchants by the prefix `<day>/`.
 
 `observe` is what the service's event handlers (and the replay) call, in the unit of work
 that tracks the event; `reclassify_all` is the timer's (time alone moves days since red and
@@ -26,6 +28,7 @@ from typing import Any
 from eventstore import EventStore, NewEvent, UnitOfWork
 from eventstore.codec import EventCodec
 from services.domain_errors import BusinessRuleViolation, InvalidInput, NotFound
+from services.inspection.domain.calendar import china_year
 from services.inspection.domain.classification import Finding, routine_mode, white_listable
 from services.inspection.domain.data_checks import inputs_of
 from services.inspection.domain.draw import KINDS
@@ -93,6 +96,9 @@ def keep_days(rules: InspectionRules) -> int:
         rules.credit_a_complaint_window_days,
         rules.data_check_window_days,
         rules.credit_c_red_within_days,
+        rules.class_i_red_within_days,
+        rules.credit_c_yellow_window_days,
+        rules.credit_a_min_green_days,
     )
 
 
@@ -113,13 +119,18 @@ def observe(
     rules: InspectionRules,
     findings: Sequence[Finding] | None = None,
     metadata: dict | None = None,
+    views: EventStore | None = None,
 ) -> list[str]:
     """Folds one event in at its time `at` and reclassifies the merchants it names; returns
     them. `findings`, when given, replace the merchant's folded findings (the caller's own
-    record of ResultRecorded and RectificationAccepted)."""
+    record of ResultRecorded and RectificationAccepted). `views`: the store, which a
+    reconciliation needs to list its day's refunds (a unit of work cannot list; the refunds
+    were committed by the events before it)."""
     now = _when(at)
     if event_type == RECONCILED:
-        return _observe_reconciliation(uow, data, now, rules, metadata)
+        if views is None:
+            raise TypeError("a reconciliation is observed with the store's views")
+        return _observe_reconciliation(uow, views, data, now, rules, metadata)
     merchant_id = data.get("merchant_id")
     if not merchant_id or (event_type not in RELEVANT and findings is None):
         return []
@@ -137,10 +148,7 @@ def observe(
         card = uow.get_view(CARDS, data["card_id"]) or {}
         data = {**data, "payment_id": card.get("payment_id")}
         day = data["refunded_at"][:10]
-        listed = uow.get_view(REFUNDS_BY_DAY, day) or {"refunds": []}
-        pair = [merchant_id, data["card_id"]]
-        if pair not in listed["refunds"]:
-            uow.put_view(REFUNDS_BY_DAY, day, {"refunds": [*listed["refunds"], pair]})
+        uow.put_view(REFUNDS_BY_DAY, f"{day}/{merchant_id}/{data['card_id']}", {})
     facts = _facts(uow, merchant_id)
     changed = fold(facts, event_type, data, now.isoformat())
     if findings is not None:
@@ -153,8 +161,26 @@ def observe(
     return [merchant_id]
 
 
+def refunded_merchants(views: EventStore, day: str) -> set[str]:
+    """The merchants with a refund on `day`, from its rows `<day>/<merchant>/<card>`."""
+    prefix, after = f"{day}/", f"{day}/"
+    found: set[str] = set()
+    while rows := views.list_views(REFUNDS_BY_DAY, after, 1000):
+        for key, _ in rows:
+            if not key.startswith(prefix):
+                return found
+            found.add(key[len(prefix) :].split("/", 1)[0])
+        after = rows[-1][0]
+    return found
+
+
 def _observe_reconciliation(
-    uow: UnitOfWork, data: dict, now: datetime, rules: InspectionRules, metadata: dict | None
+    uow: UnitOfWork,
+    views: EventStore,
+    data: dict,
+    now: datetime,
+    rules: InspectionRules,
+    metadata: dict | None,
 ) -> list[str]:
     day, differences = data["day"], data.get("differences") or []
     complete = data.get("differences_total", len(differences)) <= len(differences)
@@ -173,8 +199,7 @@ def _observe_reconciliation(
         owner = uow.get_view(REFERENCES, difference["reference"])
         if owner is not None:
             named.setdefault(owner["merchant_id"], []).append(difference)
-    of_day = uow.get_view(REFUNDS_BY_DAY, day) or {"refunds": []}
-    touched = sorted({*named, *(m for m, _ in of_day["refunds"])})
+    touched = sorted({*named, *refunded_merchants(views, day)})
     if late:
         touched = sorted({*touched, *_owners(uow, late)})
     for merchant_id in touched:
@@ -208,7 +233,7 @@ def _classify(
     """Recomputes and stores the classification (and the facts, unless they equal
     `stored_facts`); appends ClassificationChanged when a class, grade, tier or white-listing
     changed. Returns whether the event was written."""
-    found = classify_merchant(facts, now.date(), rules)
+    found = classify_merchant(facts, now.date(), rules, year=china_year(now))
     if facts.white_listed and not found.white_listed:
         facts.white_listed = False  # lapsed: a regulator lists it again once it is A again
     if facts.as_doc() != stored_facts:

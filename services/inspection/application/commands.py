@@ -6,8 +6,9 @@ kept in the `plan_secrets` view only, never in an event before the draw), snapsh
 eligible list into `plan_eligible`, and commits both hashes in PlanCommitted, whose event id
 is the plan's `ledger_event_id`. `draw` refuses (409 `commitment_not_notarised`) until the
 ledger answers a receipt for that event, then runs domain/draw.py, publishes the seed
-(PlanDrawn), runs the data checks of the data-mode inspections (DataCheckRecorded; a passed
-one is published at once, a failed one raises a visit) in the same unit of work. A second
+(PlanDrawn), runs the data checks of the data-mode inspections (DataCheckRecorded; each is
+published at once: a passed one `closed`, a failed one `visit_raised` with finding "none",
+and the visit it raises publishes its own result) in the same unit of work. A second
 draw returns the first one's answer.
 """
 
@@ -322,13 +323,16 @@ def _record_draw(
             steps: list[object] = [
                 DataCheckRecorded(inspection_id, merchant_id, list(checks), bool(passed), at)
             ]
-            if passed:
-                steps.append(
-                    ResultPublished(
-                        inspection_id, merchant_id, plan["department"], "data", "none", "closed", at
-                    )
+            # 一公开: a data check is published at once, passed or not. A failed one finds
+            # nothing by itself (finding "none"); its status `visit_raised` says a visit
+            # follows, and that visit publishes its own finding.
+            status = "closed" if passed else "visit_raised"
+            steps.append(
+                ResultPublished(
+                    inspection_id, merchant_id, plan["department"], "data", "none", status, at
                 )
-            else:
+            )
+            if not passed:
                 plan_events.append(raised_visit(inspection_id, merchant_id, plan_id, eligible, at))
             checked.append((inspection_stream(inspection_id), steps))
         _commit(uow, plan_stream(plan_id), plan_events[:1], 1, metadata, rules)

@@ -4,7 +4,10 @@
 * `inspections/<id>`: one inspection: plan, department, merchant, tier, mode, inspectors,
   status, data check, check-ins, result, rectification, publication and `joint_with`.
 * Indexes `inspections_by_{inspector,merchant,plan}/<who>/<id>`, the e码查 block's
-  `inspector_findings/<inspector>/<merchant>/<year>` and `published_results`.
+  `inspector_findings/<inspector>/<merchant>/<year>` and `published_results`; the timer's
+  `inspection_publish_due`, the figures' `inspections_by_year` and the evidence readers'
+  `inspections_by_evidence` (store.py says their keys). Years and days are China's
+  (domain/calendar.py).
 
 综合查一次 (`joint_with`): each visit is dated by the day its plan was drawn (or its data check
 raised it). Whenever a visit is created, the merchant's visits that have no result yet are
@@ -12,26 +15,35 @@ grouped by domain/visits.merge_visits (a visit joins the earliest group of that 
 first visit is at most `merge_window_days` earlier and has no visit of its department); every
 visit's `joint_with` is the other visits of its group. One trip then serves them all. A visit
 with its result leaves the merging (its `joint_with` stays as it was).
+
+Trips (the quota's count): each department's inspection is checked in by its own inspectors
+(they record its result), but a joint visit is one trip. A visit's first check-in fixes its
+`trip`: that of the earliest checked-in visit among its `joint_with`, else its own id. The
+quota (visits_this_year, in the classification and at check-in) counts trips, each in the
+China year of its first check-in: two departments' visits drawn at most `merge_window_days`
+apart (and both still without a result) are one trip; further apart, two.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 from eventstore import UnitOfWork
 from services.inspection.application import classifications
 from services.inspection.application.store import (
+    BY_EVIDENCE,
     BY_INSPECTOR,
     BY_MERCHANT,
     BY_PLAN,
+    BY_YEAR,
     FINDINGS,
     INSPECTIONS,
     INSPECTORS,
     MERCHANT_IDS,
     PLAN_ELIGIBLE,
     PLANS,
+    PUBLISH_DUE,
     PUBLISHED,
 )
+from services.inspection.domain.calendar import add_working_days, china_day, china_year
 from services.inspection.domain.rules import InspectionRules
 from services.inspection.domain.visits import Visit, merge_visits
 
@@ -43,6 +55,8 @@ def project(uow: UnitOfWork, event_type: str, data: dict, event_id: str, rules: 
     if handler is not None:
         handler(uow, data, event_id, rules)
     if event_type in classifications.RELEVANT:  # a finding or a visit moves the credit grade
+        if event_type == "inspection.CheckedIn.v1":  # the quota counts trips
+            data = {**data, "trip": _inspection(uow, data["inspection_id"]).get("trip")}
         classifications.observe(uow, event_type, data, data["at"], rules)
 
 
@@ -156,7 +170,7 @@ def _merge(uow: UnitOfWork, merchant_id: str, rules: InspectionRules) -> None:
                 d["inspection_id"],
                 merchant_id,
                 d["department"],
-                date.fromisoformat(d["created_at"][:10]),
+                china_day(d["created_at"]),
             )
             for d in open_visits
         ],
@@ -181,24 +195,53 @@ def _inspection(uow: UnitOfWork, inspection_id: str) -> dict:
     return doc
 
 
+def _tier(doc: dict) -> str:
+    return doc.get("tier") or "D"
+
+
 def _data_checked(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
     doc = _inspection(uow, data["inspection_id"])
     check = {"checks": data["checks"], "passed": data["passed"], "at": data["at"]}
     _put(uow, {**doc, "data_check": check, "status": "data_checked"})
+    key = f"{china_year(data['at'])}/data/{doc['inspection_id']}"
+    uow.put_view(BY_YEAR, key, {"tier": _tier(doc)})
+
+
+def trip_of(views, doc: dict) -> str:
+    """The visit's trip: fixed at its first check-in; before it, the trip of the earliest
+    checked-in visit of its joint visit, else its own id. `views`: a store or unit of work."""
+    if doc.get("trip"):
+        return str(doc["trip"])
+    joined = (views.get_view(INSPECTIONS, other) for other in doc["joint_with"])
+    checked = sorted((o["check_ins"][0]["at"], o["trip"]) for o in joined if o and o.get("trip"))
+    return checked[0][1] if checked else doc["inspection_id"]
 
 
 def _checked_in(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
     doc = _inspection(uow, data["inspection_id"])
     check_in = {k: data[k] for k in ("inspector_id", "over_quota", "at")}
+    if not doc["check_ins"]:
+        doc = {**doc, "trip": trip_of(uow, doc)}
+        row = {"tier": _tier(doc), "merchant_id": doc["merchant_id"], "trip": doc["trip"]}
+        uow.put_view(BY_YEAR, f"{china_year(data['at'])}/visit/{doc['inspection_id']}", row)
     _put(uow, {**doc, "check_ins": [*doc["check_ins"], check_in], "status": "checked_in"})
+
+
+def _due_key(rectification_due: str, inspection_id: str) -> str:
+    return f"{rectification_due[:4]}/due/{rectification_due}/{inspection_id}"
 
 
 def _result(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
     doc = _inspection(uow, data["inspection_id"])
     result = {k: data[k] for k in ("finding", "note", "rectification_due", "referral", "by", "at")}
     status = "rectification_due" if data["finding"] == "minor" else "result_recorded"
-    _put(uow, {**doc, "result": result, "status": status})
-    year = data["at"][:4]
+    due = add_working_days(china_day(data["at"]), rules.publish_within_working_days)
+    publish_due = f"{due.isoformat()}|{doc['inspection_id']}"
+    uow.put_view(PUBLISH_DUE, publish_due, {})
+    if data["rectification_due"]:
+        uow.put_view(BY_YEAR, _due_key(data["rectification_due"], doc["inspection_id"]), {})
+    _put(uow, {**doc, "result": result, "status": status, "publish_due": publish_due})
+    year = china_year(data["at"])
     for inspector in sorted({c["inspector_id"] for c in doc["check_ins"]}):
         key = f"{inspector}/{doc['merchant_id']}/{year}"
         seen = uow.get_view(FINDINGS, key) or {"findings": []}
@@ -215,18 +258,28 @@ def _submitted(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRule
         "accepted_at": None,
     }
     _put(uow, {**doc, "rectification": rectification, "status": "rectification_submitted"})
+    uow.put_view(
+        BY_EVIDENCE,
+        f"{data['evidence_sha256']}/{doc['inspection_id']}",
+        {"id": doc["inspection_id"]},
+    )
 
 
 def _accepted(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
     doc = _inspection(uow, data["inspection_id"])
     rectification = {**doc["rectification"], "accepted_by": data["by"], "accepted_at": data["at"]}
     _put(uow, {**doc, "rectification": rectification, "status": "rectified"})
+    due = (doc["result"] or {}).get("rectification_due")
+    if due:
+        uow.delete_view(BY_YEAR, _due_key(due, doc["inspection_id"]))
 
 
 def _published(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
     doc = _inspection(uow, data["inspection_id"])
     public = {k: data[k] for k in ("status", "finding", "at")}
     _put(uow, {**doc, "published": public, "status": "published"})
+    if doc.get("publish_due"):
+        uow.delete_view(PUBLISH_DUE, doc["publish_due"])
     key = f"{data['merchant_id']}/{data['at']}/{data['inspection_id']}"
     uow.put_view(PUBLISHED, key, dict(data))
 

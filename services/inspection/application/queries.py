@@ -7,9 +7,11 @@ from collections import Counter
 from eventstore import EventStore
 from services.domain_errors import InvalidInput, NotFound
 from services.inspection.application.store import (
+    BY_EVIDENCE,
     BY_INSPECTOR,
     BY_MERCHANT,
     BY_PLAN,
+    BY_YEAR,
     INSPECTIONS,
     INSPECTORS,
     PLANS,
@@ -106,6 +108,22 @@ def inspections(
     }
 
 
+def evidence_inspections(store: EventStore, evidence_sha256: str) -> dict:
+    """The inspections whose rectification names the evidence file, each {inspection_id,
+    merchant_id, inspectors}: who besides its uploader and the regulators may read it."""
+    if not isinstance(evidence_sha256, str) or "/" in evidence_sha256:
+        raise InvalidInput("evidence_sha256 is 64 lowercase hex", "invalid_evidence")
+    prefix, items = f"{evidence_sha256}/", []
+    page = store.list_views(BY_EVIDENCE, prefix, MAX_PAGE)
+    for key, ref in page:
+        if not key.startswith(prefix):
+            break
+        doc = store.get_view(INSPECTIONS, ref["id"])
+        if doc is not None:
+            items.append({k: doc[k] for k in ("inspection_id", "merchant_id", "inspectors")})
+    return {"items": items}
+
+
 def published(store: EventStore, merchant_id: str, after: str = "", limit: int = 100) -> dict:
     """The merchant's published results, oldest first: no inspector ids, no notes."""
     page = keyset_page(store.list_views, PUBLISHED, f"{merchant_id}/", after or "", _limit(limit))
@@ -113,36 +131,38 @@ def published(store: EventStore, merchant_id: str, after: str = "", limit: int =
 
 
 def stats(store: EventStore, year: int, rules: InspectionRules, today: str) -> dict:
-    """The year's figures. A visit is a visit-mode inspection someone checked in to that year;
-    a data check one recorded that year. `quota` is the visits the tier's merchants visited
-    this year could have had (quota × merchants), `quota_used` the visits they had;
-    `share_without_visit_bp` = data checks / (data checks + visits) in basis points."""
+    """The year's (China's) figures, read from the year's rows of `inspections_by_year` only.
+    `visits` counts each department's visit-mode inspection someone checked in to that year,
+    `data_checks` those recorded that year. `quota` is the visits the tier's merchants visited
+    this year could have had (quota × merchants), `quota_used` the trips they had (a joint
+    visit counts once, as for the quota); `share_without_visit_bp` = data checks /
+    (data checks + visits) in basis points; `overdue_rectifications` the minor findings due
+    that year, before `today`, not accepted."""
     if type(year) is not int or not 2000 <= year <= 2100:
         raise InvalidInput("year is 2000..2100", "invalid_year")
-    prefix = str(year)
     visits: Counter[str] = Counter()
     checks: Counter[str] = Counter()
     visited: dict[str, set[str]] = {tier: set() for tier in TIERS}
+    trips: dict[str, set[str]] = {tier: set() for tier in TIERS}
     overdue = 0
-    after = ""
-    while page := store.list_views(INSPECTIONS, after, 500):
+    prefix = f"{year}/"
+    after = prefix
+    while page := store.list_views(BY_YEAR, after, 1000):
         after = page[-1][0]
-        for _, doc in page:
-            tier = doc.get("tier") or "D"
-            if (
-                doc["mode"] == "visit"
-                and doc["check_ins"]
-                and doc["check_ins"][0]["at"].startswith(prefix)
-            ):
-                visits[tier] += 1
-                visited[tier].add(doc["merchant_id"])
-            if doc["data_check"] and doc["data_check"]["at"].startswith(prefix):
-                checks[tier] += 1
-            result = doc["result"] or {}
-            due = result.get("rectification_due")
-            accepted = (doc["rectification"] or {}).get("accepted_at")
-            if due and due.startswith(prefix) and due < today and not accepted:
+        if not after.startswith(prefix):
+            page = [(key, row) for key, row in page if key.startswith(prefix)]
+        for key, row in page:
+            kind, rest = key[len(prefix) :].split("/", 1)
+            if kind == "visit":
+                visits[row["tier"]] += 1
+                visited[row["tier"]].add(row["merchant_id"])
+                trips[row["tier"]].add(row["trip"])
+            elif kind == "data":
+                checks[row["tier"]] += 1
+            elif kind == "due" and rest[:10] < today:
                 overdue += 1
+        if not after.startswith(prefix):
+            break
     total_visits, total_checks = sum(visits.values()), sum(checks.values())
     both = total_visits + total_checks
     return {
@@ -152,7 +172,7 @@ def stats(store: EventStore, year: int, rules: InspectionRules, today: str) -> d
                 "visits": visits[tier],
                 "data_checks": checks[tier],
                 "quota": rules.quota_per_year[tier] * len(visited[tier]),
-                "quota_used": visits[tier],
+                "quota_used": len(trips[tier]),
             }
             for tier in TIERS
         },

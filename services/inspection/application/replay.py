@@ -68,14 +68,17 @@ from policy import load_policy
 from services import clock
 from services.inspection.application import classifications, projections
 from services.inspection.application.store import (
+    BY_EVIDENCE,
     BY_INSPECTOR,
     BY_MERCHANT,
     BY_PLAN,
+    BY_YEAR,
     FINDINGS,
     INSPECTIONS,
     INSPECTORS,
     MERCHANT_IDS,
     PLANS,
+    PUBLISH_DUE,
     PUBLISHED,
     SECRET_VIEWS,
 )
@@ -99,6 +102,9 @@ PROJECTED = (
     MERCHANT_IDS,
     FINDINGS,
     PUBLISHED,
+    PUBLISH_DUE,
+    BY_YEAR,
+    BY_EVIDENCE,
 )
 """Every view the plan and inspection projections write."""
 CLASSIFIED = (
@@ -174,7 +180,9 @@ def replay(
         with fresh.unit_of_work() as uow:
             if origin != "inspection":
                 uow.track(Tracking(CONSUMERS[origin], record.id))
-                classifications.observe(uow, record.type, record.data, event_time(record), rules)
+                classifications.observe(
+                    uow, record.type, record.data, event_time(record), rules, views=fresh
+                )
                 done.source_events[origin] += 1
             elif record.type == DERIVED:
                 done.derived_skipped += 1

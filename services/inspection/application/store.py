@@ -40,6 +40,18 @@ FINDINGS = "inspector_findings"
 """`<inspector>/<merchant>/<year>` -> {findings: [...]}: the e码查 block's input."""
 PUBLISHED = "published_results"
 """`<merchant>/<published at>/<inspection>` -> the public result."""
+PUBLISH_DUE = "inspection_publish_due"
+"""`<day>|<inspection>` -> {}: a recorded result not published yet, keyed by the (China) day
+its publication falls due (`publish_within_working_days` working days after the result); the
+row goes when it is published. The timer reads only the rows due by today."""
+BY_YEAR = "inspections_by_year"
+"""The year's figures by a per-(China-)year prefix: `<year>/visit/<inspection>` -> {tier,
+merchant_id, trip} at its first check-in, `<year>/data/<inspection>` -> {tier} at its data
+check, `<year>/due/<rectification due>/<inspection>` -> {} while a minor finding's
+rectification is not accepted (the year is the deadline's)."""
+BY_EVIDENCE = "inspections_by_evidence"
+"""`<evidence sha256>/<inspection>` -> {id}: the inspections whose rectification names the
+file (who may read it)."""
 SECRET_VIEWS = (PLAN_SECRETS, PLAN_ELIGIBLE)
 
 

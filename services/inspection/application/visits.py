@@ -3,18 +3,24 @@
 * check_in: only an assigned inspector (others get 404 `not_your_inspection`), with the
   merchant's current code; refused (422 `inspector_blocked`) when domain/visits.py's rule
   blocks this inspector at this merchant this year; a visit beyond the tier's yearly quota
-  checks in with `warning: "over_quota"`. Checking in again returns the first check-in.
+  checks in with `warning: "over_quota"` (the quota counts trips: a joint visit's other
+  departments check in on the same trip, projections.py). Checking in again returns the
+  first check-in.
 * record_result: none and serious publish at once (closed / referred); minor orders a
   rectification within 1..90 days and publishes when the regulator accepts it.
 * publish_overdue (the timer): a result still unpublished `publish_within_working_days`
   working days (Mon–Fri) after it was recorded is published as it stands: a minor one as
-  `rectification_overdue` when its deadline passed, else `rectification_ordered`.
+  `rectification_overdue` when its deadline passed, else `rectification_ordered`. It reads
+  only the `inspection_publish_due` rows due by today, not every inspection.
+
+Years (the quota's, the block's) and days (working days, deadlines) are China's
+(domain/calendar.py): a check-in at 2027-01-01T01:00+08:00 counts in 2027.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -26,8 +32,15 @@ from services.inspection.application.store import (
     FINDINGS,
     INSPECTIONS,
     MERCHANT_IDS,
+    PUBLISH_DUE,
     append,
     inspection_stream,
+)
+from services.inspection.domain.calendar import (
+    china_day,
+    china_time,
+    china_year,
+    working_days_between,
 )
 from services.inspection.domain.classification import FINDINGS as FINDING_KINDS
 from services.inspection.domain.events import (
@@ -66,16 +79,22 @@ def _commit(store: EventStore, doc: dict, events: list[object], metadata, rules)
             projections.project(uow, encoded.type, encoded.data, encoded.id, rules)
 
 
-def visits_this_year(store: EventStore, merchant_id: str, year: int, but: str = "") -> int:
-    """The merchant's visits this year that someone checked in to (joint ones count once
-    each: every department's inspection is its own visit)."""
+def visits_this_year(
+    store: EventStore, merchant_id: str, year: int, but: str = "", trip: str = ""
+) -> int:
+    """The merchant's trips in the (China) year: its checked-in visits, a joint visit's
+    departments counted once (projections.py), each trip in the year of its first check-in;
+    leaving out the inspection `but` and the trip `trip`."""
     ids = (store.get_view(MERCHANT_IDS, merchant_id) or {"ids": []})["ids"]
-    count = 0
+    first: dict[str, str] = {}
     for inspection_id in ids:
         doc = store.get_view(INSPECTIONS, inspection_id)
         if doc and inspection_id != but and doc["check_ins"]:
-            count += doc["check_ins"][0]["at"][:4] == str(year)
-    return count
+            at = doc["check_ins"][0]["at"]
+            key = doc.get("trip") or inspection_id
+            first[key] = min(first.get(key, at), at, key=china_time)
+    first.pop(trip, None)
+    return sum(china_year(at) == year for at in first.values())
 
 
 def check_in(
@@ -97,7 +116,8 @@ def check_in(
     if doc["mode"] != "visit":
         raise BusinessRuleViolation("a data check has no visit to check in to", "not_a_visit")
     codes.verify(merchant_code, doc["merchant_id"], key=key, now=now)
-    key_ = f"{inspector_id}/{doc['merchant_id']}/{now.year}"
+    year = china_year(now)
+    key_ = f"{inspector_id}/{doc['merchant_id']}/{year}"
     findings = (store.get_view(FINDINGS, key_) or {"findings": []})["findings"]
     blocked, reasons = inspector_blocked(findings, rules)
     if blocked:
@@ -108,9 +128,11 @@ def check_in(
             {"reasons": reasons},
         )
     tier = doc.get("tier") or classifications.tier(doc["merchant_id"]) or "D"
-    # Both inspectors of one visit see the same answer: the merchant's other visits count.
+    # Both inspectors of one visit, and the departments of one joint visit, see the same
+    # answer: the merchant's other trips count.
+    trip = projections.trip_of(store, doc)
     over_quota = (
-        visits_this_year(store, doc["merchant_id"], now.year, but=inspection_id)
+        visits_this_year(store, doc["merchant_id"], year, but=inspection_id, trip=trip)
         >= rules.quota_per_year[tier]
     )
     event = CheckedIn(inspection_id, doc["merchant_id"], inspector_id, over_quota, now.isoformat())
@@ -163,7 +185,7 @@ def record_result(
             raise InvalidInput(
                 "a minor finding needs rectification_days 1..90", "invalid_rectification_days"
             )
-        due = (now.date() + timedelta(days=rectification_days)).isoformat()
+        due = (china_day(now) + timedelta(days=rectification_days)).isoformat()
     at = now.isoformat()
     events: list[object] = [
         ResultRecorded(
@@ -247,33 +269,27 @@ def accept_rectification(
     return _load(store, inspection_id)
 
 
-def working_days_between(first: date, last: date) -> int:
-    """Mon–Fri days after `first` up to and including `last`."""
-    days, day = 0, first
-    while day < last:
-        day += timedelta(days=1)
-        days += day.weekday() < 5
-    return days
+__all__ = ["working_days_between"]
 
 
 def publish_overdue(*, store: EventStore, rules: InspectionRules, now: datetime) -> int:
-    """Publishes every result left unpublished past the working-day limit; returns how many."""
+    """Publishes every result left unpublished past the working-day limit; returns how many.
+    Reads the `inspection_publish_due` rows due by today (China's), oldest first."""
+    today = china_day(now).isoformat()
     published = 0
     after = ""
-    while page := store.list_views(INSPECTIONS, after, 500):
+    while page := store.list_views(PUBLISH_DUE, after, 500):
         after = page[-1][0]
-        for _, doc in page:
-            result = doc["result"]
-            if result is None or doc["published"] is not None:
-                continue
-            recorded = datetime.fromisoformat(result["at"]).date()
-            if working_days_between(recorded, now.date()) < rules.publish_within_working_days:
+        for key, _ in page:
+            if key[:10] > today:
+                return published
+            doc = store.get_view(INSPECTIONS, key.split("|", 1)[1])
+            if doc is None or doc["result"] is None or doc["published"] is not None:
                 continue
             if (doc["rectification"] or {}).get("accepted_at"):
                 continue
-            overdue = (
-                result["rectification_due"] and result["rectification_due"] < now.date().isoformat()
-            )
+            result = doc["result"]
+            overdue = result["rectification_due"] and result["rectification_due"] < today
             status = "rectification_overdue" if overdue else "rectification_ordered"
             _commit(
                 store,

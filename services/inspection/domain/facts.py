@@ -17,7 +17,13 @@ first ten characters.
   statement shows it (the escrow's reconciliation of the refund's day does not list it as
   missing, or a later day lists it as unexpected at the bank). A refund of nothing is paid.
 * Reconciliation differences naming the merchant (by its payments and payouts).
-* Findings of the inspection's own results, and the visits checked in (by inspection).
+* Findings of the inspection's own results, and the visits checked in (by inspection), each
+  with its trip (综合查一次: the joint visit it was part of; the quota counts trips) and the
+  China day of its first check-in (the quota's year is China's, domain/calendar.py).
+* `prune` keeps what some window can still reach: the code changes since the horizon plus the
+  last one before it (the spell that runs into every window), complaints, paid refunds and
+  differences since the horizon (an unpaid refund stays: it is late until paid), and the
+  visits of this year and the last.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from services.inspection.domain.calendar import china_day
 from services.inspection.domain.classification import (
     Classification,
     CreditFacts,
@@ -66,7 +73,10 @@ class MerchantFacts:
     findings: dict[str, dict] = field(default_factory=dict)
     """inspection id -> {kind, found_on, rectified_on} (ISO days)."""
     visits: dict[str, str] = field(default_factory=dict)
-    """inspection id -> the day of its first check-in (an on-site visit)."""
+    """inspection id -> the China day of its first check-in (an on-site visit)."""
+    trips: dict[str, str] = field(default_factory=dict)
+    """inspection id -> its trip (the joint visit's first checked-in inspection; itself when
+    alone). Absent: its own trip."""
 
     # --- storage -------------------------------------------------------------------------------
     def as_doc(self) -> dict:
@@ -112,7 +122,13 @@ class MerchantFacts:
         }
 
     def visits_in(self, year: int) -> int:
-        return sum(day[:4] == f"{year:04d}" for day in self.visits.values())
+        """Trips in the (China) year: a joint visit counts once, in the year of its first
+        check-in."""
+        first: dict[str, str] = {}
+        for inspection_id, day in self.visits.items():
+            trip = self.trips.get(inspection_id, inspection_id)
+            first[trip] = min(first.get(trip, day), day)
+        return sum(day[:4] == f"{year:04d}" for day in first.values())
 
     # --- the code history ----------------------------------------------------------------------
     def _spells(self, today: date) -> list[tuple[str, date, date]]:
@@ -219,7 +235,10 @@ def fold(facts: MerchantFacts, event_type: str, data: dict, at: str) -> bool:
         found["rectified_on"] = at[:10]
     elif kind == "CheckedIn":
         seen = facts.visits.get(data["inspection_id"])
-        facts.visits[data["inspection_id"]] = min(filter(None, (seen, at[:10])))
+        day = china_day(at).isoformat()
+        facts.visits[data["inspection_id"]] = min(filter(None, (seen, day)))
+        if data.get("trip") and data["trip"] != data["inspection_id"]:
+            facts.trips.setdefault(data["inspection_id"], data["trip"])
     else:
         return False
     return True
@@ -276,8 +295,15 @@ def reconciled(
 
 def prune(facts: MerchantFacts, today: date, keep_days: int) -> None:
     """Drops what no window can reach any more: complaints, refunds paid and differences
-    older than `keep_days`."""
+    older than `keep_days`; code changes before it but the last one (its spell runs into the
+    window: the day since red, yellow days and the green streak read it); visits before last
+    year."""
     horizon = (today - timedelta(days=keep_days)).isoformat()
+    before = [entry for entry in facts.codes if entry[0][:10] < horizon]
+    facts.codes = before[-1:] + [entry for entry in facts.codes if entry[0][:10] >= horizon]
+    last_year = f"{today.year - 1:04d}"
+    facts.visits = {k: day for k, day in facts.visits.items() if day[:4] >= last_year}
+    facts.trips = {k: trip for k, trip in facts.trips.items() if k in facts.visits}
     facts.complaints = {
         k: c
         for k, c in facts.complaints.items()
@@ -306,13 +332,16 @@ def to_credit_facts(facts: MerchantFacts, today: date, rules: InspectionRules) -
     )
 
 
-def classify_merchant(facts: MerchantFacts, today: date, rules: InspectionRules) -> Classification:
+def classify_merchant(
+    facts: MerchantFacts, today: date, rules: InspectionRules, year: int | None = None
+) -> Classification:
+    """`year`: the quota's (China) calendar year; `today`'s by default."""
     return classify(
         max(facts.outstanding, 0),
         facts.industry,
         to_credit_facts(facts, today, rules),
         white_listed=facts.white_listed,
-        visits_this_year=facts.visits_in(today.year),
+        visits_this_year=facts.visits_in(today.year if year is None else year),
         rules=rules,
     )
 
