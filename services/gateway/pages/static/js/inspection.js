@@ -42,6 +42,7 @@ export const PUBLISHED_RESULTS = Object.freeze({
   rectification_overdue: "逾期未整改",
   rectified: "发现一般问题，整改完成",
   referred: "发现严重问题，已移送处理",
+  visit_raised: "数据核查发现异常，已安排现场检查",
 });
 
 // A rectification's state on the merchant's console.

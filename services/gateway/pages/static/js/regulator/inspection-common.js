@@ -44,8 +44,10 @@ export const FINDINGS = Object.freeze({
 export const PUBLISHED_STATUSES = Object.freeze({
   closed: "已结案",
   rectified: "已整改",
+  rectification_ordered: "责令整改，整改期内",
   rectification_overdue: "逾期未整改",
   referred: "已移送",
+  visit_raised: "数据核查异常，已转现场检查",
 });
 
 export const RISK_CLASSES = Object.freeze({
