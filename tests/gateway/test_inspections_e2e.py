@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from eventstore.factory import open_store
 from services.gateway.app import create_app
 from services.inspection.domain.calendar import china_year
 from tests.support.gateway import gateway_settings
@@ -106,6 +107,21 @@ def classified(client, merchant_id, tier=None):
     return wait_until(found, timeout=60, what=f"the classification of {merchant_id}")
 
 
+def operating(tmp_path, merchant_id):
+    """Waits until the inspection service has folded the merchant's approval as well as its
+    application (the classification shows after the first; only operating merchants are
+    eligible for a draw): read from the service's own store, as nothing public says it."""
+    store = open_store(store_url(tmp_path, "inspection"))
+    try:
+        wait_until(
+            lambda: (store.get_view("classifications", merchant_id) or {}).get("operating"),
+            timeout=60,
+            what=f"{merchant_id} operating, as the inspection service knows it",
+        )
+    finally:
+        store.close()
+
+
 def drawn(client, regulator, department, kind, period="2026"):
     """A plan opened and drawn: the draw is refused (409 commitment_not_notarised) until the
     ledger holds the plan's commitment, and a repeat answers the same draw."""
@@ -176,6 +192,7 @@ def test_plan_draw_visit_block_minor_finding_rectification_and_publication(platf
     regulator = login(client, "regulator", "r-chief", "sports")
     gym = onboard(client, industry="fitness")  # the only merchant of the sports department
     classified(client, gym)
+    operating(tmp_path, gym)
     for inspector in ("ins-a", "ins-b"):
         post(
             client,
@@ -279,6 +296,7 @@ def test_a_tier_a_merchants_routine_check_is_a_published_data_check(platform, tm
     regulator = login(client, "regulator", "r-commerce", "commerce")
     shop = onboard(client, industry="retail")  # class II, the commerce department's
     classified(client, shop)
+    operating(tmp_path, shop)
     operator = login(client, "operator", "op-1")
     post(client, "/api/v1/demo/clock", {"days": 200}, operator)
 
