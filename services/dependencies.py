@@ -1,11 +1,17 @@
-"""nameko dependencies the services share: the personal-data vault and the policy."""
+"""nameko dependencies the services share: the personal-data vault, the policy, and a
+service's own Ed25519 signing key."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.extensions import DependencyProvider
 
 from policy import Policy, load_policy
 from privacy import Vault
+from services.key_files import load_or_create_key_file
 
 
 class VaultDependency(DependencyProvider):
@@ -29,3 +35,37 @@ class PolicyDependency(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Policy:
         return self.policy
+
+
+class Ed25519KeyFile(DependencyProvider):
+    """A service's Ed25519 private key, from the PEM file config `config_key` names (else
+    `default_path`); made on first start (services/key_files.py: never half-written, never
+    replaced). The dependency is this provider: `.key`, and `.key_id`, the first 16 hex of the
+    raw public key."""
+
+    def __init__(self, config_key: str, default_path: str, needed_for: str) -> None:
+        self.config_key = config_key
+        self.default_path = default_path
+        self.needed_for = needed_for
+
+    def setup(self) -> None:
+        path = Path(self.container.config.get(self.config_key, self.default_path))
+        pem = load_or_create_key_file(
+            path,
+            lambda: Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} holds no Ed25519 private key; {self.needed_for} need one")
+        self.key = key
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.key_id = raw.hex()[:16]
+
+    def get_dependency(self, worker_ctx) -> Ed25519KeyFile:
+        return self

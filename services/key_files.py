@@ -9,9 +9,9 @@ makes the complete file appear under that name or fails because a file is alread
   the winner's key instead of failing or overwriting it;
 * an existing key is never replaced.
 
-The gateway's token key, the risk service's credit-report key, and the ledger's log, pseudonym
-and witness keys are all made this way. Below every service and the ledger in the layers, so
-that each of them may use it.
+The gateway's token key, the risk service's credit-report key, the inspection service's
+merchant-code key, and the ledger's log, pseudonym and witness keys are all made this way.
+Below every service and the ledger in the layers, so that each of them may use it.
 """
 
 from __future__ import annotations

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from messaging.consumer import consumes
 from messaging.wire import IntegrationEvent
 from services import clock
+from services.dependencies import Ed25519KeyFile
 from services.inspection.adapters.ledger_rpc import LedgerOverRpc
 from services.inspection.adapters.local_classifications import LocalClassifications
 from services.inspection.application import classifications, codes, commands, queries, visits
 from services.inspection.domain.rules import InspectionRules
-from services.key_files import load_or_create_key_file
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.rpc import rpc
@@ -37,34 +33,11 @@ def now() -> datetime:
     return clock.now()
 
 
-class CodeKey(DependencyProvider):
-    """The Ed25519 key merchant codes (e码查) are signed with, from config
-    INSPECTION_SIGNING_KEY (a PEM file); demo mode creates it on first start."""
-
-    def setup(self) -> None:
-        path = Path(
-            self.container.config.get("INSPECTION_SIGNING_KEY", "var/inspection/signing.pem")
-        )
-        pem = load_or_create_key_file(
-            path,
-            lambda: Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        key = serialization.load_pem_private_key(pem, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} holds no Ed25519 private key; merchant codes need one")
-        self.key = key
-
-    def get_dependency(self, worker_ctx) -> Ed25519PrivateKey:
-        return self.key
-
-
 class InspectionService(PlatformService):
     name = "inspection"
-    code_key = CodeKey()
+    code_key = Ed25519KeyFile(
+        "INSPECTION_SIGNING_KEY", "var/inspection/signing.pem", "merchant codes (e码查)"
+    )
     ledger_rpc = RpcProxy("ledger")
 
     @property
@@ -210,7 +183,7 @@ class InspectionService(PlatformService):
     def merchant_code(self, merchant_id, at=None) -> dict:
         return codes.merchant_code(
             merchant_id,
-            key=self.code_key,
+            key=self.code_key.key,
             now=datetime.fromisoformat(at) if at else now(),
             valid_minutes=self.rules.code_valid_minutes,
         )
@@ -223,7 +196,7 @@ class InspectionService(PlatformService):
             inspector_id,
             merchant_code,
             store=self.store,
-            key=self.code_key,
+            key=self.code_key.key,
             classifications=self._classifications(),
             rules=self.rules,
             now=now(),

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from messaging.consumer import EventStoreDependency, consumes
 from messaging.wire import IntegrationEvent
 from services import clock
-from services.dependencies import PolicyDependency, VaultDependency
-from services.key_files import load_or_create_key_file
+from services.dependencies import Ed25519KeyFile, PolicyDependency, VaultDependency
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.risk.adapters.merchant_rpc import MerchantStatusOverRpc
@@ -51,33 +46,6 @@ def now() -> datetime:
     return clock.now()
 
 
-class SigningKey(DependencyProvider):
-    """The platform's Ed25519 key for credit reports, from config RISK_SIGNING_KEY (a PEM
-    file); demo mode creates it on first start."""
-
-    def setup(self) -> None:
-        path = Path(self.container.config.get("RISK_SIGNING_KEY", "var/risk/signing.pem"))
-        pem = load_or_create_key_file(
-            path,
-            lambda: Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        key = serialization.load_pem_private_key(pem, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} holds no Ed25519 private key; credit reports need one")
-        self.key = key
-        raw = self.key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        self.key_id = raw.hex()[:16]
-
-    def get_dependency(self, worker_ctx) -> SigningKey:
-        return self
-
-
 class RiskStore(EventStoreDependency):
     """The service's store; complaints from before the consumers' lists and alerts from before
     the queue are listed at start, a store from before the city's and the lists' views has
@@ -98,7 +66,7 @@ class RiskService(PlatformService):
     store = RiskStore()
     vault = VaultDependency()
     policy = PolicyDependency()
-    signing = SigningKey()
+    signing = Ed25519KeyFile("RISK_SIGNING_KEY", "var/risk/signing.pem", "credit reports")
     merchant_rpc = RpcProxy("merchant")
 
     @property

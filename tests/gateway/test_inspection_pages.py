@@ -17,13 +17,17 @@ from services.risk.domain.departments import DEPARTMENTS
 from tests.support.error_codes import ROOT
 from tests.support.gateway import gateway_settings, served_page
 
-WORDS = ROOT / "services" / "gateway" / "pages" / "static" / "js" / "inspection.js"
+JS = ROOT / "services" / "gateway" / "pages" / "static" / "js"
+WORDS = JS / "inspection.js"
+SHARED = JS / "labels.js"
+"""Where inspection.js takes the words several pages share (departments, modes) from."""
 SERVICE = ROOT / "services" / "inspection" / "application"
 
 
 def _keys(table: str) -> set[str]:
-    body = re.search(
-        rf"export const {table} = Object\.freeze\(\{{(.*?)\n\}}\);", WORDS.read_text(), re.S
+    pattern = rf"export const {table} = Object\.freeze\(\{{(.*?)\n\}}\);"
+    body = re.search(pattern, WORDS.read_text(), re.S) or re.search(
+        pattern, SHARED.read_text(), re.S
     )
     assert body, f"{table} not found"
     return set(re.findall(r'^\s+"?([A-Za-z0-9_]+)"?:', body.group(1), re.M))

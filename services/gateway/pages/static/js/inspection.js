@@ -4,18 +4,7 @@
 // Codes come from services/inspection (domain/draw.py MODES, domain/classification.py
 // FINDINGS, application/projections.py statuses, ResultPublished statuses).
 
-export const DEPARTMENTS = Object.freeze({
-  samr: "市场监管局",
-  commerce: "商务局",
-  education: "教育局",
-  sports: "体育局",
-  association: "消费者协会（预付保）",
-});
-
-export const MODES = Object.freeze({
-  visit: "现场检查",
-  data: "数据核查",
-});
+export { DEPARTMENTS, MODES } from "./labels.js";
 
 export const FINDINGS = Object.freeze({
   none: "无问题",

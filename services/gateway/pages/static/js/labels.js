@@ -29,6 +29,21 @@ export function industryLabel(industry) {
 }
 
 // A reason's `indicator` -> what it means for a consumer.
+// The regulators' departments (services/risk/domain/departments.py).
+export const DEPARTMENTS = Object.freeze({
+  samr: "市场监管局",
+  commerce: "商务局",
+  education: "教育局",
+  sports: "体育局",
+  association: "消费者协会（预付保）",
+});
+
+// How an inspection is done (services/inspection/domain/draw.py MODES).
+export const MODES = Object.freeze({
+  visit: "现场检查",
+  data: "数据核查",
+});
+
 export const INDICATORS = Object.freeze({
   escrow_coverage_percent: "存管资金不足以覆盖未消费的预付款",
   months_of_liability_x100: "未消费的预付款相对近期消费过多",

@@ -5,9 +5,12 @@
 import { ApiError, api } from "../api.js";
 import { formatDate, formatDateTime } from "../format.js";
 import { messageFor } from "../messages.js";
+import { MODES } from "../labels.js";
 import { currentSession } from "../session.js";
 import { DEPARTMENTS, departmentLabel } from "./labels.js";
 import { element } from "./workbench.js";
+
+export { MODES };
 
 export const PLAN_STATUSES = Object.freeze({
   committed: "已承诺，待抽取",
@@ -16,10 +19,6 @@ export const PLAN_STATUSES = Object.freeze({
 export const PLAN_KINDS = Object.freeze({
   routine: "日常检查",
   special: "专项检查",
-});
-export const MODES = Object.freeze({
-  visit: "现场检查",
-  data: "数据核查",
 });
 
 // services/inspection/application/projections.py and visits.py.

@@ -3,7 +3,9 @@
 // (services/risk/domain/complaints.py), the alert-only reasons, the merchant statuses and the
 // listings (services/merchant/domain/model.py FLAGS), the reconciliation's words, and the
 // city figures.
-import { indicatorLabel as sharedIndicatorLabel } from "../labels.js";
+import { DEPARTMENTS, indicatorLabel as sharedIndicatorLabel } from "../labels.js";
+
+export { DEPARTMENTS };
 
 export {
   COMPLAINT_CATEGORIES,
@@ -15,14 +17,6 @@ export {
   industryLabel,
   ledgerEventLabel,
 } from "../labels.js";
-
-export const DEPARTMENTS = Object.freeze({
-  samr: "市场监管局",
-  commerce: "商务局",
-  education: "教育局",
-  sports: "体育局",
-  association: "消费者协会（预付保）",
-});
 
 // services/risk/domain/departments.py department_of_industry: 商务局 for every sector
 // without its own.
