@@ -172,7 +172,9 @@ def visible_inspection(
 def announced(inspection: dict[str, Any]) -> bool:
     """A visit the merchant may know of: once an inspector checked in (one told beforehand
     who is coming, and when, is no random inspection); a data check once recorded."""
-    return inspection.get("status") not in ("planned", "drawn")
+    # A visit nobody has checked in to; a failed data check (it raised a visit) until its
+    # publication (a passed one is published at once).
+    return inspection.get("status") not in ("planned", "drawn", "data_checked")
 
 
 def as_merchant_sees(inspection: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from services.gateway.schemas.inspections import (
     WhiteListed,
 )
 from services.gateway.validation import json_body, query
+from services.inspection.domain.calendar import china_year
 from services.inspection.domain.draw import KINDS
 from services.risk.domain.departments import DEPARTMENTS
 
@@ -212,5 +213,5 @@ def merchant_code(merchant_id: str):
 )
 @require("regulator")
 def stats():
-    year = query(StatsQuery())["year"] or clock.now().year
+    year = query(StatsQuery())["year"] or china_year(clock.now())
     return jsonify(InspectionStats().dump({"year": year, **clients().inspection.stats(year)}))

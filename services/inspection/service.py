@@ -21,6 +21,7 @@ from services.dependencies import Ed25519KeyFile
 from services.inspection.adapters.ledger_rpc import LedgerOverRpc
 from services.inspection.adapters.local_classifications import LocalClassifications
 from services.inspection.application import classifications, codes, commands, queries, visits
+from services.inspection.domain.calendar import china_day
 from services.inspection.domain.rules import InspectionRules
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -251,4 +252,4 @@ class InspectionService(PlatformService):
     @rpc
     @domain_errors_cross
     def stats(self, year) -> dict:
-        return queries.stats(self.store, year, self.rules, now().date().isoformat())
+        return queries.stats(self.store, year, self.rules, china_day(now()).isoformat())

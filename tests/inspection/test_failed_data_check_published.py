@@ -1,9 +1,12 @@
 """一公开 of the 无感 data check: a failed one is published too (status `visit_raised`), not
-only the visit it raises."""
+only the visit it raises, but not at the draw: that would tell the merchant a visit is coming.
+The timer publishes it within the working days' limit."""
 
 from __future__ import annotations
 
-from services.inspection.application import commands, queries
+from datetime import timedelta
+
+from services.inspection.application import commands, queries, visits
 from tests.inspection.fakes import (
     NOW,
     RULES,
@@ -46,14 +49,23 @@ def test_a_failed_data_check_is_published_as_visit_raised(tmp_path):
         (entry,) = answer["inspections"]
         doc = queries.inspection(store, entry["inspection_id"])
         assert doc["data_check"]["passed"] is False
+        assert doc["published"] is None, "not at the draw"
+        assert queries.published(store, entry["merchant_id"])["items"] == []
+        mine = queries.inspections(store, merchant_id=entry["merchant_id"], announced_only=True)
+        assert mine["items"] == [], "the merchant is not told either"
+        raised = queries.inspection(store, commands.raised_id(entry["inspection_id"]))
+        assert raised["published"] is None and raised["status"] == "planned"
+
+        assert visits.publish_overdue(store=store, rules=RULES, now=NOW + timedelta(days=7)) == 0
+        later = NOW + timedelta(days=40)  # past 20 working days
+        assert visits.publish_overdue(store=store, rules=RULES, now=later) == 1
+        doc = queries.inspection(store, entry["inspection_id"])
         assert doc["published"] == {
             "status": "visit_raised",
             "finding": "none",
-            "at": NOW.isoformat(),
+            "at": later.isoformat(),
         }
         public = queries.published(store, entry["merchant_id"])["items"]
         assert [(p["mode"], p["status"]) for p in public] == [("data", "visit_raised")]
-        raised = queries.inspection(store, commands.raised_id(entry["inspection_id"]))
-        assert raised["published"] is None and raised["status"] == "planned"
     finally:
         store.close()

@@ -269,3 +269,17 @@ def test_a_department_has_one_routine_plan_a_period_and_special_ones_need_a_reas
     assert no_reason.value.code == "reason_required"
     special = open_plan(store, classified, "samr", "2026Q2", "special")
     assert queries.plan(store, special["plan_id"])["reason"] == "专项行动"
+
+
+def test_a_years_routine_plan_and_its_quarters_plans_exclude_each_other(store):
+    """Both draw the year's share: a quarter's plan beside the year's would draw it again."""
+    classified = FakeClassifications(merchants("C", 3))
+    open_plan(store, classified, "samr", "2027")
+    with pytest.raises(Conflict) as quarter:
+        open_plan(store, classified, "samr", "2027Q3")
+    assert quarter.value.code == "plan_exists"
+    open_plan(store, classified, "education", "2028Q1")
+    with pytest.raises(Conflict) as year:
+        open_plan(store, classified, "education", "2028")
+    assert year.value.code == "plan_exists"
+    assert open_plan(store, classified, "education", "2028Q2")["status"] == "committed"

@@ -86,19 +86,46 @@ def counted_visits(store, merchant_id, year):
 def test_two_departments_within_the_window_are_one_trip_against_the_quota(store, days, trips):
     assert RULES.merge_window_days == 30
     first, classified = visit(store, "samr", NOW, tier="B")  # tier B: 1 visit a year
-    check_in(store, first, classified, "samr", NOW)
     later = NOW + timedelta(days=days)
     second, classified = visit(store, "education", later, tier="B")
     joint = queries.inspection(store, second["inspection_id"])["joint_with"]
     assert joint == ([first["inspection_id"]] if trips == 1 else [])
-    answer = check_in(store, second, classified, "education", later)
-    # Within the window the second department's check-in is the same trip: not over quota.
+    # Both departments at the door the same day: one trip when their visits were joined.
+    check_in(store, first, classified, "samr", later)
+    answer = check_in(store, second, classified, "education", later + timedelta(hours=1))
     assert answer["over_quota"] is (trips == 2)
     assert counted_visits(store, "m-B-000", 2026) == trips
     assert classifications.get(store, "m-B-000")["visits_this_year"] == trips
     figures = queries.stats(store, 2026, RULES, later.date().isoformat())
     assert figures["by_tier"]["B"]["visits"] == 2  # each department's inspection is on record
     assert figures["by_tier"]["B"]["quota_used"] == trips
+
+
+def test_a_visit_made_is_no_trip_for_visits_drawn_after_it(store):
+    """A trip made cannot be joined later: a visit drawn after it is a trip of its own, and
+    cannot pass a trip on to a third visit drawn weeks later (the quota once counted one
+    trip for three visits 45 days apart)."""
+    a, classified = visit(store, "samr", NOW, tier="B", correlation="a")
+    check_in(store, a, classified, "samr", NOW)
+    b, _ = visit(store, "education", NOW + timedelta(days=20), tier="B", correlation="b")
+    assert queries.inspection(store, b["inspection_id"])["joint_with"] == []
+    late = check_in(store, b, classified, "education", NOW + timedelta(days=22))
+    assert late["over_quota"] is True  # tier B: one visit a year, and this is the second
+    d, _ = visit(store, "samr", NOW + timedelta(days=45), tier="B", correlation="d")
+    third = check_in(store, d, classified, "samr", NOW + timedelta(days=46))
+    assert third["over_quota"] is True
+    assert counted_visits(store, "m-B-000", 2026) == 3
+
+
+def test_joined_visits_made_on_different_days_are_two_trips(store):
+    first, classified = visit(store, "samr", NOW, tier="B", correlation="a")
+    second, _ = visit(store, "education", NOW + timedelta(days=3), tier="B", correlation="b")
+    assert queries.inspection(store, second["inspection_id"])["joint_with"] == [
+        first["inspection_id"]
+    ]
+    check_in(store, first, classified, "samr", NOW + timedelta(days=5))
+    apart = check_in(store, second, classified, "education", NOW + timedelta(days=9))
+    assert apart["over_quota"] is True and counted_visits(store, "m-B-000", 2026) == 2
 
 
 def test_a_trip_counts_once_even_when_both_departments_check_in_the_same_day(store):

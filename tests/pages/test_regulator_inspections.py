@@ -18,6 +18,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from services.inspection.domain.calendar import china_year
 from tests.support import browser as support
 from tests.support.browser import (
     assert_accessible,
@@ -246,7 +247,7 @@ def test_a_regulator_draws_a_plan_verifies_it_and_accepts_a_rectification(
     assert_accessible(page)
 
     # 检查统计 for the visit's year: the API's figures, in the headline, charts and table.
-    year = done["check_ins"][0]["at"][:4]
+    year = china_year(done["check_ins"][0]["at"])
     page.goto(f"/regulator/inspection/stats?year={year}")
     page.wait_for_selector("#headline[data-state=loaded]", state="attached")
     stats = ok(platform.get(f"/api/v1/stats/inspections?year={year}", headers=headers))

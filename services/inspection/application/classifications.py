@@ -28,7 +28,7 @@ from typing import Any
 from eventstore import EventStore, NewEvent, UnitOfWork
 from eventstore.codec import EventCodec
 from services.domain_errors import BusinessRuleViolation, InvalidInput, NotFound
-from services.inspection.domain.calendar import china_year
+from services.inspection.domain.calendar import china_day, china_year
 from services.inspection.domain.classification import Finding, routine_mode, white_listable
 from services.inspection.domain.data_checks import inputs_of
 from services.inspection.domain.draw import KINDS
@@ -156,7 +156,7 @@ def observe(
         changed = True
     if not changed:
         return []
-    prune(facts, now.date(), keep_days(rules))
+    prune(facts, china_day(now), keep_days(rules))
     _classify(uow, facts, now, rules, metadata)
     return [merchant_id]
 
@@ -233,7 +233,7 @@ def _classify(
     """Recomputes and stores the classification (and the facts, unless they equal
     `stored_facts`); appends ClassificationChanged when a class, grade, tier or white-listing
     changed. Returns whether the event was written."""
-    found = classify_merchant(facts, now.date(), rules, year=china_year(now))
+    found = classify_merchant(facts, china_day(now), rules, year=china_year(now))
     if facts.white_listed and not found.white_listed:
         facts.white_listed = False  # lapsed: a regulator lists it again once it is A again
     if facts.as_doc() != stored_facts:
@@ -420,5 +420,5 @@ def reclassify(uow: UnitOfWork, facts_doc: dict, now: datetime, rules: Inspectio
     """One merchant's stored facts again at `now`, as the timer does; True when a
     ClassificationChanged was written."""
     facts = MerchantFacts.from_doc(facts_doc)
-    prune(facts, now.date(), keep_days(rules))
+    prune(facts, china_day(now), keep_days(rules))
     return _classify(uow, facts, now, rules, None, stored_facts=facts_doc)

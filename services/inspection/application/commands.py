@@ -158,6 +158,18 @@ def _plan_id(
     return "pl-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
+def _overlapping(
+    department: str, period: str, kind: str, reason: str, by: str, metadata: dict | None
+) -> list[str]:
+    """The routine plans a routine plan for `period` may not sit beside: a year's plan and
+    its quarters' plans draw the same year's share, so either the year or its quarters."""
+    if kind != "routine":
+        return []
+    year = period[:4]
+    others = [year] if "Q" in period else [f"{year}Q{n}" for n in range(1, 5)]
+    return [_plan_id(department, other, kind, reason, by, metadata) for other in others]
+
+
 def open_plan(
     department: str,
     period: str,
@@ -220,11 +232,12 @@ def open_plan(
     )
     event_id = str(uuid.uuid4())
     with store.unit_of_work() as uow:
-        if uow.get_view(PLANS, plan_id) is not None:
-            raise Conflict(
-                f"{department} has a routine plan for {period} already: {plan_id}",
-                "plan_exists",
-            )
+        for clash in [plan_id, *_overlapping(department, period, kind, reason, by, metadata)]:
+            if uow.get_view(PLANS, clash) is not None:
+                raise Conflict(
+                    f"{department} has a routine plan overlapping {period} already: {clash}",
+                    "plan_exists",
+                )
         uow.put_view(PLAN_SECRETS, plan_id, {"seed": seed.hex()})
         uow.put_view(PLAN_ELIGIBLE, plan_id, eligible)
         for encoded in append(uow, plan_stream(plan_id), [event], NO_STREAM, metadata, [event_id]):
@@ -283,8 +296,10 @@ def draw(
     eligible = store.get_view(PLAN_ELIGIBLE, plan_id)
     assert secret is not None and eligible is not None, "kept by open_plan"
     seed = secret["seed"]
-    # The rules are the list's own, committed with it (a policy changed since changes nothing).
-    result = drawing.draw(seed, eligible, kind=plan["kind"])
+    # The rules are the list's own, committed with it (a policy changed since changes nothing);
+    # a list committed before lists carried them is drawn by its period, as it was then.
+    fallback = None if "rules" in eligible else draw_rules(rules, plan["period"])
+    result = drawing.draw(seed, eligible, fallback, kind=plan["kind"])
     at = now.isoformat()
     try:
         _record_draw(store, plan, seed, eligible, result, classifications, rules, at, metadata)
@@ -323,16 +338,17 @@ def _record_draw(
             steps: list[object] = [
                 DataCheckRecorded(inspection_id, merchant_id, list(checks), bool(passed), at)
             ]
-            # 一公开: a data check is published at once, passed or not. A failed one finds
-            # nothing by itself (finding "none"); its status `visit_raised` says a visit
-            # follows, and that visit publishes its own finding.
-            status = "closed" if passed else "visit_raised"
-            steps.append(
-                ResultPublished(
-                    inspection_id, merchant_id, plan["department"], "data", "none", status, at
+            # 一公开: a passed data check is published at once. A failed one raises a visit,
+            # and publishing it now would tell the merchant a visit is coming: the timer
+            # publishes it (`visit_raised`, finding "none") with the working days' limit,
+            # and the visit publishes its own finding.
+            if passed:
+                steps.append(
+                    ResultPublished(
+                        inspection_id, merchant_id, plan["department"], "data", "none", "closed", at
+                    )
                 )
-            )
-            if not passed:
+            else:
                 plan_events.append(raised_visit(inspection_id, merchant_id, plan_id, eligible, at))
             checked.append((inspection_stream(inspection_id), steps))
         _commit(uow, plan_stream(plan_id), plan_events[:1], 1, metadata, rules)

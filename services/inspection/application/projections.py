@@ -10,18 +10,19 @@
   (domain/calendar.py).
 
 综合查一次 (`joint_with`): each visit is dated by the day its plan was drawn (or its data check
-raised it). Whenever a visit is created, the merchant's visits that have no result yet are
-grouped by domain/visits.merge_visits (a visit joins the earliest group of that merchant whose
-first visit is at most `merge_window_days` earlier and has no visit of its department); every
-visit's `joint_with` is the other visits of its group. One trip then serves them all. A visit
-with its result leaves the merging (its `joint_with` stays as it was).
+raised it). Whenever a visit is created, the merchant's visits nobody has checked in to yet
+are grouped by domain/visits.merge_visits (a visit joins the earliest group of that merchant
+whose first visit is at most `merge_window_days` earlier and has no visit of its department);
+every visit's `joint_with` is the other visits of its group, so the departments go together.
+A visit that has happened leaves the merging (its `joint_with` stays as it was): a visit drawn
+later cannot join a trip already made.
 
 Trips (the quota's count): each department's inspection is checked in by its own inspectors
-(they record its result), but a joint visit is one trip. A visit's first check-in fixes its
-`trip`: that of the earliest checked-in visit among its `joint_with`, else its own id. The
-quota (visits_this_year, in the classification and at check-in) counts trips, each in the
-China year of its first check-in: two departments' visits drawn at most `merge_window_days`
-apart (and both still without a result) are one trip; further apart, two.
+(they record its result), but a joint visit made together is one trip. A visit's first
+check-in fixes its `trip`: that of a visit of its `joint_with` first checked in the same China
+day (the departments at the door together), else its own id. The quota (visits_this_year, in
+the classification and at check-in) counts trips, each in the China year of its first
+check-in.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ from services.inspection.domain.calendar import add_working_days, china_day, chi
 from services.inspection.domain.rules import InspectionRules
 from services.inspection.domain.visits import Visit, merge_visits
 
-VISIT_OPEN = ("planned", "checked_in")
+MERGEABLE = ("planned",)
+"""The visits 综合查一次 still groups: those nobody has checked in to."""
 
 
 def project(uow: UnitOfWork, event_type: str, data: dict, event_id: str, rules: InspectionRules):
@@ -162,7 +164,7 @@ def _merge(uow: UnitOfWork, merchant_id: str, rules: InspectionRules) -> None:
     open_visits = [
         d
         for d in _of_merchant(uow, merchant_id)
-        if d["mode"] == "visit" and d["status"] in VISIT_OPEN
+        if d["mode"] == "visit" and d["status"] in MERGEABLE
     ]
     groups = merge_visits(
         [
@@ -202,26 +204,37 @@ def _tier(doc: dict) -> str:
 def _data_checked(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
     doc = _inspection(uow, data["inspection_id"])
     check = {"checks": data["checks"], "passed": data["passed"], "at": data["at"]}
-    _put(uow, {**doc, "data_check": check, "status": "data_checked"})
+    publish_due = None
+    if not data["passed"]:  # published by the timer, not before the visit it raises
+        due = add_working_days(china_day(data["at"]), rules.publish_within_working_days)
+        publish_due = f"{due.isoformat()}|{doc['inspection_id']}"
+        uow.put_view(PUBLISH_DUE, publish_due, {})
+    _put(uow, {**doc, "data_check": check, "status": "data_checked", "publish_due": publish_due})
     key = f"{china_year(data['at'])}/data/{doc['inspection_id']}"
     uow.put_view(BY_YEAR, key, {"tier": _tier(doc)})
 
 
-def trip_of(views, doc: dict) -> str:
-    """The visit's trip: fixed at its first check-in; before it, the trip of the earliest
-    checked-in visit of its joint visit, else its own id. `views`: a store or unit of work."""
+def trip_of(views, doc: dict, at: str) -> str:
+    """The visit's trip, checking in at `at`: fixed at its first check-in; before it, the trip
+    of a visit of its joint visit first checked in the same China day, else its own id.
+    `views`: a store or unit of work."""
     if doc.get("trip"):
         return str(doc["trip"])
+    day = china_day(at)
     joined = (views.get_view(INSPECTIONS, other) for other in doc["joint_with"])
-    checked = sorted((o["check_ins"][0]["at"], o["trip"]) for o in joined if o and o.get("trip"))
-    return checked[0][1] if checked else doc["inspection_id"]
+    together = sorted(
+        (o["check_ins"][0]["at"], o["trip"])
+        for o in joined
+        if o and o.get("trip") and china_day(o["check_ins"][0]["at"]) == day
+    )
+    return together[0][1] if together else doc["inspection_id"]
 
 
 def _checked_in(uow: UnitOfWork, data: dict, event_id: str, rules: InspectionRules) -> None:
     doc = _inspection(uow, data["inspection_id"])
     check_in = {k: data[k] for k in ("inspector_id", "over_quota", "at")}
     if not doc["check_ins"]:
-        doc = {**doc, "trip": trip_of(uow, doc)}
+        doc = {**doc, "trip": trip_of(uow, doc, data["at"])}
         row = {"tier": _tier(doc), "merchant_id": doc["merchant_id"], "trip": doc["trip"]}
         uow.put_view(BY_YEAR, f"{china_year(data['at'])}/visit/{doc['inspection_id']}", row)
     _put(uow, {**doc, "check_ins": [*doc["check_ins"], check_in], "status": "checked_in"})

@@ -73,7 +73,12 @@ def inspection(store: EventStore, inspection_id: str) -> dict:
 def announced(inspection: dict) -> bool:
     """What the inspected merchant may know of: a visit once an inspector checked in (a visit
     announced beforehand is no random inspection), a data check once recorded."""
-    return inspection.get("status") not in ("planned", "drawn")
+    return inspection.get("status") not in NOT_ANNOUNCED
+
+
+NOT_ANNOUNCED = ("planned", "drawn", "data_checked")
+"""Visits nobody has checked in to, and a failed data check before it is published (it
+raised a visit)."""
 
 
 def inspections(

@@ -130,7 +130,7 @@ def check_in(
     tier = doc.get("tier") or classifications.tier(doc["merchant_id"]) or "D"
     # Both inspectors of one visit, and the departments of one joint visit, see the same
     # answer: the merchant's other trips count.
-    trip = projections.trip_of(store, doc)
+    trip = projections.trip_of(store, doc, now.isoformat())
     over_quota = (
         visits_this_year(store, doc["merchant_id"], year, but=inspection_id, trip=trip)
         >= rules.quota_per_year[tier]
@@ -284,7 +284,14 @@ def publish_overdue(*, store: EventStore, rules: InspectionRules, now: datetime)
             if key[:10] > today:
                 return published
             doc = store.get_view(INSPECTIONS, key.split("|", 1)[1])
-            if doc is None or doc["result"] is None or doc["published"] is not None:
+            if doc is None or doc["published"] is not None:
+                continue
+            if doc["mode"] == "data" and doc["data_check"] and not doc["data_check"]["passed"]:
+                event = _publication(doc, "none", "visit_raised", now.isoformat())
+                _commit(store, doc, [event], {}, rules)
+                published += 1
+                continue
+            if doc["result"] is None:
                 continue
             if (doc["rectification"] or {}).get("accepted_at"):
                 continue

@@ -48,7 +48,9 @@ UNASSESSED = "unassessed"
 
 
 def day_of(at: str) -> date:
-    return date.fromisoformat(at[:10])
+    """The China day of a time (a date alone is that date): the windows count China's days,
+    as the quota's year and the working days do (domain/calendar.py)."""
+    return china_day(at)
 
 
 @dataclass
