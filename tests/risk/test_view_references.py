@@ -12,8 +12,12 @@ import pytest
 from eventstore.sqlite import SqliteEventStore
 from services.risk.application import backfill, city, commands, projections, watch
 from services.risk.application.projections import MARKERS, QUEUE
-from tests.risk.test_alert_queue import RULES, T0, page, seed, step, walk
-from tests.risk.test_alert_queue import stores as stores  # noqa: F401 - the fixture
+from tests.support.alert_queue import RULES, T0, open_stores, page, seed, step, walk
+
+
+@pytest.fixture
+def stores(tmp_path):
+    yield from open_stores(tmp_path)
 
 
 @pytest.fixture
