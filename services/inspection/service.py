@@ -37,7 +37,9 @@ def now() -> datetime:
 class InspectionService(PlatformService):
     name = "inspection"
     code_key = Ed25519KeyFile(
-        "INSPECTION_SIGNING_KEY", "var/inspection/signing.pem", "merchant codes (e码查)"
+        config_key="INSPECTION_SIGNING_KEY",
+        default_path="var/inspection/signing.pem",
+        needed_for="merchant codes (e码查)",
     )
     ledger_rpc = RpcProxy("ledger")
 

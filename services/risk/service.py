@@ -66,7 +66,11 @@ class RiskService(PlatformService):
     store = RiskStore()
     vault = VaultDependency()
     policy = PolicyDependency()
-    signing = Ed25519KeyFile("RISK_SIGNING_KEY", "var/risk/signing.pem", "credit reports")
+    signing = Ed25519KeyFile(
+        config_key="RISK_SIGNING_KEY",
+        default_path="var/risk/signing.pem",
+        needed_for="credit reports",
+    )
     merchant_rpc = RpcProxy("merchant")
 
     @property
