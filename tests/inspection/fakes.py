@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from eventstore.factory import open_store
 from policy import load_policy
+from services.inspection.application import commands
 from services.inspection.domain.rules import InspectionRules
 
 RULES = InspectionRules.from_policy(load_policy().inspection)
@@ -58,3 +59,40 @@ def merchants(tier: str, count: int, prefix: str = "m") -> list[dict]:
 
 def sqlite_store(tmp_path, name: str = "inspection"):
     return open_store(f"sqlite:///{tmp_path / f'{name}.db'}")
+
+
+def drawn_special_visit(
+    store,
+    *,
+    department: str = "samr",
+    tier: str = "D",
+    period: str = "2026Q1",
+    now: datetime = NOW,
+    correlation: str = "c-1",
+) -> tuple[dict, FakeClassifications]:
+    """A special plan of `department` (a reason on record), opened and drawn at `now` over
+    the tier's one merchant (`m-<tier>-000`): the draw's answer (its one visit, or none
+    staffed) and the classifications it was drawn over. The roster is the caller's to enrol."""
+    classified = FakeClassifications(merchants(tier, 1))
+    opened = commands.open_plan(
+        department,
+        period,
+        "special",
+        "r",
+        reason="投诉线索",
+        store=store,
+        classifications=classified,
+        rules=RULES,
+        now=now,
+        metadata={"correlation_id": correlation},
+    )
+    answer = commands.draw(
+        opened["plan_id"],
+        "r",
+        store=store,
+        ledger=FakeLedger(),
+        classifications=classified,
+        rules=RULES,
+        now=now,
+    )
+    return answer, classified

@@ -20,9 +20,7 @@ from tests.inspection.fakes import (
     KEY,
     NOW,
     RULES,
-    FakeClassifications,
-    FakeLedger,
-    merchants,
+    drawn_special_visit,
     sqlite_store,
 )
 
@@ -123,28 +121,7 @@ def test_a_green_streak_that_began_before_the_horizon_survives_the_prune():
 
 # --- M5: the timer's publish-due rows and the year's rows ---------------------------------------
 def visit(store, correlation, tier="D", now=NOW):
-    classified = FakeClassifications(merchants(tier, 1))
-    opened = commands.open_plan(
-        "samr",
-        "2026Q1",
-        "special",
-        "r",
-        reason="投诉线索",
-        store=store,
-        classifications=classified,
-        rules=RULES,
-        now=now,
-        metadata={"correlation_id": correlation},
-    )
-    answer = commands.draw(
-        opened["plan_id"],
-        "r",
-        store=store,
-        ledger=FakeLedger(),
-        classifications=classified,
-        rules=RULES,
-        now=now,
-    )
+    answer, classified = drawn_special_visit(store, tier=tier, now=now, correlation=correlation)
     (entry,) = answer["inspections"]
     merchant_code = codes.merchant_code(entry["merchant_id"], key=KEY, now=now, valid_minutes=10)
     visits.check_in(

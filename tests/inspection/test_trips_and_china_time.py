@@ -14,9 +14,7 @@ from tests.inspection.fakes import (
     KEY,
     NOW,
     RULES,
-    FakeClassifications,
-    FakeLedger,
-    merchants,
+    drawn_special_visit,
     sqlite_store,
 )
 
@@ -37,27 +35,8 @@ def store(tmp_path):
 
 def visit(store, department, now, tier="D", correlation="c-1", period="2026Q1"):
     """A special plan's visit to the tier's one merchant, drawn at `now`."""
-    classified = FakeClassifications(merchants(tier, 1))
-    opened = commands.open_plan(
-        department,
-        period,
-        "special",
-        "r",
-        reason="投诉线索",
-        store=store,
-        classifications=classified,
-        rules=RULES,
-        now=now,
-        metadata={"correlation_id": correlation},
-    )
-    answer = commands.draw(
-        opened["plan_id"],
-        "r",
-        store=store,
-        ledger=FakeLedger(),
-        classifications=classified,
-        rules=RULES,
-        now=now,
+    answer, classified = drawn_special_visit(
+        store, department=department, tier=tier, period=period, now=now, correlation=correlation
     )
     (entry,) = answer["inspections"]
     return entry, classified

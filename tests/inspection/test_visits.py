@@ -13,9 +13,7 @@ from tests.inspection.fakes import (
     KEY,
     NOW,
     RULES,
-    FakeClassifications,
-    FakeLedger,
-    merchants,
+    drawn_special_visit,
     sqlite_store,
 )
 
@@ -30,29 +28,10 @@ def store(tmp_path):
 
 
 def drawn_visit(store, tier="D", period="2026Q1", now=NOW, correlation="c-1"):
-    classified = FakeClassifications(merchants(tier, 1))
     for inspector_id in ("i-1", "i-2"):
         commands.enrol_inspector(inspector_id, "samr", [], "r", store=store, rules=RULES, now=NOW)
-    opened = commands.open_plan(
-        "samr",
-        period,
-        "special",
-        "r",
-        reason="投诉线索",
-        store=store,
-        classifications=classified,
-        rules=RULES,
-        now=now,
-        metadata={"correlation_id": correlation},
-    )
-    answer = commands.draw(
-        opened["plan_id"],
-        "r",
-        store=store,
-        ledger=FakeLedger(),
-        classifications=classified,
-        rules=RULES,
-        now=now,
+    answer, classified = drawn_special_visit(
+        store, tier=tier, period=period, now=now, correlation=correlation
     )
     drawn_visit.last = answer
     (entry,) = answer["inspections"]
