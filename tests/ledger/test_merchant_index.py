@@ -60,7 +60,7 @@ def test_an_older_log_is_indexed_once_when_opened(tmp_path):
     log.close()
     # As a log written before the index: no index rows, no meta row.
     with sqlite3.connect(path) as conn:
-        conn.execute("DROP TABLE merchant_entries")
+        conn.execute("DROP TABLE merchant_postings")
         conn.execute("DROP TABLE meta")
 
     log = Ledger.open(path)
@@ -74,11 +74,53 @@ def test_an_older_log_is_indexed_once_when_opened(tmp_path):
 
     # A backfill interrupted after a chunk resumes where its meta row says.
     with sqlite3.connect(path) as conn:
-        conn.execute("DELETE FROM merchant_entries WHERE idx >= 10")
+        conn.execute("DELETE FROM merchant_postings")
+        conn.execute("DELETE FROM meta")
+    log = Ledger(sqlite3.connect(path, isolation_level=None, check_same_thread=False), str(path))
+    log.index_merchants(chunk=10)
+    log.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM merchant_postings WHERE first_idx >= 10")
         conn.execute("UPDATE meta SET value = 10")
     log = Ledger.open(path)
     assert [index for index, _ in log.merchant_entries("m-0")] == [23, *m0[::-1]]
     assert log.index_merchants(chunk=4) == 0
+
+
+def test_indexes_held_in_memory_are_written_together_and_rebuilt_after_a_crash(tmp_path):
+    path = tmp_path / "l.db"
+    log = Ledger.open(path)
+    for i in range(6):
+        log.append_batch(items([event(i, merchant_of_index(i))]), build=build_entry)
+    # Appends wrote no index rows: the index is written in one go when it is read.
+    assert log.merchant_indexed() == 0
+    assert [index for index, _ in log.merchant_entries("m-1")] == [5, 3, 1]
+    assert log.merchant_indexed() == 6
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM merchant_postings").fetchone() == (2,)
+
+    # The process dies with entries 6..8 appended and their indexes only in memory.
+    log.append_batch(items([event(i, "m-1") for i in range(6, 9)]), build=build_entry)
+    reopened = Ledger.open(path)
+    assert [index for index, _ in reopened.merchant_entries("m-1")] == [8, 7, 6, 5, 3, 1]
+    assert [index for index, _ in reopened.merchant_entries("m-1", before=7, limit=2)] == [6, 5]
+
+
+def test_a_log_with_the_older_row_per_entry_index_is_indexed_again(tmp_path):
+    path = tmp_path / "l.db"
+    log = Ledger.open(path)
+    log.append_batch(items([event(i, "m-3") for i in range(4)]), build=build_entry)
+    log.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE merchant_postings")
+        conn.execute("DELETE FROM meta")
+        conn.execute("CREATE TABLE merchant_entries (merchant_id TEXT, idx INTEGER)")
+        conn.execute("INSERT INTO meta VALUES ('merchant_entries_size', 4)")
+    log = Ledger.open(path)
+    assert [index for index, _ in log.merchant_entries("m-3")] == [3, 2, 1, 0]
+    with sqlite3.connect(path) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "merchant_entries" not in tables
 
 
 def test_the_backfill_goes_chunk_by_chunk(tmp_path):
@@ -87,7 +129,7 @@ def test_the_backfill_goes_chunk_by_chunk(tmp_path):
     log.append_batch(items([event(i, "m-7") for i in range(10)]), build=build_entry)
     log.close()
     with sqlite3.connect(path) as conn:
-        conn.execute("DELETE FROM merchant_entries")
+        conn.execute("DELETE FROM merchant_postings")
         conn.execute("DELETE FROM meta")
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     log = Ledger(conn, str(path))
