@@ -336,6 +336,23 @@ class ViewStoreConformance(StoreUnderTest):
             assert uow.get_view("caps", "u1") is None
         assert store.get_view("caps", "u1") is None
 
+    def test_a_units_last_write_to_a_key_commits_as_the_doc_was_then(self, store):
+        with store.unit_of_work() as uow:
+            uow.put_view("days", "d1", {"n": 0})
+            uow.put_view("days", "gone", {"n": 0})
+        with store.unit_of_work() as uow:
+            doc = {"n": 1}
+            uow.put_view("days", "d1", doc)
+            doc["n"] = 99  # changed after the write: not what was written
+            assert uow.get_view("days", "d1") == {"n": 1}
+            for n in range(2, 40):
+                uow.put_view("days", "d1", {"n": n})
+            uow.delete_view("days", "gone")
+            uow.put_view("days", "new", {"n": 7})
+            uow.delete_view("days", "new")
+            assert store.get_view("days", "d1") == {"n": 0}  # not committed yet
+        assert store.get_views("days", ["d1", "gone", "new"]) == {"d1": {"n": 39}}
+
     def test_views_roll_back_with_a_failed_append(self, store):
         store.append("card-1", events(1), 0)
         with pytest.raises(ConcurrencyError):
