@@ -61,6 +61,10 @@ class ViewUnitOfWork(ABC):
     @abstractmethod
     def delete_view(self, collection: str, key: str) -> None: ...
 
+    def prefetch_views(self, collection: str, keys: Sequence[str]) -> None:
+        """A hint that `get_view` will read these keys: a unit may read them at once now."""
+        return None  # a unit that reads one view at a time takes no hint
+
 
 class UnitOfWork(LogUnitOfWork, ViewUnitOfWork, ABC):
     """One atomic transaction: appends, tracking records and view writes commit together."""

@@ -90,6 +90,8 @@ class SqlUnitOfWork(UnitOfWork):
         self._locked = False
         self._views: dict[tuple[str, str], str | bytes | None] = {}
         """View writes not yet sent: encoded doc, or None for a deletion; see `write_views`."""
+        self._read: dict[tuple[str, str], Any] = {}
+        """Views read ahead by `prefetch_views` (None: no such view), under `_views`."""
 
     def _one(self, name: str, *params: Any) -> Any:
         self._cursor.execute(self._sql[name], params)
@@ -144,9 +146,15 @@ class SqlUnitOfWork(UnitOfWork):
     def get_view(self, collection: str, key: str) -> dict | None:
         if (collection, key) in self._views:
             doc = self._views[collection, key]
+        elif (collection, key) in self._read:
+            doc = self._read[collection, key]
         else:
             doc = self._one("get_view", collection, key)
         return None if doc is None else self._store.decode_json(doc)
+
+    def prefetch_views(self, collection: str, keys: Sequence[str]) -> None:
+        found = dict(self._store.select_views(self._cursor, collection, keys))
+        self._read.update(((collection, key), found.get(key)) for key in keys)
 
     def write_views(self) -> None:
         """Sends the unit's view writes, each key's last, in two statements. A projection
@@ -282,8 +290,18 @@ class SqlEventStore(EventStore):
     """Keys per query of get_views (below every SQLite build's limit on parameters)."""
 
     def get_views(self, collection: str, keys: Sequence[str]) -> dict[str, dict]:
+        with self._read_cursor() as cursor:
+            return {
+                key: self.decode_json(doc)
+                for key, doc in self.select_views(cursor, collection, keys)
+            }
+
+    def select_views(
+        self, cursor: Any, collection: str, keys: Sequence[str]
+    ) -> list[tuple[str, Any]]:
+        """(key, stored doc) of the keys that exist, GET_MANY keys a query."""
         unique = list(dict.fromkeys(keys))
-        found: dict[str, dict] = {}
+        found: list[tuple[str, Any]] = []
         mark = self.dialect.placeholder
         for first in range(0, len(unique), self.GET_MANY):
             chunk = unique[first : first + self.GET_MANY]
@@ -291,9 +309,8 @@ class SqlEventStore(EventStore):
                 f"SELECT key, doc FROM views WHERE collection = {mark}"
                 f" AND key IN ({', '.join([mark] * len(chunk))})"
             )
-            with self._read_cursor() as cursor:
-                cursor.execute(query, (collection, *chunk))
-                found.update((key, self.decode_json(doc)) for key, doc in cursor.fetchall())
+            cursor.execute(query, (collection, *chunk))
+            found += cursor.fetchall()
         return found
 
     def list_views(self, collection: str, after_key: str = "", limit: int = 500) -> ViewPage:

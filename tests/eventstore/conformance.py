@@ -353,6 +353,24 @@ class ViewStoreConformance(StoreUnderTest):
             assert store.get_view("days", "d1") == {"n": 0}  # not committed yet
         assert store.get_views("days", ["d1", "gone", "new"]) == {"d1": {"n": 39}}
 
+    def test_views_read_ahead_give_way_to_the_units_writes(self, store):
+        with store.unit_of_work() as uow:
+            uow.put_view("figures", "m1", {"n": 1})
+            uow.put_view("figures", "m2", {"n": 2})
+        with store.unit_of_work() as uow:
+            uow.prefetch_views("figures", ["m1", "m2", "m3"])
+            assert uow.get_view("figures", "m1") == {"n": 1}
+            assert uow.get_view("figures", "m3") is None
+            uow.put_view("figures", "m1", {"n": 10})
+            uow.delete_view("figures", "m2")
+            uow.put_view("figures", "m3", {"n": 3})
+            assert [uow.get_view("figures", k) for k in ("m1", "m2", "m3")] == [
+                {"n": 10},
+                None,
+                {"n": 3},
+            ]
+        assert store.get_views("figures", ["m1", "m2", "m3"]) == {"m1": {"n": 10}, "m3": {"n": 3}}
+
     def test_views_roll_back_with_a_failed_append(self, store):
         store.append("card-1", events(1), 0)
         with pytest.raises(ConcurrencyError):

@@ -12,10 +12,10 @@ from eventstore import EventStore, UnitOfWork
 from privacy import Vault
 from services.domain_errors import NotFound
 from services.event_sourcing import run
-from services.risk.application import alerts, city, public_lists, ratings, sanctions, watch
+from services.risk.application import alerts, city, history, public_lists, ratings, sanctions, watch
 from services.risk.application.assessment import assess
 from services.risk.application.ports import Merchants
-from services.risk.application.projections import CODES, COMPLAINANTS, COMPLAINTS
+from services.risk.application.projections import CODES, COMPLAINANTS, COMPLAINTS, FIGURES
 from services.risk.application.queries import get_alert, get_complaint
 from services.risk.application.store import (
     ALERT_NO_RETRY,
@@ -260,8 +260,14 @@ def reassess_all(*, store: EventStore, rules: RiskRules, now: datetime, batch: i
     done, cursor = 0, ""
     while page := store.list_views(CODES, cursor, batch):
         cursor = page[-1][0]
+        merchants = [merchant_id for merchant_id, _ in page]
+        day = now.date().isoformat()
         with store.unit_of_work() as uow:
-            for merchant_id, _ in page:
+            # What `assess` reads of each merchant, a query per view for the whole page.
+            for view in (FIGURES, CODES, city.MERCHANTS, public_lists.STANDINGS, watch.STANDINGS):
+                uow.prefetch_views(view, merchants)
+            uow.prefetch_views(history.DAYS, [f"{m}/{day}" for m in merchants])
+            for merchant_id in merchants:
                 assess(uow, merchant_id, as_of=now, rules=rules)
         done += len(page)
         if len(page) < batch:
