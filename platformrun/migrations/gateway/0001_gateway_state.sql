@@ -19,16 +19,22 @@ CREATE TABLE revoked (
 );
 CREATE INDEX revoked_expiry ON revoked (expires_at);
 
--- Failed staff logins: one row per failure, by source and username; and by source alone,
--- since a success clears the username's failures but not the source's.
+-- Failed staff logins, one row per failure in each of three tables: by source and username
+-- (locks the pair), by username (slows it down), by source (locks the source). A success
+-- clears its own pair and the username, and only its own row of the source.
 CREATE TABLE login_failures (
     source   TEXT NOT NULL,
     username TEXT NOT NULL,
     at       DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX login_failures_pair ON login_failures (source, username, at);
-CREATE INDEX login_failures_username ON login_failures (username, at);
 CREATE INDEX login_failures_at ON login_failures (at);
+CREATE TABLE login_username_failures (
+    username TEXT NOT NULL,
+    at       DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX login_username_failures_username ON login_username_failures (username, at);
+CREATE INDEX login_username_failures_at ON login_username_failures (at);
 CREATE TABLE login_source_failures (
     source TEXT NOT NULL,
     at     DOUBLE PRECISION NOT NULL

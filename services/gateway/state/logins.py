@@ -17,8 +17,11 @@ SQLITE_TABLES = """
 CREATE TABLE IF NOT EXISTS login_failures (source TEXT NOT NULL, username TEXT NOT NULL,
     at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS login_failures_pair ON login_failures (source, username, at);
-CREATE INDEX IF NOT EXISTS login_failures_username ON login_failures (username, at);
 CREATE INDEX IF NOT EXISTS login_failures_at ON login_failures (at);
+CREATE TABLE IF NOT EXISTS login_username_failures (username TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_username_failures_username
+    ON login_username_failures (username, at);
+CREATE INDEX IF NOT EXISTS login_username_failures_at ON login_username_failures (at);
 CREATE TABLE IF NOT EXISTS login_source_failures (source TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS login_source_failures_source ON login_source_failures (source, at);
 CREATE INDEX IF NOT EXISTS login_source_failures_at ON login_source_failures (at);
@@ -26,6 +29,7 @@ CREATE TABLE IF NOT EXISTS totp_steps (who TEXT PRIMARY KEY, step INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS device_nonces (nonce TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS device_nonces_at ON device_nonces (at);
 """
+FAILURE_TABLES = ("login_failures", "login_username_failures", "login_source_failures")
 LOGIN_LOCK = 0x6C6F6769  # "logi"
 # Failures older than the window are deleted this many at a time, on each attempt.
 CLEANUP_BATCH = 500
@@ -50,7 +54,7 @@ class SqlLoginFailures:
     ) -> None:
         since = now - window
         with self.db.transaction(LOGIN_LOCK) as cursor:
-            for table in ("login_failures", "login_source_failures"):
+            for table in FAILURE_TABLES:
                 cursor.execute(
                     f"DELETE FROM {table} WHERE at IN (SELECT at FROM {table}"  # noqa: S608
                     " WHERE at <= ? LIMIT ?) AND at <= ?",
@@ -72,7 +76,8 @@ class SqlLoginFailures:
                     ),
                     username=_times(
                         cursor,
-                        "SELECT at FROM login_failures WHERE username = ? AND at > ? ORDER BY at",
+                        "SELECT at FROM login_username_failures WHERE username = ? AND at > ?"
+                        " ORDER BY at",
                         (username, since),
                     ),
                 )
@@ -82,12 +87,18 @@ class SqlLoginFailures:
                 (source, username, now),
             )
             cursor.execute(
+                "INSERT INTO login_username_failures (username, at) VALUES (?, ?)", (username, now)
+            )
+            cursor.execute(
                 "INSERT INTO login_source_failures (source, at) VALUES (?, ?)", (source, now)
             )
 
     def succeeded(self, source: str, username: str, at: float) -> None:
         with self.db.transaction(LOGIN_LOCK) as cursor:
-            cursor.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+            cursor.execute(
+                "DELETE FROM login_failures WHERE source = ? AND username = ?", (source, username)
+            )
+            cursor.execute("DELETE FROM login_username_failures WHERE username = ?", (username,))
             cursor.execute(
                 "DELETE FROM login_source_failures WHERE source = ? AND at = ?", (source, at)
             )
