@@ -14,7 +14,8 @@ A run, for every schema (or those named with `--schema`):
 * grants the runtime role named by `--grant schema=role` the use of the schema and the rights
   to read and write its tables (no CREATE).
 Runs are serialised by an advisory lock, so two migrate jobs starting at once are harmless, and
-a second run applies nothing.
+a second run applies nothing. `--check` changes nothing: it fails unless every schema named is
+at the newest version (a service's init step, run with the service's own read-write role).
 
 A small module rather than a tool: yoyo-migrations (the simplest maintained candidate, last
 released 2024) keeps one table for the whole database and has no "newer than the code"
@@ -153,6 +154,29 @@ def _migrate_schema(conn, schema: str, migrations: list[Migration], log) -> int:
     return newest
 
 
+def check(url: str, *, schemas: list[str] | None = None, root: Path = MIGRATIONS) -> None:
+    """Raises unless every schema (or those named) is at the newest version here."""
+    import psycopg
+
+    available = known(root)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        for schema in schemas or list(available):
+            newest = available[schema][-1].version if available.get(schema) else 0
+            exists = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", (f'"{schema}".schema_migrations',)
+            ).fetchone()[0]
+            at = 0
+            if exists:
+                at = conn.execute(
+                    f'SELECT coalesce(max(version), 0) FROM "{schema}".schema_migrations'
+                ).fetchone()[0]
+            if at != newest:
+                raise MigrationError(
+                    f"schema {schema} is at version {at}, this code needs {newest}:"
+                    " run `python -m platformrun.migrate` as the database owner"
+                )
+
+
 def _grant(conn, schema: str, role: str) -> None:
     if not NAME.match(role):
         raise MigrationError(f"role {role!r} is not a plain lower-case name")
@@ -179,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SCHEMA=ROLE",
         help="let ROLE read and write SCHEMA's tables (repeatable; default: $MIGRATE_GRANTS)",
     )
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; fail unless up to date"
+    )
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("give --url postgresql://... or set MIGRATE_URL")
@@ -187,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error("--grant takes SCHEMA=ROLE")
     try:
+        if args.check:
+            check(args.url, schemas=args.schema)
+            print("up to date")
+            return 0
         versions = migrate(args.url, schemas=args.schema, grants=grants)
     except MigrationError as exc:
         print(f"migrate: {exc}", file=sys.stderr)

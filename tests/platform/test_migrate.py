@@ -78,11 +78,20 @@ def test_the_command_migrates_the_gateway_schema_and_grants_the_runtime_role(pg_
     role = runtime_role(pg_dsn)
     url = postgres_url(pg_dsn, schema="gateway")  # a service's URL works too: schema ignored
     command = [sys.executable, "-m", "platformrun.migrate", "--url", url]
+    behind = subprocess.run([*command, "--check"], capture_output=True, text=True)
+    assert behind.returncode == 1 and "at version 0" in behind.stderr
     done = subprocess.run([*command, "--grant", f"gateway={role}"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     newest = len(known(MIGRATIONS)["gateway"])
     assert f"gateway: at version {newest}" in done.stdout
     assert [v for v, _ in applied(pg_dsn, "gateway")] == list(range(1, newest + 1))
+    runtime = postgres_url(pg_dsn, user=role, schema="gateway")
+    checked = subprocess.run(
+        [sys.executable, "-m", "platformrun.migrate", "--url", runtime, "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, "the runtime role can check: the gateway's init step"
     with psycopg.connect(postgres_url(pg_dsn, user=role), autocommit=True) as conn:
         conn.execute("INSERT INTO gateway.revoked VALUES ('j', 1)")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
