@@ -162,14 +162,12 @@ def check(url: str, *, schemas: list[str] | None = None, root: Path = MIGRATIONS
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         for schema in schemas or list(available):
             newest = available[schema][-1].version if available.get(schema) else 0
-            exists = conn.execute(
-                "SELECT to_regclass(%s) IS NOT NULL", (f'"{schema}".schema_migrations',)
-            ).fetchone()[0]
+            table = f'"{schema}".schema_migrations'
+            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
             at = 0
-            if exists:
-                at = conn.execute(
-                    f'SELECT coalesce(max(version), 0) FROM "{schema}".schema_migrations'
-                ).fetchone()[0]
+            if exists and exists[0]:
+                row = conn.execute(f"SELECT coalesce(max(version), 0) FROM {table}").fetchone()
+                at = row[0] if row else 0
             if at != newest:
                 raise MigrationError(
                     f"schema {schema} is at version {at}, this code needs {newest}:"

@@ -127,7 +127,7 @@ class PostgresDb:
         import psycopg
 
         self._psycopg = psycopg
-        self.errors = (psycopg.Error,)
+        self.errors: tuple[type[Exception], ...] = (psycopg.Error,)
         self._dsn, self.schema = postgres_dsn(url)
         # libpq connection parameters, which psycopg.connect takes as keyword arguments.
         self._options: dict[str, Any] = {"connect_timeout": connect_timeout}

@@ -39,6 +39,9 @@ def open_state(
     idempotency_ttl: float = 24 * 3600,
     idempotency_stale_after: float = 300,
 ) -> GatewayState:
+    records: StateDb
+    revoked: StateDb
+    logins_db: StateDb
     if is_postgres(url):
         pg = PostgresDb(url).require_migrated()
         records, revoked, logins_db = pg, pg, pg
