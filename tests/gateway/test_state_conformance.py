@@ -190,3 +190,20 @@ def test_the_runtime_role_cannot_create_and_an_unmigrated_schema_is_refused(pg_d
     bare = postgres_url(pg_dsn, user=runtime_role(pg_dsn), schema="gateway")
     with pytest.raises(NotMigrated, match="platformrun.migrate"):
         PostgresDb(bare).require_migrated()
+
+
+def test_the_default_sqlite_files_are_private_and_beside_each_other(tmp_path):
+    import os
+    import stat
+
+    from services.gateway.app import create_app
+    from tests.support.gateway import gateway_settings
+
+    previous = os.umask(0)
+    try:
+        app = create_app(gateway_settings(tmp_path, "amqp://unused"))
+    finally:
+        os.umask(previous)
+    for name in ("idempotency.db", "revoked.db", "logins.db"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    app.config["STATE"].close()
