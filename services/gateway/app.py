@@ -34,11 +34,11 @@ from services.gateway.auth import TokenIssuer
 from services.gateway.clients import Clients
 from services.gateway.credentials import Credentials
 from services.gateway.errors import register_error_handlers
-from services.gateway.idempotency import IdempotencyStore
+from services.gateway.login_guard import LoginGuard
 from services.gateway.remote import RemoteCaller
-from services.gateway.revocation import RevocationList
 from services.gateway.rpc_pool import RpcProxyPool
 from services.gateway.settings import GatewaySettings
+from services.gateway.state.open import open_state
 from services.gateway.validation import StrictJSONProvider
 
 API_AREAS = (
@@ -79,21 +79,27 @@ def create_app(
         settings.amqp_uri, size=settings.rpc_pool_size, timeout=settings.rpc_timeout
     )
     app.config["CLIENTS"] = Clients.over(RemoteCaller(app.config["RPC_POOL"]))
+    state = open_state(
+        settings.state_url,
+        idempotency_db=settings.idempotency_db,
+        revocation_db=settings.revocation_db,
+        idempotency_ttl=settings.idempotency_ttl,
+        idempotency_stale_after=settings.idempotency_stale_after,
+    )
+    app.config["STATE"] = state
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(
         settings.jwt_key_file,
         mode=settings.mode,
         create=settings.mode == "demo",
         ttl_seconds=settings.token_ttl,
-        revoked=RevocationList(settings.revocation_db),
+        revoked=state.revoked,
     )
-    app.config["IDEMPOTENCY"] = IdempotencyStore(
-        settings.idempotency_db,
-        ttl=settings.idempotency_ttl,
-        stale_after=settings.idempotency_stale_after,
-    )
+    app.config["IDEMPOTENCY"] = state.idempotency
     credentials = Credentials.load(settings.credentials_file)
     app.config["CREDENTIALS"] = credentials
-    app.config["LOGIN_GUARD"] = logins_api.LoginGuard(settings.login_limits)
+    app.config["LOGIN_GUARD"] = LoginGuard(
+        state.login_failures, state.used_codes, settings.login_limits
+    )
     if code_exchange is None and credentials.wechat and settings.wechat_app_secret:
         code_exchange = logins_api.WeChatCodeExchange(
             credentials.wechat["app_id"],

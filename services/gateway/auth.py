@@ -27,7 +27,7 @@ from flask import current_app, g, request
 from services.gateway import signing_key
 from services.gateway.credentials import DEPARTMENT_ROLES
 from services.gateway.errors import ApiError
-from services.gateway.revocation import RevocationList
+from services.gateway.state.ports import RevokedTokens
 from services.risk.domain.departments import DEPARTMENTS
 
 ROLES = ("consumer", "merchant", "regulator", "bank", "operator", "inspector")
@@ -75,7 +75,7 @@ class TokenIssuer:
         *,
         mode: str,
         ttl_seconds: int = 12 * 3600,
-        revoked: RevocationList | None = None,
+        revoked: RevokedTokens | None = None,
     ):
         self._private = private_key
         self._public = private_key.public_key()
@@ -95,7 +95,7 @@ class TokenIssuer:
         mode: str,
         create: bool,
         ttl_seconds: int = 12 * 3600,
-        revoked: RevocationList | None = None,
+        revoked: RevokedTokens | None = None,
     ) -> TokenIssuer:
         if not Path(path).exists():
             if not create:

@@ -8,17 +8,14 @@ callers share one key scope.
 
 from __future__ import annotations
 
-import math
-import threading
 import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
 
 import requests
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.gateway import credentials as creds
 from services.gateway.errors import ApiError
+from services.gateway.login_guard import SIGNATURE_WINDOW, LoginGuard
 from services.gateway.openapi import operation, param
 from services.gateway.rate_limits import LOGINS, rate_limited
 from services.gateway.schemas.auth import (
@@ -27,128 +24,13 @@ from services.gateway.schemas.auth import (
     StaffLogin,
     TokenResponse,
 )
-from services.gateway.settings import LoginLimits
 from services.gateway.validation import json_body
 
 blueprint = Blueprint("logins", __name__, url_prefix="/api/v1/auth")
 
-SIGNATURE_WINDOW = 300
+__all__ = ["LoginGuard", "blueprint"]
+
 DEVICE_TOKEN_TTL = 15 * 60
-
-
-def _too_many(retry_after: float, why: str) -> ApiError:
-    return ApiError(
-        429,
-        "too_many_attempts",
-        "too many failed logins; wait",
-        {"retry_after_seconds": max(1, math.ceil(retry_after)), "reason": why},
-    )
-
-
-@dataclass(frozen=True)
-class Attempt:
-    source: str
-    username: str
-    at: float
-
-
-class LoginGuard:
-    """Per gateway process: failed-login throttling, TOTP codes used once, device nonces used
-    once within the signature window. Replicas each keep their own (see README).
-
-    Every attempt is counted as a failure when it is let through, under the same lock as the
-    check (`begin`), and uncounted only when it succeeds: parallel guesses cannot all pass
-    the check before any of them is counted.
-
-    A source that fails is locked: `max_failures` on one username, or `source_max_failures`
-    on any, within the window. A username failed from anywhere is only slowed down, by an
-    exponential backoff capped at `backoff_cap` seconds, so nobody can lock its owner out."""
-
-    def __init__(self, limits: LoginLimits | None = None) -> None:
-        self.limits = limits or LoginLimits()
-        self._lock = threading.Lock()
-        self._by_pair: dict[tuple[str, str], deque] = defaultdict(deque)
-        self._by_source: dict[str, deque] = defaultdict(deque)
-        self._by_username: dict[str, deque] = defaultdict(deque)
-        self._last_step: dict[str, int] = {}
-        self._nonces: dict[str, float] = {}
-        self._swept = 0.0
-
-    def _sweep(self, now: float) -> None:
-        """Once a window, forget every failure older than it, whoever's: sources and names
-        seen once do not stay in memory."""
-        if now - self._swept < self.limits.window:
-            return
-        self._swept = now
-        for table in (self._by_pair, self._by_source, self._by_username):
-            for key in list(table):
-                self._recent(table, key, now)
-
-    def _recent(self, table: dict, key, now: float) -> deque:
-        failures = table[key]
-        while failures and failures[0] <= now - self.limits.window:
-            failures.popleft()
-        if not failures:
-            del table[key]
-            return deque()
-        return failures
-
-    def begin(self, source: str, username: str, now: float) -> Attempt:
-        """Lets one attempt through and counts it as failed, or raises 429."""
-        limits = self.limits
-        with self._lock:
-            self._sweep(now)
-            for failures, limit, why in (
-                (
-                    self._recent(self._by_pair, (source, username), now),
-                    limits.max_failures,
-                    "source_and_username_locked",
-                ),
-                (
-                    self._recent(self._by_source, source, now),
-                    limits.source_max_failures,
-                    "source_locked",
-                ),
-            ):
-                if len(failures) >= limit:
-                    raise _too_many(failures[-limit] + limits.window - now, why)
-            anyone = self._recent(self._by_username, username, now)
-            beyond = len(anyone) - limits.max_failures
-            if beyond >= 0:
-                wait = min(limits.backoff_base * 2**beyond, limits.backoff_cap)
-                if now < anyone[-1] + wait:
-                    raise _too_many(anyone[-1] + wait - now, "username_backoff")
-            self._by_pair[(source, username)].append(now)
-            self._by_source[source].append(now)
-            self._by_username[username].append(now)
-            return Attempt(source, username, now)
-
-    def succeeded(self, attempt: Attempt) -> None:
-        """The right password and TOTP: the username's slate is clean again; the source's
-        failures on other usernames still count against it."""
-        with self._lock:
-            self._by_pair.pop((attempt.source, attempt.username), None)
-            self._by_username.pop(attempt.username, None)
-            source = self._by_source.get(attempt.source)
-            if source is not None and attempt.at in source:
-                source.remove(attempt.at)
-
-    def use_step(self, who: str, step: int) -> bool:
-        with self._lock:
-            if step <= self._last_step.get(who, -1):
-                return False
-            self._last_step[who] = step
-            return True
-
-    def use_nonce(self, key_id: str, nonce: str, now: float) -> bool:
-        with self._lock:
-            for seen, at in list(self._nonces.items()):
-                if at < now - 2 * SIGNATURE_WINDOW:
-                    del self._nonces[seen]
-            if f"{key_id}/{nonce}" in self._nonces:
-                return False
-            self._nonces[f"{key_id}/{nonce}"] = now
-            return True
 
 
 class WeChatCodeExchange:

@@ -64,10 +64,15 @@ class GatewaySettings:
     Logins are throttled by the client's address, which is then the one they saw."""
     max_json_body: int = 64 * 1024
     """Bytes a request body may have; a route may allow more with `body_limits.body_limit`."""
+    state_url: str = ""
+    """Where the gateway keeps its state (Idempotency-Key records, revoked tokens, failed
+    logins, used TOTP steps and device nonces): empty for SQLite files (`idempotency_db`,
+    `revocation_db` and `logins.db` beside the first), or `postgresql://...?schema=gateway`,
+    migrated beforehand (`python -m platformrun.migrate`), shared by every replica."""
     rate_limit_storage: str = ""
     """Where rate-limit counters live, shared by every replica that points at the same place:
-    `sqlite:///path.db` or `postgresql://...?schema=gateway`. Empty: a SQLite file next to the
-    idempotency store."""
+    `sqlite:///path.db` or `postgresql://...?schema=gateway`. Empty: the PostgreSQL
+    `state_url` if there is one, else a SQLite file next to the idempotency store."""
     login_rate_limit: str = "30 per minute;300 per hour"
     """Per source address, for the staff, device and consumer logins together."""
     dev_login_rate_limit: str = "3000 per minute"
@@ -115,6 +120,7 @@ class GatewaySettings:
             login_limits=LoginLimits.from_env(environ),
             proxy_hops=int(environ.get("GATEWAY_PROXY_HOPS", "0")),
             max_json_body=int(environ.get("GATEWAY_MAX_JSON_BODY", str(cls.max_json_body))),
+            state_url=environ.get("GATEWAY_STATE_URL", ""),
             rate_limit_storage=environ.get("GATEWAY_RATE_LIMIT_STORAGE", ""),
             login_rate_limit=environ.get("GATEWAY_LOGIN_RATE_LIMIT", cls.login_rate_limit),
             dev_login_rate_limit=environ.get(
@@ -144,4 +150,6 @@ class GatewaySettings:
     def rate_limit_storage_uri(self) -> str:
         if self.rate_limit_storage:
             return self.rate_limit_storage
+        if self.state_url.startswith(("postgresql:", "postgres:")):
+            return self.state_url
         return f"sqlite:///{Path(self.idempotency_db).resolve().with_name('rate-limits.db')}"

@@ -29,6 +29,7 @@ from services.gateway.body_limits import body_limit
 from services.gateway.settings import GatewaySettings
 from tests.support.gateway import gateway_settings
 from tests.support.gateway_process import running_gateway
+from tests.support.gateway_state import migrated_gateway_url
 
 MiB = 1024 * 1024
 LARGEST = GatewaySettings.max_evidence_body
@@ -211,19 +212,12 @@ def test_the_limits_are_documented_and_checked_at_start(tmp_path):
         )
 
 
-def postgres_uri(pg_dsn: str, schema: str = "gateway") -> str:
-    parts = dict(item.split("=", 1) for item in pg_dsn.split())
-    return (
-        f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
-        f"?schema={schema}"
-    )
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def storage_uri(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'shared-limits.db'}"
-    return postgres_uri(request.getfixturevalue("pg_dsn"))
+    # Migrated by the owner, used by a role that cannot CREATE (tests/support/gateway_state.py).
+    return migrated_gateway_url(request.getfixturevalue("pg_dsn"))
 
 
 def test_two_gateways_sharing_the_storage_share_the_count(tmp_path, storage_uri):
