@@ -68,11 +68,11 @@ class RelayCollector(Collector):
     def collect(self):
         relay, service = self.relay, self.relay.service
         for name, value, text in (
-            ("published", relay.published, "events published since the relay started"),
-            ("confirmed", relay.confirmed, "publications the broker confirmed"),
-            ("parked_since_start", relay.parked, "events parked since the relay started"),
+            ("prepaid_relay_published_events", relay.published, "events published since start"),
+            ("prepaid_relay_confirmed_events", relay.confirmed, "publications confirmed"),
+            ("prepaid_relay_parked_since_start_events", relay.parked, "events parked since start"),
         ):
-            family = CounterMetricFamily(f"prepaid_relay_{name}_events", text, labels=["relay"])
+            family = CounterMetricFamily(name, text, labels=["relay"])
             family.add_metric([service], value)
             yield family
         with self._lock:
