@@ -1,7 +1,8 @@
 """Every process's logs: one JSON object a line, each naming its process and the correlation id
 of the request or event being handled.
 
-* `configure(service)` replaces the root logger's handlers with one on stderr. `LOG_FORMAT`
+* `configure(service)` replaces the root logger's handlers with one on stderr (a nameko
+  service whose config `LOGGING` names `formatters` keeps its own, `add_context`). `LOG_FORMAT`
   chooses `json` (the default when stderr is not a terminal: files, containers) or `text` (the
   default in a terminal); `LOG_LEVEL` the level (INFO).
 * The correlation id is a context variable: the gateway sets it from the request's
@@ -76,6 +77,13 @@ def log_format(stream=None) -> str:
         return chosen
     stream = stream or sys.stderr
     return "text" if getattr(stream, "isatty", lambda: False)() else "json"
+
+
+def add_context(service: str) -> None:
+    """Keeps the root logger's handlers (a nameko LOGGING that names its own formatters) and
+    only gives their records the process's name and the correlation id."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ContextFilter(service))
 
 
 def configure(service: str, stream=None) -> logging.Handler:

@@ -87,7 +87,10 @@ class ObservabilityDependency(DependencyProvider):
         self._started: dict[int, tuple[float, Any]] = {}
 
     def setup(self) -> None:
-        logs.configure(self.container.service_name)
+        if (self.container.config.get("LOGGING") or {}).get("formatters"):
+            logs.add_context(self.container.service_name)  # the operator chose a format
+        else:
+            logs.configure(self.container.service_name)
         logging.getLogger("nameko").setLevel(logging.INFO)
 
     def start(self) -> None:
