@@ -46,6 +46,9 @@ EVENT_SECONDS = Histogram(
     ["service", "handler", "outcome"],
 )
 
+QUIET_METHODS = frozenset({"health"})
+"""Asked by every /healthz and /readyz of every gateway: timed, logged only at DEBUG."""
+
 MESSAGE_HANDLERS = (EventHandler, Consumer)
 """Entrypoints that handle an event from a queue (the ledger's notary consumes one directly)."""
 
@@ -151,7 +154,8 @@ class ObservabilityDependency(DependencyProvider):
             kind, level = "event", logging.INFO
         elif isinstance(entrypoint, Rpc):
             RPC_SECONDS.labels(service, name, how).observe(seconds)
-            kind, level = "rpc", logging.INFO
+            quiet = name in QUIET_METHODS and how == "ok"
+            kind, level = "rpc", logging.DEBUG if quiet else logging.INFO
         else:  # a timer's tick: not worth a line each time it finds nothing to do
             kind, level = "timer", logging.DEBUG if how == "ok" else logging.WARNING
         log.log(level, "%s %s.%s %s in %.1f ms", kind, service, name, how, seconds * 1000)
