@@ -9,13 +9,15 @@ code defines, and nothing else notices when one side is renamed. This checks tha
 * every env var set for a process is read by the code, by a nameko config (${NAME}) or by a
   Kubernetes $(NAME) expansion, and every nameko config key is read by the code;
 * every ConfigMap, Secret and PVC a manifest references is defined in deploy/k8s or is one
-  the operator provides (listed in deploy/README.md).
+  the operator provides (listed in deploy/README.md);
+* every series the Grafana dashboard (deploy/grafana/*.json) queries is one the code defines.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -173,12 +175,31 @@ def report() -> None:
     sys.exit(1 if errors else 0)
 
 
+SERIES = re.compile(r"\bprepaid_[a-z_]+")
+SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
+
+
+def check_dashboards() -> None:
+    """A dashboard's query naming a series no code defines would show an empty panel."""
+    code = code_text()
+    for path in sorted((DEPLOY / "grafana").glob("*.json")):
+        dashboard = json.loads(path.read_text())
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", ()):
+                for name in SERIES.findall(target["expr"]):
+                    for suffix in SUFFIXES:
+                        name = name.removesuffix(suffix)
+                    if f'"{name}' not in code:
+                        fail(f"{path.relative_to(ROOT)}: {panel['title']!r} queries {name}")
+
+
 def main() -> None:
     compose, manifests = load_all()
     check_copies()
     check_commands(compose, manifests)
     check_env(compose, manifests)
     check_references(manifests)
+    check_dashboards()
     report()
 
 

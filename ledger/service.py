@@ -20,6 +20,7 @@ from nameko.messaging import consume
 
 from ledger.bootstrap import build_notary
 from ledger.notary import Notary
+from messaging.observability import ObservabilityDependency
 from messaging.wire import exchange_name
 from services.rpc import rpc
 
@@ -129,6 +130,7 @@ class NotaryWriter(DependencyProvider):
 class LedgerService:
     name = "ledger"
     writer = NotaryWriter()
+    observability = ObservabilityDependency()
 
     @consume(notary_queue(), requeue_on_error=True)
     def notarise(self, payload: dict) -> None:

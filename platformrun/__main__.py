@@ -24,6 +24,8 @@ from platformrun.registry import EVENT_SOURCED, SERVICE_CLASSES
 log = logging.getLogger("platform")
 WITNESS_PARTIES = ("bank", "regulator")
 ROOT = Path(__file__).resolve().parents[1]
+METRICS_TARGETS = "metrics-targets.json"
+"""Under var/: each process's /metrics URL, by process name."""
 
 
 class StopNow(BaseException):
@@ -200,6 +202,13 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = []
+    metrics: dict[str, str] = {"gateway": f"http://127.0.0.1:{http_port}/metrics"}
+
+    def metrics_port(name: str) -> int:
+        port = free_port()
+        metrics[name] = f"http://127.0.0.1:{port}/metrics"
+        return port
+
     for service in EVENT_SOURCED:
         data = var / service
         data.mkdir(parents=True, exist_ok=True)
@@ -218,6 +227,8 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
                     store_url,
                     "--amqp-uri",
                     amqp_uri,
+                    "--metrics-port",
+                    str(metrics_port(f"{service}-relay")),
                 ],
                 env,
                 log_dir,
@@ -235,6 +246,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
                     "INSPECTION_SIGNING_KEY": str(data / "signing.pem"),
                     "BANK_STATEMENT_DIR": str(var / "bank" / "statements"),
                     "BANK_ADAPTER": "simulated",
+                    "METRICS_PORT": metrics_port(service),
                 },
                 data,
                 env,
@@ -252,6 +264,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
                 "LEDGER_DIR": str(var / "ledger"),
                 "WITNESSES": specs,
                 "max_workers": 50,
+                "METRICS_PORT": metrics_port("ledger"),
             },
             var / "ledger",
             env,
@@ -268,6 +281,8 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     children.append(
         Child("gateway", [sys.executable, "-m", "services.gateway.serve"], gateway_env, log_dir)
     )
+    # Where Prometheus (or a curl) finds each process's /metrics; /livez and /readyz beside.
+    (var / METRICS_TARGETS).write_text(json.dumps(metrics, indent=2) + "\n")
     return children
 
 
@@ -325,7 +340,8 @@ def main() -> int:
                     f"{url}/merchant/ (merchant)   {url}/login (log in)"
                 )
                 print(
-                    f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   Ctrl-C stops everything.\n",
+                    f"RabbitMQ: {node.amqp_uri}   logs: {var / 'log'}   "
+                    f"metrics: {var / METRICS_TARGETS}   Ctrl-C stops everything.\n",
                     flush=True,
                 )
             supervise(children, signals)

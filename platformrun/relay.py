@@ -9,9 +9,14 @@ import argparse
 import logging
 import os
 import signal
+import threading
+
+from prometheus_client import REGISTRY
 
 from eventstore.factory import open_event_log
+from messaging import logs, probes
 from messaging.relay import OutboxRelay
+from messaging.relay_metrics import RelayCollector, relay_checks
 from messaging.topology import parse_binding
 from platformrun.registry import bindings_of
 from policy import load_policy
@@ -34,12 +39,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--max-in-flight", type=int, default=2000)
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("METRICS_PORT") or 0),
+        help="serve /metrics, /livez and /readyz here; default $METRICS_PORT, 0: none",
+    )
+    parser.add_argument("--metrics-host", default=os.environ.get("METRICS_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
     if not (args.store_url and args.amqp_uri):
         parser.error("--store-url and --amqp-uri (or STORE_URL and AMQP_URI) are required")
     if not args.bind:
         args.bind = bindings_of(args.service)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(f"{args.service}-relay")
     logging.getLogger("pika").setLevel(logging.WARNING)
 
     store = open_event_log(args.store_url)
@@ -53,11 +65,22 @@ def main(argv: list[str] | None = None) -> None:
         max_in_flight=args.max_in_flight,
         rules=rules,
     )
+    server = None
+    if args.metrics_port:
+        REGISTRY.register(
+            RelayCollector(relay, lambda: open_event_log(args.store_url), args.amqp_uri)
+        )
+        live, ready = relay_checks(relay, threading.main_thread())
+        server = probes.serve_in_thread(
+            args.metrics_host, args.metrics_port, probes.probe_app(live, ready)
+        )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: relay.stop())
     try:
         relay.run()
     finally:
+        if server is not None:
+            server.shutdown()
         store.close()
 
 

@@ -1,8 +1,10 @@
 """What every platform nameko service has: its own event store, which keeps views beside the
-events (SQLite or PostgreSQL; an EventStoreDB URL is refused at start), and a health entrypoint."""
+events (SQLite or PostgreSQL; an EventStoreDB URL is refused at start), a health entrypoint,
+and its JSON logs, metrics and probes (messaging/observability.py)."""
 
 from messaging.consumer import EventStoreDependency
 from messaging.health import store_health
+from messaging.observability import ObservabilityDependency
 from services.dependencies import PolicyDependency
 from services.rpc import rpc
 
@@ -11,6 +13,7 @@ class PlatformService:
     name: str
     store = EventStoreDependency()
     policy = PolicyDependency()
+    observability = ObservabilityDependency()
 
     @rpc
     def health(self) -> dict:

@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from messaging.consumer import EventStoreDependency, consumes
+from messaging.observability import ObservabilityDependency
 from messaging.wire import IntegrationEvent
 from services import clock
 from services.dependencies import PolicyDependency
@@ -29,6 +30,7 @@ from services.escrow.application import (
 from services.escrow.application.ports import Bank
 from services.escrow.application.reconciliation import reconcile
 from services.escrow.domain import refunds
+from services.escrow.metrics import money_figures
 from services.platform_mode import platform_mode
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
@@ -71,6 +73,7 @@ class EscrowService(PlatformService):
     policy = PolicyDependency()
     bank = BankDependency()
     merchant_rpc = RpcProxy("merchant")
+    observability = ObservabilityDependency(figures=money_figures)
 
     @consumes("risk", "risk.ComplaintFiled.v1")
     def on_complaint_filed(self, event: IntegrationEvent, uow) -> None:

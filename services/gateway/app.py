@@ -22,6 +22,7 @@ from services.gateway import (
     logins_api,
     merchant_ledger_api,
     merchants_api,
+    metrics,
     openapi,
     pages,
     privacy_api,
@@ -115,6 +116,7 @@ def create_app(
             app.wsgi_app, x_for=settings.proxy_hops
         )
     register_error_handlers(app)
+    metrics.install(app)
     request_context.register(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(openapi.blueprint)

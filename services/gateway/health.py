@@ -7,11 +7,20 @@
   monitoring and alerts, not for the readiness probe: a 503 here would take every gateway out
   of the load balancer for a backlog that no restart or re-routing fixes.
 * `unavailable`, 503: a dependency does not answer; traffic should go elsewhere.
+
+The probes: `/livez` answers 200 from the gateway itself (a 200 says its threads serve;
+nothing else is asked, so a broker outage never restarts every gateway), `/readyz` 200 when
+RabbitMQ and every service answer, 503 naming what does not (what a load balancer reads).
+`/metrics` is the Prometheus text (services/gateway/metrics.py). All four are public and keep
+no state, like every operations endpoint; a deployment keeps `/metrics` off the public
+ingress (deploy/README.md).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from services.gateway.clients import clients
 from services.gateway.openapi import operation
@@ -45,3 +54,45 @@ def healthz():
         "dependencies": dependencies,
     }
     return jsonify(body), 200 if answering else 503
+
+
+@blueprint.get("/livez")
+@operation(
+    "200 while the gateway serves requests (asks nothing else)",
+    tag="operations",
+    ok="live",
+    contract_errors=False,
+)
+def livez():
+    return jsonify({"status": "ok", "problems": []})
+
+
+@blueprint.get("/readyz")
+@operation(
+    "200 when RabbitMQ and every service answer; 503 naming what does not",
+    tag="operations",
+    ok="ready",
+    also={503: ("not ready", None)},
+    contract_errors=False,
+)
+def readyz():
+    settings = current_app.config["SETTINGS"]
+    dependencies = clients().health(settings.services)
+    problems = [
+        f"{name}: {dep.get('error', dep.get('status'))}"
+        for name, dep in dependencies.items()
+        if dep.get("status") != "ok"
+    ]
+    body = {"status": "failing" if problems else "ok", "problems": problems}
+    return jsonify(body), 503 if problems else 200
+
+
+@blueprint.get("/metrics")
+@operation(
+    "The Prometheus text exposition of the gateway's series",
+    tag="operations",
+    ok="metrics",
+    contract_errors=False,
+)
+def metrics():
+    return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

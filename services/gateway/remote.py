@@ -12,11 +12,13 @@ every remote failure becomes the contract's HTTP error by the one table below.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 
 from services.gateway.errors import ApiError
+from services.gateway.metrics import RPC_SECONDS
 from services.gateway.rpc_pool import RpcPoolExhausted, RpcProxyPool
 from services.remote_errors import ServiceError
 
@@ -62,11 +64,17 @@ class RemoteCaller:
         self.pool = pool
 
     def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        started, outcome = time.perf_counter(), "error"
         try:
             with self.pool.proxy() as proxy:
-                return getattr(proxy[service], method)(*args, **kwargs)
+                answer = getattr(proxy[service], method)(*args, **kwargs)
+            outcome = "ok"
+            return answer
         except (ServiceError, RemoteError, *UNAVAILABLE) as exc:
+            outcome = "unavailable" if isinstance(exc, UNAVAILABLE) else "refused"
             raise api_error(service, method, exc) from None
+        finally:
+            RPC_SECONDS.labels(service, method, outcome).observe(time.perf_counter() - started)
 
     def health(self, services: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
         """Every service's `health` RPC, asked at once; a failure is reported, not raised,

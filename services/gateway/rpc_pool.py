@@ -4,6 +4,11 @@ A proxy per request (or per thread) leaks reply queues and connections; a fixed 
 them. A proxy is not thread-safe, so each request checks one out. A proxy that timed out or
 lost its connection is replaced rather than reused: nameko's standalone proxy keeps stray
 late replies forever.
+
+Each call carries the request's correlation id (messaging/logs.py) in nameko's context data,
+so the service's log lines name it and every RPC the service makes in turn passes it on. A
+standalone proxy's context data is fixed when it is made; a pooled one serves many requests,
+so the pool writes the id into the proxy's worker context at each checkout.
 """
 
 from __future__ import annotations
@@ -15,6 +20,19 @@ from contextlib import contextmanager
 
 from nameko.exceptions import RpcTimeout
 from nameko.standalone.rpc import ClusterRpcProxy
+
+from messaging.logs import current_correlation_id
+
+
+def _carry_correlation_id(runner) -> None:
+    # nameko sends `worker_ctx.data` as its `nameko.*` headers; the standalone proxy keeps its
+    # worker context as `_worker_ctx` (nameko 2.14), shared with the proxies it hands out.
+    data = runner._worker_ctx.data
+    found = current_correlation_id()
+    if found:
+        data["correlation_id"] = found
+    else:
+        data.pop("correlation_id", None)
 
 
 class RpcPoolExhausted(Exception):
@@ -40,6 +58,7 @@ class RpcProxyPool:
     @contextmanager
     def proxy(self) -> Iterator:
         entry = self._checkout()
+        _carry_correlation_id(entry[0])
         healthy = True
         try:
             yield entry[1]

@@ -14,12 +14,12 @@ one silent for `GATEWAY_CHANNEL_TIMEOUT` seconds, idle or half-sent, is closed (
 from __future__ import annotations
 
 import json
-import logging
 
 import waitress
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
+from messaging import logs
 from services.gateway import body_limits
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
@@ -67,7 +67,7 @@ def make_server(app, settings: GatewaySettings):
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure("gateway")
     settings = GatewaySettings.from_env()
     app = create_app(settings)
     try:

@@ -252,6 +252,9 @@ TABLE = {
     ),
     "/api/v1/openapi.json": ("GET", lambda w: ("/api/v1/openapi.json", None, None), PUBLIC),
     "/healthz": ("GET", lambda w: ("/healthz", None, None), None),
+    "/livez": ("GET", lambda w: ("/livez", None, None), None),
+    "/readyz": ("GET", lambda w: ("/readyz", None, None), None),
+    "/metrics": ("GET", lambda w: ("/metrics", None, None), None),
     "/api/v1/merchants": (
         "POST",
         lambda w: (
@@ -977,7 +980,7 @@ def test_every_route_for_every_principal(world):
     wrong = []
     for route, (method, make, expected) in TABLE.items():
         if expected is None:
-            continue  # /healthz: the operators' probe, public and state-free
+            continue  # the operators' probes and /metrics: public and state-free
         for who in WHO:
             url, body, probe = make(world)
             before = _state(client, world, probe)

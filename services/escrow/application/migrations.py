@@ -22,6 +22,9 @@ from services.escrow.application.projections import (
     CARD_OF_COMPLAINT,
     CARDS,
     DISPUTES_BY_CARD,
+    MERCHANT_STATS,
+    PLATFORM_KEY,
+    PLATFORM_TOTALS,
     REDEMPTIONS,
     put_redemption,
 )
@@ -130,6 +133,7 @@ def _replayed(store: EventStore, card_id: str) -> tuple[Card, dict[str, dict[str
 
 
 BANK_MOVEMENTS_V1 = "bank-movements"
+PLATFORM_TOTALS_V1 = "platform-totals"
 
 
 def backfill_bank_movements(store: EventStore, page: int = PAGE) -> int:
@@ -165,8 +169,28 @@ def backfill_bank_movements(store: EventStore, page: int = PAGE) -> int:
     return len(rows)
 
 
+def backfill_platform_totals(store: EventStore, page: int = PAGE) -> bool:
+    """Once: the platform's totals (`PLATFORM_TOTALS`), added after merchants had figures,
+    summed from every merchant's row; True when it wrote them. Run before the service serves
+    (a command committed meanwhile would be counted twice)."""
+    if store.get_view(MIGRATIONS, PLATFORM_TOTALS_V1) is not None:
+        return False
+    totals = stats.empty("")
+    after = ""
+    while rows := store.list_views(MERCHANT_STATS, after, page):
+        after = rows[-1][0]
+        for _, figures in rows:
+            for name in stats.FIGURES:
+                totals[name] += figures.get(name, 0)
+    with store.unit_of_work() as uow:
+        uow.put_view(PLATFORM_TOTALS, PLATFORM_KEY, totals)
+        uow.put_view(MIGRATIONS, PLATFORM_TOTALS_V1, {"done_at": datetime.now(UTC).isoformat()})
+    return True
+
+
 def migrate(store: EventStore) -> None:
     """Every migration the escrow's views need; run at each start."""
     rename_views(store)
     backfill_card_views(store)
     backfill_bank_movements(store)
+    backfill_platform_totals(store)

@@ -37,6 +37,10 @@ CARD_CODES = "card_codes"
 TOTALS = "consumer_totals"
 """Keyed "<consumer id>/<merchant id>": what the consumer has prepaid with the merchant."""
 MERCHANT_STATS = "merchant_stats"
+PLATFORM_TOTALS = "platform_totals"
+"""One row, key `all`: the merchants' figures summed (the money held, released, refunded),
+kept with them so that the metrics read one row, never every merchant's."""
+PLATFORM_KEY = "all"
 UNSETTLED = "unsettled_releases"
 """Released money not yet paid out, keyed "<day>|<merchant id>"."""
 PAYOUTS = "payouts"
@@ -176,6 +180,8 @@ def project(uow: UnitOfWork, card: Card, events: Sequence[object]) -> None:
     if after != before:
         totals = uow.get_view(MERCHANT_STATS, p.merchant_id) or stats.empty(p.merchant_id)
         uow.put_view(MERCHANT_STATS, p.merchant_id, stats.add(totals, before, after))
+        platform = uow.get_view(PLATFORM_TOTALS, PLATFORM_KEY) or stats.empty("")
+        uow.put_view(PLATFORM_TOTALS, PLATFORM_KEY, stats.add(platform, before, after))
     for collection, key in (
         (CARDS, card.card_id),
         (BY_CONSUMER, f"{p.consumer_id}/{card.card_id}"),

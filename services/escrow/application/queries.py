@@ -17,6 +17,8 @@ from services.escrow.application.projections import (
     CARDS,
     MERCHANT_STATS,
     PAYOUTS,
+    PLATFORM_KEY,
+    PLATFORM_TOTALS,
 )
 from services.escrow.application.store import CODEC, card_stream, load_card
 from services.escrow.domain import card_codes, refunds, stats
@@ -155,6 +157,11 @@ def refund_quote(
 def merchant_stats(merchant_id: str, *, store: EventStore) -> dict:
     """The merchant's figures; all zero for a merchant that has sold nothing yet."""
     return store.get_view(MERCHANT_STATS, merchant_id) or stats.empty(merchant_id)
+
+
+def platform_totals(*, store: EventStore) -> dict:
+    """Every merchant's figures summed, from the one row the projection keeps."""
+    return store.get_view(PLATFORM_TOTALS, PLATFORM_KEY) or stats.empty("")
 
 
 def merchant_daily_stats(merchant_id: str, start: str, end: str, *, store: EventStore) -> dict:

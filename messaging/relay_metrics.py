@@ -1,0 +1,133 @@
+"""A relay's metrics, read when Prometheus scrapes (a custom collector), and its probes.
+
+* from the relay's own counters: events published, confirmed by the broker, parked, since
+  the process started;
+* from its store: the lag (events recorded but not yet published: head position minus the
+  relay's saved position) and the events parked in all;
+* from RabbitMQ: the depth of every queue its events are meant for (messages ready, and
+  consumers), by a passive declare on a connection of the scrape's own, which changes
+  nothing and costs one round trip a queue.
+
+The store and the broker are opened for each scrape, on the scrape's thread: the relay's own
+connection and store belong to its loop's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+import pika
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from eventstore.port import EventLog
+from messaging.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+def _parked(store: EventLog, consumer: str) -> int:
+    try:
+        return store.count_parked(consumer)
+    except NotImplementedError:
+        return 0
+
+
+def queue_depths(amqp_uri: str, queues: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """queue -> (messages ready, consumers), by passive declares; a queue that does not exist
+    is left out."""
+    parameters = pika.URLParameters(amqp_uri)
+    parameters.connection_attempts = 1
+    parameters.socket_timeout = 3
+    parameters.blocked_connection_timeout = 3
+    found: dict[str, tuple[int, int]] = {}
+    connection = pika.BlockingConnection(parameters)
+    try:
+        for queue in sorted(set(queues)):
+            channel = connection.channel()
+            try:
+                frame = channel.queue_declare(queue, passive=True)
+            except pika.exceptions.ChannelClosedByBroker:  # 404: not declared yet
+                continue
+            found[queue] = (frame.method.message_count, frame.method.consumer_count)
+            channel.close()
+    finally:
+        connection.close()
+    return found
+
+
+class RelayCollector(Collector):
+    def __init__(self, relay: OutboxRelay, open_log: Callable[[], EventLog], amqp_uri: str) -> None:
+        self.relay = relay
+        self.open_log = open_log
+        self.amqp_uri = amqp_uri
+        self._lock = threading.Lock()  # one scrape at a time opens the store and the broker
+
+    def collect(self):
+        relay, service = self.relay, self.relay.service
+        for name, value, text in (
+            ("prepaid_relay_published_events", relay.published, "events published since start"),
+            ("prepaid_relay_confirmed_events", relay.confirmed, "publications confirmed"),
+            ("prepaid_relay_parked_since_start_events", relay.parked, "events parked since start"),
+        ):
+            family = CounterMetricFamily(name, text, labels=["relay"])
+            family.add_metric([service], value)
+            yield family
+        with self._lock:
+            yield from self._store_figures(service)
+            yield from self._queue_figures(service)
+
+    def _store_figures(self, service: str):
+        lag = GaugeMetricFamily(
+            "prepaid_relay_lag_events", "events recorded but not yet published", labels=["relay"]
+        )
+        parked = GaugeMetricFamily(
+            "prepaid_relay_parked_events", "events parked and not replayed", labels=["relay"]
+        )
+        try:
+            store = self.open_log()
+            try:
+                head = store.head_position()
+                relayed = store.position(self.relay.tracking_name)
+                lag.add_metric([service], head - relayed)
+                parked.add_metric([service], _parked(store, self.relay.tracking_name))
+            finally:
+                store.close()
+        except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
+            log.warning("relay %s: metrics cannot read the store: %s", service, type(exc).__name__)
+            return
+        yield lag
+        yield parked
+
+    def _queue_figures(self, service: str):
+        ready = GaugeMetricFamily(
+            "prepaid_queue_messages", "messages waiting in the queue", labels=["queue"]
+        )
+        consumers = GaugeMetricFamily(
+            "prepaid_queue_consumers", "consumers of the queue", labels=["queue"]
+        )
+        try:
+            depths = queue_depths(self.amqp_uri, [b.queue for b in self.relay.bindings])
+        except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
+            log.warning("relay %s: metrics cannot read the queues: %s", service, type(exc).__name__)
+            return
+        for queue, (messages, count) in depths.items():
+            ready.add_metric([queue], messages)
+            consumers.add_metric([queue], count)
+        yield ready
+        yield consumers
+
+
+def relay_checks(relay: OutboxRelay, loop: threading.Thread) -> tuple:
+    """(live, ready) for messaging.probes: live while the relay's loop runs, ready once it is
+    connected with its queues declared."""
+
+    def live() -> list[str]:
+        return [] if loop.is_alive() else ["the relay's loop has stopped"]
+
+    def ready() -> list[str]:
+        return [] if relay.ready.is_set() else ["not connected to RabbitMQ"]
+
+    return live, ready
