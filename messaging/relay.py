@@ -42,10 +42,10 @@ from pika.spec import Basic
 
 from eventstore.port import EventLog
 from eventstore.records import ParkedEvent
-from messaging import outbound
+from messaging import outbound, queues
 from messaging.topology import QueueBinding
 from messaging.wire import exchange_name
-from policy import RelayRules, load_policy
+from policy import ConsumerRules, RelayRules, load_policy
 
 log = logging.getLogger("relay")
 
@@ -86,6 +86,7 @@ class OutboxRelay:
         save_interval: float = 0.05,
         reconnect_delay: float = 1.0,
         rules: RelayRules | None = None,
+        queue_rules: ConsumerRules | None = None,
     ):
         self.store = store
         self.service = service
@@ -99,6 +100,7 @@ class OutboxRelay:
         self.save_interval = save_interval
         self.reconnect_delay = reconnect_delay
         self.rules = rules or load_policy().relay
+        self.queue_rules = queue_rules or load_policy().consumers
         self.published = 0
         self.parked = 0
         self.confirmed = 0
@@ -177,14 +179,22 @@ class OutboxRelay:
             )
             return
         binding, rest = remaining[0], remaining[1:]
+        # The same arguments as its consumer declares it with (else 406), and its parking
+        # queue, the dead-letter target, first.
         channel.queue_declare(
-            binding.queue,
+            queues.parked_queue_name(binding.queue),
             durable=True,
-            callback=lambda _f: channel.queue_bind(
+            arguments=queues.parked_queue_arguments(self.queue_rules),
+            callback=lambda _f: channel.queue_declare(
                 binding.queue,
-                self.exchange,
-                routing_key=binding.routing_key,
-                callback=lambda _f2: self._declare_queues(channel, rest),
+                durable=True,
+                arguments=queues.queue_arguments(binding.queue, self.queue_rules),
+                callback=lambda _f2: channel.queue_bind(
+                    binding.queue,
+                    self.exchange,
+                    routing_key=binding.routing_key,
+                    callback=lambda _f3: self._declare_queues(channel, rest),
+                ),
             ),
         )
 

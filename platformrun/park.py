@@ -66,11 +66,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _replay(store: EventLog, service: str, amqp_uri: str, chosen: list[ParkedEvent]) -> bool:
     """True if every chosen event was re-published."""
+    policy = load_policy(os.environ.get("POLICY_FILE") or None)
     publisher = park.Republisher(
-        amqp_uri,
-        service,
-        bindings_of(service),
-        load_policy(os.environ.get("POLICY_FILE") or None).relay,
+        amqp_uri, service, bindings_of(service), policy.relay, policy.consumers
     )
     every = True
     try:

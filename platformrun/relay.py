@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("pika").setLevel(logging.WARNING)
 
     store = open_event_log(args.store_url)
-    rules = load_policy(os.environ.get("POLICY_FILE") or None).relay
+    policy = load_policy(os.environ.get("POLICY_FILE") or None)
     relay = OutboxRelay(
         store,
         args.service,
@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
         bindings=args.bind,
         batch_size=args.batch_size,
         max_in_flight=args.max_in_flight,
-        rules=rules,
+        rules=policy.relay,
+        queue_rules=policy.consumers,
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: relay.stop())

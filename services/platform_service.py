@@ -1,8 +1,9 @@
 """What every platform nameko service has: its own event store, which keeps views beside the
-events (SQLite or PostgreSQL; an EventStoreDB URL is refused at start), and a health entrypoint."""
+events (SQLite or PostgreSQL; an EventStoreDB URL is refused at start), and a health entrypoint
+that also counts the messages its handlers parked."""
 
-from messaging.consumer import EventStoreDependency
-from messaging.health import store_health
+from messaging.consumer import EventStoreDependency, ParkedMessagesDependency
+from messaging.health import consumer_health, store_health
 from services.dependencies import PolicyDependency
 from services.rpc import rpc
 
@@ -11,7 +12,13 @@ class PlatformService:
     name: str
     store = EventStoreDependency()
     policy = PolicyDependency()
+    parked_depths = ParkedMessagesDependency()
 
     @rpc
     def health(self) -> dict:
-        return store_health(self.store, self.name, self.policy.relay)
+        health = store_health(self.store, self.name, self.policy.relay)
+        try:
+            health.update(consumer_health(self.parked_depths()))
+        except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+            health.update(consumer_status="unknown", consumer_problems=[], broker=repr(exc))
+        return health
