@@ -134,25 +134,23 @@ class QueueArgumentsMismatch(RuntimeError):
     """The broker has the queue with other arguments (406): the service does not start."""
 
 
-def declare_platform_queue(amqp_uri: str, queue: Queue, rules: ConsumerRules) -> None:
+def declare_platform_queue(amqp_uri: str, queue: str, rules: ConsumerRules) -> None:
     """Declares `queue` and its parking queue with the policy's arguments, or raises
     QueueArgumentsMismatch naming the queue and how to migrate it."""
-    parked = Queue(
-        queues.parked_queue_name(queue.name),
-        durable=True,
-        queue_arguments=queues.parked_queue_arguments(rules),
-    )
+    parked = queues.parked_queue_name(queue)
+    wanted = [
+        (parked, queues.parked_queue_arguments(rules)),
+        (queue, queues.queue_arguments(queue, rules)),
+    ]
     with Connection(amqp_uri) as connection:
-        for each in (parked, queue):
+        for name, arguments in wanted:
             channel = connection.channel()
             try:
                 # A bare declare: the consumer binds it to its exchange afterwards.
-                Queue(
-                    each.name, durable=True, queue_arguments=each.queue_arguments
-                ).bind(channel).declare()
+                Queue(name, durable=True, queue_arguments=arguments).bind(channel).declare()
             except amqp.exceptions.PreconditionFailed as exc:
                 raise QueueArgumentsMismatch(
-                    f"{queues.inequivalent_hint(each.name, rules)} (broker said: {exc})"
+                    f"{queues.inequivalent_hint(name, rules)} (broker said: {exc})"
                 ) from None
             finally:
                 if channel.is_open:
@@ -167,7 +165,7 @@ class PlatformQueueConsumer(Consumer):
         config = self.container.config
         rules = load_policy(config.get("POLICY_FILE")).consumers
         self.queue.queue_arguments = queues.queue_arguments(self.queue.name, rules)
-        declare_platform_queue(config[AMQP_URI_CONFIG_KEY], self.queue, rules)
+        declare_platform_queue(config[AMQP_URI_CONFIG_KEY], self.queue.name, rules)
         super().setup()
 
 
@@ -181,7 +179,7 @@ class ParkingEventHandler(EventHandler):
         self.rules = load_policy(config.get("POLICY_FILE")).consumers
         self.queue.queue_arguments = queues.queue_arguments(self.queue.name, self.rules)
         self.parked_queue = queues.parked_queue_name(self.queue.name)
-        declare_platform_queue(config[AMQP_URI_CONFIG_KEY], self.queue, self.rules)
+        declare_platform_queue(config[AMQP_URI_CONFIG_KEY], self.queue.name, self.rules)
         self.parker = Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True)
         self.failures: dict[str, int] = {}  # event id -> failures seen here (classic queues)
 

@@ -37,10 +37,9 @@ class ParkedMessage:
 def parked_depths(amqp_uri: str, queue_names: Iterable[str]) -> dict[str, int]:
     """The number of messages in the parking queue of each of `queue_names` (0 for one not
     declared yet): what /healthz reports and a metrics exporter can read."""
+    import amqp.exceptions
     from kombu import Connection  # kombu, not pika: this also runs inside nameko (eventlet)
     from kombu.exceptions import OperationalError
-
-    import amqp.exceptions
 
     depths = {}
     with Connection(amqp_uri) as connection:

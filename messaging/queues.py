@@ -29,8 +29,13 @@ PARKED_ERROR = "x-parked-error"
 PARKED_FAILURES = "x-parked-failures"
 PARKED_AT = "x-parked-at"
 PARK_HEADERS = (PARKED_FROM, PARKED_ERROR_TYPE, PARKED_ERROR, PARKED_FAILURES, PARKED_AT)
-BROKER_HEADERS = (DELIVERY_COUNT, "x-death", "x-first-death-exchange", "x-first-death-queue")
-BROKER_HEADERS += ("x-first-death-reason",)
+BROKER_HEADERS = (
+    DELIVERY_COUNT,
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+)
 
 MAX_ERROR_TYPE_BYTES = 255
 
@@ -91,9 +96,7 @@ def error_headers(exc: BaseException, rules: ConsumerRules) -> dict:
 def replay_headers(headers: dict | None) -> dict:
     """A parked message's headers as it goes back to its queue: without the parking's and the
     broker's own."""
-    return {
-        k: v for k, v in (headers or {}).items() if k not in PARK_HEADERS + BROKER_HEADERS
-    }
+    return {k: v for k, v in (headers or {}).items() if k not in PARK_HEADERS + BROKER_HEADERS}
 
 
 def inequivalent_hint(queue: str, rules: ConsumerRules) -> str:

@@ -1,9 +1,10 @@
 """`make run`: the whole platform on one machine, with embedded SQLite stores under ./var.
 
 Starts a local RabbitMQ node (its data kept in var/rabbitmq; queues from an older version are
-migrated to the policy's arguments first: platformrun.migrate_queues), then per service its outbox relay and its nameko process, then
-the gateway; prints the URL once /healthz is green. A child that dies is restarted. Ctrl-C (or
-SIGTERM) stops everything, the broker last; a second Ctrl-C kills everything at once.
+migrated to the policy's arguments first: platformrun.migrate_queues), then per service its
+outbox relay and its nameko process, then the gateway; prints the URL once /healthz is green. A
+child that dies is restarted. Ctrl-C (or SIGTERM) stops everything, the broker last; a second
+Ctrl-C kills everything at once.
 """
 
 from __future__ import annotations

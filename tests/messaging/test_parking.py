@@ -154,14 +154,8 @@ def test_a_classic_queue_of_that_name_is_refused_with_how_to_migrate(amqp_uri):
     connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
     connection.channel().queue_declare("evt-old", durable=True)  # as before quorum queues
     connection.close()
-    from kombu import Queue
-
     with pytest.raises(QueueArgumentsMismatch) as refused:
-        declare_platform_queue(
-            amqp_uri,
-            Queue("evt-old", durable=True, queue_arguments=queues.queue_arguments("evt-old", RULES)),
-            RULES,
-        )
+        declare_platform_queue(amqp_uri, "evt-old", RULES)
     assert "'evt-old'" in str(refused.value) and "delete_queue evt-old" in str(refused.value)
 
 

@@ -24,7 +24,9 @@ def test_a_classic_queue_becomes_the_policys_with_its_messages(amqp_uri):
     channel.queue_declare("evt-old", durable=True)
     channel.confirm_delivery()
     for i in range(3):
-        channel.basic_publish("", "evt-old", f"m{i}".encode(), pika.BasicProperties(headers={"i": i}))
+        channel.basic_publish(
+            "", "evt-old", f"m{i}".encode(), pika.BasicProperties(headers={"i": i})
+        )
     channel.connection.close()
 
     assert migrate(amqp_uri, ["evt-old", "evt-new"], RULES) == ["evt-old"]
