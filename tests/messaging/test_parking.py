@@ -168,3 +168,64 @@ def test_the_queue_is_a_quorum_queue_with_its_parking_queue(platform):
         channel.queue_declare(QUEUE, durable=True)
     assert classic.value.reply_code == 406
     channel.connection.close()
+
+
+def test_a_platform_service_reports_its_parked_messages_in_health(tmp_path, amqp_uri):
+    """The service's health RPC (what /healthz gathers) counts its own queues' parked
+    messages, degraded with the queue and the command to run."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from eventstore import NewEvent
+    from eventstore.sqlite import SqliteEventStore
+    from messaging.wire import IntegrationEvent, encode_body, exchange_name
+    from tests.support.harness import start_nameko
+
+    till_queue = "evt-shop-shop.Sold.v1--till.on_sold"
+    service = start_nameko(
+        "tests.support.parking_service:Till",
+        {"AMQP_URI": amqp_uri, "STORE_URL": f"sqlite:///{tmp_path / 'till.db'}"},
+        tmp_path,
+    )
+    cluster = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30)
+    proxy = cluster.start()
+    try:
+        health = wait_until(lambda: _health(proxy), 60, what="the till's health")
+        assert health["consumer_status"] == "ok" and health["consumer_parked"] == 0
+
+        source = SqliteEventStore(tmp_path / "shop.db")
+        source.append("s-1", [NewEvent("shop.Sold.v1", {"amount": 1, "poison": True})], 0)
+        [recorded] = source.read_all(0, 1)
+        source.close()
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(
+            exchange_name("shop"),
+            "shop.Sold.v1",
+            encode_body(IntegrationEvent.from_recorded("shop", recorded)),
+            pika.BasicProperties(content_type="application/json", delivery_mode=2),
+            mandatory=True,
+        )
+        connection.close()
+
+        health = wait_until(
+            lambda: (h := _health(proxy)) and h["consumer_parked"] == 1 and h,
+            60,
+            what="the parked message in health",
+        )
+        assert health["consumer_status"] == "degraded"
+        assert health["consumer_parked_by_queue"] == {till_queue: 1}
+        assert health["consumer_problems"] == [
+            f"1 message(s) parked from {till_queue}:"
+            f" python -m messaging.park list --queue {till_queue}"
+        ]
+    finally:
+        cluster.stop()
+        stop(service)
+
+
+def _health(proxy) -> dict | None:
+    try:
+        return proxy.till.health()
+    except Exception:  # noqa: BLE001 - not up yet
+        return None
