@@ -108,33 +108,24 @@ class ParkingQueue:
             yield method.delivery_tag, properties, body
 
     def list(self) -> list[ParkedMessage]:
-        found, tags = [], []
-        for tag, properties, body in self._taken():
-            found.append(describe(self.queue, properties, body))
-            tags.append(tag)
-        if tags:
-            self.channel.basic_nack(delivery_tag=tags[-1], multiple=True, requeue=True)
-        return found
+        # Left unacked: closing the connection returns them to the parking queue. (Not a
+        # nack: RabbitMQ 4 counts a nack's return towards a quorum queue's delivery limit.)
+        return [describe(self.queue, properties, body) for _, properties, body in self._taken()]
 
     def settle(
         self, event_ids: set[str], every: bool, replay: bool
     ) -> Iterator[tuple[ParkedMessage, str | None]]:
         """Replays (or drops) the chosen messages; yields each with None once done, else why
-        it stays parked. The others go back to the parking queue."""
-        kept = []
+        it stays parked. The others, left unacked, go back to the parking queue when the
+        connection closes."""
         for tag, properties, body in self._taken():
             message = describe(self.queue, properties, body)
             if not (every or message.event_id in event_ids):
-                kept.append(tag)
                 continue
             reason = self._republish(properties, body) if replay else None
             if reason is None:
                 self.channel.basic_ack(tag)
-            else:
-                kept.append(tag)
             yield message, reason
-        for tag in kept:
-            self.channel.basic_nack(delivery_tag=tag, requeue=True)
 
     def _republish(self, properties, body: bytes) -> str | None:
         try:

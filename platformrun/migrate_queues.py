@@ -97,7 +97,7 @@ def migrate(amqp_uri: str, names: list[str], rules: ConsumerRules) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from platformrun.registry import all_bindings
+    from platformrun.registry import platform_queues
 
     parser = argparse.ArgumentParser(description="Bring the platform's queues to the policy")
     parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI"))
@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--amqp-uri (or AMQP_URI) is required")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     rules = load_policy(os.environ.get("POLICY_FILE") or None).consumers
-    names = sorted({binding.queue for binding in all_bindings()})
-    migrate(args.amqp_uri, names, rules)
+    migrate(args.amqp_uri, platform_queues(), rules)
     return 0
 
 

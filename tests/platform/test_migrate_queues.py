@@ -58,3 +58,12 @@ def test_a_migration_cut_short_is_finished_by_the_next_run(amqp_uri):
     channel = _channel(amqp_uri)
     assert channel.basic_get("evt-q", auto_ack=True)[2] == b"kept"
     channel.connection.close()
+
+
+def test_the_platform_queues_are_every_handlers_and_the_ledgers():
+    from ledger.service import NOTARY_QUEUE
+    from platformrun.registry import all_bindings, platform_queues
+
+    names = platform_queues()
+    assert NOTARY_QUEUE in names and len(names) == len(set(names)) > 1
+    assert set(names) == {binding.queue for binding in all_bindings()}
