@@ -43,7 +43,7 @@ from pika.spec import Basic
 from eventstore.port import EventLog
 from eventstore.records import ParkedEvent
 from messaging import outbound, queues
-from messaging.topology import QueueBinding
+from messaging.topology import QueueBinding, QueueDeclarer
 from messaging.wire import exchange_name
 from policy import ConsumerRules, RelayRules, load_policy
 
@@ -108,6 +108,7 @@ class OutboxRelay:
         self._stopping = threading.Event()
         self._connection: pika.SelectConnection | None = None
         self._channel = None
+        self._declarer: QueueDeclarer | None = None
         self._in_flight: deque[_InFlight] = deque()
         self._next_tag = 0
         self._read_position = 0
@@ -163,37 +164,17 @@ class OutboxRelay:
 
     def _on_channel_open(self, channel) -> None:
         self._channel = channel
+        self._declarer = declarer = QueueDeclarer(channel, self.exchange, self.queue_rules)
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_returned)
         channel.exchange_declare(
             self.exchange,
             exchange_type="topic",
             durable=True,
-            callback=lambda _frame: self._declare_queues(channel, list(self.bindings)),
-        )
-
-    def _declare_queues(self, channel, remaining: list[QueueBinding]) -> None:
-        if not remaining:
-            channel.confirm_delivery(
-                ack_nack_callback=self._on_confirmation, callback=lambda _f: self._start()
-            )
-            return
-        binding, rest = remaining[0], remaining[1:]
-        # The same arguments as its consumer declares it with (else 406), and its parking
-        # queue, the dead-letter target, first.
-        channel.queue_declare(
-            queues.parked_queue_name(binding.queue),
-            durable=True,
-            arguments=queues.parked_queue_arguments(self.queue_rules),
-            callback=lambda _f: channel.queue_declare(
-                binding.queue,
-                durable=True,
-                arguments=queues.queue_arguments(binding.queue, self.queue_rules),
-                callback=lambda _f2: channel.queue_bind(
-                    binding.queue,
-                    self.exchange,
-                    routing_key=binding.routing_key,
-                    callback=lambda _f3: self._declare_queues(channel, rest),
+            callback=lambda _frame: declarer.run(
+                list(self.bindings),
+                lambda: channel.confirm_delivery(
+                    ack_nack_callback=self._on_confirmation, callback=lambda _f: self._start()
                 ),
             ),
         )
@@ -201,7 +182,12 @@ class OutboxRelay:
     def _on_channel_closed(self, _channel, reason) -> None:
         if self._stopping.is_set():
             return
-        if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
+        declaring = self._declarer.current if self._declarer else None
+        if declaring and getattr(reason, "reply_code", None) == 406:
+            log.error(
+                "relay %s: %s", self.service, queues.inequivalent_hint(declaring, self.queue_rules)
+            )
+        elif isinstance(reason, pika.exceptions.ChannelClosedByBroker):
             self._on_broker_refusal(reason.reply_code, reason.reply_text)
         log.warning(
             "relay %s: channel closed: %s; restarting from %s",

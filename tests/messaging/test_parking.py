@@ -159,6 +159,22 @@ def test_a_classic_queue_of_that_name_is_refused_with_how_to_migrate(amqp_uri):
     assert "'evt-old'" in str(refused.value) and "delete_queue evt-old" in str(refused.value)
 
 
+def test_a_relay_that_meets_a_classic_queue_says_which_and_how_to_migrate(platform):
+    connection = pika.BlockingConnection(pika.URLParameters(platform.amqp_uri))
+    connection.channel().queue_declare(QUEUE, durable=True)  # as before quorum queues
+    connection.close()
+    sell(platform.source, 1)
+    platform.start_relay()
+    log = platform.workdir / "relay-shop.log"
+    wait_until(
+        lambda: log.exists() and f"already has queue {QUEUE!r}" in log.read_text(),
+        30,
+        what="the relay's error",
+    )
+    assert f"delete_queue {QUEUE}" in log.read_text()
+    assert "parked" not in log.read_text().replace(".parked", "")  # no event blamed for it
+
+
 def test_the_queue_is_a_quorum_queue_with_its_parking_queue(platform):
     poison_parked(platform)
     channel = pika.BlockingConnection(pika.URLParameters(platform.amqp_uri)).channel()
