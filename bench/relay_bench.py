@@ -1,8 +1,10 @@
 """The relay (read store, publish, confirm, save position) against raw pika confirmed publishes
-of the same bodies to the same kind of queue, on one throwaway RabbitMQ node."""
+of the same bodies to the same kind of queue, on one throwaway RabbitMQ node: the platform's
+queue type (policy [consumers], quorum by default), then classic queues for what it costs."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import threading
 import time
@@ -15,19 +17,29 @@ from bench.eventstore_bench import PAYLOAD
 from devenv.rabbitmq import RabbitNode
 from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
+from messaging import queues
 from messaging.relay import OutboxRelay
 from messaging.topology import QueueBinding
 from messaging.wire import IntegrationEvent, encode_body
+from policy import ConsumerRules, load_policy
 
 COUNT = 20_000
 WINDOW = 2000
 
 
-def _declare(uri: str, queue: str) -> None:
+def _declare(uri: str, queue: str, rules: ConsumerRules) -> None:
+    """`queue` afresh, with the arguments the platform's queues have under `rules`."""
     with pika.BlockingConnection(pika.URLParameters(uri)) as conn:
         channel = conn.channel()
         channel.exchange_declare("bench.events", exchange_type="topic", durable=True)
-        channel.queue_declare(queue, durable=True)
+        channel.queue_delete(queue)
+        channel.queue_delete(queues.parked_queue_name(queue))
+        channel.queue_declare(
+            queues.parked_queue_name(queue),
+            durable=True,
+            arguments=queues.parked_queue_arguments(rules),
+        )
+        channel.queue_declare(queue, durable=True, arguments=queues.queue_arguments(queue, rules))
         channel.queue_purge(queue)
         channel.queue_bind(queue, "bench.events", routing_key="#")
 
@@ -79,13 +91,18 @@ def raw_windowed(uri: str, body: bytes, count: int, window: int = WINDOW) -> flo
     return count / state["elapsed"]
 
 
-def relay_rate(uri: str, workdir: Path, count: int) -> float:
-    store = SqliteEventStore(workdir / "outbox.db")
+def relay_rate(uri: str, workdir: Path, count: int, rules: ConsumerRules) -> float:
+    store = SqliteEventStore(workdir / f"outbox-{rules.queue_type}.db")
     for start in range(0, count, 500):
         store.append(f"s-{start}", [NewEvent("escrow.Bench.v1", PAYLOAD) for _ in range(500)], 0)
     head = store.head_position()
     relay = OutboxRelay(
-        store, "bench", uri, bindings=[QueueBinding("bench-q", "bench", "#")], max_in_flight=WINDOW
+        store,
+        "bench",
+        uri,
+        bindings=[QueueBinding("bench-q", "bench", "#")],
+        max_in_flight=WINDOW,
+        queue_rules=rules,
     )
     thread = threading.Thread(target=relay.run, daemon=True)
     thread.start()
@@ -118,20 +135,25 @@ def run(report) -> None:
             {},
         )
         body = encode_body(sample)
-        _declare(uri, "bench-q")
-        one = raw_one_by_one(uri, body, 2000)
-        _declare(uri, "bench-q")
-        windowed = raw_windowed(uri, body, COUNT)
-        _declare(uri, "bench-q")
-        ours = relay_rate(uri, base, COUNT)
-        report(
-            "relay published+confirmed (20k events)",
-            ours,
-            windowed,
-            "events/s",
-            target=0.5,
-            baseline=f"raw pika, window {WINDOW}",
-        )
-        report("  (raw pika, one-by-one confirms)", one, None, "msg/s")
+        # The platform's queues (quorum by default), then classic ones: what they cost.
+        platform_rules = load_policy().consumers
+        classic = dataclasses.replace(platform_rules, queue_type="classic")
+        for rules in (platform_rules, classic):
+            kind = rules.queue_type
+            _declare(uri, "bench-q", rules)
+            one = raw_one_by_one(uri, body, 2000)
+            _declare(uri, "bench-q", rules)
+            windowed = raw_windowed(uri, body, COUNT)
+            _declare(uri, "bench-q", rules)
+            ours = relay_rate(uri, base, COUNT, rules)
+            report(
+                f"relay published+confirmed (20k events, {kind})",
+                ours,
+                windowed,
+                "events/s",
+                target=0.5 if rules is platform_rules else None,
+                baseline=f"raw pika, window {WINDOW}",
+            )
+            report(f"  (raw pika, one-by-one confirms, {kind})", one, None, "msg/s")
     finally:
         node.stop()

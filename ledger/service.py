@@ -16,10 +16,10 @@ import threading
 
 from kombu import Exchange, Queue, binding
 from nameko.extensions import DependencyProvider
-from nameko.messaging import consume
 
 from ledger.bootstrap import build_notary
 from ledger.notary import Notary
+from messaging.consumer import PlatformQueueConsumer
 from messaging.observability import ObservabilityDependency
 from messaging.wire import exchange_name
 from services.rpc import rpc
@@ -132,7 +132,7 @@ class LedgerService:
     writer = NotaryWriter()
     observability = ObservabilityDependency()
 
-    @consume(notary_queue(), requeue_on_error=True)
+    @PlatformQueueConsumer.decorator(notary_queue(), requeue_on_error=True)
     def notarise(self, payload: dict) -> None:
         self.writer.submit(payload)
 

@@ -2,7 +2,8 @@
 
 The relay is degraded, with each reason said, when it is more than the policy's
 `[relay] max_lag_events` behind, when its oldest unpublished event is older than
-`max_age_seconds`, or when it has parked any event."""
+`max_age_seconds`, or when it has parked any event. Its consumers are degraded when any of
+their queues has parked messages (messaging.consumer)."""
 
 from __future__ import annotations
 
@@ -58,4 +59,19 @@ def store_health(store: EventStore, service: str, rules: RelayRules) -> dict:
         "relay_parked": parked,
         "relay_status": "degraded" if problems else "ok",
         "relay_problems": problems,
+    }
+
+
+def consumer_health(depths: dict[str, int]) -> dict:
+    """The parked messages of a service's queues (queue -> how many), for /healthz."""
+    problems = [
+        f"{count} message(s) parked from {queue}: python -m messaging.park list --queue {queue}"
+        for queue, count in sorted(depths.items())
+        if count
+    ]
+    return {
+        "consumer_parked": sum(depths.values()),
+        "consumer_parked_by_queue": {q: n for q, n in sorted(depths.items()) if n},
+        "consumer_status": "degraded" if problems else "ok",
+        "consumer_problems": problems,
     }

@@ -42,10 +42,10 @@ from pika.spec import Basic
 
 from eventstore.port import EventLog
 from eventstore.records import ParkedEvent
-from messaging import outbound
-from messaging.topology import QueueBinding
+from messaging import outbound, queues
+from messaging.topology import QueueBinding, QueueDeclarer
 from messaging.wire import exchange_name
-from policy import RelayRules, load_policy
+from policy import ConsumerRules, RelayRules, load_policy
 
 log = logging.getLogger("relay")
 
@@ -86,6 +86,7 @@ class OutboxRelay:
         save_interval: float = 0.05,
         reconnect_delay: float = 1.0,
         rules: RelayRules | None = None,
+        queue_rules: ConsumerRules | None = None,
     ):
         self.store = store
         self.service = service
@@ -99,6 +100,7 @@ class OutboxRelay:
         self.save_interval = save_interval
         self.reconnect_delay = reconnect_delay
         self.rules = rules or load_policy().relay
+        self.queue_rules = queue_rules or load_policy().consumers
         self.published = 0
         self.parked = 0
         self.confirmed = 0
@@ -106,6 +108,7 @@ class OutboxRelay:
         self._stopping = threading.Event()
         self._connection: pika.SelectConnection | None = None
         self._channel = None
+        self._declarer: QueueDeclarer | None = None
         self._in_flight: deque[_InFlight] = deque()
         self._next_tag = 0
         self._read_position = 0
@@ -161,37 +164,30 @@ class OutboxRelay:
 
     def _on_channel_open(self, channel) -> None:
         self._channel = channel
+        self._declarer = declarer = QueueDeclarer(channel, self.exchange, self.queue_rules)
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_returned)
         channel.exchange_declare(
             self.exchange,
             exchange_type="topic",
             durable=True,
-            callback=lambda _frame: self._declare_queues(channel, list(self.bindings)),
-        )
-
-    def _declare_queues(self, channel, remaining: list[QueueBinding]) -> None:
-        if not remaining:
-            channel.confirm_delivery(
-                ack_nack_callback=self._on_confirmation, callback=lambda _f: self._start()
-            )
-            return
-        binding, rest = remaining[0], remaining[1:]
-        channel.queue_declare(
-            binding.queue,
-            durable=True,
-            callback=lambda _f: channel.queue_bind(
-                binding.queue,
-                self.exchange,
-                routing_key=binding.routing_key,
-                callback=lambda _f2: self._declare_queues(channel, rest),
+            callback=lambda _frame: declarer.run(
+                list(self.bindings),
+                lambda: channel.confirm_delivery(
+                    ack_nack_callback=self._on_confirmation, callback=lambda _f: self._start()
+                ),
             ),
         )
 
     def _on_channel_closed(self, _channel, reason) -> None:
         if self._stopping.is_set():
             return
-        if isinstance(reason, pika.exceptions.ChannelClosedByBroker):
+        declaring = self._declarer.current if self._declarer else None
+        if declaring and getattr(reason, "reply_code", None) == 406:
+            log.error(
+                "relay %s: %s", self.service, queues.inequivalent_hint(declaring, self.queue_rules)
+            )
+        elif isinstance(reason, pika.exceptions.ChannelClosedByBroker):
             self._on_broker_refusal(reason.reply_code, reason.reply_text)
         log.warning(
             "relay %s: channel closed: %s; restarting from %s",

@@ -8,10 +8,13 @@ back as an error instead of a silent loss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from messaging import queues
 from messaging.wire import nameko_queue_name
+from policy import ConsumerRules
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,38 @@ def parse_binding(text: str) -> QueueBinding:
 
 def format_binding(binding: QueueBinding) -> str:
     return f"{binding.queue}={binding.source_service}:{binding.routing_key}"
+
+
+class QueueDeclarer:
+    """Declares, on a pika async channel and one after another, each binding's parking queue,
+    its queue with the policy's arguments (as its consumer declares it, else 406) and its
+    binding to `exchange`; then calls `done`. `current` names the queue being declared, so
+    that a refusal can say which."""
+
+    def __init__(self, channel, exchange: str, rules: ConsumerRules):
+        self.channel, self.exchange, self.rules = channel, exchange, rules
+        self.current: str | None = None
+
+    def run(self, remaining: list[QueueBinding], done: Callable[[], None]) -> None:
+        if not remaining:
+            self.current = None
+            done()
+            return
+        binding, rest = remaining[0], remaining[1:]
+        self.current = binding.queue
+        self.channel.queue_declare(
+            queues.parked_queue_name(binding.queue),
+            durable=True,
+            arguments=queues.parked_queue_arguments(self.rules),
+            callback=lambda _f: self.channel.queue_declare(
+                binding.queue,
+                durable=True,
+                arguments=queues.queue_arguments(binding.queue, self.rules),
+                callback=lambda _f2: self.channel.queue_bind(
+                    binding.queue,
+                    self.exchange,
+                    routing_key=binding.routing_key,
+                    callback=lambda _f3: self.run(rest, done),
+                ),
+            ),
+        )

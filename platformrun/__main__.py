@@ -1,8 +1,10 @@
 """`make run`: the whole platform on one machine, with embedded SQLite stores under ./var.
 
-Starts a local RabbitMQ node, then per service its outbox relay and its nameko process, then
-the gateway; prints the URL once /healthz is green. A child that dies is restarted. Ctrl-C (or
-SIGTERM) stops everything, the broker last; a second Ctrl-C kills everything at once.
+Starts a local RabbitMQ node (its data kept in var/rabbitmq; queues from an older version are
+migrated to the policy's arguments first: platformrun.migrate_queues), then per service its
+outbox relay and its nameko process, then the gateway; prints the URL once /healthz is green. A
+child that dies is restarted. Ctrl-C (or SIGTERM) stops everything, the broker last; a second
+Ctrl-C kills everything at once.
 """
 
 from __future__ import annotations
@@ -188,6 +190,19 @@ def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], 
     return children, specs
 
 
+def migrate_queues(amqp_uri: str) -> None:
+    """The broker's data is kept across runs: queues declared by an older version (classic
+    ones, before quorum queues) are brought to the policy's arguments before anything that
+    declares them starts (platformrun.migrate_queues); it exits non-zero if it cannot."""
+    subprocess.run(
+        [sys.executable, "-m", "platformrun.migrate_queues", "--amqp-uri", amqp_uri],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        timeout=300,
+    )
+
+
 def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     # Every process reads the demo clock's offset, so simulated days pass for all at once.
     # `make run` is the demo platform, chosen here explicitly: the code's default is production.
@@ -326,6 +341,7 @@ def main() -> int:
     try:
         try:
             node.start()
+            migrate_queues(node.amqp_uri)
             children += build_children(var, node.amqp_uri, http_port)
             for child in children:
                 child.start()

@@ -10,6 +10,10 @@ the platform's handlers of that service's events, and unparks it once the broker
 an event refused again stays parked, with the reason printed. `drop` removes the record and
 publishes nothing: the event stays in the store, and its consumers never receive it (see
 messaging/park.py). The URLs default to $STORE_URL and $AMQP_URI.
+
+These are the relay's parked events (a service's outbox). Messages a consumer parked (its
+handler failed on them `[consumers] delivery_limit` times) are in RabbitMQ, in the parking
+queue of the handler's queue: `python -m messaging.park list|replay|drop --queue QUEUE`.
 """
 
 from __future__ import annotations
@@ -66,11 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _replay(store: EventLog, service: str, amqp_uri: str, chosen: list[ParkedEvent]) -> bool:
     """True if every chosen event was re-published."""
+    policy = load_policy(os.environ.get("POLICY_FILE") or None)
     publisher = park.Republisher(
-        amqp_uri,
-        service,
-        bindings_of(service),
-        load_policy(os.environ.get("POLICY_FILE") or None).relay,
+        amqp_uri, service, bindings_of(service), policy.relay, policy.consumers
     )
     every = True
     try:

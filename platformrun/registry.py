@@ -44,3 +44,9 @@ def all_bindings() -> list[QueueBinding]:
 def bindings_of(service: str) -> list[QueueBinding]:
     """The queues the events of `service` are meant for."""
     return [b for b in all_bindings() if b.source_service == service]
+
+
+def platform_queues() -> list[str]:
+    """Every durable queue of the platform: what `platformrun.migrate_queues` brings to the
+    policy's arguments, and whose parking queues `messaging.parked.parked_depths` counts."""
+    return sorted({binding.queue for binding in all_bindings()})

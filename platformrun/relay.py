@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("pika").setLevel(logging.WARNING)
 
     store = open_event_log(args.store_url)
-    rules = load_policy(os.environ.get("POLICY_FILE") or None).relay
+    policy = load_policy(os.environ.get("POLICY_FILE") or None)
     relay = OutboxRelay(
         store,
         args.service,
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         bindings=args.bind,
         batch_size=args.batch_size,
         max_in_flight=args.max_in_flight,
-        rules=rules,
+        rules=policy.relay,
+        queue_rules=policy.consumers,
     )
     server = None
     if args.metrics_port:

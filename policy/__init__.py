@@ -63,6 +63,16 @@ class RelayRules:
     max_refusals: int
 
 
+QUEUE_TYPES = ("quorum", "classic")
+
+
+@dataclass(frozen=True)
+class ConsumerRules:
+    queue_type: str
+    delivery_limit: int
+    max_error_bytes: int
+
+
 AMQP_SHORT_STRING_BYTES = 255
 """A message id, type or routing key is an AMQP short string: at most 255 bytes."""
 
@@ -78,6 +88,7 @@ class Policy:
     """sector name -> its caps (a read-only mapping of rule name -> integer)."""
     risk: MappingProxyType
     relay: RelayRules
+    consumers: ConsumerRules
     inspection: MappingProxyType
     """[inspection] and its tier tables, read-only; services.inspection.domain's
     InspectionRules.from_policy checks and reads it."""
@@ -117,6 +128,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         "merchants",
         "risk",
         "relay",
+        "consumers",
         "inspection",
     }
     if set(raw) != expected:
@@ -151,6 +163,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
         < 1
     ):
         raise PolicyError("[relay] limits must be positive")
+    consumers = _section(ConsumerRules, raw["consumers"], "consumers")
+    if consumers.queue_type not in QUEUE_TYPES:
+        raise PolicyError(f"consumers.queue_type must be one of {list(QUEUE_TYPES)}")
+    if min(consumers.delivery_limit, consumers.max_error_bytes) < 1:
+        raise PolicyError("[consumers] limits must be positive")
     for sector, caps in raw["sectors"].items():
         if not 0 < caps.get("escrow_ratio_percent", 100) <= 100:
             raise PolicyError(f"sectors.{sector}.escrow_ratio_percent must be in 1..100")
@@ -163,6 +180,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         sectors=MappingProxyType({k: MappingProxyType(v) for k, v in raw["sectors"].items()}),
         risk=MappingProxyType(dict(raw["risk"])),
         relay=relay,
+        consumers=consumers,
         inspection=_read_only(raw["inspection"]),
     )
 

@@ -1,8 +1,9 @@
 """GET /healthz: what the operators' probes and monitoring read.
 
 * `ok`, 200: RabbitMQ and every service answer, and every relay keeps up.
-* `degraded`, 200: everything answers, but a relay is behind, slow or has parked an event;
-  `problems` names the relay and why. Requests are still served correctly (events reach
+* `degraded`, 200: everything answers, but a relay is behind, slow or has parked an event,
+  or a consumer has parked messages; `problems` names the relay or queue, why, and the
+  command to run. Requests are still served correctly (events reach
   their consumers late, or a parked one after an operator replays it), so this is for
   monitoring and alerts, not for the readiness probe: a 503 here would take every gateway out
   of the load balancer for a backlog that no restart or re-routing fixes.
@@ -45,6 +46,10 @@ def healthz():
         f"{name} relay: {problem}"
         for name, dep in dependencies.items()
         for problem in dep.get("relay_problems", ())
+    ] + [
+        f"{name} consumers: {problem}"
+        for name, dep in dependencies.items()
+        for problem in dep.get("consumer_problems", ())
     ]
     status = "unavailable" if not answering else "degraded" if problems else "ok"
     body = {

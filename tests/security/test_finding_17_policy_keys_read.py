@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from eventstore.sqlite import SqliteEventStore
-from messaging import outbound
+from messaging import outbound, queues
 from messaging.health import store_health
 from messaging.relay import OutboxRelay, _InFlight
 from policy import DEFAULT_FILE, load_policy
@@ -295,6 +295,10 @@ def test_every_key_of_the_policy_file_is_read(tmp_path):
         assert health["relay_lag"] > 0 and health["relay_status"] == "ok", "within the limits"
         relay = OutboxRelay(world.escrow, "escrow", "amqp://127.0.0.1:1/", rules=policy.relay)
         assert relay._count_refusal(_InFlight(1, "e-1", "escrow.CardPurchased.v1")) == 1
+        # Consumers: every platform queue is declared with [consumers]' type and delivery
+        # limit, and a parked message's error is bounded by it.
+        assert queues.queue_arguments("q", policy.consumers)["x-delivery-limit"] == 5
+        assert queues.error_headers(ValueError("x"), policy.consumers)
     finally:
         world.close()
     shipped = keys_of(tomllib.loads(DEFAULT_FILE.read_text()))

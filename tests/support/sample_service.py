@@ -1,5 +1,7 @@
 """A real nameko service used by the messaging tests: it records each relayed event once."""
 
+import os
+
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
@@ -29,6 +31,9 @@ class Recorder:
         attempts = DeliveryLog(self.config["DELIVERY_LOG"]).note(event.event_id)
         if attempts <= event.data.get("fail_times", 0):
             raise RuntimeError(f"failing on purpose, attempt {attempts}")
+        if event.data.get("poison") and not os.path.exists(self.config.get("FIXED_FILE", "")):
+            # A bug until the file exists; its message is far longer than a header may be.
+            raise ValueError("cannot apply this sale: " + "原因" * 4000)
         previous = uow.get_view("sold", event.event_id) or {"applied": 0}
         uow.put_view(
             "sold",
