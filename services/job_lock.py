@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import psycopg
+
 
 def holder_id() -> str:
     """This process, as a lease's holder: host and pid."""
@@ -128,8 +130,6 @@ class PgLeaseLocks:
         self._run(LEASES, {})
 
     def _connect(self):
-        import psycopg
-
         extra = {"options": f"-c search_path={self.schema}"} if self.schema else {}
         if self.schema:
             with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
@@ -188,7 +188,8 @@ def open_job_locks(url: str, *, ttl: float = 60.0) -> JobLock:
         return PgLeaseLocks(dsn, schema=schema, ttl=ttl)
     if scheme == "sqlite":
         path = url[len("sqlite:") :]
-        return FileJobLocks(f"{path[2:] if path.startswith('//') else path}.jobs")
+        path = "/" + path.lstrip("/") if path.startswith("///") else path.removeprefix("//")
+        return FileJobLocks(f"{path}.jobs")
     if scheme == "file":
         return FileJobLocks(urlsplit(url).path)
     raise ValueError(f"no job locks for a {scheme}:// URL; use sqlite://, file:// or postgresql://")

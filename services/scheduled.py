@@ -86,6 +86,7 @@ class ScheduledJob(Timer):
         if self.renewer is not None:
             self.renewer.kill()
             self.renewer = None
+        log.debug("job %s: done, lock released", self.lock_name)
         try:
             assert self.job_locks.locks is not None
             self.job_locks.locks.release(self.lock_name)
