@@ -30,7 +30,7 @@ import os
 import socket
 import threading
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -126,11 +126,11 @@ class PgLeaseLocks:
         self.holder = holder or holder_id()
         self.tokens: dict[str, int] = {}
         self._mutex = threading.Lock()
-        self._conn = None
+        self._conn: psycopg.Connection | None = None
         self._run(LEASES, {})
 
-    def _connect(self):
-        extra = {"options": f"-c search_path={self.schema}"} if self.schema else {}
+    def _connect(self) -> psycopg.Connection:
+        extra: dict[str, Any] = {"options": f"-c search_path={self.schema}"} if self.schema else {}
         if self.schema:
             with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -139,9 +139,10 @@ class PgLeaseLocks:
     def _run(self, sql: str, params: dict) -> list:
         with self._mutex:
             try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = self._connect()
-                rows = self._conn.execute(sql, params)
+                conn = self._conn
+                if conn is None or conn.closed:
+                    conn = self._conn = self._connect()
+                rows = conn.execute(sql, params)
                 return rows.fetchall() if rows.description else []
             except Exception:
                 if self._conn is not None:

@@ -46,6 +46,7 @@ class ScheduledJob(Timer):
 
     def __init__(self, job: str, interval: float, **kwargs):
         self.job = job
+        self.default_interval = interval
         self.renewer = None
         super().__init__(interval, **kwargs)
 
@@ -55,7 +56,7 @@ class ScheduledJob(Timer):
 
     def setup(self) -> None:
         intervals = self.container.config.get("SCHEDULE_INTERVALS") or {}
-        self.interval = float(intervals.get(self.lock_name, self.interval))
+        self.interval = float(intervals.get(self.lock_name, self.default_interval))
 
     def handle_timer_tick(self) -> None:
         locks = self.job_locks.locks
