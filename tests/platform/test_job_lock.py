@@ -53,3 +53,54 @@ def test_a_lease_row_has_one_holder_and_expires_when_not_renewed(pg_dsn):
     assert rows == [("escrow.sweep", "host:1", 3)]
     a.close()
     b.close()
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_every_scheduled_job_runs_under_its_lock(tmp_path, amqp_uri):
+    """Escrow's, risk's and inspection's timers on SQLite stores: each run takes the job's
+    file lock beside the store, and a run waits while another process holds it."""
+    from tests.support.harness import start_service, stop, wait_until
+
+    logging = {
+        "version": 1,
+        "formatters": {"t": {"format": "%(name)s %(message)s"}},
+        "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "t"}},
+        "loggers": {"services.scheduled": {"level": "DEBUG", "handlers": ["out"]}},
+    }
+    names = {"escrow": "Escrow", "risk": "Risk", "inspection": "Inspection"}
+    held = FileJobLocks(tmp_path / "risk.db.jobs")
+    assert held.acquire("risk.sweep"), "risk's sweep is held here, as by another replica"
+    intervals = {f"{name}.sweep": 0.3 for name in names}
+    processes = [
+        start_service(name, tmp_path, amqp_uri, SCHEDULE_INTERVALS=intervals, LOGGING=logging)
+        for name in names
+    ]
+
+    def log(name: str) -> str:
+        return (tmp_path / f"service:{names[name]}Service.log").read_text()
+
+    try:
+        for name in ("escrow", "inspection"):
+            wait_until(
+                lambda name=name: log(name).count(f"job {name}.sweep: done") >= 2,
+                timeout=120,
+                what=f"{name}'s sweep running",
+            )
+            assert (tmp_path / f"{name}.db.jobs" / f"{name}.sweep.lock").exists()
+        wait_until(
+            lambda: log("risk").count("job risk.sweep runs elsewhere") >= 3,
+            timeout=60,
+            what="risk's sweep skipped while held",
+        )
+        assert "job risk.sweep: lock taken" not in log("risk")
+        held.release("risk.sweep")
+        wait_until(
+            lambda: "job risk.sweep: lock taken" in log("risk"),
+            timeout=30,
+            what="risk's sweep once free",
+        )
+    finally:
+        held.close()
+        for process in processes:
+            stop(process)
