@@ -6,6 +6,17 @@ LEDGER_BATCH_MAX) and appends it in one transaction with one signed checkpoint (
 commit: one fsync per batch). A handler returns, and its message is acked, only once its
 batch is durable; an error requeues the whole batch's messages. Duplicates (redeliveries)
 find their event id already in the ledger and are not appended again.
+
+One writer: the process first takes the writer lease (`ledger.writer`): config
+LEDGER_LEASE_URL, a `postgresql://…?schema=` URL for a lease row renewed every
+LEDGER_LEASE_SECONDS/3 (default 15 s), else a file lock on LEDGER_DIR/ledger.writer.lock.
+Until it holds the lease a standby process only waits: it opens no ledger file, starts no
+consumer and answers no RPC, so it never takes events it cannot append. When the holder dies
+(the kernel drops its file lock at once; its lease row expires) the standby takes over, opens
+the file and consumes the queue, where unacked messages of the dead holder were requeued.
+Holders of a lease row check it before each batch and stop the process once they cannot
+renew it. The ledger file stays SQLite, so both processes must see the same LEDGER_DIR (one
+machine or one volume).
 """
 
 from __future__ import annotations
@@ -13,6 +24,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from pathlib import Path
 
 from kombu import Exchange, Queue, binding
 from nameko.extensions import DependencyProvider
@@ -22,12 +35,28 @@ from ledger.notary import Notary
 from messaging.consumer import PlatformQueueConsumer
 from messaging.observability import ObservabilityDependency
 from messaging.wire import exchange_name
+from services.job_lock import JobLock, open_job_locks
 from services.rpc import rpc
 
 log = logging.getLogger("ledger.service")
 
 NOTARY_QUEUE = "ledger.notary"
 NOTARISED_SOURCES = ("merchant", "escrow", "risk", "inspection")
+WRITER_LEASE = "ledger.writer"
+
+
+class WriterLeaseLost(RuntimeError):
+    """The writer lease could not be renewed: this process must append no more."""
+
+
+def writer_lease(config: dict) -> tuple[JobLock, float]:
+    """The lock the ledger's writer holds, and its lease length in seconds."""
+    ttl = float(config.get("LEDGER_LEASE_SECONDS", 15))
+    url = (
+        config.get("LEDGER_LEASE_URL")
+        or f"file://{Path(config.get('LEDGER_DIR', 'var/ledger')).resolve()}"
+    )
+    return open_job_locks(url, ttl=ttl), ttl
 
 
 def notary_queue(sources=NOTARISED_SOURCES) -> Queue:
@@ -54,12 +83,40 @@ class NotaryWriter(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.batch_max = int(config.get("LEDGER_BATCH_MAX", 500))
+        self.lease, self.lease_ttl = writer_lease(config)
+        self.lease_until = self._take_lease()
         self.notary: Notary = build_notary(config)
         self.pending: queue.Queue = queue.Queue()
         self.cosign_wanted = threading.Event()
         self.stopping = threading.Event()
 
+    def _take_lease(self) -> float:
+        """Waits until this process holds the writer lease; until when (monotonic) it is
+        surely held."""
+        waited = False
+        while True:
+            asked = time.monotonic()
+            try:
+                if self.lease.acquire(WRITER_LEASE):
+                    log.info("ledger writer lease taken")
+                    return asked + self.lease_ttl * 0.8
+            except Exception:  # noqa: BLE001 - the lease's database is away: ask again
+                log.warning("the ledger writer lease could not be asked for", exc_info=True)
+            if not waited:
+                log.info("standby: another ledger process holds the writer lease; waiting")
+                waited = True
+            time.sleep(min(1.0, self.lease_ttl / 3))
+
+    def _renew_lease(self) -> None:
+        while not self.stopping.wait(self.lease_ttl / 3):
+            asked = time.monotonic()
+            if not self.lease.renew(WRITER_LEASE):
+                self.lease_until = 0.0
+                raise WriterLeaseLost("the ledger writer lease was lost; stopping")
+            self.lease_until = asked + self.lease_ttl * 0.8
+
     def start(self) -> None:
+        self.container.spawn_managed_thread(self._renew_lease)
         self.container.spawn_managed_thread(self._write_loop)
         self.container.spawn_managed_thread(self._cosign_loop)
         self.cosign_wanted.set()
@@ -85,7 +142,9 @@ class NotaryWriter(DependencyProvider):
     def _write_loop(self) -> None:
         while True:
             first = self.pending.get()
-            if first is None:
+            if first is None:  # stopping: the lease goes once no batch can be under way
+                self.lease.release(WRITER_LEASE)
+                self.lease.close()
                 return
             batch = [first]
             while len(batch) < self.batch_max:
@@ -98,6 +157,8 @@ class NotaryWriter(DependencyProvider):
                     break
                 batch.append(item)
             try:
+                if time.monotonic() >= self.lease_until:
+                    raise WriterLeaseLost("the ledger writer lease is not surely held")
                 indexes = self.notary.notarise([payload for payload, _ in batch])
             except Exception as exc:  # noqa: BLE001 - every waiter gets it and requeues
                 log.exception("notarising a batch of %d failed", len(batch))

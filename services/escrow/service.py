@@ -7,7 +7,6 @@ from datetime import datetime
 import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
-from nameko.timer import timer
 
 from messaging.consumer import EventStoreDependency, consumes
 from messaging.observability import ObservabilityDependency
@@ -35,6 +34,7 @@ from services.platform_mode import platform_mode
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.rpc import rpc
+from services.scheduled import scheduled
 
 
 class BankDependency(DependencyProvider):
@@ -84,7 +84,7 @@ class EscrowService(PlatformService):
     def on_complaint_resolved(self, event: IntegrationEvent, uow) -> None:
         commands.close_dispute(uow, event.data["complaint_id"])
 
-    @timer(interval=30)
+    @scheduled("sweep", interval=30)  # holds, expiries, releases, payouts, reconciliation
     def scheduled_sweep(self) -> None:
         scheduled_work.sweep(
             store=self.store,

@@ -12,7 +12,6 @@ import logging
 from datetime import datetime
 
 from nameko.rpc import RpcProxy
-from nameko.timer import timer
 
 from messaging.consumer import consumes
 from messaging.wire import IntegrationEvent
@@ -26,6 +25,7 @@ from services.inspection.domain.rules import InspectionRules
 from services.platform_service import PlatformService
 from services.remote_errors import domain_errors_cross
 from services.rpc import rpc
+from services.scheduled import scheduled
 
 log = logging.getLogger("inspection")
 
@@ -66,7 +66,7 @@ class InspectionService(PlatformService):
     def on_risk_event(self, event: IntegrationEvent, uow) -> None:
         self._observe(event, uow)
 
-    @timer(interval=60)
+    @scheduled("sweep", interval=60)  # reclassification, overdue publication
     def scheduled_work(self) -> None:
         self.sweep()
 

@@ -11,7 +11,6 @@ import logging
 from datetime import datetime
 
 from nameko.rpc import RpcProxy
-from nameko.timer import timer
 
 from messaging.consumer import EventStoreDependency, consumes
 from messaging.wire import IntegrationEvent
@@ -38,6 +37,7 @@ from services.risk.application.observations import RELEVANT, event_time
 from services.risk.domain.alerts import AlertRules
 from services.risk.domain.health_code import RiskRules
 from services.rpc import rpc
+from services.scheduled import scheduled
 
 log = logging.getLogger("risk")
 
@@ -96,7 +96,7 @@ class RiskService(PlatformService):
     def on_escrow_event(self, event: IntegrationEvent, uow) -> None:
         self._observe(event, uow)
 
-    @timer(interval=60)
+    @scheduled("sweep", interval=60)  # names learnt, reassessment, red-code deadlines
     def scheduled_work(self) -> None:
         try:  # once: the names and industries of merchants assessed before risk kept them
             backfill.learn_names(self.store, MerchantStatusOverRpc(self.merchant_rpc), now=now())
