@@ -101,7 +101,7 @@ def test_a_stale_marker_of_the_same_request_is_taken_over(open_db):
 
 
 def test_a_token_revoked_on_one_replica_is_revoked_on_another(open_db):
-    a, b = SqlRevokedTokens(open_db()), SqlRevokedTokens(open_db())
+    a, b = SqlRevokedTokens(open_db(), refresh=0), SqlRevokedTokens(open_db(), refresh=0)
     assert "j1" not in b
     a.revoke("j1", time.time() + 60)
     a.revoke("j1", time.time() + 60)
@@ -109,6 +109,51 @@ def test_a_token_revoked_on_one_replica_is_revoked_on_another(open_db):
     a.revoke("old", time.time() - 1)
     SqlRevokedTokens(open_db()).revoke("j3", time.time() + 60)
     assert "old" not in SqlRevokedTokens(open_db()), "expired revocations are dropped"
+
+
+class CountingDb:
+    """A StateDb that counts the statements run through it."""
+
+    def __init__(self, db):
+        self.db, self.statements = db, 0
+
+    def cursor(self):
+        outer = self
+
+        class Counting:
+            def __enter__(self):
+                self.inner = outer.db.cursor()
+                self.cursor = self.inner.__enter__()
+                return self
+
+            def __exit__(self, *exc):
+                return self.inner.__exit__(*exc)
+
+            def execute(self, sql, params=()):
+                outer.statements += 1
+                return self.cursor.execute(sql, params)
+
+            def __getattr__(self, name):
+                return getattr(self.cursor, name)
+
+        return Counting()
+
+
+def test_checks_read_memory_and_another_replicas_revocation_arrives_within_the_bound(open_db):
+    db = CountingDb(open_db())
+    a = SqlRevokedTokens(db, refresh=0.5)
+    other = SqlRevokedTokens(open_db(), refresh=0.5)
+    assert "j1" not in a
+    before = db.statements
+    for _ in range(200):
+        assert "j1" not in a
+    assert db.statements - before <= 1, "a miss is answered from memory, not the table"
+    other.revoke("j1", time.time() + 60)
+    assert "j1" in other, "a revocation through this replica applies at once"
+    deadline = time.monotonic() + 0.5 + 0.5
+    while "j1" not in a:
+        assert time.monotonic() < deadline, "seen by the other replica within the bound"
+        time.sleep(0.05)
 
 
 # --- LoginFailures (through the guard's rules) and UsedCodes ---------------------------------
