@@ -76,7 +76,7 @@ def test_only_one_of_many_concurrent_requests_takes_a_key(open_db):
 
 
 def test_records_expire_on_read_and_are_swept(open_db):
-    records = SqlIdempotencyRecords(open_db(), ttl=0.5)
+    records = SqlIdempotencyRecords(open_db(), ttl=0.5, cleanup_every=0)
     for key in ("k1", "k2"):
         assert records.begin("s", key, "f") is None
         records.finish("s", key, 200, b"{}")
@@ -115,14 +115,14 @@ class CountingDb:
     """A StateDb that counts the statements run through it."""
 
     def __init__(self, db):
-        self.db, self.statements = db, 0
+        self.db, self.statements, self.sql = db, 0, []
 
-    def cursor(self):
+    def cursor(self, **options):
         outer = self
 
         class Counting:
             def __enter__(self):
-                self.inner = outer.db.cursor()
+                self.inner = outer.db.cursor(**options)
                 self.cursor = self.inner.__enter__()
                 return self
 
@@ -131,12 +131,16 @@ class CountingDb:
 
             def execute(self, sql, params=()):
                 outer.statements += 1
+                outer.sql.append(sql)
                 return self.cursor.execute(sql, params)
 
             def __getattr__(self, name):
                 return getattr(self.cursor, name)
 
         return Counting()
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
 
 
 def test_checks_read_memory_and_another_replicas_revocation_arrives_within_the_bound(open_db):
@@ -252,3 +256,18 @@ def test_the_default_sqlite_files_are_private_and_beside_each_other(tmp_path):
     for name in ("idempotency.db", "revoked.db", "logins.db"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     app.config["STATE"].close()
+
+
+def test_expired_records_are_swept_at_most_every_cleanup_interval(open_db):
+    db = CountingDb(open_db())
+    records = SqlIdempotencyRecords(db, ttl=0.2, cleanup_every=0.5)
+    for n in range(30):
+        assert records.begin("s", f"k{n}", "f") is None
+    sweeps = [sql for sql in db.sql if "LIMIT" in sql]
+    assert len(sweeps) == 1, f"{len(sweeps)} sweeps for 30 writes"
+    time.sleep(0.6)
+    assert records.begin("s", "late", "f") is None
+    assert len([sql for sql in db.sql if "LIMIT" in sql]) == 2, "swept again after the interval"
+    with db.db.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM responses")
+        assert cursor.fetchone()[0] == 1, "the expired ones went in that sweep"
