@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import pika
@@ -120,12 +121,21 @@ class RelayCollector(Collector):
         yield consumers
 
 
-def relay_checks(relay: OutboxRelay, loop: threading.Thread) -> tuple:
-    """(live, ready) for messaging.probes: live while the relay's loop runs, ready once it is
-    connected with its queues declared."""
+LIVE_STALE_AFTER = 60.0
+"""Seconds without a heartbeat of the relay's loop after which /livez fails."""
+
+
+def relay_checks(relay: OutboxRelay, stale_after: float = LIVE_STALE_AFTER) -> tuple:
+    """(live, ready) for messaging.probes: live while the relay's loop turns (its heartbeat,
+    recorded each `relay.heartbeat_every` seconds, connected or waiting to reconnect, is at
+    most `stale_after` old; a callback stuck on a store or a socket stops it), ready once it
+    is connected with its queues declared."""
 
     def live() -> list[str]:
-        return [] if loop.is_alive() else ["the relay's loop has stopped"]
+        age = time.monotonic() - relay.heartbeat
+        if age <= stale_after:
+            return []
+        return [f"the relay's loop has recorded no heartbeat for {age:.0f} s"]
 
     def ready() -> list[str]:
         return [] if relay.ready.is_set() else ["not connected to RabbitMQ"]
