@@ -8,8 +8,10 @@
   consumers), by a passive declare on a connection of the scrape's own, which changes
   nothing and costs one round trip a queue.
 
-The store and the broker are opened for each scrape, on the scrape's thread: the relay's own
-connection and store belong to its loop's thread.
+The scrapes read the store through one store of their own, opened at the first scrape (the
+relay's own store belongs to its loop's thread) and kept, one scrape at a time, until a read
+fails (then closed, and opened again by the next scrape). The broker is asked on a
+connection of the scrape's own.
 """
 
 from __future__ import annotations
@@ -64,7 +66,20 @@ class RelayCollector(Collector):
         self.relay = relay
         self.open_log = open_log
         self.amqp_uri = amqp_uri
-        self._lock = threading.Lock()  # one scrape at a time opens the store and the broker
+        self._lock = threading.Lock()  # one scrape at a time uses the store and the broker
+        self._store: EventLog | None = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_store()
+
+    def _drop_store(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - it is being dropped for failing
+                pass
 
     def collect(self):
         relay, service = self.relay, self.relay.service
@@ -88,16 +103,16 @@ class RelayCollector(Collector):
             "prepaid_relay_parked_events", "events parked and not replayed", labels=["relay"]
         )
         try:
-            store = self.open_log()
-            try:
-                head = store.head_position()
-                relayed = store.position(self.relay.tracking_name)
-                lag.add_metric([service], head - relayed)
-                parked.add_metric([service], _parked(store, self.relay.tracking_name))
-            finally:
-                store.close()
+            if self._store is None:
+                self._store = self.open_log()
+            store = self._store
+            head = store.head_position()
+            relayed = store.position(self.relay.tracking_name)
+            lag.add_metric([service], head - relayed)
+            parked.add_metric([service], _parked(store, self.relay.tracking_name))
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             log.warning("relay %s: metrics cannot read the store: %s", service, type(exc).__name__)
+            self._drop_store()
             return
         yield lag
         yield parked

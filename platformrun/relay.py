@@ -71,11 +71,14 @@ def main(argv: list[str] | None = None) -> None:
         max_in_flight=args.max_in_flight,
         rules=rules,
     )
-    server = None
+    server = collector = None
     if args.metrics_port:
-        REGISTRY.register(
-            RelayCollector(relay, lambda: open_event_log(args.store_url), args.amqp_uri)
+        # The scrapes' own store, opened once: one connection is all a scrape uses.
+        small = {"pool_size": 1} if args.store_url.startswith(("postgresql:", "postgres:")) else {}
+        collector = RelayCollector(
+            relay, lambda: open_event_log(args.store_url, **small), args.amqp_uri
         )
+        REGISTRY.register(collector)
         live, ready = relay_checks(relay, args.live_stale_after)
         server = probes.serve_in_thread(
             args.metrics_host, args.metrics_port, probes.probe_app(live, ready)
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if server is not None:
             server.shutdown()
+        if collector is not None:
+            collector.close()
         store.close()
 
 

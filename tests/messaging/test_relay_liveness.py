@@ -50,3 +50,28 @@ def test_live_while_the_loop_turns_failing_once_it_is_stuck(tmp_path):
         relay.stop()
         loop.join(timeout=5)
         store.close()
+
+
+def test_scrapes_reuse_one_store_reopened_only_after_a_failure(tmp_path):
+    from messaging.relay_metrics import RelayCollector
+
+    opened: list[SqliteEventStore] = []
+
+    def open_log():
+        opened.append(SqliteEventStore(tmp_path / "escrow.db"))
+        return opened[-1]
+
+    relay = OutboxRelay(open_log(), "escrow", "amqp://guest:guest@127.0.0.1:1/")
+    collector = RelayCollector(relay, open_log, "amqp://guest:guest@127.0.0.1:1/")
+    names = set()
+    for _ in range(5):
+        names |= {family.name for family in collector.collect()}
+    assert "prepaid_relay_lag_events" in names
+    assert len(opened) == 2, "the relay's own store and one for every scrape"
+    opened[1].close()  # the scrapes' store breaks: the next scrape opens a new one
+    assert "prepaid_relay_lag_events" not in {f.name for f in collector.collect()}
+    assert "prepaid_relay_lag_events" in {f.name for f in collector.collect()}
+    assert len(opened) == 3
+    collector.close()
+    for store in opened:
+        store.close()
