@@ -63,9 +63,7 @@ def worker_correlation_id(worker_ctx) -> str | None:
     try:
         data = worker_ctx.data
         found = data.get("correlation_id") if isinstance(data, dict) else None
-        if not correlation.is_valid(found) and isinstance(
-            worker_ctx.entrypoint, MESSAGE_HANDLERS
-        ):
+        if not correlation.is_valid(found) and isinstance(worker_ctx.entrypoint, MESSAGE_HANDLERS):
             payload = worker_ctx.args[0] if worker_ctx.args else None
             metadata = payload.get("metadata") if isinstance(payload, dict) else None
             found = metadata.get("correlation_id") if isinstance(metadata, dict) else None

@@ -140,10 +140,11 @@ class OutboxRelay:
     def _beat(self) -> None:
         self.heartbeat = time.monotonic()
 
-    def _tick(self, connection) -> None:
+    def _tick(self, connection: pika.SelectConnection) -> None:
         """Beats now and every `heartbeat_every` seconds while `connection`'s loop turns."""
         self._beat()
-        if connection is self._connection and not self._stopping.is_set():
+        current = connection is self._connection
+        if current and not self._stopping.is_set():
             connection.ioloop.call_later(self.heartbeat_every, lambda: self._tick(connection))
 
     def _wait(self, seconds: float) -> None:

@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import signal
+from typing import Any
 
 from prometheus_client import REGISTRY
 
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     server = collector = None
     if args.metrics_port:
         # The scrapes' own store, opened once: one connection is all a scrape uses.
-        small = {"pool_size": 1} if args.store_url.startswith(("postgresql:", "postgres:")) else {}
+        small: dict[str, Any] = (
+            {"pool_size": 1} if args.store_url.startswith(("postgresql:", "postgres:")) else {}
+        )
         collector = RelayCollector(
             relay, lambda: open_event_log(args.store_url, **small), args.amqp_uri
         )

@@ -84,4 +84,3 @@ def readyz():
     ]
     body = {"status": "failing" if problems else "ok", "problems": problems}
     return jsonify(body), 503 if problems else 200
-

@@ -30,7 +30,7 @@ def test_made_up_methods_do_not_add_series():
         client.open("/thing", method=f"MADEUP{n}")
         client.open("/nowhere", method=f"X-{n}")
     methods = _methods()
-    assert methods <= {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"}, (
-        sorted(methods)
+    assert methods <= {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"}, sorted(
+        methods
     )
     assert {"GET", "POST", "DELETE", "other"} <= methods

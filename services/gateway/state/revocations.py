@@ -60,9 +60,7 @@ class SqlRevokedTokens:
             now = time.time()
             try:
                 with self.db.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT jti FROM revoked WHERE expires_at >= ?", (now,)
-                    )
+                    cursor.execute("SELECT jti FROM revoked WHERE expires_at >= ?", (now,))
                     known = frozenset(row[0] for row in cursor.fetchall())
             except Exception:  # noqa: BLE001 - the last set stays in force
                 log.warning("revoked tokens: cannot reload; keeping the last set", exc_info=True)
