@@ -271,3 +271,24 @@ def test_expired_records_are_swept_at_most_every_cleanup_interval(open_db):
     with db.db.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM responses")
         assert cursor.fetchone()[0] == 1, "the expired ones went in that sweep"
+
+
+def test_an_outage_keeps_the_last_set_but_never_starts_with_none(open_db):
+    db = CountingDb(open_db())
+    SqlRevokedTokens(open_db()).revoke("j1", time.time() + 60)
+    broken = {"now": True}
+    real = db.cursor
+
+    def cursor(**options):
+        if broken["now"]:
+            raise ConnectionError("the state database is down")
+        return real(**options)
+
+    db.cursor = cursor
+    tokens = SqlRevokedTokens(db, refresh=0)
+    with pytest.raises(ConnectionError):
+        "j1" in tokens  # noqa: B015 - the check is the call
+    broken["now"] = False
+    assert "j1" in tokens and "j2" not in tokens
+    broken["now"] = True
+    assert "j1" in tokens and "j2" not in tokens, "served from the last set"

@@ -9,7 +9,8 @@ others read the set they have. So:
 * one made through another replica is refused here within `refresh` seconds: the
   cross-replica delay, the only window in which a logged-out token still works elsewhere;
 * while the table cannot be read, the last set read stays in force and the reload is
-  retried after the next `refresh` (requests are served; a failure is logged).
+  retried after the next `refresh` (requests are served; a failure is logged). Before the
+  first read has succeeded a check fails, as every check did before this set existed.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ class SqlRevokedTokens:
                 with self.db.cursor() as cursor:
                     cursor.execute("SELECT jti FROM revoked WHERE expires_at >= ?", (now,))
                     known = frozenset(row[0] for row in cursor.fetchall())
-            except Exception:  # noqa: BLE001 - the last set stays in force
+            except Exception:
+                if first:
+                    raise  # no set read yet: refuse rather than let every revoked token in
                 log.warning("revoked tokens: cannot reload; keeping the last set", exc_info=True)
                 self._loaded_at = started
                 return
