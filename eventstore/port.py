@@ -69,6 +69,12 @@ class ViewUnitOfWork(ABC):
 class UnitOfWork(LogUnitOfWork, ViewUnitOfWork, ABC):
     """One atomic transaction: appends, tracking records and view writes commit together."""
 
+    def lock_writes(self) -> None:
+        """Takes now the store-wide lock an append takes, held until the unit ends: every
+        unit that appends waits, and what the store's readers see stays as it is (a one-time
+        fill of a view that commands keep up to date). A store without that lock says so."""
+        raise NotImplementedError(f"{type(self).__name__} has no store-wide write lock")
+
 
 # --- the ports ------------------------------------------------------------------------------------
 class EventLog(ABC):

@@ -130,6 +130,11 @@ class SqlUnitOfWork(UnitOfWork):
             raise EventStoreError(f"event id already stored in {stream!r}: {exc}") from exc
         return expected_version + len(events)
 
+    def lock_writes(self) -> None:
+        if not self._locked:
+            self._store.lock_for_append(self._cursor)
+            self._locked = True
+
     def track(self, tracking: Tracking) -> None:
         self._cursor.execute(self._sql["track"], (tracking.consumer, tracking.event_id))
         if self._cursor.rowcount == 0:

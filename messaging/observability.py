@@ -57,11 +57,19 @@ Figures = Callable[[Any], Iterable[GaugeMetricFamily]]
 
 
 def worker_correlation_id(worker_ctx) -> str | None:
-    found = worker_ctx.data.get("correlation_id")
-    if not correlation.is_valid(found) and isinstance(worker_ctx.entrypoint, MESSAGE_HANDLERS):
-        payload = worker_ctx.args[0] if worker_ctx.args else {}
-        found = (payload.get("metadata") or {}).get("correlation_id")
-    return found if correlation.is_valid(found) else None
+    """The worker's id, or None. Total: an event's body is whatever a publisher sent (a
+    string, a list, metadata that is no mapping), and this runs in `worker_setup`, where an
+    exception would kill the container (and redelivery the next one)."""
+    try:
+        data = worker_ctx.data
+        found = data.get("correlation_id") if isinstance(data, dict) else None
+        if not correlation.is_valid(found) and isinstance(worker_ctx.entrypoint, MESSAGE_HANDLERS):
+            payload = worker_ctx.args[0] if worker_ctx.args else None
+            metadata = payload.get("metadata") if isinstance(payload, dict) else None
+            found = metadata.get("correlation_id") if isinstance(metadata, dict) else None
+        return found if correlation.is_valid(found) else None
+    except Exception:  # noqa: BLE001 - never fail a worker over its log context
+        return None
 
 
 def outcome(exc_info, expected: tuple[type[BaseException], ...]) -> str:
@@ -137,8 +145,11 @@ class ObservabilityDependency(DependencyProvider):
         return problems
 
     def worker_setup(self, worker_ctx) -> None:
-        token = logs.CORRELATION_ID.set(worker_correlation_id(worker_ctx))
-        self._started[id(worker_ctx)] = (time.perf_counter(), token)
+        try:
+            token = logs.CORRELATION_ID.set(worker_correlation_id(worker_ctx))
+            self._started[id(worker_ctx)] = (time.perf_counter(), token)
+        except Exception:  # noqa: BLE001 - the handler runs untimed rather than not at all
+            log.warning("observability: cannot set up a worker", exc_info=True)
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
         started = self._started.get(id(worker_ctx))

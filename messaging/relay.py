@@ -119,20 +119,45 @@ class OutboxRelay:
         self._refusals: dict[str, int] = {}  # event id -> refusals in a row
         self._one_at_a_time_until = 0  # after a refusal that named no message
         self.ready = threading.Event()
+        self.heartbeat_every = 1.0
+        self.heartbeat = time.monotonic()
+        """When the loop last turned (monotonic): a timer on the connection's loop records it
+        each `heartbeat_every` seconds, and the reconnect wait as it waits; /livez reads it."""
 
     # --- lifecycle ---------------------------------------------------------------------------
     def run(self) -> None:
         """Publishes until `stop()`; reconnects after any broker or network failure."""
         while not self._stopping.is_set():
-            self._connection = pika.SelectConnection(
+            self._beat()
+            self._connection = connection = pika.SelectConnection(
                 self.parameters,
                 on_open_callback=self._on_connection_open,
                 on_open_error_callback=self._on_connection_failed,
                 on_close_callback=self._on_connection_closed,
             )
-            self._connection.ioloop.start()
+            self._tick(connection)
+            connection.ioloop.start()
             if not self._stopping.is_set():
-                self._stopping.wait(self.reconnect_delay)
+                self._wait(self.reconnect_delay)
+
+    def _beat(self) -> None:
+        self.heartbeat = time.monotonic()
+
+    def _tick(self, connection: pika.SelectConnection) -> None:
+        """Beats now and every `heartbeat_every` seconds while `connection`'s loop turns."""
+        self._beat()
+        current = connection is self._connection
+        if current and not self._stopping.is_set():
+            connection.ioloop.call_later(self.heartbeat_every, lambda: self._tick(connection))
+
+    def _wait(self, seconds: float) -> None:
+        """Waits `seconds` (less if stopped), beating as it waits."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self._beat()
+            if self._stopping.wait(min(left, self.heartbeat_every)):
+                return
+        self._beat()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -8,14 +8,17 @@
   consumers), by a passive declare on a connection of the scrape's own, which changes
   nothing and costs one round trip a queue.
 
-The store and the broker are opened for each scrape, on the scrape's thread: the relay's own
-connection and store belong to its loop's thread.
+The scrapes read the store through one store of their own, opened at the first scrape (the
+relay's own store belongs to its loop's thread) and kept, one scrape at a time, until a read
+fails (then closed, and opened again by the next scrape). The broker is asked on a
+connection of the scrape's own.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import pika
@@ -63,7 +66,20 @@ class RelayCollector(Collector):
         self.relay = relay
         self.open_log = open_log
         self.amqp_uri = amqp_uri
-        self._lock = threading.Lock()  # one scrape at a time opens the store and the broker
+        self._lock = threading.Lock()  # one scrape at a time uses the store and the broker
+        self._store: EventLog | None = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_store()
+
+    def _drop_store(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - it is being dropped for failing
+                pass
 
     def collect(self):
         relay, service = self.relay, self.relay.service
@@ -87,16 +103,16 @@ class RelayCollector(Collector):
             "prepaid_relay_parked_events", "events parked and not replayed", labels=["relay"]
         )
         try:
-            store = self.open_log()
-            try:
-                head = store.head_position()
-                relayed = store.position(self.relay.tracking_name)
-                lag.add_metric([service], head - relayed)
-                parked.add_metric([service], _parked(store, self.relay.tracking_name))
-            finally:
-                store.close()
+            if self._store is None:
+                self._store = self.open_log()
+            store = self._store
+            head = store.head_position()
+            relayed = store.position(self.relay.tracking_name)
+            lag.add_metric([service], head - relayed)
+            parked.add_metric([service], _parked(store, self.relay.tracking_name))
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             log.warning("relay %s: metrics cannot read the store: %s", service, type(exc).__name__)
+            self._drop_store()
             return
         yield lag
         yield parked
@@ -120,12 +136,21 @@ class RelayCollector(Collector):
         yield consumers
 
 
-def relay_checks(relay: OutboxRelay, loop: threading.Thread) -> tuple:
-    """(live, ready) for messaging.probes: live while the relay's loop runs, ready once it is
-    connected with its queues declared."""
+LIVE_STALE_AFTER = 60.0
+"""Seconds without a heartbeat of the relay's loop after which /livez fails."""
+
+
+def relay_checks(relay: OutboxRelay, stale_after: float = LIVE_STALE_AFTER) -> tuple:
+    """(live, ready) for messaging.probes: live while the relay's loop turns (its heartbeat,
+    recorded each `relay.heartbeat_every` seconds, connected or waiting to reconnect, is at
+    most `stale_after` old; a callback stuck on a store or a socket stops it), ready once it
+    is connected with its queues declared."""
 
     def live() -> list[str]:
-        return [] if loop.is_alive() else ["the relay's loop has stopped"]
+        age = time.monotonic() - relay.heartbeat
+        if age <= stale_after:
+            return []
+        return [f"the relay's loop has recorded no heartbeat for {age:.0f} s"]
 
     def ready() -> list[str]:
         return [] if relay.ready.is_set() else ["not connected to RabbitMQ"]

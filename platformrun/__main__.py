@@ -217,7 +217,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     log_dir = var / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     children = []
-    metrics: dict[str, str] = {"gateway": f"http://127.0.0.1:{http_port}/metrics"}
+    metrics: dict[str, str] = {}
 
     def metrics_port(name: str) -> int:
         port = free_port()
@@ -289,6 +289,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
     gateway_env = {
         **env,
         "PORT": str(http_port),
+        "METRICS_PORT": str(metrics_port("gateway")),
         "GATEWAY_JWT_KEY_FILE": str(var / "gateway" / "jwt-ed25519.pem"),
         "GATEWAY_IDEMPOTENCY_DB": str(var / "gateway" / "idempotency.db"),
         "GATEWAY_REVOCATION_DB": str(var / "gateway" / "revoked.db"),

@@ -122,7 +122,30 @@ def migrate(
     return versions
 
 
+OWNER = """SELECT pg_get_userbyid(n.nspowner), current_user,
+       pg_has_role(current_user, n.nspowner, 'MEMBER')
+       OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+FROM pg_namespace n WHERE n.nspname = %s"""
+
+
+def _require_owner(conn, schema: str) -> None:
+    """Refuses a schema that exists but is not this role's: one the gateway created itself
+    before the migrations (owned by its runtime role), where this role cannot create."""
+    row = conn.execute(OWNER, (schema,)).fetchone()
+    if row is None or row[2]:
+        return  # created below by this role, or already its own (or it is a superuser)
+    owner, me = row[0], row[1]
+    raise MigrationError(
+        f"schema {schema} is owned by role {owner!r}, not by {me!r} that migrates: a schema"
+        f" an older gateway created itself. Give it to the owner role first, as a superuser"
+        f' or {owner!r}: ALTER SCHEMA "{schema}" OWNER TO "{me}"; (and its tables:'
+        f' REASSIGN OWNED BY "{owner}" TO "{me}"; only if {owner!r} owns nothing else),'
+        " then run the migrations again"
+    )
+
+
 def _migrate_schema(conn, schema: str, migrations: list[Migration], log) -> int:
+    _require_owner(conn, schema)
     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     conn.execute(TABLE.format(schema=schema))
     applied = dict(

@@ -9,14 +9,14 @@ import argparse
 import logging
 import os
 import signal
-import threading
+from typing import Any
 
 from prometheus_client import REGISTRY
 
 from eventstore.factory import open_event_log
 from messaging import logs, probes
 from messaging.relay import OutboxRelay
-from messaging.relay_metrics import RelayCollector, relay_checks
+from messaging.relay_metrics import LIVE_STALE_AFTER, RelayCollector, relay_checks
 from messaging.topology import parse_binding
 from platformrun.registry import bindings_of
 from policy import load_policy
@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> None:
         help="serve /metrics, /livez and /readyz here; default $METRICS_PORT, 0: none",
     )
     parser.add_argument("--metrics-host", default=os.environ.get("METRICS_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--live-stale-after",
+        type=float,
+        default=float(os.environ.get("RELAY_LIVE_STALE_AFTER") or LIVE_STALE_AFTER),
+        help="/livez fails when the relay's loop has turned no heartbeat for this many"
+        " seconds; default $RELAY_LIVE_STALE_AFTER or %(default)s",
+    )
     args = parser.parse_args(argv)
     if not (args.store_url and args.amqp_uri):
         parser.error("--store-url and --amqp-uri (or STORE_URL and AMQP_URI) are required")
@@ -66,12 +73,17 @@ def main(argv: list[str] | None = None) -> None:
         rules=policy.relay,
         queue_rules=policy.consumers,
     )
-    server = None
+    server = collector = None
     if args.metrics_port:
-        REGISTRY.register(
-            RelayCollector(relay, lambda: open_event_log(args.store_url), args.amqp_uri)
+        # The scrapes' own store, opened once: one connection is all a scrape uses.
+        small: dict[str, Any] = (
+            {"pool_size": 1} if args.store_url.startswith(("postgresql:", "postgres:")) else {}
         )
-        live, ready = relay_checks(relay, threading.main_thread())
+        collector = RelayCollector(
+            relay, lambda: open_event_log(args.store_url, **small), args.amqp_uri
+        )
+        REGISTRY.register(collector)
+        live, ready = relay_checks(relay, args.live_stale_after)
         server = probes.serve_in_thread(
             args.metrics_host, args.metrics_port, probes.probe_app(live, ready)
         )
@@ -82,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if server is not None:
             server.shutdown()
+        if collector is not None:
+            collector.close()
         store.close()
 
 

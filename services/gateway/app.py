@@ -86,6 +86,7 @@ def create_app(
         revocation_db=settings.revocation_db,
         idempotency_ttl=settings.idempotency_ttl,
         idempotency_stale_after=settings.idempotency_stale_after,
+        revocation_refresh=settings.revocation_refresh,
     )
     app.config["STATE"] = state
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(

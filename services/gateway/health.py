@@ -12,16 +12,15 @@
 The probes: `/livez` answers 200 from the gateway itself (a 200 says its threads serve;
 nothing else is asked, so a broker outage never restarts every gateway), `/readyz` 200 when
 RabbitMQ and every service answer, 503 naming what does not (what a load balancer reads).
-`/metrics` is the Prometheus text (services/gateway/metrics.py). All four are public and keep
-no state, like every operations endpoint; a deployment keeps `/metrics` off the public
-ingress (deploy/README.md).
+All three are public, keep no state and say nothing beyond a status and what is down.
+`/metrics` (services/gateway/metrics.py) is not on this port: it is served on the operations
+port, `METRICS_PORT`, like every other process's (services/gateway/serve.py), so nothing that
+reaches the API can read it.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import REGISTRY, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from flask import Blueprint, current_app, jsonify
 
 from services.gateway.clients import clients
 from services.gateway.openapi import operation
@@ -90,14 +89,3 @@ def readyz():
     ]
     body = {"status": "failing" if problems else "ok", "problems": problems}
     return jsonify(body), 503 if problems else 200
-
-
-@blueprint.get("/metrics")
-@operation(
-    "The Prometheus text exposition of the gateway's series",
-    tag="operations",
-    ok="metrics",
-    contract_errors=False,
-)
-def metrics():
-    return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,8 @@
 
 * `prepaid_http_requests_total` and `prepaid_http_request_seconds`, by `endpoint` (the Flask
   URL rule, `/api/v1/cards/<card_id>`, never the path itself, so a label has as many values
-  as there are routes; `unmatched` for a path no route serves), `method` and `status`;
+  as there are routes; `unmatched` for a path no route serves), `method` (one of `METHODS`,
+  `other` for any other word a client sends) and `status`;
 * `prepaid_gateway_rpc_seconds` by `service`, `method` (the typed clients' names) and
   `outcome` (ok, refused: the service answered with an error, unavailable: it did not answer).
 
@@ -35,12 +36,19 @@ RPC_SECONDS = Histogram(
     "time of an RPC call from the gateway, by outcome",
     ["service", "method", "outcome"],
 )
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+"""The `method` label's values besides `other`: a client chooses the method's word, and each
+new word would be a new series."""
 QUIET_ENDPOINTS = frozenset({"/metrics", "/livez", "/readyz"})
 """Probes and scrapes: counted, but not logged (one line each few seconds says nothing)."""
 
 
 def endpoint() -> str:
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
+def method_label() -> str:
+    return request.method if request.method in METHODS else "other"
 
 
 def install(app: Flask) -> None:
@@ -54,13 +62,13 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _record(response: Response) -> Response:
-        route, status = endpoint(), str(response.status_code)
-        REQUESTS.labels(route, request.method, status).inc()
+        route, status, method = endpoint(), str(response.status_code), method_label()
+        REQUESTS.labels(route, method, status).inc()
         started = g.get("metrics_started")
         seconds = time.perf_counter() - started if started is not None else 0.0
-        REQUEST_SECONDS.labels(route, request.method, status).observe(seconds)
+        REQUEST_SECONDS.labels(route, method, status).observe(seconds)
         if route not in QUIET_ENDPOINTS:
-            log.info("%s %s %s in %.1f ms", request.method, route, status, seconds * 1000)
+            log.info("%s %s %s in %.1f ms", method, route, status, seconds * 1000)
         return response
 
     @app.teardown_request

@@ -13,6 +13,7 @@ so the pool writes the id into the proxy's worker context at each checkout.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from nameko.exceptions import RpcTimeout
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from messaging.logs import current_correlation_id
+
+log = logging.getLogger(__name__)
 
 
 def _carry_correlation_id(runner) -> None:
@@ -58,9 +61,12 @@ class RpcProxyPool:
     @contextmanager
     def proxy(self) -> Iterator:
         entry = self._checkout()
-        _carry_correlation_id(entry[0])
         healthy = True
         try:
+            try:
+                _carry_correlation_id(entry[0])
+            except Exception:  # noqa: BLE001 - the call goes on without the id
+                log.warning("RPC: cannot carry the correlation id", exc_info=True)
             yield entry[1]
         except (RpcTimeout, OSError, ConnectionError):
             healthy = False

@@ -9,6 +9,12 @@ are capped at `GATEWAY_CONNECTION_LIMIT` (polled, so past select()'s 1,024 descr
 one silent for `GATEWAY_CHANNEL_TIMEOUT` seconds, idle or half-sent, is closed (checked every
 `GATEWAY_CLEANUP_INTERVAL` seconds). No body larger than the largest route limit is read
 (services/gateway/body_limits.py). A per-address connection cap belongs to the proxy in front.
+
+`/metrics` is served on its own operations port, `METRICS_PORT` on `METRICS_HOST` (as every
+nameko service and relay does, messaging/probes.py), never on the API port: a scrape reaches
+the pod's port directly, and the Service and Ingress in front carry only the API port. Its
+`/livez` and `/readyz` there say only that the process answers; the gateway's probes are the
+API port's (services/gateway/health.py).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import waitress
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
-from messaging import logs
+from messaging import logs, probes
 from services.gateway import body_limits
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
@@ -71,6 +77,12 @@ def main() -> None:
     settings = GatewaySettings.from_env()
     app = create_app(settings)
     try:
+        if settings.metrics_port:
+            probes.serve_in_thread(
+                settings.metrics_host,
+                settings.metrics_port,
+                probes.probe_app(live=list, ready=list),
+            )
         server = make_server(app, settings)
         server.print_listen("Serving on http://{}:{}")
         server.run()

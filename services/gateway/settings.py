@@ -42,6 +42,10 @@ class GatewaySettings:
     amqp_uri: str
     host: str = "127.0.0.1"
     port: int = 8000
+    metrics_port: int = 0
+    """The operations port serving `/metrics` (Prometheus text) apart from the API: config
+    `METRICS_PORT`, 0 (the default): no port, no metrics."""
+    metrics_host: str = "127.0.0.1"
     mode: str = DEFAULT_MODE
     """`production` unless `demo` is chosen explicitly (dev-login, the simulated bank)."""
     rpc_pool_size: int = 8
@@ -91,6 +95,9 @@ class GatewaySettings:
     idempotency_ttl: int = 24 * 3600
     """Seconds an Idempotency-Key's stored response is kept and replayed."""
     idempotency_stale_after: int = 300
+    revocation_refresh: float = 1.0
+    """Seconds between reloads of the revoked tokens' ids: the longest a token logged out
+    through another replica still works here (services/gateway/state/revocations.py)."""
     """Seconds after which a request still marked in progress is taken to have died with
     its process, and a retry with the same key runs it again."""
     evidence_dir: str = "var/gateway/evidence"
@@ -107,6 +114,8 @@ class GatewaySettings:
             amqp_uri=environ["AMQP_URI"],
             host=environ.get("HOST", "127.0.0.1"),
             port=int(environ.get("PORT", "8000")),
+            metrics_port=int(environ.get("METRICS_PORT") or 0),
+            metrics_host=environ.get("METRICS_HOST", "127.0.0.1"),
             mode=mode,
             rpc_pool_size=int(environ.get("RPC_POOL_SIZE", "8")),
             rpc_timeout=float(environ.get("RPC_TIMEOUT", "10")),
@@ -138,6 +147,9 @@ class GatewaySettings:
                 environ.get("GATEWAY_CLEANUP_INTERVAL", str(cls.cleanup_interval))
             ),
             idempotency_ttl=int(environ.get("GATEWAY_IDEMPOTENCY_TTL", str(cls.idempotency_ttl))),
+            revocation_refresh=float(
+                environ.get("GATEWAY_REVOCATION_REFRESH_SECONDS", str(cls.revocation_refresh))
+            ),
             idempotency_stale_after=int(
                 environ.get("GATEWAY_IDEMPOTENCY_STALE_AFTER", str(cls.idempotency_stale_after))
             ),

@@ -3,6 +3,8 @@ escrow's /metrics reads (services/escrow/metrics.py), and its one-time backfill.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from eventstore.sqlite import SqliteEventStore
@@ -61,3 +63,36 @@ def test_the_backfill_sums_what_was_there_once(env):
         uow.put_view(PLATFORM_TOTALS, PLATFORM_KEY, stats.empty(""))
     assert migrations.backfill_platform_totals(store) is False, "done once"
     assert queries.platform_totals(store=store)["escrow_held"] == 0
+
+
+def test_a_backfill_racing_commands_ends_with_the_merchants_sum(env, monkeypatch):
+    """Purchases committed while the backfill sums the merchants' rows are not lost: the
+    fill holds the store's write lock, so each waits and then adds to the filled row."""
+    store, bank = env
+    for n in range(3):
+        buy(store, bank, f"c-{n}", "sv")
+    with store.unit_of_work() as uow:  # a store from before the row
+        uow.put_view(PLATFORM_TOTALS, PLATFORM_KEY, stats.empty(""))
+    listed = store.list_views
+    racers: list[threading.Thread] = []
+
+    def list_views_while_a_purchase_commits(*args, **kwargs):
+        page = listed(*args, **kwargs)
+        if len(racers) < 3:
+            racer = threading.Thread(target=buy, args=(store, bank, f"r-{len(racers)}", "count"))
+            racers.append(racer)
+            racer.start()
+            racer.join(timeout=0.5)  # done at once unless the fill holds the write lock
+        return page
+
+    monkeypatch.setattr(store, "list_views", list_views_while_a_purchase_commits)
+    assert migrations.backfill_platform_totals(store, page=1) is True
+    for racer in racers:
+        racer.join(timeout=10)
+        assert not racer.is_alive()
+    monkeypatch.undo()
+    assert racers, "a purchase raced the fill"
+    totals = queries.platform_totals(store=store)
+    summed = merchants_summed(store)
+    assert summed["cards_issued"] == 3 + len(racers)
+    assert {name: totals[name] for name in stats.FIGURES} == summed

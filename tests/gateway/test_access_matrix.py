@@ -254,7 +254,6 @@ TABLE = {
     "/healthz": ("GET", lambda w: ("/healthz", None, None), None),
     "/livez": ("GET", lambda w: ("/livez", None, None), None),
     "/readyz": ("GET", lambda w: ("/readyz", None, None), None),
-    "/metrics": ("GET", lambda w: ("/metrics", None, None), None),
     "/api/v1/merchants": (
         "POST",
         lambda w: (
@@ -980,7 +979,8 @@ def test_every_route_for_every_principal(world):
     wrong = []
     for route, (method, make, expected) in TABLE.items():
         if expected is None:
-            continue  # the operators' probes and /metrics: public and state-free
+            wrong += _probe_cells(client, world, route)
+            continue
         for who in WHO:
             url, body, probe = make(world)
             before = _state(client, world, probe)
@@ -1013,6 +1013,38 @@ def test_every_route_for_every_principal(world):
                 if _state(client, world, probe) != before:
                     wrong.append(f"{method} {route} as {who}: refused, yet state changed")
     assert not wrong, f"{len(wrong)} wrong cells:\n" + "\n".join(wrong)
+
+
+PROBE_FIELDS = {
+    "/livez": {"status", "problems"},
+    "/readyz": {"status", "problems"},
+    "/healthz": {"status", "mode", "problems", "dependencies"},
+}
+"""The operators' probes: public, answering everyone alike with a status and what is down."""
+
+
+def _probe_cells(client, world, route) -> list[str]:
+    wrong = []
+    for who in WHO:
+        answer = client.get(route, headers=world.headers[who])
+        body = answer.get_json() or {}
+        text = answer.get_data(as_text=True)
+        allowed = {200, 503} if route != "/livez" else {200}
+        if answer.status_code not in allowed or set(body) != PROBE_FIELDS[route]:
+            wrong.append(f"GET {route} as {who}: {answer.status_code} {text[:200]}")
+        if body.get("status") not in {"ok", "degraded", "failing", "unavailable"}:
+            wrong.append(f"GET {route} as {who}: status {body.get('status')!r}")
+        if leaked := [secret for secret in _private(world) if secret in text]:
+            wrong.append(f"GET {route} as {who}: leaks {leaked}")
+    return wrong
+
+
+def test_metrics_are_not_served_on_the_api_port(world):
+    """`/metrics` is on the operations port (METRICS_PORT), never where the API is."""
+    for who in WHO:
+        answer = world.client.get("/metrics", headers=world.headers[who])
+        assert answer.status_code == 404, (who, answer.status_code)
+        assert "prepaid_http_requests" not in answer.get_data(as_text=True)
 
 
 def _state(client, world, probe):

@@ -76,7 +76,7 @@ def test_only_one_of_many_concurrent_requests_takes_a_key(open_db):
 
 
 def test_records_expire_on_read_and_are_swept(open_db):
-    records = SqlIdempotencyRecords(open_db(), ttl=0.5)
+    records = SqlIdempotencyRecords(open_db(), ttl=0.5, cleanup_every=0)
     for key in ("k1", "k2"):
         assert records.begin("s", key, "f") is None
         records.finish("s", key, 200, b"{}")
@@ -101,7 +101,7 @@ def test_a_stale_marker_of_the_same_request_is_taken_over(open_db):
 
 
 def test_a_token_revoked_on_one_replica_is_revoked_on_another(open_db):
-    a, b = SqlRevokedTokens(open_db()), SqlRevokedTokens(open_db())
+    a, b = SqlRevokedTokens(open_db(), refresh=0), SqlRevokedTokens(open_db(), refresh=0)
     assert "j1" not in b
     a.revoke("j1", time.time() + 60)
     a.revoke("j1", time.time() + 60)
@@ -109,6 +109,55 @@ def test_a_token_revoked_on_one_replica_is_revoked_on_another(open_db):
     a.revoke("old", time.time() - 1)
     SqlRevokedTokens(open_db()).revoke("j3", time.time() + 60)
     assert "old" not in SqlRevokedTokens(open_db()), "expired revocations are dropped"
+
+
+class CountingDb:
+    """A StateDb that counts the statements run through it."""
+
+    def __init__(self, db):
+        self.db, self.statements, self.sql = db, 0, []
+
+    def cursor(self, **options):
+        outer = self
+
+        class Counting:
+            def __enter__(self):
+                self.inner = outer.db.cursor(**options)
+                self.cursor = self.inner.__enter__()
+                return self
+
+            def __exit__(self, *exc):
+                return self.inner.__exit__(*exc)
+
+            def execute(self, sql, params=()):
+                outer.statements += 1
+                outer.sql.append(sql)
+                return self.cursor.execute(sql, params)
+
+            def __getattr__(self, name):
+                return getattr(self.cursor, name)
+
+        return Counting()
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def test_checks_read_memory_and_another_replicas_revocation_arrives_within_the_bound(open_db):
+    db = CountingDb(open_db())
+    a = SqlRevokedTokens(db, refresh=0.5)
+    other = SqlRevokedTokens(open_db(), refresh=0.5)
+    assert "j1" not in a
+    before = db.statements
+    for _ in range(200):
+        assert "j1" not in a
+    assert db.statements - before <= 1, "a miss is answered from memory, not the table"
+    other.revoke("j1", time.time() + 60)
+    assert "j1" in other, "a revocation through this replica applies at once"
+    deadline = time.monotonic() + 0.5 + 0.5
+    while "j1" not in a:
+        assert time.monotonic() < deadline, "seen by the other replica within the bound"
+        time.sleep(0.05)
 
 
 # --- LoginFailures (through the guard's rules) and UsedCodes ---------------------------------
@@ -207,3 +256,39 @@ def test_the_default_sqlite_files_are_private_and_beside_each_other(tmp_path):
     for name in ("idempotency.db", "revoked.db", "logins.db"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     app.config["STATE"].close()
+
+
+def test_expired_records_are_swept_at_most_every_cleanup_interval(open_db):
+    db = CountingDb(open_db())
+    records = SqlIdempotencyRecords(db, ttl=0.2, cleanup_every=0.5)
+    for n in range(30):
+        assert records.begin("s", f"k{n}", "f") is None
+    sweeps = [sql for sql in db.sql if "LIMIT" in sql]
+    assert len(sweeps) == 1, f"{len(sweeps)} sweeps for 30 writes"
+    time.sleep(0.6)
+    assert records.begin("s", "late", "f") is None
+    assert len([sql for sql in db.sql if "LIMIT" in sql]) == 2, "swept again after the interval"
+    with db.db.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM responses")
+        assert cursor.fetchone()[0] == 1, "the expired ones went in that sweep"
+
+
+def test_an_outage_keeps_the_last_set_but_never_starts_with_none(open_db):
+    db = CountingDb(open_db())
+    SqlRevokedTokens(open_db()).revoke("j1", time.time() + 60)
+    broken = {"now": True}
+    real = db.cursor
+
+    def cursor(**options):
+        if broken["now"]:
+            raise ConnectionError("the state database is down")
+        return real(**options)
+
+    db.cursor = cursor
+    tokens = SqlRevokedTokens(db, refresh=0)
+    with pytest.raises(ConnectionError):
+        "j1" in tokens  # noqa: B015 - the check is the call
+    broken["now"] = False
+    assert "j1" in tokens and "j2" not in tokens
+    broken["now"] = True
+    assert "j1" in tokens and "j2" not in tokens, "served from the last set"

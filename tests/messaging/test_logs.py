@@ -76,3 +76,38 @@ def test_outcomes():
     assert outcome(None, ()) == "ok"
     assert outcome(info, (KeyError,)) == "refused"
     assert outcome(info, (ValueError,)) == "error"
+
+
+@pytest.mark.parametrize("payload", ["a string", ["a", "list"], {"metadata": "x"}, None, 7])
+def test_a_malformed_event_reaches_the_handlers_own_error_path(payload):
+    """Whatever an event's body is, the hook never raises (it would kill the container, and
+    redelivery would kill the next one): the handler runs and refuses it itself."""
+    from nameko.containers import ServiceContainer
+    from nameko.events import event_handler
+
+    from messaging.observability import ObservabilityDependency
+
+    class Probe:
+        name = "probe"
+        observability = ObservabilityDependency()
+        seen: list = []
+
+        @event_handler("elsewhere", "happened")
+        def handle(self, event):
+            Probe.seen.append(event)
+            raise ValueError("not an event")
+
+    container = ServiceContainer(Probe, {"AMQP_URI": "memory://"})
+    entrypoint = next(e for e in container.entrypoints if e.method_name == "handle")
+    results = []
+
+    def handle_result(worker_ctx, result, exc_info):
+        results.append(exc_info)
+        return result, exc_info
+
+    container.spawn_worker(entrypoint, (payload,), {}, handle_result=handle_result)
+    container._worker_pool.waitall()
+    assert Probe.seen == [payload], "the handler itself ran"
+    assert results and results[0][0] is ValueError, "its own error path"
+    assert not container._died.ready(), "the container lives"
+    assert worker_correlation_id(_ctx(entrypoint, args=(payload,))) is None

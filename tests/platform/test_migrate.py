@@ -103,3 +103,23 @@ def test_the_command_migrates_the_gateway_schema_and_grants_the_runtime_role(pg_
         env={"PATH": "/usr/bin:/bin"},
     )
     assert missing.returncode != 0 and "MIGRATE_URL" in missing.stderr
+
+
+def test_a_schema_owned_by_another_role_is_refused_naming_the_fix(tmp_path, pg_dsn):
+    """A schema the old gateway created (owned by its runtime role): the owner role that
+    migrates cannot create tables in it, so the run stops at once and says what to run."""
+    owner, gateway = runtime_role(pg_dsn), runtime_role(pg_dsn)
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        dbname = conn.info.dbname
+        conn.execute(f'GRANT CREATE ON DATABASE "{dbname}" TO "{owner}"')
+        conn.execute(f'CREATE SCHEMA legacy AUTHORIZATION "{gateway}"')
+    write(tmp_path, "legacy", "0001_items.sql", "CREATE TABLE items (id INT PRIMARY KEY);")
+    url = postgres_url(pg_dsn, user=owner)
+    with pytest.raises(MigrationError) as refused:
+        migrate(url, root=tmp_path, log=quiet)
+    message = str(refused.value)
+    assert f'ALTER SCHEMA "legacy" OWNER TO "{owner}"' in message and gateway in message
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('legacy.schema_migrations')").fetchone()[0] is None
+        conn.execute(f'ALTER SCHEMA legacy OWNER TO "{owner}"')
+    assert migrate(url, root=tmp_path, log=quiet) == {"legacy": 1}, "after the fix it runs"

@@ -96,7 +96,10 @@ def platform(tmp_path, amqp_uri):
             extra_args=("--metrics-port", str(ports["escrow-relay"])),
         )
     )
-    gateway, base = start_gateway(tmp_path, amqp_uri, LOG_FORMAT="json")
+    gateway_metrics = free_port()
+    gateway, base = start_gateway(
+        tmp_path, amqp_uri, LOG_FORMAT="json", METRICS_PORT=str(gateway_metrics)
+    )
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         wait_until(
@@ -104,7 +107,7 @@ def platform(tmp_path, amqp_uri):
             timeout=120,
             what="the services' and the relay's /readyz",
         )
-        yield {**urls, "gateway": base}
+        yield {**urls, "gateway": base, "gateway-ops": f"http://127.0.0.1:{gateway_metrics}"}
     finally:
         kill(gateway)
         for process in processes:
@@ -130,9 +133,9 @@ def test_metrics_probes_and_correlated_json_logs(platform, tmp_path):
     assert {p.split(":")[0] for p in ready.json()["problems"]} == {"inspection", "ledger"}
 
     # The gateway: a request counts under its route, not its path.
-    before = scrape(f"{platform['gateway']}/metrics")
+    before = scrape(f"{platform['gateway-ops']}/metrics")
     merchant_id = onboard(client)
-    after = scrape(f"{platform['gateway']}/metrics")
+    after = scrape(f"{platform['gateway-ops']}/metrics")
     route = "/api/v1/merchants/<merchant_id>/approve"
     counted = dict(endpoint=route, method="POST", status="200")
     assert value(after, "prepaid_http_requests_total", **counted) == (

@@ -171,18 +171,26 @@ def backfill_bank_movements(store: EventStore, page: int = PAGE) -> int:
 
 def backfill_platform_totals(store: EventStore, page: int = PAGE) -> bool:
     """Once: the platform's totals (`PLATFORM_TOTALS`), added after merchants had figures,
-    summed from every merchant's row; True when it wrote them. Run before the service serves
-    (a command committed meanwhile would be counted twice)."""
+    summed from every merchant's row; True when it wrote them.
+
+    One unit of work holding the store's write lock from before the marker is checked until
+    the row is written: a command (which moves a merchant's row and the platform's together,
+    under the same lock) commits before the sum is read, and is in it, or waits and adds to
+    the filled row, so none is lost or counted twice, even with the service serving."""
     if store.get_view(MIGRATIONS, PLATFORM_TOTALS_V1) is not None:
         return False
-    totals = stats.empty("")
-    after = ""
-    while rows := store.list_views(MERCHANT_STATS, after, page):
-        after = rows[-1][0]
-        for _, figures in rows:
-            for name in stats.FIGURES:
-                totals[name] += figures.get(name, 0)
     with store.unit_of_work() as uow:
+        uow.lock_writes()
+        if uow.get_view(MIGRATIONS, PLATFORM_TOTALS_V1) is not None:
+            return False  # another process filled it while this one waited
+        totals = stats.empty("")
+        after = ""
+        # Read from the store: every commit before the lock is there, none after it yet.
+        while rows := store.list_views(MERCHANT_STATS, after, page):
+            after = rows[-1][0]
+            for _, figures in rows:
+                for name in stats.FIGURES:
+                    totals[name] += figures.get(name, 0)
         uow.put_view(PLATFORM_TOTALS, PLATFORM_KEY, totals)
         uow.put_view(MIGRATIONS, PLATFORM_TOTALS_V1, {"done_at": datetime.now(UTC).isoformat()})
     return True

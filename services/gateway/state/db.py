@@ -37,6 +37,8 @@ class Cursor(Protocol):
 
 class StateDb(Protocol):
     errors: tuple[type[Exception], ...]
+    dialect: str
+    """`sqlite` or `postgresql`."""
 
     def cursor(self, *, relaxed: bool = False) -> Any:
         """An autocommit cursor; `relaxed`: SQLite may commit without waiting for the disk."""
@@ -73,6 +75,7 @@ class SqliteDb:
     """One file, shared by the process's threads; created 0600 with `tables` in it."""
 
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path, tables: str = ""):
         ensure_private_file(path)
@@ -122,6 +125,8 @@ def postgres_dsn(url: str) -> tuple[str, str | None]:
 
 class PostgresDb:
     """A schema of a PostgreSQL database, already migrated."""
+
+    dialect = "postgresql"
 
     def __init__(self, url: str, *, connect_timeout: int = 10):
         import psycopg

@@ -38,6 +38,7 @@ def open_state(
     revocation_db: str | Path,
     idempotency_ttl: float = 24 * 3600,
     idempotency_stale_after: float = 300,
+    revocation_refresh: float = revocations.DEFAULT_REFRESH,
 ) -> GatewayState:
     records: StateDb
     revoked: StateDb
@@ -59,7 +60,7 @@ def open_state(
     store.forget_anonymous()
     return GatewayState(
         idempotency=store,
-        revoked=SqlRevokedTokens(revoked),
+        revoked=SqlRevokedTokens(revoked, refresh=revocation_refresh),
         login_failures=SqlLoginFailures(logins_db),
         used_codes=SqlUsedCodes(logins_db),
         dbs=dbs,

@@ -1,0 +1,33 @@
+"""The gateway's RPC proxy pool keeps its size whatever happens around a checkout."""
+
+from __future__ import annotations
+
+from messaging import logs
+from services.gateway.rpc_pool import RpcProxyPool
+
+
+class Runner:
+    """A standalone proxy's runner without the worker context the pool writes the id into
+    (a nameko whose internals moved): carrying the correlation id fails."""
+
+    def stop(self) -> None:
+        pass
+
+
+def test_a_failing_correlation_id_carry_does_not_shrink_the_pool(monkeypatch):
+    pool = RpcProxyPool("memory://", size=1, checkout_timeout=0.2)
+    made = []
+
+    def new_proxy():
+        made.append(object())
+        return Runner(), made[-1]
+
+    monkeypatch.setattr(pool, "_new_proxy", new_proxy)
+    token = logs.CORRELATION_ID.set("req-1")
+    try:
+        for _ in range(5):
+            with pool.proxy() as proxy:
+                assert proxy is made[0], "the one proxy, checked out again and again"
+    finally:
+        logs.CORRELATION_ID.reset(token)
+    assert len(made) == 1 and pool._idle.qsize() == 1
