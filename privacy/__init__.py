@@ -1,7 +1,9 @@
 """Personal data, encrypted per person so that deleting that person's key erases it.
 
-A `Vault` keeps one AES-256-GCM key per subject (a merchant, a consumer) in its own SQLite
-file, apart from the event store: events, the ledger and logs only ever see ciphertext, and
+A `Vault` keeps one AES-256-GCM key per subject (a merchant, a consumer) apart from the event
+store, in its own SQLite file (the default, one process) or, for any number of replicas, in
+a PostgreSQL schema, wrapped by a key-encryption key that is never stored there
+(privacy/postgres.py, privacy/kek.py; `open_vault` picks by configuration): events, the ledger and logs only ever see ciphertext, and
 `forget(subject)` deletes the key (crypto-shredding), after which every copy of that
 ciphertext, in every event and backup, is unreadable.
 
@@ -15,6 +17,7 @@ import base64
 import os
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,6 +30,9 @@ class Forgotten(Exception):
 
 
 class Vault:
+    """The file vault, and the interface of every vault: `encrypt`, `decrypt`, `forget` and
+    `close` over `_key` (privacy/postgres.py overrides `_key`, `forget` and `close`)."""
+
     def __init__(self, path: str | Path):
         # The keys are readable by this service's user only; SQLite gives its WAL and shared
         # memory files the same permissions as the database file.
@@ -90,6 +96,20 @@ class Vault:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def open_vault(config: Mapping[str, object]) -> Vault:
+    """The vault a service's config names: `VAULT_URL=postgresql://...?schema=<service>` (with
+    its key-encryption key from `VAULT_KEK_FILE` or `VAULT_KEK`), else the file `VAULT_PATH`."""
+    url = str(config.get("VAULT_URL") or "")
+    if url:
+        from privacy.kek import load_keks
+        from privacy.postgres import PostgresVault, is_postgres
+
+        if not is_postgres(url):
+            raise ValueError(f"VAULT_URL must be postgresql://...?schema=<service>: {url!r}")
+        return PostgresVault(url, load_keks(config))
+    return Vault(str(config["VAULT_PATH"]))
 
 
 # A masked phone shows at most its last MAX_SHOWN_DIGITS digits (the "尾号" people recognise),
