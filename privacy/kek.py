@@ -94,16 +94,13 @@ def load_keks(config: Mapping[str, object]) -> KeyEncryptionKeys:
     """From `VAULT_KEK_FILE` (a path) or `VAULT_KEK` (the keys), in `config`, else the
     environment."""
 
-    def setting(name: str) -> str:
-        return str(config.get(name) or os.environ.get(name) or "")
-
-    path = setting("VAULT_KEK_FILE")
+    path = str(config.get("VAULT_KEK_FILE") or os.environ.get("VAULT_KEK_FILE") or "")
     if path:
         try:
             return parse_keks(Path(path).read_text(encoding="ascii"))
         except OSError as exc:
             raise KekError(f"VAULT_KEK_FILE {path}: {exc.strerror}") from exc
-    text = setting("VAULT_KEK")
+    text = str(config.get("VAULT_KEK") or os.environ.get("VAULT_KEK") or "")
     if not text:
         raise KekError(
             "a vault in PostgreSQL needs its key-encryption key: set VAULT_KEK_FILE (a mounted"
