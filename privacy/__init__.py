@@ -3,9 +3,11 @@
 A `Vault` keeps one AES-256-GCM key per subject (a merchant, a consumer) apart from the event
 store, in its own SQLite file (the default, one process) or, for any number of replicas, in
 a PostgreSQL schema, wrapped by a key-encryption key that is never stored there
-(privacy/postgres.py, privacy/kek.py; `open_vault` picks by configuration): events, the ledger and logs only ever see ciphertext, and
-`forget(subject)` deletes the key (crypto-shredding), after which every copy of that
-ciphertext, in every event and backup, is unreadable.
+(privacy/postgres.py, privacy/kek.py; `open_vault` picks by configuration): events, the
+ledger and logs only ever see ciphertext, and `forget(subject)` deletes the key
+(crypto-shredding), after which every copy of that ciphertext, in every event and backup, is
+unreadable (a backup of a PostgreSQL vault keeps the key wrapped until the key-encryption key
+that wrapped it is rotated out and destroyed: `python -m privacy.rewrap`).
 
 Ciphertexts are `pd1.<base64url(nonce || ciphertext+tag)>`, bound to subject and purpose by
 the associated data, so one person's ciphertext cannot be passed off as another's.

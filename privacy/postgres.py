@@ -86,9 +86,7 @@ class PostgresVault(Vault):
         """A transaction holding the subject's lock: creating a key and forgetting the subject
         never interleave, so no replica makes a key for a subject just forgotten."""
         with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_KEY, subject)
-            )
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_KEY, subject))
             yield cursor
 
     def _key(self, subject: str, create: bool) -> bytes:

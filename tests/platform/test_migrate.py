@@ -88,7 +88,8 @@ def test_the_command_migrates_the_gateway_schema_and_grants_the_runtime_role(pg_
     runtime = postgres_url(pg_dsn, user=role, schema="gateway")
     checked = subprocess.run(
         # as the gateway's init container runs it: its own schema only
-        [sys.executable, "-m", "platformrun.migrate", "--url", runtime] + ["--check", "--schema", "gateway"],
+        [sys.executable, "-m", "platformrun.migrate", "--url", runtime]
+        + ["--check", "--schema", "gateway"],
         capture_output=True,
         text=True,
     )

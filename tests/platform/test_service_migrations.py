@@ -12,7 +12,12 @@ import pytest
 
 from eventstore import NewEvent
 from eventstore.factory import open_store
-from eventstore.postgres import SCHEMA, VIEW_KEYS_IN_BYTE_ORDER, PostgresEventStore, StoreNotMigrated
+from eventstore.postgres import (
+    SCHEMA,
+    VIEW_KEYS_IN_BYTE_ORDER,
+    PostgresEventStore,
+    StoreNotMigrated,
+)
 from platformrun.migrate import MIGRATIONS, known, migrate
 from platformrun.registry import EVENT_SOURCED
 from tests.support.gateway_state import postgres_url, runtime_role
