@@ -43,6 +43,7 @@ class Vault:
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("PRAGMA busy_timeout = 10000")
         # secure_delete overwrites a deleted key's bytes in the file instead of leaving them.
         self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.execute(
@@ -58,14 +59,26 @@ class Vault:
             ).fetchone()
             if row:
                 return bytes(row[0])
-            if self._conn.execute(
-                "SELECT 1 FROM forgotten WHERE subject = ?", (subject,)
-            ).fetchone():
-                raise Forgotten(subject)
             if not create:
                 raise Forgotten(subject)
-            key = AESGCM.generate_key(bit_length=256)
-            self._conn.execute("INSERT INTO subject_keys VALUES (?, ?)", (subject, key))
+            # One write transaction, so that a `forget` by another connection to the file
+            # cannot fall between the check and the insert and leave a forgotten subject a key.
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._conn.execute(
+                    "SELECT 1 FROM forgotten WHERE subject = ?", (subject,)
+                ).fetchone():
+                    raise Forgotten(subject)
+                row = self._conn.execute(
+                    "SELECT key FROM subject_keys WHERE subject = ?", (subject,)
+                ).fetchone()
+                key = bytes(row[0]) if row else AESGCM.generate_key(bit_length=256)
+                if not row:
+                    self._conn.execute("INSERT INTO subject_keys VALUES (?, ?)", (subject, key))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
             return key
 
     def encrypt(self, subject: str, purpose: str, plaintext: str) -> str:
