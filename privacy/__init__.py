@@ -118,6 +118,8 @@ def open_vault(config: Mapping[str, object]) -> Vault:
     its key-encryption key from `VAULT_KEK_FILE` or `VAULT_KEK`), else the file `VAULT_PATH`."""
     url = str(config.get("VAULT_URL") or "")
     if url:
+        # Imported by the caller's module first (services/dependencies.py): under eventlet
+        # two greenthreads importing psycopg at once would see it half-initialised.
         from privacy.kek import load_keks
         from privacy.postgres import PostgresVault, is_postgres
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy import Forgotten, Vault
@@ -41,8 +42,6 @@ class PostgresVault(Vault):
     """The `Vault` interface (encrypt, decrypt, forget, close) on a migrated schema."""
 
     def __init__(self, url: str, keks: KeyEncryptionKeys, *, connect_timeout: int = 10):
-        import psycopg
-
         self._psycopg = psycopg
         self.keks = keks
         self._dsn, self.schema = split_url(url)

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.extensions import DependencyProvider
 
+import privacy.postgres  # noqa: F401 - loaded at import, not in a dependency's greenthread
 from policy import Policy, load_policy
 from privacy import Vault, open_vault
 from services.key_files import load_or_create_key_file

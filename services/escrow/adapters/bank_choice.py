@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from services.escrow.adapters.bank_movements import PostgresMovements
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application.ports import Bank
 
@@ -44,7 +45,5 @@ def choose_bank(
             " is 'simulated', for demo mode"
         )
     if statement_url:
-        from services.escrow.adapters.bank_movements import PostgresMovements
-
         return SimulatedBank(PostgresMovements(statement_url), clock=clock)
     return SimulatedBank(statement_dir, clock=clock)

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import psycopg
+
 
 class StatementsNotMigrated(RuntimeError):
     """The schema has no bank_movements table: run `python -m platformrun.migrate` first."""
@@ -18,8 +20,6 @@ class StatementsNotMigrated(RuntimeError):
 
 class PostgresMovements:
     def __init__(self, url: str, *, connect_timeout: int = 10):
-        import psycopg
-
         self._psycopg = psycopg
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
