@@ -129,7 +129,7 @@ class PostgresVault(Vault):
             with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
                 cursor.execute(
                     "SELECT subject, kek_id, wrapped FROM vault_keys WHERE kek_id <> %s"
-                    " ORDER BY subject LIMIT %s FOR UPDATE SKIP LOCKED",
+                    " ORDER BY subject LIMIT %s FOR UPDATE",
                     (current, batch),
                 )
                 rows = cursor.fetchall()
