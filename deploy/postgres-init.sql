@@ -1,7 +1,7 @@
 -- Run once by the postgres image when it initialises its data volume (compose.yaml).
--- Each service creates its schema itself, but a service and its relay start together, and
--- two concurrent CREATE SCHEMA IF NOT EXISTS can collide (one process then fails its first
--- start, eventstore/postgres.py); schemas that already exist take that race away.
+-- The schemas and their tables come from the migrations (`python -m platformrun.migrate`, the
+-- compose service `migrate`), which create a missing schema themselves; making them here as
+-- well is harmless and keeps a volume initialised by older code the same.
 CREATE SCHEMA IF NOT EXISTS merchant;
 CREATE SCHEMA IF NOT EXISTS escrow;
 CREATE SCHEMA IF NOT EXISTS risk;

@@ -1,7 +1,8 @@
 """Opens a store from a URL, so that deployment picks the adapter by configuration:
 
 * `sqlite:///abs/path.db` or `sqlite:relative/path.db`: the embedded default;
-* `postgresql://user@host:port/db?schema=escrow` (any libpq URI; `schema` is ours);
+* `postgresql://user@host:port/db?schema=escrow` (any libpq URI; `schema` and `create` are
+  ours: `create=false` refuses a schema that `python -m platformrun.migrate` has not made);
 * `esdb://host:2113?Tls=false&namespace=escrow`: EventStoreDB/KurrentDB, run in a child
   process because gRPC cannot share a process with eventlet.
 
@@ -63,7 +64,9 @@ def open_event_log(
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         schema = query.pop("schema", None)
+        create = query.pop("create", "true").lower() not in ("false", "no", "0")
         dsn = urlunsplit(parts._replace(query=urlencode(query)))
+        options.setdefault("create", create)
         return PostgresEventStore(dsn, schema=schema, upcasters=upcasters, **options)
     if scheme in LOG_ONLY_SCHEMES:
         from eventstore.esdb_subprocess import open_esdb_subprocess

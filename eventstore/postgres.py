@@ -8,6 +8,12 @@ that lock rather than from a sequence, so a rolled-back append leaves no gap.
 Under eventlet, psycopg must run its pure-Python implementation (PSYCOPG_IMPL=python, or no
 psycopg-binary installed): its waits then go through the green `select`, and greenthreads
 are not serialised behind libpq calls.
+
+Tables: in production they come from the versioned migrations (`python -m platformrun.migrate`,
+platformrun/migrations/<service>/0001_event_store.sql, the same text as `SCHEMA` below), and a
+store that finds its schema migrated issues no CREATE, so its role needs none. A schema never
+migrated is created at open (tests, development) unless `create=False` (`?create=false` on
+the URL), which refuses it instead.
 """
 
 from __future__ import annotations
@@ -77,6 +83,10 @@ END $$;
 """
 
 
+class StoreNotMigrated(RuntimeError):
+    """The schema has neither migrations nor leave to create its own tables."""
+
+
 class PgDialect(SqlDialect):
     placeholder = "%s"
 
@@ -94,6 +104,7 @@ class PostgresEventStore(SqlEventStore):
         connect_timeout: int = 10,
         upcasters: UpcasterChain = NO_UPCASTERS,
         clock=utc_now,
+        create: bool = True,
     ):
         super().__init__(upcasters=upcasters, clock=clock)
         self._dsn = dsn
@@ -102,16 +113,46 @@ class PostgresEventStore(SqlEventStore):
         self._connect_timeout = connect_timeout
         self._pool: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
         self._all: list[psycopg.Connection] = []
+        for _ in range(pool_size):
+            self._pool.put(self._connect())
+        try:
+            migrated = self._migrated()
+        except BaseException:
+            self.close()
+            raise
+        if migrated:
+            return
+        if not create:
+            self.close()
+            raise StoreNotMigrated(
+                f"PostgreSQL schema {schema or 'public'!r} has no migrations applied:"
+                " run `python -m platformrun.migrate` first"
+            )
         if schema:
             with psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout) as conn:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for _ in range(pool_size):
-            self._pool.put(self._connect())
         with self._write_transaction() as cursor:
             # Two services creating the schema at once would race on CREATE TABLE.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key + 1,))
             cursor.execute(SCHEMA)
             cursor.execute(VIEW_KEYS_IN_BYTE_ORDER)
+
+    def _migrated(self) -> bool:
+        """The schema's migrations were run (platformrun/migrate.py): its tables are there."""
+        with self._read_cursor() as cursor:
+            cursor.execute(
+                "SELECT to_regclass('schema_migrations') IS NOT NULL,"
+                " to_regclass('events') IS NOT NULL"
+            )
+            row = cursor.fetchone()
+        if row is None or not row[0]:
+            return False
+        if not row[1]:
+            raise StoreNotMigrated(
+                f"PostgreSQL schema {self._schema or 'public'!r} is migrated but has no events"
+                " table: run `python -m platformrun.migrate` with this code's migrations"
+            )
+        return True
 
     def _connect(self) -> psycopg.Connection:
         # libpq connection parameters, which psycopg.connect takes as keyword arguments.

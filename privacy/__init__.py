@@ -1,9 +1,13 @@
 """Personal data, encrypted per person so that deleting that person's key erases it.
 
-A `Vault` keeps one AES-256-GCM key per subject (a merchant, a consumer) in its own SQLite
-file, apart from the event store: events, the ledger and logs only ever see ciphertext, and
-`forget(subject)` deletes the key (crypto-shredding), after which every copy of that
-ciphertext, in every event and backup, is unreadable.
+A `Vault` keeps one AES-256-GCM key per subject (a merchant, a consumer) apart from the event
+store, in its own SQLite file (the default, one process) or, for any number of replicas, in
+a PostgreSQL schema, wrapped by a key-encryption key that is never stored there
+(privacy/postgres.py, privacy/kek.py; `open_vault` picks by configuration): events, the
+ledger and logs only ever see ciphertext, and `forget(subject)` deletes the key
+(crypto-shredding), after which every copy of that ciphertext, in every event and backup, is
+unreadable (a backup of a PostgreSQL vault keeps the key wrapped until the key-encryption key
+that wrapped it is rotated out and destroyed: `python -m privacy.rewrap`).
 
 Ciphertexts are `pd1.<base64url(nonce || ciphertext+tag)>`, bound to subject and purpose by
 the associated data, so one person's ciphertext cannot be passed off as another's.
@@ -15,6 +19,7 @@ import base64
 import os
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,6 +32,9 @@ class Forgotten(Exception):
 
 
 class Vault:
+    """The file vault, and the interface of every vault: `encrypt`, `decrypt`, `forget` and
+    `close` over `_key` (privacy/postgres.py overrides `_key`, `forget` and `close`)."""
+
     def __init__(self, path: str | Path):
         # The keys are readable by this service's user only; SQLite gives its WAL and shared
         # memory files the same permissions as the database file.
@@ -35,6 +43,7 @@ class Vault:
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("PRAGMA busy_timeout = 10000")
         # secure_delete overwrites a deleted key's bytes in the file instead of leaving them.
         self._conn.execute("PRAGMA secure_delete = ON")
         self._conn.execute(
@@ -50,14 +59,26 @@ class Vault:
             ).fetchone()
             if row:
                 return bytes(row[0])
-            if self._conn.execute(
-                "SELECT 1 FROM forgotten WHERE subject = ?", (subject,)
-            ).fetchone():
-                raise Forgotten(subject)
             if not create:
                 raise Forgotten(subject)
-            key = AESGCM.generate_key(bit_length=256)
-            self._conn.execute("INSERT INTO subject_keys VALUES (?, ?)", (subject, key))
+            # One write transaction, so that a `forget` by another connection to the file
+            # cannot fall between the check and the insert and leave a forgotten subject a key.
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._conn.execute(
+                    "SELECT 1 FROM forgotten WHERE subject = ?", (subject,)
+                ).fetchone():
+                    raise Forgotten(subject)
+                row = self._conn.execute(
+                    "SELECT key FROM subject_keys WHERE subject = ?", (subject,)
+                ).fetchone()
+                key = bytes(row[0]) if row else AESGCM.generate_key(bit_length=256)
+                if not row:
+                    self._conn.execute("INSERT INTO subject_keys VALUES (?, ?)", (subject, key))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
             return key
 
     def encrypt(self, subject: str, purpose: str, plaintext: str) -> str:
@@ -90,6 +111,22 @@ class Vault:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def open_vault(config: Mapping[str, object]) -> Vault:
+    """The vault a service's config names: `VAULT_URL=postgresql://...?schema=<service>` (with
+    its key-encryption key from `VAULT_KEK_FILE` or `VAULT_KEK`), else the file `VAULT_PATH`."""
+    url = str(config.get("VAULT_URL") or "")
+    if url:
+        # Imported by the caller's module first (services/dependencies.py): under eventlet
+        # two greenthreads importing psycopg at once would see it half-initialised.
+        from privacy.kek import load_keks
+        from privacy.postgres import PostgresVault, is_postgres
+
+        if not is_postgres(url):
+            raise ValueError(f"VAULT_URL must be postgresql://...?schema=<service>: {url!r}")
+        return PostgresVault(url, load_keks(config))
+    return Vault(str(config["VAULT_PATH"]))
 
 
 # A masked phone shows at most its last MAX_SHOWN_DIGITS digits (the "尾号" people recognise),

@@ -9,16 +9,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nameko.extensions import DependencyProvider
 
+import privacy.postgres  # noqa: F401 - loaded at import, not in a dependency's greenthread
 from policy import Policy, load_policy
-from privacy import Vault
+from privacy import Vault, open_vault
 from services.key_files import load_or_create_key_file
 
 
 class VaultDependency(DependencyProvider):
-    """The service's own key vault, from config VAULT_PATH (kept apart from its events)."""
+    """The service's own key vault (kept apart from its events): the file config VAULT_PATH,
+    or, shared by the service's replicas, config VAULT_URL=postgresql://...?schema=<service>
+    with its key-encryption key from VAULT_KEK_FILE or VAULT_KEK (privacy.open_vault)."""
 
     def setup(self) -> None:
-        self.vault = Vault(self.container.config["VAULT_PATH"])
+        self.vault = open_vault(self.container.config)
 
     def stop(self) -> None:
         self.vault.close()

@@ -39,7 +39,8 @@ from services.scheduled import scheduled
 
 class BankDependency(DependencyProvider):
     """The escrow bank adapter named by config BANK_ADAPTER (adapters/bank_choice.py); demo
-    mode's simulated bank writes its statements to config BANK_STATEMENT_DIR. A mode the
+    mode's simulated bank writes its statements to config BANK_STATEMENT_DIR, or, shared by
+    the escrow's replicas, to the PostgreSQL schema of config BANK_STATEMENT_URL. A mode the
     adapter cannot run in stops the service from starting."""
 
     def setup(self) -> None:
@@ -48,6 +49,7 @@ class BankDependency(DependencyProvider):
             self.container.config.get("BANK_ADAPTER"),
             self.container.config["BANK_STATEMENT_DIR"],
             clock=clock.now,
+            statement_url=self.container.config.get("BANK_STATEMENT_URL"),
         )
 
     def get_dependency(self, worker_ctx) -> Bank:

@@ -87,7 +87,9 @@ def test_the_command_migrates_the_gateway_schema_and_grants_the_runtime_role(pg_
     assert [v for v, _ in applied(pg_dsn, "gateway")] == list(range(1, newest + 1))
     runtime = postgres_url(pg_dsn, user=role, schema="gateway")
     checked = subprocess.run(
-        [sys.executable, "-m", "platformrun.migrate", "--url", runtime, "--check"],
+        # as the gateway's init container runs it: its own schema only
+        [sys.executable, "-m", "platformrun.migrate", "--url", runtime]
+        + ["--check", "--schema", "gateway"],
         capture_output=True,
         text=True,
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from services.escrow.adapters.bank_movements import PostgresMovements
 from services.escrow.adapters.simulated_bank import SimulatedBank
 from services.escrow.application.ports import Bank
 
@@ -22,8 +23,15 @@ class BankAdapterRefused(RuntimeError):
 
 
 def choose_bank(
-    mode: str, adapter: str | None, statement_dir: str | Path, clock: Callable[[], datetime]
+    mode: str,
+    adapter: str | None,
+    statement_dir: str | Path,
+    clock: Callable[[], datetime],
+    statement_url: str | None = None,
 ) -> Bank:
+    """`statement_url` (config BANK_STATEMENT_URL, postgresql://...?schema=escrow), when given,
+    keeps the simulated bank's statements where every escrow replica sees them; else they are
+    files in `statement_dir`."""
     adapter = adapter or ("simulated" if mode == "demo" else "")
     if mode != "demo" and adapter in ("", *DEMO_ONLY):
         raise BankAdapterRefused(
@@ -36,4 +44,6 @@ def choose_bank(
             f"unknown BANK_ADAPTER {adapter!r}; the only adapter built"
             " is 'simulated', for demo mode"
         )
+    if statement_url:
+        return SimulatedBank(PostgresMovements(statement_url), clock=clock)
     return SimulatedBank(statement_dir, clock=clock)
