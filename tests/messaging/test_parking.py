@@ -16,8 +16,8 @@ from messaging.consumer import QueueArgumentsMismatch, declare_platform_queue
 from messaging.health import consumer_health
 from messaging.parked import parked_depths
 from policy import load_policy
-from tests.messaging.test_relay import BINDINGS, Platform, sell
 from tests.support.harness import ROOT, stop, wait_until
+from tests.support.relay_platform import BINDINGS, Platform, sell
 
 pytestmark = pytest.mark.broker
 
