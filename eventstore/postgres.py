@@ -10,7 +10,7 @@ psycopg-binary installed): its waits then go through the green `select`, and gre
 are not serialised behind libpq calls.
 
 Tables: in production they come from the versioned migrations (`python -m platformrun.migrate`,
-platformrun/migrations/<service>/0001_event_store.sql, the same text as `SCHEMA` below), and a
+platformrun/migrations/<service>/0001_event_store.sql, a link to postgres_schema.sql), and a
 store that finds its schema migrated issues no CREATE, so its role needs none. A schema never
 migrated is created at open (tests, development) unless `create=False` (`?create=false` on
 the URL), which refuses it instead.
@@ -22,6 +22,7 @@ import queue
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -31,56 +32,9 @@ from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
 
 APPEND_LOCK_KEY = 0x70726570  # "prep"; mixed with the schema name, one lock per store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    position    BIGINT PRIMARY KEY,
-    event_id    UUID NOT NULL UNIQUE,
-    stream      TEXT NOT NULL,
-    version     INTEGER NOT NULL,
-    type        TEXT NOT NULL,
-    data        JSONB NOT NULL,
-    metadata    JSONB NOT NULL,
-    recorded_at TIMESTAMPTZ NOT NULL,
-    UNIQUE (stream, version)
-);
-CREATE TABLE IF NOT EXISTS tracking (
-    consumer TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    PRIMARY KEY (consumer, event_id)
-);
-CREATE TABLE IF NOT EXISTS positions (
-    consumer TEXT PRIMARY KEY,
-    position BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS views (
-    collection TEXT NOT NULL,
-    key        TEXT COLLATE "C" NOT NULL,
-    doc        JSONB NOT NULL,
-    PRIMARY KEY (collection, key)
-);
-CREATE TABLE IF NOT EXISTS parked_events (
-    consumer  TEXT NOT NULL,
-    position  BIGINT NOT NULL,
-    event_id  TEXT NOT NULL,
-    type      TEXT NOT NULL,
-    error     TEXT NOT NULL,
-    parked_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (consumer, position)
-);
-"""
-# Views are paged by key ("<merchant>/<time>|<id>" and the like): a page is every key after
-# the last one, and a list is the keys under a prefix. That needs byte order; a database's
-# own collation (en_US on most images) ignores punctuation and would mix "m-1/" with "m-10/".
-# Tables made before the column said so are altered once.
-VIEW_KEYS_IN_BYTE_ORDER = """
-DO $$ BEGIN
-    IF (SELECT collation_name FROM information_schema.columns WHERE table_schema =
-            current_schema() AND table_name = 'views' AND column_name = 'key')
-            IS DISTINCT FROM 'C' THEN
-        ALTER TABLE views ALTER COLUMN key TYPE TEXT COLLATE "C";
-    END IF;
-END $$;
-"""
+SCHEMA = (Path(__file__).parent / "postgres_schema.sql").read_text()
+"""The tables, and the views' keys in byte order (a page is every key after the last one, and
+a list the keys under a prefix: a database's own collation would mix "m-1/" with "m-10/")."""
 
 
 class StoreNotMigrated(RuntimeError):
@@ -135,7 +89,6 @@ class PostgresEventStore(SqlEventStore):
             # Two services creating the schema at once would race on CREATE TABLE.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key + 1,))
             cursor.execute(SCHEMA)
-            cursor.execute(VIEW_KEYS_IN_BYTE_ORDER)
 
     def _migrated(self) -> bool:
         """The schema's migrations were run (platformrun/migrate.py): its tables are there."""

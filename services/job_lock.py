@@ -89,13 +89,7 @@ class FileJobLocks:
             self.release(job)
 
 
-LEASES = """
-CREATE TABLE IF NOT EXISTS job_leases (
-    job        TEXT PRIMARY KEY,
-    holder     TEXT NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL,
-    token      BIGINT NOT NULL
-)"""
+LEASES = (Path(__file__).parent / "job_leases.sql").read_text()
 
 TAKE = """
 INSERT INTO job_leases AS l (job, holder, expires_at, token)
@@ -116,8 +110,8 @@ RELEASE = "UPDATE job_leases SET expires_at = now() WHERE job = %(job)s AND hold
 
 
 class PgLeaseLocks:
-    """Lease rows in `job_leases` (in `schema`, made if missing), one connection of its own
-    (autocommit), reopened after an error."""
+    """Lease rows in `job_leases` (in `schema`; see `_make_table_if_missing`), one connection
+    of its own (autocommit), reopened after an error."""
 
     def __init__(
         self, dsn: str, *, schema: str | None = None, ttl: float = 60.0, holder: str | None = None
@@ -127,14 +121,21 @@ class PgLeaseLocks:
         self.tokens: dict[str, int] = {}
         self._mutex = threading.Lock()
         self._conn: psycopg.Connection | None = None
-        self._run(LEASES, {})
+        self._make_table_if_missing()
 
     def _connect(self) -> psycopg.Connection:
         extra: dict[str, Any] = {"options": f"-c search_path={self.schema}"} if self.schema else {}
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10, **extra)
+
+    def _make_table_if_missing(self) -> None:
+        """A migrated schema has the table (its role may not CREATE); only a schema never
+        migrated, in tests and development, gets it here."""
+        if self._run("SELECT to_regclass('job_leases') IS NOT NULL", {})[0][0]:
+            return
         if self.schema:
             with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10, **extra)
+        self._run(LEASES, {})
 
     def _run(self, sql: str, params: dict) -> list:
         with self._mutex:
@@ -185,6 +186,7 @@ def open_job_locks(url: str, *, ttl: float = 60.0) -> JobLock:
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         schema = query.pop("schema", None)
+        query.pop("create", None)  # a store URL's own word (eventstore/factory.py), not libpq's
         dsn = urlunsplit(parts._replace(query=urlencode(query)))
         return PgLeaseLocks(dsn, schema=schema, ttl=ttl)
     if scheme == "sqlite":
