@@ -110,7 +110,12 @@ class NotaryWriter(DependencyProvider):
     def _renew_lease(self) -> None:
         while not self.stopping.wait(self.lease_ttl / 3):
             asked = time.monotonic()
-            if not self.lease.renew(WRITER_LEASE):
+            try:
+                held = self.lease.renew(WRITER_LEASE)
+            except Exception:  # noqa: BLE001 - ask again; past lease_until no batch is written
+                log.warning("the ledger writer lease could not be renewed; asking again")
+                continue
+            if not held:
                 self.lease_until = 0.0
                 raise WriterLeaseLost("the ledger writer lease was lost; stopping")
             self.lease_until = asked + self.lease_ttl * 0.8

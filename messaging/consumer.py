@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import amqp.exceptions
@@ -36,7 +37,7 @@ from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
 
-from eventstore.errors import AlreadyProcessed
+from eventstore.errors import AlreadyProcessed, store_unavailable
 from eventstore.factory import StoreKeepsNoViews, open_store
 from eventstore.port import EventStore
 from eventstore.records import Tracking
@@ -47,6 +48,25 @@ from policy import ConsumerRules, load_policy
 log = logging.getLogger(__name__)
 
 REDELIVERY_PAUSE = 0.2
+STORE_RETRY_FIRST, STORE_RETRY_MOST = 0.2, 30.0
+
+
+def while_store_is_away(apply: Callable[[], object], consumer: str, sleep=time.sleep) -> object:
+    """Runs `apply`, again and again while it fails because the store is away (locked,
+    disconnected: `store_unavailable`), waiting twice as long each time up to 30 s. The message
+    stays with this worker meanwhile: returned to the queue, each try would count towards its
+    delivery limit, and a short outage of the database would park every message it touched.
+    Any other failure is the message's: it is raised at once."""
+    pause = STORE_RETRY_FIRST
+    while True:
+        try:
+            return apply()
+        except Exception as exc:
+            if not store_unavailable(exc):
+                raise
+            log.warning("%s: the store is away (%s); trying again in %.1f s", consumer, exc, pause)
+        sleep(pause)
+        pause = min(pause * 2, STORE_RETRY_MOST)
 
 
 class EventStoreDependency(DependencyProvider):
@@ -89,10 +109,14 @@ def consumes(source_service: str, event_type: str, *, store_attr: str = "store")
             event = IntegrationEvent.from_payload(payload)
             consumer = f"{self.name}.{fn.__name__}"
             store: EventStore = getattr(self, store_attr)
-            try:
+
+            def apply() -> None:
                 with store.unit_of_work() as uow:
                     uow.track(Tracking(consumer, event.event_id))
                     fn(self, event, uow)
+
+            try:
+                while_store_is_away(apply, consumer)
             except AlreadyProcessed:
                 log.info(
                     "%s: event %s already processed; acking duplicate", consumer, event.event_id

@@ -50,6 +50,13 @@ def original_queue_name(parked_queue: str) -> str:
     return parked_queue[: -len(PARKED_SUFFIX)]
 
 
+NEVER_PARKED = frozenset({"ledger.notary"})
+"""Queues with no delivery limit. The ledger's appends are idempotent by event id and in no
+order, and they fail as a batch when the ledger's file or lease fails, which passes: a limit
+would move the whole backlog of a short outage into the parking queue, silently, leaving gaps
+in the ledger. (ledger/service.py NOTARY_QUEUE; a test keeps the two names alike.)"""
+
+
 def queue_arguments(queue: str, rules: ConsumerRules) -> dict:
     """The `x-arguments` of the platform queue `queue`."""
     arguments: dict = {
@@ -58,7 +65,8 @@ def queue_arguments(queue: str, rules: ConsumerRules) -> dict:
     }
     if rules.queue_type == "quorum":
         arguments["x-queue-type"] = "quorum"
-        arguments["x-delivery-limit"] = rules.delivery_limit
+        if queue not in NEVER_PARKED:
+            arguments["x-delivery-limit"] = rules.delivery_limit
     return arguments
 
 

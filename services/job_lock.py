@@ -29,24 +29,32 @@ import fcntl
 import os
 import socket
 import threading
+import uuid
 from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
+_THIS_PROCESS = uuid.uuid4().hex[:12]
+
 
 def holder_id() -> str:
-    """This process, as a lease's holder: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, as a lease's holder: host, pid and a random part, since containers with
+    one fixed host name all run as pid 1 and would otherwise hold each other's leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_THIS_PROCESS}"
 
 
 class JobLock(Protocol):
     def acquire(self, job: str) -> bool: ...
 
-    def renew(self, job: str) -> bool: ...
+    def renew(self, job: str) -> bool:
+        """True: still held; False: another holds it now. Raises when it cannot ask."""
+        ...
 
-    def release(self, job: str) -> None: ...
+    def release(self, job: str, hold_for: float = 0.0) -> None:
+        """Lets the job go, to others only after `hold_for` seconds (where that is kept)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -78,7 +86,8 @@ class FileJobLocks:
     def renew(self, job: str) -> bool:
         return job in self._held
 
-    def release(self, job: str) -> None:
+    def release(self, job: str, hold_for: float = 0.0) -> None:
+        # A file lock cannot outlive its holder's hold: `hold_for` is not kept (one machine).
         handle = self._held.pop(job, None)
         if handle is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -106,7 +115,9 @@ UPDATE job_leases SET expires_at = now() + %(ttl)s * interval '1 second'
 WHERE job = %(job)s AND holder = %(holder)s AND expires_at > now()
 RETURNING token"""
 
-RELEASE = "UPDATE job_leases SET expires_at = now() WHERE job = %(job)s AND holder = %(holder)s"
+RELEASE = """
+UPDATE job_leases SET expires_at = now() + %(hold)s * interval '1 second'
+WHERE job = %(job)s AND holder = %(holder)s"""
 
 
 class PgLeaseLocks:
@@ -145,7 +156,7 @@ class PgLeaseLocks:
                     conn = self._conn = self._connect()
                 rows = conn.execute(sql, params)
                 return rows.fetchall() if rows.description else []
-            except Exception:
+            except BaseException:  # a greenthread killed mid-query leaves it out of step too
                 if self._conn is not None:
                     self._conn.close()
                 self._conn = None
@@ -161,14 +172,11 @@ class PgLeaseLocks:
         return bool(rows)
 
     def renew(self, job: str) -> bool:
-        try:
-            return bool(self._run(RENEW, self._params(job)))
-        except Exception:  # noqa: BLE001 - the database is away: the lease may be lost
-            return False
+        return bool(self._run(RENEW, self._params(job)))
 
-    def release(self, job: str) -> None:
+    def release(self, job: str, hold_for: float = 0.0) -> None:
         self.tokens.pop(job, None)
-        self._run(RELEASE, self._params(job))
+        self._run(RELEASE, {**self._params(job), "hold": max(0.0, hold_for)})
 
     def close(self) -> None:
         with self._mutex:

@@ -12,6 +12,7 @@ interval (tests, benches).
 from __future__ import annotations
 
 import logging
+import time
 
 import eventlet
 from nameko.extensions import SharedExtension
@@ -48,6 +49,7 @@ class ScheduledJob(Timer):
         self.job = job
         self.default_interval = interval
         self.renewer = None
+        self.started = 0.0
         super().__init__(interval, **kwargs)
 
     @property
@@ -71,17 +73,34 @@ class ScheduledJob(Timer):
             self.worker_complete.send()
             return
         log.debug("job %s: lock taken", self.lock_name)
+        self.started = time.monotonic()
         self.renewer = self.container.spawn_managed_thread(self._renew)
         super().handle_timer_tick()
 
     def _renew(self) -> None:
+        """Renews every ttl/3 while the worker runs. A renewal that cannot ask (the lease's
+        database is away) is tried again each second until the lease would have run out:
+        only then, or when another replica holds it, is it lost."""
         locks = self.job_locks.locks
         assert locks is not None
+        ttl = self.job_locks.ttl
+        held_until = time.monotonic() + ttl
         while True:
-            eventlet.sleep(self.job_locks.ttl / 3)
-            if not locks.renew(self.lock_name):
-                log.warning("job %s: its lock was lost while running", self.lock_name)
+            eventlet.sleep(ttl / 3)
+            while True:
+                asked = time.monotonic()
+                try:
+                    held = locks.renew(self.lock_name)
+                except Exception:  # noqa: BLE001 - ask again until the lease runs out
+                    if asked + 1 < held_until:
+                        eventlet.sleep(1)
+                        continue
+                    held = False
+                break
+            if not held:
+                log.error("job %s: its lock was lost while running", self.lock_name)
                 return
+            held_until = asked + ttl
 
     def handle_result(self, worker_ctx, result, exc_info):
         if self.renewer is not None:
@@ -90,7 +109,11 @@ class ScheduledJob(Timer):
         log.debug("job %s: done, lock released", self.lock_name)
         try:
             assert self.job_locks.locks is not None
-            self.job_locks.locks.release(self.lock_name)
+            # Held until a whole interval from the start has passed: replicas whose timers
+            # tick at other moments then run the job once an interval between them, not once
+            # each.
+            elapsed = time.monotonic() - self.started
+            self.job_locks.locks.release(self.lock_name, hold_for=self.interval - elapsed)
         except Exception:  # noqa: BLE001 - it expires by itself
             log.warning("job %s: its lock was not released", self.lock_name, exc_info=True)
         return super().handle_result(worker_ctx, result, exc_info)

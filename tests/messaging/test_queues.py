@@ -24,6 +24,17 @@ def test_a_quorum_queue_counts_deliveries_and_dead_letters_to_its_parking_queue(
     assert queues.parked_queue_arguments(RULES) == {"x-queue-type": "quorum"}
 
 
+def test_the_ledgers_queue_has_no_delivery_limit_so_an_outage_never_parks_its_backlog():
+    from ledger.service import NOTARY_QUEUE
+
+    assert NOTARY_QUEUE in queues.NEVER_PARKED
+    assert queues.queue_arguments(NOTARY_QUEUE, RULES) == {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": NOTARY_QUEUE + ".parked",
+    }
+
+
 def test_a_classic_queue_keeps_the_dead_letter_target_and_no_quorum_arguments():
     classic = dataclasses.replace(RULES, queue_type="classic")
     assert queues.queue_arguments("q", classic) == {

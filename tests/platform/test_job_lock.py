@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import psycopg
 import pytest
 
-from services.job_lock import FileJobLocks, PgLeaseLocks, open_job_locks
+from services.job_lock import FileJobLocks, PgLeaseLocks, holder_id, open_job_locks
 
 
 def test_a_file_lock_has_one_holder_and_passes_on_release(tmp_path):
@@ -53,6 +55,36 @@ def test_a_lease_row_has_one_holder_and_expires_when_not_renewed(pg_dsn):
     assert rows == [("escrow.sweep", "host:1", 3)]
     a.close()
     b.close()
+
+
+def test_a_job_done_is_held_for_the_rest_of_its_interval_and_an_unreachable_renewal_raises(
+    pg_dsn,
+):
+    a = PgLeaseLocks(pg_dsn, schema="risk", ttl=5.0, holder="host:1")
+    b = PgLeaseLocks(pg_dsn, schema="risk", ttl=5.0, holder="host:2")
+    assert a.acquire("risk.sweep")
+    a.release("risk.sweep", hold_for=1.0)  # done early: the interval is not over
+    assert not b.acquire("risk.sweep"), "another replica waits for the next interval"
+    time.sleep(1.2)
+    assert b.acquire("risk.sweep")
+    b.close()
+    unreachable = PgLeaseLocks(pg_dsn, schema="risk", ttl=5.0, holder="host:3")
+    unreachable.dsn = "postgresql://nobody@127.0.0.1:1/none"  # its database goes away
+    unreachable.close()
+    with pytest.raises(psycopg.OperationalError):
+        unreachable.renew("risk.sweep")  # cannot ask: not the same as "lost"
+    a.close()
+
+
+def test_holders_differ_between_processes_even_with_one_host_name_and_pid():
+    """Containers with a fixed host name all run as pid 1: a random part tells them apart."""
+    assert holder_id() == holder_id()
+    code = "from services.job_lock import holder_id; print(holder_id().rsplit(':', 1)[1])"
+    parts = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+        for _ in range(2)
+    }
+    assert len(parts) == 2 and all(len(part.strip()) == 12 for part in parts)
 
 
 @pytest.mark.broker
