@@ -56,7 +56,13 @@ def open_state(
         revoked = SqliteDb(revocation_db, revocations.SQLITE_TABLES)
         logins_db = SqliteDb(logins_db_path(idempotency_db), logins.SQLITE_TABLES)
         dbs = (records, revoked, logins_db)
-    store = SqlIdempotencyRecords(records, ttl=idempotency_ttl, stale_after=idempotency_stale_after)
+    store = SqlIdempotencyRecords(
+        records,
+        ttl=idempotency_ttl,
+        stale_after=idempotency_stale_after,
+        # Swept at most every 10 s, and at least once a record's lifetime.
+        cleanup_every=min(idempotency.CLEANUP_EVERY_SECONDS, idempotency_ttl),
+    )
     store.forget_anonymous()
     return GatewayState(
         idempotency=store,
