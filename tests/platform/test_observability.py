@@ -182,7 +182,22 @@ def test_metrics_probes_and_correlated_json_logs(platform, tmp_path):
     assert value(spent, money, state="held") == value(held, money, state="held") - 24_000
     assert value(spent, money, state="released") == value(held, money, state="released") + 24_000
     rpc = "prepaid_rpc_handler_seconds_count"
-    assert value(spent, rpc, service="escrow", method="confirm_redemption", outcome="ok") >= 1
+    # nameko sends an RPC's reply before its dependencies see the worker's result: the count
+    # follows the reply by a moment.
+    wait_until(
+        lambda: (
+            value(
+                scrape(escrow_metrics),
+                rpc,
+                service="escrow",
+                method="confirm_redemption",
+                outcome="ok",
+            )
+            >= 1
+        ),
+        10,
+        what="the confirmation's RPC counted",
+    )
 
     # The relay published the purchase; risk handled it under the request's id.
     risk_log = tmp_path / "service:RiskService.log"
