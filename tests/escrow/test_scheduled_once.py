@@ -89,10 +89,10 @@ def test_two_replicas_pay_and_reconcile_once_and_hand_the_job_over(tmp_path, pg_
         wait_until(
             lambda: (
                 all(p.poll() is None for _, p in replicas) is True
-                and all(len(runs(p.read_text())) >= 3 for p in logs)
+                and sum(len(runs(p.read_text())) for p in logs if p.exists()) >= 6
             ),
             timeout=120,
-            what="both replicas running the sweep",
+            what="the sweep run six times by the two replicas",
         )
         # The job's lease holder, killed while it holds the lease (mid-run or just after).
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
@@ -105,7 +105,7 @@ def test_two_replicas_pay_and_reconcile_once_and_hand_the_job_over(tmp_path, pg_
                 interval=0.01,
                 what="a replica holding the lease",
             )
-            pid = int(holder[0].rsplit(":", 1)[1])
+            pid = int(holder[0].split(":")[1])  # host:pid:random
             victim = next(p for _, p in replicas if p.pid == pid)
             os.kill(victim.pid, signal.SIGKILL)
             killed_at = time.time()
@@ -115,7 +115,7 @@ def test_two_replicas_pay_and_reconcile_once_and_hand_the_job_over(tmp_path, pg_
                 lambda: conn.execute(
                     "SELECT holder, token FROM escrow.job_leases WHERE job = 'escrow.sweep'"
                     " AND holder LIKE %s",
-                    (f"%:{survivor_pid}",),
+                    (f"%:{survivor_pid}:%",),
                 ).fetchone(),
                 timeout=30,
                 what="the survivor taking the lease",
