@@ -18,17 +18,16 @@ the URL), which refuses it instead.
 
 from __future__ import annotations
 
-import queue
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
 from eventstore.sql import SqlDialect, SqlEventStore, utc_now
 from eventstore.upcasting import NO_UPCASTERS, UpcasterChain
+from pgpool import PostgresPool
 
 APPEND_LOCK_KEY = 0x70726570  # "prep"; mixed with the schema name, one lock per store
 
@@ -65,10 +64,10 @@ class PostgresEventStore(SqlEventStore):
         self._schema = schema
         self._lock_key = APPEND_LOCK_KEY ^ zlib.crc32((schema or "public").encode())
         self._connect_timeout = connect_timeout
-        self._pool: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
-        self._all: list[psycopg.Connection] = []
-        for _ in range(pool_size):
-            self._pool.put(self._connect())
+        # At most pool_size connections, made as concurrent callers need them.
+        self._pool = PostgresPool(
+            dsn, schema=schema, connect_timeout=connect_timeout, max_size=pool_size
+        )
         try:
             migrated = self._migrated()
         except BaseException:
@@ -107,42 +106,18 @@ class PostgresEventStore(SqlEventStore):
             )
         return True
 
-    def _connect(self) -> psycopg.Connection:
-        # libpq connection parameters, which psycopg.connect takes as keyword arguments.
-        extra: dict[str, Any] = (
-            {"options": f"-c search_path={self._schema}"} if self._schema else {}
-        )
-        conn = psycopg.connect(
-            self._dsn, autocommit=True, connect_timeout=self._connect_timeout, **extra
-        )
-        self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection]:
-        conn = self._pool.get()
-        if conn.closed:
-            self._all.remove(conn)
-            conn = self._connect()
-        try:
-            yield conn
-        finally:
-            self._pool.put(conn)
-
     @contextmanager
     def _write_transaction(self) -> Iterator[psycopg.Cursor]:
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with self._pool.transaction() as cursor:
             yield cursor
 
     @contextmanager
     def _read_cursor(self) -> Iterator[psycopg.Cursor]:
-        with self._connection() as conn, conn.cursor() as cursor:
+        with self._pool.cursor() as cursor:
             yield cursor
 
     def lock_for_append(self, cursor: psycopg.Cursor) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
 
     def close(self) -> None:
-        for conn in self._all:
-            conn.close()
-        self._all.clear()
+        self._pool.close()

@@ -1,8 +1,12 @@
-"""The ledger file: entries, their leaf hashes, the tree's perfect subtrees and checkpoints.
+"""The ledger's store: entries, their leaf hashes, the tree's perfect subtrees and checkpoints.
 
-One SQLite file (WAL, synchronous=FULL). Each append batch is one transaction, hence one
-fsync, and may carry the signed checkpoint of the tree it produces, so a checkpoint is never
-durable without its entries nor the reverse.
+One SQLite file (WAL, synchronous=FULL), or one PostgreSQL schema (`Ledger.open` takes a path
+or a `postgresql://…?schema=` URL; the two engines are behind ledger/storage.py). Each append
+batch is one transaction, hence one fsync (one commit), and may carry the signed checkpoint of
+the tree it produces, so a checkpoint is never durable without its entries nor the reverse.
+A batch first compares the stored size with the size this process knows: a ledger another
+process appended to since (a writer that took over, then lost its lease back) is reloaded
+before the batch is written, so no two processes ever give out the same index.
 
 Stored nodes are the hashes of perfect subtrees of at least 2**STORED_LEVEL leaves, written
 once when they complete and never changed; a smaller subtree is rehashed from at most
@@ -35,43 +39,9 @@ from typing import Any
 
 from ledger import merkle
 from ledger.entry import merchant_of
+from ledger.storage import SQLITE_SCHEMA, LedgerDb, SqliteLedgerDb, open_ledger_db
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    idx      INTEGER PRIMARY KEY,
-    event_id TEXT UNIQUE,
-    entry    BLOB NOT NULL,
-    leaf     BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS nodes (
-    level INTEGER NOT NULL,
-    idx   INTEGER NOT NULL,
-    hash  BLOB NOT NULL,
-    PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoints (
-    size INTEGER PRIMARY KEY,
-    root BLOB NOT NULL,
-    note TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cosignatures (
-    size    INTEGER NOT NULL,
-    witness TEXT NOT NULL,
-    line    TEXT NOT NULL,
-    PRIMARY KEY (size, witness)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS merchant_postings (
-    merchant_id TEXT NOT NULL,
-    first_idx   INTEGER NOT NULL,
-    idxs        BLOB NOT NULL,
-    PRIMARY KEY (merchant_id, first_idx)
-) WITHOUT ROWID;
-DROP TABLE IF EXISTS merchant_entries;
-CREATE TABLE IF NOT EXISTS meta (
-    name  TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-"""
+SCHEMA = SQLITE_SCHEMA
 
 MERCHANT_INDEXED = "merchant_postings_size"
 """The meta row: how many entries (from index 0) the merchant index covers. (The index had a
@@ -88,6 +58,10 @@ SignCheckpoint = Callable[[int, bytes, Prover], str]
 """sign(size, root, prove) -> the signed checkpoint note for that tree."""
 
 
+class _StaleTree(Exception):
+    """Another process appended since this one last read the stored size."""
+
+
 @dataclass(frozen=True)
 class StoredCheckpoint:
     size: int
@@ -97,11 +71,13 @@ class StoredCheckpoint:
 
 
 class Ledger:
-    def __init__(self, conn: sqlite3.Connection, path: str):
-        self._conn = conn
-        self.path = path
+    def __init__(self, db: LedgerDb | sqlite3.Connection, path: str | None = None):
+        if isinstance(db, sqlite3.Connection):
+            db = SqliteLedgerDb(db, path or "")
+        self._db = db
+        self.path = db.location
         self._lock = threading.RLock()
-        self._size = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries").fetchone()[0]
+        self._size = self._stored_size()
         self._indexed: int | None = None
         """How far the merchant index covers with `_unwritten`, once `index_merchants` ran."""
         self._unwritten: defaultdict[str, list[int]] = defaultdict(list)
@@ -114,29 +90,41 @@ class Ledger:
         ]
 
     @classmethod
-    def open(cls, path: str | Path, *, synchronous: str = "FULL") -> Ledger:
-        path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.executescript(SCHEMA)
-        ledger = cls(conn, path)
+    def open(cls, location: str | Path, *, synchronous: str = "FULL") -> Ledger:
+        """A file path (created if missing), or a migrated `postgresql://…?schema=` URL."""
+        if isinstance(location, Path) or not location.startswith(("postgresql:", "postgres:")):
+            db: LedgerDb = SqliteLedgerDb.open(location, synchronous=synchronous)
+        else:
+            db = open_ledger_db(location)
+        ledger = cls(db)
         ledger.index_merchants()
         return ledger
 
     @classmethod
-    def open_readonly(cls, path: str | Path) -> Ledger:
+    def open_readonly(cls, location: str | Path) -> Ledger:
         """For auditors and `verify`: never writes, never creates the file."""
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        return cls(conn, str(path))
+        return cls(open_ledger_db(location, read_only=True))
 
     def close(self) -> None:
         with self._lock:
             self._write_index()
-            self._conn.close()
+            self._db.close()
+
+    def _stored_size(self) -> int:
+        row = self._db.one("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")
+        return int(row[0]) if row else 0
+
+    def _reload(self) -> None:
+        """Takes the stored tree as it is: another process appended since (callers hold the
+        lock). The merchant indexes kept in memory are written first; the new entries' are
+        read from their bytes."""
+        self._write_index()
+        self._size = self._stored_size()
+        self._frontier = [
+            (end - start, self._perfect(start, end))
+            for start, end in merkle.perfect_ranges(0, self._size)
+        ]
+        self.index_merchants()
 
     # --- reading ---------------------------------------------------------------------------
     @property
@@ -150,9 +138,7 @@ class Ledger:
         return self._row("SELECT leaf FROM entries WHERE idx = ?", index)
 
     def index_of(self, event_id: str) -> int | None:
-        row = self._conn.execute(
-            "SELECT idx FROM entries WHERE event_id = ?", (event_id,)
-        ).fetchone()
+        row = self._db.one("SELECT idx FROM entries WHERE event_id = ?", (event_id,))
         return None if row is None else row[0]
 
     def _indexes_of(self, event_ids: list[str]) -> dict[str, int]:
@@ -161,16 +147,17 @@ class Ledger:
             chunk = event_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             found.update(
-                self._conn.execute(
+                self._db.rows(
                     f"SELECT event_id, idx FROM entries WHERE event_id IN ({marks})", chunk
                 )
             )
         return found
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-        yield from self._conn.execute(
+        rows = self._db.rows(
             "SELECT idx, entry FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
         )
+        yield from ((index, bytes(entry)) for index, entry in rows)
 
     def merchant_entries(
         self, merchant_id: str, before: int | None = None, limit: int = 100
@@ -181,7 +168,7 @@ class Ledger:
             self._write_index()
             before = self._size if before is None else before
             found: list[int] = []
-            blocks = self._conn.execute(
+            blocks = self._db.rows(
                 "SELECT idxs FROM merchant_postings WHERE merchant_id = ? AND first_idx < ?"
                 " ORDER BY first_idx DESC",
                 (merchant_id, before),
@@ -198,17 +185,13 @@ class Ledger:
         for start in range(0, len(indexes), 500):
             chunk = indexes[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT idx, entry FROM entries WHERE idx IN ({marks})", chunk
-            )
+            rows = self._db.rows(f"SELECT idx, entry FROM entries WHERE idx IN ({marks})", chunk)
             yield from ((index, bytes(entry)) for index, entry in rows)
 
     def merchant_indexed(self) -> int:
         """How many entries, from index 0, the merchant index covers."""
-        row = self._conn.execute(
-            "SELECT value FROM meta WHERE name = ?", (MERCHANT_INDEXED,)
-        ).fetchone()
-        return 0 if row is None else row[0]
+        row = self._db.one("SELECT value FROM meta WHERE name = ?", (MERCHANT_INDEXED,))
+        return 0 if row is None else int(row[0])
 
     def index_merchants(self, chunk: int = BACKFILL_CHUNK) -> int:
         """Indexes the entries the merchant index does not cover yet (a log written before
@@ -222,14 +205,9 @@ class Ledger:
                 for index, entry in self.entries(start, end):
                     if (merchant := merchant_of(bytes(entry))) is not None:
                         postings[merchant].append(index)
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
+                with self._db.transaction():
                     self._insert_postings(postings)
                     self._mark_indexed(end)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
                 read += end - start
             self._indexed = self._written = self._size
         return read
@@ -238,30 +216,30 @@ class Ledger:
         """Writes the indexes kept in memory (callers hold the lock)."""
         if self._indexed is None or self._indexed == self._written:
             return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction():
             self._insert_postings(self._unwritten)
             self._mark_indexed(self._indexed)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
         self._unwritten = defaultdict(list)
         self._written = self._indexed
 
     def _insert_postings(self, postings: dict[str, list[int]]) -> None:
         # Each list is ascending and lies past every written one: the meta row moves with
-        # the rows, in one transaction. REPLACE: a range re-read after a crash writes the same.
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO merchant_postings VALUES (?, ?, ?)",
+        # the rows, in one transaction. Upsert: a range re-read after a crash writes the same.
+        self._db.executemany(
+            "INSERT INTO merchant_postings VALUES (?, ?, ?) ON CONFLICT (merchant_id, first_idx)"
+            " DO UPDATE SET idxs = excluded.idxs",
             sorted((merchant, idxs[0], _pack(idxs)) for merchant, idxs in postings.items() if idxs),
         )
 
     def _mark_indexed(self, size: int) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (MERCHANT_INDEXED, size))
+        self._db.execute(
+            "INSERT INTO meta VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (MERCHANT_INDEXED, size),
+        )
 
     def _row(self, sql: str, key) -> bytes:
-        row = self._conn.execute(sql, (key,)).fetchone()
+        row = self._db.one(sql, (key,))
         if row is None:
             raise IndexError(f"no entry {key} in a ledger of size {self._size}")
         return bytes(row[0])
@@ -271,16 +249,16 @@ class Ledger:
         if level == 0:
             return self.leaf(start)
         if level < STORED_LEVEL:
-            rows = self._conn.execute(
+            rows = self._db.rows(
                 "SELECT leaf FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
             )
             leaves = [bytes(leaf) for (leaf,) in rows]
             if len(leaves) != end - start:
                 raise LookupError(f"leaves [{start}, {end}) missing from {self.path}")
             return merkle.root(leaves)
-        row = self._conn.execute(
+        row = self._db.one(
             "SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, start >> level)
-        ).fetchone()
+        )
         if row is None:
             raise LookupError(f"node ({level}, {start >> level}) missing from {self.path}")
         return bytes(row[0])
@@ -333,91 +311,101 @@ class Ledger:
         checkpoint note stored with the batch; `prove(old_size)` gives it the consistency proof
         to check first.
         """
+        pairs = [item if isinstance(item, tuple) else (None, item) for item in items]
         with self._lock:
-            frontier = list(self._frontier)
-            size = self._size
-            indexed = self._indexed == size  # else index_merchants catches up at open
-            previous = self.leaf(size - 1) if size else b""
-            indexes: list[int] = []
-            entry_rows: list[tuple] = []
-            node_rows: list[tuple] = []
-            merchant_rows: list[tuple[str, int]] = []
-            pairs = [item if isinstance(item, tuple) else (None, item) for item in items]
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                seen = self._indexes_of([event_id for event_id, _ in pairs if event_id])
-                for event_id, payload in pairs:
-                    if event_id is not None:
-                        existing = seen.get(event_id)
-                        if existing is not None:
-                            indexes.append(existing)
-                            continue
-                        seen[event_id] = size
-                    entry = build(size, previous, payload) if build else payload
-                    leaf = merkle.leaf_hash(entry)
-                    entry_rows.append((size, event_id, entry, leaf))
-                    node_rows.extend(_grow(frontier, size, leaf))
-                    # The summary an entry is built from names its parties; bytes are read.
-                    merchant = merchant_of(payload if build else entry)
-                    if merchant is not None:
-                        merchant_rows.append((merchant, size))
-                    indexes.append(size)
-                    previous = leaf
-                    size += 1
-                self._conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", entry_rows)
-                self._conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
-                if sign is not None and size > self._size:
-                    new_root = merkle.fold_right([digest for _, digest in frontier])
+                return self._append_once(pairs, build, sign)
+            except _StaleTree:
+                self._reload()
+            return self._append_once(pairs, build, sign)
 
-                    # The batch's nodes are already inserted, so this transaction's reads see
-                    # the new tree.
-                    def prove(old_size: int, new_size: int = size) -> list[bytes]:
-                        return merkle.consistency_proof(old_size, new_size, self._subtree)
+    def _append_once(
+        self,
+        pairs: list[tuple[str | None, Any]],
+        build: Callable[[int, bytes, Any], bytes] | None,
+        sign: SignCheckpoint | None,
+    ) -> list[int]:
+        frontier = list(self._frontier)
+        size = self._size
+        indexed = self._indexed == size  # else index_merchants catches up at open
+        indexes: list[int] = []
+        entry_rows: list[tuple] = []
+        node_rows: list[tuple] = []
+        merchant_rows: list[tuple[str, int]] = []
+        with self._db.transaction():
+            if self._stored_size() != size:
+                raise _StaleTree
+            previous = self.leaf(size - 1) if size else b""
+            seen = self._indexes_of([event_id for event_id, _ in pairs if event_id])
+            for event_id, payload in pairs:
+                if event_id is not None:
+                    existing = seen.get(event_id)
+                    if existing is not None:
+                        indexes.append(existing)
+                        continue
+                    seen[event_id] = size
+                entry = build(size, previous, payload) if build else payload
+                leaf = merkle.leaf_hash(entry)
+                entry_rows.append((size, event_id, entry, leaf))
+                node_rows.extend(_grow(frontier, size, leaf))
+                # The summary an entry is built from names its parties; bytes are read.
+                merchant = merchant_of(payload if build else entry)
+                if merchant is not None:
+                    merchant_rows.append((merchant, size))
+                indexes.append(size)
+                previous = leaf
+                size += 1
+            self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", entry_rows)
+            self._db.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
+            if sign is not None and size > self._size:
+                new_root = merkle.fold_right([digest for _, digest in frontier])
 
-                    self._conn.execute(
-                        "INSERT INTO checkpoints VALUES (?, ?, ?)",
-                        (size, new_root, sign(size, new_root, prove)),
-                    )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._frontier, self._size = frontier, size
-            if indexed:
-                self._indexed = size
-                for merchant, index in merchant_rows:
-                    self._unwritten[merchant].append(index)
-                if size - self._written >= INDEX_FLUSH:
-                    self._write_index()
-            return indexes
+                # The batch's nodes are already inserted, so this transaction's reads see
+                # the new tree.
+                def prove(old_size: int, new_size: int = size) -> list[bytes]:
+                    return merkle.consistency_proof(old_size, new_size, self._subtree)
+
+                self._db.execute(
+                    "INSERT INTO checkpoints VALUES (?, ?, ?)",
+                    (size, new_root, sign(size, new_root, prove)),
+                )
+        self._frontier, self._size = frontier, size
+        if indexed:
+            self._indexed = size
+            for merchant, index in merchant_rows:
+                self._unwritten[merchant].append(index)
+            if size - self._written >= INDEX_FLUSH:
+                self._write_index()
+        return indexes
 
     # --- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self, size: int, note: str) -> None:
         with self._lock:
             self._check_size(size)
-            self._conn.execute(
-                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)", (size, self.root(size), note)
+            self._db.execute(
+                "INSERT INTO checkpoints VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (size, self.root(size), note),
             )
 
     def add_cosignature(self, size: int, witness: str, line: str) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO cosignatures VALUES (?, ?, ?)", (size, witness, line)
+        self._db.execute(
+            "INSERT INTO cosignatures VALUES (?, ?, ?) ON CONFLICT (size, witness)"
+            " DO UPDATE SET line = excluded.line",
+            (size, witness, line),
         )
 
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
-        row = self._conn.execute(
-            "SELECT root, note FROM checkpoints WHERE size = ?", (size,)
-        ).fetchone()
+        row = self._db.one("SELECT root, note FROM checkpoints WHERE size = ?", (size,))
         if row is None:
             return None
         cosigned = dict(
-            self._conn.execute("SELECT witness, line FROM cosignatures WHERE size = ?", (size,))
+            self._db.rows("SELECT witness, line FROM cosignatures WHERE size = ?", (size,))
         )
         return StoredCheckpoint(size, bytes(row[0]), row[1], cosigned)
 
     def checkpoint_sizes(self) -> list[int]:
-        rows = self._conn.execute("SELECT size FROM checkpoints ORDER BY size")
-        return [size for (size,) in rows]
+        rows = self._db.rows("SELECT size FROM checkpoints ORDER BY size")
+        return [int(size) for (size,) in rows]
 
     def checkpoints(self) -> Iterator[StoredCheckpoint]:
         for size in self.checkpoint_sizes():
@@ -428,12 +416,12 @@ class Ledger:
     def latest_checkpoint(self, witnesses: Sequence[str] = ()) -> StoredCheckpoint | None:
         """The newest checkpoint cosigned by every named witness (any, when none is named)."""
         marks = ",".join("?" * len(witnesses))
-        row = self._conn.execute(
+        row = self._db.one(
             "SELECT MAX(size) FROM checkpoints c WHERE ? = (SELECT COUNT(*) FROM cosignatures s"
             f" WHERE s.size = c.size AND s.witness IN ({marks or 'NULL'}))",
             (len(witnesses), *witnesses),
-        ).fetchone()
-        return None if row[0] is None else self.checkpoint(row[0])
+        )
+        return None if row is None or row[0] is None else self.checkpoint(int(row[0]))
 
 
 def _grow(frontier: list[tuple[int, bytes]], index: int, leaf: bytes) -> list[tuple]:

@@ -12,17 +12,17 @@ The URL is any libpq URI plus our `schema` parameter: `postgresql://...?schema=m
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from pgpool import PostgresPool, is_postgres, split_url
 from privacy import Forgotten, Vault
 from privacy.kek import KeyEncryptionKeys
+
+__all__ = ["PostgresVault", "VaultNotMigrated", "is_postgres", "split_url"]
 
 LOCK_KEY = 0x7661756C  # "vaul"; mixed with the subject, so creation and erasure serialise
 
@@ -31,65 +31,30 @@ class VaultNotMigrated(RuntimeError):
     """The schema has no vault tables: run `python -m platformrun.migrate` first."""
 
 
-def split_url(url: str) -> tuple[str, str | None]:
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    schema = query.pop("schema", None)
-    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query))), schema
-
-
 class PostgresVault(Vault):
     """The `Vault` interface (encrypt, decrypt, forget, close) on a migrated schema."""
 
     def __init__(self, url: str, keks: KeyEncryptionKeys, *, connect_timeout: int = 10):
-        self._psycopg = psycopg
         self.keks = keks
-        self._dsn, self.schema = split_url(url)
-        self._options: dict[str, Any] = {"connect_timeout": connect_timeout}
-        if self.schema:
-            self._options["options"] = f"-c search_path={self.schema}"
-        self._idle: queue.LifoQueue = queue.LifoQueue()
-        with self._cursor() as cursor:
-            cursor.execute(
-                "SELECT to_regclass('vault_keys') IS NOT NULL"
-                " AND to_regclass('vault_forgotten') IS NOT NULL"
+        self._pool = PostgresPool.from_url(url, connect_timeout=connect_timeout)
+        self.schema = self._pool.schema
+        if not self._pool.has_tables("vault_keys", "vault_forgotten"):
+            self._pool.close()
+            raise VaultNotMigrated(
+                f"PostgreSQL schema {self.schema or 'public'!r} has no vault tables:"
+                " run `python -m platformrun.migrate` first"
             )
-            if not cursor.fetchone()[0]:
-                raise VaultNotMigrated(
-                    f"PostgreSQL schema {self.schema or 'public'!r} has no vault tables:"
-                    " run `python -m platformrun.migrate` first"
-                )
-
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = self._psycopg.connect(self._dsn, autocommit=True, **self._options)
-        try:
-            yield conn
-        except self._psycopg.OperationalError:
-            conn.close()
-            raise
-        finally:
-            if not conn.closed:
-                self._idle.put(conn)
-
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        with self._connection() as conn, conn.cursor() as cursor:
-            yield cursor
 
     @contextmanager
     def _locked(self, subject: str) -> Iterator[Any]:
         """A transaction holding the subject's lock: creating a key and forgetting the subject
         never interleave, so no replica makes a key for a subject just forgotten."""
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with self._pool.transaction() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_KEY, subject))
             yield cursor
 
     def _key(self, subject: str, create: bool) -> bytes:
-        with self._cursor() as cursor:
+        with self._pool.cursor() as cursor:
             cursor.execute("SELECT kek_id, wrapped FROM vault_keys WHERE subject = %s", (subject,))
             row = cursor.fetchone()
         if row:
@@ -126,7 +91,7 @@ class PostgresVault(Vault):
         done = 0
         current = self.keks.current_id
         while True:
-            with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            with self._pool.transaction() as cursor:
                 cursor.execute(
                     "SELECT subject, kek_id, wrapped FROM vault_keys WHERE kek_id <> %s"
                     " ORDER BY subject LIMIT %s FOR UPDATE",
@@ -144,9 +109,4 @@ class PostgresVault(Vault):
                 return done
 
     def close(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().close()
-
-
-def is_postgres(url: str) -> bool:
-    return url.split(":", 1)[0] in ("postgresql", "postgres")
+        self._pool.close()

@@ -162,7 +162,7 @@ def _rewrite_tail(path):
         conn.execute("DELETE FROM nodes")
         conn.executemany(
             "INSERT INTO nodes VALUES (?, ?, ?)",
-            log._conn.execute("SELECT level, idx, hash FROM nodes").fetchall(),
+            log._db.rows("SELECT level, idx, hash FROM nodes"),
         )
 
 

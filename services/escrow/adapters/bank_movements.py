@@ -5,13 +5,7 @@ movement once and reads the same statements. Config BANK_STATEMENT_URL=postgresq
 
 from __future__ import annotations
 
-import queue
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import psycopg
+from pgpool import PostgresPool
 
 
 class StatementsNotMigrated(RuntimeError):
@@ -20,41 +14,17 @@ class StatementsNotMigrated(RuntimeError):
 
 class PostgresMovements:
     def __init__(self, url: str, *, connect_timeout: int = 10):
-        self._psycopg = psycopg
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        self.schema = query.pop("schema", None)
-        self._dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
-        self._options: dict[str, Any] = {"connect_timeout": connect_timeout}
-        if self.schema:
-            self._options["options"] = f"-c search_path={self.schema}"
-        self._idle: queue.LifoQueue = queue.LifoQueue()
-        with self._cursor() as cursor:
-            cursor.execute("SELECT to_regclass('bank_movements') IS NOT NULL")
-            if not cursor.fetchone()[0]:
-                raise StatementsNotMigrated(
-                    f"PostgreSQL schema {self.schema or 'public'!r} has no bank_movements"
-                    " table: run `python -m platformrun.migrate` first"
-                )
-
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = self._psycopg.connect(self._dsn, autocommit=True, **self._options)
-        try:
-            with conn.cursor() as cursor:
-                yield cursor
-        except self._psycopg.OperationalError:
-            conn.close()
-            raise
-        finally:
-            if not conn.closed:
-                self._idle.put(conn)
+        self._pool = PostgresPool.from_url(url, connect_timeout=connect_timeout)
+        self.schema = self._pool.schema
+        if not self._pool.has_tables("bank_movements"):
+            self._pool.close()
+            raise StatementsNotMigrated(
+                f"PostgreSQL schema {self.schema or 'public'!r} has no bank_movements"
+                " table: run `python -m platformrun.migrate` first"
+            )
 
     def take(self, movement: dict) -> None:
-        with self._cursor() as cursor:
+        with self._pool.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO bank_movements (kind, reference, account, amount, at, day)"
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -69,7 +39,7 @@ class PostgresMovements:
             )
 
     def day(self, day: str) -> list[dict]:
-        with self._cursor() as cursor:
+        with self._pool.cursor() as cursor:
             cursor.execute(
                 "SELECT at, kind, reference, account, amount FROM bank_movements"
                 " WHERE day = %s ORDER BY seq",
@@ -82,5 +52,4 @@ class PostgresMovements:
         ]
 
     def close(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().close()
+        self._pool.close()

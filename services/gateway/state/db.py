@@ -3,7 +3,8 @@
 Both give autocommit cursors (`cursor`) and serialised transactions (`transaction`) with the
 same placeholder (`?` is rewritten to `%s` for psycopg), so each store writes its SQL once.
 
-PostgreSQL: psycopg 3, one connection per concurrent request, kept for the next one; under
+PostgreSQL: psycopg 3 through pgpool, one connection per concurrent request, kept for the next
+one; under
 eventlet psycopg must run its pure-Python implementation (PSYCOPG_IMPL=python), as the event
 store does (eventstore/postgres.py). The schema is chosen with `?schema=` on the URL (libpq's
 search_path); its tables must exist already: the gateway never creates them.
@@ -11,16 +12,17 @@ search_path); its tables must exist already: the gateway never creates them.
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from pgpool import PostgresPool, is_postgres, split_url
 from services.gateway.private_file import ensure_private_file
+
+__all__ = ["NotMigrated", "PostgresDb", "SqliteDb", "StateDb", "is_postgres", "postgres_dsn"]
 
 
 class NotMigrated(RuntimeError):
@@ -115,12 +117,8 @@ class SqliteDb:
         self._conn.close()
 
 
-def postgres_dsn(url: str) -> tuple[str, str | None]:
-    """A libpq URI without our `schema` parameter, and the schema it named."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    schema = query.pop("schema", None)
-    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query))), schema
+postgres_dsn = split_url
+"""A libpq URI without our `schema` parameter, and the schema it named."""
 
 
 class PostgresDb:
@@ -131,14 +129,9 @@ class PostgresDb:
     def __init__(self, url: str, *, connect_timeout: int = 10):
         import psycopg
 
-        self._psycopg = psycopg
         self.errors: tuple[type[Exception], ...] = (psycopg.Error,)
-        self._dsn, self.schema = postgres_dsn(url)
-        # libpq connection parameters, which psycopg.connect takes as keyword arguments.
-        self._options: dict[str, Any] = {"connect_timeout": connect_timeout}
-        if self.schema:
-            self._options["options"] = f"-c search_path={self.schema}"
-        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._pool = PostgresPool.from_url(url, connect_timeout=connect_timeout)
+        self.schema = self._pool.schema
 
     def require_migrated(self) -> PostgresDb:
         """Fails at start, not at the first request, when the schema was never migrated."""
@@ -152,35 +145,15 @@ class PostgresDb:
         return self
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = self._psycopg.connect(self._dsn, autocommit=True, **self._options)
-        try:
-            yield conn
-        except self._psycopg.OperationalError:
-            conn.close()  # a broken connection is not put back
-            raise
-        finally:
-            if not conn.closed:
-                self._idle.put(conn)
-
-    @contextmanager
     def cursor(self, *, relaxed: bool = False) -> Iterator[_SqlCursor]:
-        with self._connection() as conn, conn.cursor() as cursor:
+        with self._pool.cursor() as cursor:
             yield _SqlCursor(cursor, "%s")
 
     @contextmanager
     def transaction(self, lock: int) -> Iterator[_SqlCursor]:
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with self._pool.transaction() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
             yield _SqlCursor(cursor, "%s")
 
     def close(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().close()
-
-
-def is_postgres(url: str) -> bool:
-    return url.split(":", 1)[0] in ("postgresql", "postgres")
+        self._pool.close()

@@ -1,0 +1,1 @@
+../../../ledger/postgres_schema.sql

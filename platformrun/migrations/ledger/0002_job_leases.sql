@@ -1,0 +1,1 @@
+../../../services/job_leases.sql
