@@ -1,5 +1,9 @@
-"""`python -m ledger verify PATH`: exit 0 when the ledger verifies, 1 on tampering, 2 when it
-cannot be checked (bad arguments, unreadable file, no trusted log key)."""
+"""`python -m ledger verify PATH|URL`: exit 0 when the ledger verifies, 1 on tampering, 2 when
+it cannot be checked (bad arguments, unreadable file or database, no trusted log key).
+
+PATH is a ledger file; URL a ledger in PostgreSQL, `postgresql://…?schema=ledger` (LEDGER_URL),
+read in read-only transactions. A URL has no directory beside it, so its trusted keys come
+from --vkey or --keys-dir (the ledger service's LEDGER_DIR/keys)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ import sys
 from pathlib import Path
 
 from ledger.note import NoteError, Verifier
+from pgpool import is_postgres
 
 
 def _trusted_keys(args) -> list[Verifier]:
     if args.vkey:
         return [Verifier.from_vkey(v) for v in args.vkey]
+    if is_postgres(args.path) and not args.keys_dir:
+        raise NoteError("a PostgreSQL ledger needs --vkey or --keys-dir")
     keys_dir = args.keys_dir or Path(args.path).resolve().parent / "keys"
     return [Verifier.from_vkey(f.read_text()) for f in sorted(keys_dir.glob("*.vkey"))]
 
@@ -22,7 +29,7 @@ def verify_command(args) -> int:
 
     from ledger.verify import verify_ledger
 
-    if not Path(args.path).is_file():
+    if not is_postgres(args.path) and not Path(args.path).is_file():
         print(f"{args.path}: no such ledger file", file=sys.stderr)
         return 2
     try:
@@ -40,7 +47,8 @@ def verify_command(args) -> int:
             print(f"cannot verify: {exc}", file=sys.stderr)
             return 2
         except Exception as exc:  # noqa: BLE001 - an unreadable file is not a crash
-            print(f"cannot read {args.path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            where = args.path.split("?")[0] if is_postgres(args.path) else args.path
+            print(f"cannot read {where}: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
     if not report.ok:
         print(f"first bad index {report.first_bad_index}: {report.reason}")
@@ -58,13 +66,13 @@ def verify_command(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ledger")
     commands = parser.add_subparsers(dest="command", required=True)
-    verify = commands.add_parser("verify", help="re-verify a ledger file from its entries")
-    verify.add_argument("path")
+    verify = commands.add_parser("verify", help="re-verify a ledger from its entries")
+    verify.add_argument("path", help="a ledger file, or postgresql://…?schema=ledger")
     verify.add_argument("--vkey", action="append", help="a trusted key (repeatable)")
     verify.add_argument(
         "--keys-dir",
         type=Path,
-        help="trust every *.vkey here (default: keys/ beside the ledger file)",
+        help="trust every *.vkey here (default: keys/ beside the ledger file; a URL needs it)",
     )
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)

@@ -1,8 +1,13 @@
-"""Builds the notary from configuration: the ledger file, the log's key, the witnesses.
+"""Builds the notary from configuration: the ledger's store, the log's key, the witnesses.
 
 Configuration (the nameko config of the ledger service):
-* LEDGER_DIR: where ledger.db and keys/ live (keys/log.key and keys/pseudonym.key are created
-  on first start, and keys/*.vkey holds the public keys `python -m ledger verify` trusts);
+* LEDGER_URL: the ledger in PostgreSQL, `postgresql://user@host:5432/db?schema=ledger`, a
+  schema migrated by `python -m platformrun.migrate` (unset: the SQLite file
+  LEDGER_DIR/ledger.db);
+* LEDGER_DIR: where keys/ lives, and ledger.db when LEDGER_URL is unset (keys/log.key and
+  keys/pseudonym.key are created on first start, and keys/*.vkey holds the public keys
+  `python -m ledger verify` trusts). With LEDGER_URL the keys are the only files: mount them
+  as a secret, the same on every ledger process (the log signs with one key);
 * LEDGER_ORIGIN: the checkpoint origin and log key name;
 * WITNESSES: a list of {name, url, vkey}; QUORUM: the witness names a checkpoint needs to be
   published (default: all of them, which is bank AND regulator in the platform).
@@ -61,8 +66,9 @@ def build_notary(config: dict) -> Notary:
                 spec["name"], WitnessClient(spec["name"], spec["url"], verifier), spec["vkey"]
             )
         )
+    store: str | Path = config.get("LEDGER_URL") or directory / "ledger.db"
     return Notary(
-        Ledger.open(directory / "ledger.db"),
+        Ledger.open(store),
         signer,
         witnesses=witnesses,
         quorum=config.get("QUORUM"),

@@ -1,4 +1,5 @@
-"""Verifies a ledger file from its entry bytes up, trusting nothing stored but the keys.
+"""Verifies a ledger (a file, or a PostgreSQL schema) from its entry bytes up, trusting
+nothing stored but the keys.
 
 It streams the entries in index order and
 * rehashes each entry's bytes and compares the stored leaf hash;
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from pathlib import Path
 from ledger import merkle
 from ledger.log import Ledger
 from ledger.note import ED25519, Checkpoint, NoteError, Verifier, split_note
+from ledger.storage import LedgerDb, open_ledger_db
 
 PAGE = 20_000
 
@@ -57,15 +58,14 @@ class _Checkpoints:
     """The stored checkpoints, checked one by one as the rebuilt tree reaches their sizes."""
 
     def __init__(
-        self, conn: sqlite3.Connection, path: Path, verifiers: list[Verifier], report: VerifyReport
+        self, db: LedgerDb, location: str | Path, verifiers: list[Verifier], report: VerifyReport
     ):
-        self.rows = conn.execute(
-            "SELECT size, root, note FROM checkpoints ORDER BY size"
-        ).fetchall()
+        self.rows = db.rows("SELECT size, root, note FROM checkpoints ORDER BY size")
         self.cosigned: dict[int, dict[str, str]] = {}
-        for size, witness, line in conn.execute("SELECT size, witness, line FROM cosignatures"):
+        for size, witness, line in db.rows("SELECT size, witness, line FROM cosignatures"):
             self.cosigned.setdefault(size, {})[witness] = line
-        self.path = path
+        self.errors = db.errors
+        self.location = location
         self.ledger: Ledger | None = None
         self.report = report
         self.next = 0
@@ -138,25 +138,28 @@ class _Checkpoints:
     def _consistent(self, old_size: int, old_root: bytes, size: int, root: bytes) -> bool:
         try:
             if self.ledger is None:
-                self.ledger = Ledger.open_readonly(self.path)
+                self.ledger = Ledger.open_readonly(self.location)
             proof = self.ledger.consistency_proof(old_size, size)
-        except (LookupError, IndexError, ValueError, sqlite3.Error):
+        except (LookupError, IndexError, ValueError, *self.errors):
             return False
         return merkle.verify_consistency(old_size, size, proof, old_root, root)
 
 
 def verify_ledger(
-    path: str | Path, verifiers: list[Verifier], progress: Callable[[int], None] | None = None
+    location: str | Path,
+    verifiers: list[Verifier],
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
+    """`location`: a ledger file's path, or a `postgresql://…?schema=` URL (read only)."""
     started = time.perf_counter()
-    path = Path(path)
     report = VerifyReport()
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = open_ledger_db(location, read_only=True)
     try:
-        checkpoints = _Checkpoints(conn, path, verifiers, report)
-        count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        checkpoints = _Checkpoints(db, location, verifiers, report)
+        counted = db.one("SELECT COUNT(*) FROM entries")
+        count = int(counted[0]) if counted else 0
         try:
-            _walk(conn, report, checkpoints, progress)
+            _walk(db, report, checkpoints, progress)
         finally:
             if checkpoints.ledger is not None:
                 checkpoints.ledger.close()
@@ -166,18 +169,21 @@ def verify_ledger(
                 count, f"truncated: {count} entries, but a checkpoint was signed at {last_signed}"
             )
     finally:
-        conn.close()
+        db.close()
     report.elapsed = time.perf_counter() - started
     return report
 
 
-def _walk(conn, report: VerifyReport, checkpoints: _Checkpoints, progress) -> None:
+def _walk(db: LedgerDb, report: VerifyReport, checkpoints: _Checkpoints, progress) -> None:
     sha256 = hashlib.sha256
     node = merkle.node_hash
     frontier: list[tuple[int, bytes]] = []
     expected, previous = 0, ""
-    cursor = conn.execute("SELECT idx, entry, leaf FROM entries ORDER BY idx")
-    while rows := cursor.fetchmany(PAGE):
+    after = -1
+    while rows := db.rows(
+        "SELECT idx, entry, leaf FROM entries WHERE idx > ? ORDER BY idx LIMIT ?", (after, PAGE)
+    ):
+        after = rows[-1][0]
         for index, entry, stored_leaf in rows:
             if index != expected:
                 report.flag(expected, "entry missing: the indexes jump to " + str(index))
