@@ -1,7 +1,10 @@
-"""The ledger: batched appends against raw sqlite3, proofs at 1M entries, full verify of 1M."""
+"""The ledger: batched appends against raw sqlite3, the same appends on PostgreSQL beside
+SQLite's (a throwaway server from devenv/postgres.py, the schema migrated as in production),
+proofs at 1M entries, full verify of 1M."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -16,6 +19,8 @@ from ledger.note import Checkpoint, Signer, sign_note
 
 BATCH = 500
 APPEND_COUNT = 100_000
+PG_APPEND_COUNT = 20_000
+"""Fewer on PostgreSQL: psycopg runs pure Python there (as under eventlet in the service)."""
 BIG = 1_000_000
 ORIGIN = "bench.prepaid-trust.local/ledger"
 
@@ -62,7 +67,7 @@ def notarise(path: Path, items, signer: Signer) -> tuple[float, Ledger]:
     return len(items) / (time.perf_counter() - started), log
 
 
-def ledger_appends(path: Path, entries: list[bytes], signer: Signer) -> float:
+def ledger_appends(path: str | Path, entries: list[bytes], signer: Signer) -> float:
     """The Merkle log itself, bytes in: leaf hashes, tree nodes, one signed checkpoint a batch."""
     log = Ledger.open(path)
     started = time.perf_counter()
@@ -98,6 +103,29 @@ def raw_inserts(path: Path, entries: list[bytes]) -> float:
         conn.execute("COMMIT")
     conn.close()
     return len(entries) / (time.perf_counter() - started)
+
+
+def postgres_appends(
+    entries: list[bytes], signer: Signer, sqlite_path: Path
+) -> tuple[float, float]:
+    """The same signed appends on a migrated PostgreSQL schema and on a SQLite file, one after
+    the other in this run: (PostgreSQL, SQLite) entries/s."""
+    from devenv.postgres import PostgresCluster
+    from platformrun.migrate import migrate
+
+    # Its own directory under /tmp: the server runs as `postgres`, which must reach it.
+    base = Path(tempfile.mkdtemp(prefix="bench-ledger-pg-"))
+    cluster = PostgresCluster(base).start()
+    try:
+        dsn = dict(item.split("=", 1) for item in cluster.create_database("ledger_bench").split())
+        url = f"postgresql://{dsn['user']}@{dsn['host']}:{dsn['port']}/{dsn['dbname']}"
+        migrate(url, schemas=["ledger"], log=lambda _: None)
+        on_sqlite = ledger_appends(sqlite_path, entries, signer)
+        on_postgres = ledger_appends(f"{url}?schema=ledger", entries, signer)
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    return on_postgres, on_sqlite
 
 
 def proof_times(log: Ledger, samples: int = 2000) -> tuple[float, float]:
@@ -138,6 +166,16 @@ def run(report) -> None:
             raw,
             "entries/s",
             baseline="same raw baseline",
+        )
+        on_postgres, on_sqlite = postgres_appends(
+            entries[:PG_APPEND_COUNT], signer, tmp / "side.db"
+        )
+        report(
+            f"ledger batched appends on PostgreSQL ({PG_APPEND_COUNT // 1000}k, signed)",
+            on_postgres,
+            on_sqlite,
+            "entries/s",
+            baseline="the same appends on SQLite, in this run",
         )
 
         started = time.perf_counter()

@@ -10,13 +10,20 @@ find their event id already in the ledger and are not appended again.
 One writer: the process first takes the writer lease (`ledger.writer`): config
 LEDGER_LEASE_URL, a `postgresql://…?schema=` URL for a lease row renewed every
 LEDGER_LEASE_SECONDS/3 (default 15 s), else a file lock on LEDGER_DIR/ledger.writer.lock.
-Until it holds the lease a standby process only waits: it opens no ledger file, starts no
+Until it holds the lease a standby process only waits: it opens no ledger, starts no
 consumer and answers no RPC, so it never takes events it cannot append. When the holder dies
 (the kernel drops its file lock at once; its lease row expires) the standby takes over, opens
-the file and consumes the queue, where unacked messages of the dead holder were requeued.
+the ledger and consumes the queue, where unacked messages of the dead holder were requeued.
 Holders of a lease row check it before each batch and stop the process once they cannot
-renew it. The ledger file stays SQLite, so both processes must see the same LEDGER_DIR (one
-machine or one volume).
+renew it.
+
+Where the ledger lives (ledger/bootstrap.py): with LEDGER_URL (`postgresql://…?schema=ledger`,
+migrated by `python -m platformrun.migrate`) in PostgreSQL, so the standby may run on another
+machine: put the lease row there too (LEDGER_LEASE_URL, the same URL) and give every ledger
+process the same keys (LEDGER_DIR/keys, a mounted secret), its only files. Without LEDGER_URL
+the ledger is the SQLite file LEDGER_DIR/ledger.db, and both processes must see the same
+LEDGER_DIR (one machine or one volume). Either way a batch first checks the stored size, so
+a holder that lost its lease unnoticed cannot give out an index twice (ledger/log.py).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class _Checkpoints:
         self.cosigned: dict[int, dict[str, str]] = {}
         for size, witness, line in db.rows("SELECT size, witness, line FROM cosignatures"):
             self.cosigned.setdefault(size, {})[witness] = line
-        self.errors = db.errors
+        self.errors: tuple[type[Exception], ...] = (LookupError, IndexError, ValueError, *db.errors)
         self.location = location
         self.ledger: Ledger | None = None
         self.report = report
@@ -140,7 +140,7 @@ class _Checkpoints:
             if self.ledger is None:
                 self.ledger = Ledger.open_readonly(self.location)
             proof = self.ledger.consistency_proof(old_size, size)
-        except (LookupError, IndexError, ValueError, *self.errors):
+        except self.errors:
             return False
         return merkle.verify_consistency(old_size, size, proof, old_root, root)
 

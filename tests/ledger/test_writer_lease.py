@@ -1,10 +1,14 @@
-"""Two ledger processes on one ledger directory: only the lease holder consumes and appends;
-killed, the standby takes over, and the ledger verifies with every event once."""
+"""Two ledger processes: only the lease holder consumes and appends; killed (SIGKILL), the
+standby takes over, and the ledger verifies with every event once. On one ledger directory
+(the SQLite file, a file lock or a lease row), or with the ledger in PostgreSQL (LEDGER_URL)
+and the lease row beside it, where the two processes share no directory: each has its own
+LEDGER_DIR holding only a copy of the same keys (the mounted secret in production)."""
 
 from __future__ import annotations
 
 import base64
 import os
+import shutil
 import signal
 
 import pytest
@@ -25,14 +29,14 @@ LOGGING = {
 }
 
 
-def start_ledger(tmp_path, amqp_uri, name: str, **config):
+def start_ledger(tmp_path, amqp_uri, name: str, ledger_dir=None, **config):
     workdir = tmp_path / name
     workdir.mkdir()
     process = start_nameko(
         "ledger.service:LedgerService",
         {
             "AMQP_URI": amqp_uri,
-            "LEDGER_DIR": str(tmp_path / "ledger"),
+            "LEDGER_DIR": str(ledger_dir or tmp_path / "ledger"),
             "LEDGER_BATCH_MAX": 20,
             "LOGGING": LOGGING,
             **config,
@@ -49,14 +53,17 @@ def size(proxy) -> int:
         return -1
 
 
-def run_failover(tmp_path, amqp_uri, **config):
-    first, first_log = start_ledger(tmp_path, amqp_uri, "a", **config)
+def run_failover(tmp_path, amqp_uri, *, own_dirs: bool = False, **config):
+    dirs = [tmp_path / "ledger-a", tmp_path / "ledger-b"] if own_dirs else [tmp_path / "ledger"] * 2
+    first, first_log = start_ledger(tmp_path, amqp_uri, "a", dirs[0], **config)
     rpc = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=10)
     proxy = rpc.start()
     second = None
     try:
         wait_until(lambda: size(proxy) == 0, timeout=60, what="the first ledger")
-        second, second_log = start_ledger(tmp_path, amqp_uri, "b", **config)
+        if own_dirs:
+            shutil.copytree(dirs[0] / "keys", dirs[1] / "keys")
+        second, second_log = start_ledger(tmp_path, amqp_uri, "b", dirs[1], **config)
         wait_until(
             lambda: "standby" in second_log.read_text(), timeout=60, what="the standby waiting"
         )
@@ -87,11 +94,14 @@ def run_failover(tmp_path, amqp_uri, **config):
         for process in (first, second):
             if process is not None:
                 stop(process)
-    keys = tmp_path / "ledger" / "keys"
-    report = verify_ledger(
-        tmp_path / "ledger" / "ledger.db", [Verifier.from_vkey((keys / "log.vkey").read_text())]
-    )
+    ledger_dir = dirs[0]
+    location = config.get("LEDGER_URL") or ledger_dir / "ledger.db"
+    keys = ledger_dir / "keys"
+    report = verify_ledger(location, [Verifier.from_vkey((keys / "log.vkey").read_text())])
     assert report.ok, report
+    assert report.size == 201
+    if own_dirs:
+        assert not [p for d in dirs for p in d.iterdir() if p.name != "keys"]
 
 
 def test_a_file_lock_keeps_one_writer_and_the_standby_takes_over(tmp_path, amqp_uri):
@@ -106,5 +116,22 @@ def test_a_lease_row_keeps_one_writer_and_the_standby_takes_over(tmp_path, amqp_
         tmp_path,
         amqp_uri,
         LEDGER_LEASE_URL=postgres_url(pg_dsn, schema="ledger"),
+        LEDGER_LEASE_SECONDS=3,
+    )
+
+
+@pytest.mark.postgres
+def test_a_ledger_in_postgres_fails_over_to_a_process_sharing_no_directory(
+    tmp_path, amqp_uri, pg_dsn
+):
+    from tests.support.migrated import migrated_url
+
+    url = migrated_url(pg_dsn, "ledger")  # the ledger's tables and its lease row's
+    run_failover(
+        tmp_path,
+        amqp_uri,
+        own_dirs=True,
+        LEDGER_URL=url,
+        LEDGER_LEASE_URL=url,
         LEDGER_LEASE_SECONDS=3,
     )
