@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ledger.note import NoteError, Verifier
-from pgpool import is_postgres
+from pgpool import is_postgres, redacted
 
 
 def _trusted_keys(args) -> list[Verifier]:
@@ -47,7 +47,7 @@ def verify_command(args) -> int:
             print(f"cannot verify: {exc}", file=sys.stderr)
             return 2
         except Exception as exc:  # noqa: BLE001 - an unreadable file is not a crash
-            where = args.path.split("?")[0] if is_postgres(args.path) else args.path
+            where = redacted(args.path)
             print(f"cannot read {where}: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
     if not report.ok:

@@ -142,16 +142,8 @@ class Ledger:
         return None if row is None else row[0]
 
     def _indexes_of(self, event_ids: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                self._db.rows(
-                    f"SELECT event_id, idx FROM entries WHERE event_id IN ({marks})", chunk
-                )
-            )
-        return found
+        rows = self._db.rows_in("SELECT event_id, idx FROM entries WHERE event_id {in}", event_ids)
+        return {event_id: index for event_id, index in rows}
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         rows = self._db.rows(
@@ -182,11 +174,8 @@ class Ledger:
         return [(index, entries[index]) for index in found]
 
     def _entries_at(self, indexes: list[int]) -> Iterator[tuple[int, bytes]]:
-        for start in range(0, len(indexes), 500):
-            chunk = indexes[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.rows(f"SELECT idx, entry FROM entries WHERE idx IN ({marks})", chunk)
-            yield from ((index, bytes(entry)) for index, entry in rows)
+        rows = self._db.rows_in("SELECT idx, entry FROM entries WHERE idx {in}", indexes)
+        yield from ((index, bytes(entry)) for index, entry in rows)
 
     def merchant_indexed(self) -> int:
         """How many entries, from index 0, the merchant index covers."""
@@ -355,8 +344,8 @@ class Ledger:
                 indexes.append(size)
                 previous = leaf
                 size += 1
-            self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", entry_rows)
-            self._db.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_rows)
+            self._db.insert("entries", entry_rows)
+            self._db.insert("nodes", node_rows)
             if sign is not None and size > self._size:
                 new_root = merkle.fold_right([digest for _, digest in frontier])
 

@@ -40,6 +40,14 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query))), schema
 
 
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+
+
 class PostgresPool:
     """Connections to one schema of one database."""
 
