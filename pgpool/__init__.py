@@ -6,10 +6,14 @@ Idle connections are kept LIFO (the warmest first) and made on demand; `max_size
 many exist at once (a caller then waits for one to come back). A connection that fails with
 an OperationalError, or comes back closed or inside a transaction, is closed, not kept.
 
-Why ours and not psycopg_pool: its ConnectionPool runs a scheduler and worker threads and
-keeps a minimum of connections open by itself, which under eventlet (nameko) would be
-greenthreads sharing the service's hub; the platform's callers only need "reuse an idle
-connection, else open one", with no background activity. This is that, in one page.
+Why ours and not psycopg_pool: psycopg_pool 3.3.3 works under eventlet too (measured with
+PSYCOPG_IMPL=python, monkey-patched, 4 connections: 8 callers of pg_sleep(0.3) took 0.73 s
+against this pool's 0.66 s, and SELECT 1 ran at the same rate, ~460/s on the loaded test
+machine). It keeps min_size connections open from worker threads and makes a caller wait up
+to its timeout (30 s) when the database is away; the platform's callers want no background
+activity and an error at once, then a new connection on the next call. That is this page,
+without a dependency.
+
 Under eventlet psycopg must run its pure-Python implementation (PSYCOPG_IMPL=python), so its
 waits go through the green `select` instead of blocking the process inside libpq; psycopg is
 imported only when a pool is made, so a process on SQLite alone never loads it.
