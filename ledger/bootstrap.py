@@ -39,8 +39,14 @@ def load_or_create_log_key(keys_dir: Path, origin: str) -> Signer:
     signer = Signer.from_private_text(text)
     if signer.name != origin:
         raise ValueError(f"{key_file} belongs to {signer.name!r}, not {origin!r}")
-    (keys_dir / "log.vkey").write_text(signer.verifier.vkey() + "\n")
+    _write_if_changed(keys_dir / "log.vkey", signer.verifier.vkey() + "\n")
     return signer
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Keys mounted read-only (a secret holding the keys and their .vkey files) are only read."""
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
 
 
 def load_or_create_pseudonym_key(keys_dir: Path) -> Pseudonyms:
@@ -60,7 +66,7 @@ def build_notary(config: dict) -> Notary:
         from ledger.witness_client import WitnessClient
 
         verifier = Verifier.from_vkey(spec["vkey"])
-        (directory / "keys" / vkey_file_name(spec["name"])).write_text(spec["vkey"] + "\n")
+        _write_if_changed(directory / "keys" / vkey_file_name(spec["name"]), spec["vkey"] + "\n")
         witnesses.append(
             WitnessEndpoint(
                 spec["name"], WitnessClient(spec["name"], spec["url"], verifier), spec["vkey"]
