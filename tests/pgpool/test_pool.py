@@ -31,7 +31,8 @@ def pool(pg_dsn):
 def backend(pool: PostgresPool) -> int:
     with pool.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
+        (pid,) = cursor.fetchone() or (None,)
+        return pid
 
 
 def test_the_schema_parameter_is_the_search_path_and_connections_are_reused(pool):
