@@ -56,6 +56,7 @@ from ledger.note import (
     Verifier,
     split_note,
 )
+from ledger.witness_ops import instrument, serve_operations
 from ledger.witness_protocol import (
     MAX_BODY,
     MAX_SIZE,
@@ -65,7 +66,6 @@ from ledger.witness_protocol import (
     format_submission,
     parse_submission,
 )
-from ledger.witness_ops import instrument, serve_operations
 from services.key_files import load_or_create_key_file
 
 __all__ = [
@@ -352,9 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8100)
     serve.add_argument("--metrics-host", default=os.environ.get("METRICS_HOST", "127.0.0.1"))
-    serve.add_argument(
-        "--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT") or 0)
-    )
+    serve.add_argument("--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT") or 0))
     args = parser.parse_args(argv)
     if args.command == "init":
         print(load_or_create_key(args.name, args.key_file).verifier.vkey())

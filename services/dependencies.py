@@ -45,8 +45,9 @@ class Ed25519KeyFile(DependencyProvider):
     """A service's Ed25519 private key, from the PEM file config `config_key` names (else
     `default_path`). In demo mode it is made on first start (services/key_files.py: never
     half-written, never replaced); in production it must be there, mounted from a Secret that
-    every replica shares, and a replica that finds none fails to start rather than make its own. The dependency is this provider: `.key`, and `.key_id`, the first 16 hex of the
-    raw public key."""
+    every replica shares, and a replica that finds none fails to start rather than make its
+    own. The dependency is this provider: `.key`, and `.key_id`, the first 16 hex of the raw
+    public key."""
 
     def __init__(self, config_key: str, default_path: str, needed_for: str) -> None:
         self.config_key = config_key

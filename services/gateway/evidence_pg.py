@@ -84,7 +84,9 @@ class PostgresEvidenceStore:
     def open(self, sha256: str) -> IO[bytes]:
         """The file for reading; FileNotFoundError when there is none."""
         with self.db.cursor() as cursor:
-            cursor.execute("SELECT body FROM evidence_files WHERE sha256 = ?", (self._name(sha256),))
+            cursor.execute(
+                "SELECT body FROM evidence_files WHERE sha256 = ?", (self._name(sha256),)
+            )
             row = cursor.fetchone()
         if row is None:
             raise FileNotFoundError(sha256)
