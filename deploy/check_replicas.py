@@ -74,7 +74,7 @@ def kubernetes_problems(manifests: Iterable[dict]) -> list[str]:
         where = f"{kind} {name}"
         replicas = spec.get("replicas", 1)
         if replicas < 2 and name not in SINGLE_REPLICA:
-            problems.append(f"{where}: replicas {replicas} (at least 2, or named in SINGLE_REPLICA)")
+            problems.append(f"{where}: replicas {replicas} (at least 2, or in SINGLE_REPLICA)")
         if name in SINGLE_REPLICA and replicas != 1:
             problems.append(f"{where}: named in SINGLE_REPLICA but runs {replicas} replicas")
         if not _selects(spec.get("selector", {}), _pod_labels(doc)):
