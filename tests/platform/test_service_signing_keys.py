@@ -19,7 +19,7 @@ from services.risk.service import RiskService
 def replica(provider: Ed25519KeyFile, path) -> Ed25519KeyFile:
     """A fresh copy of the service's own provider, as a new replica's container has."""
     fresh = Ed25519KeyFile(provider.config_key, provider.default_path, provider.needed_for)
-    fresh.container = SimpleNamespace(config={provider.config_key: str(path)})  # type: ignore[assignment]
+    fresh.container = SimpleNamespace(config={provider.config_key: str(path)})
     fresh.setup()
     return fresh
 
