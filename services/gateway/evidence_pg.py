@@ -8,12 +8,21 @@ checked, so two replicas storing the same bytes at once race harmlessly, and a r
 the whole file or none. The bytes are held in memory while checked: the gateway caps a body
 at `GATEWAY_MAX_EVIDENCE_BODY` (5 MB) before it reaches here. Like the files, the rows are
 the gateway's alone: its role is the only one granted the schema.
+
+A gateway moving from the directory to PostgreSQL brings its files along once, before its
+replicas serve evidence (idempotent: a second run copies nothing):
+
+    GATEWAY_STATE_URL=postgresql://...?schema=gateway python -m services.gateway.evidence_pg \
+        --import-dir /data/evidence
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
+import os
+import sys
 import time
 from typing import IO
 
@@ -102,3 +111,51 @@ def open_evidence_store(
         return EvidenceStore(directory)
     db = next((d for d in shared if d.dialect == "postgresql"), None)
     return PostgresEvidenceStore(db or PostgresDb(state_url).require_migrated())
+
+
+def import_directory(source: EvidenceStore, target: PostgresEvidenceStore) -> tuple[int, int]:
+    """Copies every file of `source`, with each of its uploaders, into `target`: (files
+    copied, files that were there already). A file nobody uploaded could be read by
+    regulators only; it is copied with no uploader, as it was."""
+    copied = present = 0
+    for sha256 in source.names():
+        uploaders = sorted(source.uploaders(sha256))
+        created = False
+        for uploader in uploaders:
+            with source.open(sha256) as body:
+                created = target.put(sha256, body, uploader) or created
+        if not uploaders and not target.exists(sha256):
+            with source.open(sha256) as body, target.db.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO evidence_files (sha256, body, created) VALUES (?, ?, ?)"
+                    " ON CONFLICT (sha256) DO NOTHING",
+                    (sha256, body.read(), time.time()),
+                )
+                created = cursor.rowcount == 1
+        copied, present = (copied + 1, present) if created else (copied, present + 1)
+    return copied, present
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.gateway.evidence_pg",
+        description="copy the evidence files of a directory into GATEWAY_STATE_URL's schema",
+    )
+    parser.add_argument("--import-dir", required=True, help="the former GATEWAY_EVIDENCE_DIR")
+    parser.add_argument("--url", default=os.environ.get("GATEWAY_STATE_URL", ""))
+    args = parser.parse_args(argv)
+    if not is_postgres(args.url):
+        parser.error("GATEWAY_STATE_URL (or --url) must be a postgresql:// URL")
+    db = PostgresDb(args.url).require_migrated()
+    try:
+        copied, present = import_directory(
+            EvidenceStore(args.import_dir), PostgresEvidenceStore(db)
+        )
+    finally:
+        db.close()
+    print(f"{copied} evidence file(s) copied, {present} already there")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

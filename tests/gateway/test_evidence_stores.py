@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 
@@ -129,3 +132,41 @@ def test_through_http_a_file_put_to_one_gateway_is_read_from_another(tmp_path, p
     finally:
         for app in apps:
             app.config["STATE"].close()
+
+
+@pytest.mark.postgres
+def test_a_directory_is_imported_once_with_its_uploaders(tmp_path, pg_dsn):
+    directory = EvidenceStore(tmp_path / "evidence")
+    other = b"%PDF-1.7 rectification report"
+    directory.put(NAME, io.BytesIO(PHOTO), "merchant:m-1")
+    directory.put(NAME, io.BytesIO(PHOTO), "inspector:ins-a")
+    directory.put(hashlib.sha256(other).hexdigest(), io.BytesIO(other), "merchant:m-2")
+    (tmp_path / "evidence" / NAME[:2] / ".upload-left-by-a-crash").write_bytes(b"half")
+    orphan = b"stored, then the uploader's line was lost to a crash"
+    orphan_name = hashlib.sha256(orphan).hexdigest()
+    (tmp_path / "evidence" / orphan_name[:2]).mkdir(exist_ok=True)
+    (tmp_path / "evidence" / orphan_name[:2] / orphan_name).write_bytes(orphan)
+    url = migrated_gateway_url(pg_dsn)
+    command = [sys.executable, "-m", "services.gateway.evidence_pg", "--import-dir"]
+    env = {**os.environ, "GATEWAY_STATE_URL": url}
+    first = subprocess.run(
+        [*command, str(tmp_path / "evidence")], env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert "3 evidence file(s) copied, 0 already there" in first.stdout
+    again = subprocess.run(
+        [*command, str(tmp_path / "evidence")], env=env, capture_output=True, text=True
+    )
+    assert "0 evidence file(s) copied, 3 already there" in again.stdout
+    db = PostgresDb(url)
+    try:
+        shared = PostgresEvidenceStore(db)
+        assert shared.uploaders(NAME) == {"merchant:m-1", "inspector:ins-a"}
+        assert shared.open(hashlib.sha256(other).hexdigest()).read() == other
+        with shared.db.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM evidence_files")
+            assert cursor.fetchone()[0] == 3
+        assert shared.open(orphan_name).read() == orphan
+        assert shared.uploaders(orphan_name) == set(), "readable by regulators only, as it was"
+    finally:
+        db.close()
