@@ -22,6 +22,10 @@ misbehaviour (the spec allows it; the state is unaffected).
     python -m ledger.witness init  --name NAME --key-file PATH      # prints the witness vkey
     python -m ledger.witness serve --name NAME --key-file PATH --log-vkey VKEY --origin ORIGIN
                                    --db PATH [--host 127.0.0.1] [--port 8100]
+                                   [--metrics-host 127.0.0.1] [--metrics-port N]
+
+`--metrics-port` (default: env METRICS_PORT; 0 or unset: none) serves /metrics, /livez and
+/readyz apart from the witness's own port (ledger/witness_ops.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
+import os
 import sqlite3
 import sys
 import threading
@@ -51,6 +56,7 @@ from ledger.note import (
     Verifier,
     split_note,
 )
+from ledger.witness_ops import instrument, serve_operations
 from ledger.witness_protocol import (
     MAX_BODY,
     MAX_SIZE,
@@ -345,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--db", required=True, type=Path)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8100)
+    serve.add_argument("--metrics-host", default=os.environ.get("METRICS_HOST", "127.0.0.1"))
+    serve.add_argument("--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT") or 0))
     args = parser.parse_args(argv)
     if args.command == "init":
         print(load_or_create_key(args.name, args.key_file).verifier.vkey())
@@ -364,15 +372,20 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "witness %s for %s on %s:%d", signer.verifier.vkey(), args.origin, args.host, args.port
     )
+    operations = None
+    if args.metrics_port:
+        operations = serve_operations(args.db, [args.origin], args.metrics_host, args.metrics_port)
     try:
         waitress.serve(
-            create_witness_app(witness),
+            instrument(create_witness_app(witness)),
             host=args.host,
             port=args.port,
             threads=8,
             ident="prepaid-witness",
         )
     finally:
+        if operations is not None:
+            operations.shutdown()
         witness.close()
     return 0
 

@@ -12,7 +12,8 @@ from nameko.extensions import DependencyProvider
 import privacy.postgres  # noqa: F401 - loaded at import, not in a dependency's greenthread
 from policy import Policy, load_policy
 from privacy import Vault, open_vault
-from services.key_files import load_or_create_key_file
+from services.key_files import load_key_file
+from services.platform_mode import platform_mode
 
 
 class VaultDependency(DependencyProvider):
@@ -42,9 +43,11 @@ class PolicyDependency(DependencyProvider):
 
 class Ed25519KeyFile(DependencyProvider):
     """A service's Ed25519 private key, from the PEM file config `config_key` names (else
-    `default_path`); made on first start (services/key_files.py: never half-written, never
-    replaced). The dependency is this provider: `.key`, and `.key_id`, the first 16 hex of the
-    raw public key."""
+    `default_path`). In demo mode it is made on first start (services/key_files.py: never
+    half-written, never replaced); in production it must be there, mounted from a Secret that
+    every replica shares, and a replica that finds none fails to start rather than make its
+    own. The dependency is this provider: `.key`, and `.key_id`, the first 16 hex of the raw
+    public key."""
 
     def __init__(self, config_key: str, default_path: str, needed_for: str) -> None:
         self.config_key = config_key
@@ -53,13 +56,15 @@ class Ed25519KeyFile(DependencyProvider):
 
     def setup(self) -> None:
         path = Path(self.container.config.get(self.config_key, self.default_path))
-        pem = load_or_create_key_file(
+        pem = load_key_file(
             path,
             lambda: Ed25519PrivateKey.generate().private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             ),
+            create=platform_mode() == "demo",
+            what=f"Ed25519 private key ({self.config_key}, for {self.needed_for})",
         )
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):

@@ -11,6 +11,10 @@ makes the complete file appear under that name or fails because a file is alread
 
 The gateway's token key, the risk service's credit-report key, the inspection service's
 merchant-code key, and the ledger's log, pseudonym and witness keys are all made this way.
+
+Only in demo mode (`make run`, the tests): in production a key replicas share comes from a
+mounted Secret and `load_key_file(..., create=False)` refuses to make one, because two
+replicas starting at once on their own volumes would each make a key, a split identity.
 Below every service and the ledger in the layers, so that each of them may use it.
 """
 
@@ -51,6 +55,27 @@ def load_or_create_key_file(path: str | Path, new_content: Callable[[], bytes]) 
     if not path.exists():
         create_key_file(path, new_content())
     return path.read_bytes()
+
+
+class MissingKeyFile(FileNotFoundError):
+    """A key that must be provided (a mounted Secret) is not there; nothing was created."""
+
+
+def load_key_file(
+    path: str | Path, new_content: Callable[[], bytes], *, create: bool, what: str = "key"
+) -> bytes:
+    """The key file at `path`. When there is none: created as `load_or_create_key_file` does
+    if `create`, else MissingKeyFile naming the file and what it is for."""
+    path = Path(path)
+    if create:
+        return load_or_create_key_file(path, new_content)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise MissingKeyFile(
+            f"{path}: no {what}. In production it is never created here (each replica would"
+            " make its own): mount it from a Secret."
+        ) from None
 
 
 def _sync_directory(directory: Path) -> None:

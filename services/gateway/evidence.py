@@ -50,6 +50,12 @@ class EvidenceStore:
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
 
+    def names(self) -> Iterator[str]:
+        """The SHA-256 of every file stored (not the uploader lists or temporary files)."""
+        for path in sorted(self.directory.glob("??/*")):
+            if SHA256_HEX.fullmatch(path.name) and path.parent.name == path.name[:2]:
+                yield path.name
+
     def uploaders(self, sha256: str) -> set[str]:
         try:
             text = self._path(sha256).with_name(f"{sha256}.by").read_text(encoding="utf-8")

@@ -2,7 +2,9 @@
 document under the SHA-256 of its bytes, which the gateway checks; `GET` hands it back to
 regulators, to a merchant or inspector that uploaded it, and to the inspectors assigned to
 an inspection whose rectification names it (the inspection service knows which). The
-services only ever see the fingerprint (services/gateway/evidence.py keeps the bytes).
+services only ever see the fingerprint: the gateway keeps the bytes, in its PostgreSQL schema
+when its state is there (services/gateway/evidence_pg.py, shared by every replica), else in
+`GATEWAY_EVIDENCE_DIR` (services/gateway/evidence.py).
 
 A PUT is idempotent by its nature, so it takes no Idempotency-Key: the same bytes again are
 200 instead of 201, and change nothing.
@@ -18,6 +20,7 @@ from services.gateway.body_limits import body_limit
 from services.gateway.clients import clients
 from services.gateway.errors import ApiError
 from services.gateway.evidence import SHA256_HEX, EvidenceEmpty, EvidenceMismatch, EvidenceStore
+from services.gateway.evidence_pg import PostgresEvidenceStore, open_evidence_store
 from services.gateway.openapi import operation
 from services.gateway.request_context import actor, principal
 from services.gateway.schemas.inspections import EvidenceStored
@@ -25,11 +28,13 @@ from services.gateway.schemas.inspections import EvidenceStored
 blueprint = Blueprint("evidence", __name__, url_prefix="/api/v1/evidence")
 
 
-def store() -> EvidenceStore:
+def store() -> EvidenceStore | PostgresEvidenceStore:
     found = current_app.config.get("EVIDENCE")
     if found is None:
-        found = current_app.config["EVIDENCE"] = EvidenceStore(
-            current_app.config["SETTINGS"].evidence_dir
+        settings = current_app.config["SETTINGS"]
+        state = current_app.config.get("STATE")
+        found = current_app.config["EVIDENCE"] = open_evidence_store(
+            settings.state_url, settings.evidence_dir, state.dbs if state else ()
         )
     return found
 

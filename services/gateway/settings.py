@@ -102,7 +102,8 @@ class GatewaySettings:
     its process, and a retry with the same key runs it again."""
     evidence_dir: str = "var/gateway/evidence"
     """Where evidence files (a rectification's photos and documents) are kept, each under its
-    SHA-256 (services/gateway/evidence.py)."""
+    SHA-256 (services/gateway/evidence.py), when the state is not in PostgreSQL; with
+    `GATEWAY_STATE_URL=postgresql://...` they are in its schema (evidence_pg.py) instead."""
     max_evidence_body: int = 5 * 1024 * 1024
     """Bytes an evidence file may have: `PUT /evidence/{sha256}`."""
     services: tuple[str, ...] = SERVICE_NAMES
