@@ -7,10 +7,12 @@ peers through the epmd of their host, so on one host all must ask the same one) 
 the others `join_cluster` the first (the pattern of ../shared/lab/rabbit-cluster.sh).
 
 Classic queues live on one node. The platform's own queues are quorum queues (a majority of
-nodes carries them), but nameko's RPC request queues (`rpc-<service>`) are classic, declared
-by nameko itself: a policy mirrors them on every node, so the death of the node they were
-declared on leaves them served (RabbitMQ 3.10 still has classic mirroring). Reply queues are
-exclusive to their connection and go with it; a client that reconnects declares a new one.
+nodes carries them), but nameko's RPC queues are classic, declared by nameko itself: the
+request queues (`rpc-<service>`) and the reply queues (`rpc.reply-<proxy>-<uuid>`, durable,
+and declared again under the same name when a proxy reconnects; on a dead home node that
+declare fails with 404 NOT_FOUND until the node is back). A policy mirrors both on every
+node, so the death of the node they were declared on leaves them served (RabbitMQ 3.10 still
+has classic mirroring).
 
 A client reaches the cluster through one URI listing every node, `amqp://a;amqp://b;amqp://c`,
 which kombu (nameko) reads as fail-over alternates: `uri_for(i)` starts the list at a different
@@ -31,7 +33,7 @@ from devenv.ports import free_port
 from devenv.rabbitmq import RabbitNode
 from devenv.secret_files import write_secret
 
-MIRROR_RPC_POLICY = ("mirror-rpc", "^rpc-", '{"ha-mode":"all","ha-sync-mode":"automatic"}')
+MIRROR_RPC_POLICY = ("mirror-rpc", "^rpc[-.]", '{"ha-mode":"all","ha-sync-mode":"automatic"}')
 
 
 @dataclass

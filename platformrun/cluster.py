@@ -24,6 +24,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,7 @@ from platformrun.processes import (
     witness_children,
 )
 from platformrun.registry import EVENT_SOURCED, SERVICE_CLASSES
+from services.gateway import signing_key
 
 log = logging.getLogger("platform")
 RUNTIME_ROLE = "platform_app"
@@ -202,6 +204,11 @@ def build_cluster(
         shape.children.append(
             nameko_child(name, SERVICE_CLASSES["ledger"], config, data, child_env, log_dir)
         )
+    # One signing key for both gateways, made before they start: each would make its own on
+    # first start, and the one that loses the race exits (the file is never replaced).
+    jwt_key = var / "gateway" / "jwt-ed25519.pem"
+    jwt_key.parent.mkdir(parents=True, exist_ok=True)
+    signing_key.create(str(jwt_key), "demo")
     for replica, port in zip(REPLICAS, gateway_ports, strict=True):
         name = f"gateway-{replica}"
         shape.children.append(
@@ -211,8 +218,7 @@ def build_cluster(
                 log_dir,
                 PORT=str(port),
                 METRICS_PORT=str(metrics.port(name)),
-                # One signing key for both: a token from one is good at the other.
-                GATEWAY_JWT_KEY_FILE=str(var / "gateway" / "jwt-ed25519.pem"),
+                GATEWAY_JWT_KEY_FILE=str(jwt_key),  # a token from one is good at the other
                 GATEWAY_STATE_URL=db.url(schema="gateway"),
                 GATEWAY_IDEMPOTENCY_DB=str(var / "gateway" / replica / "unused.db"),
                 GATEWAY_REVOCATION_DB=str(var / "gateway" / replica / "unused-revoked.db"),
@@ -251,6 +257,10 @@ class PlatformCluster:
         return self
 
     def stop(self) -> None:
+        # All asked at once, then waited for: one by one, 22 processes take a minute.
+        for child in self.shape.children:
+            if child.exit_code() is None and child.process is not None:
+                child.process.send_signal(signal.SIGTERM)
         for child in reversed(self.shape.children):
             child.stop()
         self.rabbit.stop()

@@ -31,7 +31,13 @@ pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.slow]
 CLIENTS = 16
 CONFIRMS = 2_000
 AMOUNT = 120  # face value per spend; a 1000+200 card releases 100 fen of its price for it
-PRODUCT = {"type": "stored_value", "name": "1000+200", "price": 100_000, "bonus": 20_000}
+PRODUCT = {
+    "type": "stored_value",
+    "name": "1000+200",
+    "price": 100_000,
+    "bonus": 20_000,
+    "validity_days": 365,
+}
 
 
 def all_events(dsn: str, schema: str) -> list:
