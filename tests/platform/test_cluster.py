@@ -75,6 +75,7 @@ class Chaos(threading.Thread):
         self.cluster, self.progress = cluster, progress
         self.done: list[tuple[float, int, str]] = []
         self.error: BaseException | None = None
+        self.writer_name = ""
 
     def at(self, confirms: int, what: str, action) -> None:
         wait_until(lambda: self.progress() >= confirms, timeout=600, interval=0.2, what=what)
@@ -94,6 +95,7 @@ class Chaos(threading.Thread):
         pid = writer_pid(self.cluster.pg.dsn(DATABASE))
         writer = next(c for c in self.cluster.shape.children if c.process and c.process.pid == pid)
         assert writer.name.startswith("ledger-"), writer.name
+        self.writer_name = writer.name
         writer.kill()
 
 
@@ -195,6 +197,11 @@ def test_cluster_loses_nothing_while_a_node_a_replica_and_the_writer_die(tmp_pat
         vkey = (var / "ledger" / "keys" / "log.vkey").read_text()
         verified = verify_ledger(ledger_db, [Verifier.from_vkey(vkey)])
         assert verified.ok, verified
+        # Nothing restarts a process here: every one not killed on purpose rode out the
+        # broker node's death by failing over to another node.
+        killed = {"escrow-a", chaos.writer_name}
+        dead = [c.name for c in cluster.shape.children if c.exit_code() is not None]
+        assert set(dead) == killed, dead
         logs = {c.name: (var / "log" / f"{c.name}.log") for c in cluster.shape.children}
         assert "writer lease taken" in logs["ledger-a"].read_text()
         assert "writer lease taken" in logs["ledger-b"].read_text(), "the standby took over"
