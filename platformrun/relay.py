@@ -8,11 +8,11 @@ dedupe, but the broker carries all twice) and their saved positions would overta
 A relay therefore publishes only while it holds the lease `relay.<service>` on its store's job
 locks (services/job_lock.py: a lease row in the service's PostgreSQL schema, or a file lock
 beside a SQLite store), the shape of the ledger's writer lease. A second replica waits as a
-standby (alive for /livez, not ready) and takes over when the holder dies: at once with a file
-lock, at the lease's expiry (RELAY_LEASE_SECONDS, 15 s) with a row. A holder that cannot renew
-its lease before it expires stops publishing and exits (its supervisor starts it again, as a
-standby). An overlap at a hand-over can only publish some events twice, which consumers
-already dedupe (the relay is at-least-once by design).
+standby (alive for /livez, and ready for /readyz: waiting is its job) and takes over when the
+holder dies: at once with a file lock, at the lease's expiry (RELAY_LEASE_SECONDS, 15 s) with
+a row. A holder that cannot renew its lease before it expires stops publishing and exits (its
+supervisor starts it again, as a standby). An overlap at a hand-over can only publish some
+events twice, which consumers already dedupe (the relay is at-least-once by design).
 
 `--amqp-uri` may list several nodes of a cluster, `amqp://a;amqp://b` (as kombu reads it):
 the relay connects to the first and moves to the next each time a connection fails or drops."""
@@ -89,6 +89,7 @@ class PublisherLease:
     def __init__(self, locks: JobLock, service: str, ttl: float):
         self.locks, self.job, self.ttl = locks, f"relay.{service}", ttl
         self.lost = False
+        self.held = False
 
     def wait(self, relay: OutboxRelay, stopping: StopFlag) -> bool:
         """Waits (beating the relay's heartbeat, so /livez holds) until this process holds
@@ -99,6 +100,7 @@ class PublisherLease:
             try:
                 if self.locks.acquire(self.job):
                     log.info("relay lease %s taken: publishing", self.job)
+                    self.held = True
                     return True
             except Exception:  # noqa: BLE001 - the lease's database is away: ask again
                 log.warning("relay lease %s could not be asked for", self.job, exc_info=True)
@@ -124,7 +126,7 @@ class PublisherLease:
                     log.warning("relay lease %s could not be renewed; asking again", self.job)
                     continue
                 log.error("relay lease %s could not be renewed in time: stopping", self.job)
-            self.lost = True
+            self.lost, self.held = True, False
             relay.stop()
             return
 
@@ -188,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
         rules=policy.relay,
         queue_rules=policy.consumers,
     )
+    locks = open_job_locks(args.store_url, ttl=args.lease_seconds)
+    lease = PublisherLease(locks, args.service, args.lease_seconds)
     server = collector = None
     if args.metrics_port:
         # The scrapes' own store, opened once: one connection is all a scrape uses.
@@ -198,12 +202,16 @@ def main(argv: list[str] | None = None) -> None:
             relay, lambda: open_event_log(args.store_url, **small), relay.current_uri
         )
         REGISTRY.register(collector)
-        live, ready = relay_checks(relay, args.live_stale_after)
+        live, publisher_ready = relay_checks(relay, args.live_stale_after)
+
+        def ready() -> list[str]:
+            # A standby is doing its job by waiting: ready, or a rolling update that waits
+            # for readiness would never get past it.
+            return publisher_ready() if lease.held else []
+
         server = probes.serve_in_thread(
             args.metrics_host, args.metrics_port, probes.probe_app(live, ready)
         )
-    locks = open_job_locks(args.store_url, ttl=args.lease_seconds)
-    lease = PublisherLease(locks, args.service, args.lease_seconds)
     stopping = StopFlag()
 
     def stop(*_: Any) -> None:

@@ -11,7 +11,9 @@ import time
 import pika
 import psycopg
 import pytest
+import requests
 
+from devenv.ports import free_port
 from eventstore import NewEvent
 from eventstore.postgres import PostgresEventStore
 from messaging.topology import QueueBinding
@@ -48,6 +50,13 @@ def drain(amqp_uri: str, into: list[str]) -> list[str]:
         connection.close()
 
 
+def answers_200(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def lease_holder_pid(pg_dsn: str) -> int | None:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         row = conn.execute(
@@ -59,8 +68,9 @@ def lease_holder_pid(pg_dsn: str) -> int | None:
 def test_one_relay_publishes_and_the_standby_takes_over(tmp_path, pg_dsn, amqp_uri):
     store = PostgresEventStore(pg_dsn, schema="shop")
     url = postgres_url(pg_dsn, schema="shop")
-    relays = []
+    relays, probes = [], []
     for name in ("a", "b"):
+        probes.append(f"http://127.0.0.1:{free_port()}")
         workdir = tmp_path / name
         workdir.mkdir()
         relays.append(
@@ -71,6 +81,7 @@ def test_one_relay_publishes_and_the_standby_takes_over(tmp_path, pg_dsn, amqp_u
                 workdir,
                 bindings=[QueueBinding(QUEUE, "shop", "#")],
                 extra_env={"RELAY_LEASE_SECONDS": LEASE_SECONDS},
+                extra_args=("--metrics-port", probes[-1].rsplit(":", 1)[1]),
             )
         )
     received: list[str] = []
@@ -85,6 +96,9 @@ def test_one_relay_publishes_and_the_standby_takes_over(tmp_path, pg_dsn, amqp_u
         assert all(p.poll() is None for p in relays), "the standby waits, it does not exit"
         standby_log = tmp_path / ("b" if holder == relays[0].pid else "a") / "relay-shop.log"
         assert "standby" in standby_log.read_text()
+        # The standby's probes are green too: waiting is its job.
+        for url in [f"{base}/{probe}" for base in probes for probe in ("livez", "readyz")]:
+            wait_until(lambda u=url: answers_200(u), what=f"{url} green")
         drain(amqp_uri, received)
         assert sorted(received) == sorted(first), "published once: only the holder publishes"
 
