@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test test-fast bench lint deps-system venv vendor clean verify-ledger
+.PHONY: help run run-cluster demo test test-fast bench lint deps-system venv vendor clean verify-ledger
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -29,6 +29,11 @@ run: ## Start RabbitMQ, the relays, all services and the gateway (embedded SQLit
 	@PYTHON=$(PYTHON) scripts/system-deps.sh rabbitmq
 	@$(MAKE) --no-print-directory venv
 	@PORT=$(PORT) $(PY) -m platformrun
+
+run-cluster: ## The production shape here: PostgreSQL, 3 clustered RabbitMQ nodes, 2 replicas of every process (gateways on PORT and PORT+1; data thrown away at stop)
+	@PYTHON=$(PYTHON) scripts/system-deps.sh rabbitmq postgresql
+	@$(MAKE) --no-print-directory venv
+	@PORT=$(PORT) $(PY) -m platformrun.cluster
 
 DEMO_ARGS ?=
 demo: venv ## Drive the running platform (make run) through 90 simulated days of a synthetic city

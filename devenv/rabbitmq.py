@@ -44,6 +44,10 @@ class RabbitNode:
     env: dict = field(default_factory=dict)
     username: str = "platform"
     password: str = ""
+    cookie: str = ""
+    """The Erlang cookie; empty: a random one per start. Nodes of one cluster share theirs."""
+    owns_epmd: bool = True
+    """Whether stopping this node also stops its epmd: not when cluster nodes share one."""
 
     @property
     def amqp_uri(self) -> str:
@@ -120,7 +124,9 @@ class RabbitNode:
         )
         (self.base_dir / "advanced.config").write_text("[].\n")
         (self.base_dir / "enabled_plugins").write_text("[].\n")
-        write_secret(self.base_dir / "home" / ".erlang.cookie", secrets.token_hex(32), 0o400)
+        write_secret(
+            self.base_dir / "home" / ".erlang.cookie", self.cookie or secrets.token_hex(32), 0o400
+        )
         self.env = self._environment()
         log = open(self.base_dir / "server.out", "wb")
         self.process = subprocess.Popen(
@@ -213,6 +219,8 @@ class RabbitNode:
         self.process = None
 
     def _kill_epmd(self) -> None:
+        if not self.owns_epmd:
+            return
         # Our epmd listens on its own port, so `epmd -kill` on that port stops only ours.
         epmd = shutil.which("epmd") or next(
             iter(glob.glob("/usr/lib/erlang/erts-*/bin/epmd")), None

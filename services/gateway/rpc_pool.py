@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nameko.exceptions import RpcTimeout
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from messaging.logs import current_correlation_id
@@ -68,7 +68,12 @@ class RpcProxyPool:
             except Exception:  # noqa: BLE001 - the call goes on without the id
                 log.warning("RPC: cannot carry the correlation id", exc_info=True)
             yield entry[1]
-        except (RpcTimeout, OSError, ConnectionError):
+        except RemoteError:
+            raise  # the service answered (a refusal or its error): the proxy is fine
+        except BaseException:
+            # A timeout, or a connection that broke under the proxy, which then fails every
+            # later call in its own way (amqp's 404 on redeclaring its reply queue, `None`
+            # for a connection): only a new proxy is sure to work.
             healthy = False
             raise
         finally:

@@ -1,0 +1,310 @@
+"""`make run-cluster`: the production shape on this one machine.
+
+A throwaway PostgreSQL (one database, a schema per service) migrated first by its owner
+(`platformrun.migrate --grant <schema>=platform_app`), so every process runs as the role
+`platform_app`, which may read and write but never CREATE; three RabbitMQ nodes clustered on
+loopback (devenv/rabbit_cluster.py) with the platform's queues migrated to the policy's
+arguments (quorum queues); then TWO replicas of every process: each service, each outbox relay
+(one publishes, the other waits on the relay's lease: platformrun/relay.py), the ledger (a
+writer and a standby on the writer lease), and the gateway on two ports (a load balancer or a
+Kubernetes Service fronts them in production). The bank's and the regulator's witnesses are
+other parties' servers: one each, as in `make run`.
+
+Every process is given every broker node, `amqp://a;amqp://b;amqp://c`, its list starting at
+another node (RabbitCluster.uri_for), and moves to the next when its node dies. Everything
+lives under CLUSTER_VAR (default var/cluster), emptied at start and removed at stop: the
+broker's and the database's data go together, or messages confirmed to the broker but not yet
+consumed would be lost. A child that dies is restarted; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from devenv.postgres import PostgresCluster
+from devenv.rabbit_cluster import RabbitCluster
+from devenv.secret_files import write_secret
+from platformrun.migrate import MIGRATIONS
+from platformrun.processes import (
+    ROOT,
+    Child,
+    MetricsTargets,
+    StopNow,
+    StopSignals,
+    gateway_child,
+    migrate_queues,
+    nameko_child,
+    platform_env,
+    relay_child,
+    supervise,
+    wait_healthy,
+    witness_children,
+)
+from platformrun.registry import EVENT_SOURCED, SERVICE_CLASSES
+from services.gateway import signing_key
+
+log = logging.getLogger("platform")
+RUNTIME_ROLE = "platform_app"
+DATABASE = "platform"
+REPLICAS = ("a", "b")
+METRICS_TARGETS = "metrics-targets.json"
+LEDGER_LEASE_SCHEMA = "ledger"
+
+
+@dataclass
+class Database:
+    """The platform's database: the owner's URL (migrations) and the runtime role's."""
+
+    host: str
+    port: int
+
+    def url(self, user: str = RUNTIME_ROLE, schema: str = "", store: bool = False) -> str:
+        url = f"postgresql://{user}@{self.host}:{self.port}/{DATABASE}"
+        if schema:
+            url += f"?schema={schema}" + ("&create=false" if store else "")
+        return url
+
+
+def prepare_database(pg: PostgresCluster) -> Database:
+    """Creates the database and the runtime role, migrates every schema as the owner granting
+    the role, and makes the ledger's lease table (no migration of its own yet)."""
+    pg.create_database(DATABASE)
+    db = Database("127.0.0.1", pg.port)
+    with psycopg.connect(pg.dsn(DATABASE), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{RUNTIME_ROLE}" LOGIN')
+    schemas = sorted(p.name for p in MIGRATIONS.iterdir() if p.is_dir())
+    grants = [arg for schema in schemas for arg in ("--grant", f"{schema}={RUNTIME_ROLE}")]
+    subprocess.run(
+        [sys.executable, "-m", "platformrun.migrate", "--url", db.url("postgres"), *grants],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        timeout=300,
+    )
+    _make_ledger_lease_table(pg, db)
+    return db
+
+
+def _make_ledger_lease_table(pg: PostgresCluster, db: Database) -> None:
+    # The ledger's lease row (LEDGER_LEASE_URL) has no migration folder yet (the ledger's own
+    # storage is moving to PostgreSQL, and its migrations with it): the owner makes the table
+    # here, the way an unmigrated schema gets it, and grants the runtime role its use.
+    from services.job_lock import PgLeaseLocks
+
+    PgLeaseLocks(pg.dsn(DATABASE), schema=LEDGER_LEASE_SCHEMA).close()
+    with psycopg.connect(pg.dsn(DATABASE), autocommit=True) as conn:
+        conn.execute(f'GRANT USAGE ON SCHEMA "{LEDGER_LEASE_SCHEMA}" TO "{RUNTIME_ROLE}"')
+        conn.execute(
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{LEDGER_LEASE_SCHEMA}"'
+            f' TO "{RUNTIME_ROLE}"'
+        )
+
+
+def ledger_config(var: Path, db: Database, witnesses: list[dict]) -> dict:
+    """The ledger's configuration, the same for both replicas. Its entries are still a SQLite
+    file, so both share LEDGER_DIR on this machine; the writer lease is in PostgreSQL."""
+    return {
+        "LEDGER_DIR": str(var / "ledger"),
+        "LEDGER_LEASE_URL": db.url(schema=LEDGER_LEASE_SCHEMA),
+        "LEDGER_LEASE_SECONDS": float(os.environ.get("LEDGER_LEASE_SECONDS") or 15),
+        "WITNESSES": witnesses,
+        "max_workers": 50,
+    }
+
+
+def service_config(service: str, var: Path, db: Database) -> dict:
+    """A service's configuration, the same for both replicas: all its state in its schema."""
+    config: dict = {"STORE_URL": db.url(schema=service, store=True)}
+    if service in ("merchant", "risk"):
+        config |= {"VAULT_URL": db.url(schema=service), "VAULT_KEK_FILE": str(var / "vault.kek")}
+    if service == "escrow":
+        config |= {
+            "BANK_STATEMENT_URL": db.url(schema="escrow"),
+            "BANK_STATEMENT_DIR": str(var / "bank" / "unused"),  # the URL wins; read anyway
+            "BANK_ADAPTER": "simulated",
+        }
+    # A file both replicas read (made once, never replaced: services/key_files.py).
+    config |= {
+        "RISK_SIGNING_KEY": str(var / service / "signing.pem"),
+        "INSPECTION_SIGNING_KEY": str(var / service / "signing.pem"),
+    }
+    return config
+
+
+@dataclass
+class ClusterShape:
+    """Every child process of the cluster, by name, and where to reach the gateways."""
+
+    children: list[Child] = field(default_factory=list)
+    gateway_urls: list[str] = field(default_factory=list)
+
+    def named(self, name: str) -> Child:
+        return next(child for child in self.children if child.name == name)
+
+
+def build_cluster(
+    var: Path, db: Database, rabbit: RabbitCluster, gateway_ports: list[int]
+) -> ClusterShape:
+    log_dir = var / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    write_secret(var / "vault.kek", base64.b64encode(secrets.token_bytes(32)).decode())
+    metrics = MetricsTargets()
+    shape = ClusterShape()
+    spread = iter(range(1000))  # each process's broker list starts at the next node
+
+    def env() -> dict:
+        return platform_env(var, rabbit.uri_for(next(spread)))
+
+    for service in EVENT_SOURCED:
+        (var / service).mkdir(parents=True, exist_ok=True)
+        for replica in REPLICAS:
+            name = f"{service}-relay-{replica}"
+            child_env = env()
+            store = db.url(schema=service, store=True)
+            shape.children.append(
+                relay_child(
+                    name,
+                    service,
+                    store,
+                    child_env["AMQP_URI"],
+                    metrics.port(name),
+                    child_env,
+                    log_dir,
+                )
+            )
+        for replica in REPLICAS:
+            name, child_env = f"{service}-{replica}", env()
+            data = var / service / replica
+            data.mkdir(parents=True, exist_ok=True)
+            config = service_config(service, var, db)
+            config |= {"AMQP_URI": child_env["AMQP_URI"], "METRICS_PORT": metrics.port(name)}
+            shape.children.append(
+                nameko_child(name, SERVICE_CLASSES[service], config, data, child_env, log_dir)
+            )
+    witnesses, specs = witness_children(var, platform_env(var, rabbit.amqp_uri), log_dir)
+    shape.children += witnesses
+    for replica in REPLICAS:
+        name, child_env = f"ledger-{replica}", env()
+        data = var / "ledger" / replica
+        data.mkdir(parents=True, exist_ok=True)
+        config = ledger_config(var, db, specs)
+        config |= {"AMQP_URI": child_env["AMQP_URI"], "METRICS_PORT": metrics.port(name)}
+        shape.children.append(
+            nameko_child(name, SERVICE_CLASSES["ledger"], config, data, child_env, log_dir)
+        )
+    # One signing key for both gateways, made before they start: each would make its own on
+    # first start, and the one that loses the race exits (the file is never replaced).
+    jwt_key = var / "gateway" / "jwt-ed25519.pem"
+    jwt_key.parent.mkdir(parents=True, exist_ok=True)
+    signing_key.create(str(jwt_key), "demo")
+    for replica, port in zip(REPLICAS, gateway_ports, strict=True):
+        name = f"gateway-{replica}"
+        shape.children.append(
+            gateway_child(
+                name,
+                env(),
+                log_dir,
+                PORT=str(port),
+                METRICS_PORT=str(metrics.port(name)),
+                GATEWAY_JWT_KEY_FILE=str(jwt_key),  # a token from one is good at the other
+                GATEWAY_STATE_URL=db.url(schema="gateway"),
+                GATEWAY_IDEMPOTENCY_DB=str(var / "gateway" / replica / "unused.db"),
+                GATEWAY_REVOCATION_DB=str(var / "gateway" / replica / "unused-revoked.db"),
+            )
+        )
+        shape.gateway_urls.append(f"http://127.0.0.1:{port}")
+    metrics.write(var / METRICS_TARGETS)
+    return shape
+
+
+class PlatformCluster:
+    """PostgreSQL, the RabbitMQ cluster and every child, started and stopped in order."""
+
+    def __init__(self, var: Path, gateway_ports: list[int]):
+        self.var = var
+        self.gateway_ports = gateway_ports
+        # In a directory of its own under /tmp: as root, PostgreSQL runs as the postgres user,
+        # who must reach its data directory through every parent (a test's tmp_path is 0700).
+        self.pg = PostgresCluster(Path(tempfile.mkdtemp(prefix="platform-cluster-pg-")))
+        self.rabbit = RabbitCluster(var / "rabbitmq")
+        self.shape = ClusterShape()
+        self.db: Database | None = None
+
+    def start(self, signals: StopSignals | None = None) -> PlatformCluster:
+        log.info("starting PostgreSQL and migrating (%s)", self.pg.base_dir)
+        self.pg.start()
+        self.db = prepare_database(self.pg)
+        log.info("starting three RabbitMQ nodes and clustering them")
+        self.rabbit.start()
+        migrate_queues(self.rabbit.nodes[0].amqp_uri)
+        self.shape = build_cluster(self.var, self.db, self.rabbit, self.gateway_ports)
+        for child in self.shape.children:
+            child.start()
+        for url in self.shape.gateway_urls:
+            wait_healthy(f"{url}/healthz", timeout=180, stop=signals)
+        return self
+
+    def stop(self) -> None:
+        # All asked at once, then waited for: one by one, 22 processes take a minute.
+        for child in self.shape.children:
+            if child.exit_code() is None and child.process is not None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in reversed(self.shape.children):
+            child.stop()
+        self.rabbit.stop()
+        self.pg.stop()
+
+    def kill(self) -> None:
+        for child in self.shape.children:
+            child.kill()
+        self.rabbit.kill()
+        self.pg.stop()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    var = Path(os.environ.get("CLUSTER_VAR", ROOT / "var" / "cluster")).resolve()
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    first = int(os.environ.get("PORT", "8000"))
+    signals = StopSignals()
+    signals.install()
+    cluster = PlatformCluster(var, [first, first + 1])
+    try:
+        try:
+            cluster.start(signals)
+            if not signals.count:
+                urls = "   ".join(cluster.shape.gateway_urls)
+                print(f"\nPlatform cluster is up. Gateways: {urls}")
+                print(f"RabbitMQ nodes: {' '.join(n.node_name for n in cluster.rabbit.nodes)}")
+                print(f"PostgreSQL: {cluster.pg.dsn(DATABASE)}")
+                print(f"logs: {var / 'log'}   metrics: {var / METRICS_TARGETS}")
+                print("Ctrl-C stops everything and removes its data.\n", flush=True)
+            supervise(cluster.shape.children, signals)
+        finally:
+            if signals.count < 2:
+                log.info("stopping (Ctrl-C again to kill everything at once)")
+                cluster.stop()
+                shutil.rmtree(var, ignore_errors=True)
+                log.info("stopped")
+    except StopNow:
+        log.warning("second signal: killing every process now")
+        cluster.kill()
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
