@@ -101,6 +101,31 @@ def two_witnesses(docs):
     find(docs, "StatefulSet", "witness-regulator")["spec"]["replicas"] = 2
 
 
+def budget_of_zero_percent(docs):
+    find(docs, "PodDisruptionBudget", "escrow")["spec"]["minAvailable"] = "0%"
+
+
+def claim_defined_elsewhere(docs):
+    """A claim made outside deploy/k8s: its access mode is unknown here, maybe ReadWriteOnce."""
+    pod = find(docs, "Deployment", "gateway")["spec"]["template"]["spec"]
+    pod["volumes"].append({"name": "data", "persistentVolumeClaim": {"claimName": "made-by-hand"}})
+
+
+def _schema_check(docs, name: str) -> list[str]:
+    init = find(docs, "Deployment", name)["spec"]["template"]["spec"]["initContainers"]
+    return next(c for c in init if "platformrun.migrate" in c["command"])["command"]
+
+
+def misspelt_schema_check(docs):
+    command = _schema_check(docs, "gateway")
+    command[command.index("--schema") + 1] = "gatway"
+
+
+def another_schema_checked(docs):
+    command = _schema_check(docs, "merchant")
+    command[command.index("--schema") + 1] = "escrow"
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -115,6 +140,10 @@ def two_witnesses(docs):
         (rwo_claim, "Deployment gateway: 2 replicas mount the single-attach claim gateway-data"),
         (no_migration_wait, "Deployment merchant: uses platform-postgres but does not wait"),
         (two_witnesses, "StatefulSet witness-regulator: named in SINGLE_REPLICA but runs 2"),
+        (budget_of_zero_percent, "PodDisruptionBudget escrow: minAvailable below 1"),
+        (claim_defined_elsewhere, "Deployment gateway: 2 replicas mount the claim made-by-hand"),
+        (misspelt_schema_check, "Deployment gateway/schema-ready: checks schema 'gatway'"),
+        (another_schema_checked, "Deployment merchant/schema-ready: checks schema(s) ['escrow']"),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )
@@ -123,6 +152,14 @@ def test_a_manifest_that_breaks_the_shape_is_reported(change, expected):
     assert any(p.startswith(expected) for p in found), found
     # Only what was broken (a budget selecting nothing also leaves its Deployment without one).
     assert len(found) == (2 if change is budget_of_nothing else 1), found
+
+
+@pytest.mark.parametrize("share", ["50%", "100%", "1%"])
+def test_a_budget_given_as_a_share_of_the_pods_keeps_at_least_one(share):
+    """Kubernetes rounds a minAvailable share up: any share above 0% keeps a pod."""
+    assert problems_after(
+        lambda docs: find(docs, "PodDisruptionBudget", "ledger")["spec"].update(minAvailable=share)
+    ) == []
 
 
 def test_compose_that_breaks_the_shape_is_reported():
