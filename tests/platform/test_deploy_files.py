@@ -4,6 +4,7 @@ needs no Docker or cluster. Each invariant is shown to catch a manifest that bre
 from __future__ import annotations
 
 import http.server
+import json
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from devenv.ports import free_port
+from ledger.service import NOTARY_QUEUE
 from tests.support.deploy_files import K8S, check_replicas, compose, find, manifests
 from tests.support.harness import ROOT
 
@@ -218,3 +220,12 @@ def test_the_ledger_probe_passes_a_standby_and_follows_a_writer(kind, listening,
             server.shutdown()
             server.server_close()
     assert (done.returncode == 0) is passes, done.stderr
+
+
+def test_the_dashboard_shows_a_stuck_ledger_by_its_notary_queue():
+    """Both ledger pods standby: events wait in the notary queue and nobody consumes it."""
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "platform-dashboard.json").read_text())
+    queried = {t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", ())}
+    for series in ("prepaid_queue_messages", "prepaid_queue_consumers"):
+        assert f'max({series}{{queue="{NOTARY_QUEUE}"}})' in queried
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
