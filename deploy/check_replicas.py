@@ -16,7 +16,8 @@
 * in compose, every long-running platform service runs 2 replicas unless named in
   SINGLE_REPLICA, and the broker is a cluster of three nodes.
 
-Pure functions of the parsed YAML, so that tests can break a manifest and see the problem.
+Pure functions of the parsed YAML (and of the schemas platformrun.migrate knows, read from
+its folders unless given), so that tests can break a manifest and see the problem.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _migration_wait_problems(doc: dict, where: str, schemas: Collection[str]) ->
                 f"{where}/{container['name']}: checks schema {unknown[0]!r}, which"
                 f" platformrun.migrate has no migrations for (known: {sorted(schemas)})"
             )
-        elif checked and set(checked) != keys:
+        elif checked and keys and set(checked) != keys:
             problems.append(
                 f"{where}/{container['name']}: checks schema(s) {sorted(checked)} but the pod's"
                 f" URLs come from {MIGRATIONS_SECRET} key(s) {sorted(keys)}"
