@@ -352,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8100)
     serve.add_argument("--metrics-host", default=os.environ.get("METRICS_HOST", "127.0.0.1"))
-    serve.add_argument("--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT") or 0))
+    # A string default: argparse converts it with type=int only when `serve` is parsed without
+    # the option, so a bad METRICS_PORT is serve's usage error, and never breaks `init`.
+    serve.add_argument("--metrics-port", type=int, default=os.environ.get("METRICS_PORT") or "0")
     args = parser.parse_args(argv)
     if args.command == "init":
         print(load_or_create_key(args.name, args.key_file).verifier.vkey())

@@ -84,6 +84,15 @@ def known(root: Path = MIGRATIONS) -> dict[str, list[Migration]]:
     return found
 
 
+def _chosen(available: dict[str, list[Migration]], schemas: list[str] | None) -> list[str]:
+    """The schemas named (all when none are), each one this code has migrations for."""
+    chosen = schemas or list(available)
+    for schema in chosen:
+        if schema not in available:
+            raise MigrationError(f"no migrations for schema {schema!r} (known: {list(available)})")
+    return chosen
+
+
 def libpq_url(url: str) -> str:
     """The URL without our `schema` parameter (the services' URLs carry one)."""
     parts = urlsplit(url)
@@ -103,10 +112,7 @@ def migrate(
     import psycopg
 
     available = known(root)
-    chosen = schemas or list(available)
-    for schema in chosen:
-        if schema not in available:
-            raise MigrationError(f"no migrations for schema {schema!r} (known: {list(available)})")
+    chosen = _chosen(available, schemas)
     versions = {}
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
@@ -178,13 +184,15 @@ def _migrate_schema(conn, schema: str, migrations: list[Migration], log) -> int:
 
 
 def check(url: str, *, schemas: list[str] | None = None, root: Path = MIGRATIONS) -> None:
-    """Raises unless every schema (or those named) is at the newest version here."""
+    """Raises unless every schema (or those named) is at the newest version here; a schema
+    this code has no migrations for is refused, not found "up to date" at version 0."""
     import psycopg
 
     available = known(root)
+    chosen = _chosen(available, schemas)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        for schema in schemas or list(available):
-            newest = available[schema][-1].version if available.get(schema) else 0
+        for schema in chosen:
+            newest = available[schema][-1].version if available[schema] else 0
             table = f'"{schema}".schema_migrations'
             exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
             at = 0

@@ -35,6 +35,7 @@ from services.gateway.auth import TokenIssuer
 from services.gateway.clients import Clients
 from services.gateway.credentials import Credentials
 from services.gateway.errors import register_error_handlers
+from services.gateway.evidence_pg import open_evidence_store
 from services.gateway.login_guard import LoginGuard
 from services.gateway.remote import RemoteCaller
 from services.gateway.rpc_pool import RpcProxyPool
@@ -89,6 +90,15 @@ def create_app(
         revocation_refresh=settings.revocation_refresh,
     )
     app.config["STATE"] = state
+    try:
+        # Now rather than at the first evidence request: a schema without the evidence tables
+        # stops the gateway at start (NotMigrated), not every upload with a 500.
+        app.config["EVIDENCE"] = open_evidence_store(
+            settings.state_url, settings.evidence_dir, state.dbs
+        )
+    except Exception:
+        state.close()
+        raise
     app.config["TOKENS"] = tokens or TokenIssuer.from_key_file(
         settings.jwt_key_file,
         mode=settings.mode,

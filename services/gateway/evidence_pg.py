@@ -14,6 +14,9 @@ replicas serve evidence (idempotent: a second run copies nothing):
 
     GATEWAY_STATE_URL=postgresql://...?schema=gateway python -m services.gateway.evidence_pg \
         --import-dir /data/evidence
+
+A file whose bytes no longer hash to its name (corrupted on disk) is skipped and named, the
+others are copied, and the command then exits 1.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import io
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import IO
 
 from services.gateway.evidence import (
@@ -32,7 +36,7 @@ from services.gateway.evidence import (
     EvidenceMismatch,
     EvidenceStore,
 )
-from services.gateway.state.db import PostgresDb, StateDb, is_postgres
+from services.gateway.state.db import NotMigrated, PostgresDb, StateDb, is_postgres
 
 CHUNK = 64 * 1024
 
@@ -40,6 +44,18 @@ CHUNK = 64 * 1024
 class PostgresEvidenceStore:
     def __init__(self, db: StateDb):
         self.db = db
+        self._require_tables()
+
+    def _require_tables(self) -> None:
+        """Fails at start, not at every evidence request, on a schema migrated before the
+        evidence tables (0002_evidence.sql) existed."""
+        with self.db.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('evidence_files') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                raise NotMigrated(
+                    "the gateway's PostgreSQL schema has no evidence_files table (migrated by"
+                    " older code): run `python -m platformrun.migrate` first"
+                )
 
     @staticmethod
     def _name(sha256: str) -> str:
@@ -62,9 +78,16 @@ class PostgresEvidenceStore:
     def put(self, sha256: str, body: IO[bytes], uploader: str) -> bool:
         """As EvidenceStore.put: True when the bytes were new, False when already stored; the
         uploader recorded either way; EvidenceMismatch or EvidenceEmpty store nothing."""
-        sha256 = self._name(sha256)
         if "\n" in uploader:
             raise ValueError("an uploader is one line")
+        created = self.add(sha256, body)
+        self.record_uploaders(sha256, [uploader])
+        return created
+
+    def add(self, sha256: str, body: IO[bytes]) -> bool:
+        """Stores the bytes, checked against their name, recording no uploader: True when
+        they were new. EvidenceMismatch or EvidenceEmpty store nothing."""
+        sha256 = self._name(sha256)
         data, digest = bytearray(), hashlib.sha256()
         while chunk := body.read(CHUNK):
             digest.update(chunk)
@@ -73,22 +96,25 @@ class PostgresEvidenceStore:
             raise EvidenceEmpty("an evidence file has at least one byte")
         if digest.hexdigest() != sha256:
             raise EvidenceMismatch(digest.hexdigest())
-        created = False
-        stored = self.exists(sha256)  # spares sending the bytes again
+        if self.exists(sha256):  # spares sending the bytes again
+            return False
         with self.db.cursor() as cursor:
-            if not stored:
-                cursor.execute(
-                    "INSERT INTO evidence_files (sha256, body, created) VALUES (?, ?, ?)"
-                    " ON CONFLICT (sha256) DO NOTHING",
-                    (sha256, bytes(data), time.time()),
-                )
-                created = cursor.rowcount == 1
+            # The bytearray as it is: psycopg sends it as bytea, without a copy of 5 MB.
             cursor.execute(
-                "INSERT INTO evidence_uploaders (sha256, uploader) VALUES (?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (sha256, uploader),
+                "INSERT INTO evidence_files (sha256, body, created) VALUES (?, ?, ?)"
+                " ON CONFLICT (sha256) DO NOTHING",
+                (sha256, data, time.time()),
             )
-        return created
+            return cursor.rowcount == 1
+
+    def record_uploaders(self, sha256: str, uploaders: list[str]) -> None:
+        with self.db.cursor() as cursor:
+            for uploader in uploaders:
+                cursor.execute(
+                    "INSERT INTO evidence_uploaders (sha256, uploader) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (self._name(sha256), uploader),
+                )
 
     def open(self, sha256: str) -> IO[bytes]:
         """The file for reading; FileNotFoundError when there is none."""
@@ -106,34 +132,40 @@ def open_evidence_store(
     state_url: str, directory: str, shared: tuple[StateDb, ...] = ()
 ) -> EvidenceStore | PostgresEvidenceStore:
     """PostgreSQL when the gateway's state is there (on its connection pool, `shared`, when
-    given), else the directory."""
+    given), else the directory. NotMigrated when the schema lacks the evidence tables."""
     if not is_postgres(state_url):
         return EvidenceStore(directory)
     db = next((d for d in shared if d.dialect == "postgresql"), None)
     return PostgresEvidenceStore(db or PostgresDb(state_url).require_migrated())
 
 
-def import_directory(source: EvidenceStore, target: PostgresEvidenceStore) -> tuple[int, int]:
-    """Copies every file of `source`, with each of its uploaders, into `target`: (files
-    copied, files that were there already). A file nobody uploaded could be read by
-    regulators only; it is copied with no uploader, as it was."""
-    copied = present = 0
+@dataclass
+class Imported:
+    copied: int = 0
+    present: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Corrupted files left behind: name -> the SHA-256 their bytes have instead."""
+
+
+def import_directory(source: EvidenceStore, target: PostgresEvidenceStore) -> Imported:
+    """Copies every file of `source`, with each of its uploaders, into `target`. A file nobody
+    uploaded could be read by regulators only; it is copied with no uploader, as it was. A
+    file whose bytes are not its SHA-256 any more is skipped (with its uploaders), and the
+    rest still copied."""
+    result = Imported()
     for sha256 in source.names():
-        uploaders = sorted(source.uploaders(sha256))
-        created = False
-        for uploader in uploaders:
+        try:
             with source.open(sha256) as body:
-                created = target.put(sha256, body, uploader) or created
-        if not uploaders and not target.exists(sha256):
-            with source.open(sha256) as body, target.db.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO evidence_files (sha256, body, created) VALUES (?, ?, ?)"
-                    " ON CONFLICT (sha256) DO NOTHING",
-                    (sha256, body.read(), time.time()),
-                )
-                created = cursor.rowcount == 1
-        copied, present = (copied + 1, present) if created else (copied, present + 1)
-    return copied, present
+                created = target.add(sha256, body)
+        except (EvidenceMismatch, EvidenceEmpty) as corrupted:
+            result.skipped[sha256] = getattr(corrupted, "actual", "no bytes")
+            continue
+        target.record_uploaders(sha256, sorted(source.uploaders(sha256)))
+        if created:
+            result.copied += 1
+        else:
+            result.present += 1
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,15 +178,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not is_postgres(args.url):
         parser.error("GATEWAY_STATE_URL (or --url) must be a postgresql:// URL")
-    db = PostgresDb(args.url).require_migrated()
+    db = PostgresDb(args.url)
     try:
-        copied, present = import_directory(
-            EvidenceStore(args.import_dir), PostgresEvidenceStore(db)
+        result = import_directory(
+            EvidenceStore(args.import_dir), PostgresEvidenceStore(db.require_migrated())
         )
+    except NotMigrated as exc:
+        print(f"evidence import: {exc}", file=sys.stderr)
+        return 1
     finally:
         db.close()
-    print(f"{copied} evidence file(s) copied, {present} already there")
-    return 0
+    for name, actual in result.skipped.items():
+        print(f"skipped {name}: corrupted, its bytes' SHA-256 is {actual}", file=sys.stderr)
+    print(
+        f"{result.copied} evidence file(s) copied, {result.present} already there,"
+        f" {len(result.skipped)} skipped as corrupted"
+    )
+    return 1 if result.skipped else 0
 
 
 if __name__ == "__main__":

@@ -15,12 +15,13 @@ from dataclasses import replace
 
 import pytest
 
+from platformrun.migrate import MIGRATIONS, migrate
 from services.gateway.app import create_app
 from services.gateway.evidence import EvidenceEmpty, EvidenceMismatch, EvidenceStore
 from services.gateway.evidence_pg import PostgresEvidenceStore, open_evidence_store
-from services.gateway.state.db import PostgresDb
+from services.gateway.state.db import NotMigrated, PostgresDb
 from tests.support.gateway import auth, gateway_settings
-from tests.support.gateway_state import migrated_gateway_url
+from tests.support.gateway_state import migrated_gateway_url, postgres_url, runtime_role
 
 PHOTO = b"\x89PNG rectified shop front" * 100
 NAME = hashlib.sha256(PHOTO).hexdigest()
@@ -168,5 +169,74 @@ def test_a_directory_is_imported_once_with_its_uploaders(tmp_path, pg_dsn):
             assert cursor.fetchone()[0] == 3
         assert shared.open(orphan_name).read() == orphan
         assert shared.uploaders(orphan_name) == set(), "readable by regulators only, as it was"
+    finally:
+        db.close()
+
+
+def at_version_one(pg_dsn: str, root) -> str:
+    """The gateway schema as a gateway before evidence left the directory had it: migrated to
+    version 1 only (no evidence tables); the runtime role's URL."""
+    (root / "gateway").mkdir(parents=True)
+    first = sorted((MIGRATIONS / "gateway").glob("0001_*.sql"))[0]
+    (root / "gateway" / first.name).write_text(first.read_text())
+    role = runtime_role(pg_dsn)
+    migrate(postgres_url(pg_dsn), grants={"gateway": role}, root=root, log=lambda _: None)
+    return postgres_url(pg_dsn, user=role, schema="gateway")
+
+
+@pytest.mark.postgres
+def test_a_schema_without_the_evidence_tables_is_refused_at_start_not_at_each_request(
+    tmp_path, pg_dsn
+):
+    url = at_version_one(pg_dsn, tmp_path / "migrations")
+    with pytest.raises(NotMigrated, match="evidence_files"):
+        open_evidence_store(url, str(tmp_path / "evidence"))
+    settings = gateway_settings(tmp_path / "gw", "amqp://unused", state_url=url)
+    with pytest.raises(NotMigrated, match="platformrun.migrate"):
+        create_app(replace(settings, jwt_key_file=str(tmp_path / "jwt.pem")))
+    EvidenceStore(tmp_path / "evidence").put(NAME, io.BytesIO(PHOTO), "merchant:m-1")
+    imported = subprocess.run(
+        [sys.executable, "-m", "services.gateway.evidence_pg"]
+        + ["--import-dir", str(tmp_path / "evidence"), "--url", url],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.returncode == 1
+    assert "Traceback" not in imported.stderr, imported.stderr
+    assert "evidence_files" in imported.stderr and "platformrun.migrate" in imported.stderr
+
+
+@pytest.mark.postgres
+def test_an_import_skips_corrupted_files_copies_the_rest_and_fails_at_the_end(tmp_path, pg_dsn):
+    directory = EvidenceStore(tmp_path / "evidence")
+    other = b"%PDF-1.7 rectification report"
+    directory.put(NAME, io.BytesIO(PHOTO), "merchant:m-1")
+    directory.put(hashlib.sha256(other).hexdigest(), io.BytesIO(other), "merchant:m-2")
+    # Named first, so an import stopping at the first bad file would copy nothing: one with
+    # an uploader, one without (its uploader's line lost), both no longer their SHA-256.
+    rotten, orphan = "0" * 64, "1" * 64
+    for name in (rotten, orphan):
+        (tmp_path / "evidence" / name[:2]).mkdir(exist_ok=True)
+        (tmp_path / "evidence" / name[:2] / name).write_bytes(b"bit rot")
+    (tmp_path / "evidence" / "00" / f"{rotten}.by").write_text("merchant:m-3\n")
+    url = migrated_gateway_url(pg_dsn)
+    imported = subprocess.run(
+        [sys.executable, "-m", "services.gateway.evidence_pg"]
+        + ["--import-dir", str(tmp_path / "evidence"), "--url", url],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.returncode == 1, imported.stdout + imported.stderr
+    assert "2 evidence file(s) copied, 0 already there, 2 skipped" in imported.stdout
+    for name in (rotten, orphan):
+        assert f"skipped {name}" in imported.stderr
+    assert "Traceback" not in imported.stderr
+    db = PostgresDb(url)
+    try:
+        shared = PostgresEvidenceStore(db)
+        assert shared.open(NAME).read() == PHOTO
+        assert shared.open(hashlib.sha256(other).hexdigest()).read() == other
+        assert not shared.exists(rotten) and not shared.exists(orphan)
+        assert shared.uploaders(rotten) == set()
     finally:
         db.close()

@@ -53,8 +53,11 @@ def test_the_operations_port_counts_cosignatures_and_answers_probes(tmp_path):
         )
 
         log = Ledger.open(tmp_path / "log.db")
-        log.append_batch([f"e{i}".encode() for i in range(5)])
-        note = sign_note(Checkpoint(ORIGIN, 5, log.root(5)).body(), log_key)
+        try:
+            log.append_batch([f"e{i}".encode() for i in range(5)])
+            note = sign_note(Checkpoint(ORIGIN, 5, log.root(5)).body(), log_key)
+        finally:
+            log.close()
         add = f"http://127.0.0.1:{port}/add-checkpoint"
         assert requests.post(add, data=format_submission(0, [], note), timeout=5).ok
         stale = requests.post(add, data=format_submission(3, [], note), timeout=5)
@@ -77,3 +80,24 @@ def test_the_operations_port_counts_cosignatures_and_answers_probes(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_non_numeric_metrics_port_is_a_usage_error_of_serve_only(tmp_path):
+    """METRICS_PORT is read by `serve` as its argument, not while the parser is built: `init`
+    runs whatever it says, and `serve` answers with a usage error, not a traceback."""
+    key_file = tmp_path / "w.key"
+    env = {**os.environ, "METRICS_PORT": "nine-thousand"}
+    init = subprocess.run(
+        [sys.executable, "-m", "ledger.witness", "init", "--name", NAME]
+        + ["--key-file", str(key_file)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert init.returncode == 0, init.stderr
+    serve = subprocess.run(
+        [sys.executable, "-m", "ledger.witness", "serve", "--name", NAME,
+         "--key-file", str(key_file), "--log-vkey", Signer.generate(ORIGIN).verifier.vkey(),
+         "--origin", ORIGIN, "--db", str(tmp_path / "state.db")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert serve.returncode == 2 and "Traceback" not in serve.stderr, serve.stderr
+    assert "--metrics-port: invalid int value: 'nine-thousand'" in serve.stderr

@@ -4,6 +4,7 @@ needs no Docker or cluster. Each invariant is shown to catch a manifest that bre
 from __future__ import annotations
 
 import http.server
+import json
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from devenv.ports import free_port
+from ledger.service import NOTARY_QUEUE
 from tests.support.deploy_files import K8S, check_replicas, compose, find, manifests
 from tests.support.harness import ROOT
 
@@ -101,6 +103,31 @@ def two_witnesses(docs):
     find(docs, "StatefulSet", "witness-regulator")["spec"]["replicas"] = 2
 
 
+def budget_of_zero_percent(docs):
+    find(docs, "PodDisruptionBudget", "escrow")["spec"]["minAvailable"] = "0%"
+
+
+def claim_defined_elsewhere(docs):
+    """A claim made outside deploy/k8s: its access mode is unknown here, maybe ReadWriteOnce."""
+    pod = find(docs, "Deployment", "gateway")["spec"]["template"]["spec"]
+    pod["volumes"].append({"name": "data", "persistentVolumeClaim": {"claimName": "made-by-hand"}})
+
+
+def _schema_check(docs, name: str) -> list[str]:
+    init = find(docs, "Deployment", name)["spec"]["template"]["spec"]["initContainers"]
+    return next(c for c in init if "platformrun.migrate" in c["command"])["command"]
+
+
+def misspelt_schema_check(docs):
+    command = _schema_check(docs, "gateway")
+    command[command.index("--schema") + 1] = "gatway"
+
+
+def another_schema_checked(docs):
+    command = _schema_check(docs, "merchant")
+    command[command.index("--schema") + 1] = "escrow"
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -115,6 +142,10 @@ def two_witnesses(docs):
         (rwo_claim, "Deployment gateway: 2 replicas mount the single-attach claim gateway-data"),
         (no_migration_wait, "Deployment merchant: uses platform-postgres but does not wait"),
         (two_witnesses, "StatefulSet witness-regulator: named in SINGLE_REPLICA but runs 2"),
+        (budget_of_zero_percent, "PodDisruptionBudget escrow: minAvailable below 1"),
+        (claim_defined_elsewhere, "Deployment gateway: 2 replicas mount the claim made-by-hand"),
+        (misspelt_schema_check, "Deployment gateway/schema-ready: checks schema 'gatway'"),
+        (another_schema_checked, "Deployment merchant/schema-ready: checks schema(s) ['escrow']"),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )
@@ -123,6 +154,16 @@ def test_a_manifest_that_breaks_the_shape_is_reported(change, expected):
     assert any(p.startswith(expected) for p in found), found
     # Only what was broken (a budget selecting nothing also leaves its Deployment without one).
     assert len(found) == (2 if change is budget_of_nothing else 1), found
+
+
+@pytest.mark.parametrize("share", ["50%", "100%", "1%"])
+def test_a_budget_given_as_a_share_of_the_pods_keeps_at_least_one(share):
+    """Kubernetes rounds a minAvailable share up: any share above 0% keeps a pod."""
+
+    def budget_of_a_share(docs):
+        find(docs, "PodDisruptionBudget", "ledger")["spec"]["minAvailable"] = share
+
+    assert problems_after(budget_of_a_share) == []
 
 
 def test_compose_that_breaks_the_shape_is_reported():
@@ -179,3 +220,12 @@ def test_the_ledger_probe_passes_a_standby_and_follows_a_writer(kind, listening,
             server.shutdown()
             server.server_close()
     assert (done.returncode == 0) is passes, done.stderr
+
+
+def test_the_dashboard_shows_a_stuck_ledger_by_its_notary_queue():
+    """Both ledger pods standby: events wait in the notary queue and nobody consumes it."""
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "platform-dashboard.json").read_text())
+    queried = {t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", ())}
+    for series in ("prepaid_queue_messages", "prepaid_queue_consumers"):
+        assert f'max({series}{{queue="{NOTARY_QUEUE}"}})' in queried
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])

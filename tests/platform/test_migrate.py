@@ -10,7 +10,7 @@ import sys
 import psycopg
 import pytest
 
-from platformrun.migrate import MIGRATIONS, MigrationError, known, migrate
+from platformrun.migrate import MIGRATIONS, MigrationError, check, known, migrate
 from tests.support.gateway_state import postgres_url, runtime_role
 
 pytestmark = pytest.mark.postgres
@@ -125,3 +125,16 @@ def test_a_schema_owned_by_another_role_is_refused_naming_the_fix(tmp_path, pg_d
         assert conn.execute("SELECT to_regclass('legacy.schema_migrations')").fetchone()[0] is None
         conn.execute(f'ALTER SCHEMA legacy OWNER TO "{owner}"')
     assert migrate(url, root=tmp_path, log=quiet) == {"legacy": 1}, "after the fix it runs"
+
+
+def test_checking_a_schema_with_no_migrations_is_refused_not_up_to_date(pg_dsn):
+    """A misspelt `--check --schema` in an init container would otherwise pass at once, and
+    the service start on a schema nobody migrated."""
+    url = postgres_url(pg_dsn)
+    with pytest.raises(MigrationError, match="no migrations for schema 'gatway'"):
+        check(url, schemas=["gatway"])
+    command = [sys.executable, "-m", "platformrun.migrate", "--url", url, "--check"]
+    typo = subprocess.run([*command, "--schema", "gatway"], capture_output=True, text=True)
+    assert typo.returncode == 1, typo.stdout
+    assert "up to date" not in typo.stdout
+    assert "no migrations for schema 'gatway'" in typo.stderr and "'gateway'" in typo.stderr
