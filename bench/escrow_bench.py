@@ -107,7 +107,17 @@ def _start_platform(base: Path, uri: str, logs: list) -> tuple[list, str]:
         start_service("escrow", base, uri),
         start_nameko("bench.echo_service:EchoService", {"AMQP_URI": uri}, base),
     ]
+    gateway, url = start_gateway(base, uri, logs)
+    return [*processes, gateway], url
+
+
+def start_gateway(
+    base: Path, uri: str, logs: list, server: str = "waitress"
+) -> tuple[subprocess.Popen, str]:
+    """The gateway exactly as platformrun starts it, on `server`, its state in its own files."""
     port = free_port()
+    state = base / f"gateway-{server}-{port}"
+    state.mkdir()
     # The gateway exactly as platformrun starts it: `python -m services.gateway.serve`.
     env = {
         **os.environ,
@@ -117,24 +127,24 @@ def _start_platform(base: Path, uri: str, logs: list) -> tuple[list, str]:
         "PLATFORM_MODE": "demo",
         "RPC_POOL_SIZE": str(CLIENTS),
         "RPC_TIMEOUT": "120",
+        # One signing key: a token any of the bench's gateways issued works on the others.
         "GATEWAY_JWT_KEY_FILE": str(base / "jwt.pem"),
-        "GATEWAY_IDEMPOTENCY_DB": str(base / "idempotency.db"),
-        "GATEWAY_REVOCATION_DB": str(base / "revoked.db"),
+        "GATEWAY_IDEMPOTENCY_DB": str(state / "idempotency.db"),
+        "GATEWAY_REVOCATION_DB": str(state / "revoked.db"),
+        "GATEWAY_SERVER": server,
         # The bench buys 100 cards per consumer as fast as it can: not a consumer's pace.
         "GATEWAY_PURCHASE_RATE_LIMIT": "1000000 per minute",
     }
-    logs.append(open(base / "gateway.log", "ab"))
-    processes.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "services.gateway.serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=logs[-1],
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    logs.append(open(state / "gateway.log", "ab"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.gateway.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=logs[-1],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    return processes, f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
 
 
 def _closed_loop(work, items) -> float:
