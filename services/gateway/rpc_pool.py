@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # one per RPC it publishes: each failed import walks sys.path (~0.1 ms, ~0.3 ms with the rest
 # of the Connection). Marked absent, the import fails at once; when installed, it is used.
 if importlib.util.find_spec("librabbitmq") is None:
-    sys.modules.setdefault("librabbitmq", None)  # type: ignore[assignment]
+    sys.modules.setdefault("librabbitmq", None)  # type: ignore[arg-type]
 
 
 def _carry_correlation_id(runner) -> None:
