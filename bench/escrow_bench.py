@@ -1,7 +1,8 @@
 """The money path under load, on one throwaway RabbitMQ node, all in this one run:
 
 * confirmed redemptions per second through HTTP (the waitress gateway of `make run` in front
-  of real merchant and escrow nameko processes with SQLite stores), and the full hold+confirm
+  of real merchant and escrow nameko processes with SQLite stores, and beside it a second
+  gateway on granian, `GATEWAY_SERVER=granian`, for the same confirms), and the full hold+confirm
   cycle, against a bare nameko RPC echo called through the gateway's own proxy pool with the
   same number of concurrent clients;
 * p50/p99 confirm latency under an open-loop load at half the measured confirm rate;
@@ -416,11 +417,19 @@ def run(report) -> None:
         api = Api(url)
         wait_until(api.ready, timeout=120, interval=0.5, what="the gateway and services")
         shop = Shop(api)
-        cards = shop.buy(WARMUP + CONFIRMS)
+        # The same confirms through a second gateway on granian (GATEWAY_SERVER), side by side.
+        granian_process, granian_url = start_gateway(base, uri, logs, "granian")
+        processes.append(granian_process)
+        on_granian = Shop.__new__(Shop)
+        on_granian.__dict__.update({**shop.__dict__, "api": Api(granian_url)})
+        wait_until(on_granian.api.ready, timeout=120, interval=0.5, what="granian's gateway")
+        cards = shop.buy(2 * (WARMUP + CONFIRMS))
         holds = shop.holds(cards)
         _closed_loop(shop.confirm, holds[:WARMUP])
+        _closed_loop(on_granian.confirm, holds[WARMUP : 2 * WARMUP])
         echo = _echo_rate(uri)
-        confirms = _closed_loop(shop.confirm, holds[WARMUP:])
+        confirms = _closed_loop(shop.confirm, holds[2 * WARMUP : 2 * WARMUP + CONFIRMS])
+        granian_confirms = _closed_loop(on_granian.confirm, holds[2 * WARMUP + CONFIRMS :])
         cycles = _closed_loop(shop.cycle, cards[:CYCLES])
         label = "bare nameko RPC echo, same pool size"
         report(
@@ -430,6 +439,21 @@ def run(report) -> None:
             "/s",
             target=0.6,
             baseline=label,
+        )
+        report(
+            "  the same via the gateway on granian",
+            granian_confirms,
+            echo,
+            "/s",
+            target=0.6,
+            baseline=label,
+        )
+        report(
+            "  granian vs waitress, same confirms",
+            granian_confirms,
+            confirms,
+            "/s",
+            baseline="waitress",
         )
         report("  full cycle via HTTP (hold + confirm)", cycles, echo, "/s", baseline=label)
 

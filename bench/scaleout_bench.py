@@ -55,6 +55,20 @@ def _pids_mentioning(text: str) -> list[int]:
     return found
 
 
+def _with_children(pids: list[int]) -> list[int]:
+    """The processes and their children now (PostgreSQL's backends, one per connection)."""
+    found = list(pids)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent in pids:
+                found.append(int(entry.name))
+    return found
+
+
 class Phase:
     """One measured configuration: its gateways' shops and the processes to account."""
 
@@ -153,7 +167,8 @@ def run(report) -> None:
         # PostgreSQL: the SQLite escrows leave the queue to one on a PostgreSQL store.
         stop(escrow_two)
         stop(escrow_one)
-        pg = PostgresCluster(base / "pg").start()
+        # Its own directory: the server runs as `postgres`, which may not enter `base`.
+        pg = PostgresCluster(Path(tempfile.mkdtemp(prefix="bench-pg-"))).start()
         pg.create_database("bench_escrow")
         escrow_pg = start_service(
             "escrow",
@@ -170,10 +185,11 @@ def run(report) -> None:
                 "gateway": kinds["gateway"],
                 "escrow": [escrow_pg.pid],
                 "broker": broker,
-                "postgres": _pids_mentioning(str(base / "pg")),
+                "postgres": _pids_mentioning(str(pg.base_dir)),
             },
         )
-        on_pg.run(pg_holds[:WARMUP])
+        on_pg.run(pg_holds[:WARMUP])  # the escrow's connections, and their backends, exist
+        on_pg.kinds["postgres"] = _with_children(on_pg.kinds["postgres"])
         postgres, postgres_cpu = on_pg.run(pg_holds[WARMUP:])
         report(
             "confirms via HTTP, escrow on PostgreSQL",
@@ -189,6 +205,7 @@ def run(report) -> None:
             stop(process)
         if pg is not None:
             pg.stop()
+            shutil.rmtree(pg.base_dir, ignore_errors=True)
         node.stop()
         for log in logs:
             log.close()
