@@ -17,17 +17,18 @@ the pod's port directly, and the Service and Ingress in front carry only the API
 `/livez` and `/readyz` there say only that the process answers; the gateway's probes are the
 API port's (services/gateway/health.py).
 
-Granian (`GATEWAY_SERVER=granian`) parses HTTP in Rust and runs the app on
-`RPC_POOL_SIZE` blocking threads of one worker process, which costs the gateway less CPU per
-request than waitress's Python event loop (`make bench`, suite `gateway`). What differs: a
-client that sends slowly also holds only a connection; headers not complete within
-`GATEWAY_CHANNEL_TIMEOUT` seconds (at most 60) close it, an idle keep-alive connection
-included; a body sent slowly after its headers is bounded by Flask's limits only. There is no
-connection cap (`GATEWAY_CONNECTION_LIMIT`): at most `RPC_POOL_SIZE` requests run at once, the
-rest wait (granian's backpressure), so the cap belongs to the proxy in front. Flask refuses
-every body over its route's limit from Content-Length before reading it, or while reading a
-chunked one. Granian's own refusals (a malformed request) are its bare 400, not the contract's
-error body. The worker builds the app (`granian_app`) and serves `/metrics`.
+Granian (`GATEWAY_SERVER=granian`) parses HTTP in Rust and runs the app on `RPC_POOL_SIZE`
+blocking threads of one worker process. `make bench` (suite `escrow`) measures the same
+confirms through both; on this two-core machine granian did not beat waitress there (a
+confirm's cost is its two fsynced writes, not HTTP parsing), so waitress stays the default.
+What differs on granian: a slow client holds a connection, not a thread, as on waitress, but
+the one timeout set is on reading headers (`GATEWAY_CHANNEL_TIMEOUT`, at most 60 s; not
+tested here for idle keep-alive connections or slow bodies). There is no connection cap
+(`GATEWAY_CONNECTION_LIMIT`): at most `RPC_POOL_SIZE` requests run at once, the rest wait
+(granian's backpressure), so the cap belongs to the proxy in front. Flask refuses a body over
+its route's limit from Content-Length before reading it, or while reading a chunked one;
+granian has no limit of its own. Its own refusals (a malformed request) are its bare 400, not
+the contract's error body. The worker builds the app (`granian_app`) and serves `/metrics`.
 """
 
 from __future__ import annotations
