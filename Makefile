@@ -39,6 +39,11 @@ DEMO_ARGS ?=
 demo: venv ## Drive the running platform (make run) through 90 simulated days of a synthetic city
 	@$(PY) -m platformrun.simulator --url http://127.0.0.1:$(PORT) $(DEMO_ARGS)
 
+LOAD_ARGS ?=
+.PHONY: load
+load: venv ## A city's confirm load on the running platform (make run): LOAD_ARGS="--scale 0.01 --rate 40"
+	@$(PY) -m platformrun.simulator.load --url http://127.0.0.1:$(PORT) $(LOAD_ARGS)
+
 test: deps-system venv ## Run the whole suite against throwaway RabbitMQ and PostgreSQL servers
 	@$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -11,6 +11,7 @@ SUITES = {
     "relay": "bench.relay_bench",
     "ledger": "bench.ledger_bench",
     "escrow": "bench.escrow_bench",
+    "scaleout": "bench.scaleout_bench",
     "risk": "bench.risk_bench",
     "city": "bench.city_bench",
     "alerts": "bench.alerts_bench",

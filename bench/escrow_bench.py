@@ -1,7 +1,8 @@
 """The money path under load, on one throwaway RabbitMQ node, all in this one run:
 
 * confirmed redemptions per second through HTTP (the waitress gateway of `make run` in front
-  of real merchant and escrow nameko processes with SQLite stores), and the full hold+confirm
+  of real merchant and escrow nameko processes with SQLite stores, and beside it a second
+  gateway on granian, `GATEWAY_SERVER=granian`, for the same confirms), and the full hold+confirm
   cycle, against a bare nameko RPC echo called through the gateway's own proxy pool with the
   same number of concurrent clients;
 * p50/p99 confirm latency under an open-loop load at half the measured confirm rate;
@@ -107,7 +108,17 @@ def _start_platform(base: Path, uri: str, logs: list) -> tuple[list, str]:
         start_service("escrow", base, uri),
         start_nameko("bench.echo_service:EchoService", {"AMQP_URI": uri}, base),
     ]
+    gateway, url = start_gateway(base, uri, logs)
+    return [*processes, gateway], url
+
+
+def start_gateway(
+    base: Path, uri: str, logs: list, server: str = "waitress"
+) -> tuple[subprocess.Popen, str]:
+    """The gateway exactly as platformrun starts it, on `server`, its state in its own files."""
     port = free_port()
+    state = base / f"gateway-{server}-{port}"
+    state.mkdir()
     # The gateway exactly as platformrun starts it: `python -m services.gateway.serve`.
     env = {
         **os.environ,
@@ -117,24 +128,24 @@ def _start_platform(base: Path, uri: str, logs: list) -> tuple[list, str]:
         "PLATFORM_MODE": "demo",
         "RPC_POOL_SIZE": str(CLIENTS),
         "RPC_TIMEOUT": "120",
+        # One signing key: a token any of the bench's gateways issued works on the others.
         "GATEWAY_JWT_KEY_FILE": str(base / "jwt.pem"),
-        "GATEWAY_IDEMPOTENCY_DB": str(base / "idempotency.db"),
-        "GATEWAY_REVOCATION_DB": str(base / "revoked.db"),
+        "GATEWAY_IDEMPOTENCY_DB": str(state / "idempotency.db"),
+        "GATEWAY_REVOCATION_DB": str(state / "revoked.db"),
+        "GATEWAY_SERVER": server,
         # The bench buys 100 cards per consumer as fast as it can: not a consumer's pace.
         "GATEWAY_PURCHASE_RATE_LIMIT": "1000000 per minute",
     }
-    logs.append(open(base / "gateway.log", "ab"))
-    processes.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "services.gateway.serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=logs[-1],
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    logs.append(open(state / "gateway.log", "ab"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.gateway.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=logs[-1],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    return processes, f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
 
 
 def _closed_loop(work, items) -> float:
@@ -406,11 +417,19 @@ def run(report) -> None:
         api = Api(url)
         wait_until(api.ready, timeout=120, interval=0.5, what="the gateway and services")
         shop = Shop(api)
-        cards = shop.buy(WARMUP + CONFIRMS)
+        # The same confirms through a second gateway on granian (GATEWAY_SERVER), side by side.
+        granian_process, granian_url = start_gateway(base, uri, logs, "granian")
+        processes.append(granian_process)
+        on_granian = Shop.__new__(Shop)
+        on_granian.__dict__.update({**shop.__dict__, "api": Api(granian_url)})
+        wait_until(on_granian.api.ready, timeout=120, interval=0.5, what="granian's gateway")
+        cards = shop.buy(2 * (WARMUP + CONFIRMS))
         holds = shop.holds(cards)
         _closed_loop(shop.confirm, holds[:WARMUP])
+        _closed_loop(on_granian.confirm, holds[WARMUP : 2 * WARMUP])
         echo = _echo_rate(uri)
-        confirms = _closed_loop(shop.confirm, holds[WARMUP:])
+        confirms = _closed_loop(shop.confirm, holds[2 * WARMUP : 2 * WARMUP + CONFIRMS])
+        granian_confirms = _closed_loop(on_granian.confirm, holds[2 * WARMUP + CONFIRMS :])
         cycles = _closed_loop(shop.cycle, cards[:CYCLES])
         label = "bare nameko RPC echo, same pool size"
         report(
@@ -420,6 +439,21 @@ def run(report) -> None:
             "/s",
             target=0.6,
             baseline=label,
+        )
+        report(
+            "  the same via the gateway on granian",
+            granian_confirms,
+            echo,
+            "/s",
+            target=0.6,
+            baseline=label,
+        )
+        report(
+            "  granian vs waitress, same confirms",
+            granian_confirms,
+            confirms,
+            "/s",
+            baseline="waitress",
         )
         report("  full cycle via HTTP (hold + confirm)", cycles, echo, "/s", baseline=label)
 

@@ -53,21 +53,25 @@ class Api:
             return data
         raise AssertionError("unreachable")
 
+    def login(self, role: str, subject: str) -> dict:
+        """A fresh token's headers, not kept here (for a caller that keeps its own)."""
+        token = self._send(
+            "POST", "/api/v1/auth/dev-login", {"role": role, "subject": subject}, {}
+        )["token"]
+        return {"Authorization": f"Bearer {token}"}
+
     def auth(self, role: str, subject: str) -> dict:
         key = (role, subject)
         if key not in self.tokens:
-            token = self._send(
-                "POST", "/api/v1/auth/dev-login", {"role": role, "subject": subject}, {}
-            )["token"]
-            self.tokens[key] = {"Authorization": f"Bearer {token}"}
+            self.tokens[key] = self.login(role, subject)
         return self.tokens[key]
 
     def post(self, path: str, body: dict | None, role: str, subject: str) -> dict:
+        return self.post_as(self.auth(role, subject), path, body)
+
+    def post_as(self, headers: dict, path: str, body: dict | None) -> dict:
         return self._send(
-            "POST",
-            path,
-            body or {},
-            {**self.auth(role, subject), "Idempotency-Key": uuid.uuid4().hex},
+            "POST", path, body or {}, {**headers, "Idempotency-Key": uuid.uuid4().hex}
         )
 
     def get(self, path: str, role: str | None = None, subject: str = "") -> dict:

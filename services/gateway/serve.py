@@ -1,4 +1,5 @@
-"""`python -m services.gateway.serve`: the gateway on waitress, a production WSGI server.
+"""`python -m services.gateway.serve`: the gateway on waitress (the default) or granian
+(`GATEWAY_SERVER=granian`), both production WSGI servers.
 
 Waitress serves with a fixed number of threads, and the RPC pool has as many proxies, so a
 request never waits for a proxy that another thread could not release.
@@ -15,11 +16,25 @@ nameko service and relay does, messaging/probes.py), never on the API port: a sc
 the pod's port directly, and the Service and Ingress in front carry only the API port. Its
 `/livez` and `/readyz` there say only that the process answers; the gateway's probes are the
 API port's (services/gateway/health.py).
+
+Granian (`GATEWAY_SERVER=granian`) parses HTTP in Rust and runs the app on `RPC_POOL_SIZE`
+blocking threads of one worker process. `make bench` (suite `escrow`) measures the same
+confirms through both; on this two-core machine granian did not beat waitress there (a
+confirm's cost is its two fsynced writes, not HTTP parsing), so waitress stays the default.
+What differs on granian: a slow client holds a connection, not a thread, as on waitress, but
+the one timeout set is on reading headers (`GATEWAY_CHANNEL_TIMEOUT`, at most 60 s; not
+tested here for idle keep-alive connections or slow bodies). There is no connection cap
+(`GATEWAY_CONNECTION_LIMIT`): at most `RPC_POOL_SIZE` requests run at once, the rest wait
+(granian's backpressure), so the cap belongs to the proxy in front. Flask refuses a body over
+its route's limit from Content-Length before reading it, or while reading a chunked one;
+granian has no limit of its own. Its own refusals (a malformed request) are its bare 400, not
+the contract's error body. The worker builds the app (`granian_app`) and serves `/metrics`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 import waitress
 from waitress.channel import HTTPChannel
@@ -72,17 +87,56 @@ def make_server(app, settings: GatewaySettings):
     return server
 
 
+def _serve_metrics(settings: GatewaySettings) -> None:
+    if settings.metrics_port:
+        probes.serve_in_thread(
+            settings.metrics_host, settings.metrics_port, probes.probe_app(live=list, ready=list)
+        )
+
+
+def granian_app():
+    """The app, built in granian's worker process (its factory), metrics port included."""
+    logs.configure("gateway")
+    settings = GatewaySettings.from_env()
+    _serve_metrics(settings)
+    return create_app(settings)
+
+
+def serve_granian(settings: GatewaySettings) -> None:
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    # The worker reads its settings from the environment again; it must find this module
+    # under the same name whatever the working directory.
+    os.environ.setdefault("PYTHONPATH", os.getcwd())
+    Server(
+        f"{__name__ if __name__ != '__main__' else 'services.gateway.serve'}:granian_app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        http=HTTPModes.http1,
+        factory=True,
+        workers=1,
+        blocking_threads=settings.rpc_pool_size,
+        backpressure=settings.rpc_pool_size,
+        http1_settings=HTTP1Settings(header_read_timeout=min(settings.channel_timeout, 60) * 1000),
+        websockets=False,
+        log_access=False,
+    ).serve()
+
+
 def main() -> None:
     logs.configure("gateway")
     settings = GatewaySettings.from_env()
+    if settings.server == "granian":
+        serve_granian(settings)
+        return
+    if settings.server != "waitress":
+        raise SystemExit(f"GATEWAY_SERVER must be waitress or granian, not {settings.server!r}")
     app = create_app(settings)
     try:
-        if settings.metrics_port:
-            probes.serve_in_thread(
-                settings.metrics_host,
-                settings.metrics_port,
-                probes.probe_app(live=list, ready=list),
-            )
+        _serve_metrics(settings)
         server = make_server(app, settings)
         server.print_listen("Serving on http://{}:{}")
         server.run()

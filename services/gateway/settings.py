@@ -106,6 +106,9 @@ class GatewaySettings:
     `GATEWAY_STATE_URL=postgresql://...` they are in its schema (evidence_pg.py) instead."""
     max_evidence_body: int = 5 * 1024 * 1024
     """Bytes an evidence file may have: `PUT /evidence/{sha256}`."""
+    server: str = "waitress"
+    """The HTTP server (`GATEWAY_SERVER`): `waitress` or `granian` (services/gateway/serve.py
+    says what each promises)."""
     services: tuple[str, ...] = SERVICE_NAMES
 
     @classmethod
@@ -158,6 +161,7 @@ class GatewaySettings:
             max_evidence_body=int(
                 environ.get("GATEWAY_MAX_EVIDENCE_BODY", str(cls.max_evidence_body))
             ),
+            server=environ.get("GATEWAY_SERVER", cls.server),
         )
 
     def rate_limit_storage_uri(self) -> str:
