@@ -15,23 +15,15 @@ its entry). Not storing the bottom levels saves most of the node writes. The rig
 tree (the "compact range") is kept in memory, so an append reads nothing, and any root or
 proof needs O(log n) node reads. `verify` never trusts these nodes: it rehashes the entries.
 
-`merchant_postings` indexes the entries by the merchant their parties name: a row per merchant
-and written range of entries, holding that merchant's entry indexes in the range (a posting
-list). The index is derived from the entries, so it is not written in each append's
-transaction: an append keeps its indexes in memory, and they are written together once
-INDEX_FLUSH wait, before any read of the index, and on close. A row per entry, written with
-each batch, rewrote most of the index in every append (appends fell from 0.64 to 0.39 of raw
-SQLite); a flush writes one row per merchant. The `meta` row says how far the written index
-covers; at open the entries beyond it are indexed from their bytes, so indexes lost with a
-crashed process, and a log written before the index existed, are indexed then, by chunk.
+`merchant_postings` indexes the entries by the merchant their parties name (a posting list per
+merchant and written range): ledger/merchant_index.py, which keeps the indexes of appends in
+memory and writes them together.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import struct
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,18 +31,14 @@ from typing import Any
 
 from ledger import merkle
 from ledger.entry import merchant_of
+from ledger.merchant_index import MerchantIndex
 from ledger.storage import SQLITE_SCHEMA, LedgerDb, SqliteLedgerDb, open_ledger_db
 
 SCHEMA = SQLITE_SCHEMA
 
-MERCHANT_INDEXED = "merchant_postings_size"
-"""The meta row: how many entries (from index 0) the merchant index covers. (The index had a
-row per entry, in `merchant_entries` under `merchant_entries_size`; it is rebuilt as postings.)"""
-BACKFILL_CHUNK = 5000
-INDEX_FLUSH = 20_000
-"""Merchant index rows kept in memory before they are written in one transaction."""
-
 STORED_LEVEL = 4
+STALE_RETRIES = 5
+"""Batches tried in a row, each after reloading the tree another writer grew meanwhile."""
 
 Prover = Callable[[int], list[bytes]]
 """prove(old_size) -> the consistency proof from old_size to the tree being signed."""
@@ -58,8 +46,16 @@ SignCheckpoint = Callable[[int, bytes, Prover], str]
 """sign(size, root, prove) -> the signed checkpoint note for that tree."""
 
 
-class _StaleTree(Exception):
+class StaleTree(RuntimeError):
     """Another process appended since this one last read the stored size."""
+
+    def __init__(self, known: int, stored: int):
+        super().__init__(f"the ledger grew from {known} to {stored} under another writer")
+
+
+class LedgerShrank(RuntimeError):
+    """The stored ledger has fewer entries than this process appended: a ledger never loses
+    entries, so they were deleted, or the store is another ledger (a restored backup)."""
 
 
 @dataclass(frozen=True)
@@ -78,25 +74,19 @@ class Ledger:
         self.path = db.location
         self._lock = threading.RLock()
         self._size = self._stored_size()
-        self._indexed: int | None = None
-        """How far the merchant index covers with `_unwritten`, once `index_merchants` ran."""
-        self._unwritten: defaultdict[str, list[int]] = defaultdict(list)
-        """Each merchant's entry indexes from `_written` to `_indexed`."""
-        self._written = 0
-        """How far the written index covers (the meta row), once `index_merchants` ran."""
+        self._index = MerchantIndex(db, self.entries)
         self._frontier = [
             (end - start, self._perfect(start, end))
             for start, end in merkle.perfect_ranges(0, self._size)
         ]
 
     @classmethod
-    def open(cls, location: str | Path, *, synchronous: str = "FULL") -> Ledger:
-        """A file path (created if missing), or a migrated `postgresql://…?schema=` URL."""
-        if isinstance(location, Path) or not location.startswith(("postgresql:", "postgres:")):
-            db: LedgerDb = SqliteLedgerDb.open(location, synchronous=synchronous)
-        else:
-            db = open_ledger_db(location)
-        ledger = cls(db)
+    def open(
+        cls, location: str | Path, *, synchronous: str = "FULL", pool_size: int | None = None
+    ) -> Ledger:
+        """A file path (created if missing), or a migrated `postgresql://…?schema=` URL (at
+        most `pool_size` connections to it)."""
+        ledger = cls(open_ledger_db(location, synchronous=synchronous, pool_size=pool_size))
         ledger.index_merchants()
         return ledger
 
@@ -107,7 +97,7 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
-            self._write_index()
+            self._index.flush(self._size)
             self._db.close()
 
     def _stored_size(self) -> int:
@@ -116,15 +106,22 @@ class Ledger:
 
     def _reload(self) -> None:
         """Takes the stored tree as it is: another process appended since (callers hold the
-        lock). The merchant indexes kept in memory are written first; the new entries' are
-        read from their bytes."""
-        self._write_index()
-        self._size = self._stored_size()
+        lock). The merchant indexes kept in memory are discarded: the other process may have
+        written them already (it indexed these entries when it opened the ledger), so the
+        entries are indexed again from where the written index ends."""
+        stored = self._stored_size()
+        if stored < self._size:
+            raise LedgerShrank(
+                f"{self.path} holds {stored} entries, fewer than the {self._size} this process"
+                " knows: entries were deleted, or this is another ledger (a restored backup?)"
+            )
+        self._index.discard()
+        self._size = stored
         self._frontier = [
             (end - start, self._perfect(start, end))
             for start, end in merkle.perfect_ranges(0, self._size)
         ]
-        self.index_merchants()
+        self._index.catch_up(self._size)
 
     # --- reading ---------------------------------------------------------------------------
     @property
@@ -155,21 +152,11 @@ class Ledger:
         self, merchant_id: str, before: int | None = None, limit: int = 100
     ) -> list[tuple[int, bytes]]:
         """The entries naming `merchant_id`, newest first, below index `before` (all when
-        None): one range of the index's primary key, whatever the depth."""
+        None)."""
         with self._lock:
-            self._write_index()
+            self._index.flush(self._size)
             before = self._size if before is None else before
-            found: list[int] = []
-            blocks = self._db.rows(
-                "SELECT idxs FROM merchant_postings WHERE merchant_id = ? AND first_idx < ?"
-                " ORDER BY first_idx DESC",
-                (merchant_id, before),
-            )
-            for (packed,) in blocks:
-                found.extend(i for i in reversed(_unpack(packed)) if i < before)
-                if len(found) >= limit:
-                    break
-            found = found[:limit]
+            found = self._index.entry_indexes(merchant_id, before, limit)
             entries = dict(self._entries_at(found))
         return [(index, entries[index]) for index in found]
 
@@ -179,53 +166,13 @@ class Ledger:
 
     def merchant_indexed(self) -> int:
         """How many entries, from index 0, the merchant index covers."""
-        row = self._db.one("SELECT value FROM meta WHERE name = ?", (MERCHANT_INDEXED,))
-        return 0 if row is None else int(row[0])
+        return self._index.covered()
 
-    def index_merchants(self, chunk: int = BACKFILL_CHUNK) -> int:
+    def index_merchants(self, chunk: int | None = None) -> int:
         """Indexes the entries the merchant index does not cover yet (a log written before
         it existed), a chunk per transaction; returns how many entries it read. Idempotent."""
-        read = 0
         with self._lock:
-            self._write_index()
-            while (start := self.merchant_indexed()) < self._size:
-                end = min(start + chunk, self._size)
-                postings: defaultdict[str, list[int]] = defaultdict(list)
-                for index, entry in self.entries(start, end):
-                    if (merchant := merchant_of(bytes(entry))) is not None:
-                        postings[merchant].append(index)
-                with self._db.transaction():
-                    self._insert_postings(postings)
-                    self._mark_indexed(end)
-                read += end - start
-            self._indexed = self._written = self._size
-        return read
-
-    def _write_index(self) -> None:
-        """Writes the indexes kept in memory (callers hold the lock)."""
-        if self._indexed is None or self._indexed == self._written:
-            return
-        with self._db.transaction():
-            self._insert_postings(self._unwritten)
-            self._mark_indexed(self._indexed)
-        self._unwritten = defaultdict(list)
-        self._written = self._indexed
-
-    def _insert_postings(self, postings: dict[str, list[int]]) -> None:
-        # Each list is ascending and lies past every written one: the meta row moves with
-        # the rows, in one transaction. Upsert: a range re-read after a crash writes the same.
-        self._db.executemany(
-            "INSERT INTO merchant_postings VALUES (?, ?, ?) ON CONFLICT (merchant_id, first_idx)"
-            " DO UPDATE SET idxs = excluded.idxs",
-            sorted((merchant, idxs[0], _pack(idxs)) for merchant, idxs in postings.items() if idxs),
-        )
-
-    def _mark_indexed(self, size: int) -> None:
-        self._db.execute(
-            "INSERT INTO meta VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            (MERCHANT_INDEXED, size),
-        )
+            return self._index.catch_up(self._size, chunk)
 
     def _row(self, sql: str, key) -> bytes:
         row = self._db.one(sql, (key,))
@@ -302,10 +249,11 @@ class Ledger:
         """
         pairs = [item if isinstance(item, tuple) else (None, item) for item in items]
         with self._lock:
-            try:
-                return self._append_once(pairs, build, sign)
-            except _StaleTree:
-                self._reload()
+            for _ in range(STALE_RETRIES - 1):
+                try:
+                    return self._append_once(pairs, build, sign)
+                except StaleTree:
+                    self._reload()
             return self._append_once(pairs, build, sign)
 
     def _append_once(
@@ -316,14 +264,13 @@ class Ledger:
     ) -> list[int]:
         frontier = list(self._frontier)
         size = self._size
-        indexed = self._indexed == size  # else index_merchants catches up at open
         indexes: list[int] = []
         entry_rows: list[tuple] = []
         node_rows: list[tuple] = []
         merchant_rows: list[tuple[str, int]] = []
         with self._db.transaction():
-            if self._stored_size() != size:
-                raise _StaleTree
+            if (stored := self._stored_size()) != size:
+                raise StaleTree(size, stored)
             previous = self.leaf(size - 1) if size else b""
             seen = self._indexes_of([event_id for event_id, _ in pairs if event_id])
             for event_id, payload in pairs:
@@ -358,13 +305,8 @@ class Ledger:
                     "INSERT INTO checkpoints VALUES (?, ?, ?)",
                     (size, new_root, sign(size, new_root, prove)),
                 )
-        self._frontier, self._size = frontier, size
-        if indexed:
-            self._indexed = size
-            for merchant, index in merchant_rows:
-                self._unwritten[merchant].append(index)
-            if size - self._written >= INDEX_FLUSH:
-                self._write_index()
+        old_size, self._frontier, self._size = self._size, frontier, size
+        self._index.appended(old_size, merchant_rows, size)
         return indexes
 
     # --- checkpoints -------------------------------------------------------------------------
@@ -426,10 +368,3 @@ def _grow(frontier: list[tuple[int, bytes]], index: int, leaf: bytes) -> list[tu
     frontier.append((size, digest))
     return completed
 
-
-def _pack(indexes: list[int]) -> bytes:
-    return struct.pack(f"<{len(indexes)}q", *indexes)
-
-
-def _unpack(packed: bytes) -> tuple[int, ...]:
-    return struct.unpack(f"<{len(packed) // 8}q", packed)

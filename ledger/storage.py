@@ -33,6 +33,9 @@ COPY_TYPES = {
     "nodes": ["integer", "bigint", "bytea"],
 }
 """The columns of the tables an append inserts into, as ledger/postgres_schema.sql has them."""
+DEFAULT_POOL_SIZE = 12
+"""Connections to PostgreSQL at most, unless configured (LEDGER_PG_POOL): nameko's default
+10 workers, the consumer's batch and one more; a caller beyond them waits for one."""
 APPEND_LOCK_KEY = 0x6C656467  # "ledg"; mixed with the schema name, one lock per ledger
 
 SQLITE_SCHEMA = """
@@ -169,14 +172,25 @@ class SqliteLedgerDb(LedgerDb):
 
 
 class PostgresLedgerDb(LedgerDb):
-    def __init__(self, url: str, *, read_only: bool = False, connect_timeout: int = 10):
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        connect_timeout: int = 10,
+        pool_size: int | None = DEFAULT_POOL_SIZE,
+    ):
         import psycopg
 
         dsn, schema = split_url(url)
         self.location = redacted(url)
         self.errors = (psycopg.Error,)
         self._pool = PostgresPool(
-            dsn, schema=schema, connect_timeout=connect_timeout, read_only=read_only
+            dsn,
+            schema=schema,
+            connect_timeout=connect_timeout,
+            read_only=read_only,
+            max_size=pool_size,
         )
         self._lock_key = APPEND_LOCK_KEY ^ zlib.crc32((schema or "public").encode())
         self._in_transaction = threading.local()  # green-local under eventlet
@@ -240,10 +254,19 @@ class PostgresLedgerDb(LedgerDb):
         self._pool.close()
 
 
-def open_ledger_db(location: str | Path, *, read_only: bool = False) -> LedgerDb:
-    """A `postgresql://…?schema=` URL, or a file path."""
+def open_ledger_db(
+    location: str | Path,
+    *,
+    read_only: bool = False,
+    synchronous: str = "FULL",
+    pool_size: int | None = None,
+) -> LedgerDb:
+    """A `postgresql://…?schema=` URL (at most `pool_size` connections, DEFAULT_POOL_SIZE when
+    None), or a file path."""
     if isinstance(location, str) and is_postgres(location):
-        return PostgresLedgerDb(location, read_only=read_only)
+        return PostgresLedgerDb(
+            location, read_only=read_only, pool_size=pool_size or DEFAULT_POOL_SIZE
+        )
     if read_only:
         return SqliteLedgerDb.open_readonly(location)
-    return SqliteLedgerDb.open(location)
+    return SqliteLedgerDb.open(location, synchronous=synchronous)

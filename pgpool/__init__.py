@@ -4,7 +4,9 @@ A URL is any libpq URI plus our `schema` parameter (`postgresql://...?schema=mer
 becomes the connections' search_path. Connections are autocommit; `transaction()` opens one.
 Idle connections are kept LIFO (the warmest first) and made on demand; `max_size` bounds how
 many exist at once (a caller then waits for one to come back). A connection that fails with
-an OperationalError, or comes back closed or inside a transaction, is closed, not kept.
+an OperationalError, or comes back closed or inside a transaction, is closed, not kept; an
+OperationalError also closes every idle connection, which most likely shares its fate (a
+server restart), so each one does not fail a caller in turn.
 
 Why ours and not psycopg_pool: psycopg_pool 3.3.3 works under eventlet too (measured with
 PSYCOPG_IMPL=python, monkey-patched, 4 connections: 8 callers of pg_sleep(0.3) took 0.73 s
@@ -100,6 +102,7 @@ class PostgresPool:
                 yield conn
             except self._psycopg.OperationalError:
                 conn.close()  # a broken connection is not put back
+                self._close_idle()
                 raise
             finally:
                 self._give_back(conn)
@@ -147,6 +150,9 @@ class PostgresPool:
 
     def close(self) -> None:
         self._closed = True
+        self._close_idle()
+
+    def _close_idle(self) -> None:
         while True:
             try:
                 self._idle.get_nowait().close()

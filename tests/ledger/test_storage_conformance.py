@@ -5,34 +5,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-from ledger import Ledger, merkle
-from ledger.entry import build_entry, merchant_of, summarise
+from ledger import Ledger, merchant_index, merkle
+from ledger.log import STALE_RETRIES, LedgerShrank, StaleTree
+from ledger.entry import build_entry, merchant_of
 from ledger.note import COSIGNATURE_V1, Checkpoint, Signer, sign_note
 from ledger.storage import LedgerNotMigrated
 from ledger.verify import verify_ledger
 from tests.support.harness import ROOT
+from tests.support.ledger_events import summary
 
 ORIGIN = "test.prepaid-trust.local/ledger"
-
-
-def summary(i: int, merchant: str = "m-1") -> tuple[str, dict]:
-    event_id = str(uuid.UUID(int=i + 1))
-    return event_id, summarise(
-        {
-            "event_id": event_id,
-            "type": "escrow.RedemptionConfirmed.v1",
-            "source": "escrow",
-            "stream": f"card-{i}",
-            "version": 1,
-            "recorded_at": "2026-11-22T09:00:00+00:00",
-            "data": {"card_id": f"card-{i}", "merchant_id": merchant, "amount": 100 + i},
-        }
-    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -163,6 +149,62 @@ def test_a_writer_behind_the_stored_ledger_reloads_and_never_reuses_an_index(loc
     second.close()
     report = verify_ledger(location, [log_key.verifier])
     assert report.ok and report.size == 26, report
+
+
+def indexed(log: Ledger, merchant: str = "m-1") -> list[int]:
+    return [index for index, _ in log.merchant_entries(merchant, limit=1000)]
+
+
+def test_a_stale_writer_reloading_lists_each_entry_once(location, monkeypatch):
+    monkeypatch.setattr(merchant_index, "BACKFILL_CHUNK", 7)
+    first = Ledger.open(location)
+    first.append_batch([summary(i) for i in range(30)], build=build_entry)  # index in memory
+    second = Ledger.open(location)  # indexes those 30 entries, 7 a transaction
+    second.append_batch([summary(30)], build=build_entry)
+    first.append_batch([summary(31)], build=build_entry)  # behind: reloads first
+    assert indexed(first) == list(range(31, -1, -1))
+    assert indexed(second) == list(range(30, -1, -1))
+    first.close()
+    second.close()
+    again = Ledger.open(location)
+    assert indexed(again) == list(range(31, -1, -1)) and again.merchant_indexed() == 32
+    again.close()
+
+
+def test_a_lapsed_writer_reading_the_index_lists_each_entry_once(location, monkeypatch):
+    monkeypatch.setattr(merchant_index, "BACKFILL_CHUNK", 7)
+    first = Ledger.open(location)
+    first.append_batch([summary(i) for i in range(30)], build=build_entry)  # index in memory
+    second = Ledger.open(location)  # took over: indexes those 30, appends, writes its index
+    second.append_batch([summary(30)], build=build_entry)
+    second.close()
+    assert indexed(first) == list(range(29, -1, -1))  # first still knows 30 entries
+    assert first.merchant_indexed() == 31  # the written index never moves back
+    first.close()
+    again = Ledger.open(location)
+    assert indexed(again) == list(range(30, -1, -1))
+    again.close()
+
+
+def test_a_writer_kept_behind_gives_up_saying_how_the_ledger_grew(location, log_key):
+    first = fill(location, log_key, count=20)
+    second = Ledger.open(location)
+    second.append_batch([summary(i) for i in range(20, 25)], build=build_entry)
+    reloads: list[int] = []
+    first._reload = lambda: reloads.append(1)  # type: ignore[method-assign]  # never catches up
+    with pytest.raises(StaleTree, match="grew from 20 to 25 under another writer"):
+        first.append_batch([summary(25)], build=build_entry)
+    assert len(reloads) == STALE_RETRIES - 1
+    first.close()
+    second.close()
+
+
+def test_a_stored_ledger_smaller_than_this_process_knows_is_an_error(location, log_key):
+    log = fill(location, log_key, count=20)
+    log._db.execute("DELETE FROM entries WHERE idx >= 15")
+    with pytest.raises(LedgerShrank, match="holds 15 entries, fewer than the 20"):
+        log.append_batch([summary(20)], build=build_entry)
+    log.close()
 
 
 def test_verify_passes_an_honest_ledger_and_names_a_tampered_entry(location, log_key, tmp_path):

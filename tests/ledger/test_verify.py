@@ -5,34 +5,18 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import uuid
 
 import pytest
 
 from ledger import Ledger, merkle
-from ledger.entry import build_entry, summarise
+from ledger.entry import build_entry
 from ledger.note import COSIGNATURE_V1, Checkpoint, Signer, sign_note
 from ledger.verify import verify_ledger
 from tests.support.harness import ROOT
+from tests.support.ledger_events import summary
 
 ORIGIN = "test.prepaid-trust.local/ledger"
 COUNT, BATCH = 100, 10
-
-
-def summary(i: int, tag: str = "") -> tuple[str, dict]:
-    event_id = str(uuid.UUID(int=i + (10**6 if tag else 0)))
-    return event_id, summarise(
-        {
-            "event_id": event_id,
-            "type": "escrow.RedemptionConfirmed.v1",
-            "source": "escrow",
-            "stream": f"card-{i}",
-            "version": 1,
-            "position": i + 1,
-            "recorded_at": "2026-11-22T09:00:00+00:00",
-            "data": {"card_id": f"card-{i}{tag}", "merchant_id": "m-1", "amount": 100 + i},
-        }
-    )
 
 
 @pytest.fixture
@@ -128,7 +112,7 @@ def _delete_and_renumber(path):
 def _insert(path):
     """An entry slipped in at 55 that names its place and chains correctly."""
     old = rows(path)
-    event_id, body = summary(55, "x")
+    event_id, body = summary(55, tag="x")
     forged = build_entry(55, bytes(old[54][3]), body)
     new = old[:55] + [(55, event_id, forged, merkle.leaf_hash(forged))] + old[55:]
     rewrite(path, [(i, *r[1:]) for i, r in enumerate(new)])
@@ -151,7 +135,7 @@ def _rewrite_tail(path):
     previous = bytes(old[59][3])
     new = []
     for i in range(60, COUNT):
-        event_id, body = summary(i, "forged")
+        event_id, body = summary(i, tag="forged")
         entry = build_entry(i, previous, body)
         previous = merkle.leaf_hash(entry)
         new.append((i, event_id, entry, previous))

@@ -55,6 +55,19 @@ def test_a_broken_connection_is_dropped_and_the_next_caller_gets_a_new_one(pool)
     assert backend(pool) != dead
 
 
+def test_after_a_server_restart_one_caller_fails_not_one_per_idle_connection(pool):
+    held = [pool.connection() for _ in range(3)]
+    pids = [conn.__enter__().info.backend_pid for conn in held]
+    for conn in held:
+        conn.__exit__(None, None, None)  # three idle connections now
+    with psycopg.connect(pool.dsn, autocommit=True) as admin:  # as a restart does to them
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (pids,))
+    with pytest.raises(psycopg.OperationalError), pool.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    for _ in range(3):  # the other idle ones were closed with the first: each caller gets a live one
+        assert backend(pool) not in pids
+
+
 def test_a_failed_transaction_commits_nothing_and_its_connection_is_reused_clean(pool):
     with pytest.raises(RuntimeError), pool.transaction() as cursor:
         cursor.execute("INSERT INTO t VALUES (2)")

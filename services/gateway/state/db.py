@@ -4,10 +4,9 @@ Both give autocommit cursors (`cursor`) and serialised transactions (`transactio
 same placeholder (`?` is rewritten to `%s` for psycopg), so each store writes its SQL once.
 
 PostgreSQL: psycopg 3 through pgpool, one connection per concurrent request, kept for the next
-one; under
-eventlet psycopg must run its pure-Python implementation (PSYCOPG_IMPL=python), as the event
-store does (eventstore/postgres.py). The schema is chosen with `?schema=` on the URL (libpq's
-search_path); its tables must exist already: the gateway never creates them.
+one; under eventlet psycopg must run its pure-Python implementation (PSYCOPG_IMPL=python), as
+the event store does (eventstore/postgres.py). The schema is chosen with `?schema=` on the URL
+(libpq's search_path); its tables must exist already: the gateway never creates them.
 """
 
 from __future__ import annotations
