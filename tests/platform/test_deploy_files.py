@@ -229,3 +229,16 @@ def test_the_dashboard_shows_a_stuck_ledger_by_its_notary_queue():
     for series in ("prepaid_queue_messages", "prepaid_queue_consumers"):
         assert f'max({series}{{queue="{NOTARY_QUEUE}"}})' in queried
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_the_image_copies_every_package_pyproject_installs():
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    included = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*").rstrip(".") for pattern in included}
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \1$", dockerfile, re.MULTILINE))
+    assert packages - copied == set(), "packages pip installs but the image lacks"
+    assert copied - packages == set(), "folders copied that pyproject does not install"
