@@ -1,6 +1,11 @@
 """`python -m ledger verify PATH|URL`: exit 0 when the ledger verifies, 1 on tampering, 2 when
 it cannot be checked (bad arguments, unreadable file or database, no trusted log key).
 
+`python -m ledger keys init --dir DIR [--origin ORIGIN]`: makes the ledger's keys in DIR once
+(log.key, log.vkey, pseudonym.key; existing ones are kept) and prints the log's public key.
+With LEDGER_URL every ledger process gets a copy of them as LEDGER_DIR/keys (none makes its
+own at start).
+
 PATH is a ledger file; URL a ledger in PostgreSQL, `postgresql://…?schema=ledger` (LEDGER_URL),
 read in read-only transactions. A URL has no directory beside it, so its trusted keys come
 from --vkey or --keys-dir (the ledger service's LEDGER_DIR/keys)."""
@@ -63,7 +68,21 @@ def verify_command(args) -> int:
     return 0
 
 
+def keys_init_command(args) -> int:
+    from ledger.bootstrap import init_keys
+
+    try:
+        signer = init_keys(args.dir, args.origin)
+    except (OSError, ValueError) as exc:
+        print(f"cannot make the keys in {args.dir}: {exc}", file=sys.stderr)
+        return 2
+    print(signer.verifier.vkey())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from ledger.bootstrap import DEFAULT_ORIGIN
+
     parser = argparse.ArgumentParser(prog="python -m ledger")
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="re-verify a ledger from its entries")
@@ -75,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         help="trust every *.vkey here (default: keys/ beside the ledger file; a URL needs it)",
     )
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    keys = commands.add_parser("keys", help="the ledger's signing and pseudonym keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    init = keys_commands.add_parser("init", help="make the keys once; print the log's vkey")
+    init.add_argument("--dir", type=Path, required=True, help="LEDGER_DIR/keys to fill")
+    init.add_argument("--origin", default=DEFAULT_ORIGIN, help="the log's name (LEDGER_ORIGIN)")
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        return keys_init_command(args)
     return verify_command(args)
 
 

@@ -367,4 +367,3 @@ def _grow(frontier: list[tuple[int, bytes]], index: int, leaf: bytes) -> list[tu
             completed.append((level, index >> level, digest))
     frontier.append((size, digest))
     return completed
-

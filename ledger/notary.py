@@ -19,13 +19,25 @@ from typing import Protocol
 from ledger import merkle
 from ledger.entry import CONSUMER_FIELD, Pseudonyms, build_entry, parse_entry, summarise
 from ledger.log import Ledger, Prover, StoredCheckpoint
-from ledger.note import Checkpoint, Signer, add_signatures, sign_note, split_note
+from ledger.note import (
+    Checkpoint,
+    Signer,
+    add_signatures,
+    sign_note,
+    split_note,
+    verified_by,
+)
 
 log = logging.getLogger("ledger.notary")
 
 
 class InconsistentCheckpoint(RuntimeError):
     """Signing this tree would contradict a checkpoint the log already signed."""
+
+
+class ForeignLogKey(RuntimeError):
+    """The ledger's latest checkpoint was not signed with this notary's key: it would sign a
+    log no witness knows it by, so it does not start."""
 
 
 class Cosigner(Protocol):
@@ -61,6 +73,12 @@ class Notary:
         self.quorum = list(quorum if quorum is not None else (w.name for w in self.witnesses))
         self.clock = clock
         latest = ledger.latest_checkpoint()
+        if latest is not None and not verified_by(latest.note, [signer.verifier]):
+            raise ForeignLogKey(
+                f"the checkpoint of size {latest.size} in {ledger.path} is not signed by this"
+                f" log key ({signer.verifier.vkey()}): LEDGER_DIR/keys/log.key is not the key"
+                " this ledger was written with"
+            )
         self._last_signed = (latest.size, latest.root) if latest else (0, merkle.EMPTY_ROOT)
         self._cosign_lock = threading.Lock()
 

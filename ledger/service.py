@@ -37,7 +37,7 @@ from pathlib import Path
 from kombu import Exchange, Queue, binding
 from nameko.extensions import DependencyProvider
 
-from ledger.bootstrap import build_notary
+from ledger.bootstrap import build_notary, load_keys
 from ledger.notary import Notary
 from messaging.consumer import PlatformQueueConsumer
 from messaging.observability import ObservabilityDependency
@@ -90,9 +90,10 @@ class NotaryWriter(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.batch_max = int(config.get("LEDGER_BATCH_MAX", 500))
+        keys = load_keys(config)  # missing ones fail a standby now, not when it takes over
         self.lease, self.lease_ttl = writer_lease(config)
         self.lease_until = self._take_lease()
-        self.notary: Notary = build_notary(config)
+        self.notary: Notary = build_notary(config, keys)
         self.pending: queue.Queue = queue.Queue()
         self.cosign_wanted = threading.Event()
         self.stopping = threading.Event()

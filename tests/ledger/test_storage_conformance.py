@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger, merchant_index, merkle
-from ledger.log import STALE_RETRIES, LedgerShrank, StaleTree
 from ledger.entry import build_entry, merchant_of
+from ledger.log import STALE_RETRIES, LedgerShrank, StaleTree
 from ledger.note import COSIGNATURE_V1, Checkpoint, Signer, sign_note
 from ledger.storage import LedgerNotMigrated
 from ledger.verify import verify_ledger
@@ -191,7 +191,7 @@ def test_a_writer_kept_behind_gives_up_saying_how_the_ledger_grew(location, log_
     second = Ledger.open(location)
     second.append_batch([summary(i) for i in range(20, 25)], build=build_entry)
     reloads: list[int] = []
-    first._reload = lambda: reloads.append(1)  # type: ignore[method-assign]  # never catches up
+    first._reload = lambda: reloads.append(1)  # never catches up
     with pytest.raises(StaleTree, match="grew from 20 to 25 under another writer"):
         first.append_batch([summary(25)], build=build_entry)
     assert len(reloads) == STALE_RETRIES - 1

@@ -14,6 +14,7 @@ import signal
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from ledger.bootstrap import init_keys
 from ledger.entry import parse_entry
 from ledger.note import Verifier
 from ledger.verify import verify_ledger
@@ -55,6 +56,8 @@ def size(proxy) -> int:
 
 def run_failover(tmp_path, amqp_uri, *, own_dirs: bool = False, **config):
     dirs = [tmp_path / "ledger-a", tmp_path / "ledger-b"] if own_dirs else [tmp_path / "ledger"] * 2
+    if config.get("LEDGER_URL"):  # a shared ledger's processes never make keys: made once here
+        init_keys(dirs[0] / "keys")
     first, first_log = start_ledger(tmp_path, amqp_uri, "a", dirs[0], **config)
     rpc = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=10)
     proxy = rpc.start()

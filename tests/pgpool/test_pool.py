@@ -64,7 +64,7 @@ def test_after_a_server_restart_one_caller_fails_not_one_per_idle_connection(poo
         admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (pids,))
     with pytest.raises(psycopg.OperationalError), pool.cursor() as cursor:
         cursor.execute("SELECT 1")
-    for _ in range(3):  # the other idle ones were closed with the first: each caller gets a live one
+    for _ in range(3):  # the idle ones were closed with the first: each caller gets a live one
         assert backend(pool) not in pids
 
 
