@@ -257,3 +257,19 @@ def test_verify_of_a_url_needs_its_keys_named(pg_dsn):
 
     done = run_verify(migrated_url(pg_dsn, "ledger"))
     assert done.returncode == 2 and "--keys-dir" in done.stderr
+
+
+@pytest.mark.postgres
+def test_a_ledger_in_postgres_uses_at_most_its_pool_size_of_connections(pg_dsn):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ledger.storage import open_ledger_db
+    from tests.support.migrated import migrated_url
+
+    db = open_ledger_db(migrated_url(pg_dsn, "ledger"), pool_size=2)
+    with ThreadPoolExecutor(6) as callers:
+        backends = list(
+            callers.map(lambda _: db.rows("SELECT pg_backend_pid(), pg_sleep(0.2)")[0][0], range(6))
+        )
+    db.close()
+    assert len(set(backends)) == 2  # six callers at once, two connections: the others waited
