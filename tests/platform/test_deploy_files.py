@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import subprocess
 import sys
 import threading
+import tomllib
 
 import pytest
 import yaml
@@ -232,9 +234,6 @@ def test_the_dashboard_shows_a_stuck_ledger_by_its_notary_queue():
 
 
 def test_the_image_copies_every_package_pyproject_installs():
-    import re
-    import tomllib
-
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     included = project["tool"]["setuptools"]["packages"]["find"]["include"]
     packages = {pattern.rstrip("*").rstrip(".") for pattern in included}
