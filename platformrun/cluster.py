@@ -5,7 +5,7 @@ A throwaway PostgreSQL (one database, a schema per service) migrated first by it
 `platform_app`, which may read and write but never CREATE; three RabbitMQ nodes clustered on
 loopback (devenv/rabbit_cluster.py) with the platform's queues migrated to the policy's
 arguments (quorum queues); then TWO replicas of every process: each service, each outbox relay
-(one publishes, the other waits on the relay's lease: messaging/relay_lease.py), the ledger
+(one publishes, the other waits on the relay's lease: messaging/relay_failover.py), the ledger
 (its entries in the schema `ledger`; a writer and a standby on the writer lease there, each
 with its own LEDGER_DIR holding only a copy of the keys), and the gateway on two ports (a
 load balancer or a Kubernetes Service fronts them in production). The bank's and the
