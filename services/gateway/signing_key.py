@@ -2,9 +2,9 @@
 says which mode it was created for.
 
 Demo mode creates its key on first start (`ensure`: of two gateways starting at once on one
-key file, one creates it and the other loads that key); production never creates one and refuses a key
-made for demo (or one made before keys recorded their mode, which only demo mode did): a
-token minted by a demo platform's dev-login must never be signed by a production key. The
+key file, one creates it and the other loads that key); production never creates one and
+refuses a key made for demo (or one made before keys recorded their mode, which only demo mode
+did): a token minted by a demo platform's dev-login must never be signed by a production key. The
 operator makes the production key once:
 
     python -m services.gateway.signing_key --mode production /path/to/jwt-ed25519.pem
