@@ -35,9 +35,6 @@ K8S = DEPLOY / "k8s"
 CODE_DIRS = ("services", "ledger", "messaging", "eventstore", "policy", "privacy", "platformrun")
 # Keys nameko itself reads from its config.
 NAMEKO_KEYS = {"AMQP_URI", "max_workers", "LOGGING"}
-# Config keys the deployment already sets for code that another change brings, each with
-# what reads it. Once the code reads one, the check says so (remove it from here then).
-PENDING_CONFIG = {"LEDGER_URL": "the ledger's log in PostgreSQL (ledger storage, issue 15)"}
 # Set by the image (deploy/Dockerfile) or read by Python itself.
 INTERPRETER_ENV = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}
 
@@ -126,10 +123,8 @@ def check_env(compose: dict, manifests: list[dict]) -> None:
     config_keys = {k for text in configs.values() for k in re.findall(r"^(\w+):", text, re.M)}
     read_config = set(re.findall(r"config(?:\.get)?[\[(]\s*\"(\w+)\"", code))
     read_config |= set(re.findall(r"config_key(?::\s*str)?\s*=\s*\"(\w+)\"", code))
-    for key in sorted(config_keys - read_config - NAMEKO_KEYS - PENDING_CONFIG.keys()):
+    for key in sorted(config_keys - read_config - NAMEKO_KEYS):
         fail(f"nameko config key {key} is read by no code")
-    for key in sorted(PENDING_CONFIG.keys() & read_config):
-        print(f"NOTE nameko config key {key} is read by the code now: drop it from PENDING_CONFIG")
     for name, svc in compose["services"].items():
         if "platform" not in svc.get("profiles", []):
             continue

@@ -10,6 +10,11 @@ of the request or event being handled.
   its event's metadata (messaging/observability.py), each greenthread or thread having its
   own. A filter on the handler copies it, and the process's name, into every record.
 
+* No secret in a URL reaches a log: the same filter masks the password of every
+  `scheme://user:password@host` in a record's message and traceback. Libraries redact only
+  what they parse as one URL (nameko's and kombu's "Error connecting to broker at ..." mask
+  the first of `amqp://u:p@a;amqp://u:p@b` and print the others whole).
+
 A log line says what happened, never to whom: ids, codes and counts, never a phone number,
 name or address (tests/privacy/test_logs.py keeps that).
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +38,8 @@ CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 JSON_FIELDS = ("asctime", "levelname", "name", "message", "service", "correlation_id")
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+MASK = "********"
+URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s;,'\"]*:)[^@\s;,'\"]*@")
 TEXT_FORMAT = "%(asctime)s %(service)s %(name)s %(levelname)s [%(correlation_id)s] %(message)s"
 
 
@@ -49,8 +57,30 @@ def correlated(correlation_id: str | None) -> Iterator[None]:
         CORRELATION_ID.reset(token)
 
 
+def redact_urls(text: str) -> str:
+    """`text` with the password of every URL in it masked (a list of URLs: each of them)."""
+    return URL_PASSWORD.sub(lambda found: f"{found['head']}{MASK}@", text)
+
+
+def redact_record(record: logging.LogRecord) -> None:
+    """Masks URL passwords in the record's message and traceback, in place: the message is
+    rendered once and its arguments dropped, so no handler or formatter sees the secret."""
+    message = record.getMessage()
+    redacted = redact_urls(message)
+    if redacted != message:
+        record.msg, record.args = redacted, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact_urls(record.exc_text)
+        record.exc_info = None  # formatters would render it again, unredacted
+    if record.stack_info:
+        record.stack_info = redact_urls(record.stack_info)
+
+
 class ContextFilter(logging.Filter):
-    """Puts the process's name and the current correlation id on every record."""
+    """Puts the process's name and the current correlation id on every record, and masks the
+    passwords of the URLs in it."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -59,6 +89,7 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
         record.correlation_id = CORRELATION_ID.get()
+        redact_record(record)
         return True
 
 

@@ -22,7 +22,13 @@ Parking logs an ERROR (event id, type and position, never its data) and shows in
 `python -m platformrun.park` lists, re-publishes or drops parked events. A broker that is
 merely away (connection lost, broker shutting down) parks nothing: the relay waits for it.
 
-It runs in its own process on pika's SelectConnection, outside eventlet.
+Several broker nodes (a cluster), `amqp://a;amqp://b` as kombu reads it or a list: the relay
+connects to the first and moves to the next each time a connection fails or drops. Given a
+`lease` (messaging/relay_failover.py), it publishes only while it holds `relay.<service>`,
+waiting as a standby until then.
+
+It runs in its own process on pika's SelectConnection, outside eventlet. `stop()` takes no
+lock (a signal handler may call it): the loop notices within `heartbeat_every` seconds.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from pika.spec import Basic
 from eventstore.port import EventLog
 from eventstore.records import ParkedEvent
 from messaging import outbound, queues
+from messaging.relay_failover import PublisherLease, StopFlag, broker_uris
 from messaging.topology import QueueBinding, QueueDeclarer
 from messaging.wire import exchange_name
 from policy import ConsumerRules, RelayRules, load_policy
@@ -77,7 +84,7 @@ class OutboxRelay:
         self,
         store: EventLog,
         service: str,
-        amqp_uri: str,
+        amqp_uri: str | Sequence[str],
         *,
         bindings: Sequence[QueueBinding] = (),
         batch_size: int = 500,
@@ -87,12 +94,17 @@ class OutboxRelay:
         reconnect_delay: float = 1.0,
         rules: RelayRules | None = None,
         queue_rules: ConsumerRules | None = None,
+        lease: PublisherLease | None = None,
     ):
         self.store = store
         self.service = service
         self.exchange = exchange_name(service)
         self.tracking_name = f"relay:{service}"
-        self.parameters = pika.URLParameters(amqp_uri)
+        self.amqp_uris = broker_uris(amqp_uri)
+        self._uri_index = 0
+        self.current_uri = self.amqp_uris[0]
+        self.parameters = pika.URLParameters(self.current_uri)
+        self.lease = lease
         self.bindings = [b for b in bindings if b.source_service == service]
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
@@ -105,7 +117,7 @@ class OutboxRelay:
         self.parked = 0
         self.confirmed = 0
         self.saved_position = 0
-        self._stopping = threading.Event()
+        self._stopping = StopFlag()
         self._connection: pika.SelectConnection | None = None
         self._channel = None
         self._declarer: QueueDeclarer | None = None
@@ -125,8 +137,33 @@ class OutboxRelay:
         each `heartbeat_every` seconds, and the reconnect wait as it waits; /livez reads it."""
 
     # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def standby(self) -> bool:
+        """Waiting for the publisher lease (another relay of the service publishes)."""
+        return self.lease is not None and not self.lease.held
+
     def run(self) -> None:
-        """Publishes until `stop()`; reconnects after any broker or network failure."""
+        """Publishes until `stop()` (with a lease: once it holds it, and until it loses it);
+        reconnects after any broker or network failure."""
+        lease = self.lease
+        if lease is None:
+            self._publish()
+            return
+        try:
+            if lease.wait(self._stopping.is_set, self._beat):
+                keeper = threading.Thread(
+                    target=lease.keep,
+                    args=(self._stopping.is_set, self.stop),
+                    name=f"relay-lease-{self.service}",
+                    daemon=True,
+                )
+                keeper.start()
+                self._publish()
+        finally:
+            self._stopping.set()  # the keeper's loop ends with the relay's
+            lease.release()
+
+    def _publish(self) -> None:
         while not self._stopping.is_set():
             self._beat()
             self._connection = connection = pika.SelectConnection(
@@ -144,10 +181,13 @@ class OutboxRelay:
         self.heartbeat = time.monotonic()
 
     def _tick(self, connection: pika.SelectConnection) -> None:
-        """Beats now and every `heartbeat_every` seconds while `connection`'s loop turns."""
+        """Beats now and every `heartbeat_every` seconds while `connection`'s loop turns, and
+        closes the connection once a stop was asked for."""
         self._beat()
         current = connection is self._connection
-        if current and not self._stopping.is_set():
+        if current and self._stopping.is_set():
+            connection.ioloop.call_later(0, self._close)  # from inside the running loop
+        elif current:
             connection.ioloop.call_later(self.heartbeat_every, lambda: self._tick(connection))
 
     def _wait(self, seconds: float) -> None:
@@ -160,10 +200,9 @@ class OutboxRelay:
         self._beat()
 
     def stop(self) -> None:
+        """Asks the relay to stop; safe in a signal handler (no lock, no I/O): the loop's next
+        tick closes the connection."""
         self._stopping.set()
-        connection = self._connection
-        if connection is not None:
-            connection.ioloop.add_callback_threadsafe(self._close)
 
     def _close(self) -> None:
         if self._connection and self._connection.is_open:
@@ -171,8 +210,15 @@ class OutboxRelay:
         elif self._connection:
             self._connection.ioloop.stop()
 
+    def _next_broker(self) -> None:
+        if len(self.amqp_uris) > 1 and not self._stopping.is_set():
+            self._uri_index = (self._uri_index + 1) % len(self.amqp_uris)
+            self.current_uri = self.amqp_uris[self._uri_index]
+            self.parameters = pika.URLParameters(self.current_uri)
+
     def _on_connection_failed(self, connection, error) -> None:
         log.warning("relay %s: cannot connect to RabbitMQ: %s", self.service, error)
+        self._next_broker()
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection, reason) -> None:
@@ -182,6 +228,7 @@ class OutboxRelay:
                 self._on_broker_refusal(reason.reply_code, reason.reply_text)
         self._channel = None
         self.ready.clear()
+        self._next_broker()
         connection.ioloop.stop()
 
     def _on_connection_open(self, connection) -> None:

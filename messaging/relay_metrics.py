@@ -125,7 +125,7 @@ class RelayCollector(Collector):
             "prepaid_queue_consumers", "consumers of the queue", labels=["queue"]
         )
         try:
-            depths = queue_depths(self.amqp_uri, [b.queue for b in self.relay.bindings])
+            depths = queue_depths(self.relay.current_uri, [b.queue for b in self.relay.bindings])
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             log.warning("relay %s: metrics cannot read the queues: %s", service, type(exc).__name__)
             return
@@ -144,7 +144,8 @@ def relay_checks(relay: OutboxRelay, stale_after: float = LIVE_STALE_AFTER) -> t
     """(live, ready) for messaging.probes: live while the relay's loop turns (its heartbeat,
     recorded each `relay.heartbeat_every` seconds, connected or waiting to reconnect, is at
     most `stale_after` old; a callback stuck on a store or a socket stops it), ready once it
-    is connected with its queues declared."""
+    is connected with its queues declared, or while it is a standby waiting for the publisher
+    lease (waiting is its job: a rolling update waiting for readiness would never pass it)."""
 
     def live() -> list[str]:
         age = time.monotonic() - relay.heartbeat
@@ -153,6 +154,8 @@ def relay_checks(relay: OutboxRelay, stale_after: float = LIVE_STALE_AFTER) -> t
         return [f"the relay's loop has recorded no heartbeat for {age:.0f} s"]
 
     def ready() -> list[str]:
-        return [] if relay.ready.is_set() else ["not connected to RabbitMQ"]
+        if relay.standby or relay.ready.is_set():
+            return []
+        return ["not connected to RabbitMQ"]
 
     return live, ready

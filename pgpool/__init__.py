@@ -17,8 +17,11 @@ activity and an error at once, then a new connection on the next call. That is t
 without a dependency.
 
 Under eventlet psycopg must run its pure-Python implementation (PSYCOPG_IMPL=python), so its
-waits go through the green `select` instead of blocking the process inside libpq; psycopg is
-imported only when a pool is made, so a process on SQLite alone never loads it.
+waits go through the green `select` instead of blocking the process inside libpq. psycopg is
+imported with this module, not when a pool is made: nameko sets a service's dependencies up in
+parallel greenthreads, and one importing psycopg lazily while another's import of it was
+switched out mid-way got the half-initialised module (`partially initialized module 'psycopg'
+has no attribute 'connect'`; greenthreads share the one thread's import lock).
 """
 
 from __future__ import annotations
@@ -27,11 +30,10 @@ import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-if TYPE_CHECKING:
-    import psycopg
+import psycopg
 
 
 def is_postgres(url: str) -> bool:
@@ -66,8 +68,6 @@ class PostgresPool:
         max_size: int | None = None,
         read_only: bool = False,
     ):
-        import psycopg
-
         self._psycopg = psycopg
         self.dsn, self.schema = dsn, schema
         # libpq connection parameters, which psycopg.connect takes as keyword arguments.

@@ -5,10 +5,11 @@ A throwaway PostgreSQL (one database, a schema per service) migrated first by it
 `platform_app`, which may read and write but never CREATE; three RabbitMQ nodes clustered on
 loopback (devenv/rabbit_cluster.py) with the platform's queues migrated to the policy's
 arguments (quorum queues); then TWO replicas of every process: each service, each outbox relay
-(one publishes, the other waits on the relay's lease: platformrun/relay.py), the ledger (a
-writer and a standby on the writer lease), and the gateway on two ports (a load balancer or a
-Kubernetes Service fronts them in production). The bank's and the regulator's witnesses are
-other parties' servers: one each, as in `make run`.
+(one publishes, the other waits on the relay's lease: messaging/relay_failover.py), the ledger
+(its entries in the schema `ledger`; a writer and a standby on the writer lease there, each
+with its own LEDGER_DIR holding only a copy of the keys), and the gateway on two ports (a
+load balancer or a Kubernetes Service fronts them in production). The bank's and the
+regulator's witnesses are other parties' servers: one each, as in `make run`.
 
 Every process is given every broker node, `amqp://a;amqp://b;amqp://c`, its list starting at
 another node (RabbitCluster.uri_for), and moves to the next when its node dies. Everything
@@ -36,6 +37,7 @@ import psycopg
 from devenv.postgres import PostgresCluster
 from devenv.rabbit_cluster import RabbitCluster
 from devenv.secret_files import write_secret
+from ledger.bootstrap import load_or_create_pseudonym_key
 from platformrun.migrate import MIGRATIONS
 from platformrun.processes import (
     ROOT,
@@ -53,14 +55,13 @@ from platformrun.processes import (
     witness_children,
 )
 from platformrun.registry import EVENT_SOURCED, SERVICE_CLASSES
-from services.gateway import signing_key
 
 log = logging.getLogger("platform")
 RUNTIME_ROLE = "platform_app"
 DATABASE = "platform"
 REPLICAS = ("a", "b")
 METRICS_TARGETS = "metrics-targets.json"
-LEDGER_LEASE_SCHEMA = "ledger"
+LEDGER_SCHEMA = "ledger"
 
 
 @dataclass
@@ -78,8 +79,8 @@ class Database:
 
 
 def prepare_database(pg: PostgresCluster) -> Database:
-    """Creates the database and the runtime role, migrates every schema as the owner granting
-    the role, and makes the ledger's lease table (no migration of its own yet)."""
+    """Creates the database and the runtime role, and migrates every schema (the ledger's
+    with its lease table among them) as the owner, granting the role."""
     pg.create_database(DATABASE)
     db = Database("127.0.0.1", pg.port)
     with psycopg.connect(pg.dsn(DATABASE), autocommit=True) as conn:
@@ -93,31 +94,32 @@ def prepare_database(pg: PostgresCluster) -> Database:
         check=True,
         timeout=300,
     )
-    _make_ledger_lease_table(pg, db)
     return db
 
 
-def _make_ledger_lease_table(pg: PostgresCluster, db: Database) -> None:
-    # The ledger's lease row (LEDGER_LEASE_URL) has no migration folder yet (the ledger's own
-    # storage is moving to PostgreSQL, and its migrations with it): the owner makes the table
-    # here, the way an unmigrated schema gets it, and grants the runtime role its use.
-    from services.job_lock import PgLeaseLocks
-
-    PgLeaseLocks(pg.dsn(DATABASE), schema=LEDGER_LEASE_SCHEMA).close()
-    with psycopg.connect(pg.dsn(DATABASE), autocommit=True) as conn:
-        conn.execute(f'GRANT USAGE ON SCHEMA "{LEDGER_LEASE_SCHEMA}" TO "{RUNTIME_ROLE}"')
-        conn.execute(
-            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{LEDGER_LEASE_SCHEMA}"'
-            f' TO "{RUNTIME_ROLE}"'
-        )
+def ledger_keys(var: Path) -> Path:
+    """The ledger's keys, made once (the log's key by witness_children, which gives the
+    witnesses its public half): what production mounts on every ledger replica as a Secret."""
+    keys = var / "ledger" / "keys"
+    load_or_create_pseudonym_key(keys)
+    return keys
 
 
-def ledger_config(var: Path, db: Database, witnesses: list[dict]) -> dict:
-    """The ledger's configuration, the same for both replicas. Its entries are still a SQLite
-    file, so both share LEDGER_DIR on this machine; the writer lease is in PostgreSQL."""
+def ledger_dir(var: Path, replica: str, keys: Path) -> Path:
+    """A replica's own LEDGER_DIR holding only a copy of the keys: its entries and its writer
+    lease are in PostgreSQL, so the replicas share no directory, as on two machines."""
+    directory = var / "ledger" / replica / "ledger-dir"
+    shutil.copytree(keys, directory / "keys", dirs_exist_ok=True)
+    return directory
+
+
+def ledger_config(directory: Path, db: Database, witnesses: list[dict]) -> dict:
+    """A ledger replica's configuration: its entries and its writer lease in the schema
+    `ledger` (the writer holds the lease, the other replica waits as a standby)."""
     return {
-        "LEDGER_DIR": str(var / "ledger"),
-        "LEDGER_LEASE_URL": db.url(schema=LEDGER_LEASE_SCHEMA),
+        "LEDGER_URL": db.url(schema=LEDGER_SCHEMA),
+        "LEDGER_DIR": str(directory),
+        "LEDGER_LEASE_URL": db.url(schema=LEDGER_SCHEMA),
         "LEDGER_LEASE_SECONDS": float(os.environ.get("LEDGER_LEASE_SECONDS") or 15),
         "WITNESSES": witnesses,
         "max_workers": 50,
@@ -195,20 +197,19 @@ def build_cluster(
             )
     witnesses, specs = witness_children(var, platform_env(var, rabbit.amqp_uri), log_dir)
     shape.children += witnesses
+    keys = ledger_keys(var)
     for replica in REPLICAS:
         name, child_env = f"ledger-{replica}", env()
         data = var / "ledger" / replica
         data.mkdir(parents=True, exist_ok=True)
-        config = ledger_config(var, db, specs)
+        config = ledger_config(ledger_dir(var, replica, keys), db, specs)
         config |= {"AMQP_URI": child_env["AMQP_URI"], "METRICS_PORT": metrics.port(name)}
         shape.children.append(
             nameko_child(name, SERVICE_CLASSES["ledger"], config, data, child_env, log_dir)
         )
-    # One signing key for both gateways, made before they start: each would make its own on
-    # first start, and the one that loses the race exits (the file is never replaced).
+    # One signing key file for both gateways: the first to start makes it, the other loads
+    # that key (services/gateway/signing_key.py ensure), so a token from one is good at both.
     jwt_key = var / "gateway" / "jwt-ed25519.pem"
-    jwt_key.parent.mkdir(parents=True, exist_ok=True)
-    signing_key.create(str(jwt_key), "demo")
     for replica, port in zip(REPLICAS, gateway_ports, strict=True):
         name = f"gateway-{replica}"
         shape.children.append(

@@ -100,7 +100,7 @@ class TokenIssuer:
         if not Path(path).exists():
             if not create:
                 raise FileNotFoundError(f"gateway signing key {path} is missing")
-            signing_key.create(path, mode)
+            signing_key.ensure(path, mode)  # another replica may have made it meanwhile
         return cls(
             signing_key.load(path, mode), mode=mode, ttl_seconds=ttl_seconds, revoked=revoked
         )

@@ -1,9 +1,10 @@
 """The gateway's token signing key file: an Ed25519 private key in PEM, after one line that
 says which mode it was created for.
 
-Demo mode creates its key on first start; production never creates one and refuses a key
-made for demo (or one made before keys recorded their mode, which only demo mode did): a
-token minted by a demo platform's dev-login must never be signed by a production key. The
+Demo mode creates its key on first start (`ensure`: of two gateways starting at once on one
+key file, one creates it and the other loads that key); production never creates one and
+refuses a key made for demo (or one made before keys recorded their mode, which only demo mode
+did): a token minted by a demo platform's dev-login must never be signed by a production key. The
 operator makes the production key once:
 
     python -m services.gateway.signing_key --mode production /path/to/jwt-ed25519.pem
@@ -39,6 +40,18 @@ def create(path: str | Path, mode: str) -> None:
     )
     if not create_key_file(path, f"{MODE_LINE}{mode}\n".encode() + pem):
         raise FileExistsError(f"{path} exists; a key is never replaced")
+
+
+def ensure(path: str | Path, mode: str) -> bool:
+    """Creates the key unless one is there, as `create` does; True if this call made it. Of
+    several processes creating it at once exactly one wins (the key appears by an atomic link,
+    services/key_files.py) and the others find its key, complete, where they would have put
+    theirs: losing that race is not an error."""
+    try:
+        create(path, mode)
+    except FileExistsError:
+        return False
+    return True
 
 
 def mode_of(data: bytes) -> str | None:

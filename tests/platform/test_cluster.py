@@ -3,12 +3,12 @@ replicas of every process) under 2,000 confirms from 16 clients through both gat
 one RabbitMQ node is killed and restarted, one escrow replica is SIGKILLed and the ledger's
 writer is killed (its lease passes to the standby). Then every confirm was answered, no event
 is lost or doubled, the money adds up per card, the bank's statement matches the events, and
-the ledger verifies with every event of every store in it exactly once."""
+the ledger (in PostgreSQL) verifies with every event of every store in it exactly once; its
+replicas shared no directory, each LEDGER_DIR holding only its copy of the keys."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -20,7 +20,7 @@ from devenv.ports import free_port
 from eventstore.postgres import PostgresEventStore
 from ledger.note import Verifier
 from ledger.verify import verify_ledger
-from platformrun.cluster import DATABASE, LEDGER_LEASE_SCHEMA, PlatformCluster
+from platformrun.cluster import DATABASE, LEDGER_SCHEMA, PlatformCluster
 from platformrun.registry import EVENT_SOURCED
 from tests.support.cluster_load import Client, Spender, onboard_merchant, run_spenders
 from tests.support.harness import wait_until
@@ -52,15 +52,16 @@ def all_events(dsn: str, schema: str) -> list:
         store.close()
 
 
-def ledger_ids(ledger_db) -> list[str]:
-    with sqlite3.connect(f"file:{ledger_db}?mode=ro", uri=True) as conn:
-        return [row[0] for row in conn.execute("SELECT event_id FROM entries")]
+def ledger_ids(dsn: str) -> list[str]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(f"SELECT event_id FROM {LEDGER_SCHEMA}.entries").fetchall()
+    return [row[0] for row in rows]
 
 
 def writer_pid(dsn: str) -> int | None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         row = conn.execute(
-            f"SELECT holder FROM {LEDGER_LEASE_SCHEMA}.job_leases"
+            f"SELECT holder FROM {LEDGER_SCHEMA}.job_leases"
             " WHERE job = 'ledger.writer' AND expires_at > now()"
         ).fetchone()
     return int(row[0].split(":")[1]) if row else None  # host:pid:random
@@ -180,23 +181,30 @@ def test_cluster_loses_nothing_while_a_node_a_replica_and_the_writer_die(tmp_pat
         assert all(reference in named for _, reference, _, _ in movements), movements
 
         # Every event of every store in the ledger exactly once, and the ledger verifies.
-        ledger_db = var / "ledger" / "ledger.db"
-
         def stored() -> set[str]:
             return {e.id for service in EVENT_SOURCED for e in all_events(owner, service)}
 
         wait_until(
-            lambda: stored() == set(ledger_ids(ledger_db)),
+            lambda: stored() == set(ledger_ids(owner)),
             timeout=240,
             interval=2,
             what="every stored event in the ledger",
         )
-        ids = ledger_ids(ledger_db)
+        ids = ledger_ids(owner)
         assert len(ids) == len(set(ids)) == len(stored())
         report["events"] = len(ids)
         vkey = (var / "ledger" / "keys" / "log.vkey").read_text()
-        verified = verify_ledger(ledger_db, [Verifier.from_vkey(vkey)])
+        assert cluster.db is not None
+        verified = verify_ledger(
+            cluster.db.url("postgres", schema=LEDGER_SCHEMA), [Verifier.from_vkey(vkey)]
+        )
         assert verified.ok, verified
+        # The fail-over shared no directory: each replica's LEDGER_DIR holds keys only.
+        assert not list(var.rglob("ledger.db")) and not list((var / "ledger").rglob("*.lock"))
+        for replica in ("a", "b"):
+            ledger_dir = var / "ledger" / replica / "ledger-dir"
+            files = [p.relative_to(ledger_dir) for p in ledger_dir.rglob("*") if p.is_file()]
+            assert files and all(p.parts[0] == "keys" for p in files), files
         # Nothing restarts a process here: every one not killed on purpose rode out the
         # broker node's death by failing over to another node.
         killed = {"escrow-a", chaos.writer_name}

@@ -1,0 +1,124 @@
+"""The relay's own fail-over (messaging/relay.py, messaging/relay_failover.py): it skips a
+broker node that is down for the next in its list, and with a publisher lease one relay of a
+service publishes while another waits as a standby (live and ready), taking over once the
+holder stops. In-process relays; tests/platform/test_relay_lease.py runs the command."""
+
+from __future__ import annotations
+
+import threading
+
+import pika
+import pytest
+
+from devenv.ports import free_port
+from eventstore import NewEvent
+from eventstore.sqlite import SqliteEventStore
+from messaging.relay import OutboxRelay
+from messaging.relay_failover import PublisherLease, broker_uris
+from messaging.relay_metrics import relay_checks
+from messaging.topology import QueueBinding
+from services.job_lock import FileJobLocks
+from tests.support.harness import wait_until
+
+pytestmark = [pytest.mark.broker]
+
+QUEUE = "failover-test.sold"
+BINDING = QueueBinding(QUEUE, "shop", "#")
+
+
+def append(store: SqliteEventStore, count: int, start: int) -> list[str]:
+    ids = []
+    for i in range(start, start + count):
+        event = NewEvent("shop.Sold.v1", {"n": i})
+        store.append(f"sale-{i}", [event], 0)
+        ids.append(event.id)
+    return ids
+
+
+def drain(amqp_uri: str, into: list[str]) -> list[str]:
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        channel = connection.channel()
+        while True:
+            method, properties, _ = channel.basic_get(QUEUE)
+            if method is None:
+                return into
+            into.append(properties.message_id)
+            channel.basic_ack(method.delivery_tag)
+    finally:
+        connection.close()
+
+
+def start(relay: OutboxRelay) -> threading.Thread:
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_broker_uris_reads_kombus_list():
+    assert broker_uris("amqp://a;amqp://b; ") == ["amqp://a", "amqp://b"]
+    assert broker_uris(["amqp://a"]) == ["amqp://a"]
+    with pytest.raises(ValueError):
+        broker_uris(";")
+
+
+def test_a_node_that_is_down_is_skipped_for_the_next(tmp_path, amqp_uri):
+    store = SqliteEventStore(tmp_path / "shop.db")
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    relay = OutboxRelay(
+        store, "shop", f"{dead};{amqp_uri}", bindings=[BINDING], reconnect_delay=0.1
+    )
+    ids = append(store, 20, 0)
+    thread = start(relay)
+    received: list[str] = []
+    try:
+        wait_until(relay.ready.is_set, timeout=30, what="connected, queue declared")
+        wait_until(lambda: len(drain(amqp_uri, received)) >= 20, timeout=30, what="published")
+        assert sorted(received) == sorted(ids)
+        assert relay.current_uri == amqp_uri
+    finally:
+        relay.stop()
+        thread.join(timeout=10)
+        store.close()
+    assert not thread.is_alive(), "stop() ends the relay"
+
+
+def test_one_publishes_the_standby_waits_ready_and_takes_over(tmp_path, amqp_uri):
+    store = SqliteEventStore(tmp_path / "shop.db")
+    locks = tmp_path / "shop.db.jobs"
+
+    def relay() -> OutboxRelay:
+        lease = PublisherLease(FileJobLocks(locks), "shop", ttl=3)
+        return OutboxRelay(store, "shop", amqp_uri, bindings=[BINDING], lease=lease)
+
+    holder, standby = relay(), relay()
+    holder_thread = start(holder)
+    wait_until(holder.ready.is_set, timeout=30, what="the lease taken, queue declared")
+    standby_thread = start(standby)
+    received: list[str] = []
+    try:
+        first = append(store, 50, 0)
+        wait_until(lambda: len(drain(amqp_uri, received)) >= 50, timeout=30, what="published")
+        assert standby.standby and standby_thread.is_alive()
+        live, ready = relay_checks(standby)
+        assert live() == [] and ready() == [], "a standby is live and ready"
+        assert not standby.ready.is_set(), "it never connected: it only waits"
+
+        holder.stop()
+        holder_thread.join(timeout=10)
+        assert not holder_thread.is_alive()
+        later = append(store, 50, 50)
+        wait_until(
+            lambda: set(drain(amqp_uri, received)) >= set(first + later),
+            timeout=30,
+            what="the standby publishing after the holder stopped",
+        )
+        assert not standby.standby
+        drain(amqp_uri, received)
+        assert sorted(received) == sorted(first + later), "each event once"
+    finally:
+        holder.stop()
+        standby.stop()
+        holder_thread.join(timeout=10)
+        standby_thread.join(timeout=10)
+        store.close()
