@@ -20,7 +20,8 @@ import pytest
 from eventstore.sqlite import SqliteEventStore
 from messaging import outbound, queues
 from messaging.health import store_health
-from messaging.relay import OutboxRelay, _InFlight
+from messaging.relay import OutboxRelay
+from messaging.relay_refusals import _InFlight
 from policy import DEFAULT_FILE, load_policy
 from policy.recording import keys_of, recording
 from privacy import Vault
