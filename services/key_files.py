@@ -15,10 +15,11 @@ merchant-code key, and the ledger's log, pseudonym and witness keys are all made
 A witness's key is made whenever missing (its single replica's own). The ledger's are made
 when missing only for a ledger in a SQLite file (`make run`, one LEDGER_DIR); with LEDGER_URL
 they are only read (`python -m ledger keys init` makes them once; in deploy/k8s they come
-from Secret ledger-keys), so a standby on another machine never signs with a key of its own. The risk service's and the inspection service's keys are made
-only in demo mode (`make run`, the tests): in production they come from a mounted Secret, and
-`load_key_file(..., create=False)` refuses to make one, because two replicas starting at once
-on their own volumes would each make a key, a split identity. The gateway's token key, too,
+from Secret ledger-keys), so a standby on another machine never signs with a key of its own.
+The risk service's and the inspection service's keys are made only in demo mode (`make run`,
+the tests): in production they come from a mounted Secret, and `load_key_file(...,
+create=False)` refuses to make one, because two replicas starting at once on their own
+volumes would each make a key, a split identity. The gateway's token key, too,
 is never made by a gateway starting in production (`python -m services.gateway.signing_key`
 makes it, once, for the Secret).
 Below every service and the ledger in the layers, so that each of them may use it.
