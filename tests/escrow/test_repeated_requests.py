@@ -130,6 +130,20 @@ def test_a_purchase_executed_twice_under_one_identity_buys_one_card(env):
     assert _purchase(store, bank, "rq-other")["card_id"] != first["card_id"]
 
 
+def test_racing_executions_of_one_purchase_buy_one_card(env):
+    store, bank = env
+    answers: list[dict] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(_purchase(store, bank))) for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == 6 and all(a == answers[0] for a in answers)
+    assert len(queries.consumer_cards("c-1", store=store)["items"]) == 1
+
+
 def test_a_purchase_identity_reused_for_another_product_is_refused(env):
     store, bank = env
     _purchase(store, bank)
