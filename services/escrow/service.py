@@ -131,7 +131,15 @@ class EscrowService(PlatformService):
 
     @rpc
     @domain_errors_cross
-    def purchase(self, consumer_id: str, product_id: str, metadata: dict | None = None) -> dict:
+    def purchase(
+        self,
+        consumer_id: str,
+        product_id: str,
+        metadata: dict | None = None,
+        request_id: str | None = None,
+    ) -> dict:
+        """One card per `request_id` (application/request_ids.py): a redelivered message or a
+        client's retry answers with the first execution's card."""
         return commands.purchase_card(
             consumer_id,
             product_id,
@@ -141,6 +149,7 @@ class EscrowService(PlatformService):
             policy=self.policy,
             now=now(),
             metadata=metadata,
+            request_id=request_id,
         )
 
     @rpc
@@ -229,7 +238,9 @@ class EscrowService(PlatformService):
         value: int = 0,
         uses: int = 0,
         metadata: dict | None = None,
+        request_id: str | None = None,
     ) -> dict:
+        """One hold per `request_id`: executed again, the first execution's answer."""
         return commands.request_redemption(
             card_id,
             merchant_id,
@@ -239,6 +250,7 @@ class EscrowService(PlatformService):
             policy=self.policy,
             now=now(),
             metadata=metadata,
+            request_id=request_id,
         )
 
     @rpc
@@ -288,9 +300,11 @@ class EscrowService(PlatformService):
         consumer_id: str,
         metadata: dict | None = None,
         rule: str | None = None,
+        request_id: str | None = None,
     ) -> dict:
         """`rule` (cooling_off or on_request) holds the owner to the rule it was quoted;
-        without one, cooling-off while it applies, else on request."""
+        without one, cooling-off while it applies, else on request. Executed again under
+        its `request_id`, the first execution's answer."""
         if rule is not None and rule not in refunds.CONSUMER_RULES:
             raise InvalidInput(f"rule must be one of {', '.join(refunds.CONSUMER_RULES)}")
         return commands.refund_card(
@@ -302,4 +316,5 @@ class EscrowService(PlatformService):
             policy=self.policy,
             now=now(),
             metadata=metadata,
+            request_id=request_id,
         )

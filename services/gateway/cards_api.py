@@ -9,7 +9,7 @@ from marshmallow import Schema
 from services.gateway import access
 from services.gateway.auth import require
 from services.gateway.clients import clients
-from services.gateway.idempotency import idempotent
+from services.gateway.idempotency import idempotent, request_identity
 from services.gateway.openapi import operation, param
 from services.gateway.paging import PAGE_PARAMS, PageQuery, page_args, page_body
 from services.gateway.rate_limits import PURCHASES, rate_limited
@@ -58,7 +58,9 @@ def _json_object_or_empty(schema: Schema) -> dict:
 @idempotent
 def purchase():
     body = json_body(PurchaseRequest())
-    bought = clients().escrow.purchase(principal().subject, body["product_id"], metadata())
+    bought = clients().escrow.purchase(
+        principal().subject, body["product_id"], metadata(), request_identity()
+    )
     return jsonify(PurchaseResponse().dump(bought)), 201
 
 
@@ -114,7 +116,12 @@ def my_cards():
 def request_redemption(card_id: str):
     body = _json_object_or_empty(RedemptionRequest())
     created = clients().escrow.request_redemption(
-        card_id, principal().subject, body.get("amount", 0), body.get("uses", 0), metadata()
+        card_id,
+        principal().subject,
+        body.get("amount", 0),
+        body.get("uses", 0),
+        metadata(),
+        request_identity(),
     )
     return jsonify(RedemptionCreated().dump(created)), 201
 
@@ -156,7 +163,9 @@ def reject_redemption(redemption_id: str):
 @idempotent
 def refund(card_id: str):
     body = json_body(RefundRequest())
-    done = clients().escrow.refund(card_id, principal().subject, metadata(), body.get("rule"))
+    done = clients().escrow.refund(
+        card_id, principal().subject, metadata(), body.get("rule"), request_identity()
+    )
     return jsonify(RefundResponse().dump(done))
 
 

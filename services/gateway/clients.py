@@ -104,8 +104,11 @@ class MerchantClient(_Client):
 class EscrowClient(_Client):
     service = "escrow"
 
-    def purchase(self, consumer_id: str, product_id: str, metadata: Metadata) -> Json:
-        return self._call("purchase", consumer_id, product_id, metadata)
+    def purchase(
+        self, consumer_id: str, product_id: str, metadata: Metadata, request_id: str
+    ) -> Json:
+        """One card per `request_id` (idempotency.request_identity)."""
+        return self._call("purchase", consumer_id, product_id, metadata, request_id)
 
     def confirm_payment(self, payment_id: str, amount: int | None, metadata: Metadata) -> Json:
         return self._call("confirm_payment", payment_id, amount, metadata)
@@ -117,9 +120,18 @@ class EscrowClient(_Client):
         return self._call("consumer_cards", consumer_id, after, limit)
 
     def request_redemption(
-        self, card_id: str, merchant_id: str, value: int, uses: int, metadata: Metadata
+        self,
+        card_id: str,
+        merchant_id: str,
+        value: int,
+        uses: int,
+        metadata: Metadata,
+        request_id: str,
     ) -> Json:
-        return self._call("request_redemption", card_id, merchant_id, value, uses, metadata)
+        """One hold per `request_id` (idempotency.request_identity)."""
+        return self._call(
+            "request_redemption", card_id, merchant_id, value, uses, metadata, request_id
+        )
 
     def confirm_redemption(self, redemption_id: str, consumer_id: str, metadata: Metadata) -> Json:
         return self._call("confirm_redemption", redemption_id, consumer_id, metadata)
@@ -128,9 +140,15 @@ class EscrowClient(_Client):
         return self._call("reject_redemption", redemption_id, consumer_id, metadata)
 
     def refund(
-        self, card_id: str, consumer_id: str, metadata: Metadata, rule: str | None = None
+        self,
+        card_id: str,
+        consumer_id: str,
+        metadata: Metadata,
+        rule: str | None = None,
+        request_id: str | None = None,
     ) -> Json:
-        return self._call("refund", card_id, consumer_id, metadata, rule)
+        """Executed again under `request_id`, the first execution's answer."""
+        return self._call("refund", card_id, consumer_id, metadata, rule, request_id)
 
     def refund_quote(self, card_id: str, consumer_id: str | None, rule: str | None) -> Json:
         return self._call("refund_quote", card_id, consumer_id, rule)

@@ -14,6 +14,11 @@ read. A request marked in progress for more
 than `stale_after` seconds is taken to have died with its process (a crash between the mark
 and the response): a retry takes the key over instead of being refused forever. A SQLite
 file is created 0600, since stored responses can carry personal data.
+
+The records make a retry safe only once a response is stored. What a service does is made
+safe by `request_identity()`, which the gateway sends with each money-moving command: the
+same for a retry under the same key, so the service decides once per identity, also after a
+5xx or a message redelivered to another replica.
 """
 
 from __future__ import annotations
@@ -21,13 +26,33 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import uuid
 from typing import Any, cast
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from services.gateway.auth import View, current_principal
 from services.gateway.errors import ApiError
 from services.gateway.state.ports import IN_PROGRESS, IdempotencyRecords
+
+
+def _caller_scope() -> str:
+    principal = current_principal()
+    return f"{principal.role}:{principal.subject}" if principal else "anonymous"
+
+
+def request_identity() -> str:
+    """The identity of the client's request, for the services to decide once on: derived
+    from the caller and its Idempotency-Key (hashed: neither is sent in plain), else fresh
+    for this HTTP request (which RabbitMQ may still deliver twice to the services)."""
+    if "request_identity" not in g:
+        key = request.headers.get("Idempotency-Key")
+        g.request_identity = (
+            hashlib.sha256(f"{_caller_scope()}\n{key}".encode()).hexdigest()[:32]
+            if key
+            else uuid.uuid4().hex
+        )
+    return g.request_identity
 
 
 def idempotent(view: View) -> View:
@@ -38,8 +63,7 @@ def idempotent(view: View) -> View:
             return view(*args, **kwargs)
         if len(key) > 200:
             raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is too long")
-        principal = current_principal()
-        scope = f"{principal.role}:{principal.subject}" if principal else "anonymous"
+        scope = _caller_scope()
         body = request.get_data()
         fingerprint = hashlib.sha256(
             request.method.encode() + b" " + request.path.encode() + b"\n" + body

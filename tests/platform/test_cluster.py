@@ -146,6 +146,12 @@ def test_cluster_loses_nothing_while_a_node_a_replica_and_the_writer_die(tmp_pat
             e.data["redemption_id"] for e in escrow if e.type == "escrow.RedemptionConfirmed.v1"
         )
         assert set(confirmed) == set(answered) and set(confirmed.values()) == {1}
+        # Each spend request held once, though a killed replica's message ran again elsewhere.
+        requested = Counter(
+            e.data["redemption_id"] for e in escrow if e.type == "escrow.RedemptionRequested.v1"
+        )
+        report["redemptions_requested"] = sum(requested.values())
+        assert set(requested) == set(answered) and set(requested.values()) == {1}
 
         # The money rule per card, from the card's own answer and from the events.
         for spender in spenders:

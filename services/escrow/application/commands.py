@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from eventstore import EventStore, UnitOfWork
+from eventstore.errors import ConcurrencyError
 from policy import Policy
 from services.domain_errors import BusinessRuleViolation, Conflict, DomainError, NotFound
-from services.escrow.application import bank_instructions
+from services.escrow.application import bank_instructions, request_ids
 from services.escrow.application.ports import Bank, Merchants
 from services.escrow.application.projections import (
     CARD_CODES,
@@ -30,11 +30,11 @@ from services.escrow.application.projections import (
     project,
 )
 from services.escrow.application.queries import get_card
+from services.escrow.application.refunding import refund_card as refund_card  # a command too
 from services.escrow.application.store import CODEC, card_stream, decide, load_card
-from services.escrow.domain import card_codes, deposits, redemptions, refunds
+from services.escrow.domain import card_codes, deposits, redemptions
 from services.escrow.domain.card import Card
 from services.escrow.domain.events import CardCodeIssued, CardPurchased
-from services.escrow.domain.refund_due import refund_due_on
 
 LOG = logging.getLogger(__name__)
 
@@ -50,12 +50,16 @@ def purchase_card(
     policy: Policy,
     now: datetime,
     metadata: dict | None = None,
-    new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:20],
+    request_id: str | None = None,
     draw_code: Callable[[int], int] = secrets.randbelow,
 ) -> dict:
+    """One card per `request_id` (request_ids.py): executed again, it answers with the first
+    execution's card, and asks the bank for its deposit again only while it is unpaid (the
+    bank takes a payment reference once)."""
     product = merchants.product_for_sale(product_id)
     total_key = f"{consumer_id}/{product['merchant_id']}"
-    card_id, payment_id = f"card-{new_id()}", f"pay-{new_id()}"
+    card_id = request_ids.derived_id("card", request_id, consumer_id)
+    payment_id = request_ids.derived_id("pay", request_id, card_id)
     purchase = CardPurchased(
         card_id,
         consumer_id,
@@ -71,6 +75,55 @@ def purchase_card(
         policy.escrow_ratio_percent(product.get("sector")),
         now.isoformat(),
     )
+    if request_id is None or not _bought_before(store, purchase):
+        try:
+            _record_purchase(store, purchase, policy, metadata, total_key, draw_code)
+        except ConcurrencyError:
+            if not _bought_before(store, purchase):  # raced by another card id: impossible
+                raise
+    card = load_card(store, card_id)  # the first execution's, when this one repeats it
+    price = card.purchase.price
+    if card.status == "pending_payment" and bank.request_deposit(payment_id, card_id, price):
+        confirm_payment(
+            payment_id,
+            price,
+            store=store,
+            bank=bank,
+            policy=policy,
+            now=now,
+            metadata=metadata,
+        )
+    view = get_card(card_id, store=store)
+    return {
+        "card_id": card_id,
+        "status": view["status"],
+        "payment": {"payment_id": payment_id, "amount": price},
+    }
+
+
+def _bought_before(store: EventStore, purchase: CardPurchased) -> bool:
+    """Whether the card exists: this request executed before. Its id reused for another
+    purchase (a client's key reused once the gateway's record of it expired) is refused."""
+    try:
+        first = load_card(store, purchase.card_id).purchase
+    except NotFound:
+        return False
+    if (first.consumer_id, first.product_id) != (purchase.consumer_id, purchase.product_id):
+        raise BusinessRuleViolation(
+            "this Idempotency-Key was used for another purchase", "idempotency_key_reused"
+        )
+    return True
+
+
+def _record_purchase(
+    store: EventStore,
+    purchase: CardPurchased,
+    policy: Policy,
+    metadata: dict | None,
+    total_key: str,
+    draw_code: Callable[[int], int],
+) -> None:
+    card_id = purchase.card_id
     with store.unit_of_work() as uow:
         code = _unused_code(uow, purchase.merchant_id, draw_code)
         issued = CardCodeIssued(card_id, purchase.merchant_id, code, purchase.purchased_at)
@@ -90,22 +143,6 @@ def purchase_card(
                 {"cap": limit, "already": spent},
             )
         project(uow, Card(card_id), [purchase, issued])
-    if bank.request_deposit(payment_id, card_id, purchase.price):
-        confirm_payment(
-            payment_id,
-            purchase.price,
-            store=store,
-            bank=bank,
-            policy=policy,
-            now=now,
-            metadata=metadata,
-        )
-    view = get_card(card_id, store=store)
-    return {
-        "card_id": card_id,
-        "status": view["status"],
-        "payment": {"payment_id": payment_id, "amount": purchase.price},
-    }
 
 
 def _unused_code(uow: UnitOfWork, merchant_id: str, draw: Callable[[int], int]) -> str:
@@ -221,17 +258,20 @@ def request_redemption(
     policy: Policy,
     now: datetime,
     metadata: dict | None = None,
-    new_id: Callable[[], str] = lambda: f"red-{uuid.uuid4().hex[:20]}",
+    request_id: str | None = None,
 ) -> dict:
+    """One hold per `request_id` (request_ids.py): executed again, it answers as the first
+    execution did and appends nothing."""
     card = load_card(store, card_id)
     if card.purchase.merchant_id != merchant_id:
         raise NotFound(f"no card {card_id}")
-    if store.get_view(DEFAULTS, merchant_id) is not None:
-        raise BusinessRuleViolation(
-            "the merchant was declared defaulted: its cards are refunded, not redeemed",
-            "merchant_defaulted",
-        )
-    redemption_id = new_id()
+    redemption_id = request_ids.derived_id("red", request_id, card_id)
+    if not redemptions.already_requested(card, redemption_id, value=value, uses=uses):
+        if store.get_view(DEFAULTS, merchant_id) is not None:
+            raise BusinessRuleViolation(
+                "the merchant was declared defaulted: its cards are refunded, not redeemed",
+                "merchant_defaulted",
+            )
     done = decide(
         store,
         card_id,
@@ -243,12 +283,21 @@ def request_redemption(
             now=now,
             hold_minutes=policy.escrow.hold_expiry_minutes,
         ),
-        metadata,
+        request_ids.with_request_id(metadata, request_id),
     )
+    if done.events:
+        expires_at = done.events[0].expires_at
+    else:  # requested before, by this very request
+        expires_at = next(
+            r.data["expires_at"]
+            for r in done.history
+            if r.type == "escrow.RedemptionRequested.v1"
+            and r.data["redemption_id"] == redemption_id
+        )
     return {
         "redemption_id": redemption_id,
         "status": "pending_confirmation",
-        "expires_at": done.events[0].expires_at,
+        "expires_at": expires_at,
     }
 
 
@@ -316,50 +365,6 @@ def void_redemption(
     if status != reason:
         raise Conflict(f"the redemption is {status}", "redemption_not_pending")
     return {"status": reason}
-
-
-# --- refunds ------------------------------------------------------------------------------------
-def refund_card(
-    card_id: str,
-    consumer_id: str | None,
-    *,
-    rule: str | None,
-    store: EventStore,
-    bank: Bank,
-    policy: Policy,
-    now: datetime,
-    metadata: dict | None = None,
-) -> dict:
-    """`rule=None` is the consumer's own request: cooling-off when it applies (the whole
-    principal), on request otherwise."""
-    card = load_card(store, card_id)
-    if consumer_id is not None and card.purchase.consumer_id != consumer_id:
-        raise NotFound(f"no card {card_id}")
-
-    refund_policy = policy.refunds
-
-    def decision(c: Card) -> list:
-        return refunds.refund_as_asked(
-            c,
-            rule,
-            now,
-            cooling_off_days=refund_policy.cooling_off_days,
-            stored_value_formula=refund_policy.stored_value_formula,
-        )
-
-    done = decide(store, card_id, decision, metadata)
-    refund = done.events[-1]
-    bank_instructions.send(
-        store, bank, [bank_instructions.key_of("refund", done.card.purchase.payment_id, card_id)]
-    )
-    due = refund_due_on(refund.rule, datetime.fromisoformat(refund.refunded_at), refund_policy)
-    return {
-        "status": done.card.status,
-        "refund_amount": refund.refund_amount,
-        "rule": refund.rule,
-        "event_id": done.event_ids[-1],
-        "due_on": due.isoformat(),
-    }
 
 
 # --- disputes, from the risk service's complaints -------------------------------------------------

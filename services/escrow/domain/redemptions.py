@@ -25,6 +25,8 @@ def request_redemption(
     now: datetime,
     hold_minutes: int,
 ) -> list:
+    if already_requested(card, redemption_id, value=value, uses=uses):
+        return []
     _, expires_at = card.require_active()
     if now >= expires_at:
         raise BusinessRuleViolation("the card has expired", "card_expired")
@@ -57,6 +59,21 @@ def request_redemption(
             (now + timedelta(minutes=hold_minutes)).isoformat(),
         )
     ]
+
+
+def already_requested(card: Card, redemption_id: str, *, value: int, uses: int) -> bool:
+    """Whether the card holds `redemption_id` already: the same request executed again (a
+    redelivered message, a client's retry), which appends nothing. The same id asking for
+    another amount is another request under a reused identity, refused."""
+    hold = card.holds.get(redemption_id)
+    if hold is None:
+        return False
+    if (hold.value, hold.uses) != (value, uses):
+        raise BusinessRuleViolation(  # as the gateway answers a key reused within its records
+            "this Idempotency-Key was used for another redemption of the card",
+            "idempotency_key_reused",
+        )
+    return True
 
 
 def lapsed(expires_at: datetime, now: datetime) -> bool:
