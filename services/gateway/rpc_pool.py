@@ -25,6 +25,7 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from messaging.logs import current_correlation_id
+from services.remote_errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,10 @@ class RpcProxyPool:
             except Exception:  # noqa: BLE001 - the call goes on without the id
                 log.warning("RPC: cannot carry the correlation id", exc_info=True)
             yield entry[1]
-        except RemoteError:
-            raise  # the service answered (a refusal or its error): the proxy is fine
+        except (RemoteError, ServiceError):
+            # The service answered (a domain refusal, rebuilt by nameko as a ServiceError, or
+            # its own error as a RemoteError): the proxy is fine.
+            raise
         except BaseException:
             # A timeout, or a connection that broke under the proxy, which then fails every
             # later call in its own way (amqp's 404 on redeclaring its reply queue, `None`

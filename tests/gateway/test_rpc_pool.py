@@ -58,3 +58,25 @@ def test_a_proxy_whose_connection_broke_is_replaced_and_a_refusal_keeps_it(monke
     with pool.proxy() as again:
         assert again is proxy, "a refusal leaves the proxy in the pool"
     assert len(made) == 3 and pool._idle.qsize() == 1
+
+
+def test_a_services_domain_refusal_keeps_the_proxy(monkeypatch):
+    """A service's refusal (a 4xx) arrives as the ServiceError nameko rebuilds, not as a
+    RemoteError: it too is the service's answer, so the proxy stays in the pool."""
+    import pytest
+
+    from services.remote_errors import ServiceError
+
+    pool = RpcProxyPool("memory://", size=1, checkout_timeout=0.2)
+    made = []
+
+    def new_proxy():
+        made.append(object())
+        return Runner(), made[-1]
+
+    monkeypatch.setattr(pool, "_new_proxy", new_proxy)
+    with pytest.raises(ServiceError), pool.proxy() as proxy:
+        raise ServiceError("Conflict", "insufficient_balance", "refused")
+    with pool.proxy() as again:
+        assert again is proxy, "a domain refusal leaves the proxy in the pool"
+    assert len(made) == 1 and pool._idle.qsize() == 1
