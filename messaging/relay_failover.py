@@ -111,9 +111,12 @@ class PublisherLease:
 
     def keep(self, stopped: Callable[[], bool], stop_publishing: Callable[[], None]) -> None:
         """Renews the lease every ttl/3 until `stopped()`; calls `stop_publishing` once the
-        lease is lost or about to expire unrenewed (another replica may then take it)."""
+        lease is lost or, unrenewed, reaches RENEW_MARGIN of its length (another replica may
+        then take it)."""
         held_until = time.monotonic() + self.ttl * RENEW_MARGIN
-        while not _sleep(self.ttl / 3, stopped, lambda: None):
+        # Wake at the next renewal or at the margin, whichever is first: on the ttl/3 beat
+        # alone, failed renewals would be noticed only at the expiry itself.
+        while not _sleep(min(self.ttl / 3, held_until - time.monotonic()), stopped, lambda: None):
             asked = time.monotonic()
             try:
                 if self.locks.renew(self.job):

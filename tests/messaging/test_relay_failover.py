@@ -122,3 +122,35 @@ def test_one_publishes_the_standby_waits_ready_and_takes_over(tmp_path, amqp_uri
         holder_thread.join(timeout=10)
         standby_thread.join(timeout=10)
         store.close()
+
+
+class UnreachableLeaseDatabase:
+    """Locks whose database went away after the lease was taken: every renewal raises."""
+
+    def acquire(self, job: str) -> bool:
+        return True
+
+    def renew(self, job: str) -> bool:
+        raise ConnectionError("lease database unreachable")
+
+    def release(self, job: str, hold_for: float = 0.0) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unrenewable_lease_is_given_up_before_it_expires():
+    """The holder stops publishing at RENEW_MARGIN of the lease's length, not at the first
+    ttl/3 beat after it (which, with ttl/3 beats, falls on the expiry itself)."""
+    import time
+
+    from messaging.relay_failover import RENEW_MARGIN
+
+    ttl = 3.0
+    lease = PublisherLease(UnreachableLeaseDatabase(), "shop", ttl)
+    began = time.monotonic()
+    stopped_at: list[float] = []
+    lease.keep(lambda: False, lambda: stopped_at.append(time.monotonic() - began))
+    assert lease.lost and stopped_at, "publishing stopped"
+    assert ttl * RENEW_MARGIN <= stopped_at[0] < ttl * 0.95, stopped_at
