@@ -39,7 +39,8 @@ CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 JSON_FIELDS = ("asctime", "levelname", "name", "message", "service", "correlation_id")
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 MASK = "********"
-URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s;,'\"]*:)[^@\s;,'\"]*@")
+# The password runs to the `@`: `,` and `'` are legal in it, `;` separates a cluster's URLs.
+URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s;,'\"]*:)[^@\s;\"]*@")
 TEXT_FORMAT = "%(asctime)s %(service)s %(name)s %(levelname)s [%(correlation_id)s] %(message)s"
 
 
@@ -65,9 +66,13 @@ def redact_urls(text: str) -> str:
 def redact_record(record: logging.LogRecord) -> None:
     """Masks URL passwords in the record's message and traceback, in place: the message is
     rendered once and its arguments dropped, so no handler or formatter sees the secret."""
-    message = record.getMessage()
-    redacted = redact_urls(message)
-    if redacted != message:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - arguments that do not fit the message: logging's
+        # handleError reports it when the handler formats; a filter's error would reach the
+        # caller of log.info() instead.
+        message = None
+    if message is not None and (redacted := redact_urls(message)) != message:
         record.msg, record.args = redacted, None
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
