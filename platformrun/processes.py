@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from devenv.ports import free_port
+from devenv.secret_files import write_secret
 
 log = logging.getLogger("platform")
 WITNESS_PARTIES = ("bank", "regulator")
@@ -61,15 +62,15 @@ class Child:
         self.restarts = 0
 
     def start(self) -> None:
-        out = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            self.args,
-            cwd=ROOT,
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.log_path, "ab") as out:  # the child keeps its own copy of the fd
+            self.process = subprocess.Popen(
+                self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def exit_code(self) -> int | None:
         """The child's exit status once it has exited; None while it runs or before it starts."""
@@ -107,7 +108,8 @@ def preferred_port(preferred: int) -> int:
 
 def nameko_child(name: str, path: str, config: dict, data: Path, env: dict, log_dir: Path) -> Child:
     config_file = data / "nameko.yaml"
-    config_file.write_text(json.dumps(config))  # JSON is YAML, which is what nameko reads
+    # JSON is YAML, which is what nameko reads; owner-only, as it holds AMQP_URI's password.
+    write_secret(config_file, json.dumps(config))
     return Child(
         name,
         [sys.executable, "-m", "nameko", "run", "--config", str(config_file), path],
@@ -261,10 +263,11 @@ def relay_child(
     *extra: str,
 ) -> Child:
     """One service's outbox relay (platformrun.relay), which declares the queues of the
-    platform's handlers for this service's events."""
-    args = ["--service", service, "--store-url", store_url, "--amqp-uri", amqp_uri]
-    args += ["--metrics-port", str(metrics_port), *extra]
-    return Child(name, [sys.executable, "-m", "platformrun.relay", *args], env, log_dir)
+    platform's handlers for this service's events. The URLs go in its environment (STORE_URL,
+    AMQP_URI), not on its command line, which any user of the machine can read (ps)."""
+    args = ["--service", service, "--metrics-port", str(metrics_port), *extra]
+    child_env = {**env, "STORE_URL": store_url, "AMQP_URI": amqp_uri}
+    return Child(name, [sys.executable, "-m", "platformrun.relay", *args], child_env, log_dir)
 
 
 def gateway_child(name: str, env: dict, log_dir: Path, **settings: str) -> Child:
