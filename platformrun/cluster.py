@@ -12,10 +12,14 @@ load balancer or a Kubernetes Service fronts them in production). The bank's and
 regulator's witnesses are other parties' servers: one each, as in `make run`.
 
 Every process is given every broker node, `amqp://a;amqp://b;amqp://c`, its list starting at
-another node (RabbitCluster.uri_for), and moves to the next when its node dies. Everything
-lives under CLUSTER_VAR (default var/cluster), emptied at start and removed at stop: the
-broker's and the database's data go together, or messages confirmed to the broker but not yet
-consumed would be lost. A child that dies is restarted; Ctrl-C stops everything.
+another node (RabbitCluster.uri_for), and moves to the next when its node dies. The brokers'
+data, the logs and the keys live under CLUSTER_VAR (default var/cluster); PostgreSQL's data in
+a directory of its own under /tmp (platform-cluster-pg-*: as root, PostgreSQL runs as the
+postgres user, who must reach it through every parent). Both are emptied at start and removed
+at stop: the broker's and the database's data go together, or messages confirmed to the broker
+but not yet consumed would be lost. CLUSTER_VAR is emptied only if a previous run-cluster made
+it (its marker file, VAR_MARKER, is there) or it is empty: CLUSTER_VAR=var would otherwise
+wipe `make run`'s data. A child that dies is restarted; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ DATABASE = "platform"
 REPLICAS = ("a", "b")
 METRICS_TARGETS = "metrics-targets.json"
 LEDGER_SCHEMA = "ledger"
+VAR_MARKER = ".made-by-run-cluster"
 
 
 @dataclass
@@ -265,20 +270,37 @@ class PlatformCluster:
         for child in reversed(self.shape.children):
             child.stop()
         self.rabbit.stop()
-        self.pg.stop()
+        self._stop_database()
 
     def kill(self) -> None:
         for child in self.shape.children:
             child.kill()
         self.rabbit.kill()
+        self._stop_database()
+
+    def _stop_database(self) -> None:
         self.pg.stop()
+        # pg.stop() removes nothing when start() failed before PostgreSQL's data existed.
+        shutil.rmtree(self.pg.base_dir, ignore_errors=True)
+
+
+def empty_cluster_var(var: Path) -> None:
+    """Empties `var` for a new run and marks it as run-cluster's; refuses a directory holding
+    anything without the marker (someone else's data: CLUSTER_VAR=var is `make run`'s)."""
+    if var.exists() and any(var.iterdir()) and not (var / VAR_MARKER).exists():
+        raise SystemExit(
+            f"CLUSTER_VAR={var} holds files that no run-cluster made (no {VAR_MARKER}):"
+            " not deleting them; name an empty or new directory"
+        )
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    (var / VAR_MARKER).write_text("made by `make run-cluster`: emptied at its next start\n")
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     var = Path(os.environ.get("CLUSTER_VAR", ROOT / "var" / "cluster")).resolve()
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
+    empty_cluster_var(var)
     first = int(os.environ.get("PORT", "8000"))
     signals = StopSignals()
     signals.install()
