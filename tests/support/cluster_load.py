@@ -1,6 +1,8 @@
 """Clients of the platform cluster over HTTP, as a real client behaves: every POST carries an
 Idempotency-Key, and a transport error or a 5xx is retried with the same key (through the
-other gateway, as a load balancer would send it), until an answer that is not a 5xx."""
+other gateway, as a load balancer would send it), until an answer that is not a 5xx. A 409
+`idempotency_in_progress` is retried too, after a short wait: the gateways share their
+idempotency records, so a retry after a timeout may find the first attempt still running."""
 
 from __future__ import annotations
 
@@ -16,6 +18,15 @@ RETRY_FOR = 120.0
 """How long a client keeps retrying one request (a broker node's or a replica's death)."""
 
 
+def _still_in_progress(answer: requests.Response) -> bool:
+    if answer.status_code != 409:
+        return False
+    try:
+        return answer.json()["error"]["code"] == "idempotency_in_progress"
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 @dataclass
 class Client:
     gateways: list[str]
@@ -24,6 +35,8 @@ class Client:
     retries: int = 0
     server_errors: int = 0
     transport_errors: int = 0
+    in_progress: int = 0
+    """Retries answered 409 idempotency_in_progress (the first attempt still running)."""
 
     def __post_init__(self) -> None:
         # Clients spread over the gateways; a retry goes to the next one.
@@ -43,9 +56,12 @@ class Client:
                 answer = self.session.post(
                     self._base() + path, json=body or {}, headers=headers, timeout=30
                 )
-                if answer.status_code < 500:
+                if _still_in_progress(answer):
+                    self.in_progress += 1
+                elif answer.status_code < 500:
                     return answer
-                self.server_errors += 1
+                else:
+                    self.server_errors += 1
                 problem = f"{answer.status_code} {answer.text[:200]}"
             except requests.RequestException as exc:
                 self.transport_errors += 1
