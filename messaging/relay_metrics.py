@@ -62,10 +62,9 @@ def queue_depths(amqp_uri: str, queues: Iterable[str]) -> dict[str, tuple[int, i
 
 
 class RelayCollector(Collector):
-    def __init__(self, relay: OutboxRelay, open_log: Callable[[], EventLog], amqp_uri: str) -> None:
+    def __init__(self, relay: OutboxRelay, open_log: Callable[[], EventLog]) -> None:
         self.relay = relay
         self.open_log = open_log
-        self.amqp_uri = amqp_uri
         self._lock = threading.Lock()  # one scrape at a time uses the store and the broker
         self._store: EventLog | None = None
 

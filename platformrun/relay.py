@@ -101,9 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         small: dict[str, Any] = (
             {"pool_size": 1} if args.store_url.startswith(("postgresql:", "postgres:")) else {}
         )
-        collector = RelayCollector(
-            relay, lambda: open_event_log(args.store_url, **small), relay.current_uri
-        )
+        collector = RelayCollector(relay, lambda: open_event_log(args.store_url, **small))
         REGISTRY.register(collector)
         server = probes.serve_in_thread(
             args.metrics_host,

@@ -62,7 +62,7 @@ def test_scrapes_reuse_one_store_reopened_only_after_a_failure(tmp_path):
         return opened[-1]
 
     relay = OutboxRelay(open_log(), "escrow", "amqp://guest:guest@127.0.0.1:1/")
-    collector = RelayCollector(relay, open_log, "amqp://guest:guest@127.0.0.1:1/")
+    collector = RelayCollector(relay, open_log)
     names = set()
     for _ in range(5):
         names |= {family.name for family in collector.collect()}
