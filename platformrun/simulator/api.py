@@ -21,16 +21,20 @@ class Api:
 
     def __init__(self, url: str):
         parsed = urlparse(url)
-        if not parsed.hostname:
-            raise ValueError(f"not an http://host[:port] URL: {url!r}")
-        self.host, self.port = parsed.hostname, parsed.port or 80
+        if not parsed.hostname or parsed.scheme not in ("http", "https"):
+            raise ValueError(f"not an http(s)://host[:port] URL: {url!r}")
+        self.host = parsed.hostname
+        self.connection_class = (
+            http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
+        )
+        self.port = parsed.port or (443 if parsed.scheme == "https" else 80)
         self.local = threading.local()
         self.tokens: dict[tuple[str, str], dict] = {}
 
     def _send(self, method: str, path: str, body: dict | None, headers: dict) -> dict:
         for attempt in range(2):  # one reconnect if the server closed the idle connection
             if not hasattr(self.local, "conn"):
-                self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+                self.local.conn = self.connection_class(self.host, self.port, timeout=120)
             try:
                 self.local.conn.request(
                     method,

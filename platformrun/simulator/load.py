@@ -16,10 +16,14 @@ from its scheduled time, so a queue anywhere counts against it.
 Prints the rate reached, confirm p50/p99, and every refusal by code. Exit status 0 when the
 rate held within 5 % and nothing failed, 1 otherwise, 2 when no platform answers.
 
-On a real cluster: point `--url` at the Ingress, `--scale 1`, run one driver per 50-100
+On a real cluster: point `--url` at the Ingress (http:// or https://; an https URL is checked
+against the system's CA certificates), `--scale 1`, run one driver per 50-100
 confirms/s (each its own `--seed`, so their consumers differ) from hosts outside the cluster,
 and raise the demo gateway's `GATEWAY_DEV_LOGIN_RATE_LIMIT` (3,000/min per address by default)
 so that seeding 10,000 merchants and the newcomers' sign-ins are not throttled.
+
+A newcomer is drawn from the consumers not signed up yet in this run: one drawn twice would buy
+a second card at its shop, which the consumer's cap there may refuse (consumer_cap_exceeded).
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ from services.merchant.domain.uscc import ALPHABET, check_character
 
 CITY_MERCHANTS, CITY_CONSUMERS, CITY_PEAK = 10_000, 1_000_000, 200.0
 SPEND = 100  # fen per visit: a 550-yuan stored-value card lasts 5,500 visits
+WORKER_SECONDS = 0.5
+"""Workers: the visits due in this long (a visit is two requests), so an answer slower than
+that still leaves workers free for the visits scheduled behind it."""
+WORKERS_MIN, WORKERS_MAX = 8, 256
 Regular = tuple[str, str, int, dict]
 """A consumer in the working set: its id, its card, its shop's index, its token's headers."""
 
@@ -69,6 +77,11 @@ class Profile:
         return cls(**{**sized, **{k: v for k, v in given.items() if v is not None}})
 
 
+def workers_for(rate: float) -> int:
+    """Threads sending the visits at `rate` per second, open loop."""
+    return max(WORKERS_MIN, min(WORKERS_MAX, math.ceil(rate * WORKER_SECONDS)))
+
+
 def uscc(number: int, seed: int) -> str:
     """A valid USCC of its own for shop `number` of run `seed`."""
     number, body = number + seed * 10**7 + 1, ""
@@ -80,7 +93,7 @@ def uscc(number: int, seed: int) -> str:
 
 
 class CityLoad:
-    def __init__(self, api: Api, profile: Profile, workers: int = 64):
+    def __init__(self, api: Api, profile: Profile, workers: int | None = None):
         self.api, self.profile = api, profile
         self.products: list[tuple[str, str]] = []  # (merchant_id, stored-value product)
         self.regulars: list[Regular] = []
@@ -88,7 +101,9 @@ class CityLoad:
         self.latencies: list[float] = []
         self.lock = threading.Lock()
         self.random = random.Random(profile.seed)
-        self.workers = workers
+        self.workers = workers or workers_for(profile.rate)
+        self.signed_up: set[int] = set()
+        """Consumers with a card from this run (a few thousand numbers, not the population)."""
 
     # --- the population, derived ---------------------------------------------------------
     def consumer_id(self, n: int) -> str:
@@ -135,17 +150,30 @@ class CityLoad:
         with ThreadPoolExecutor(16) as pool:
             self.products = list(pool.map(self.open_shop, range(self.profile.merchants)))
             chosen = self.random.sample(range(self.profile.consumers), self.profile.regulars)
+            self.signed_up.update(chosen)
             self.regulars = list(pool.map(self.sign_up, chosen))
 
     # --- the peak ------------------------------------------------------------------------
+    def draw(self) -> tuple[int | None, int]:
+        """A visit's newcomer (a consumer without a card from this run), or None for a
+        regular's visit; and the working set's slot it visits from (or replaces)."""
+        with self.lock:
+            newcomer: int | None = None
+            if (
+                self.random.random() < self.profile.newcomers
+                and len(self.signed_up) < self.profile.consumers
+            ):
+                newcomer = self.random.randrange(self.profile.consumers)
+                while newcomer in self.signed_up:
+                    newcomer = self.random.randrange(self.profile.consumers)
+                self.signed_up.add(newcomer)
+            return newcomer, self.random.randrange(len(self.regulars))
+
     def visit(self, scheduled: float) -> None:
         try:
-            with self.lock:
-                newcomer = self.random.random() < self.profile.newcomers
-                n = self.random.randrange(self.profile.consumers)
-                slot = self.random.randrange(len(self.regulars))
-            regular = self.sign_up(n) if newcomer else self.regulars[slot]
-            if newcomer:
+            newcomer, slot = self.draw()
+            regular = self.regulars[slot] if newcomer is None else self.sign_up(newcomer)
+            if newcomer is not None:
                 self.regulars[slot] = regular
             _, card, shop, headers = regular
             merchant = self.products[shop][0]
@@ -217,6 +245,9 @@ def parser() -> argparse.ArgumentParser:
     given.add_argument("--regulars", type=int, default=1_000, help="consumers kept in memory")
     given.add_argument("--newcomers", type=float, default=0.05, help="share of visits")
     given.add_argument("--seed", type=int, default=1)
+    given.add_argument(
+        "--workers", type=int, help=f"sending threads instead of rate x {WORKER_SECONDS:g} s"
+    )
     return given
 
 
@@ -241,7 +272,7 @@ def main(argv=None) -> int:
     except (ApiError, OSError):
         print(f"no platform at {args.url}: start it with `make run`", file=sys.stderr)
         return 2
-    load = CityLoad(api, profile)
+    load = CityLoad(api, profile, args.workers)
     started = time.perf_counter()
     load.seed()
     print(f"  (seeded in {time.perf_counter() - started:,.0f} s)", flush=True)

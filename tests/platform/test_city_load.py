@@ -73,3 +73,36 @@ def test_a_small_city_run_confirms_every_visit_and_holds_only_its_regulars(tmp_p
         kill(gateway)
         for process in services:
             stop(process)
+
+
+def test_workers_follow_the_rate_within_bounds():
+    assert load.workers_for(2) == load.WORKERS_MIN
+    assert load.workers_for(200) == 100
+    assert load.workers_for(10_000) == load.WORKERS_MAX
+    profile = load.Profile.scaled(1, seconds=1, regulars=1, newcomers=0, seed=1)
+    assert load.CityLoad(Api("http://127.0.0.1:1"), profile).workers == 100
+    assert load.CityLoad(Api("http://127.0.0.1:1"), profile, workers=3).workers == 3
+
+
+def test_a_newcomer_is_never_a_consumer_already_signed_up_in_this_run():
+    """Drawn twice, a consumer would buy a second card at its shop, which its cap there may
+    refuse: the run would count a failure that is the driver's own doing."""
+    profile = load.Profile(
+        merchants=1, consumers=6, rate=1, seconds=1, regulars=2, newcomers=1.0, seed=5
+    )
+    city = load.CityLoad(Api("http://127.0.0.1:1"), profile)
+    city.regulars = [("c", "card", 0, {})] * 2
+    city.signed_up = {0, 1}  # the regulars seed() chose
+    drawn = [city.draw()[0] for _ in range(10)]
+    assert sorted(n for n in drawn[:4] if n is not None) == [2, 3, 4, 5]
+    assert drawn[4:] == [None] * 6, "everyone has a card: regulars' visits only"
+
+
+def test_the_client_speaks_https_too():
+    import http.client
+
+    api = Api("https://ingress.example")
+    assert (api.connection_class, api.port) == (http.client.HTTPSConnection, 443)
+    assert Api("http://127.0.0.1:8000").connection_class is http.client.HTTPConnection
+    with pytest.raises(ValueError):
+        Api("ftp://host")
