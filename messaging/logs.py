@@ -69,9 +69,11 @@ def redact_record(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - arguments that do not fit the message: logging's
-        # handleError reports it when the handler formats; a filter's error would reach the
-        # caller of log.info() instead.
+        # handleError reports it when the handler formats (printing the arguments: masked
+        # here); a filter's error would reach the caller of log.info() instead.
         message = None
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_urls(a) if isinstance(a, str) else a for a in record.args)
     if message is not None and (redacted := redact_urls(message)) != message:
         record.msg, record.args = redacted, None
     if record.exc_info and not record.exc_text:

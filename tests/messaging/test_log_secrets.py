@@ -90,7 +90,7 @@ def test_a_password_with_a_comma_or_an_apostrophe_is_masked_whole():
         assert logs.redact_urls(text) == f"cannot reach amqp://u:{logs.MASK}@host:5672/ now"
 
 
-def test_a_call_with_mismatched_arguments_does_not_raise_into_the_caller(restore_root):
+def test_a_call_with_mismatched_arguments_does_not_raise_into_the_caller(restore_root, capsys):
     # logging's handleError guards the format step only; the filter renders the message first.
     out = io.StringIO()
     handler = logging.StreamHandler(out)
@@ -98,6 +98,9 @@ def test_a_call_with_mismatched_arguments_does_not_raise_into_the_caller(restore
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     logs.add_context("risk")
-    logging.getLogger("x").info("two %s %s", "only-one")  # must not raise
+    logging.getLogger("x").info("two %s %s", CLUSTER_URI)  # must not raise
     logging.getLogger("x").info("fine %s", "after")
     assert "fine after" in out.getvalue()
+    # handleError's report on stderr names the arguments: masked too.
+    reported = capsys.readouterr().err
+    assert "Arguments" in reported and not [s for s in SECRETS if s in reported], reported
