@@ -73,7 +73,7 @@ def build_children(var: Path, amqp_uri: str, http_port: int) -> list[Child]:
                 log_dir,
             )
         )
-    witnesses, specs = witness_children(var, env, log_dir)
+    witnesses, specs = witness_children(var, env, log_dir, metrics)
     children += witnesses
     children.append(
         nameko_child(

@@ -200,7 +200,7 @@ def build_cluster(
             shape.children.append(
                 nameko_child(name, SERVICE_CLASSES[service], config, data, child_env, log_dir)
             )
-    witnesses, specs = witness_children(var, platform_env(var, rabbit.amqp_uri), log_dir)
+    witnesses, specs = witness_children(var, platform_env(var, rabbit.amqp_uri), log_dir, metrics)
     shape.children += witnesses
     keys = ledger_keys(var)
     for replica in REPLICAS:

@@ -118,8 +118,11 @@ def nameko_child(name: str, path: str, config: dict, data: Path, env: dict, log_
     )
 
 
-def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], list[dict]]:
-    """The bank's and the regulator's witnesses, each with its own key, for the local demo."""
+def witness_children(
+    var: Path, env: dict, log_dir: Path, metrics: MetricsTargets | None = None
+) -> tuple[list[Child], list[dict]]:
+    """The bank's and the regulator's witnesses, each with its own key, for the local demo;
+    each with an operations port (/metrics, /livez, /readyz) listed in `metrics` when given."""
     from ledger.bootstrap import DEFAULT_ORIGIN, load_or_create_log_key
 
     log_vkey = load_or_create_log_key(var / "ledger" / "keys", DEFAULT_ORIGIN).verifier.vkey()
@@ -173,6 +176,8 @@ def witness_children(var: Path, env: dict, log_dir: Path) -> tuple[list[Child], 
                     "127.0.0.1",
                     "--port",
                     str(port),
+                    "--metrics-port",
+                    str(metrics.port(f"witness-{party}") if metrics else 0),
                 ],
                 env,
                 log_dir,

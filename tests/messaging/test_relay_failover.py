@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import threading
 
-import pika
 import pytest
 
 from devenv.ports import free_port
-from eventstore import NewEvent
 from eventstore.sqlite import SqliteEventStore
 from messaging.relay import OutboxRelay
 from messaging.relay_failover import PublisherLease, broker_uris
@@ -19,34 +17,12 @@ from messaging.relay_metrics import relay_checks
 from messaging.topology import QueueBinding
 from services.job_lock import FileJobLocks
 from tests.support.harness import wait_until
+from tests.support.sold_events import append_sales, drain
 
 pytestmark = [pytest.mark.broker]
 
 QUEUE = "failover-test.sold"
 BINDING = QueueBinding(QUEUE, "shop", "#")
-
-
-def append(store: SqliteEventStore, count: int, start: int) -> list[str]:
-    ids = []
-    for i in range(start, start + count):
-        event = NewEvent("shop.Sold.v1", {"n": i})
-        store.append(f"sale-{i}", [event], 0)
-        ids.append(event.id)
-    return ids
-
-
-def drain(amqp_uri: str, into: list[str]) -> list[str]:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    try:
-        channel = connection.channel()
-        while True:
-            method, properties, _ = channel.basic_get(QUEUE)
-            if method is None:
-                return into
-            into.append(properties.message_id)
-            channel.basic_ack(method.delivery_tag)
-    finally:
-        connection.close()
 
 
 def start(relay: OutboxRelay) -> threading.Thread:
@@ -68,12 +44,14 @@ def test_a_node_that_is_down_is_skipped_for_the_next(tmp_path, amqp_uri):
     relay = OutboxRelay(
         store, "shop", f"{dead};{amqp_uri}", bindings=[BINDING], reconnect_delay=0.1
     )
-    ids = append(store, 20, 0)
+    ids = append_sales(store, 20, 0)
     thread = start(relay)
     received: list[str] = []
     try:
         wait_until(relay.ready.is_set, timeout=30, what="connected, queue declared")
-        wait_until(lambda: len(drain(amqp_uri, received)) >= 20, timeout=30, what="published")
+        wait_until(
+            lambda: len(drain(amqp_uri, QUEUE, received)) >= 20, timeout=30, what="published"
+        )
         assert sorted(received) == sorted(ids)
         assert relay.current_uri == amqp_uri
     finally:
@@ -97,8 +75,10 @@ def test_one_publishes_the_standby_waits_ready_and_takes_over(tmp_path, amqp_uri
     standby_thread = start(standby)
     received: list[str] = []
     try:
-        first = append(store, 50, 0)
-        wait_until(lambda: len(drain(amqp_uri, received)) >= 50, timeout=30, what="published")
+        first = append_sales(store, 50, 0)
+        wait_until(
+            lambda: len(drain(amqp_uri, QUEUE, received)) >= 50, timeout=30, what="published"
+        )
         assert standby.standby and standby_thread.is_alive()
         live, ready = relay_checks(standby)
         assert live() == [] and ready() == [], "a standby is live and ready"
@@ -107,14 +87,14 @@ def test_one_publishes_the_standby_waits_ready_and_takes_over(tmp_path, amqp_uri
         holder.stop()
         holder_thread.join(timeout=10)
         assert not holder_thread.is_alive()
-        later = append(store, 50, 50)
+        later = append_sales(store, 50, 50)
         wait_until(
-            lambda: set(drain(amqp_uri, received)) >= set(first + later),
+            lambda: set(drain(amqp_uri, QUEUE, received)) >= set(first + later),
             timeout=30,
             what="the standby publishing after the holder stopped",
         )
         assert not standby.standby
-        drain(amqp_uri, received)
+        drain(amqp_uri, QUEUE, received)
         assert sorted(received) == sorted(first + later), "each event once"
     finally:
         holder.stop()

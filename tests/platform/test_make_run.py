@@ -89,6 +89,25 @@ def test_platform_starts_reports_healthy_and_stops_cleanly(tmp_path):
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
 
+        # Every process but the broker has an operations port listed for Prometheus, the
+        # witnesses' included, and each answers /metrics in the text format.
+        targets = json.loads((tmp_path / "var" / "metrics-targets.json").read_text())
+        assert set(targets) == {
+            *(
+                f"{s}{kind}"
+                for s in ("merchant", "escrow", "risk", "inspection")
+                for kind in ("", "-relay")
+            ),
+            "ledger",
+            "gateway",
+            "witness-bank",
+            "witness-regulator",
+        }
+        for name, target in targets.items():
+            with urllib.request.urlopen(target, timeout=10) as response:
+                assert response.status == 200, name
+                assert b"# TYPE " in response.read(), name
+
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=60) == 0
         time.sleep(0.5)

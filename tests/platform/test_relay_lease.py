@@ -8,46 +8,21 @@ import os
 import signal
 import time
 
-import pika
 import psycopg
 import pytest
 import requests
 
 from devenv.ports import free_port
-from eventstore import NewEvent
 from eventstore.postgres import PostgresEventStore
 from messaging.topology import QueueBinding
 from tests.support.gateway_state import postgres_url
 from tests.support.harness import start_relay, stop, wait_until
+from tests.support.sold_events import append_sales, drain
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.slow]
 
 QUEUE = "lease-test.sold"
 LEASE_SECONDS = "3"
-
-
-def append(store: PostgresEventStore, count: int, start: int) -> list[str]:
-    ids = []
-    for i in range(start, start + count):
-        event = NewEvent("shop.Sold.v1", {"n": i})
-        store.append(f"sale-{i}", [event], 0)
-        ids.append(event.id)
-    return ids
-
-
-def drain(amqp_uri: str, into: list[str]) -> list[str]:
-    """Every message now in the queue, by message id (the event id), acked."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    try:
-        channel = connection.channel()
-        while True:
-            method, properties, _ = channel.basic_get(QUEUE)
-            if method is None:
-                return into
-            into.append(properties.message_id)
-            channel.basic_ack(method.delivery_tag)
-    finally:
-        connection.close()
 
 
 def answers_200(url: str) -> bool:
@@ -86,9 +61,9 @@ def test_one_relay_publishes_and_the_standby_takes_over(tmp_path, pg_dsn, amqp_u
         )
     received: list[str] = []
     try:
-        first = append(store, 300, 0)
+        first = append_sales(store, 300, 0)
         wait_until(
-            lambda: len(drain(amqp_uri, received)) >= 300,
+            lambda: len(drain(amqp_uri, QUEUE, received)) >= 300,
             timeout=90,
             what="the first 300 events published",
         )
@@ -99,22 +74,22 @@ def test_one_relay_publishes_and_the_standby_takes_over(tmp_path, pg_dsn, amqp_u
         # The standby's probes are green too: waiting is its job.
         for url in [f"{base}/{probe}" for base in probes for probe in ("livez", "readyz")]:
             wait_until(lambda u=url: answers_200(u), what=f"{url} green")
-        drain(amqp_uri, received)
+        drain(amqp_uri, QUEUE, received)
         assert sorted(received) == sorted(first), "published once: only the holder publishes"
 
         time.sleep(1.0)  # the holder records what the broker confirmed (every 0.05 s)
         victim = next(p for p in relays if p.pid == holder)
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
-        later = append(store, 300, 300)
+        later = append_sales(store, 300, 300)
         wait_until(
-            lambda: set(drain(amqp_uri, received)) >= set(first + later),
+            lambda: set(drain(amqp_uri, QUEUE, received)) >= set(first + later),
             timeout=90,
             what="the events after the kill published by the standby",
         )
         survivor = next(p for p in relays if p is not victim)
         assert lease_holder_pid(pg_dsn) == survivor.pid
-        drain(amqp_uri, received)
+        drain(amqp_uri, QUEUE, received)
         assert sorted(received) == sorted(first + later), "every event once, none doubled"
     finally:
         for process in relays:
