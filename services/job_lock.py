@@ -143,10 +143,16 @@ class PgLeaseLocks:
         migrated, in tests and development, gets it here."""
         if self._run("SELECT to_regclass('job_leases') IS NOT NULL", {})[0][0]:
             return
-        if self.schema:
-            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-        self._run(LEASES, {})
+        # Replicas starting at once would race in the catalogue on CREATE … IF NOT EXISTS (a
+        # unique violation on pg_type, and the loser failed to start): one transaction under
+        # an advisory lock makes the schema and table while the others wait for it.
+        with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('platform: job_leases DDL'))")
+                if self.schema:
+                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                    conn.execute(f'SET LOCAL search_path = "{self.schema}"')
+                conn.execute(LEASES)
 
     def _run(self, sql: str, params: dict) -> list:
         with self._mutex:

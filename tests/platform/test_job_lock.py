@@ -136,3 +136,32 @@ def test_every_scheduled_job_runs_under_its_lock(tmp_path, amqp_uri):
         held.close()
         for process in processes:
             stop(process)
+
+
+@pytest.mark.postgres
+def test_replicas_starting_at_once_on_a_schema_never_migrated_all_get_the_lease_table(pg_dsn):
+    """Several replicas making the table at the same moment: CREATE … IF NOT EXISTS alone
+    races in PostgreSQL's catalogue (a unique violation on pg_type), and the loser's service
+    failed to start; each must end up with the one table."""
+    import threading
+
+    barrier, made, failed = threading.Barrier(8), [], []
+
+    def start(n: int) -> None:
+        barrier.wait()
+        try:
+            made.append(PgLeaseLocks(pg_dsn, schema="racing", ttl=5.0, holder=f"host:{n}"))
+        except Exception as exc:  # noqa: BLE001 - the failure is what the test counts
+            failed.append(exc)
+
+    for _round in range(5):
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS racing CASCADE")
+        threads = [threading.Thread(target=start, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failed == []
+    assert len(made) == 40
+    assert made[-1].acquire("job") and not made[-2].acquire("job")
