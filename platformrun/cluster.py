@@ -41,7 +41,7 @@ import psycopg
 from devenv.postgres import PostgresCluster
 from devenv.rabbit_cluster import RabbitCluster
 from devenv.secret_files import write_secret
-from ledger.bootstrap import load_or_create_pseudonym_key
+from ledger.bootstrap import init_keys
 from platformrun.migrate import MIGRATIONS
 from platformrun.processes import (
     ROOT,
@@ -103,10 +103,11 @@ def prepare_database(pg: PostgresCluster) -> Database:
 
 
 def ledger_keys(var: Path) -> Path:
-    """The ledger's keys, made once (the log's key by witness_children, which gives the
-    witnesses its public half): what production mounts on every ledger replica as a Secret."""
+    """The ledger's keys, made once as `python -m ledger keys init` makes them (the log's key
+    is already there: witness_children made it to give the witnesses its public half): what
+    production mounts on every ledger replica as a Secret."""
     keys = var / "ledger" / "keys"
-    load_or_create_pseudonym_key(keys)
+    init_keys(keys)
     return keys
 
 
